@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace datafold::bench {
+
+class LatencyRecorder;
+struct ProcessUsage;
+
+// The shape of a load: `connections` x `in_flight` requests kept outstanding for
+// `duration`, each request and response carrying the given payload sizes.
+struct LoadSpec {
+  std::size_t connections = 1;
+  std::size_t in_flight = 1;
+  std::chrono::milliseconds duration{3000};
+  std::size_t request_bytes = 64;
+  std::size_t response_bytes = 128;
+};
+
+// What one load run measured. Latencies are in microseconds; cpu_seconds is the whole
+// process's user+sys over the measured window; peak_rss_kib is the process high-water
+// mark at the end of the window (it includes everything the process did before).
+struct LoadReport {
+  std::string name;
+  LoadSpec spec;
+  std::uint64_t completed = 0;
+  std::uint64_t errors = 0;
+  double seconds = 0;
+  double qps = 0;
+  double p50_us = 0, p99_us = 0, max_us = 0;
+  double cpu_seconds = 0;
+  std::uint64_t peak_rss_kib = 0;
+  // Empty on success; why the run could not be made (setup failure), for the operator.
+  std::string error;
+
+  // Flat object: name, the spec fields (connections, in_flight, duration_ms,
+  // request_bytes, response_bytes), then the measurements; "error" only when set.
+  nlohmann::json to_json() const;
+};
+
+// Builds a report from a finished run: completed = latencies.count(), qps over `window`,
+// CPU = after - before.
+LoadReport make_report(std::string name, const LoadSpec& spec, const LatencyRecorder& latencies,
+                       std::uint64_t errors, std::chrono::nanoseconds window,
+                       const ProcessUsage& before, const ProcessUsage& after);
+
+// {"subject", "floor", "qps_ratio" (subject/floor; < 1 means slower than the floor),
+//  "p50_ratio", "p99_ratio" (subject/floor; > 1 means slower)}; a ratio whose
+// denominator is 0 is null.
+nlohmann::json compare(const LoadReport& subject, const LoadReport& floor);
+
+}  // namespace datafold::bench

@@ -1,0 +1,71 @@
+// NetworkConfig: everything a node's network layer can be told. Defaults are
+// DESIGN.md section 11's.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datafold/net/error.hpp"
+#include "datafold/net/identity.hpp"
+#include "datafold/net/node_info.hpp"
+
+namespace datafold::net {
+
+struct NetworkConfig {
+  // Where to accept connections. Port 0 picks a free port (see NetworkCore::listen_port()).
+  std::string listen_address = "0.0.0.0";
+  std::uint16_t listen_port = 9000;
+  // False: dial out only, never accept.
+  bool accept_connections = true;
+
+  // The node's identity. If unset, `key_file` is loaded (or created); if that is
+  // empty too, an in-memory identity is generated for this run.
+  std::optional<Identity> identity;
+  std::filesystem::path key_file;
+
+  // Nodes with another network name are refused at the handshake.
+  std::string network_name = "datafold";
+  std::string agent = "datafold-net/0.1";
+  NodeCapabilities capabilities;
+
+  // "host:port" of peers to dial at start (for networks that filter UDP).
+  std::vector<std::string> bootstrap_peers;
+
+  // Discovery (LAN): UDP port, and announcement interval (entries expire after 3).
+  std::uint16_t discovery_port = 9001;
+  std::chrono::milliseconds announcement_interval{30'000};
+
+  // Connection limits.
+  std::size_t max_connections = 128;
+  std::size_t max_connections_per_ip = 8;  // loopback exempt
+
+  // Deadlines.
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds request_timeout{30'000};
+  std::chrono::milliseconds ping_interval{30'000};
+  std::chrono::milliseconds idle_timeout{300'000};
+
+  // Protocol limits.
+  std::size_t max_frame_bytes = 16u << 20;
+  std::size_t max_in_flight_per_connection = 1024;
+  // Bytes queued for one connection's writer before new requests fail with ResourceExhausted.
+  std::size_t max_write_queue_bytes = 32u << 20;
+
+  // Trust distance given to keys the trust store does not know ("untrusted").
+  std::uint32_t unknown_trust_distance = 0xFFFFFFFFu;
+
+  // Threads: I/O (sockets, TLS) and handlers (application callbacks).
+  std::size_t io_threads = 1;
+  std::size_t handler_threads = 2;
+
+  // Checks every value; a Config error names the bad setting.
+  NetworkResult<void> validate() const;
+};
+
+}  // namespace datafold::net

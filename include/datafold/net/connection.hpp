@@ -1,0 +1,56 @@
+// Connection: one authenticated, encrypted connection to a peer, carrying many
+// requests in flight in both directions. Obtained from NetworkCore (or, in
+// tests and tools, from the transport); shared by everyone who uses it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "datafold/net/error.hpp"
+#include "datafold/net/message.hpp"
+#include "datafold/net/node_id.hpp"
+#include "datafold/net/public_key.hpp"
+
+namespace datafold::net {
+
+enum class ConnectionState {
+  Handshaking, // TLS and Hello under way
+  Open,        // handshake done, carrying messages
+  Superseded,  // a duplicate of another connection to the same peer; finishing what it carries
+  Closed,
+};
+
+class Connection {
+ public:
+  // Receives the reply, or the peer's Error reply as a NetworkError, or a Timeout
+  // at the deadline, or a Connection error the moment the connection dies.
+  // Called exactly once, never before request() has returned, on the
+  // connection's I/O thread: keep it short, or post the work elsewhere.
+  using Completion = std::function<void(NetworkResult<Message>)>;
+
+  virtual ~Connection() = default;
+
+  // The peer, as proven by the TLS handshake.
+  virtual const NodeId& node_id() const noexcept = 0;
+  virtual const PublicKey& peer_public_key() const noexcept = 0;
+  virtual std::uint32_t protocol_version() const noexcept = 0;
+  virtual std::string remote_address() const = 0;  // "ip:port"
+  virtual bool inbound() const noexcept = 0;        // the peer dialled us
+
+  virtual ConnectionState state() const noexcept = 0;
+  // Open and heard from recently enough.
+  virtual bool is_healthy() const noexcept = 0;
+  virtual std::size_t pending_requests() const noexcept = 0;
+
+  // Sends `request` (its id must be fresh) and waits for the reply up to `timeout`.
+  // Fails at once with ResourceExhausted when the in-flight or write-queue limit is reached.
+  virtual void request(Message request, Completion done, std::chrono::milliseconds timeout) = 0;
+  // Sends a message that expects no reply. Dropped if the connection is closed.
+  virtual void send_message(Message message) = 0;
+  // Closes now; pending requests fail with a Connection error.
+  virtual void close() = 0;
+};
+
+}  // namespace datafold::net

@@ -1,0 +1,127 @@
+// The message protocol: the original design's eight messages plus Hello, as
+// C++ values. message_codec.hpp turns them into frames and back;
+// docs/PROTOCOL.md specifies the bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "datafold/net/error.hpp"
+#include "datafold/net/node_id.hpp"
+#include "datafold/net/node_info.hpp"
+#include "datafold/net/public_key.hpp"
+#include "datafold/net/query.hpp"
+#include "datafold/net/schema_info.hpp"
+#include "datafold/net/uuid.hpp"
+
+namespace datafold::net {
+
+// Protocol versions this build speaks.
+inline constexpr std::uint32_t kMinProtocolVersion = 1;
+inline constexpr std::uint32_t kMaxProtocolVersion = 1;
+// ALPN protocol id negotiated in the TLS handshake.
+inline constexpr std::string_view kAlpnProtocol = "datafold/1";
+
+struct HelloMessage {
+  Uuid message_id;
+  std::uint32_t min_version = kMinProtocolVersion;
+  std::uint32_t max_version = kMaxProtocolVersion;
+  NodeId node_id;
+  std::uint16_t listen_port = 0;
+  NodeCapabilities capabilities;
+  std::string agent;
+  std::string network_name;
+};
+
+struct TrustProof {
+  PublicKey public_key;
+  std::vector<std::uint8_t> signature;  // empty on a direct connection
+  std::uint32_t trust_distance = 0;     // claimed
+  std::int64_t timestamp_ms = 0;
+};
+
+struct QueryMessage {
+  Uuid query_id;
+  Query query;
+  TrustProof trust_proof;
+};
+
+struct QueryResponseMessage {
+  Uuid message_id;
+  Uuid query_id;  // the QueryMessage this answers
+  QueryResult result;
+};
+
+struct ListSchemasRequestMessage {
+  Uuid request_id;
+};
+
+struct SchemaListResponseMessage {
+  Uuid message_id;
+  Uuid request_id;  // the ListSchemasRequestMessage this answers
+  std::vector<SchemaInfo> schemas;
+};
+
+// A signed discovery announcement, carried whole so the signature can be checked
+// over the exact bytes that were signed.
+struct NodeAnnouncementMessage {
+  Uuid message_id;
+  std::string signed_announcement;  // serialized SignedAnnouncement
+};
+
+struct ErrorMessage {
+  Uuid message_id;
+  ErrorCode code = ErrorCode::InternalError;
+  std::string message;
+  std::optional<std::string> details;
+  std::optional<Uuid> related_message_id;
+};
+
+struct PingMessage {
+  Uuid message_id;
+  std::uint64_t sent_at_us = 0;
+};
+
+struct PongMessage {
+  Uuid message_id;
+  Uuid ping_id;
+  std::uint64_t sent_at_us = 0;  // echoed
+};
+
+// An envelope whose body this build does not know (a newer peer's message).
+// It is answered with Error{UnsupportedMessage}; the connection stays.
+struct UnknownMessage {
+  Uuid message_id;
+};
+
+using Message = std::variant<HelloMessage, QueryMessage, QueryResponseMessage,
+                             ListSchemasRequestMessage, SchemaListResponseMessage,
+                             NodeAnnouncementMessage, ErrorMessage, PingMessage, PongMessage,
+                             UnknownMessage>;
+
+enum class MessageType {
+  Hello,
+  Query,
+  QueryResponse,
+  ListSchemasRequest,
+  SchemaListResponse,
+  NodeAnnouncement,
+  Error,
+  Ping,
+  Pong,
+  Unknown,
+};
+
+std::string_view to_string(MessageType type) noexcept;
+inline MessageType type_of(const Message& m) noexcept { return static_cast<MessageType>(m.index()); }
+
+// The message's own id (every message has one).
+Uuid message_id(const Message& m) noexcept;
+// The request a reply answers, if the message is a reply (response, Error, Pong).
+std::optional<Uuid> related_message_id(const Message& m) noexcept;
+
+}  // namespace datafold::net

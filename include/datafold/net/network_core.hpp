@@ -1,0 +1,107 @@
+// NetworkCore: one node's network layer. It accepts and dials authenticated,
+// encrypted connections, answers queries and schema listings through the
+// callbacks it is given, and queries other nodes.
+//
+// Threads: the blocking calls may be made from any thread except this node's
+// own I/O threads (there they return a Config error instead of deadlocking).
+// Query and schema callbacks run on the node's handler pool, never on an I/O
+// thread. Completion handlers of the async_ calls also run on the handler pool.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "datafold/net/config.hpp"
+#include "datafold/net/error.hpp"
+#include "datafold/net/node_id.hpp"
+#include "datafold/net/node_info.hpp"
+#include "datafold/net/query.hpp"
+#include "datafold/net/request_context.hpp"
+#include "datafold/net/schema_info.hpp"
+
+namespace datafold::net {
+
+class NetworkNode;  // the implementation (src/network_node.hpp)
+
+// Counters a user (or a test, or /metrics) can read at any time.
+struct NetworkStats {
+  std::uint64_t open_connections = 0;   // established, handshake done
+  std::uint64_t inbound_accepted = 0;
+  std::uint64_t outbound_dialled = 0;
+  std::uint64_t handshake_failures = 0;
+  std::uint64_t requests_sent = 0;
+  std::uint64_t requests_received = 0;
+  std::uint64_t requests_failed = 0;    // outgoing requests that ended in an error
+  std::uint64_t protocol_errors = 0;    // bad frames or envelopes received
+};
+
+class NetworkCore {
+ public:
+  using QueryCallback = std::function<QueryResult(Query)>;
+  using QueryCallbackWithContext = std::function<QueryResult(Query, const RequestContext&)>;
+  using SchemaListCallback = std::function<std::vector<SchemaInfo>()>;
+  using SchemaListCallbackWithContext = std::function<std::vector<SchemaInfo>(const RequestContext&)>;
+
+  // Checks the config. `local_node_id` and `public_key` (text form) must match
+  // the identity in `config`, or be empty / nullopt to mean "derive it".
+  static NetworkResult<NetworkCore> create(NetworkConfig config, NodeId local_node_id,
+                                           std::optional<std::string> public_key);
+
+  NetworkCore(NetworkCore&&) noexcept;
+  NetworkCore& operator=(NetworkCore&&) noexcept;
+  ~NetworkCore();  // stops the node if running
+
+  // Binds the listener, starts the I/O and handler threads, dials bootstrap peers
+  // (in the background). Connection error if the address cannot be bound.
+  NetworkResult<void> start();
+  // Stops accepting, fails every pending outgoing request with a Connection error,
+  // closes every connection, joins the threads. Idempotent.
+  NetworkResult<void> stop();
+
+  void set_query_callback(QueryCallback cb);
+  void set_query_callback(QueryCallbackWithContext cb);
+  void set_schema_list_callback(SchemaListCallback cb);
+  void set_schema_list_callback(SchemaListCallbackWithContext cb);
+
+  // Every node known so far (added, bootstrap, or discovered).
+  NetworkResult<std::vector<NodeInfo>> discover_nodes();
+  // Tell the node where a peer is. An existing entry is updated.
+  void add_known_node(NodeInfo info);
+
+  // Ensures a connection to `id` (dialling its known address if needed).
+  NetworkResult<void> connect_to_node(const NodeId& id);
+  // Dials "host:port" without knowing who is there; returns the id the peer proved.
+  NetworkResult<NodeId> connect_to_address(const std::string& host_port);
+
+  NetworkResult<QueryResult> query_node(const NodeId& id, Query query);
+  NetworkResult<std::vector<SchemaInfo>> list_available_schemas(const NodeId& id);
+
+  // Asynchronous forms: never block; the handler runs on the handler pool.
+  void async_query_node(const NodeId& id, Query query,
+                        std::function<void(NetworkResult<QueryResult>)> handler);
+  std::future<NetworkResult<QueryResult>> async_query_node(const NodeId& id, Query query);
+  void async_list_available_schemas(
+      const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> handler);
+
+  std::unordered_set<NodeId> connected_nodes() const;
+  std::unordered_map<NodeId, NodeInfo> known_nodes() const;
+
+  const NodeId& local_node_id() const;
+  const PublicKey& public_key() const;
+  // The bound port once started (useful with listen_port = 0), else 0.
+  std::uint16_t listen_port() const;
+  NetworkStats stats() const;
+
+ private:
+  explicit NetworkCore(std::shared_ptr<NetworkNode> node);
+  std::shared_ptr<NetworkNode> node_;
+};
+
+}  // namespace datafold::net

@@ -1,0 +1,35 @@
+#include "datafold/net/config.hpp"
+
+#include <string>
+
+namespace datafold::net {
+
+namespace {
+NetworkError bad(const std::string& setting, const std::string& why) {
+  return make_error(ErrorKind::Config, "invalid " + setting + ": " + why);
+}
+}  // namespace
+
+NetworkResult<void> NetworkConfig::validate() const {
+  if (listen_address.empty()) return bad("listen_address", "empty");
+  if (network_name.empty()) return bad("network_name", "empty");
+  if (network_name.size() > 64) return bad("network_name", "longer than 64 bytes");
+  if (max_connections == 0) return bad("max_connections", "must be at least 1");
+  if (max_connections_per_ip == 0) return bad("max_connections_per_ip", "must be at least 1");
+  if (connect_timeout.count() <= 0) return bad("connect_timeout", "must be positive");
+  if (handshake_timeout.count() <= 0) return bad("handshake_timeout", "must be positive");
+  if (request_timeout.count() <= 0) return bad("request_timeout", "must be positive");
+  if (ping_interval.count() <= 0) return bad("ping_interval", "must be positive");
+  if (idle_timeout.count() <= 0) return bad("idle_timeout", "must be positive");
+  if (announcement_interval.count() <= 0) return bad("announcement_interval", "must be positive");
+  if (max_frame_bytes < 1024) return bad("max_frame_bytes", "must be at least 1024");
+  if (max_frame_bytes > (1u << 30)) return bad("max_frame_bytes", "must be at most 1 GiB");
+  if (max_in_flight_per_connection == 0) return bad("max_in_flight_per_connection", "must be at least 1");
+  if (max_write_queue_bytes < max_frame_bytes)
+    return bad("max_write_queue_bytes", "must be at least max_frame_bytes");
+  if (io_threads == 0 || io_threads > 64) return bad("io_threads", "must be 1..64");
+  if (handler_threads == 0 || handler_threads > 256) return bad("handler_threads", "must be 1..256");
+  return {};
+}
+
+}  // namespace datafold::net

@@ -1,0 +1,597 @@
+#include "network_node.hpp"
+
+#include <future>
+#include <latch>
+#include <utility>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "endpoint.hpp"
+#include "tls_context.hpp"
+
+namespace datafold::net {
+
+namespace {
+
+using asio::experimental::as_tuple;
+using asio::use_awaitable;
+
+// The node whose I/O thread this is, if any.
+thread_local const NetworkNode* t_io_thread_owner = nullptr;
+
+NetworkError node_stopped() { return make_error(ErrorKind::Connection, "node is stopped"); }
+
+std::string ip_of(const std::string& address) {
+  auto parsed = detail::parse_host_port(address);
+  return parsed ? parsed->host : address;
+}
+
+bool is_loopback(const std::string& ip) {
+  std::error_code ec;
+  auto address = asio::ip::make_address(ip, ec);
+  return !ec && address.is_loopback();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ lifecycle
+
+NetworkResult<std::shared_ptr<NetworkNode>> NetworkNode::create(NetworkConfig config, NodeId local_node_id,
+                                                                std::optional<std::string> public_key) {
+  if (auto valid = config.validate(); !valid) return std::move(valid).error();
+
+  std::optional<Identity> identity = config.identity;
+  if (!identity) {
+    auto made = config.key_file.empty() ? Identity::generate() : Identity::load_or_create(config.key_file);
+    if (!made) return std::move(made).error();
+    identity = std::move(*made);
+  }
+  if (!local_node_id.empty() && local_node_id != identity->node_id())
+    return make_error(ErrorKind::Config, "local_node_id " + local_node_id.short_string() +
+                                             " does not match the configured identity " +
+                                             identity->node_id().short_string());
+  if (public_key && !public_key->empty()) {
+    auto key = PublicKey::from_string(*public_key);
+    if (!key) return make_error(ErrorKind::Config, "public_key is not a base64 Ed25519 key");
+    if (*key != identity->public_key())
+      return make_error(ErrorKind::Config, "public_key does not match the configured identity");
+  }
+  auto tls = detail::make_tls_context(*identity);
+  if (!tls) return std::move(tls).error();
+  return std::make_shared<NetworkNode>(std::move(config), std::move(*identity), std::move(*tls));
+}
+
+NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls)
+    : config_(std::move(config)), identity_(std::move(identity)), tls_(std::move(tls)) {
+  // The services outlive any single start/stop; they look trust up through the node.
+  auto lookup = [this](const PublicKey& key) { return trust_distance_of(key); };
+  query_service_ = std::make_shared<QueryService>(lookup);
+  schema_service_ = std::make_shared<SchemaService>(lookup);
+  router_.register_handler(query_service_);
+  router_.register_handler(schema_service_);
+}
+
+NetworkNode::~NetworkNode() { (void)stop(); }
+
+NetworkResult<void> NetworkNode::open_listener() {
+  const auto address_text = detail::format_host_port(config_.listen_address, config_.listen_port);
+  std::error_code ec;
+  auto address = asio::ip::make_address(config_.listen_address, ec);
+  if (ec) return make_error(ErrorKind::Config, "listen address '" + config_.listen_address + "' is not an IP address");
+  asio::ip::tcp::endpoint endpoint(address, config_.listen_port);
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(asio::make_strand(*io_));
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(ErrorKind::Connection, "cannot listen on " + address_text + ": " + ec.message());
+  bound_port_ = acceptor->local_endpoint(ec).port();
+  acceptor_ = std::move(acceptor);
+  return {};
+}
+
+NetworkResult<void> NetworkNode::start() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  if (running_) return {};
+  io_ = std::make_unique<asio::io_context>(static_cast<int>(config_.io_threads));
+  if (config_.accept_connections) {
+    if (auto listening = open_listener(); !listening) {
+      io_.reset();
+      return listening;
+    }
+  }
+  handlers_ = std::make_unique<asio::thread_pool>(config_.handler_threads);
+  work_.emplace(io_->get_executor());
+  running_ = true;
+  for (std::size_t i = 0; i < config_.io_threads; ++i) {
+    io_threads_.emplace_back([this] {
+      t_io_thread_owner = this;
+      io_->run();
+      t_io_thread_owner = nullptr;
+    });
+  }
+  auto self = shared_from_this();
+  if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
+  for (const auto& peer : config_.bootstrap_peers) {
+    async_connect_address(peer, [peer](NetworkResult<ConnectionPtr> outcome) {
+      if (!outcome) spdlog::warn("bootstrap peer {} unreachable: {}", peer, outcome.error().message);
+    });
+  }
+  spdlog::info("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
+  return {};
+}
+
+NetworkResult<void> NetworkNode::stop() {
+  if (on_io_thread())
+    return make_error(ErrorKind::Config, "stop() called from the node's own I/O thread");
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  if (!running_.exchange(false)) return {};
+
+  std::vector<ConnectionPtr> connections;
+  std::vector<ConnectionHandler> dial_waiters;
+  {
+    std::lock_guard lock(mutex_);
+    connections.assign(established_.begin(), established_.end());
+    for (auto& [ticket, attempt] : dials_)
+      for (auto& waiter : attempt.waiters) dial_waiters.push_back(std::move(waiter));
+    dials_.clear();
+    dial_for_node_.clear();
+  }
+  for (auto& waiter : dial_waiters) waiter(node_stopped());
+
+  // Close the listener and every connection on their own strands, and wait until
+  // they are closed: every pending request has then failed with a Connection error.
+  std::latch closed(static_cast<std::ptrdiff_t>(connections.size()) + 1);
+  if (acceptor_) {
+    asio::post(acceptor_->get_executor(), [this, &closed] {
+      std::error_code ignored;
+      acceptor_->close(ignored);
+      closed.count_down();
+    });
+  } else {
+    closed.count_down();
+  }
+  for (auto& connection : connections) {
+    connection->close();
+    asio::post(connection->executor(), [&closed] { closed.count_down(); });
+  }
+  closed.wait();
+
+  handlers_->join();
+  work_.reset();
+  io_->stop();
+  for (auto& thread : io_threads_) thread.join();
+  io_threads_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    connections_.clear();
+    established_.clear();
+    connections_per_ip_.clear();
+    handshaking_ = 0;
+  }
+  connections.clear();
+  handlers_.reset();
+  acceptor_.reset();
+  io_.reset();  // destroys any coroutine still suspended, with what it holds
+  bound_port_ = 0;
+  return {};
+}
+
+bool NetworkNode::on_io_thread() const noexcept { return t_io_thread_owner == this; }
+
+void NetworkNode::post_to_handlers(std::function<void()> work) {
+  if (running_ && handlers_) {
+    asio::post(*handlers_, std::move(work));
+  } else {
+    work();
+  }
+}
+
+// ------------------------------------------------------------------ known nodes
+
+std::uint32_t NetworkNode::trust_distance_of(const PublicKey& key) const {
+  if (key == identity_.public_key()) return 0;
+  return config_.unknown_trust_distance;
+}
+
+void NetworkNode::add_known_node(NodeInfo info) {
+  std::lock_guard lock(mutex_);
+  auto& entry = known_[info.node_id];
+  if (!info.public_key.empty() && info.public_key.node_id() != info.node_id) return;  // not that node's key
+  const auto health = entry.health;
+  const auto version = entry.protocol_version;
+  entry = std::move(info);
+  if (entry.health == NodeHealth::Unknown) entry.health = health;
+  if (entry.protocol_version == 0) entry.protocol_version = version;
+}
+
+std::unordered_map<NodeId, NodeInfo> NetworkNode::known_nodes() const {
+  std::lock_guard lock(mutex_);
+  return known_;
+}
+
+std::vector<NodeInfo> NetworkNode::known_node_list() const {
+  std::lock_guard lock(mutex_);
+  std::vector<NodeInfo> out;
+  out.reserve(known_.size());
+  for (const auto& [id, info] : known_) out.push_back(info);
+  return out;
+}
+
+std::unordered_set<NodeId> NetworkNode::connected_nodes() const {
+  std::lock_guard lock(mutex_);
+  std::unordered_set<NodeId> out;
+  for (const auto& [id, connection] : connections_)
+    if (connection->state() == ConnectionState::Open) out.insert(id);
+  return out;
+}
+
+NetworkStats NetworkNode::stats() const {
+  NetworkStats out;
+  {
+    std::lock_guard lock(mutex_);
+    out.open_connections = established_.size();
+  }
+  out.inbound_accepted = counters_.inbound_accepted;
+  out.outbound_dialled = counters_.outbound_dialled;
+  out.handshake_failures = counters_.handshake_failures;
+  out.requests_sent = counters_.requests_sent;
+  out.requests_received = counters_.requests_received;
+  out.requests_failed = counters_.requests_failed;
+  return out;
+}
+
+// ------------------------------------------------------------------ connections
+
+detail::ConnectionLimits NetworkNode::limits() const {
+  detail::ConnectionLimits limits;
+  limits.max_frame_bytes = config_.max_frame_bytes;
+  limits.max_in_flight = config_.max_in_flight_per_connection;
+  limits.max_write_queue_bytes = config_.max_write_queue_bytes;
+  limits.ping_interval = config_.ping_interval;
+  limits.idle_timeout = config_.idle_timeout;
+  return limits;
+}
+
+detail::HandshakeParams NetworkNode::handshake_params(std::optional<NodeId> expected) const {
+  detail::HandshakeParams params;
+  params.local_id = identity_.node_id();
+  params.network_name = config_.network_name;
+  params.agent = config_.agent;
+  params.capabilities = config_.capabilities;
+  params.listen_port = bound_port_.load();
+  params.expected_peer = expected;
+  params.timeout = config_.handshake_timeout;
+  return params;
+}
+
+void NetworkNode::async_connection(const NodeId& id, ConnectionHandler done) {
+  std::string address;
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) return done(node_stopped());
+    if (auto it = connections_.find(id); it != connections_.end() && it->second->state() == ConnectionState::Open)
+      return done(it->second);
+    if (auto it = dial_for_node_.find(id); it != dial_for_node_.end()) {
+      dials_[it->second].waiters.push_back(std::move(done));  // join the dial under way
+      return;
+    }
+    auto known = known_.find(id);
+    if (known == known_.end() || known->second.address.empty())
+      return done(make_error(ErrorKind::Discovery,
+                             "node " + id.short_string() + " is not known: discover it or add its address"));
+    address = known->second.address;
+  }
+  begin_dial(id, std::move(address), std::move(done));
+}
+
+void NetworkNode::async_connect_address(const std::string& host_port, ConnectionHandler done) {
+  if (!detail::parse_host_port(host_port))
+    return done(make_error(ErrorKind::Config, "'" + host_port + "' is not host:port"));
+  begin_dial(std::nullopt, host_port, std::move(done));
+}
+
+std::uint64_t NetworkNode::begin_dial(std::optional<NodeId> expected, std::string address, ConnectionHandler done) {
+  std::uint64_t ticket = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) {
+      done(node_stopped());
+      return 0;
+    }
+    ticket = next_dial_ticket_++;
+    auto& attempt = dials_[ticket];
+    attempt.expected = expected;
+    attempt.waiters.push_back(std::move(done));
+    if (expected) dial_for_node_[*expected] = ticket;
+  }
+  counters_.outbound_dialled++;
+  auto self = shared_from_this();
+  asio::co_spawn(asio::make_strand(*io_),
+                 [self, ticket, expected, address = std::move(address)]() {
+                   return self->dial(ticket, expected, address);
+                 },
+                 asio::detached);
+  return ticket;
+}
+
+void NetworkNode::finish_dial(std::uint64_t ticket, NetworkResult<ConnectionPtr> outcome) {
+  std::vector<ConnectionHandler> waiters;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = dials_.find(ticket);
+    if (it == dials_.end()) return;  // stop() already failed its waiters
+    waiters = std::move(it->second.waiters);
+    if (it->second.expected) {
+      dial_for_node_.erase(*it->second.expected);
+      if (!outcome) {
+        auto known = known_.find(*it->second.expected);
+        if (known != known_.end()) known->second.health = NodeHealth::Unreachable;
+      }
+    }
+    dials_.erase(it);
+  }
+  for (auto& waiter : waiters) waiter(outcome);
+}
+
+asio::awaitable<void> NetworkNode::dial(std::uint64_t ticket, std::optional<NodeId> expected, std::string address) {
+  auto self = shared_from_this();
+  auto executor = co_await asio::this_coro::executor;
+  auto target = detail::parse_host_port(address);
+  if (!target) {
+    finish_dial(ticket, make_error(ErrorKind::Config, "'" + address + "' is not host:port"));
+    co_return;
+  }
+
+  // Resolving and connecting share the connect deadline; the watchdog closes the
+  // socket (shared with it, so it outlives this frame) to end whichever is waiting.
+  auto socket = std::make_shared<asio::ip::tcp::socket>(executor);
+  auto timed_out = std::make_shared<bool>(false);
+  asio::steady_timer watchdog(executor);
+  watchdog.expires_after(config_.connect_timeout);
+  watchdog.async_wait([socket, timed_out](std::error_code ec) {
+    if (ec) return;
+    *timed_out = true;
+    std::error_code ignored;
+    socket->close(ignored);
+  });
+  asio::ip::tcp::resolver resolver(executor);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(
+      target->host, std::to_string(target->port), as_tuple(use_awaitable));
+  if (resolve_ec) {
+    watchdog.cancel();
+    finish_dial(ticket, make_error(ErrorKind::Connection, "cannot resolve " + address + ": " + resolve_ec.message()));
+    co_return;
+  }
+  auto [connect_ec, endpoint] = co_await asio::async_connect(*socket, endpoints, as_tuple(use_awaitable));
+  watchdog.cancel();
+  if (connect_ec || *timed_out) {
+    finish_dial(ticket, *timed_out ? make_error(ErrorKind::Timeout,
+                                                "connecting to " + address + " took longer than " +
+                                                    std::to_string(config_.connect_timeout.count()) + " ms",
+                                                ErrorCode::Timeout)
+                                   : make_error(ErrorKind::Connection,
+                                                "cannot connect to " + address + ": " + connect_ec.message()));
+    co_return;
+  }
+
+  auto connection = std::make_shared<detail::TlsConnection>(std::move(*socket), *tls_, false, limits());
+  auto handshake = co_await connection->handshake(handshake_params(expected));
+  if (!handshake) {
+    counters_.handshake_failures++;
+    finish_dial(ticket, std::move(handshake).error());
+    co_return;
+  }
+  finish_dial(ticket, adopt(connection, address));
+}
+
+asio::awaitable<void> NetworkNode::accept_loop() {
+  auto self = shared_from_this();
+  asio::steady_timer backoff(acceptor_->get_executor());
+  while (running_) {
+    auto [ec, socket] = co_await acceptor_->async_accept(asio::make_strand(*io_), as_tuple(use_awaitable));
+    if (ec) {
+      if (!running_ || ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors or memory: give the system a moment instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(as_tuple(use_awaitable));
+      continue;
+    }
+    std::error_code peer_ec;
+    const std::string ip = socket.remote_endpoint(peer_ec).address().to_string();
+    if (peer_ec) continue;
+    bool admitted = false;
+    {
+      std::lock_guard lock(mutex_);
+      const bool room = established_.size() + handshaking_ < config_.max_connections;
+      const bool ip_room = is_loopback(ip) || connections_per_ip_[ip] < config_.max_connections_per_ip;
+      if (room && ip_room) {
+        ++handshaking_;
+        ++connections_per_ip_[ip];
+        admitted = true;
+      }
+    }
+    if (!admitted) {
+      spdlog::debug("refused a connection from {}: connection limit reached", ip);
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    counters_.inbound_accepted++;
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor,
+                   [self, socket = std::move(socket), ip]() mutable {
+                     return self->serve_inbound(std::move(socket), ip);
+                   },
+                   asio::detached);
+  }
+}
+
+asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, std::string ip) {
+  auto self = shared_from_this();
+  auto connection = std::make_shared<detail::TlsConnection>(std::move(socket), *tls_, true, limits());
+  auto handshake = co_await connection->handshake(handshake_params(std::nullopt));
+  {
+    std::lock_guard lock(mutex_);
+    if (handshaking_ > 0) --handshaking_;
+  }
+  if (!handshake) {
+    counters_.handshake_failures++;
+    release_ip(ip);
+    spdlog::debug("inbound handshake from {} failed: {}", ip, handshake.error().message);
+    co_return;
+  }
+  if (auto adopted = adopt(connection, ""); !adopted) release_ip(ip);
+}
+
+void NetworkNode::release_ip(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_per_ip_.find(ip);
+  if (it != connections_per_ip_.end() && --it->second == 0) connections_per_ip_.erase(it);
+}
+
+NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr& connection,
+                                                             const std::string& dialled_address) {
+  const NodeId peer = connection->node_id();
+  if (peer == identity_.node_id()) {
+    connection->close();
+    return make_error(ErrorKind::Config, "that address is this node itself");
+  }
+  ConnectionPtr chosen;
+  ConnectionPtr retired;
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) {
+      connection->close();
+      return node_stopped();
+    }
+    established_.insert(connection);
+    auto& slot = connections_[peer];
+    if (slot && slot->state() != ConnectionState::Closed) {
+      // Both nodes dialled each other: both keep the connection the smaller id dialled,
+      // so they agree on one without talking about it. The other finishes what it carries.
+      const bool we_are_smaller = identity_.node_id() < peer;
+      const bool new_was_dialled_by_smaller = connection->inbound() != we_are_smaller;
+      if (new_was_dialled_by_smaller) {
+        retired = slot;
+        slot = connection;
+      } else {
+        retired = connection;
+      }
+    } else {
+      slot = connection;
+    }
+    chosen = slot;
+
+    auto& info = known_[peer];
+    const auto& hello = connection->peer_hello();
+    info.node_id = peer;
+    info.public_key = connection->peer_public_key();
+    info.protocol_version = connection->protocol_version();
+    info.capabilities = hello.capabilities;
+    info.trust_distance = trust_distance_of(info.public_key);
+    info.last_seen = std::chrono::system_clock::now();
+    info.health = NodeHealth::Healthy;
+    if (!dialled_address.empty()) {
+      info.address = dialled_address;
+    } else if (info.address.empty() && hello.listen_port != 0) {
+      info.address = detail::format_host_port(ip_of(connection->remote_address()), hello.listen_port);
+    }
+  }
+  connection->start(weak_from_this());
+  if (retired) retired->supersede();
+  return chosen;
+}
+
+void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError& reason) {
+  bool inbound = connection->inbound();
+  {
+    std::lock_guard lock(mutex_);
+    if (established_.erase(connection) == 0) inbound = false;  // never admitted: nothing to release
+    auto it = connections_.find(connection->node_id());
+    if (it != connections_.end() && it->second == connection) {
+      connections_.erase(it);
+      // A connection that failed (peer gone, reset, silent) makes the node unreachable
+      // until it is heard from again; one we retired ourselves says nothing about it.
+      auto known = known_.find(connection->node_id());
+      if (known != known_.end() && running_ && connection->failed())
+        known->second.health = NodeHealth::Unreachable;
+    }
+  }
+  if (inbound) release_ip(ip_of(connection->remote_address()));
+  spdlog::debug("connection to {} closed: {}", connection->node_id().short_string(), reason.message);
+}
+
+// ------------------------------------------------------------------ requests
+
+void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) {
+  counters_.requests_received++;
+  post_to_handlers([self = shared_from_this(), connection, message = std::move(message)]() {
+    RequestContext context{connection->node_id(), connection->peer_public_key(),
+                           self->trust_distance_of(connection->peer_public_key())};
+    if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;  // discovery is not wired yet
+    auto reply = self->router_.route(message, context);
+    if (reply) connection->respond(std::move(*reply));
+  });
+}
+
+void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done) {
+  if (id == identity_.node_id()) {
+    // Asking ourselves needs no network: run the callback as for any requester at distance 0.
+    post_to_handlers([self = shared_from_this(), query = std::move(query), done = std::move(done)]() mutable {
+      RequestContext context{self->identity_.node_id(), self->identity_.public_key(), 0};
+      query.pub_key = self->identity_.public_key().to_string();
+      done(self->query_service_->execute_query(std::move(query), context));
+    });
+    return;
+  }
+  counters_.requests_sent++;
+  auto counted = [self = shared_from_this(), done = std::move(done)](NetworkResult<QueryResult> outcome) {
+    if (!outcome) self->counters_.requests_failed++;
+    done(std::move(outcome));
+  };
+  async_connection(id, [self = shared_from_this(), query = std::move(query),
+                        done = std::move(counted)](NetworkResult<ConnectionPtr> connection) mutable {
+    if (!connection) return done(std::move(connection).error());
+    TrustProof proof;
+    proof.public_key = self->identity_.public_key();
+    proof.trust_distance = query.trust_distance;
+    proof.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    if (query.pub_key.empty()) query.pub_key = proof.public_key.to_string();
+    QueryService::query_node(**connection, std::move(query), std::move(proof), self->config_.request_timeout,
+                             std::move(done));
+  });
+}
+
+void NetworkNode::async_list_schemas(const NodeId& id,
+                                     std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done) {
+  if (id == identity_.node_id()) {
+    post_to_handlers([self = shared_from_this(), done = std::move(done)]() {
+      RequestContext context{self->identity_.node_id(), self->identity_.public_key(), 0};
+      done(self->schema_service_->list_schemas(context));
+    });
+    return;
+  }
+  counters_.requests_sent++;
+  auto counted = [self = shared_from_this(), done = std::move(done)](NetworkResult<std::vector<SchemaInfo>> outcome) {
+    if (!outcome) self->counters_.requests_failed++;
+    done(std::move(outcome));
+  };
+  async_connection(id, [self = shared_from_this(), done = std::move(counted)](NetworkResult<ConnectionPtr> connection) mutable {
+    if (!connection) return done(std::move(connection).error());
+    SchemaService::list_remote_schemas(**connection, self->config_.request_timeout, std::move(done));
+  });
+}
+
+}  // namespace datafold::net

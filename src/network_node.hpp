@@ -1,0 +1,136 @@
+// NetworkNode: the implementation behind NetworkCore. Owns the I/O threads, the
+// handler pool, the listener, the connection pool and the table of known nodes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "datafold/net/config.hpp"
+#include "datafold/net/message_router.hpp"
+#include "datafold/net/network_core.hpp"
+#include "datafold/net/query_service.hpp"
+#include "datafold/net/schema_service.hpp"
+#include "tls_connection.hpp"
+
+namespace datafold::net {
+
+class NetworkNode final : public detail::ConnectionEvents,
+                          public std::enable_shared_from_this<NetworkNode> {
+ public:
+  using ConnectionPtr = std::shared_ptr<detail::TlsConnection>;
+  using ConnectionHandler = std::function<void(NetworkResult<ConnectionPtr>)>;
+
+  static NetworkResult<std::shared_ptr<NetworkNode>> create(NetworkConfig config, NodeId local_node_id,
+                                                            std::optional<std::string> public_key);
+  NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls);
+  ~NetworkNode() override;
+
+  NetworkResult<void> start();
+  NetworkResult<void> stop();
+
+  QueryService& query_service() { return *query_service_; }
+  SchemaService& schema_service() { return *schema_service_; }
+
+  void add_known_node(NodeInfo info);
+  std::vector<NodeInfo> known_node_list() const;
+  std::unordered_map<NodeId, NodeInfo> known_nodes() const;
+  std::unordered_set<NodeId> connected_nodes() const;
+
+  // The pooled connection to `id`, dialling its known address if there is none.
+  // `done` runs on an I/O thread (or inline when the answer is immediate).
+  void async_connection(const NodeId& id, ConnectionHandler done);
+  // Dials an address whatever node is there.
+  void async_connect_address(const std::string& host_port, ConnectionHandler done);
+
+  void async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done);
+  void async_list_schemas(const NodeId& id,
+                          std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done);
+
+  // Runs `work` on the handler pool (inline if the node is stopped).
+  void post_to_handlers(std::function<void()> work);
+
+  // True on one of this node's I/O threads, where blocking calls would deadlock.
+  bool on_io_thread() const noexcept;
+  bool running() const noexcept { return running_.load(); }
+
+  const Identity& identity() const noexcept { return identity_; }
+  const NetworkConfig& config() const noexcept { return config_; }
+  std::uint16_t listen_port() const noexcept { return bound_port_.load(); }
+  NetworkStats stats() const;
+  std::uint32_t trust_distance_of(const PublicKey& key) const;
+
+  // ConnectionEvents
+  void on_incoming(const ConnectionPtr& connection, Message message) override;
+  void on_closed(const ConnectionPtr& connection, const NetworkError& reason) override;
+
+ private:
+  struct DialAttempt {
+    std::optional<NodeId> expected;
+    std::vector<ConnectionHandler> waiters;
+  };
+
+  detail::ConnectionLimits limits() const;
+  detail::HandshakeParams handshake_params(std::optional<NodeId> expected) const;
+  std::uint64_t begin_dial(std::optional<NodeId> expected, std::string address, ConnectionHandler done);
+  void finish_dial(std::uint64_t ticket, NetworkResult<ConnectionPtr> outcome);
+  asio::awaitable<void> dial(std::uint64_t ticket, std::optional<NodeId> expected, std::string address);
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve_inbound(asio::ip::tcp::socket socket, std::string ip);
+  NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address);
+  void release_ip(const std::string& ip);
+  NetworkResult<void> open_listener();
+
+  const NetworkConfig config_;
+  const Identity identity_;
+  const std::shared_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<QueryService> query_service_;
+  std::shared_ptr<SchemaService> schema_service_;
+  MessageRouter router_;
+
+  std::mutex lifecycle_mutex_;  // start() / stop()
+  std::unique_ptr<asio::io_context> io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::vector<std::thread> io_threads_;
+  std::unique_ptr<asio::thread_pool> handlers_;
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::atomic<bool> running_{false};
+  std::atomic<std::uint16_t> bound_port_{0};
+
+  mutable std::mutex mutex_;  // guards everything below; never held across I/O or callbacks
+  std::unordered_map<NodeId, ConnectionPtr> connections_;  // the one in use per peer
+  std::unordered_set<ConnectionPtr> established_;           // every open one, duplicates included
+  std::unordered_map<NodeId, NodeInfo> known_;
+  std::unordered_map<std::uint64_t, DialAttempt> dials_;
+  std::unordered_map<NodeId, std::uint64_t> dial_for_node_;
+  std::unordered_map<std::string, std::size_t> connections_per_ip_;
+  std::size_t handshaking_ = 0;
+  std::uint64_t next_dial_ticket_ = 1;
+
+  struct Counters {
+    std::atomic<std::uint64_t> inbound_accepted{0};
+    std::atomic<std::uint64_t> outbound_dialled{0};
+    std::atomic<std::uint64_t> handshake_failures{0};
+    std::atomic<std::uint64_t> requests_sent{0};
+    std::atomic<std::uint64_t> requests_received{0};
+    std::atomic<std::uint64_t> requests_failed{0};
+  };
+  mutable Counters counters_;
+};
+
+}  // namespace datafold::net

@@ -1,0 +1,72 @@
+#include "pending_requests.hpp"
+
+#include <string>
+
+namespace datafold::net::detail {
+
+bool PendingRequests::add(const Uuid& id, Clock::time_point now, Clock::time_point deadline,
+                          Completion& done) {
+  auto [it, inserted] = entries_.try_emplace(id);
+  if (!inserted) return false;
+  it->second = Entry{now, deadline, std::move(done)};
+  deadlines_.emplace(deadline, id);
+  if (deadlines_.size() > 2 * entries_.size() + 64) {
+    // Rebuild from the live entries so memory tracks what is really pending.
+    std::vector<Deadline> live;
+    live.reserve(entries_.size());
+    for (const auto& [key, entry] : entries_) live.emplace_back(entry.deadline, key);
+    deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(live));
+  }
+  return true;
+}
+
+bool PendingRequests::complete(const Uuid& id, NetworkResult<Message> outcome) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return false;
+  Completion done = std::move(it->second.done);
+  entries_.erase(it);
+  done(std::move(outcome));
+  return true;
+}
+
+std::size_t PendingRequests::expire(Clock::time_point now) {
+  std::vector<std::pair<Completion, Clock::duration>> expired;
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    const Uuid id = deadlines_.top().second;
+    deadlines_.pop();
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.deadline > now) continue;  // stale heap entry
+    expired.emplace_back(std::move(it->second.done), now - it->second.started);
+    entries_.erase(it);
+  }
+  // Completions run after the table is consistent: they may start new requests.
+  for (auto& [done, waited] : expired) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
+    done(make_error(ErrorKind::Timeout, "no reply within " + std::to_string(ms) + " ms",
+                    ErrorCode::Timeout));
+  }
+  return expired.size();
+}
+
+void PendingRequests::fail_all(const NetworkError& error) {
+  auto entries = std::move(entries_);
+  entries_.clear();
+  deadlines_ = {};
+  for (auto& [id, entry] : entries) entry.done(error);
+}
+
+void PendingRequests::drop_stale_deadlines() {
+  while (!deadlines_.empty()) {
+    auto it = entries_.find(deadlines_.top().second);
+    if (it != entries_.end() && it->second.deadline == deadlines_.top().first) return;
+    deadlines_.pop();
+  }
+}
+
+std::optional<PendingRequests::Clock::time_point> PendingRequests::next_deadline() {
+  drop_stale_deadlines();
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.top().first;
+}
+
+}  // namespace datafold::net::detail

@@ -1,0 +1,166 @@
+// TlsConnection: the Connection over TCP + TLS 1.3. One reader and one writer
+// coroutine on the connection's strand; everything mutable below is touched only
+// on that strand, except the atomics that other threads read.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "datafold/net/connection.hpp"
+#include "datafold/net/identity.hpp"
+#include "datafold/net/message_codec.hpp"
+#include "datafold/net/node_info.hpp"
+#include "pending_requests.hpp"
+
+namespace datafold::net::detail {
+
+class TlsConnection;
+using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+struct ConnectionLimits {
+  std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  std::size_t max_in_flight = 1024;            // each direction
+  std::size_t max_write_queue_bytes = 32u << 20;
+  std::chrono::milliseconds ping_interval{30'000};
+  std::chrono::milliseconds idle_timeout{300'000};
+};
+
+// What we say about ourselves in the Hello, and what we require of the peer.
+struct HandshakeParams {
+  NodeId local_id;
+  std::string network_name;
+  std::string agent;
+  NodeCapabilities capabilities;
+  std::uint16_t listen_port = 0;
+  std::uint32_t min_version = kMinProtocolVersion;
+  std::uint32_t max_version = kMaxProtocolVersion;
+  std::optional<NodeId> expected_peer;  // dialling a known id
+  std::chrono::milliseconds timeout{10'000};
+};
+
+// How a connection reports to whoever owns it. Called on the connection's strand.
+class ConnectionEvents {
+ public:
+  virtual ~ConnectionEvents() = default;
+  // A request (Query, ListSchemasRequest) or a one-way message (NodeAnnouncement).
+  // A request must be answered with TlsConnection::respond().
+  virtual void on_incoming(const std::shared_ptr<TlsConnection>& connection, Message message) = 0;
+  virtual void on_closed(const std::shared_ptr<TlsConnection>& connection, const NetworkError& reason) = 0;
+};
+
+class TlsConnection final : public Connection, public std::enable_shared_from_this<TlsConnection> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `socket` must already be connected and bound to a strand executor.
+  TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& tls, bool inbound,
+                ConnectionLimits limits);
+  ~TlsConnection() override;
+
+  // TLS handshake, peer key check, Hello exchange, all under params.timeout.
+  // On failure the socket is closed; the error says why (Authentication, Timeout, Protocol...).
+  asio::awaitable<NetworkResult<void>> handshake(HandshakeParams params);
+
+  // After a successful handshake: starts the reader, writer and health timer.
+  void start(std::weak_ptr<ConnectionEvents> events);
+
+  // Answers an incoming request (frees its in-flight slot). Thread-safe.
+  void respond(Message reply);
+  // Marks this a duplicate of another connection to the same peer: no new requests;
+  // closed once nothing is pending if we dialled it, by the peer otherwise.
+  void supersede();
+
+  const HelloMessage& peer_hello() const noexcept { return peer_hello_; }
+  std::optional<std::chrono::microseconds> last_rtt() const noexcept;
+  // True when the connection ended because of the peer or the network, not by our choice.
+  bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+  const asio::any_io_executor& executor() const noexcept { return strand_; }
+
+  // Connection
+  const NodeId& node_id() const noexcept override { return peer_id_; }
+  const PublicKey& peer_public_key() const noexcept override { return peer_key_; }
+  std::uint32_t protocol_version() const noexcept override { return version_; }
+  std::string remote_address() const override { return remote_address_; }
+  bool inbound() const noexcept override { return inbound_; }
+  ConnectionState state() const noexcept override { return state_.load(std::memory_order_acquire); }
+  bool is_healthy() const noexcept override;
+  std::size_t pending_requests() const noexcept override {
+    return pending_count_.load(std::memory_order_relaxed);
+  }
+  void request(Message request, Completion done, std::chrono::milliseconds timeout) override;
+  void send_message(Message message) override;
+  void close() override;
+
+  // Closes with `reason` (on the strand). Pending requests fail with it. `failure`:
+  // the peer or the network ended it, rather than this node's choice.
+  void close_with(NetworkError reason, bool failure = false);
+
+ private:
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<NetworkResult<Message>> read_one_message();
+  asio::awaitable<NetworkResult<void>> write_now(const Message& message);
+
+  void handle_frame(std::span<const std::uint8_t> payload);
+  void dispatch(Message message);
+  void enqueue_frame(std::string_view frame);
+  void send_error(ErrorCode code, std::string text, std::optional<Uuid> related);
+  void close_after_flush(NetworkError reason);
+  void arm_deadline_timer();
+  void on_health_tick();
+  void schedule_health_tick();
+  void sync_pending_count() { pending_count_.store(pending_.size(), std::memory_order_relaxed); }
+  void note_received();
+
+  TlsStream stream_;
+  // The socket's executor: a strand, so every handler of this connection is serialized.
+  asio::any_io_executor strand_;
+  const bool inbound_;
+  const ConnectionLimits limits_;
+  std::weak_ptr<ConnectionEvents> events_;
+
+  // Set by the handshake, then constant.
+  NodeId peer_id_;
+  PublicKey peer_key_;
+  HelloMessage peer_hello_;
+  std::uint32_t version_ = 0;
+  std::string remote_address_;
+
+  std::atomic<ConnectionState> state_{ConnectionState::Handshaking};
+  std::atomic<std::size_t> pending_count_{0};
+  std::atomic<std::int64_t> last_received_ns_{0};
+  std::atomic<std::int64_t> last_rtt_us_{-1};
+  std::atomic<bool> failed_{false};
+
+  FrameDecoder decoder_;
+  std::string outbox_;   // frames waiting for the writer
+  std::string writing_;  // frames the writer is sending now
+  bool write_in_progress_ = false;
+  bool closing_ = false;  // flush what is queued, then close
+  NetworkError closing_reason_;
+  asio::steady_timer writer_wakeup_;
+
+  PendingRequests pending_;
+  asio::steady_timer deadline_timer_;
+  std::optional<Clock::time_point> armed_deadline_;
+
+  std::size_t incoming_in_flight_ = 0;
+  unsigned protocol_violations_ = 0;
+  bool handshake_timed_out_ = false;
+
+  asio::steady_timer health_timer_;
+  Clock::time_point last_activity_;
+  unsigned missed_pongs_ = 0;
+  bool ping_outstanding_ = false;
+};
+
+}  // namespace datafold::net::detail
