@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include "datafold.pb.h"
 
 namespace datafold::net::discovery {
@@ -15,6 +17,85 @@ std::span<const std::uint8_t> as_bytes(const std::string& s) noexcept {
 
 const std::array<std::uint8_t, 4>& magic_for(DatagramKind kind) noexcept {
   return kind == DatagramKind::Probe ? kProbeMagic : kAnnouncementMagic;
+}
+
+// Well-formed UTF-8 as Unicode defines it (no overlong forms, no surrogates,
+// nothing above U+10FFFF).
+bool valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t extra = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the first continuation byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= extra) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+// Walks the NodeAnnouncement wire format and checks its string fields
+// (addresses = 4, network_name = 8) are UTF-8, before the generated parser
+// sees them: it would reject them too, but it also writes a log line for each,
+// and a hostile sender must not be able to fill the operator's log.
+bool strings_are_utf8(const std::string& body) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(body.data()),
+                                             static_cast<int>(body.size()));
+  std::string value;
+  while (true) {
+    const std::uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.CurrentPosition() == static_cast<int>(body.size());
+    const std::uint32_t field = tag >> 3;
+    switch (tag & 7) {
+      case 0: {
+        std::uint64_t ignored;
+        if (!in.ReadVarint64(&ignored)) return false;
+        break;
+      }
+      case 1: {
+        std::uint64_t ignored;
+        if (!in.ReadLittleEndian64(&ignored)) return false;
+        break;
+      }
+      case 5: {
+        std::uint32_t ignored;
+        if (!in.ReadLittleEndian32(&ignored)) return false;
+        break;
+      }
+      case 2: {
+        std::uint32_t length;
+        if (!in.ReadVarint32(&length)) return false;
+        if (length > body.size()) return false;
+        if (field == 4 || field == 8) {
+          if (!in.ReadString(&value, static_cast<int>(length)) || !valid_utf8(value)) return false;
+        } else if (!in.Skip(static_cast<int>(length))) {
+          return false;
+        }
+        break;
+      }
+      default:
+        return false;  // groups (deprecated) and invalid wire types
+    }
+  }
 }
 
 DatagramParse failed(ParseError error) {
@@ -98,7 +179,7 @@ DatagramParse verify_signed_announcement(std::span<const std::uint8_t> bytes) {
 
   wire::NodeAnnouncement a;
   const std::string& body = signed_announcement.announcement();
-  if (!a.ParseFromString(body)) return failed(ParseError::Malformed);
+  if (!strings_are_utf8(body) || !a.ParseFromString(body)) return failed(ParseError::Malformed);
 
   const auto public_key = PublicKey::from_bytes(as_bytes(a.public_key()));
   const auto node_id = NodeId::from_bytes(as_bytes(a.node_id()));

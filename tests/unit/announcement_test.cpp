@@ -209,6 +209,36 @@ TEST_F(AnnouncementTest, IdThatIsNotTheHashOfTheKey) {
   EXPECT_EQ(parse_datagram(bytes_of(datagram)).error, ParseError::IdMismatch);
 }
 
+TEST_F(AnnouncementTest, StringFieldsMustBeUtf8) {
+  // Raw field records appended to a valid body (a later singular value wins),
+  // signed as they are, so only the UTF-8 check can reject them.
+  auto datagram_with = [&](std::string_view record) {
+    std::string body = wire_announcement(alice_).SerializeAsString();
+    body.append(record);
+    wire::SignedAnnouncement s;
+    s.set_announcement(body);
+    const auto signature = alice_.sign(bytes_of(body));
+    s.set_signature(signature.data(), signature.size());
+    return frame_datagram(DatagramKind::Announcement, s.SerializeAsString());
+  };
+  auto name_record = [](std::string_view value) {
+    return std::string("\x42") + static_cast<char>(value.size()) + std::string(value);  // field 8, network_name
+  };
+
+  const DatagramParse good = parse_datagram(bytes_of(datagram_with(name_record("l\xc3\xa4" "b \xf0\x9f\x98\x80"))));
+  ASSERT_TRUE(good.ok()) << to_string(good.error);
+  EXPECT_EQ(good.fields.network_name, "l\xc3\xa4" "b \xf0\x9f\x98\x80");
+
+  for (const std::string_view bad : {std::string_view("\xc3\x28"), std::string_view("\xc0\xaf"),
+                                     std::string_view("\xed\xa0\x80"), std::string_view("\xf4\x90\x80\x80"),
+                                     std::string_view("\xe2\x82"), std::string_view("\xff")}) {
+    EXPECT_EQ(parse_datagram(bytes_of(datagram_with(name_record(bad)))).error, ParseError::Malformed);
+  }
+  // field 4, addresses
+  EXPECT_EQ(parse_datagram(bytes_of(datagram_with(std::string("\x22\x02\xc3\x28", 4)))).error,
+            ParseError::Malformed);
+}
+
 TEST_F(AnnouncementTest, EveryTruncationIsRejected) {
   const std::string datagram = encode_datagram(sample_fields(), alice_);
   for (std::size_t n = 0; n < datagram.size(); ++n) {

@@ -300,6 +300,7 @@ TEST_F(DiscoveryCoreTest, GoodbyeRemovesAtOnceAndCannotBeUndoneByAReplay) {
 
   // Someone replays the announcement captured before the goodbye.
   clock_.advance(5s);
+  core.on_timer(clock_.now);
   receive(hello);
   EXPECT_FALSE(knows(peer.id()));
   EXPECT_EQ(core.counters().replay, 1u);

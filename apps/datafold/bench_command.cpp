@@ -1,0 +1,1 @@
+int datafold_placeholder_bench_command;

@@ -1,0 +1,1 @@
+int datafold_placeholder_node_command;

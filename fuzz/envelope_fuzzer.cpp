@@ -1,0 +1,64 @@
+// libFuzzer target: arbitrary bytes as one envelope (a frame's payload).
+// decode_envelope must return (never crash, throw or recurse without bound),
+// and whatever decodes must re-encode to bytes that decode again and
+// re-encode identically, framed or not.
+#include <google/protobuf/stubs/logging.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "datafold/net/message_codec.hpp"
+
+namespace {
+
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // Protobuf logs every string field that is not UTF-8; the fuzzer makes many.
+  static const bool quiet = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)quiet;
+  using namespace datafold::net;
+
+  auto decoded = decode_envelope({data, size});
+  if (!decoded) {
+    check(decoded.error().code == ErrorCode::InvalidMessage ||
+          decoded.error().code == ErrorCode::ResourceExhausted);
+    return 0;
+  }
+  const Message& message = *decoded;
+  (void)to_string(type_of(message));
+  (void)message_id(message);
+  (void)related_message_id(message);
+
+  const std::string once = encode_envelope(message);
+  auto again = decode_envelope(bytes_of(once));
+  check(again.ok());
+  check(type_of(*again) == type_of(message));
+  check(message_id(*again) == message_id(message));
+  check(related_message_id(*again) == related_message_id(message));
+  check(encode_envelope(*again) == once);
+
+  // The same envelope framed, read back through the frame decoder.
+  std::string frame;
+  append_frame(message, frame);
+  FrameDecoder frames;
+  frames.feed(bytes_of(frame));
+  std::span<const std::uint8_t> payload;
+  check(frames.next(payload) == FrameDecoder::Status::Frame);
+  check(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()) == once);
+  check(frames.buffered_bytes() == 0);
+  return 0;
+}

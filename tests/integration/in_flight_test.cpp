@@ -1,0 +1,190 @@
+// Many requests in flight on one connection; deadlines; stop() with requests pending.
+#include "datafold/net/network_core.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "support/test_nodes.hpp"
+
+namespace datafold::net {
+namespace {
+
+using testing::introduce;
+using testing::start_node;
+
+// Blocks callbacks until released; lets tests hold requests in flight without sleeping.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(mutex_);
+    ++waiting_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return open_; });
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  bool wait_for_waiters(int n, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, deadline, [&] { return waiting_ >= n; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int waiting_ = 0;
+  bool open_ = false;
+};
+
+TEST(InFlight, ThousandQueriesOnOneConnectionAnsweredOutOfOrder) {
+  auto config = testing::loopback_config();
+  config.handler_threads = 4;
+  auto server = start_node(config);
+  auto client = start_node();
+  ASSERT_TRUE(server && client);
+  Gate gate;
+  // Every third query waits at the gate, so later queries overtake earlier ones.
+  server->set_query_callback([&](Query q) {
+    const int n = q.filter->at("n").get<int>();
+    if (n % 3 == 0 && n < 12) gate.wait();
+    QueryResult r;
+    r.results.push_back({"n", Json(n)});
+    r.results.push_back({"square", Json(n * n)});
+    return r;
+  });
+  introduce(*client, *server);
+  ASSERT_TRUE(client->connect_to_node(server->local_node_id()));
+
+  constexpr int kQueries = 1000;
+  std::vector<std::future<NetworkResult<QueryResult>>> replies;
+  replies.reserve(kQueries);
+  for (int n = 0; n < kQueries; ++n) {
+    replies.push_back(client->async_query_node(server->local_node_id(), Query{"Numbers", {"n", "square"}, "", 0, Json{{"n", n}}}));
+  }
+  // The gated ones (0, 3, 6, 9) hold 4 handler threads; answers to others need a free thread,
+  // so open the gate once they are all waiting.
+  ASSERT_TRUE(gate.wait_for_waiters(4));
+  gate.open();
+  for (int n = 0; n < kQueries; ++n) {
+    auto r = replies[n].get();
+    ASSERT_TRUE(r) << "query " << n << ": " << r.error().to_string();
+    ASSERT_EQ(r->results.size(), 2u);
+    EXPECT_EQ(r->find("n")->value(), Json(n));
+    EXPECT_EQ(r->find("square")->value(), Json(n * n));
+  }
+  EXPECT_EQ(server->stats().open_connections, 1u);
+  EXPECT_EQ(server->stats().requests_received, static_cast<std::uint64_t>(kQueries));
+}
+
+TEST(InFlight, OutOfOrderRepliesAreMatchedById) {
+  auto server = start_node();
+  auto client = start_node();
+  ASSERT_TRUE(server && client);
+  Gate gate;
+  std::atomic<int> calls{0};
+  server->set_query_callback([&](Query q) {
+    if (q.schema_name == "slow") gate.wait();
+    ++calls;
+    QueryResult r;
+    r.results.push_back({"schema", Json(q.schema_name)});
+    return r;
+  });
+  introduce(*client, *server);
+  auto slow = client->async_query_node(server->local_node_id(), Query{"slow", {}, "", 0, std::nullopt});
+  ASSERT_TRUE(gate.wait_for_waiters(1));
+  // The fast query is answered while the slow one is still in flight.
+  auto fast = client->query_node(server->local_node_id(), Query{"fast", {}, "", 0, std::nullopt});
+  ASSERT_TRUE(fast);
+  EXPECT_EQ(fast->find("schema")->value(), Json("fast"));
+  EXPECT_EQ(slow.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  gate.open();
+  auto slow_reply = slow.get();
+  ASSERT_TRUE(slow_reply);
+  EXPECT_EQ(slow_reply->find("schema")->value(), Json("slow"));
+}
+
+TEST(InFlight, StalledCallbackGivesTimeoutAndTheLateReplyIsDropped) {
+  auto server = start_node();
+  auto client_config = testing::loopback_config();
+  client_config.request_timeout = std::chrono::milliseconds(300);
+  auto client = start_node(client_config);
+  ASSERT_TRUE(server && client);
+  Gate gate;
+  server->set_query_callback([&](Query q) {
+    if (q.schema_name == "stall") gate.wait();
+    QueryResult r;
+    r.results.push_back({"schema", Json(q.schema_name)});
+    return r;
+  });
+  introduce(*client, *server);
+  auto stalled = client->query_node(server->local_node_id(), Query{"stall", {}, "", 0, std::nullopt});
+  ASSERT_FALSE(stalled);
+  EXPECT_EQ(stalled.error().kind, ErrorKind::Timeout);
+  EXPECT_EQ(stalled.error().code, ErrorCode::Timeout);
+  // Let the stalled callback answer now: its reply arrives after the deadline and is
+  // dropped; the connection goes on serving, and the next answer is the right one.
+  gate.open();
+  auto next = client->query_node(server->local_node_id(), Query{"next", {}, "", 0, std::nullopt});
+  ASSERT_TRUE(next) << next.error().to_string();
+  EXPECT_EQ(next->find("schema")->value(), Json("next"));
+  EXPECT_EQ(client->stats().open_connections, 1u);
+}
+
+TEST(InFlight, StopCompletesEveryPendingRequest) {
+  auto server = start_node();
+  auto client = start_node();
+  ASSERT_TRUE(server && client);
+  Gate gate;
+  server->set_query_callback([&](Query) {
+    gate.wait();
+    return QueryResult{};
+  });
+  introduce(*client, *server);
+  ASSERT_TRUE(client->connect_to_node(server->local_node_id()));
+  std::vector<std::future<NetworkResult<QueryResult>>> replies;
+  for (int i = 0; i < 50; ++i)
+    replies.push_back(client->async_query_node(server->local_node_id(), Query{"S", {}, "", 0, std::nullopt}));
+  ASSERT_TRUE(gate.wait_for_waiters(2));  // the server's handler threads are busy with them
+  ASSERT_TRUE(client->stop());
+  for (auto& reply : replies) {
+    ASSERT_EQ(reply.wait_for(std::chrono::seconds(0)), std::future_status::ready)
+        << "stop() returned with a request still pending";
+    auto r = reply.get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::Connection);
+  }
+  // A call after stop() fails at once instead of waiting.
+  auto late = client->query_node(server->local_node_id(), Query{"S", {}, "", 0, std::nullopt});
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().kind, ErrorKind::Connection);
+  gate.open();
+}
+
+TEST(InFlight, AsyncHandlerRunsOnHandlerPool) {
+  auto server = start_node();
+  auto client = start_node();
+  ASSERT_TRUE(server && client);
+  server->set_query_callback([](Query) { return QueryResult{}; });
+  introduce(*client, *server);
+  std::promise<bool> blocking_call_worked;
+  // A blocking call from inside an async handler must not deadlock: handlers do not
+  // run on I/O threads.
+  client->async_query_node(server->local_node_id(), Query{"S", {}, "", 0, std::nullopt},
+                           [&](NetworkResult<QueryResult> r) {
+                             auto again = client->query_node(server->local_node_id(), Query{"S", {}, "", 0, std::nullopt});
+                             blocking_call_worked.set_value(r.ok() && again.ok());
+                           });
+  auto f = blocking_call_worked.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+}
+
+}  // namespace
+}  // namespace datafold::net

@@ -1,0 +1,60 @@
+// A hand-driven TLS client for tests that must send what a well-behaved node
+// never would: bad frames, unknown messages, wrong Hellos. Every wait has a deadline.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl.hpp>
+
+#include "datafold/net/identity.hpp"
+#include "datafold/net/message.hpp"
+#include "datafold/net/message_codec.hpp"
+
+namespace datafold::net::testing {
+
+class RawTlsClient {
+ public:
+  using Millis = std::chrono::milliseconds;
+
+  RawTlsClient();
+  const Identity& identity() const { return identity_; }
+
+  // TCP connect and TLS handshake (with ALPN datafold/1). False on failure.
+  bool connect(std::uint16_t port, Millis deadline = Millis(5000));
+  // Sends our Hello and reads the node's; false unless the node answered with a Hello.
+  bool exchange_hello(std::uint32_t min_version = kMinProtocolVersion,
+                      std::uint32_t max_version = kMaxProtocolVersion,
+                      const std::string& network_name = "datafold-test");
+
+  bool write(std::string_view bytes, Millis deadline = Millis(5000));
+  bool send(const Message& message) {
+    std::string frame;
+    append_frame(message, frame);
+    return write(frame);
+  }
+  // The next message from the node; nullopt on close, timeout or undecodable bytes.
+  std::optional<Message> read_message(Millis deadline = Millis(5000));
+  // True if the node closes the connection within the deadline (after any messages).
+  bool wait_closed(Millis deadline = Millis(5000));
+  const HelloMessage& node_hello() const { return node_hello_; }
+
+ private:
+  bool read_more(Millis deadline);
+
+  Identity identity_;
+  asio::io_context io_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> stream_;
+  FrameDecoder decoder_;
+  HelloMessage node_hello_;
+  bool closed_ = false;
+};
+
+}  // namespace datafold::net::testing
