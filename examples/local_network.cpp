@@ -144,9 +144,11 @@ int main(int argc, char** argv) {
   for (auto& from : nodes) {
     for (const auto& to : nodes) {
       if (&from == &to) continue;
-      from.core->add_known_node(net::NodeInfo{.node_id = to.core->local_node_id(),
-                                              .public_key = to.core->public_key(),
-                                              .address = "127.0.0.1:" + std::to_string(to.core->listen_port())});
+      net::NodeInfo where;
+      where.node_id = to.core->local_node_id();
+      where.public_key = to.core->public_key();
+      where.address = "127.0.0.1:" + std::to_string(to.core->listen_port());
+      from.core->add_known_node(where);
     }
   }
 
@@ -174,8 +176,10 @@ int main(int argc, char** argv) {
         std::cout << "    " << schema.name << " v" << schema.version;
         if (schema.description) std::cout << " - " << *schema.description;
         std::cout << "\n";
-        auto result = asker.core->query_node(target_id, net::Query{.schema_name = schema.name,
-                                                                   .fields = documented_fields[schema.name]});
+        net::Query query;
+        query.schema_name = schema.name;
+        query.fields = documented_fields[schema.name];
+        auto result = asker.core->query_node(target_id, query);
         if (!result) {
           std::cout << "      query failed: " << result.error().to_string() << "\n";
           ++errors;

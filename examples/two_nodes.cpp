@@ -44,9 +44,11 @@ int main() {
   });
 
   // Tell the client where the server is (discovery would do this on a LAN).
-  client->add_known_node(NodeInfo{.node_id = server->local_node_id(),
-                                  .public_key = server->public_key(),
-                                  .address = "127.0.0.1:" + std::to_string(server->listen_port())});
+  NodeInfo where;
+  where.node_id = server->local_node_id();
+  where.public_key = server->public_key();
+  where.address = "127.0.0.1:" + std::to_string(server->listen_port());
+  client->add_known_node(where);
 
   auto schemas = client->list_available_schemas(server->local_node_id());
   if (!schemas) {
@@ -55,7 +57,10 @@ int main() {
   }
   for (const auto& schema : *schemas) std::cout << "schema " << schema.name << " v" << schema.version << "\n";
 
-  auto result = client->query_node(server->local_node_id(), Query{.schema_name = "UserProfile", .fields = {"username", "email"}});
+  Query query;
+  query.schema_name = "UserProfile";
+  query.fields = {"username", "email"};
+  auto result = client->query_node(server->local_node_id(), query);
   if (!result) {
     std::cerr << "query: " << result.error().to_string() << "\n";
     return 1;

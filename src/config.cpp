@@ -21,7 +21,10 @@ NetworkResult<void> NetworkConfig::validate() const {
   if (request_timeout.count() <= 0) return bad("request_timeout", "must be positive");
   if (ping_interval.count() <= 0) return bad("ping_interval", "must be positive");
   if (idle_timeout.count() <= 0) return bad("idle_timeout", "must be positive");
-  if (announcement_interval.count() <= 0) return bad("announcement_interval", "must be positive");
+  if (announcement_interval.count() < 100) return bad("announcement_interval", "must be at least 100 ms");
+  if (discovery_wait.count() < 0 || discovery_wait > std::chrono::seconds(30))
+    return bad("discovery_wait", "must be 0..30 s");
+  if (enable_discovery && discovery_port == 0) return bad("discovery_port", "must not be 0");
   if (max_frame_bytes < 1024) return bad("max_frame_bytes", "must be at least 1024");
   if (max_frame_bytes > (1u << 30)) return bad("max_frame_bytes", "must be at most 1 GiB");
   if (max_in_flight_per_connection == 0) return bad("max_in_flight_per_connection", "must be at least 1");

@@ -70,7 +70,9 @@ void NetworkCore::set_schema_list_callback(SchemaListCallbackWithContext cb) {
 
 NetworkResult<std::vector<NodeInfo>> NetworkCore::discover_nodes() {
   if (!node_->running()) return make_error(ErrorKind::Discovery, "node is not started");
-  return node_->known_node_list();
+  if (node_->on_io_thread())
+    return make_error(ErrorKind::Config, "discover_nodes() waits; it cannot run on the node's I/O thread");
+  return node_->discover();
 }
 
 void NetworkCore::add_known_node(NodeInfo info) { node_->add_known_node(std::move(info)); }

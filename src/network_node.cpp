@@ -14,6 +14,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "discovery/node_discovery_impl.hpp"
 #include "endpoint.hpp"
 #include "tls_context.hpp"
 
@@ -108,6 +109,13 @@ NetworkResult<void> NetworkNode::start() {
       return listening;
     }
   }
+  if (config_.enable_discovery) {
+    if (auto discovering = open_discovery(); !discovering) {
+      acceptor_.reset();
+      io_.reset();
+      return discovering;
+    }
+  }
   handlers_ = std::make_unique<asio::thread_pool>(config_.handler_threads);
   work_.emplace(io_->get_executor());
   running_ = true;
@@ -120,6 +128,7 @@ NetworkResult<void> NetworkNode::start() {
   }
   auto self = shared_from_this();
   if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
+  if (discovery_) discovery_->start();
   for (const auto& peer : config_.bootstrap_peers) {
     async_connect_address(peer, [peer](NetworkResult<ConnectionPtr> outcome) {
       if (!outcome) spdlog::warn("bootstrap peer {} unreachable: {}", peer, outcome.error().message);
@@ -134,6 +143,7 @@ NetworkResult<void> NetworkNode::stop() {
     return make_error(ErrorKind::Config, "stop() called from the node's own I/O thread");
   std::lock_guard lifecycle(lifecycle_mutex_);
   if (!running_.exchange(false)) return {};
+  if (discovery_) discovery_->stop();  // goodbye first, while the sockets are up
 
   std::vector<ConnectionPtr> connections;
   std::vector<ConnectionHandler> dial_waiters;
@@ -180,6 +190,7 @@ NetworkResult<void> NetworkNode::stop() {
   connections.clear();
   handlers_.reset();
   acceptor_.reset();
+  discovery_.reset();
   io_.reset();  // destroys any coroutine still suspended, with what it holds
   bound_port_ = 0;
   return {};
@@ -193,6 +204,58 @@ void NetworkNode::post_to_handlers(std::function<void()> work) {
   } else {
     work();
   }
+}
+
+// ------------------------------------------------------------------ discovery
+
+NetworkResult<void> NetworkNode::open_discovery() {
+  DiscoveryConfig discovery_config{.identity = identity_};
+  discovery_config.network_name = config_.network_name;
+  discovery_config.tcp_port = bound_port_.load();
+  discovery_config.capabilities = config_.capabilities;
+  discovery_config.discovery_port = config_.discovery_port;
+  discovery_config.interfaces = config_.discovery_interfaces;
+  discovery_config.group = config_.discovery_group;
+  discovery_config.announcement_interval = config_.announcement_interval;
+  // The node outlives its discovery (stop() resets it), so `this` is safe here.
+  auto made = make_node_discovery(*io_, std::move(discovery_config),
+                                  [this](DiscoveryEvent event, const NodeInfo& node) { on_discovery_event(event, node); });
+  if (!made) return std::move(made).error();
+  discovery_ = std::move(*made);
+  std::string via;
+  for (const auto& lan : discovery_->interfaces()) via += (via.empty() ? "" : ", ") + lan;
+  spdlog::info("discovery on port {} via {}", config_.discovery_port, via);
+  return {};
+}
+
+void NetworkNode::on_discovery_event(DiscoveryEvent event, const NodeInfo& node) {
+  std::lock_guard lock(mutex_);
+  const bool connected = connections_.count(node.node_id) > 0;
+  switch (event) {
+    case DiscoveryEvent::Discovered:
+    case DiscoveryEvent::Updated: {
+      auto& info = known_[node.node_id];
+      info.node_id = node.node_id;
+      info.public_key = node.public_key;
+      if (!node.address.empty()) info.address = node.address;
+      info.capabilities = node.capabilities;
+      info.last_seen = node.last_seen;
+      info.trust_distance = trust_distance_of(node.public_key);
+      // A fresh signed announcement is a sign of life: worth dialling again.
+      info.health = NodeHealth::Healthy;
+      break;
+    }
+    case DiscoveryEvent::Departed:
+    case DiscoveryEvent::Expired:
+      // A node we still hold a live connection to is not gone, whatever the LAN says.
+      if (!connected) known_.erase(node.node_id);
+      break;
+  }
+}
+
+std::vector<NodeInfo> NetworkNode::discover() {
+  if (discovery_ && running_) (void)discovery_->find_nodes(config_.discovery_wait);
+  return known_node_list();
 }
 
 // ------------------------------------------------------------------ known nodes

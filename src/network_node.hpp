@@ -22,6 +22,7 @@
 #include <asio/thread_pool.hpp>
 
 #include "datafold/net/config.hpp"
+#include "datafold/net/discovery.hpp"
 #include "datafold/net/message_router.hpp"
 #include "datafold/net/network_core.hpp"
 #include "datafold/net/query_service.hpp"
@@ -43,6 +44,11 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   NetworkResult<void> start();
   NetworkResult<void> stop();
+
+  // Probes the LAN (if discovery is on), waits config().discovery_wait, and
+  // returns every known node.
+  std::vector<NodeInfo> discover();
+  NodeDiscovery* discovery() noexcept { return discovery_.get(); }
 
   QueryService& query_service() { return *query_service_; }
   SchemaService& schema_service() { return *schema_service_; }
@@ -95,6 +101,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address);
   void release_ip(const std::string& ip);
   NetworkResult<void> open_listener();
+  NetworkResult<void> open_discovery();
+  void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);
 
   const NetworkConfig config_;
   const Identity identity_;
@@ -109,6 +117,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::vector<std::thread> io_threads_;
   std::unique_ptr<asio::thread_pool> handlers_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<NodeDiscovery> discovery_;
   std::atomic<bool> running_{false};
   std::atomic<std::uint16_t> bound_port_{0};
 

@@ -219,9 +219,20 @@ bool DiscoveryCore::announce_presence(TimePoint /*now*/) {
 
 void DiscoveryCore::on_datagram(const std::string& from_ip, std::uint16_t from_port,
                                 std::span<const std::uint8_t> bytes, TimePoint now) noexcept {
+  receive(from_ip, from_port, bytes, true, now);
+}
+
+void DiscoveryCore::on_signed_announcement(const std::string& from_ip,
+                                           std::span<const std::uint8_t> signed_announcement,
+                                           TimePoint now) noexcept {
+  receive(from_ip, 0, signed_announcement, false, now);
+}
+
+void DiscoveryCore::receive(const std::string& from_ip, std::uint16_t from_port,
+                            std::span<const std::uint8_t> bytes, bool framed, TimePoint now) noexcept {
   try {
     ++counters_.received;
-    handle_datagram(from_ip, from_port, bytes, now);
+    handle_datagram(from_ip, from_port, bytes, framed, now);
     flush();
   } catch (...) {
     // Only allocation failure or a throwing callback gets here; the datagram
@@ -280,14 +291,21 @@ bool DiscoveryCore::make_room(TimePoint now) {
 }
 
 void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t from_port,
-                                    std::span<const std::uint8_t> bytes, TimePoint now) {
+                                    std::span<const std::uint8_t> bytes, bool framed, TimePoint now) {
   // Before parsing: the signature check is the expensive part of a datagram.
   if (!take_token(from_ip, now)) {
     ++counters_.rate_limited;
     return;
   }
 
-  DatagramParse parsed = parse_datagram(bytes);
+  DatagramParse parsed;
+  if (framed) {
+    parsed = parse_datagram(bytes);
+  } else if (bytes.size() > kMaxDatagramBytes) {
+    parsed.error = ParseError::TooLarge;
+  } else {
+    parsed = verify_signed_announcement(bytes);
+  }
   switch (parsed.error) {
     case ParseError::None: break;
     case ParseError::TooLarge: ++counters_.too_large; return;
@@ -419,6 +437,7 @@ void DiscoveryCore::schedule_first_sight(TimePoint now) {
 }
 
 void DiscoveryCore::schedule_reply(const std::string& ip, std::uint16_t port, TimePoint now) {
+  if (port == 0) return;  // nowhere to answer
   Destination destination = Destination::unicast(ip, port);
   // A prober asking twice before we answered gets one answer.
   for (const auto& r : replies_) {

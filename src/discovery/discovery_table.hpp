@@ -187,6 +187,11 @@ class DiscoveryCore {
   // either accepted or counted under one ignored reason in counters().
   void on_datagram(const std::string& from_ip, std::uint16_t from_port,
                    std::span<const std::uint8_t> bytes, TimePoint now) noexcept;
+  // A serialized SignedAnnouncement that arrived another way (a NodeAnnouncement
+  // envelope on a connection, the DHT): no datagram header, never a probe. Same
+  // checks and counters as on_datagram(); never throws.
+  void on_signed_announcement(const std::string& from_ip, std::span<const std::uint8_t> signed_announcement,
+                              TimePoint now) noexcept;
   // Sends what is due (periodic announcement, first-sight announcement, probe
   // replies) and expires stale entries. Call at next_wakeup(); early or late is harmless.
   void on_timer(TimePoint now);
@@ -230,8 +235,10 @@ class DiscoveryCore {
     std::string datagram;
   };
 
+  void receive(const std::string& from_ip, std::uint16_t from_port, std::span<const std::uint8_t> bytes,
+               bool framed, TimePoint now) noexcept;
   void handle_datagram(const std::string& from_ip, std::uint16_t from_port,
-                       std::span<const std::uint8_t> bytes, TimePoint now);
+                       std::span<const std::uint8_t> bytes, bool framed, TimePoint now);
   bool take_token(const std::string& ip, TimePoint now);
   bool make_room(TimePoint now);
   void schedule_first_sight(TimePoint now);

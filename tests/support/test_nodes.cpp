@@ -11,6 +11,7 @@ NetworkConfig loopback_config() {
   config.listen_address = "127.0.0.1";
   config.listen_port = 0;
   config.network_name = "datafold-test";
+  config.enable_discovery = false;  // tests that want it name the loopback interface
   config.connect_timeout = std::chrono::seconds(5);
   config.handshake_timeout = std::chrono::seconds(5);
   config.request_timeout = std::chrono::seconds(10);

@@ -408,6 +408,40 @@ TEST_F(DiscoveryCoreTest, ProbeIsNotAnsweredBeforeStartOrWhenForged) {
   EXPECT_EQ(core.counters().bad_signature, 1u);
 }
 
+TEST_F(DiscoveryCoreTest, SignedAnnouncementFromAConnectionIsCheckedTheSameWay) {
+  auto& core = make_core();
+  core.start(clock_.now);
+  sent_.clear();
+  Peer peer;
+  const std::string datagram = peer.announce(clock_, DatagramKind::Probe);
+  const std::string signed_only = datagram.substr(kDatagramHeaderBytes);
+
+  core.on_signed_announcement("10.0.0.2", bytes_of(signed_only), clock_.now);
+  const auto node = core.find(peer.id());
+  ASSERT_TRUE(node.has_value());
+  EXPECT_EQ(node->info.address, "10.0.0.2:9000");
+  // The same announcement by UDP is a duplicate: one replay state for both routes.
+  receive(datagram);
+  EXPECT_EQ(core.counters().duplicate, 1u);
+  // Not a probe, however it was framed: nothing is sent back.
+  clock_.advance(1s);
+  core.on_timer(clock_.now);
+  EXPECT_TRUE(sent_.empty());
+
+  // With a header it is not a SignedAnnouncement; a forged one is caught.
+  core.on_signed_announcement("10.0.0.2", bytes_of(datagram), clock_.now);
+  EXPECT_EQ(core.counters().malformed, 1u);
+  Peer other;
+  std::string forged = other.announce(clock_).substr(kDatagramHeaderBytes);
+  forged.back() = static_cast<char>(forged.back() ^ 1);
+  core.on_signed_announcement("10.0.0.3", bytes_of(forged), clock_.now);
+  EXPECT_EQ(core.counters().bad_signature, 1u);
+  core.on_signed_announcement("10.0.0.3", bytes_of(std::string(kMaxDatagramBytes + 1, 'x')), clock_.now);
+  EXPECT_EQ(core.counters().too_large, 1u);
+  EXPECT_EQ(core.counters().received, 5u);
+  EXPECT_EQ(core.counters().accepted, 1u);
+}
+
 TEST_F(DiscoveryCoreTest, RateLimitIsPerSourceAddress) {
   auto& core = make_core();  // 20/s, burst 40
   Peer noisy, quiet;

@@ -36,9 +36,20 @@ struct NetworkConfig {
   // "host:port" of peers to dial at start (for networks that filter UDP).
   std::vector<std::string> bootstrap_peers;
 
-  // Discovery (LAN): UDP port, and announcement interval (entries expire after 3).
+  // Discovery (LAN): signed UDP announcements to a multicast group and by broadcast.
+  // Off unless asked for: a library embedded in a program should not announce it on
+  // the network by surprise. The `datafold node` daemon turns it on.
+  bool enable_discovery = false;
   std::uint16_t discovery_port = 9001;
+  // Interfaces to announce on, by name ("eth0") or IPv4 address. Empty: every
+  // interface that is up and can multicast or broadcast, loopback excepted.
+  // Loopback is used only when named ("lo" or "127.0.0.1").
+  std::vector<std::string> discovery_interfaces;
+  std::string discovery_group = "239.255.77.77";
+  // Announcement interval (±10 % jitter); entries expire after 3 intervals unheard.
   std::chrono::milliseconds announcement_interval{30'000};
+  // How long discover_nodes() collects answers to its probe.
+  std::chrono::milliseconds discovery_wait{300};
 
   // Connection limits.
   std::size_t max_connections = 128;

@@ -1,0 +1,72 @@
+// The UDP adapter around DiscoveryCore: two sockets and a timer on one strand.
+//  - the group socket is bound to the discovery port and joined to the multicast
+//    group on every chosen interface: it hears announcements and probes;
+//  - the unicast socket (an ephemeral port) sends everything, so a probe's
+//    unicast answers come back to this node alone even when several nodes share
+//    a host and its discovery port.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include "datafold/net/discovery.hpp"
+#include "discovery/discovery_table.hpp"
+#include "discovery/lan_interfaces.hpp"
+
+namespace datafold::net {
+
+struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
+  using Strand = asio::strand<asio::io_context::executor_type>;
+
+  Impl(asio::io_context& io, net::DiscoveryConfig config, std::vector<discovery::LanInterface> interfaces,
+       EventHandler on_event);
+
+  NetworkResult<void> open_sockets();
+  void start();
+  void stop();  // on the strand
+  void send(const discovery::Destination& destination, const std::string& datagram);
+  void receive(asio::ip::udp::socket& socket, std::array<std::uint8_t, 9 * 1024>& buffer,
+               asio::ip::udp::endpoint& sender);
+  void rearm();
+  void snapshot();  // copies what other threads may read
+
+  // Runs `work` on the strand and waits for it (never call from the strand).
+  template <class Work>
+  void run_on_strand(Work&& work);
+
+  Strand strand;
+  const net::DiscoveryConfig config;
+  const std::vector<discovery::LanInterface> lans;
+  EventHandler on_event;
+  asio::ip::udp::socket group_socket;
+  asio::ip::udp::socket unicast_socket;
+  asio::steady_timer timer;
+  std::optional<discovery::DiscoveryCore> core;
+  std::array<std::uint8_t, 9 * 1024> group_buffer{};
+  std::array<std::uint8_t, 9 * 1024> unicast_buffer{};
+  asio::ip::udp::endpoint group_sender;
+  asio::ip::udp::endpoint unicast_sender;
+  bool stopped = false;
+
+  mutable std::mutex snapshot_mutex;
+  std::unordered_map<NodeId, NodeInfo> known;
+  DiscoveryStats stats;
+
+  // Set only when NodeDiscovery::create made its own I/O thread.
+  std::unique_ptr<asio::io_context> own_io;
+  std::thread own_thread;
+};
+
+// Discovery on a context the caller runs (NetworkCore's I/O threads).
+NetworkResult<std::unique_ptr<NodeDiscovery>> make_node_discovery(asio::io_context& io, DiscoveryConfig config,
+                                                                  NodeDiscovery::EventHandler on_event);
+
+}  // namespace datafold::net
