@@ -17,8 +17,9 @@ install(TARGETS datafold_net
   EXPORT datafold_netTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT ${_datafold_component}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT ${_datafold_component}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT ${_datafold_component}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT ${_datafold_component})
+# The installed include dir comes from the target's $<INSTALL_INTERFACE:include>
+# (src/CMakeLists.txt); adding INCLUDES DESTINATION here would list it twice.
 
 # Only the public headers; private headers stay beside their .cpp in src/.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/datafold

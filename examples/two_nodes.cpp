@@ -2,6 +2,9 @@
 // Each field comes back on its own: a value, or the reason it was refused.
 #include <iostream>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <datafold/net/network_core.hpp>
 

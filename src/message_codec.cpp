@@ -448,8 +448,10 @@ std::span<std::uint8_t> FrameDecoder::prepare(std::size_t n) {
     compact();
   if (end_ + n > buffer_.size()) {
     // Grow geometrically so a frame arriving in many small reads costs
-    // O(size) copying, not O(size^2).
-    buffer_.resize(std::max(end_ + n, buffer_.size() * 2));
+    // O(size) copying, not O(size^2); but never past what one largest frame
+    // and this read need, so a peer cannot make us hold twice the limit.
+    const std::size_t doubled = std::min(buffer_.size() * 2, kFrameHeaderBytes + max_frame_bytes_ + n);
+    buffer_.resize(std::max(end_ + n, doubled));
   }
   return {reinterpret_cast<std::uint8_t*>(buffer_.data()) + end_, n};
 }

@@ -134,7 +134,7 @@ NetworkResult<void> NetworkNode::start() {
       if (!outcome) spdlog::warn("bootstrap peer {} unreachable: {}", peer, outcome.error().message);
     });
   }
-  spdlog::info("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
+  spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
 }
 
@@ -224,7 +224,7 @@ NetworkResult<void> NetworkNode::open_discovery() {
   discovery_ = std::move(*made);
   std::string via;
   for (const auto& lan : discovery_->interfaces()) via += (via.empty() ? "" : ", ") + lan;
-  spdlog::info("discovery on port {} via {}", config_.discovery_port, via);
+  spdlog::debug("discovery on port {} via {}", config_.discovery_port, via);
   return {};
 }
 

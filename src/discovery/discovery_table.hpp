@@ -19,6 +19,7 @@
 // Adapter loop:
 //   core.start(now);                                   // probe/announce
 //   on each received datagram: core.on_datagram(ip, port, bytes, now);
+//   on a NodeAnnouncement envelope: core.on_signed_announcement(ip, bytes, now);
 //   whenever a call returns: re-arm a timer for core.next_wakeup(), and when it
 //   fires call core.on_timer(now);
 //   core.stop(now);                                    // goodbye

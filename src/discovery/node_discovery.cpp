@@ -212,6 +212,7 @@ NodeDiscovery::~NodeDiscovery() {
 void NodeDiscovery::start() { impl_->start(); }
 
 void NodeDiscovery::stop() {
+  if (impl_->stop_requested.exchange(true)) return;
   auto impl = impl_;
   impl->run_on_strand([impl] { impl->stop(); });
 }
@@ -239,13 +240,11 @@ void NodeDiscovery::announce_presence() {
 }
 
 void NodeDiscovery::handle_node_announcement(const NodeAnnouncementMessage& announcement, const std::string& from_ip) {
-  // The same bytes a datagram would carry after its header.
-  std::string datagram = "DFLD\x01" + announcement.signed_announcement;
-  asio::post(impl_->strand, [impl = impl_, datagram = std::move(datagram), from_ip] {
+  asio::post(impl_->strand, [impl = impl_, bytes = announcement.signed_announcement, from_ip] {
     if (impl->stopped) return;
-    impl->core->on_datagram(from_ip, 0,
-                            std::span(reinterpret_cast<const std::uint8_t*>(datagram.data()), datagram.size()),
-                            discovery::Clock::now());
+    impl->core->on_signed_announcement(
+        from_ip, std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+        discovery::Clock::now());
     impl->snapshot();
     impl->rearm();
   });

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,7 +55,8 @@ struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
   std::array<std::uint8_t, 9 * 1024> unicast_buffer{};
   asio::ip::udp::endpoint group_sender;
   asio::ip::udp::endpoint unicast_sender;
-  bool stopped = false;
+  bool stopped = false;                   // on the strand
+  std::atomic<bool> stop_requested{false};  // any thread: stop() runs once
 
   mutable std::mutex snapshot_mutex;
   std::unordered_map<NodeId, NodeInfo> known;

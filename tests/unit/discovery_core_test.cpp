@@ -423,10 +423,13 @@ TEST_F(DiscoveryCoreTest, SignedAnnouncementFromAConnectionIsCheckedTheSameWay) 
   // The same announcement by UDP is a duplicate: one replay state for both routes.
   receive(datagram);
   EXPECT_EQ(core.counters().duplicate, 1u);
-  // Not a probe, however it was framed: nothing is sent back.
+  // Not a probe, however it was framed: no unicast answer, only the
+  // first-sight announcement to the group.
   clock_.advance(1s);
   core.on_timer(clock_.now);
-  EXPECT_TRUE(sent_.empty());
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].destination, Destination::group());
+  EXPECT_EQ(core.counters().probe_replies_sent, 0u);
 
   // With a header it is not a SignedAnnouncement; a forged one is caught.
   core.on_signed_announcement("10.0.0.2", bytes_of(datagram), clock_.now);
