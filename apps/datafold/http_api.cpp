@@ -1,0 +1,203 @@
+#include "http_api.hpp"
+
+#include <httplib.h>
+
+#include <sstream>
+
+#include "json_views.hpp"
+#include "node_ref.hpp"
+
+namespace datafold::app {
+
+namespace {
+
+void reply_data(httplib::Response& res, const net::Json& data) {
+  res.status = 200;
+  res.set_content(net::Json{{"data", data}}.dump(), "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message,
+                 const std::optional<net::NetworkError>& error = std::nullopt) {
+  net::Json body{{"error", message}};
+  if (error) body["details"] = to_json(*error);
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+// The HTTP status for a network error: the caller's fault (4xx) or the network's (5xx).
+int status_for(const net::NetworkError& error) {
+  switch (error.kind) {
+    case net::ErrorKind::Config: return 400;
+    case net::ErrorKind::Discovery: return 404;
+    case net::ErrorKind::Trust:
+    case net::ErrorKind::Authentication: return 403;
+    case net::ErrorKind::Timeout: return 504;
+    case net::ErrorKind::ResourceExhausted: return 503;
+    default: return 502;
+  }
+}
+
+void reply_network_error(httplib::Response& res, const net::NetworkError& error) {
+  reply_error(res, status_for(error), error.to_string(), error);
+}
+
+// Parses a JSON object body; on failure answers 400 and returns nullopt.
+std::optional<net::Json> json_body(const httplib::Request& req, httplib::Response& res, bool allow_empty) {
+  if (req.body.empty() && allow_empty) return net::Json::object();
+  auto body = net::Json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    reply_error(res, 400, "request body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+      << name << ' ' << value << '\n';
+}
+
+}  // namespace
+
+HttpApi::HttpApi(net::NetworkCore& core, LocalData local, ExtraMetrics extra_metrics)
+    : core_(core), local_(std::move(local)), extra_metrics_(std::move(extra_metrics)),
+      server_(std::make_unique<httplib::Server>()) {
+  install_routes();
+}
+
+HttpApi::~HttpApi() { stop(); }
+
+net::NetworkResult<void> HttpApi::start(const std::string& host, std::uint16_t port) {
+  const int bound = port == 0 ? server_->bind_to_any_port(host.c_str()) : (server_->bind_to_port(host.c_str(), port) ? port : -1);
+  if (bound <= 0)
+    return net::make_error(net::ErrorKind::Connection,
+                           "HTTP API cannot listen on " + host + ":" + std::to_string(port));
+  port_ = static_cast<std::uint16_t>(bound);
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return {};
+}
+
+void HttpApi::stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+void HttpApi::install_routes() {
+  auto& s = *server_;
+
+  s.Get("/api/network/status", [this](const httplib::Request&, httplib::Response& res) {
+    reply_data(res, {{"node_id", core_.local_node_id().to_string()},
+                     {"public_key", core_.public_key().to_string()},
+                     {"listen_port", core_.listen_port()},
+                     {"running", core_.listen_port() != 0},
+                     {"connected_nodes", core_.connected_nodes().size()},
+                     {"known_nodes", core_.known_nodes().size()},
+                     {"stats", to_json(core_.stats())}});
+  });
+
+  // fold_db's init takes a network config; here the node is configured at start-up,
+  // so init reports what it is and changes nothing.
+  s.Post("/api/network/init", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!json_body(req, res, true)) return;
+    reply_data(res, {{"initialized", true}, {"node_id", core_.local_node_id().to_string()}});
+  });
+  s.Post("/api/network/start", [this](const httplib::Request&, httplib::Response& res) {
+    if (auto started = core_.start(); !started) return reply_network_error(res, started.error());
+    reply_data(res, {{"running", true}});
+  });
+  s.Post("/api/network/stop", [this](const httplib::Request&, httplib::Response& res) {
+    if (auto stopped = core_.stop(); !stopped) return reply_network_error(res, stopped.error());
+    reply_data(res, {{"running", false}});
+  });
+
+  auto discover = [this](const httplib::Request&, httplib::Response& res) {
+    auto found = core_.discover_nodes();
+    if (!found) return reply_network_error(res, found.error());
+    reply_data(res, to_json(*found));
+  };
+  s.Get("/api/network/discover", discover);
+  s.Post("/api/network/discover", discover);
+
+  s.Post("/api/network/connect", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = json_body(req, res, false);
+    if (!body) return;
+    std::string target;
+    if (body->contains("node_id") && (*body)["node_id"].is_string()) target = (*body)["node_id"];
+    else if (body->contains("address") && (*body)["address"].is_string()) target = (*body)["address"];
+    else return reply_error(res, 400, "give \"node_id\" or \"address\" (host:port)");
+    auto id = resolve_node(core_, target);
+    if (!id) return reply_network_error(res, id.error());
+    if (auto connected = core_.connect_to_node(*id); !connected) return reply_network_error(res, connected.error());
+    reply_data(res, {{"node_id", id->to_string()}, {"connected", true}});
+  });
+
+  s.Get("/api/network/nodes", [this](const httplib::Request&, httplib::Response& res) {
+    std::vector<net::NodeInfo> nodes;
+    for (auto& [id, info] : core_.known_nodes()) nodes.push_back(std::move(info));
+    reply_data(res, to_json(nodes));
+  });
+
+  s.Get("/api/schemas", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_param("node")) return reply_data(res, to_json(local_.schemas ? local_.schemas() : std::vector<net::SchemaInfo>{}));
+    auto id = resolve_node(core_, req.get_param_value("node"));
+    if (!id) return reply_network_error(res, id.error());
+    auto schemas = core_.list_available_schemas(*id);
+    if (!schemas) return reply_network_error(res, schemas.error());
+    reply_data(res, to_json(*schemas));
+  });
+
+  s.Post("/api/query", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = json_body(req, res, false);
+    if (!body) return;
+    net::Query query;
+    if (!body->contains("schema") || !(*body)["schema"].is_string())
+      return reply_error(res, 400, "\"schema\" (a string) is required");
+    query.schema_name = (*body)["schema"];
+    if (!body->contains("fields") || !(*body)["fields"].is_array())
+      return reply_error(res, 400, "\"fields\" (an array of strings) is required");
+    for (const auto& field : (*body)["fields"]) {
+      if (!field.is_string()) return reply_error(res, 400, "\"fields\" must hold only strings");
+      query.fields.push_back(field);
+    }
+    if (body->contains("filter") && !(*body)["filter"].is_null()) {
+      if (!(*body)["filter"].is_object()) return reply_error(res, 400, "\"filter\" must be a JSON object");
+      query.filter = (*body)["filter"];
+    }
+    if (!body->contains("node")) {
+      if (!local_.query) return reply_error(res, 404, "this node serves no data");
+      return reply_data(res, to_json(local_.query(query)));
+    }
+    if (!(*body)["node"].is_string()) return reply_error(res, 400, "\"node\" must be a string");
+    auto id = resolve_node(core_, (*body)["node"]);
+    if (!id) return reply_network_error(res, id.error());
+    auto result = core_.query_node(*id, std::move(query));
+    if (!result) return reply_network_error(res, result.error());
+    reply_data(res, to_json(*result));
+  });
+
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    const auto stats = core_.stats();
+    std::ostringstream out;
+    metric(out, "datafold_connections_open", "gauge", "Established connections.", stats.open_connections);
+    metric(out, "datafold_connections_inbound_total", "counter", "Inbound connections accepted.", stats.inbound_accepted);
+    metric(out, "datafold_connections_dialled_total", "counter", "Outbound dials started.", stats.outbound_dialled);
+    metric(out, "datafold_handshake_failures_total", "counter", "Handshakes that failed.", stats.handshake_failures);
+    metric(out, "datafold_requests_sent_total", "counter", "Requests sent to peers.", stats.requests_sent);
+    metric(out, "datafold_requests_failed_total", "counter", "Requests to peers that ended in an error.", stats.requests_failed);
+    metric(out, "datafold_requests_received_total", "counter", "Requests received from peers.", stats.requests_received);
+    metric(out, "datafold_known_nodes", "gauge", "Nodes this node knows of.", core_.known_nodes().size());
+    if (extra_metrics_) out << extra_metrics_();
+    res.set_content(out.str(), "text/plain; version=0.0.4");
+  });
+
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    reply_error(res, 500, "internal error");
+  });
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) reply_error(res, res.status, res.status == 404 ? "no such route" : "request failed");
+  });
+}
+
+}  // namespace datafold::app

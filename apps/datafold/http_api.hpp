@@ -1,0 +1,51 @@
+// The node's local HTTP API: fold_db's /api/network/* routes, /api/schemas,
+// /api/query and Prometheus /metrics. Bodies are {"data": …} or {"error": …}.
+// Binds 127.0.0.1 unless told otherwise: it acts with the node's identity, so it
+// must not be on the network by accident.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <datafold/net/network_core.hpp>
+
+namespace httplib {
+class Server;
+}
+
+namespace datafold::app {
+
+class HttpApi {
+ public:
+  // The node's own data, for requests that name no remote node.
+  struct LocalData {
+    std::function<net::QueryResult(const net::Query&)> query;
+    std::function<std::vector<net::SchemaInfo>()> schemas;
+  };
+  // Extra metric lines (Prometheus text) the node appends, e.g. from discovery.
+  using ExtraMetrics = std::function<std::string()>;
+
+  HttpApi(net::NetworkCore& core, LocalData local, ExtraMetrics extra_metrics = {});
+  ~HttpApi();
+
+  // Binds and serves on a thread of its own. Error text if the address cannot be bound.
+  net::NetworkResult<void> start(const std::string& host, std::uint16_t port);
+  std::uint16_t port() const noexcept { return port_; }
+  void stop();
+
+ private:
+  void install_routes();
+
+  net::NetworkCore& core_;
+  LocalData local_;
+  ExtraMetrics extra_metrics_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace datafold::app

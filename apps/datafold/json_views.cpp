@@ -1,0 +1,73 @@
+#include "json_views.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace datafold::app {
+
+net::Json to_json(const net::NodeInfo& node) {
+  const auto last_seen_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(node.last_seen.time_since_epoch()).count();
+  return {
+      {"node_id", node.node_id.to_string()},
+      {"public_key", node.public_key.empty() ? net::Json(nullptr) : net::Json(node.public_key.to_string())},
+      {"address", node.address},
+      {"trust_distance", node.trust_distance},
+      {"capabilities",
+       {{"supports_query", node.capabilities.supports_query},
+        {"supports_schema_listing", node.capabilities.supports_schema_listing}}},
+      {"last_seen_ms", last_seen_ms > 0 ? net::Json(last_seen_ms) : net::Json(nullptr)},
+      {"protocol_version", node.protocol_version},
+      {"health", std::string(net::to_string(node.health))},
+  };
+}
+
+net::Json to_json(const std::vector<net::NodeInfo>& nodes) {
+  auto sorted = nodes;
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  net::Json out = net::Json::array();
+  for (const auto& node : sorted) out.push_back(to_json(node));
+  return out;
+}
+
+net::Json to_json(const net::SchemaInfo& schema) {
+  net::Json out{{"name", schema.name}, {"version", schema.version}};
+  if (schema.description) out["description"] = *schema.description;
+  return out;
+}
+
+net::Json to_json(const std::vector<net::SchemaInfo>& schemas) {
+  net::Json out = net::Json::array();
+  for (const auto& schema : schemas) out.push_back(to_json(schema));
+  return out;
+}
+
+net::Json to_json(const net::QueryResult& result) {
+  net::Json results = net::Json::array();
+  for (const auto& field : result.results) {
+    if (field.ok()) {
+      results.push_back({{"field", field.field}, {"value", field.value()}});
+    } else {
+      results.push_back({{"field", field.field},
+                         {"error",
+                          {{"kind", std::string(net::to_string(field.error().kind))},
+                           {"message", field.error().message}}}});
+    }
+  }
+  return {{"results", results}};
+}
+
+net::Json to_json(const net::NetworkError& error) {
+  return {{"kind", std::string(net::to_string(error.kind))},
+          {"code", static_cast<std::uint32_t>(error.code)},
+          {"message", error.message}};
+}
+
+net::Json to_json(const net::NetworkStats& stats) {
+  return {{"open_connections", stats.open_connections},   {"inbound_accepted", stats.inbound_accepted},
+          {"outbound_dialled", stats.outbound_dialled},   {"handshake_failures", stats.handshake_failures},
+          {"requests_sent", stats.requests_sent},         {"requests_received", stats.requests_received},
+          {"requests_failed", stats.requests_failed},     {"protocol_errors", stats.protocol_errors}};
+}
+
+}  // namespace datafold::app

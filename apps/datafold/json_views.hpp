@@ -1,0 +1,25 @@
+// How the CLI (--json) and the HTTP API show the library's values as JSON.
+#pragma once
+
+#include <vector>
+
+#include <datafold/net/error.hpp>
+#include <datafold/net/json.hpp>
+#include <datafold/net/network_core.hpp>
+#include <datafold/net/node_info.hpp>
+#include <datafold/net/query.hpp>
+#include <datafold/net/schema_info.hpp>
+
+namespace datafold::app {
+
+net::Json to_json(const net::NodeInfo& node);
+net::Json to_json(const std::vector<net::NodeInfo>& nodes);  // sorted by node id
+net::Json to_json(const net::SchemaInfo& schema);
+net::Json to_json(const std::vector<net::SchemaInfo>& schemas);
+// {"results": [{"field": f, "value": v} | {"field": f, "error": {"kind": k, "message": m}}]}
+net::Json to_json(const net::QueryResult& result);
+// {"kind": …, "code": …, "message": …}
+net::Json to_json(const net::NetworkError& error);
+net::Json to_json(const net::NetworkStats& stats);
+
+}  // namespace datafold::app

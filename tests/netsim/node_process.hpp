@@ -1,0 +1,55 @@
+// A `datafold node` process on a VirtualLan host, observed through its HTTP API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datafold/net/json.hpp"
+#include "support/virtual_lan.hpp"
+
+namespace datafold::net::testing {
+
+struct LanNodeOptions {
+  std::string network = "netsim";
+  std::chrono::milliseconds announce_interval{1000};
+  std::chrono::milliseconds ping_interval{500};
+};
+
+class LanNode {
+ public:
+  static constexpr int kTcpPort = 9000;
+  static constexpr int kHttpPort = 8080;
+
+  LanNode(VirtualLan& lan, int host, std::string data_dir, LanNodeOptions options);
+
+  bool start();                        // spawns it; true once its HTTP API answers
+  void kill(int signal);               // and reaps it
+  bool running() { return pid_ > 0 && lan_.running(pid_); }
+
+  // GET /api/network/status -> data.node_id
+  std::optional<std::string> node_id();
+  // GET /api/network/nodes -> data (array of node objects)
+  std::optional<Json> nodes();
+  // The ids this node currently knows.
+  std::vector<std::string> known_ids();
+  std::optional<std::string> health_of(const std::string& node_id);
+  // POST /api/query; the whole response body ({"data": …} or {"error": …}).
+  std::optional<Json> query(const std::string& node, const std::string& schema,
+                            const std::vector<std::string>& fields);
+  std::string log_tail() const;
+
+ private:
+  std::optional<Json> get(const std::string& path);
+
+  VirtualLan& lan_;
+  int host_;
+  std::string data_dir_;
+  LanNodeOptions options_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace datafold::net::testing

@@ -1,0 +1,150 @@
+#include "support/virtual_lan.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+namespace datafold::net::testing {
+
+namespace {
+
+std::vector<char*> c_args(const std::vector<std::string>& argv) {
+  std::vector<char*> out;
+  for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+pid_t start(const std::vector<std::string>& argv, const std::string& log_file) {
+  auto args = c_args(argv);
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  const int out = log_file.empty() ? ::open("/dev/null", O_WRONLY)
+                                   : ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (out >= 0) {
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+  }
+  const int in = ::open("/dev/null", O_RDONLY);
+  if (in >= 0) ::dup2(in, STDIN_FILENO);
+  ::setpgid(0, 0);  // its own group, so a stop reaches what it runs (ip netns exec execs in place)
+  ::execvp(args[0], args.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
+int run_command(const std::vector<std::string>& argv) {
+  const pid_t pid = start(argv, "");
+  if (pid < 0) return -1;
+  int status = 0;
+  if (::waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::unique_ptr<VirtualLan> VirtualLan::create(int hosts, std::string& why_not) {
+  if (::geteuid() != 0) {
+    why_not = "network namespaces need root";
+    return nullptr;
+  }
+  if (run_command({"ip", "-V"}) != 0) {
+    why_not = "iproute2 ('ip') is not installed";
+    return nullptr;
+  }
+  std::unique_ptr<VirtualLan> lan(new VirtualLan());
+  if (!lan->build(hosts, why_not)) return nullptr;
+  return lan;
+}
+
+bool VirtualLan::build(int hosts, std::string& why_not) {
+  std::random_device rd;
+  // Interface names are at most 15 bytes: "dfXXXXb", "dfXXXXo123", "dfXXXXi123".
+  tag_ = "df" + std::to_string(1000 + rd() % 9000);
+  const int subnet = 100 + static_cast<int>(rd() % 100);
+  bridge_ = tag_ + "b";
+  if (run_command({"ip", "link", "add", bridge_, "type", "bridge"}) != 0) {
+    why_not = "cannot create a bridge (no CAP_NET_ADMIN?)";
+    return false;
+  }
+  const std::string prefix = "10." + std::to_string(subnet) + ".";
+  run_command({"ip", "addr", "add", prefix + "255.1/16", "brd", "+", "dev", bridge_});
+  run_command({"ip", "link", "set", bridge_, "up"});
+  for (int i = 0; i < hosts; ++i) {
+    Host host;
+    host.netns = tag_ + "-h" + std::to_string(i);
+    host.outer = tag_ + "o" + std::to_string(i);
+    host.inner = tag_ + "i" + std::to_string(i);
+    host.ip = prefix + std::to_string(i / 200) + "." + std::to_string(i % 200 + 10);
+    const bool ok =
+        run_command({"ip", "netns", "add", host.netns}) == 0 &&
+        run_command({"ip", "link", "add", host.outer, "type", "veth", "peer", "name", host.inner}) == 0 &&
+        run_command({"ip", "link", "set", host.inner, "netns", host.netns}) == 0 &&
+        run_command({"ip", "link", "set", host.outer, "master", bridge_}) == 0 &&
+        run_command({"ip", "link", "set", host.outer, "up"}) == 0 &&
+        run_command({"ip", "netns", "exec", host.netns, "ip", "addr", "add", host.ip + "/16", "brd", "+", "dev",
+                     host.inner}) == 0 &&
+        run_command({"ip", "netns", "exec", host.netns, "ip", "link", "set", host.inner, "up"}) == 0 &&
+        run_command({"ip", "netns", "exec", host.netns, "ip", "link", "set", "lo", "up"}) == 0;
+    hosts_.push_back(host);
+    if (!ok) {
+      why_not = "cannot set up namespace " + host.netns;
+      return false;
+    }
+  }
+  return true;
+}
+
+VirtualLan::~VirtualLan() {
+  for (pid_t pid : processes_)
+    if (running(pid)) stop_process(pid, SIGKILL);
+  for (const auto& host : hosts_) {
+    run_command({"ip", "netns", "del", host.netns});  // takes the inner veth, and so its peer
+    run_command({"ip", "link", "del", host.outer});
+  }
+  if (!bridge_.empty()) run_command({"ip", "link", "del", bridge_});
+}
+
+bool VirtualLan::set_link(int host, bool up) {
+  return run_command({"ip", "link", "set", hosts_[host].outer, up ? "up" : "down"}) == 0;
+}
+
+pid_t VirtualLan::spawn(int host, const std::vector<std::string>& argv, const std::string& log_file) {
+  std::vector<std::string> full = {"ip", "netns", "exec", hosts_[host].netns};
+  full.insert(full.end(), argv.begin(), argv.end());
+  const pid_t pid = start(full, log_file);
+  if (pid > 0) processes_.push_back(pid);
+  return pid;
+}
+
+bool VirtualLan::running(pid_t pid) {
+  if (std::find(processes_.begin(), processes_.end(), pid) == processes_.end()) return false;
+  int status = 0;
+  const pid_t r = ::waitpid(pid, &status, WNOHANG);
+  if (r == pid) {
+    processes_.erase(std::remove(processes_.begin(), processes_.end(), pid), processes_.end());
+    return false;
+  }
+  return r == 0;
+}
+
+void VirtualLan::stop_process(pid_t pid, int signal, std::chrono::milliseconds deadline) {
+  ::kill(pid, signal);
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (running(pid)) {
+    if (std::chrono::steady_clock::now() >= until) {
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  processes_.erase(std::remove(processes_.begin(), processes_.end(), pid), processes_.end());
+}
+
+}  // namespace datafold::net::testing
