@@ -10,3 +10,13 @@ if(DATAFOLD_FUZZ_FLAGS)
   separate_arguments(_datafold_fuzz_flags UNIX_COMMAND "${DATAFOLD_FUZZ_FLAGS}")
   add_compile_options(${_datafold_fuzz_flags})
 endif()
+
+# Asio 1.22 enables C++20 coroutines under clang only with libc++; with libstdc++
+# they work, but must be switched on by hand. -fsanitize=function cannot handle
+# coroutine frames in clang 14.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  add_compile_definitions(ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
+  if(DATAFOLD_SANITIZE MATCHES "undefined")
+    add_compile_options(-fno-sanitize=function)
+  endif()
+endif()

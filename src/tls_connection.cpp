@@ -418,6 +418,16 @@ void TlsConnection::send_error(ErrorCode code, std::string text, std::optional<U
 void TlsConnection::respond(Message reply) {
   std::string frame;
   append_frame(reply, frame);  // encoded on the caller's thread, not the I/O thread
+  if (frame.size() - kFrameHeaderBytes > limits_.max_frame_bytes) {
+    // The peer would close the connection on it: tell it what happened instead.
+    ErrorMessage error;
+    error.message_id = Uuid::random();
+    error.code = ErrorCode::ResourceExhausted;
+    error.message = "reply of " + std::to_string(frame.size()) + " bytes exceeds the frame limit";
+    error.related_message_id = related_message_id(reply);
+    frame.clear();
+    append_frame(error, frame);
+  }
   asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
     if (self->incoming_in_flight_ > 0) --self->incoming_in_flight_;
     self->last_activity_ = Clock::now();
@@ -436,6 +446,14 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
   const bool liveness = std::holds_alternative<PingMessage>(request);
   std::string frame;
   append_frame(request, frame);
+  if (frame.size() - kFrameHeaderBytes > limits_.max_frame_bytes) {
+    asio::post(strand_, [size = frame.size(), done = std::move(done)]() {
+      done(make_error(ErrorKind::ResourceExhausted,
+                      "request of " + std::to_string(size) + " bytes exceeds the frame limit",
+                      ErrorCode::ResourceExhausted));
+    });
+    return;
+  }
   asio::post(strand_, [self = shared_from_this(), id, liveness, timeout, frame = std::move(frame),
                        done = std::move(done)]() mutable {
     if (self->state() == ConnectionState::Closed || self->closing_) {
