@@ -67,11 +67,19 @@ NetworkResult<std::shared_ptr<NetworkNode>> NetworkNode::create(NetworkConfig co
   }
   auto tls = detail::make_tls_context(*identity);
   if (!tls) return std::move(tls).error();
-  return std::make_shared<NetworkNode>(std::move(config), std::move(*identity), std::move(*tls));
+  auto trust = config.trust_store_file.empty() ? NetworkResult<TrustStore>(TrustStore{})
+                                               : TrustStore::open(config.trust_store_file);
+  if (!trust) return std::move(trust).error();  // Config error naming the file and the problem
+  return std::make_shared<NetworkNode>(std::move(config), std::move(*identity), std::move(*tls),
+                                       std::move(*trust));
 }
 
-NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls)
-    : config_(std::move(config)), identity_(std::move(identity)), tls_(std::move(tls)) {
+NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls,
+                         TrustStore trust_store)
+    : config_(std::move(config)),
+      identity_(std::move(identity)),
+      tls_(std::move(tls)),
+      trust_store_(std::move(trust_store)) {
   // The services outlive any single start/stop; they look trust up through the node.
   auto lookup = [this](const PublicKey& key) { return trust_distance_of(key); };
   query_service_ = std::make_shared<QueryService>(lookup);
@@ -262,7 +270,10 @@ std::vector<NodeInfo> NetworkNode::discover() {
 
 std::uint32_t NetworkNode::trust_distance_of(const PublicKey& key) const {
   if (key == identity_.public_key()) return 0;
-  return config_.unknown_trust_distance;
+  // Picks up `datafold trust set` run by another process. Throttled inside, so
+  // cheap per query; a malformed file is logged there and the last good contents stay.
+  (void)trust_store_.reload_if_changed();
+  return trust_store_.get(key).value_or(config_.unknown_trust_distance);
 }
 
 void NetworkNode::add_known_node(NodeInfo info) {

@@ -27,6 +27,7 @@
 #include "datafold/net/network_core.hpp"
 #include "datafold/net/query_service.hpp"
 #include "datafold/net/schema_service.hpp"
+#include "datafold/net/trust_store.hpp"
 #include "tls_connection.hpp"
 
 namespace datafold::net {
@@ -39,7 +40,8 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   static NetworkResult<std::shared_ptr<NetworkNode>> create(NetworkConfig config, NodeId local_node_id,
                                                             std::optional<std::string> public_key);
-  NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls);
+  NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls,
+              TrustStore trust_store);
   ~NetworkNode() override;
 
   NetworkResult<void> start();
@@ -79,7 +81,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   const NetworkConfig& config() const noexcept { return config_; }
   std::uint16_t listen_port() const noexcept { return bound_port_.load(); }
   NetworkStats stats() const;
+  // 0 for this node's own key, else the trust store's distance, else config().unknown_trust_distance.
   std::uint32_t trust_distance_of(const PublicKey& key) const;
+  TrustStore& trust_store() noexcept { return trust_store_; }
 
   // ConnectionEvents
   void on_incoming(const ConnectionPtr& connection, Message message) override;
@@ -107,6 +111,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   const NetworkConfig config_;
   const Identity identity_;
   const std::shared_ptr<asio::ssl::context> tls_;
+  // Mutable: trust_distance_of() picks up changes another process made to the file.
+  mutable TrustStore trust_store_;
   std::shared_ptr<QueryService> query_service_;
   std::shared_ptr<SchemaService> schema_service_;
   MessageRouter router_;

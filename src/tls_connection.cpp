@@ -585,9 +585,10 @@ void TlsConnection::close_with(NetworkError reason, bool failure) {
   writer_wakeup_.cancel();
   deadline_timer_.cancel();
   health_timer_.cancel();
+  // The owner hears first, so whoever sees a request fail also sees the node's new state.
+  if (auto events = events_.lock()) events->on_closed(shared_from_this(), reason);
   pending_.fail_all(reason);
   sync_pending_count();
-  if (auto events = events_.lock()) events->on_closed(shared_from_this(), reason);
 }
 
 }  // namespace datafold::net::detail

@@ -70,6 +70,10 @@ struct NetworkConfig {
 
   // Trust distance given to keys the trust store does not know ("untrusted").
   std::uint32_t unknown_trust_distance = 0xFFFFFFFFu;
+  // The trust store's JSON file (see trust_store.hpp), normally in the data dir.
+  // Empty: the store lives in memory, filled through NetworkCore::trust_store().
+  // Changes to the file by other processes apply without a restart.
+  std::filesystem::path trust_store_file;
 
   // Threads: I/O (sockets, TLS) and handlers (application callbacks).
   std::size_t io_threads = 1;

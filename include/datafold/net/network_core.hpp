@@ -25,6 +25,7 @@
 #include "datafold/net/query.hpp"
 #include "datafold/net/request_context.hpp"
 #include "datafold/net/schema_info.hpp"
+#include "datafold/net/trust_store.hpp"
 
 namespace datafold::net {
 
@@ -98,6 +99,9 @@ class NetworkCore {
   // The bound port once started (useful with listen_port = 0), else 0.
   std::uint16_t listen_port() const;
   NetworkStats stats() const;
+  // The distances this node gives other keys (NetworkConfig::trust_store_file).
+  // Changes apply to the next request; this node's own key is always 0.
+  TrustStore& trust_store();
 
  private:
   explicit NetworkCore(std::shared_ptr<NetworkNode> node);

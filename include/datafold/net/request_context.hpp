@@ -9,9 +9,11 @@
 namespace datafold::net {
 
 struct RequestContext {
-  NodeId node_id;                   // the TLS-authenticated peer
-  PublicKey public_key;             // its key, proven by the handshake
-  std::uint32_t trust_distance = 0; // effective: max(claimed, trust store's)
+  // The requester: the TLS-authenticated peer, or, for a query the peer relays on
+  // someone's behalf, the key whose signature on the trust proof verified.
+  NodeId node_id;
+  PublicKey public_key;
+  std::uint32_t trust_distance = 0;  // effective: max(claimed, trust store's)
 };
 
 }  // namespace datafold::net

@@ -1,0 +1,31 @@
+// The node's answers to peers from its SqliteStore: what QueryService and SchemaService
+// callbacks call. Every read policy is applied here, from the verified RequestContext.
+#pragma once
+
+#include <vector>
+
+#include <datafold/net/query.hpp>
+#include <datafold/net/request_context.hpp>
+#include <datafold/net/schema_info.hpp>
+
+#include "store/sqlite_store.hpp"
+
+namespace datafold::store {
+
+// Answers `query` for `requester`: one entry per requested field, in request order.
+// A readable field's value is the JSON array of its values over the matching rows (see
+// SqliteStore::query). Otherwise the entry holds a SchemaError:
+//   NotFound           every field, when the schema does not exist;
+//   InvalidField       a field the schema lacks (every field, if the filter names one);
+//   InvalidPermission  a field the requester's effective distance and key may not read,
+//                      saying what distance it needs; every field if the filter uses such a
+//                      field (an equality filter on a field would reveal its values);
+//   InvalidData        every field, when the filter is not a JSON object or the store fails.
+// Reads SQLite afresh, so writes by another process show at once. Never throws.
+net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const net::RequestContext& requester);
+
+// The schemas `requester` may read at least one field of, by name. Empty if the store
+// cannot be read: a schema listing has no slot for an error.
+std::vector<net::SchemaInfo> visible_schemas(SqliteStore& store, const net::RequestContext& requester);
+
+}  // namespace datafold::store
