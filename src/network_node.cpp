@@ -125,6 +125,7 @@ NetworkResult<void> NetworkNode::start() {
     }
   }
   handlers_ = std::make_unique<asio::thread_pool>(config_.handler_threads);
+  handlers_joined_ = false;
   work_.emplace(io_->get_executor());
   running_ = true;
   for (std::size_t i = 0; i < config_.io_threads; ++i) {
@@ -165,25 +166,34 @@ NetworkResult<void> NetworkNode::stop() {
   }
   for (auto& waiter : dial_waiters) waiter(node_stopped());
 
-  // Close the listener and every connection on their own strands, and wait until
-  // they are closed: every pending request has then failed with a Connection error.
-  std::latch closed(static_cast<std::ptrdiff_t>(connections.size()) + 1);
+  // Stopping keeps what the node owes its peers: requests it is already answering
+  // get their replies, and only then do connections close.
+  //  1. Stop listening, and fail every request this node is waiting on (their
+  //     completions run on the handler pool, which is still running).
+  const auto stopping = make_error(ErrorKind::Connection, "node is stopping");
+  std::latch requests_stopped(static_cast<std::ptrdiff_t>(connections.size()) + 1);
   if (acceptor_) {
-    asio::post(acceptor_->get_executor(), [this, &closed] {
+    asio::post(acceptor_->get_executor(), [this, &requests_stopped] {
       std::error_code ignored;
       acceptor_->close(ignored);
-      closed.count_down();
+      requests_stopped.count_down();
     });
   } else {
-    closed.count_down();
+    requests_stopped.count_down();
   }
-  for (auto& connection : connections) {
-    connection->close();
-    asio::post(connection->executor(), [&closed] { closed.count_down(); });
-  }
+  for (auto& connection : connections)
+    connection->stop_requests(stopping, [&requests_stopped] { requests_stopped.count_down(); });
+  requests_stopped.wait();
+  //  2. Let callbacks in progress finish; their replies queue on open connections.
+  //     Requests arriving now are refused (on_incoming sees running_ false).
+  handlers_->join();
+  handlers_joined_ = true;
+  //  3. Flush what is queued and close (each close has its own flush deadline).
+  std::latch closed(static_cast<std::ptrdiff_t>(connections.size()));
+  for (auto& connection : connections)
+    connection->close_gracefully(stopping, [&closed] { closed.count_down(); });
   closed.wait();
 
-  handlers_->join();
   work_.reset();
   io_->stop();
   for (auto& thread : io_threads_) thread.join();
@@ -207,7 +217,8 @@ NetworkResult<void> NetworkNode::stop() {
 bool NetworkNode::on_io_thread() const noexcept { return t_io_thread_owner == this; }
 
 void NetworkNode::post_to_handlers(std::function<void()> work) {
-  if (running_ && handlers_) {
+  // Once stop() has drained the pool nothing would run what is posted there.
+  if (handlers_ && !handlers_joined_) {
     asio::post(*handlers_, std::move(work));
   } else {
     work();
@@ -251,12 +262,18 @@ void NetworkNode::on_discovery_event(DiscoveryEvent event, const NodeInfo& node)
       info.trust_distance = trust_distance_of(node.public_key);
       // A fresh signed announcement is a sign of life: worth dialling again.
       info.health = NodeHealth::Healthy;
+      lost_from_lan_.erase(node.node_id);
       break;
     }
     case DiscoveryEvent::Departed:
     case DiscoveryEvent::Expired:
-      // A node we still hold a live connection to is not gone, whatever the LAN says.
-      if (!connected) known_.erase(node.node_id);
+      // A node we still hold a live connection to is not gone, whatever the LAN says;
+      // if that connection dies too, it goes then.
+      if (connected) {
+        lost_from_lan_.insert(node.node_id);
+      } else {
+        known_.erase(node.node_id);
+      }
       break;
   }
 }
@@ -599,6 +616,7 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
       auto known = known_.find(connection->node_id());
       if (known != known_.end() && running_ && connection->failed())
         known->second.health = NodeHealth::Unreachable;
+      if (lost_from_lan_.erase(connection->node_id()) > 0) known_.erase(connection->node_id());
     }
   }
   if (inbound) release_ip(ip_of(connection->remote_address()));
@@ -609,6 +627,12 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
 
 void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) {
   counters_.requests_received++;
+  if (!running_) {
+    if (!std::holds_alternative<NodeAnnouncementMessage>(message))
+      connection->respond(make_error_reply(message, make_error(ErrorKind::Connection, "node is stopping",
+                                                               ErrorCode::InternalError)));
+    return;
+  }
   post_to_handlers([self = shared_from_this(), connection, message = std::move(message)]() {
     RequestContext context{connection->node_id(), connection->peer_public_key(),
                            self->trust_distance_of(connection->peer_public_key())};

@@ -125,12 +125,16 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<NodeDiscovery> discovery_;
   std::atomic<bool> running_{false};
+  std::atomic<bool> handlers_joined_{false};  // stop() has drained the handler pool
   std::atomic<std::uint16_t> bound_port_{0};
 
   mutable std::mutex mutex_;  // guards everything below; never held across I/O or callbacks
   std::unordered_map<NodeId, ConnectionPtr> connections_;  // the one in use per peer
   std::unordered_set<ConnectionPtr> established_;           // every open one, duplicates included
   std::unordered_map<NodeId, NodeInfo> known_;
+  // Nodes the LAN stopped hearing from (expired or said goodbye) while a connection
+  // to them was still up: they go when that connection does.
+  std::unordered_set<NodeId> lost_from_lan_;
   std::unordered_map<std::uint64_t, DialAttempt> dials_;
   std::unordered_map<NodeId, std::uint64_t> dial_for_node_;
   std::unordered_map<std::string, std::size_t> connections_per_ip_;

@@ -456,7 +456,7 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
   }
   asio::post(strand_, [self = shared_from_this(), id, liveness, timeout, frame = std::move(frame),
                        done = std::move(done)]() mutable {
-    if (self->state() == ConnectionState::Closed || self->closing_) {
+    if (self->state() == ConnectionState::Closed || self->closing_ || self->requests_stopped_) {
       done(make_error(ErrorKind::Connection, "connection to " + self->peer_id_.short_string() + " is closed"));
       return;
     }
@@ -557,6 +557,23 @@ void TlsConnection::supersede() {
   });
 }
 
+void TlsConnection::stop_requests(NetworkError reason, std::function<void()> done) {
+  asio::post(strand_, [self = shared_from_this(), reason = std::move(reason), done = std::move(done)]() {
+    self->requests_stopped_ = true;
+    self->pending_.fail_all(reason);
+    self->sync_pending_count();
+    done();
+  });
+}
+
+void TlsConnection::close_gracefully(NetworkError reason, std::function<void()> closed) {
+  asio::post(strand_, [self = shared_from_this(), reason = std::move(reason), closed = std::move(closed)]() mutable {
+    if (self->state() == ConnectionState::Closed) return closed();
+    self->close_waiters_.push_back(std::move(closed));
+    self->close_after_flush(std::move(reason));
+  });
+}
+
 void TlsConnection::close() {
   asio::post(strand_, [self = shared_from_this()]() {
     self->close_with(make_error(ErrorKind::Connection, "connection closed by this node"));
@@ -589,6 +606,7 @@ void TlsConnection::close_with(NetworkError reason, bool failure) {
   if (auto events = events_.lock()) events->on_closed(shared_from_this(), reason);
   pending_.fail_all(reason);
   sync_pending_count();
+  for (auto& closed : std::exchange(close_waiters_, {})) closed();
 }
 
 }  // namespace datafold::net::detail

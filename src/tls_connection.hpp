@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -75,6 +77,13 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   // Answers an incoming request (frees its in-flight slot). Thread-safe.
   void respond(Message reply);
+  // For a node that is stopping: fails every pending outgoing request with `reason`
+  // and refuses new ones, but keeps the connection up so replies to the peer's
+  // requests still go out. Thread-safe; `done` runs on the connection's strand.
+  void stop_requests(NetworkError reason, std::function<void()> done);
+  // Sends what is queued, then closes; `closed` runs once it is closed. Thread-safe.
+  void close_gracefully(NetworkError reason, std::function<void()> closed);
+
   // Marks this a duplicate of another connection to the same peer: no new requests;
   // closed once nothing is pending if we dialled it, by the peer otherwise.
   void supersede();
@@ -146,6 +155,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   std::string writing_;  // frames the writer is sending now
   bool write_in_progress_ = false;
   bool closing_ = false;  // flush what is queued, then close
+  bool requests_stopped_ = false;
+  std::vector<std::function<void()>> close_waiters_;
   NetworkError closing_reason_;
   asio::steady_timer writer_wakeup_;
 

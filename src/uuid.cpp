@@ -3,7 +3,11 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <random>
 
 #include "encoding.hpp"
@@ -11,17 +15,56 @@
 namespace datafold::net {
 namespace {
 
-// Message ids must be unique, not secret. If the OpenSSL CSPRNG is ever
-// unavailable, the OS generator behind std::random_device is good enough.
-void fill_random(std::array<std::uint8_t, Uuid::kSize>& bytes) noexcept {
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) == 1) return;
-  ERR_clear_error();
-  try {
-    std::random_device device;
-    for (auto& b : bytes) b = static_cast<std::uint8_t>(device());
-  } catch (...) {
-    // Leave what RAND_bytes wrote; still a valid v4 layout below.
+// Message ids must be unique, not secret, and one is made per message: so each
+// thread draws them from a fast generator (xoshiro256**) seeded from the OpenSSL
+// CSPRNG, rather than asking OpenSSL for every id (which costs system calls).
+// A forked child reseeds, so parent and child never repeat each other's ids.
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+void seed(std::array<std::uint64_t, 4>& state) noexcept {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(state.data()), sizeof(state)) != 1) {
+    ERR_clear_error();
+    try {
+      std::random_device device;
+      for (auto& word : state) word = (std::uint64_t{device()} << 32) ^ device();
+    } catch (...) {
+      state = {0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL,
+               reinterpret_cast<std::uintptr_t>(&state)};
+    }
   }
+  if ((state[0] | state[1] | state[2] | state[3]) == 0) state[0] = 1;  // the one state xoshiro cannot leave
+}
+
+std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+
+std::uint64_t next(std::array<std::uint64_t, 4>& s) noexcept {
+  const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+  const std::uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+void fill_random(std::array<std::uint8_t, Uuid::kSize>& bytes) noexcept {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] { g_fork_generation.fetch_add(1); });
+    return true;
+  }();
+  (void)registered;
+  thread_local std::array<std::uint64_t, 4> state{};
+  thread_local std::uint64_t seeded_generation = ~std::uint64_t{0};
+  const auto generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (seeded_generation != generation) {
+    seed(state);
+    seeded_generation = generation;
+  }
+  const std::uint64_t a = next(state), b = next(state);
+  std::memcpy(bytes.data(), &a, 8);
+  std::memcpy(bytes.data() + 8, &b, 8);
 }
 
 }  // namespace

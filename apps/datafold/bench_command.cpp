@@ -17,7 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_shape.hpp"
-#include "builtin_schema.hpp"
 #include "exit_code.hpp"
 #include "host_port.hpp"
 #include "load/latency_recorder.hpp"
@@ -25,6 +24,7 @@
 #include "load/pingpong_floor.hpp"
 #include "load/process_usage.hpp"
 #include "load_client.hpp"
+#include "seconds_validator.hpp"
 
 namespace datafold::app {
 
@@ -64,11 +64,12 @@ Workload builtin_target_workload(std::size_t payload_bytes) {
   return w;
 }
 
-// Against another node the query is one `datafold node` serves; the reply's size is
-// measured from what the target answers.
+// Against another node the query is one `datafold node --sample` serves (its
+// UserProfile.username is readable by anyone); the reply's size is measured from
+// what the target answers.
 Workload remote_target_workload() {
   Workload w;
-  w.query.schema_name = std::string(kBuiltinSchemaName);
+  w.query.schema_name = "UserProfile";
   w.query.fields = {"username"};
   return w;
 }
@@ -204,7 +205,7 @@ BenchCommand::BenchCommand(CLI::App& app)
   auto* in_flight = command_->add_option("--in-flight", in_flight_, "Queries in flight per connection (M)")
                         ->capture_default_str();
   command_->add_option("--duration", duration_seconds_, "Measured seconds per run, after a short warm-up")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_validator(kMaxDurationSeconds))
       ->capture_default_str();
   payload_option_ = command_->add_option("--payload-bytes", payload_bytes_,
                                          "Bytes of payload in each reply of the built-in target")
@@ -235,8 +236,6 @@ int BenchCommand::run() const {
       return fail(ExitCode::kUsage, "--in-flight must be 1.." + std::to_string(kMaxBenchInFlight));
     shapes.push_back(BenchShape{connections_, in_flight_});
   }
-  if (duration_seconds_ > kMaxDurationSeconds)
-    return fail(ExitCode::kUsage, "--duration must be at most " + std::to_string(int(kMaxDurationSeconds)) + " s");
   const auto duration = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::duration<double>(duration_seconds_));
   if (duration.count() < 1) return fail(ExitCode::kUsage, "--duration must be at least 0.001 s");
@@ -244,7 +243,8 @@ int BenchCommand::run() const {
   if (!builtin_target) {
     if (!parse_peer_address(target_)) return fail(ExitCode::kUsage, "--target: '" + target_ + "' is not HOST:PORT");
     if (payload_option_->count() > 0)
-      return fail(ExitCode::kUsage, "--payload-bytes sets what the built-in target answers; it has no effect with --target");
+      return fail(ExitCode::kUsage,
+                  "--payload-bytes sets what the built-in target answers; it has no effect with --target");
   }
   if (payload_bytes_ > kMaxPayloadBytes)
     return fail(ExitCode::kUsage, "--payload-bytes must be at most " + std::to_string(kMaxPayloadBytes));
@@ -268,23 +268,24 @@ int BenchCommand::run() const {
   WireSizes sizes;
   {
     auto probe = LoadClient::connect(options, workload.query, workload.check);
-    if (!probe) return fail("bench: cannot connect to " + target, probe.error());
+    if (!probe) return fail("bench", probe.error());
     auto reply = (*probe)->query_once();
-    if (!reply) return fail("bench: query to " + target + " failed", reply.error());
+    if (!reply) return fail("bench: probe query", reply.error());
     if (workload.check && !workload.check(*reply))
       return fail(ExitCode::kRuntime, "bench: " + target + " answered, but not with the expected payload");
     sizes = measure_wire_sizes(workload.query, (*probe)->public_key(), *reply);
   }
 
-  nlohmann::json out = {
-      {"target", builtin_target ? nlohmann::json("in-process") : nlohmann::json(target)},
+  // Ordered, so a reader sees the setup first and each run's shape before its figures.
+  nlohmann::ordered_json out = {
+      {"target", builtin_target ? "in-process" : target},
       {"query", {{"schema", workload.query.schema_name}, {"fields", workload.query.fields}}},
       {"request_bytes", sizes.request_bytes},
       {"response_bytes", sizes.response_bytes},
       {"warmup_ms", kWarmup.count()},
-      {"runs", nlohmann::json::array()},
   };
   if (builtin_target) out["payload_bytes"] = payload_bytes_;
+  out["runs"] = nlohmann::ordered_json::array();
 
   bool any_errors = false;
   for (const auto& shape : shapes) {
@@ -295,7 +296,7 @@ int BenchCommand::run() const {
     spec.request_bytes = sizes.request_bytes;
     spec.response_bytes = sizes.response_bytes;
 
-    nlohmann::json run = {{"shape", shape.to_string()}};
+    nlohmann::ordered_json run = {{"shape", shape.to_string()}};
     const auto node = run_node_load(spec, options, workload);
     run["node"] = node.to_json();
     any_errors = any_errors || node.errors > 0;

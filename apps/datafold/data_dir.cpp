@@ -24,6 +24,10 @@ std::optional<std::filesystem::path> default_data_dir() {
   return std::nullopt;
 }
 
+std::filesystem::path database_path(const std::filesystem::path& data_dir) { return data_dir / "datafold.db"; }
+
+std::filesystem::path trust_store_path(const std::filesystem::path& data_dir) { return data_dir / "trust.json"; }
+
 std::filesystem::path identity_path(const std::filesystem::path& data_dir) {
   return data_dir / "identity.pem";
 }

@@ -15,6 +15,12 @@ std::optional<std::filesystem::path> default_data_dir();
 // The node's key pair inside `data_dir`.
 std::filesystem::path identity_path(const std::filesystem::path& data_dir);
 
+// The node's SQLite database (schemas, rows, read policies).
+std::filesystem::path database_path(const std::filesystem::path& data_dir);
+
+// The node's trust store: public key -> trust distance.
+std::filesystem::path trust_store_path(const std::filesystem::path& data_dir);
+
 // Creates `data_dir` (mode 0700: it holds the private key) if it does not exist.
 // Config error if it cannot be created or is not a directory.
 net::NetworkResult<void> ensure_data_dir(const std::filesystem::path& data_dir);

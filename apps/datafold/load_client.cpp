@@ -23,8 +23,10 @@ struct LoadClient::Tally {
   BenchClock::time_point deadline{};
   std::atomic<bool> stopping{false};
 
-  // Written only by completions, which run on the client's single handler thread (or,
-  // once its node is stopping, one after another on its I/O thread): no lock needed.
+  // Written only by completions that arrive by the deadline, and those run on the
+  // client's single handler thread: no lock needed. (While a node stops, the library
+  // runs completions inline on its I/O thread, concurrently with the handler pool;
+  // stop() comes after the deadline, so those never record.)
   bench::LatencyRecorder latencies;
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::size_t> outstanding{0};
@@ -35,7 +37,7 @@ struct LoadClient::Tally {
 };
 
 void LoadClient::on_reply(const std::shared_ptr<Tally>& tally, BenchClock::time_point sent,
-              net::NetworkResult<net::QueryResult> reply) {
+                          net::NetworkResult<net::QueryResult> reply) {
   const auto now = BenchClock::now();
   const bool ok = reply.ok() && (!tally->check || tally->check(*reply));
   if (ok) {

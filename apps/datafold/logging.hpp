@@ -1,9 +1,9 @@
 // Logging setup: spdlog's default logger (which the library logs through) on stderr.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
-#include <string>
 
 namespace datafold::app {
 

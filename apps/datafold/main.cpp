@@ -1,6 +1,9 @@
 // datafold: runs a DataFold node and the tools around it.
 //
-//   datafold [--data-dir DIR] [--json] [--log-level LEVEL] <id|keygen|node|bench> [options]
+//   datafold [--data-dir DIR] [--json] [--log-level LEVEL] <sub-command> [options]
+//
+// Sub-commands: id, keygen, node, discover, peers, schemas, query, trust, status,
+// schema, insert, bench (docs/OPERATIONS.md describes each).
 //
 // Global options may come before or after the sub-command. Exit codes: 0 ok, 1 the
 // command failed at run time (network, peer), 2 bad usage or configuration.
@@ -12,12 +15,15 @@
 #include <CLI/CLI.hpp>
 
 #include "bench_command.hpp"
+#include "client_commands.hpp"
 #include "data_dir.hpp"
 #include "exit_code.hpp"
 #include "global_options.hpp"
 #include "identity_commands.hpp"
 #include "logging.hpp"
 #include "node_command.hpp"
+#include "store_commands.hpp"
+#include "trust_commands.hpp"
 
 namespace {
 
@@ -42,6 +48,14 @@ int run(int argc, char** argv) {
   datafold::app::IdCommand id(app, global);
   datafold::app::KeygenCommand keygen(app, global);
   datafold::app::NodeCommand node(app, global);
+  datafold::app::DiscoverCommand discover(app, global);
+  datafold::app::PeersCommand peers(app, global);
+  datafold::app::SchemasCommand schemas(app, global);
+  datafold::app::QueryCommand query(app, global);
+  datafold::app::TrustCommand trust(app, global);
+  datafold::app::StatusCommand status(app, global);
+  datafold::app::SchemaCommand schema(app, global);
+  datafold::app::InsertCommand insert(app, global);
   datafold::app::BenchCommand bench(app);
 
   try {
@@ -49,7 +63,11 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and friends "fail" with exit code 0 and print what was asked for.
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    return fail(ExitCode::kUsage, std::string(e.what()) + " (see datafold --help)");
+    // `datafold frob` would otherwise be told only that a sub-command is required.
+    if (const auto extra = app.remaining(); !app.get_subcommands().empty() || extra.empty())
+      return fail(ExitCode::kUsage, std::string(e.what()) + " (see datafold --help)");
+    else
+      return fail(ExitCode::kUsage, "unknown sub-command '" + extra.front() + "' (see datafold --help)");
   }
 
   datafold::app::init_logging(global.log_level);
@@ -62,6 +80,14 @@ int run(int argc, char** argv) {
   if (id.selected()) return id.run();
   if (keygen.selected()) return keygen.run();
   if (node.selected()) return node.run();
+  if (discover.selected()) return discover.run();
+  if (peers.selected()) return peers.run();
+  if (schemas.selected()) return schemas.run();
+  if (query.selected()) return query.run();
+  if (trust.selected()) return trust.run();
+  if (status.selected()) return status.run();
+  if (schema.selected()) return schema.run();
+  if (insert.selected()) return insert.run();
   if (bench.selected()) return bench.run();
   return fail(ExitCode::kUsage, "no sub-command (see datafold --help)");
 }

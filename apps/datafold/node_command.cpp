@@ -1,19 +1,28 @@
 #include "node_command.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <unordered_set>
 
 #include <datafold/net/identity.hpp>
 #include <datafold/net/network_core.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <toml++/toml.h>
 
-#include "builtin_schema.hpp"
+#include "http_api.hpp"
+#include "store/sample_data.hpp"
+#include "store/sqlite_store.hpp"
+#include "store/store_query_handler.hpp"
 #include "data_dir.hpp"
 #include "exit_code.hpp"
 #include "host_port.hpp"
+#include "seconds_validator.hpp"
 #include "shutdown_signal.hpp"
 
 namespace datafold::app {
@@ -22,6 +31,8 @@ namespace {
 
 // How often the foreground loop looks at the peer set, to log who came and went.
 constexpr auto kPeerPollInterval = std::chrono::seconds(1);
+// A year: long enough for any test run, short enough that the deadline arithmetic cannot overflow.
+constexpr double kMaxDurationSeconds = 365.0 * 24 * 3600;
 
 // Logs peers as they connect and disconnect, so an operator sees bootstrap work.
 class PeerLog {
@@ -45,11 +56,118 @@ class PeerLog {
   std::unordered_set<net::NodeId> peers_;
 };
 
+// What the node runs with: the flags' values, overlaid by --config FILE's value for every
+// setting whose flag was not given on the command line.
+struct NodeSettings {
+  std::string listen;
+  std::vector<std::string> bootstrap;
+  std::string network;
+  std::string http;
+  bool discovery = true;
+  std::uint16_t discovery_port = 0;
+  std::vector<std::string> discovery_interfaces;
+  long announce_interval_ms = 0;
+  long ping_interval_ms = 0;
+  bool sample = false;
+
+  // The config file, and which keys took their value from it.
+  std::string file;
+  std::set<std::string> from_file;
+
+  // How an error names a setting: the flag, or the file's key when the value came from there.
+  std::string origin(const std::string& key, const std::string& flag) const {
+    return from_file.contains(key) ? file + ": key '" + key + "'" : flag;
+  }
+};
+
+std::string line_suffix(const toml::source_region& where) {
+  return where.begin.line > 0 ? " (line " + std::to_string(where.begin.line) + ")" : "";
+}
+
+// Reads `settings.file` (TOML) into `settings`, leaving alone every setting whose flag
+// `command` was given. The error line to print (exit code 2) if the file is unusable.
+std::optional<std::string> load_config_file(const CLI::App& command, NodeSettings& settings) {
+  const std::string& file = settings.file;
+  // toml++ says only "file could not be opened"; errno says why.
+  if (std::ifstream probe(file); !probe) return file + ": cannot read: " + std::strerror(errno);
+  toml::table table;
+  try {
+    table = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    return file + ": invalid TOML" + line_suffix(e.source()) + ": " + std::string(e.description());
+  }
+
+  for (auto&& [key, node] : table) {
+    const std::string name(key.str());
+    const std::string at = line_suffix(key.source());
+    auto wrong = [&](const std::string& expected) -> std::optional<std::string> {
+      return file + ": key '" + name + "' must be " + expected + at;
+    };
+    auto flag_given = [&](const char* flag) { return command.count(flag) > 0; };
+    auto take = [&](const char* flag) {
+      if (flag_given(flag)) return false;
+      settings.from_file.insert(name);
+      return true;
+    };
+    auto strings = [&](std::vector<std::string>& out, const char* flag) -> std::optional<std::string> {
+      const auto* array = node.as_array();
+      if (array == nullptr) return wrong("an array of strings");
+      std::vector<std::string> values;
+      for (const auto& element : *array) {
+        if (!element.is_string()) return wrong("an array of strings");
+        values.push_back(*element.value<std::string>());
+      }
+      if (take(flag)) out = std::move(values);
+      return std::nullopt;
+    };
+    auto integer = [&](long& out, long min, long max, const char* flag) -> std::optional<std::string> {
+      if (!node.is_integer()) return wrong("an integer");
+      const auto value = node.as_integer()->get();
+      if (value < min || value > max) return wrong("in " + std::to_string(min) + ".." + std::to_string(max));
+      if (take(flag)) out = static_cast<long>(value);
+      return std::nullopt;
+    };
+
+    std::optional<std::string> problem;
+    if (name == "listen" || name == "network" || name == "http") {
+      if (!node.is_string()) return wrong("a string");
+      auto& target = name == "listen" ? settings.listen : name == "network" ? settings.network : settings.http;
+      if (take(name == "listen" ? "--listen" : name == "network" ? "--network" : "--http"))
+        target = *node.value<std::string>();
+    } else if (name == "bootstrap") {
+      problem = strings(settings.bootstrap, "--bootstrap");
+    } else if (name == "discovery_interfaces") {
+      problem = strings(settings.discovery_interfaces, "--discovery-interface");
+    } else if (name == "discovery" || name == "sample") {
+      if (!node.is_boolean()) return wrong("true or false");
+      const bool value = node.as_boolean()->get();
+      if (name == "discovery" && take("--no-discovery")) settings.discovery = value;
+      if (name == "sample" && take("--sample")) settings.sample = value;
+    } else if (name == "discovery_port") {
+      long port = settings.discovery_port;
+      problem = integer(port, 1, 65535, "--discovery-port");
+      settings.discovery_port = static_cast<std::uint16_t>(port);
+    } else if (name == "announce_interval_ms") {
+      problem = integer(settings.announce_interval_ms, 100, 3'600'000, "--announce-interval-ms");
+    } else if (name == "ping_interval_ms") {
+      problem = integer(settings.ping_interval_ms, 100, 3'600'000, "--ping-interval-ms");
+    } else {
+      return file + ": unknown key '" + name + "'" + at;
+    }
+    if (problem) return problem;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global), command_(app.add_subcommand("node", "Run a node in the foreground")) {
   const net::NetworkConfig defaults;
+  command_->add_option("--config", config_file_,
+                       "TOML file of settings (keys as the flags: listen, bootstrap, network, http, discovery, "
+                       "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, sample); "
+                       "flags win over the file");
   listen_ = HostPort{defaults.listen_address, defaults.listen_port}.to_string();
   network_ = defaults.network_name;
   command_->add_option("--listen", listen_, "IP:PORT to accept connections on (port 0: any free port)")
@@ -57,16 +175,57 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
   command_->add_option("--bootstrap", bootstrap_, "HOST:PORT of a peer to dial at start (repeatable)");
   command_->add_option("--network", network_, "Network name; peers with another name are refused")
       ->capture_default_str();
+  http_ = "127.0.0.1:9080";
+  command_->add_option("--http", http_,
+                       "IP:PORT of the local HTTP API, or 'off'; keep it on loopback unless you mean it")
+      ->capture_default_str();
+  discovery_port_ = defaults.discovery_port;
+  command_->add_flag("--no-discovery", no_discovery_, "Do not announce or listen for nodes on the LAN");
+  command_->add_option("--discovery-port", discovery_port_, "UDP port for LAN discovery")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  command_->add_option("--discovery-interface", discovery_interfaces_,
+                       "Interface (name or IPv4 address) to discover on (repeatable); default: every "
+                       "interface that is up, loopback excepted");
+  announce_interval_ms_ = static_cast<long>(defaults.announcement_interval.count());
+  command_->add_option("--announce-interval-ms", announce_interval_ms_,
+                       "LAN announcement interval; nodes unheard for 3 intervals are dropped")
+      ->capture_default_str()
+      ->check(CLI::Range(100L, 3'600'000L));
+  ping_interval_ms_ = static_cast<long>(defaults.ping_interval.count());
+  command_->add_option("--ping-interval-ms", ping_interval_ms_,
+                       "Ping a silent connection this often; 3 missed pongs close it")
+      ->capture_default_str()
+      ->check(CLI::Range(100L, 3'600'000L));
+  command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
-                         ->check(CLI::PositiveNumber);
+                         ->check(seconds_validator(kMaxDurationSeconds));
 }
 
 int NodeCommand::run() const {
-  const auto listen = parse_listen_address(listen_);
-  if (!listen) return fail(ExitCode::kUsage, "--listen: '" + listen_ + "' is not IP:PORT");
-  for (const auto& peer : bootstrap_)
-    if (!parse_peer_address(peer)) return fail(ExitCode::kUsage, "--bootstrap: '" + peer + "' is not HOST:PORT");
+  NodeSettings settings{.listen = listen_,
+                        .bootstrap = bootstrap_,
+                        .network = network_,
+                        .http = http_,
+                        .discovery = !no_discovery_,
+                        .discovery_port = discovery_port_,
+                        .discovery_interfaces = discovery_interfaces_,
+                        .announce_interval_ms = announce_interval_ms_,
+                        .ping_interval_ms = ping_interval_ms_,
+                        .sample = sample_,
+                        .file = config_file_,
+                        .from_file = {}};
+  if (!config_file_.empty()) {
+    if (auto problem = load_config_file(*command_, settings)) return fail(ExitCode::kUsage, *problem);
+  }
+
+  const auto listen = parse_listen_address(settings.listen);
+  if (!listen)
+    return fail(ExitCode::kUsage, settings.origin("listen", "--listen") + ": '" + settings.listen + "' is not IP:PORT");
+  for (const auto& peer : settings.bootstrap)
+    if (!parse_peer_address(peer))
+      return fail(ExitCode::kUsage, settings.origin("bootstrap", "--bootstrap") + ": '" + peer + "' is not HOST:PORT");
 
   if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("node", made.error());
   auto identity = net::Identity::load_or_create(identity_path(global_.data_dir));
@@ -77,25 +236,64 @@ int NodeCommand::run() const {
   // wait_until() below ever takes the signal.
   ShutdownSignal shutdown;
 
+  std::optional<HostPort> http;
+  if (settings.http != "off") {
+    http = parse_listen_address(settings.http);
+    if (!http)
+      return fail(ExitCode::kUsage,
+                  settings.origin("http", "--http") + ": '" + settings.http + "' is not IP:PORT or 'off'");
+  }
+
+  // The node's data: SQLite in the data dir, shared with `datafold schema add` and
+  // `datafold insert`, which write to it while the node runs.
+  auto opened = store::SqliteStore::open(database_path(global_.data_dir));
+  if (!opened) return fail("node", opened.error());
+  auto data = std::make_shared<store::SqliteStore>(std::move(*opened));
+  if (settings.sample) {
+    if (auto seeded = store::seed_sample(*data); !seeded) return fail("node: --sample", seeded.error());
+  }
+
   net::NetworkConfig config;
   config.listen_address = listen->host;
   config.listen_port = listen->port;
   config.identity = std::move(*identity);
-  config.network_name = network_;
-  config.bootstrap_peers = bootstrap_;
+  config.network_name = settings.network;
+  config.bootstrap_peers = settings.bootstrap;
+  config.trust_store_file = trust_store_path(global_.data_dir);
+  config.enable_discovery = settings.discovery;
+  config.discovery_port = settings.discovery_port;
+  config.discovery_interfaces = settings.discovery_interfaces;
+  config.announcement_interval = std::chrono::milliseconds(settings.announce_interval_ms);
+  config.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms);
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;
 
-  core.set_query_callback([](net::Query query, const net::RequestContext& requester) {
-    spdlog::debug("query from {}: {} ({} fields)", requester.node_id.short_string(), query.schema_name,
-                  query.fields.size());
-    return answer_builtin_query(query);
+  // Decided per requester: the verified key and effective distance, never the client's word.
+  core.set_query_callback([data](net::Query query, const net::RequestContext& requester) {
+    spdlog::debug("query from {}: {} ({} fields, distance {})", requester.node_id.short_string(),
+                  query.schema_name, query.fields.size(), requester.trust_distance);
+    return store::answer_query(*data, query, requester);
   });
-  core.set_schema_list_callback([] { return builtin_schemas(); });
+  core.set_schema_list_callback(
+      [data](const net::RequestContext& requester) { return store::visible_schemas(*data, requester); });
 
   if (auto started = core.start(); !started) return fail("node: cannot start", started.error());
   const auto address = HostPort{listen->host, core.listen_port()}.to_string();
+
+  // The operator's own requests through the HTTP API read as the node itself (distance 0).
+  const net::RequestContext self{core.local_node_id(), core.public_key(), 0};
+  HttpApi api(core, HttpApi::LocalData{
+                        [data, self](const net::Query& q) { return store::answer_query(*data, q, self); },
+                        [data, self] { return store::visible_schemas(*data, self); },
+                    });
+  if (http) {
+    if (auto serving = api.start(http->host, http->port); !serving) {
+      (void)core.stop();
+      return fail("node: --http", serving.error());
+    }
+    spdlog::info("HTTP API on {}", HostPort{http->host, api.port()}.to_string());
+  }
   if (global_.json) {
     std::cout << nlohmann::json{{"event", "listening"}, {"node_id", node_id.to_string()}, {"address", address}}
                      .dump()
@@ -125,6 +323,7 @@ int NodeCommand::run() const {
     peers.update(core);
   }
 
+  api.stop();
   const auto stats = core.stats();
   if (auto stopped = core.stop(); !stopped) return fail("node: stop", stopped.error());
   spdlog::info("node stopped: {} inbound, {} dialled, {} requests received, {} sent, {} failed",

@@ -1,6 +1,9 @@
 // `datafold node`: runs a node in the foreground until SIGINT / SIGTERM or --duration.
+// Settings come from flags and, with --config FILE, from a TOML file (docs/OPERATIONS.md
+// lists its keys); a flag given on the command line wins over the file.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,10 +23,18 @@ class NodeCommand {
   const GlobalOptions& global_;
   CLI::App* command_;
   CLI::Option* duration_option_ = nullptr;
+  std::string config_file_;
   std::string listen_;
   std::vector<std::string> bootstrap_;
   std::string network_;
   double duration_seconds_ = 0;
+  std::string http_;
+  bool no_discovery_ = false;
+  std::uint16_t discovery_port_ = 0;
+  std::vector<std::string> discovery_interfaces_;
+  long announce_interval_ms_ = 0;
+  long ping_interval_ms_ = 0;
+  bool sample_ = false;
 };
 
 }  // namespace datafold::app

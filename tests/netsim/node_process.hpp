@@ -30,7 +30,9 @@ class LanNode {
   void kill(int signal);               // and reaps it
   bool running() { return pid_ > 0 && lan_.running(pid_); }
 
-  // GET /api/network/status -> data.node_id
+  // GET /api/network/status -> data
+  std::optional<Json> status() { return get("/api/network/status"); }
+  // data.node_id of the status
   std::optional<std::string> node_id();
   // GET /api/network/nodes -> data (array of node objects)
   std::optional<Json> nodes();

@@ -1,0 +1,581 @@
+#include "client_commands.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <string_view>
+
+#include <datafold/net/identity.hpp>
+#include <datafold/net/network_core.hpp>
+
+#include "data_dir.hpp"
+#include "exit_code.hpp"
+#include "host_port.hpp"
+#include "json_views.hpp"
+#include "seconds_validator.hpp"
+
+namespace datafold::app {
+
+namespace {
+
+using net::Json;
+
+// Client waits are for a person at a terminal: a minute is already long.
+constexpr double kMaxClientTimeoutSeconds = 600;
+// The longest --wait-ms the library accepts (NetworkConfig::validate).
+constexpr long kMaxDiscoveryWaitMs = 30'000;
+// What NetworkConfig::unknown_trust_distance defaults to: shown as "unknown", not a number.
+constexpr std::uint32_t kUntrusted = 0xFFFFFFFFu;
+
+// Progress goes to stderr, so stdout stays the command's answer (and valid JSON with --json).
+void progress(std::string_view message) { std::cerr << message << std::endl; }
+
+std::chrono::milliseconds to_millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+// ------------------------------------------------------------------ local HTTP API
+
+net::NetworkResult<Json> api_answer(const std::string& address, const httplib::Result& response) {
+  if (!response) {
+    // A refused connection is the common case and needs no detail; a timeout does.
+    const auto why = response.error() == httplib::Error::Connection ? std::string{}
+                                                                     : " (" + httplib::to_string(response.error()) + ")";
+    return net::make_error(net::ErrorKind::Connection,
+                           "no node answering at " + address + why + "; is `datafold node` running? see --http");
+  }
+  auto body = Json::parse(response->body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return net::make_error(net::ErrorKind::Protocol, "the server at " + address + " is not a datafold node's HTTP API (HTTP " +
+                                                         std::to_string(response->status) + ")");
+  if (response->status == 200 && body.contains("data")) return body["data"];
+  if (body.contains("error") && body["error"].is_string()) {
+    // The API's details carry the library's error kind; keep it so the exit code means the same.
+    auto kind = net::ErrorKind::Discovery;
+    if (const auto details = body.find("details"); details != body.end() && details->is_object()) {
+      const std::string name = details->value("kind", "");
+      for (auto k : {net::ErrorKind::Connection, net::ErrorKind::Discovery, net::ErrorKind::Message,
+                     net::ErrorKind::Authentication, net::ErrorKind::Trust, net::ErrorKind::Config,
+                     net::ErrorKind::Timeout, net::ErrorKind::Protocol, net::ErrorKind::ResourceExhausted})
+        if (net::to_string(k) == name) kind = k;
+    } else if (response->status == 400) {
+      kind = net::ErrorKind::Config;
+    }
+    return net::make_error(kind, body["error"].get<std::string>());
+  }
+  return net::make_error(net::ErrorKind::Protocol,
+                         "unexpected answer from " + address + " (HTTP " + std::to_string(response->status) + ")");
+}
+
+std::optional<httplib::Client> api_client(const std::string& address, std::chrono::milliseconds timeout) {
+  const auto where = parse_peer_address(address);
+  if (!where) return std::nullopt;
+  std::optional<httplib::Client> client(std::in_place, where->host, where->port);
+  client->set_connection_timeout(std::chrono::seconds(3));
+  client->set_read_timeout(timeout);
+  client->set_write_timeout(timeout);
+  return client;
+}
+
+net::NetworkError bad_http_address(const std::string& address) {
+  return net::make_error(net::ErrorKind::Config, "--http: '" + address + "' is not HOST:PORT");
+}
+
+// ------------------------------------------------------------------ text output
+
+std::string cell(const Json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "";
+  return value.dump();
+}
+
+std::string trust_text(const Json& distance) {
+  if (!distance.is_number_unsigned()) return "-";
+  const auto d = distance.get<std::uint64_t>();
+  return d >= kUntrusted ? "unknown" : std::to_string(d);
+}
+
+std::string ago_text(const Json& last_seen_ms) {
+  if (!last_seen_ms.is_number()) return "-";
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto seconds = std::max<std::int64_t>(0, (now - last_seen_ms.get<std::int64_t>()) / 1000);
+  if (seconds < 120) return std::to_string(seconds) + "s ago";
+  if (seconds < 7200) return std::to_string(seconds / 60) + "m ago";
+  return std::to_string(seconds / 3600) + "h ago";
+}
+
+// Nodes as json_views shows them (an array of NodeInfo objects), as a table.
+void print_nodes(const Json& nodes, std::string_view none) {
+  if (!nodes.is_array() || nodes.empty()) {
+    std::cout << none << '\n';
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& node : nodes) {
+    const std::string id = node.value("node_id", "");
+    const auto address = node.value("address", Json());
+    rows.push_back({id.substr(0, 12), address.is_string() && !address.get<std::string>().empty() ? cell(address) : "-",
+                    node.value("health", ""), trust_text(node.value("trust_distance", Json())),
+                    ago_text(node.value("last_seen_ms", Json()))});
+  }
+  print_table(std::cout, {"NODE", "ADDRESS", "HEALTH", "TRUST", "LAST SEEN"}, rows);
+}
+
+void print_schemas(const Json& schemas) {
+  if (!schemas.is_array() || schemas.empty()) {
+    std::cout << "no schemas this node may read\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& schema : schemas)
+    rows.push_back({schema.value("name", ""), cell(schema.value("version", Json())),
+                    cell(schema.value("description", Json()))});
+  print_table(std::cout, {"SCHEMA", "VERSION", "DESCRIPTION"}, rows);
+}
+
+// A query result as json_views shows it ({"results": [{"field", "value" | "error"}]}).
+// When every readable field holds an equally long array (the embedded store's shape: one
+// value per matching row) the rows become a table; otherwise one line per field. Fields
+// that could not be read are listed under the table with the node's reason.
+void print_query_result(const Json& result) {
+  const auto& results = result.at("results");
+  std::optional<std::size_t> row_count;
+  bool tabular = true;
+  for (const auto& entry : results) {
+    if (entry.contains("error")) continue;
+    const auto& value = entry["value"];
+    if (!value.is_array() || (row_count && *row_count != value.size())) {
+      tabular = false;
+      break;
+    }
+    row_count = value.size();
+  }
+  std::vector<std::string> errors;
+  for (const auto& entry : results)
+    if (entry.contains("error"))
+      errors.push_back(entry.value("field", "") + ": " + entry["error"].value("kind", "") + ": " +
+                       entry["error"].value("message", ""));
+
+  if (tabular && row_count) {
+    std::vector<std::string> header;
+    for (const auto& entry : results) header.push_back(entry.value("field", ""));
+    std::vector<std::vector<std::string>> rows(*row_count);
+    for (std::size_t i = 0; i < *row_count; ++i)
+      for (const auto& entry : results) {
+        if (!entry.contains("error")) rows[i].push_back(cell(entry["value"][i]));
+        else rows[i].push_back(entry["error"].value("kind", "") == "InvalidPermission" ? "(denied)" : "(error)");
+      }
+    print_table(std::cout, header, rows);
+    if (*row_count == 0) std::cout << "(no matching rows)\n";
+  } else {
+    for (const auto& entry : results)
+      if (!entry.contains("error")) std::cout << entry.value("field", "") << ": " << cell(entry["value"]) << '\n';
+  }
+  for (const auto& line : errors) std::cout << line << '\n';
+}
+
+// ------------------------------------------------------------------ the client's own node
+
+// A short-lived node acting with the data dir's identity: it dials out and never accepts,
+// so a serving node sees this identity's key and applies its own trust store to it.
+class ClientNode {
+ public:
+  static net::NetworkResult<ClientNode> create(const GlobalOptions& global, const ClientNetworkOptions& options,
+                                               bool discovery) {
+    if (auto made = ensure_data_dir(global.data_dir); !made) return std::move(made).error();
+    auto identity = net::Identity::load_or_create(identity_path(global.data_dir));
+    if (!identity) return std::move(identity).error();
+    for (const auto& peer : options.bootstrap)
+      if (!parse_peer_address(peer))
+        return net::make_error(net::ErrorKind::Config, "--bootstrap: '" + peer + "' is not HOST:PORT");
+    if (options.http != "off" && !parse_peer_address(options.http)) return bad_http_address(options.http);
+
+    net::NetworkConfig config;
+    config.listen_address = "127.0.0.1";
+    config.listen_port = 0;
+    config.accept_connections = false;
+    config.identity = std::move(*identity);
+    config.network_name = options.network;
+    // The table shows what this data dir trusts each node at.
+    config.trust_store_file = trust_store_path(global.data_dir);
+    config.enable_discovery = discovery && !options.no_discovery;
+    config.discovery_port = options.discovery_port;
+    config.discovery_interfaces = options.discovery_interfaces;
+    config.discovery_wait = std::chrono::milliseconds(options.wait_ms);
+    const auto timeout = to_millis(options.timeout_seconds);
+    config.connect_timeout = timeout;
+    config.handshake_timeout = timeout;
+    config.request_timeout = timeout;
+    config.handler_threads = 1;
+    const auto own_id = config.identity->node_id();
+    auto core = net::NetworkCore::create(std::move(config), own_id, std::nullopt);
+    if (!core) return std::move(core).error();
+    if (auto started = core->start(); !started) return std::move(started).error();
+    return ClientNode(std::move(*core), options);
+  }
+
+  net::NetworkCore& core() { return core_; }
+
+  // Dials every --bootstrap peer; one that cannot be reached is a warning, since the node
+  // wanted may be known another way.
+  void connect_bootstrap() {
+    for (const auto& peer : options_.bootstrap) {
+      progress("connecting to " + peer + "…");
+      if (auto connected = core_.connect_to_address(peer); !connected)
+        progress("datafold: warning: --bootstrap " + peer + ": " + connected.error().message);
+    }
+  }
+
+  // Probes the LAN if discovery is on, and waits --wait-ms for answers.
+  void probe() {
+    if (!discovering()) return;
+    progress("probing for " + std::to_string(options_.wait_ms) + " ms…");
+    (void)core_.discover_nodes();
+  }
+
+  bool discovering() const { return !options_.no_discovery; }
+
+  // NODE: host:port (dialled), a full node id or a unique prefix of one. Looks in what
+  // --bootstrap found, then on the LAN, then asks the local node (--http) who it knows.
+  net::NetworkResult<net::NodeId> resolve(const std::string& text) {
+    if (text.empty()) return net::make_error(net::ErrorKind::Config, "empty node reference");
+    if (text.find(':') != std::string::npos) {
+      progress("connecting to " + text + "…");
+      return core_.connect_to_address(text);
+    }
+    if (text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != std::string::npos ||
+        text.size() > net::NodeId::kTextSize)
+      return net::make_error(net::ErrorKind::Config,
+                             "'" + text + "' is not a node id, an id prefix or host:port");
+    connect_bootstrap();
+    // This identity's own node is never on the network to itself, so it is matched here;
+    // a prefix that also fits a node --bootstrap found is ambiguous.
+    if (core_.local_node_id().matches_prefix(text)) {
+      auto found = match_known(text);
+      if (!found) return found;
+      if (!found->empty())
+        return net::make_error(net::ErrorKind::Config, "node prefix '" + text +
+                                                           "' matches this data dir's own node and others; "
+                                                           "give more characters");
+      return core_.local_node_id();
+    }
+    if (auto found = match_known(text); !found || !found->empty()) return found;
+    if (discovering()) {
+      probe();
+      if (auto found = match_known(text); !found || !found->empty()) return found;
+    }
+    std::string tried = discovering() ? "the LAN" : "";
+    if (!options_.bootstrap.empty()) tried += std::string(tried.empty() ? "" : ", ") + "--bootstrap peers";
+    if (options_.http != "off") {
+      progress("asking the node at " + options_.http + " where " + text + " is…");
+      auto nodes = local_api_get(options_.http, "/api/network/nodes", to_millis(options_.timeout_seconds));
+      if (nodes && nodes->is_array()) {
+        // The node itself is not in its own list; its status says who it is and where.
+        if (auto status = local_api_get(options_.http, "/api/network/status", to_millis(options_.timeout_seconds));
+            status && status->is_object() && status->value("listen_port", 0) != 0) {
+          const auto http = parse_peer_address(options_.http);
+          nodes->push_back({{"node_id", status->value("node_id", "")},
+                            {"public_key", status->value("public_key", Json())},
+                            {"address", HostPort{http->host, status->value("listen_port", std::uint16_t{0})}.to_string()}});
+        }
+        for (const auto& node : *nodes) {
+          auto id = net::NodeId::from_string(node.value("node_id", ""));
+          const auto address = node.value("address", Json());
+          if (!id || !id->matches_prefix(text) || !address.is_string() || address.get<std::string>().empty()) continue;
+          net::NodeInfo info;
+          info.node_id = *id;
+          if (auto key = net::PublicKey::from_string(node.value("public_key", Json()).is_string()
+                                                         ? node["public_key"].get<std::string>()
+                                                         : std::string{}))
+            info.public_key = *key;
+          info.address = address.get<std::string>();
+          core_.add_known_node(std::move(info));
+        }
+        if (auto found = match_known(text); !found || !found->empty()) return found;
+      }
+      tried += std::string(tried.empty() ? "" : ", ") + "the node at " + options_.http +
+               (nodes ? "" : " (not reachable)");
+    }
+    return net::make_error(net::ErrorKind::Discovery,
+                           "no known node matches '" + text + "'" + (tried.empty() ? "" : " (looked in " + tried + ")") +
+                               "; give a node id, a unique prefix, or host:port");
+  }
+
+  // "e4lg3jgeu7i3 at 127.0.0.1:9000", for progress lines.
+  std::string describe(const net::NodeId& id) const {
+    const auto known = core_.known_nodes();
+    const auto it = known.find(id);
+    return id.short_string() + (it != known.end() && !it->second.address.empty() ? " at " + it->second.address : "");
+  }
+
+  // The HTTP API of the node this identity runs, for a NODE that names it.
+  const std::string& http() const { return options_.http; }
+  std::chrono::milliseconds timeout() const { return to_millis(options_.timeout_seconds); }
+
+ private:
+  ClientNode(net::NetworkCore core, ClientNetworkOptions options)
+      : core_(std::move(core)), options_(std::move(options)) {}
+
+  // The known node `text` names: an empty id when none does, an error when several do.
+  net::NetworkResult<net::NodeId> match_known(const std::string& text) const {
+    std::vector<net::NodeId> matches;
+    for (const auto& [id, info] : core_.known_nodes())
+      if (id.matches_prefix(text) && !info.address.empty()) matches.push_back(id);
+    if (matches.size() > 1)
+      return net::make_error(net::ErrorKind::Config, "node prefix '" + text + "' matches " +
+                                                         std::to_string(matches.size()) +
+                                                         " nodes; give more characters");
+    return matches.empty() ? net::NodeId{} : matches.front();
+  }
+
+  net::NetworkCore core_;
+  ClientNetworkOptions options_;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------ shared helpers
+
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  // Widths in code points, so "…" or an accented name does not push a column out of line.
+  auto width = [](const std::string& text) {
+    return static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  };
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) widths[i] = width(header[i]);
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], width(row[i]));
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      // Tabs and newlines in a value would break the columns.
+      std::string value = cells[i];
+      std::replace_if(value.begin(), value.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+      text += value;
+      if (i + 1 < cells.size()) text.append(widths[i] - std::min(widths[i], width(value)) + 2, ' ');
+    }
+    out << text << '\n';
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+}
+
+net::NetworkResult<Json> local_api_get(const std::string& address, const std::string& path,
+                                       std::chrono::milliseconds timeout) {
+  auto client = api_client(address, timeout);
+  if (!client) return bad_http_address(address);
+  return api_answer(address, client->Get(path));
+}
+
+net::NetworkResult<Json> local_api_post(const std::string& address, const std::string& path, const Json& body,
+                                        std::chrono::milliseconds timeout) {
+  auto client = api_client(address, timeout);
+  if (!client) return bad_http_address(address);
+  return api_answer(address, client->Post(path, body.dump(), "application/json"));
+}
+
+void ClientNetworkOptions::add_to(CLI::App& command) {
+  const net::NetworkConfig defaults;
+  network = defaults.network_name;
+  discovery_port = defaults.discovery_port;
+  command.add_option("--bootstrap", bootstrap, "HOST:PORT of a node to dial first (repeatable)");
+  command.add_option("--network", network, "Network name; nodes of another network refuse us")
+      ->capture_default_str();
+  command.add_flag("--no-discovery", no_discovery, "Do not probe the LAN for nodes");
+  command.add_option("--discovery-port", discovery_port, "UDP port of LAN discovery")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  command.add_option("--discovery-interface", discovery_interfaces,
+                     "Interface (name or IPv4 address) to probe on (repeatable); default: every interface "
+                     "that is up, loopback excepted");
+  command.add_option("--wait-ms", wait_ms, "How long to wait for answers to a LAN probe")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, kMaxDiscoveryWaitMs));
+  command.add_option("--timeout", timeout_seconds, "Seconds to wait for a connection or an answer")
+      ->capture_default_str()
+      ->check(seconds_validator(kMaxClientTimeoutSeconds));
+  command.add_option("--http", http,
+                     "The local node's HTTP API (IP:PORT), asked where a node is when the LAN does not say; "
+                     "'off' not to ask")
+      ->capture_default_str();
+}
+
+// ------------------------------------------------------------------ discover
+
+DiscoverCommand::DiscoverCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global), command_(app.add_subcommand("discover", "Find nodes on the LAN (and --bootstrap peers)")) {
+  network_.add_to(*command_);
+}
+
+int DiscoverCommand::run() const {
+  if (network_.no_discovery && network_.bootstrap.empty())
+    return fail(ExitCode::kUsage, "discover: --no-discovery leaves nothing to do without --bootstrap");
+  auto client = ClientNode::create(global_, network_, true);
+  if (!client) return fail("discover", client.error());
+  client->connect_bootstrap();
+  client->probe();
+  auto found = client->core().discover_nodes();
+  if (!found) return fail("discover", found.error());
+  // Only nodes that can be dialled: an address-less entry is a client like this one.
+  std::vector<net::NodeInfo> nodes;
+  for (auto& node : *found)
+    if (!node.address.empty()) nodes.push_back(std::move(node));
+  const auto json = to_json(nodes);
+  if (global_.json) std::cout << json.dump() << '\n';
+  else print_nodes(json, "no nodes found");
+  return static_cast<int>(ExitCode::kOk);
+}
+
+// ------------------------------------------------------------------ schemas
+
+SchemasCommand::SchemasCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global), command_(app.add_subcommand("schemas", "List the schemas a node lets this identity read")) {
+  command_->add_option("node", node_, "Node id, unique id prefix, or HOST:PORT")->required();
+  network_.add_to(*command_);
+}
+
+int SchemasCommand::run() const {
+  const bool by_address = node_.find(':') != std::string::npos;
+  auto client = ClientNode::create(global_, network_, !by_address);
+  if (!client) return fail("schemas", client.error());
+  auto id = client->resolve(node_);
+  if (!id) return fail("schemas", id.error());
+
+  Json schemas;
+  if (*id == client->core().local_node_id()) {
+    // This data dir's own node, which answers its operator through the HTTP API.
+    if (client->http() == "off")
+      return fail(ExitCode::kUsage, "schemas: '" + node_ + "' is this data dir's own node; ask it through --http");
+    auto answer = local_api_get(client->http(), "/api/schemas", client->timeout());
+    if (!answer) return fail("schemas", answer.error());
+    schemas = std::move(*answer);
+  } else {
+    progress("listing schemas of " + client->describe(*id) + "…");
+    auto listed = client->core().list_available_schemas(*id);
+    if (!listed) return fail("schemas", listed.error());
+    schemas = to_json(*listed);
+  }
+  if (global_.json) std::cout << schemas.dump() << '\n';
+  else print_schemas(schemas);
+  return static_cast<int>(ExitCode::kOk);
+}
+
+// ------------------------------------------------------------------ query
+
+QueryCommand::QueryCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global),
+      command_(app.add_subcommand("query", "Read fields of a schema from a node, as far as it trusts this identity")) {
+  command_->add_option("node", node_, "Node id, unique id prefix, or HOST:PORT")->required();
+  command_->add_option("schema", schema_, "Schema name")->required();
+  command_->add_option("fields", fields_, "Fields to read")->required();
+  command_->add_option("--filter", filter_, R"(JSON object of field equalities, e.g. '{"username": "alice"}')");
+  network_.add_to(*command_);
+}
+
+int QueryCommand::run() const {
+  net::Query query;
+  query.schema_name = schema_;
+  query.fields = fields_;
+  if (!filter_.empty()) {
+    Json filter;
+    try {
+      filter = Json::parse(filter_);
+    } catch (const Json::parse_error& e) {
+      // what() is "[json.exception.parse_error.101] parse error at line 1, column 5: …".
+      std::string_view why = e.what();
+      if (const auto end = why.find("] "); end != std::string_view::npos) why.remove_prefix(end + 2);
+      return fail(ExitCode::kUsage, "query: --filter is not valid JSON: " + std::string(why));
+    }
+    if (!filter.is_object())
+      return fail(ExitCode::kUsage, "query: --filter must be a JSON object such as {\"field\": value}, not " +
+                                        std::string(filter.type_name() == std::string_view("array") ? "an " : "a ") +
+                                        filter.type_name());
+    query.filter = std::move(filter);
+  }
+
+  const bool by_address = node_.find(':') != std::string::npos;
+  auto client = ClientNode::create(global_, network_, !by_address);
+  if (!client) return fail("query", client.error());
+  auto id = client->resolve(node_);
+  if (!id) return fail("query", id.error());
+
+  Json result;
+  if (*id == client->core().local_node_id()) {
+    if (client->http() == "off")
+      return fail(ExitCode::kUsage, "query: '" + node_ + "' is this data dir's own node; ask it through --http");
+    Json body{{"schema", query.schema_name}, {"fields", query.fields}};
+    if (query.filter) body["filter"] = *query.filter;
+    auto answer = local_api_post(client->http(), "/api/query", body, client->timeout());
+    if (!answer) return fail("query", answer.error());
+    result = std::move(*answer);
+  } else {
+    progress("querying " + client->describe(*id) + "…");
+    auto answered = client->core().query_node(*id, std::move(query));
+    if (!answered) return fail("query", answered.error());
+    result = to_json(*answered);
+  }
+  if (!result.is_object() || !result.contains("results") || !result["results"].is_array())
+    return fail(ExitCode::kRuntime, "query: the node's answer has no results");
+  if (global_.json) {
+    result["node_id"] = id->to_string();
+    result["schema"] = schema_;
+    std::cout << result.dump() << '\n';
+  } else {
+    print_query_result(result);
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
+// ------------------------------------------------------------------ peers, status
+
+PeersCommand::PeersCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global), command_(app.add_subcommand("peers", "List the nodes the local running node knows")) {
+  command_->add_option("--http", http_, "The local node's HTTP API (IP:PORT)")->capture_default_str();
+}
+
+int PeersCommand::run() const {
+  auto nodes = local_api_get(http_, "/api/network/nodes");
+  if (!nodes) return fail("peers", nodes.error());
+  if (global_.json) std::cout << nodes->dump() << '\n';
+  else print_nodes(*nodes, "the node knows no other nodes");
+  return static_cast<int>(ExitCode::kOk);
+}
+
+StatusCommand::StatusCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global), command_(app.add_subcommand("status", "Show the local running node's state and counters")) {
+  command_->add_option("--http", http_, "The local node's HTTP API (IP:PORT)")->capture_default_str();
+}
+
+int StatusCommand::run() const {
+  auto status = local_api_get(http_, "/api/network/status");
+  if (!status) return fail("status", status.error());
+  if (global_.json) {
+    std::cout << status->dump() << '\n';
+    return static_cast<int>(ExitCode::kOk);
+  }
+  const auto& s = *status;
+  const auto stats = s.value("stats", Json::object());
+  auto number = [](const Json& object, const char* key) { return cell(object.value(key, Json(0))); };
+  const bool running = s.value("running", false);
+  print_table(std::cout, {"node id", cell(s.value("node_id", Json()))},
+              {
+                  {"public key", cell(s.value("public_key", Json()))},
+                  {"running", running ? "yes, listening on port " + number(s, "listen_port") : "no"},
+                  {"nodes", number(s, "connected_nodes") + " connected, " + number(s, "known_nodes") + " known"},
+                  {"connections", number(stats, "open_connections") + " open, " + number(stats, "inbound_accepted") +
+                                      " accepted, " + number(stats, "outbound_dialled") + " dialled, " +
+                                      number(stats, "handshake_failures") + " failed handshakes"},
+                  {"requests", number(stats, "requests_received") + " received, " + number(stats, "requests_sent") +
+                                   " sent, " + number(stats, "requests_failed") + " failed"},
+              });
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace datafold::app

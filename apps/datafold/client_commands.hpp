@@ -1,0 +1,131 @@
+// The client sub-commands: `discover`, `schemas NODE`, `query NODE SCHEMA FIELD…` act on
+// the network with the data dir's identity (so the serving node's trust store decides what
+// they see); `peers` and `status` ask the local running node over its HTTP API.
+//
+// Also here, because the trust and store commands print and look things up the same way:
+// aligned text tables, and GET requests to the local node's HTTP API.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <datafold/net/error.hpp>
+#include <datafold/net/json.hpp>
+
+#include "global_options.hpp"
+
+namespace datafold::app {
+
+// Where `datafold node` serves its HTTP API unless told otherwise (its --http default).
+inline constexpr const char* kDefaultHttpAddress = "127.0.0.1:9080";
+
+// Prints `rows` under `header` in columns aligned with two spaces between them; the last
+// column is not padded, so lines carry no trailing blanks.
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+
+// GET `path` from the HTTP API of the node at `address` ("host:port") and return the
+// body's "data". Connection error (naming the address, suggesting --http) when nothing
+// answers; Protocol error when the answer is not the API's {"data": …}; an {"error": …}
+// answer comes back as its message with the kind in its "details" (Discovery if absent).
+net::NetworkResult<net::Json> local_api_get(const std::string& address, const std::string& path,
+                                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// As above with POST and a JSON body.
+net::NetworkResult<net::Json> local_api_post(const std::string& address, const std::string& path,
+                                             const net::Json& body,
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// How a client command reaches other nodes: its own short-lived NetworkCore made from the
+// data dir's identity, which dials out and never accepts.
+struct ClientNetworkOptions {
+  std::vector<std::string> bootstrap;
+  std::string network;
+  bool no_discovery = false;
+  std::uint16_t discovery_port = 0;
+  std::vector<std::string> discovery_interfaces;
+  long wait_ms = 300;
+  double timeout_seconds = 10;
+  // The local node's HTTP API, asked for the address of a node the client cannot find.
+  std::string http = kDefaultHttpAddress;
+
+  void add_to(CLI::App& command);
+};
+
+// `datafold discover`: sends a LAN probe (and dials --bootstrap peers) and lists the
+// nodes that answered.
+class DiscoverCommand {
+ public:
+  DiscoverCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  ClientNetworkOptions network_;
+};
+
+// `datafold schemas NODE`: the schemas NODE lets this identity read something of.
+class SchemasCommand {
+ public:
+  SchemasCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  ClientNetworkOptions network_;
+  std::string node_;
+};
+
+// `datafold query NODE SCHEMA FIELD… [--filter JSON]`. Exits 0 whenever NODE answered:
+// a field this identity may not read is part of the answer (InvalidPermission), not a
+// failure of the command.
+class QueryCommand {
+ public:
+  QueryCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  ClientNetworkOptions network_;
+  std::string node_;
+  std::string schema_;
+  std::vector<std::string> fields_;
+  std::string filter_;
+};
+
+// `datafold peers`: the nodes the local running node knows, from its HTTP API.
+class PeersCommand {
+ public:
+  PeersCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  std::string http_ = kDefaultHttpAddress;
+};
+
+// `datafold status`: the local running node's id, listener, peers and counters.
+class StatusCommand {
+ public:
+  StatusCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  std::string http_ = kDefaultHttpAddress;
+};
+
+}  // namespace datafold::app

@@ -1,0 +1,165 @@
+#include "store_commands.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include <datafold/net/json.hpp>
+
+#include "client_commands.hpp"
+#include "data_dir.hpp"
+#include "exit_code.hpp"
+#include "store/schema_definition.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace datafold::app {
+
+namespace {
+
+using net::Json;
+
+// Input files are read whole; this keeps a mistaken path (a disk image, /dev/zero) from
+// eating the machine's memory.
+constexpr std::size_t kMaxInputBytes = 64u << 20;
+
+// How errors name the input: the path as given, or <stdin> for "-".
+std::string input_name(const std::string& file) { return file == "-" ? "<stdin>" : file; }
+
+net::NetworkResult<std::string> read_input(const std::string& file) {
+  std::string text;
+  auto read_all = [&](std::istream& in) -> bool {
+    char buffer[1 << 16];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      text.append(buffer, static_cast<std::size_t>(in.gcount()));
+      if (text.size() > kMaxInputBytes) return false;
+    }
+    return true;
+  };
+  if (file == "-") {
+    if (!read_all(std::cin))
+      return net::make_error(net::ErrorKind::Config, "<stdin>: more than 64 MiB of input");
+    if (std::cin.bad()) return net::make_error(net::ErrorKind::Config, "<stdin>: cannot read");
+    return text;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return net::make_error(net::ErrorKind::Config, file + ": cannot read: " + std::strerror(errno));
+  if (!read_all(in)) return net::make_error(net::ErrorKind::Config, file + ": larger than 64 MiB");
+  if (in.bad()) return net::make_error(net::ErrorKind::Config, file + ": cannot read");
+  return text;
+}
+
+// Parses JSON; a syntax error names the input, line and column.
+net::NetworkResult<Json> parse_input(const std::string& file, const std::string& text) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    // what() is "[json.exception.parse_error.101] parse error at line 3, column 5: …".
+    std::string_view why = e.what();
+    if (const auto end = why.find("] "); end != std::string_view::npos) why.remove_prefix(end + 2);
+    return net::make_error(net::ErrorKind::Config, input_name(file) + ": invalid JSON: " + std::string(why));
+  }
+}
+
+net::NetworkResult<store::SqliteStore> open_store(const GlobalOptions& global) {
+  if (auto made = ensure_data_dir(global.data_dir); !made) return std::move(made).error();
+  return store::SqliteStore::open(database_path(global.data_dir));
+}
+
+std::string policy_text(const store::FieldPolicy& policy) {
+  std::string text = policy.max_distance ? "distance<=" + std::to_string(*policy.max_distance) : "anyone";
+  if (!policy.explicit_readers.empty()) text += "+" + std::to_string(policy.explicit_readers.size()) + " keys";
+  return text;
+}
+
+}  // namespace
+
+SchemaCommand::SchemaCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global), command_(app.add_subcommand("schema", "Add or list the schemas of this node's store")) {
+  command_->require_subcommand(1);
+  add_ = command_->add_subcommand("add", "Add a schema (fold_db JSON) or replace the one of the same name");
+  add_->add_option("file", file_, "Schema file, or - for stdin")->required();
+  list_ = command_->add_subcommand("list", "List the store's schemas, their fields' read policies and row counts");
+}
+
+int SchemaCommand::run() const { return add_->parsed() ? run_add() : run_list(); }
+
+int SchemaCommand::run_add() const {
+  auto text = read_input(file_);
+  if (!text) return fail("schema add", text.error());
+  auto document = parse_input(file_, *text);
+  if (!document) return fail("schema add", document.error());
+  auto schema = store::schema_from_json(*document);
+  if (!schema) return fail("schema add: " + input_name(file_), schema.error());
+
+  auto opened = open_store(global_);
+  if (!opened) return fail("schema add", opened.error());
+  auto existing = opened->get_schema(schema->name);
+  if (!existing) return fail("schema add", existing.error());
+  if (auto added = opened->add_schema(*schema); !added) return fail("schema add", added.error());
+
+  const bool replaced = existing->has_value();
+  if (global_.json) {
+    std::cout << Json{{"schema", schema->name}, {"version", schema->version}, {"fields", schema->fields.size()},
+                      {"replaced", replaced}}
+                     .dump()
+              << '\n';
+  } else {
+    std::cout << (replaced ? "replaced" : "added") << " schema " << schema->name << " (version " << schema->version
+              << ", " << schema->fields.size() << " fields)\n";
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
+int SchemaCommand::run_list() const {
+  auto opened = open_store(global_);
+  if (!opened) return fail("schema list", opened.error());
+  auto schemas = opened->list_schemas();
+  if (!schemas) return fail("schema list", schemas.error());
+
+  Json out = Json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& schema : *schemas) {
+    auto count = opened->count_rows(schema.name);
+    if (!count) return fail("schema list", count.error());
+    Json entry{{"name", schema.name}, {"version", schema.version}, {"rows", *count}, {"definition", to_json(schema)}};
+    if (schema.description) entry["description"] = *schema.description;
+    out.push_back(std::move(entry));
+    std::string fields;
+    for (const auto& field : schema.fields)
+      fields += (fields.empty() ? "" : " ") + field.name + "(" + policy_text(field.policy) + ")";
+    rows.push_back({schema.name, schema.version, std::to_string(*count), fields});
+  }
+  if (global_.json) std::cout << out.dump() << '\n';
+  else if (rows.empty()) std::cout << "no schemas yet: add one with `datafold schema add FILE`\n";
+  else print_table(std::cout, {"SCHEMA", "VERSION", "ROWS", "FIELDS (who may read)"}, rows);
+  return static_cast<int>(ExitCode::kOk);
+}
+
+InsertCommand::InsertCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global), command_(app.add_subcommand("insert", "Insert rows (a JSON object or an array of them)")) {
+  command_->add_option("schema", schema_, "Schema to insert into")->required();
+  command_->add_option("file", file_, "JSON file, or - for stdin")->required();
+}
+
+int InsertCommand::run() const {
+  auto text = read_input(file_);
+  if (!text) return fail("insert", text.error());
+  auto rows = parse_input(file_, *text);
+  if (!rows) return fail("insert", rows.error());
+  if (!rows->is_object() && !rows->is_array())
+    return fail(ExitCode::kUsage, "insert: " + input_name(file_) + ": expected a JSON object or an array of them, not " +
+                                      rows->type_name());
+
+  auto opened = open_store(global_);
+  if (!opened) return fail("insert", opened.error());
+  auto inserted = opened->insert_rows(schema_, *rows);
+  if (!inserted) return fail("insert: " + input_name(file_), inserted.error());
+  if (global_.json) std::cout << Json{{"schema", schema_}, {"inserted", *inserted}}.dump() << '\n';
+  else std::cout << "inserted " << *inserted << (*inserted == 1 ? " row" : " rows") << " into " << schema_ << '\n';
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace datafold::app

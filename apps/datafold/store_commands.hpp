@@ -1,0 +1,47 @@
+// `datafold schema add FILE`, `datafold schema list`, `datafold insert SCHEMA FILE|-`:
+// the data dir's SQLite store, opened directly. They work while the node runs: the node
+// reads SQLite afresh for every request, so it serves the change at once.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "global_options.hpp"
+
+namespace datafold::app {
+
+// `datafold schema add FILE|-` (fold_db's schema JSON; a schema of the same name is
+// replaced, its rows kept) and `datafold schema list`.
+class SchemaCommand {
+ public:
+  SchemaCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  int run_add() const;
+  int run_list() const;
+
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  CLI::App* add_;
+  CLI::App* list_;
+  std::string file_;
+};
+
+// `datafold insert SCHEMA FILE|-`: one JSON object or an array of them; all or nothing.
+class InsertCommand {
+ public:
+  InsertCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  std::string schema_;
+  std::string file_;
+};
+
+}  // namespace datafold::app

@@ -1,0 +1,183 @@
+#include "trust_commands.hpp"
+
+#include <charconv>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <datafold/net/trust_store.hpp>
+#include <nlohmann/json.hpp>
+
+#include "client_commands.hpp"
+#include "data_dir.hpp"
+#include "exit_code.hpp"
+
+namespace datafold::app {
+
+namespace {
+
+using net::Json;
+
+// How a public key is written on the command line, for error messages.
+constexpr const char* kKeyHint = "give the public key instead (base64, as `datafold --json id` prints it)";
+
+bool looks_like_node_id(const std::string& text) {
+  return !text.empty() && text.size() <= net::NodeId::kTextSize &&
+         text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == std::string::npos;
+}
+
+Json entry_json(const net::PublicKey& key, std::uint32_t distance, const std::string& note) {
+  Json out{{"node_id", key.node_id().to_string()}, {"public_key", key.to_string()}, {"distance", distance}};
+  out["note"] = note.empty() ? Json(nullptr) : Json(note);
+  return out;
+}
+
+// The key `text` names: a public key as it is, or a node id (or unique prefix) looked up
+// first among the keys the store already holds, then among the nodes the running node
+// has met (they proved their keys to it). Config error saying what to give instead.
+net::NetworkResult<net::PublicKey> resolve_key(const std::string& text, const net::TrustStore& store,
+                                               const std::string& http) {
+  if (auto key = net::PublicKey::from_string(text)) return *key;
+  if (!looks_like_node_id(text))
+    return net::make_error(net::ErrorKind::Config,
+                           "'" + text + "' is neither a public key (base64, 44 characters) nor a node id");
+
+  auto unique = [&](const std::vector<net::PublicKey>& keys, const std::string& where)
+      -> std::optional<net::NetworkResult<net::PublicKey>> {
+    if (keys.size() == 1) return keys.front();
+    if (keys.size() > 1)
+      return net::make_error(net::ErrorKind::Config, "node prefix '" + text + "' matches " +
+                                                         std::to_string(keys.size()) + " nodes " + where +
+                                                         "; give more characters");
+    return std::nullopt;
+  };
+
+  std::vector<net::PublicKey> stored;
+  for (const auto& entry : store.entries())
+    if (entry.public_key.node_id().matches_prefix(text)) stored.push_back(entry.public_key);
+  if (auto found = unique(stored, "in the trust store")) return std::move(*found);
+
+  if (http == "off")
+    return net::make_error(net::ErrorKind::Config,
+                           "node '" + text + "' is not in the trust store and --http is off; " + kKeyHint);
+  auto nodes = local_api_get(http, "/api/network/nodes");
+  if (!nodes)
+    return net::make_error(net::ErrorKind::Config, "cannot look up the key of node '" + text + "': " +
+                                                       nodes.error().message + "; " + kKeyHint);
+  std::vector<net::PublicKey> met;
+  if (nodes->is_array()) {
+    for (const auto& node : *nodes) {
+      const auto id = node.value("node_id", "");
+      const auto key_text = node.value("public_key", Json());
+      if (!key_text.is_string()) continue;
+      auto key = net::PublicKey::from_string(key_text.get<std::string>());
+      // The id must be the key's: the list comes from another process, so check it.
+      if (key && key->node_id().to_string() == id && key->node_id().matches_prefix(text)) met.push_back(*key);
+    }
+  }
+  if (auto found = unique(met, "known to the node at " + http)) return std::move(*found);
+  return net::make_error(net::ErrorKind::Config, "node '" + text + "' is not known to the node at " + http +
+                                                     " (it has not met it); " + kKeyHint);
+}
+
+}  // namespace
+
+TrustCommand::TrustCommand(CLI::App& app, const GlobalOptions& global)
+    : global_(global),
+      command_(app.add_subcommand("trust", "Set, remove or list the trust distances this node gives other keys")),
+      http_(kDefaultHttpAddress) {
+  command_->require_subcommand(1);
+  set_ = command_->add_subcommand("set", "Trust a key at a distance (0 = as this node itself; lower = more trusted)");
+  set_->add_option("node", target_, "NODE_ID (or unique prefix) or PUBKEY (base64)")->required();
+  set_->add_option("distance", distance_, "Trust distance, 0..4294967295")->required();
+  set_->add_option("--note", note_, "Free text kept with the entry (who this is)");
+  set_->add_option("--http", http_, "The local node's HTTP API, asked for the key of a NODE_ID")->capture_default_str();
+
+  remove_ = command_->add_subcommand("remove", "Forget a key: it is treated as unknown again");
+  remove_->add_option("node", target_, "NODE_ID (or unique prefix) or PUBKEY (base64)")->required();
+  remove_->add_option("--http", http_, "The local node's HTTP API, asked for the key of a NODE_ID")
+      ->capture_default_str();
+
+  list_ = command_->add_subcommand("list", "List the trusted keys and their distances");
+}
+
+int TrustCommand::run() const {
+  if (set_->parsed()) return run_set();
+  if (remove_->parsed()) return run_remove();
+  return run_list();
+}
+
+int TrustCommand::run_set() const {
+  std::uint32_t distance = 0;
+  const auto* end = distance_.data() + distance_.size();
+  if (auto [stop, ec] = std::from_chars(distance_.data(), end, distance); ec != std::errc{} || stop != end)
+    return fail(ExitCode::kUsage, "trust set: distance '" + distance_ + "' is not a whole number 0..4294967295");
+
+  if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("trust set", made.error());
+  auto store = net::TrustStore::open(trust_store_path(global_.data_dir));
+  if (!store) return fail("trust set", store.error());
+  auto key = resolve_key(target_, *store, http_);
+  if (!key) return fail("trust set", key.error());
+  std::optional<std::string> note;
+  if (set_->count("--note") > 0) note = note_;
+  if (auto saved = store->set(*key, distance, note); !saved) return fail("trust set", saved.error());
+
+  std::string stored_note;
+  for (const auto& entry : store->entries())
+    if (entry.public_key == *key) stored_note = entry.note;
+  if (global_.json) {
+    std::cout << entry_json(*key, distance, stored_note).dump() << '\n';
+  } else {
+    std::cout << "trusting node " << key->node_id().short_string() << " (key " << key->to_string()
+              << ") at distance " << distance << '\n';
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
+int TrustCommand::run_remove() const {
+  if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("trust remove", made.error());
+  auto store = net::TrustStore::open(trust_store_path(global_.data_dir));
+  if (!store) return fail("trust remove", store.error());
+  auto key = resolve_key(target_, *store, http_);
+  if (!key) return fail("trust remove", key.error());
+  auto removed = store->remove(*key);
+  if (!removed) return fail("trust remove", removed.error());
+  if (!*removed)
+    return fail(ExitCode::kRuntime, "trust remove: node " + key->node_id().short_string() + " (key " +
+                                        key->to_string() + ") is not in the trust store");
+  if (global_.json) {
+    std::cout << Json{{"node_id", key->node_id().to_string()}, {"public_key", key->to_string()}, {"removed", true}}
+                     .dump()
+              << '\n';
+  } else {
+    std::cout << "removed node " << key->node_id().short_string() << " (key " << key->to_string()
+              << "): it is unknown again\n";
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
+int TrustCommand::run_list() const {
+  // Reading needs no data dir to be made: a missing file is an empty store.
+  auto store = net::TrustStore::open(trust_store_path(global_.data_dir));
+  if (!store) return fail("trust list", store.error());
+  const auto entries = store->entries();
+  if (global_.json) {
+    Json out = Json::array();
+    for (const auto& entry : entries) out.push_back(entry_json(entry.public_key, entry.distance, entry.note));
+    std::cout << out.dump() << '\n';
+    return static_cast<int>(ExitCode::kOk);
+  }
+  if (entries.empty()) {
+    std::cout << "the trust store is empty: every other node is unknown\n";
+    return static_cast<int>(ExitCode::kOk);
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& entry : entries)
+    rows.push_back({entry.public_key.node_id().short_string(), entry.public_key.to_string(),
+                    std::to_string(entry.distance), entry.note});
+  print_table(std::cout, {"NODE", "PUBLIC KEY", "DISTANCE", "NOTE"}, rows);
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace datafold::app

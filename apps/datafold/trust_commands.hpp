@@ -1,0 +1,38 @@
+// `datafold trust set|remove|list`: the data dir's trust store (trust.json), which maps
+// public keys to trust distances. A running node re-reads the file on its next request,
+// so a change applies without a restart.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "global_options.hpp"
+
+namespace datafold::app {
+
+class TrustCommand {
+ public:
+  TrustCommand(CLI::App& app, const GlobalOptions& global);
+  bool selected() const { return command_->parsed(); }
+  int run() const;
+
+ private:
+  int run_set() const;
+  int run_remove() const;
+  int run_list() const;
+
+  const GlobalOptions& global_;
+  CLI::App* command_;
+  CLI::App* set_;
+  CLI::App* remove_;
+  CLI::App* list_;
+  // NODE_ID (full or a unique prefix) or PUBKEY (base64, as `datafold --json id` prints it).
+  std::string target_;
+  std::string distance_;
+  std::string note_;
+  // A node id becomes a key by asking the local node (its HTTP API) which key it proved.
+  std::string http_;
+};
+
+}  // namespace datafold::app
