@@ -332,6 +332,14 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
     ++counters_.skew;
     return;
   }
+  // A prober that accepts no connections (a CLI looking around, perhaps with the
+  // identity of a node that is running) is answered but not listed: nobody could
+  // dial it, and taking its instance for the node's would retire the real one.
+  if (a.tcp_port == 0 && a.addresses.empty()) {
+    ++counters_.accepted;
+    if (running_ && parsed.kind == DatagramKind::Probe) schedule_reply(from_ip, from_port, now);
+    return;
+  }
 
   auto it = table_.find(a.node_id);
   if (it != table_.end()) {

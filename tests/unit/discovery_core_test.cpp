@@ -499,10 +499,34 @@ TEST_F(DiscoveryCoreTest, UnspecifiedAddressesAreReplacedByTheSource) {
   receive(silent.announce(clock_), "10.0.0.10");
   EXPECT_EQ(core.known_nodes().at(silent.id()).address, "10.0.0.10:9100");
 
-  Peer client_only;  // port 0: nothing to dial
+  Peer client_only;  // port 0 and no address: nothing to dial, so not listed
   client_only.tcp_port = 0;
   receive(client_only.announce(clock_), "10.0.0.11");
-  EXPECT_EQ(core.known_nodes().at(client_only.id()).address, "");
+  EXPECT_FALSE(knows(client_only.id()));
+}
+
+TEST_F(DiscoveryCoreTest, ClientProbeWithARunningNodesIdentityIsAnsweredButRetiresNothing) {
+  auto& core = make_core();
+  core.start(clock_.now);
+  Peer node;
+  receive(node.announce(clock_), "10.0.0.7");
+  ASSERT_TRUE(knows(node.id()));
+  // The operator runs a CLI on the node's data dir: same key, another instance, port 0.
+  Peer cli = node;
+  cli.restart();
+  cli.tcp_port = 0;
+  sent_.clear();
+  receive(cli.announce(clock_, DatagramKind::Probe), "10.0.0.7", 40000);
+  clock_.advance(101ms);
+  core.on_timer(clock_.now);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].destination, Destination::unicast("10.0.0.7", 40000));
+  // The node's own next announcement is still accepted, not taken for a replay.
+  const auto replays = core.counters().replay;
+  receive(node.announce(clock_), "10.0.0.7");
+  EXPECT_EQ(core.counters().replay, replays);
+  EXPECT_EQ(core.find(node.id())->instance_id, node.instance);
+  EXPECT_EQ(core.known_nodes().at(node.id()).address, "10.0.0.7:9000");
 }
 
 TEST_F(DiscoveryCoreTest, TableSizeIsBounded) {
