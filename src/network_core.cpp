@@ -125,6 +125,7 @@ const NodeId& NetworkCore::local_node_id() const { return node_->identity().node
 const PublicKey& NetworkCore::public_key() const { return node_->identity().public_key(); }
 std::uint16_t NetworkCore::listen_port() const { return node_->listen_port(); }
 NetworkStats NetworkCore::stats() const { return node_->stats(); }
+std::optional<DiscoveryStats> NetworkCore::discovery_stats() const { return node_->discovery_stats(); }
 TrustStore& NetworkCore::trust_store() { return node_->trust_store(); }
 
 }  // namespace datafold::net

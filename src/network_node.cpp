@@ -208,7 +208,10 @@ NetworkResult<void> NetworkNode::stop() {
   connections.clear();
   handlers_.reset();
   acceptor_.reset();
-  discovery_.reset();
+  {
+    std::lock_guard lock(mutex_);
+    discovery_.reset();
+  }
   io_.reset();  // destroys any coroutine still suspended, with what it holds
   bound_port_ = 0;
   return {};
@@ -240,7 +243,10 @@ NetworkResult<void> NetworkNode::open_discovery() {
   auto made = make_node_discovery(*io_, std::move(discovery_config),
                                   [this](DiscoveryEvent event, const NodeInfo& node) { on_discovery_event(event, node); });
   if (!made) return std::move(made).error();
-  discovery_ = std::move(*made);
+  {
+    std::lock_guard lock(mutex_);
+    discovery_ = std::move(*made);
+  }
   std::string via;
   for (const auto& lan : discovery_->interfaces()) via += (via.empty() ? "" : ", ") + lan;
   spdlog::debug("discovery on port {} via {}", config_.discovery_port, via);
@@ -278,8 +284,20 @@ void NetworkNode::on_discovery_event(DiscoveryEvent event, const NodeInfo& node)
   }
 }
 
+std::optional<DiscoveryStats> NetworkNode::discovery_stats() const {
+  // Not the lifecycle lock: stop() holds that while callbacks drain, and a callback may ask.
+  std::lock_guard lock(mutex_);
+  if (!discovery_) return std::nullopt;
+  return discovery_->stats();
+}
+
 std::vector<NodeInfo> NetworkNode::discover() {
-  if (discovery_ && running_) (void)discovery_->find_nodes(config_.discovery_wait);
+  std::shared_ptr<NodeDiscovery> discovery;
+  {
+    std::lock_guard lock(mutex_);
+    discovery = discovery_;
+  }
+  if (discovery && running_) (void)discovery->find_nodes(config_.discovery_wait);
   return known_node_list();
 }
 

@@ -50,7 +50,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Probes the LAN (if discovery is on), waits config().discovery_wait, and
   // returns every known node.
   std::vector<NodeInfo> discover();
-  NodeDiscovery* discovery() noexcept { return discovery_.get(); }
+  std::optional<DiscoveryStats> discovery_stats() const;
 
   QueryService& query_service() { return *query_service_; }
   SchemaService& schema_service() { return *schema_service_; }
@@ -123,7 +123,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::vector<std::thread> io_threads_;
   std::unique_ptr<asio::thread_pool> handlers_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
-  std::unique_ptr<NodeDiscovery> discovery_;
+  // Set and reset under mutex_; callers copy it, so a stop() in between is harmless.
+  std::shared_ptr<NodeDiscovery> discovery_;
   std::atomic<bool> running_{false};
   std::atomic<bool> handlers_joined_{false};  // stop() has drained the handler pool
   std::atomic<std::uint16_t> bound_port_{0};

@@ -88,13 +88,16 @@ void HttpApi::install_routes() {
   auto& s = *server_;
 
   s.Get("/api/network/status", [this](const httplib::Request&, httplib::Response& res) {
-    reply_data(res, {{"node_id", core_.local_node_id().to_string()},
+    net::Json status{{"node_id", core_.local_node_id().to_string()},
                      {"public_key", core_.public_key().to_string()},
                      {"listen_port", core_.listen_port()},
                      {"running", core_.listen_port() != 0},
                      {"connected_nodes", core_.connected_nodes().size()},
                      {"known_nodes", core_.known_nodes().size()},
-                     {"stats", to_json(core_.stats())}});
+                     {"stats", to_json(core_.stats())},
+                     {"discovery", nullptr}};
+    if (auto discovery = core_.discovery_stats()) status["discovery"] = to_json(*discovery);
+    reply_data(res, status);
   });
 
   // fold_db's init takes a network config; here the node is configured at start-up,
@@ -188,6 +191,15 @@ void HttpApi::install_routes() {
     metric(out, "datafold_requests_failed_total", "counter", "Requests to peers that ended in an error.", stats.requests_failed);
     metric(out, "datafold_requests_received_total", "counter", "Requests received from peers.", stats.requests_received);
     metric(out, "datafold_known_nodes", "gauge", "Nodes this node knows of.", core_.known_nodes().size());
+    if (auto discovery = core_.discovery_stats()) {
+      metric(out, "datafold_discovery_datagrams_received_total", "counter", "Discovery datagrams received.",
+             discovery->datagrams_received);
+      metric(out, "datafold_discovery_datagrams_ignored_total", "counter",
+             "Discovery datagrams ignored (forged, replayed, foreign, own, rate-limited...).",
+             discovery->datagrams_ignored);
+      metric(out, "datafold_discovery_datagrams_sent_total", "counter", "Discovery datagrams sent.",
+             discovery->datagrams_sent);
+    }
     if (extra_metrics_) out << extra_metrics_();
     res.set_content(out.str(), "text/plain; version=0.0.4");
   });

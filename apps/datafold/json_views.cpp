@@ -71,3 +71,13 @@ net::Json to_json(const net::NetworkStats& stats) {
 }
 
 }  // namespace datafold::app
+
+namespace datafold::app {
+
+net::Json to_json(const net::DiscoveryStats& stats) {
+  return {{"datagrams_received", stats.datagrams_received}, {"datagrams_accepted", stats.datagrams_accepted},
+          {"datagrams_ignored", stats.datagrams_ignored},   {"datagrams_sent", stats.datagrams_sent},
+          {"nodes_known", stats.nodes_known}};
+}
+
+}  // namespace datafold::app

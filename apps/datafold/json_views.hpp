@@ -21,5 +21,6 @@ net::Json to_json(const net::QueryResult& result);
 // {"kind": …, "code": …, "message": …}
 net::Json to_json(const net::NetworkError& error);
 net::Json to_json(const net::NetworkStats& stats);
+net::Json to_json(const net::DiscoveryStats& stats);
 
 }  // namespace datafold::app

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "datafold/net/config.hpp"
+#include "datafold/net/discovery.hpp"
 #include "datafold/net/error.hpp"
 #include "datafold/net/node_id.hpp"
 #include "datafold/net/node_info.hpp"
@@ -99,6 +100,8 @@ class NetworkCore {
   // The bound port once started (useful with listen_port = 0), else 0.
   std::uint16_t listen_port() const;
   NetworkStats stats() const;
+  // LAN discovery counters; nullopt when discovery is off or the node is stopped.
+  std::optional<DiscoveryStats> discovery_stats() const;
   // The distances this node gives other keys (NetworkConfig::trust_store_file).
   // Changes apply to the next request; this node's own key is always 0.
   TrustStore& trust_store();
