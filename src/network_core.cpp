@@ -123,6 +123,7 @@ std::unordered_set<NodeId> NetworkCore::connected_nodes() const { return node_->
 std::unordered_map<NodeId, NodeInfo> NetworkCore::known_nodes() const { return node_->known_nodes(); }
 const NodeId& NetworkCore::local_node_id() const { return node_->identity().node_id(); }
 const PublicKey& NetworkCore::public_key() const { return node_->identity().public_key(); }
+bool NetworkCore::running() const { return node_->running(); }
 std::uint16_t NetworkCore::listen_port() const { return node_->listen_port(); }
 NetworkStats NetworkCore::stats() const { return node_->stats(); }
 std::optional<DiscoveryStats> NetworkCore::discovery_stats() const { return node_->discovery_stats(); }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -23,15 +24,16 @@ namespace {
 
 using net::Json;
 
-// Client waits are for a person at a terminal: a minute is already long.
+// Ten minutes: past that, a person at a terminal would rather hear that something failed.
 constexpr double kMaxClientTimeoutSeconds = 600;
 // The longest --wait-ms the library accepts (NetworkConfig::validate).
 constexpr long kMaxDiscoveryWaitMs = 30'000;
 // What NetworkConfig::unknown_trust_distance defaults to: shown as "unknown", not a number.
 constexpr std::uint32_t kUntrusted = 0xFFFFFFFFu;
 
-// Progress goes to stderr, so stdout stays the command's answer (and valid JSON with --json).
-void progress(std::string_view message) { std::cerr << message << std::endl; }
+// Progress and warnings go to stderr, so stdout stays the command's answer (and valid
+// JSON with --json).
+void to_stderr(std::string_view message) { std::cerr << message << std::endl; }
 
 std::chrono::milliseconds to_millis(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
@@ -89,7 +91,7 @@ net::NetworkError bad_http_address(const std::string& address) {
 std::string cell(const Json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_null()) return "";
-  return value.dump();
+  return json_text(value);
 }
 
 std::string trust_text(const Json& distance) {
@@ -179,29 +181,53 @@ void print_query_result(const Json& result) {
   for (const auto& line : errors) std::cout << line << '\n';
 }
 
-// ------------------------------------------------------------------ the client's own node
+// ------------------------------------------------------------------ reaching the network
 
-// A short-lived node acting with the data dir's identity: it dials out and never accepts,
-// so a serving node sees this identity's key and applies its own trust store to it.
-class ClientNode {
+// A node reference a person typed: host:port, or a node id / prefix (base32, either case).
+bool is_address(const std::string& text) { return text.find(':') != std::string::npos; }
+
+net::NetworkResult<void> check_reference(const std::string& text) {
+  if (text.empty()) return net::make_error(net::ErrorKind::Config, "empty node reference");
+  if (is_address(text)) return {};
+  if (text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != std::string::npos ||
+      text.size() > net::NodeId::kTextSize)
+    return net::make_error(net::ErrorKind::Config, "'" + text + "' is not a node id, an id prefix or host:port");
+  return {};
+}
+
+net::NetworkError ambiguous(const std::string& prefix, std::size_t matches, bool own_among_them) {
+  return net::make_error(net::ErrorKind::Config, "node prefix '" + prefix + "' matches " + std::to_string(matches) +
+                                                     " nodes" +
+                                                     (own_among_them ? " (this data dir's own among them)" : "") +
+                                                     "; give more characters");
+}
+
+// How a client command reaches other nodes, with the data dir's identity. Every answer is
+// JSON as json_views shows it, so both ways print alike.
+class ClientSession {
  public:
-  static net::NetworkResult<ClientNode> create(const GlobalOptions& global, const ClientNetworkOptions& options,
-                                               bool discovery) {
-    if (auto made = ensure_data_dir(global.data_dir); !made) return std::move(made).error();
-    auto identity = net::Identity::load_or_create(identity_path(global.data_dir));
-    if (!identity) return std::move(identity).error();
-    for (const auto& peer : options.bootstrap)
-      if (!parse_peer_address(peer))
-        return net::make_error(net::ErrorKind::Config, "--bootstrap: '" + peer + "' is not HOST:PORT");
-    if (options.http != "off" && !parse_peer_address(options.http)) return bad_http_address(options.http);
+  virtual ~ClientSession() = default;
+  // Nodes found (as an array of NodeInfo objects), after dialling --bootstrap peers.
+  virtual net::NetworkResult<Json> discover() = 0;
+  // The schemas `node` lets this identity read (an array of SchemaInfo objects).
+  virtual net::NetworkResult<Json> schemas(const std::string& node) = 0;
+  // {"node_id": …, "results": […]}
+  virtual net::NetworkResult<Json> query(const std::string& node, net::Query query) = 0;
+};
 
+// A short-lived node of the client's own: it dials out and never accepts, so a serving
+// node sees this identity's key and applies its own trust store to it.
+class ClientNode final : public ClientSession {
+ public:
+  static net::NetworkResult<std::unique_ptr<ClientNode>> create(const GlobalOptions& global, net::Identity identity,
+                                                                const ClientNetworkOptions& options, bool discovery) {
     net::NetworkConfig config;
     config.listen_address = "127.0.0.1";
     config.listen_port = 0;
     config.accept_connections = false;
-    config.identity = std::move(*identity);
+    config.identity = std::move(identity);
     config.network_name = options.network;
-    // The table shows what this data dir trusts each node at.
+    // The tables show what this data dir trusts each node at.
     config.trust_store_file = trust_store_path(global.data_dir);
     config.enable_discovery = discovery && !options.no_discovery;
     config.discovery_port = options.discovery_port;
@@ -213,97 +239,151 @@ class ClientNode {
     config.request_timeout = timeout;
     config.handler_threads = 1;
     const auto own_id = config.identity->node_id();
+    const bool discovering = config.enable_discovery;
     auto core = net::NetworkCore::create(std::move(config), own_id, std::nullopt);
     if (!core) return std::move(core).error();
     if (auto started = core->start(); !started) return std::move(started).error();
-    return ClientNode(std::move(*core), options);
+    return std::unique_ptr<ClientNode>(new ClientNode(std::move(*core), options, discovering));
   }
 
-  net::NetworkCore& core() { return core_; }
+  net::NetworkResult<Json> discover() override {
+    connect_bootstrap();
+    probe();
+    auto found = core_.discover_nodes();
+    if (!found) return std::move(found).error();
+    // Only nodes that can be dialled: an entry without an address is a client like this one.
+    std::vector<net::NodeInfo> nodes;
+    for (auto& node : *found)
+      if (!node.address.empty()) nodes.push_back(std::move(node));
+    return to_json(nodes);
+  }
+
+  net::NetworkResult<Json> schemas(const std::string& node) override {
+    auto id = resolve(node);
+    if (!id) return std::move(id).error();
+    say("listing schemas of " + describe(*id) + "…");
+    auto listed = core_.list_available_schemas(*id);
+    if (!listed) return std::move(listed).error();
+    return to_json(*listed);
+  }
+
+  net::NetworkResult<Json> query(const std::string& node, net::Query query) override {
+    auto id = resolve(node);
+    if (!id) return std::move(id).error();
+    say("querying " + describe(*id) + "…");
+    auto answered = core_.query_node(*id, std::move(query));
+    if (!answered) return std::move(answered).error();
+    auto out = to_json(*answered);
+    out["node_id"] = id->to_string();
+    return out;
+  }
+
+ private:
+  ClientNode(net::NetworkCore core, ClientNetworkOptions options, bool discovering)
+      : core_(std::move(core)), options_(std::move(options)), discovering_(discovering) {}
+
+  void say(std::string_view message) const {
+    if (options_.show_progress) to_stderr(message);
+  }
 
   // Dials every --bootstrap peer; one that cannot be reached is a warning, since the node
   // wanted may be known another way.
   void connect_bootstrap() {
+    if (bootstrapped_) return;
+    bootstrapped_ = true;
     for (const auto& peer : options_.bootstrap) {
-      progress("connecting to " + peer + "…");
+      say("connecting to " + peer + "…");
       if (auto connected = core_.connect_to_address(peer); !connected)
-        progress("datafold: warning: --bootstrap " + peer + ": " + connected.error().message);
+        to_stderr("datafold: warning: --bootstrap " + peer + ": " + connected.error().message);
     }
   }
 
   // Probes the LAN if discovery is on, and waits --wait-ms for answers.
   void probe() {
-    if (!discovering()) return;
-    progress("probing for " + std::to_string(options_.wait_ms) + " ms…");
+    if (!discovering_) return;
+    say("probing for " + std::to_string(options_.wait_ms) + " ms…");
     (void)core_.discover_nodes();
   }
-
-  bool discovering() const { return !options_.no_discovery; }
 
   // NODE: host:port (dialled), a full node id or a unique prefix of one. Looks in what
   // --bootstrap found, then on the LAN, then asks the local node (--http) who it knows.
   net::NetworkResult<net::NodeId> resolve(const std::string& text) {
-    if (text.empty()) return net::make_error(net::ErrorKind::Config, "empty node reference");
-    if (text.find(':') != std::string::npos) {
-      progress("connecting to " + text + "…");
+    if (auto checked = check_reference(text); !checked) return std::move(checked).error();
+    if (is_address(text)) {
+      say("connecting to " + text + "…");
       return core_.connect_to_address(text);
     }
-    if (text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != std::string::npos ||
-        text.size() > net::NodeId::kTextSize)
-      return net::make_error(net::ErrorKind::Config,
-                             "'" + text + "' is not a node id, an id prefix or host:port");
     connect_bootstrap();
-    // This identity's own node is never on the network to itself, so it is matched here;
-    // a prefix that also fits a node --bootstrap found is ambiguous.
-    if (core_.local_node_id().matches_prefix(text)) {
-      auto found = match_known(text);
-      if (!found) return found;
-      if (!found->empty())
-        return net::make_error(net::ErrorKind::Config, "node prefix '" + text +
-                                                           "' matches this data dir's own node and others; "
-                                                           "give more characters");
-      return core_.local_node_id();
-    }
-    if (auto found = match_known(text); !found || !found->empty()) return found;
-    if (discovering()) {
+    // A match (or an error) ends the search; this identity's own node is never on the
+    // network to itself: only the node running it can answer for it (OwnNodeSession).
+    auto settle = [&](net::NetworkResult<net::NodeId> found) -> std::optional<net::NetworkResult<net::NodeId>> {
+      if (found && found->empty()) return std::nullopt;
+      if (found && *found == core_.local_node_id())
+        return net::make_error(net::ErrorKind::Connection,
+                               "'" + text + "' is this data dir's own node, and it is not answering at " +
+                                   (options_.http == "off" ? "--http (it is off)" : options_.http) +
+                                   " (start `datafold node`, or point --http at it)");
+      return found;
+    };
+    if (auto found = settle(match_known(text))) return std::move(*found);
+    if (discovering_) {
       probe();
-      if (auto found = match_known(text); !found || !found->empty()) return found;
+      if (auto found = settle(match_known(text))) return std::move(*found);
     }
-    std::string tried = discovering() ? "the LAN" : "";
+    std::string tried = discovering_ ? "the LAN" : "";
     if (!options_.bootstrap.empty()) tried += std::string(tried.empty() ? "" : ", ") + "--bootstrap peers";
     if (options_.http != "off") {
-      progress("asking the node at " + options_.http + " where " + text + " is…");
-      auto nodes = local_api_get(options_.http, "/api/network/nodes", to_millis(options_.timeout_seconds));
-      if (nodes && nodes->is_array()) {
-        // The node itself is not in its own list; its status says who it is and where.
-        if (auto status = local_api_get(options_.http, "/api/network/status", to_millis(options_.timeout_seconds));
-            status && status->is_object() && status->value("listen_port", 0) != 0) {
-          const auto http = parse_peer_address(options_.http);
-          nodes->push_back({{"node_id", status->value("node_id", "")},
-                            {"public_key", status->value("public_key", Json())},
-                            {"address", HostPort{http->host, status->value("listen_port", std::uint16_t{0})}.to_string()}});
-        }
-        for (const auto& node : *nodes) {
-          auto id = net::NodeId::from_string(node.value("node_id", ""));
-          const auto address = node.value("address", Json());
-          if (!id || !id->matches_prefix(text) || !address.is_string() || address.get<std::string>().empty()) continue;
-          net::NodeInfo info;
-          info.node_id = *id;
-          if (auto key = net::PublicKey::from_string(node.value("public_key", Json()).is_string()
-                                                         ? node["public_key"].get<std::string>()
-                                                         : std::string{}))
-            info.public_key = *key;
-          info.address = address.get<std::string>();
-          core_.add_known_node(std::move(info));
-        }
-        if (auto found = match_known(text); !found || !found->empty()) return found;
-      }
+      const bool answered = learn_from_local_node(text);
+      if (auto found = settle(match_known(text))) return std::move(*found);
       tried += std::string(tried.empty() ? "" : ", ") + "the node at " + options_.http +
-               (nodes ? "" : " (not reachable)");
+               (answered ? "" : " (not reachable)");
     }
     return net::make_error(net::ErrorKind::Discovery,
                            "no known node matches '" + text + "'" + (tried.empty() ? "" : " (looked in " + tried + ")") +
                                "; give a node id, a unique prefix, or host:port");
+  }
+
+  // Adds the nodes the local node (--http) knows whose ids start with `prefix`, and the
+  // local node itself, which its own list leaves out. False if it did not answer.
+  bool learn_from_local_node(const std::string& prefix) {
+    say("asking the node at " + options_.http + " where " + prefix + " is…");
+    const auto timeout = to_millis(options_.timeout_seconds);
+    auto nodes = local_api_get(options_.http, "/api/network/nodes", timeout);
+    if (!nodes || !nodes->is_array()) return false;
+    if (auto status = local_api_get(options_.http, "/api/network/status", timeout);
+        status && status->is_object() && status->value("listen_port", 0) != 0) {
+      // It listens on the address its HTTP API is on, or on every address.
+      const auto http = parse_peer_address(options_.http);
+      nodes->push_back({{"node_id", status->value("node_id", "")},
+                        {"public_key", status->value("public_key", Json())},
+                        {"address", HostPort{http->host, status->value("listen_port", std::uint16_t{0})}.to_string()}});
+    }
+    for (const auto& node : *nodes) {
+      auto id = net::NodeId::from_string(node.value("node_id", ""));
+      const auto address = node.value("address", Json());
+      if (!id || !id->matches_prefix(prefix) || !address.is_string() || address.get<std::string>().empty()) continue;
+      net::NodeInfo info;
+      info.node_id = *id;
+      const auto key_text = node.value("public_key", Json());
+      if (auto key = net::PublicKey::from_string(key_text.is_string() ? key_text.get<std::string>() : std::string{});
+          key && key->node_id() == *id)
+        info.public_key = *key;
+      info.address = address.get<std::string>();
+      core_.add_known_node(std::move(info));
+    }
+    return true;
+  }
+
+  // The node `text` names among the known ones and this identity's own: an empty id when
+  // none does, an error when several do.
+  net::NetworkResult<net::NodeId> match_known(const std::string& text) const {
+    std::vector<net::NodeId> matches;
+    for (const auto& [id, info] : core_.known_nodes())
+      if (id.matches_prefix(text) && !info.address.empty()) matches.push_back(id);
+    const bool self = core_.local_node_id().matches_prefix(text);
+    if (self) matches.push_back(core_.local_node_id());
+    if (matches.size() > 1) return ambiguous(text, matches.size(), self);
+    return matches.empty() ? net::NodeId{} : matches.front();
   }
 
   // "e4lg3jgeu7i3 at 127.0.0.1:9000", for progress lines.
@@ -313,33 +393,136 @@ class ClientNode {
     return id.short_string() + (it != known.end() && !it->second.address.empty() ? " at " + it->second.address : "");
   }
 
-  // The HTTP API of the node this identity runs, for a NODE that names it.
-  const std::string& http() const { return options_.http; }
-  std::chrono::milliseconds timeout() const { return to_millis(options_.timeout_seconds); }
-
- private:
-  ClientNode(net::NetworkCore core, ClientNetworkOptions options)
-      : core_(std::move(core)), options_(std::move(options)) {}
-
-  // The known node `text` names: an empty id when none does, an error when several do.
-  net::NetworkResult<net::NodeId> match_known(const std::string& text) const {
-    std::vector<net::NodeId> matches;
-    for (const auto& [id, info] : core_.known_nodes())
-      if (id.matches_prefix(text) && !info.address.empty()) matches.push_back(id);
-    if (matches.size() > 1)
-      return net::make_error(net::ErrorKind::Config, "node prefix '" + text + "' matches " +
-                                                         std::to_string(matches.size()) +
-                                                         " nodes; give more characters");
-    return matches.empty() ? net::NodeId{} : matches.front();
-  }
-
   net::NetworkCore core_;
   ClientNetworkOptions options_;
+  bool discovering_ = false;
+  bool bootstrapped_ = false;
 };
+
+// The node running on this very data dir, asked through its HTTP API. A client must not
+// dial as the node it shares an identity with: a peer keeps one connection per node id,
+// so the client's connection would replace the node's own and cut it off. The node asks
+// with the same key, so the serving node's answer is the one this identity would get.
+class OwnNodeSession final : public ClientSession {
+ public:
+  OwnNodeSession(net::NodeId own_id, ClientNetworkOptions options)
+      : own_id_(own_id), options_(std::move(options)) {}
+
+  net::NetworkResult<Json> discover() override {
+    connect_bootstrap();
+    say("asking this data dir's node at " + options_.http + " to probe…");
+    auto found = post("/api/network/discover", Json::object());
+    if (!found) return found;
+    Json nodes = Json::array();
+    if (found->is_array())
+      for (auto& node : *found)
+        if (node.value("address", Json()).is_string() && !node["address"].get<std::string>().empty())
+          nodes.push_back(std::move(node));
+    return nodes;
+  }
+
+  net::NetworkResult<Json> schemas(const std::string& node) override {
+    auto id = resolve(node);
+    if (!id) return std::move(id).error();
+    if (*id == own_id_) return get("/api/schemas");
+    say("listing schemas of " + id->short_string() + " through this data dir's node at " + options_.http + "…");
+    return get("/api/schemas?node=" + id->to_string());
+  }
+
+  net::NetworkResult<Json> query(const std::string& node, net::Query query) override {
+    auto id = resolve(node);
+    if (!id) return std::move(id).error();
+    Json body{{"schema", query.schema_name}, {"fields", query.fields}};
+    if (query.filter) body["filter"] = *query.filter;
+    if (*id != own_id_) {
+      say("querying " + id->short_string() + " through this data dir's node at " + options_.http + "…");
+      body["node"] = id->to_string();
+    }
+    auto answer = post("/api/query", body);
+    if (!answer) return answer;
+    if (answer->is_object()) (*answer)["node_id"] = id->to_string();
+    return answer;
+  }
+
+ private:
+  void say(std::string_view message) const {
+    if (options_.show_progress) to_stderr(message);
+  }
+
+  net::NetworkResult<Json> get(const std::string& path) {
+    return local_api_get(options_.http, path, to_millis(options_.timeout_seconds));
+  }
+  net::NetworkResult<Json> post(const std::string& path, const Json& body) {
+    return local_api_post(options_.http, path, body, to_millis(options_.timeout_seconds));
+  }
+
+  void connect_bootstrap() {
+    for (const auto& peer : options_.bootstrap) {
+      say("connecting to " + peer + " through this data dir's node…");
+      if (auto connected = post("/api/network/connect", {{"address", peer}}); !connected)
+        to_stderr("datafold: warning: --bootstrap " + peer + ": " + connected.error().message);
+    }
+  }
+
+  // The node's own id, or the id the node resolves NODE to (dialling host:port).
+  net::NetworkResult<net::NodeId> resolve(const std::string& text) {
+    if (auto checked = check_reference(text); !checked) return std::move(checked).error();
+    connect_bootstrap();
+    if (!is_address(text) && own_id_.matches_prefix(text)) {
+      // The node's list leaves itself out: a prefix it shares with a node it knows is ambiguous.
+      std::size_t matches = 1;
+      if (auto nodes = get("/api/network/nodes"); nodes && nodes->is_array())
+        for (const auto& node : *nodes)
+          if (auto id = net::NodeId::from_string(node.value("node_id", "")); id && id->matches_prefix(text)) ++matches;
+      if (matches > 1) return ambiguous(text, matches, true);
+      return own_id_;
+    }
+    if (is_address(text)) say("connecting to " + text + " through this data dir's node…");
+    auto connected = post("/api/network/connect", is_address(text) ? Json{{"address", text}} : Json{{"node_id", text}});
+    if (!connected) return std::move(connected).error();
+    auto id = net::NodeId::from_string(connected->is_object() ? connected->value("node_id", "") : std::string{});
+    if (!id) return net::make_error(net::ErrorKind::Protocol, "the node at " + options_.http + " named no node id");
+    return *id;
+  }
+
+  net::NodeId own_id_;
+  ClientNetworkOptions options_;
+};
+
+// `options` with progress shown unless --log-level asks for warnings or less.
+ClientNetworkOptions with_progress(ClientNetworkOptions options, const GlobalOptions& global) {
+  options.show_progress = global.log_level == "trace" || global.log_level == "debug" || global.log_level == "info";
+  return options;
+}
+
+// The way a client command reaches the network: through the node running on this data
+// dir if --http reaches it, else as a short-lived node of its own.
+net::NetworkResult<std::unique_ptr<ClientSession>> open_session(const GlobalOptions& global,
+                                                                const ClientNetworkOptions& options, bool discovery) {
+  if (auto made = ensure_data_dir(global.data_dir); !made) return std::move(made).error();
+  auto identity = net::Identity::load_or_create(identity_path(global.data_dir));
+  if (!identity) return std::move(identity).error();
+  for (const auto& peer : options.bootstrap)
+    if (!parse_peer_address(peer))
+      return net::make_error(net::ErrorKind::Config, "--bootstrap: '" + peer + "' is not HOST:PORT");
+  if (options.http != "off") {
+    if (!parse_peer_address(options.http)) return bad_http_address(options.http);
+    // Nothing listening on loopback answers at once, so this costs little when no node runs.
+    auto status = local_api_get(options.http, "/api/network/status", std::chrono::seconds(3));
+    if (status && status->is_object() && status->value("node_id", "") == identity->node_id().to_string() &&
+        status->value("running", false))
+      return std::unique_ptr<ClientSession>(std::make_unique<OwnNodeSession>(identity->node_id(), options));
+  }
+  auto node = ClientNode::create(global, std::move(*identity), options, discovery);
+  if (!node) return std::move(node).error();
+  return std::unique_ptr<ClientSession>(std::move(*node));
+}
 
 }  // namespace
 
 // ------------------------------------------------------------------ shared helpers
+
+std::string json_text(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 void print_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows) {
@@ -378,7 +561,7 @@ net::NetworkResult<Json> local_api_post(const std::string& address, const std::s
                                         std::chrono::milliseconds timeout) {
   auto client = api_client(address, timeout);
   if (!client) return bad_http_address(address);
-  return api_answer(address, client->Post(path, body.dump(), "application/json"));
+  return api_answer(address, client->Post(path, json_text(body), "application/json"));
 }
 
 void ClientNetworkOptions::add_to(CLI::App& command) {
@@ -402,8 +585,9 @@ void ClientNetworkOptions::add_to(CLI::App& command) {
       ->capture_default_str()
       ->check(seconds_validator(kMaxClientTimeoutSeconds));
   command.add_option("--http", http,
-                     "The local node's HTTP API (IP:PORT), asked where a node is when the LAN does not say; "
-                     "'off' not to ask")
+                     "The local node's HTTP API (IP:PORT): if the node there runs on this data dir, the command "
+                     "goes through it; otherwise it is asked where a node is when the LAN does not say; "
+                     "'off' not to use it")
       ->capture_default_str();
 }
 
@@ -417,19 +601,12 @@ DiscoverCommand::DiscoverCommand(CLI::App& app, const GlobalOptions& global)
 int DiscoverCommand::run() const {
   if (network_.no_discovery && network_.bootstrap.empty())
     return fail(ExitCode::kUsage, "discover: --no-discovery leaves nothing to do without --bootstrap");
-  auto client = ClientNode::create(global_, network_, true);
-  if (!client) return fail("discover", client.error());
-  client->connect_bootstrap();
-  client->probe();
-  auto found = client->core().discover_nodes();
-  if (!found) return fail("discover", found.error());
-  // Only nodes that can be dialled: an address-less entry is a client like this one.
-  std::vector<net::NodeInfo> nodes;
-  for (auto& node : *found)
-    if (!node.address.empty()) nodes.push_back(std::move(node));
-  const auto json = to_json(nodes);
-  if (global_.json) std::cout << json.dump() << '\n';
-  else print_nodes(json, "no nodes found");
+  auto session = open_session(global_, with_progress(network_, global_), true);
+  if (!session) return fail("discover", session.error());
+  auto nodes = (*session)->discover();
+  if (!nodes) return fail("discover", nodes.error());
+  if (global_.json) std::cout << json_text(*nodes) << '\n';
+  else print_nodes(*nodes, "no nodes found");
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -442,28 +619,14 @@ SchemasCommand::SchemasCommand(CLI::App& app, const GlobalOptions& global)
 }
 
 int SchemasCommand::run() const {
-  const bool by_address = node_.find(':') != std::string::npos;
-  auto client = ClientNode::create(global_, network_, !by_address);
-  if (!client) return fail("schemas", client.error());
-  auto id = client->resolve(node_);
-  if (!id) return fail("schemas", id.error());
-
-  Json schemas;
-  if (*id == client->core().local_node_id()) {
-    // This data dir's own node, which answers its operator through the HTTP API.
-    if (client->http() == "off")
-      return fail(ExitCode::kUsage, "schemas: '" + node_ + "' is this data dir's own node; ask it through --http");
-    auto answer = local_api_get(client->http(), "/api/schemas", client->timeout());
-    if (!answer) return fail("schemas", answer.error());
-    schemas = std::move(*answer);
-  } else {
-    progress("listing schemas of " + client->describe(*id) + "…");
-    auto listed = client->core().list_available_schemas(*id);
-    if (!listed) return fail("schemas", listed.error());
-    schemas = to_json(*listed);
-  }
-  if (global_.json) std::cout << schemas.dump() << '\n';
-  else print_schemas(schemas);
+  if (auto checked = check_reference(node_); !checked) return fail("schemas", checked.error());
+  // A node named by address needs no LAN probe to be found.
+  auto session = open_session(global_, with_progress(network_, global_), !is_address(node_));
+  if (!session) return fail("schemas", session.error());
+  auto schemas = (*session)->schemas(node_);
+  if (!schemas) return fail("schemas", schemas.error());
+  if (global_.json) std::cout << json_text(*schemas) << '\n';
+  else print_schemas(*schemas);
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -495,40 +658,22 @@ int QueryCommand::run() const {
     }
     if (!filter.is_object())
       return fail(ExitCode::kUsage, "query: --filter must be a JSON object such as {\"field\": value}, not " +
-                                        std::string(filter.type_name() == std::string_view("array") ? "an " : "a ") +
-                                        filter.type_name());
+                                        std::string(filter.is_array() ? "an " : "a ") + filter.type_name());
     query.filter = std::move(filter);
   }
+  if (auto checked = check_reference(node_); !checked) return fail("query", checked.error());
 
-  const bool by_address = node_.find(':') != std::string::npos;
-  auto client = ClientNode::create(global_, network_, !by_address);
-  if (!client) return fail("query", client.error());
-  auto id = client->resolve(node_);
-  if (!id) return fail("query", id.error());
-
-  Json result;
-  if (*id == client->core().local_node_id()) {
-    if (client->http() == "off")
-      return fail(ExitCode::kUsage, "query: '" + node_ + "' is this data dir's own node; ask it through --http");
-    Json body{{"schema", query.schema_name}, {"fields", query.fields}};
-    if (query.filter) body["filter"] = *query.filter;
-    auto answer = local_api_post(client->http(), "/api/query", body, client->timeout());
-    if (!answer) return fail("query", answer.error());
-    result = std::move(*answer);
-  } else {
-    progress("querying " + client->describe(*id) + "…");
-    auto answered = client->core().query_node(*id, std::move(query));
-    if (!answered) return fail("query", answered.error());
-    result = to_json(*answered);
-  }
-  if (!result.is_object() || !result.contains("results") || !result["results"].is_array())
+  auto session = open_session(global_, with_progress(network_, global_), !is_address(node_));
+  if (!session) return fail("query", session.error());
+  auto result = (*session)->query(node_, std::move(query));
+  if (!result) return fail("query", result.error());
+  if (!result->is_object() || !result->contains("results") || !(*result)["results"].is_array())
     return fail(ExitCode::kRuntime, "query: the node's answer has no results");
   if (global_.json) {
-    result["node_id"] = id->to_string();
-    result["schema"] = schema_;
-    std::cout << result.dump() << '\n';
+    (*result)["schema"] = schema_;
+    std::cout << json_text(*result) << '\n';
   } else {
-    print_query_result(result);
+    print_query_result(*result);
   }
   return static_cast<int>(ExitCode::kOk);
 }
@@ -543,7 +688,7 @@ PeersCommand::PeersCommand(CLI::App& app, const GlobalOptions& global)
 int PeersCommand::run() const {
   auto nodes = local_api_get(http_, "/api/network/nodes");
   if (!nodes) return fail("peers", nodes.error());
-  if (global_.json) std::cout << nodes->dump() << '\n';
+  if (global_.json) std::cout << json_text(*nodes) << '\n';
   else print_nodes(*nodes, "the node knows no other nodes");
   return static_cast<int>(ExitCode::kOk);
 }
@@ -557,24 +702,29 @@ int StatusCommand::run() const {
   auto status = local_api_get(http_, "/api/network/status");
   if (!status) return fail("status", status.error());
   if (global_.json) {
-    std::cout << status->dump() << '\n';
+    std::cout << json_text(*status) << '\n';
     return static_cast<int>(ExitCode::kOk);
   }
   const auto& s = *status;
   const auto stats = s.value("stats", Json::object());
   auto number = [](const Json& object, const char* key) { return cell(object.value(key, Json(0))); };
   const bool running = s.value("running", false);
-  print_table(std::cout, {"node id", cell(s.value("node_id", Json()))},
-              {
-                  {"public key", cell(s.value("public_key", Json()))},
-                  {"running", running ? "yes, listening on port " + number(s, "listen_port") : "no"},
-                  {"nodes", number(s, "connected_nodes") + " connected, " + number(s, "known_nodes") + " known"},
-                  {"connections", number(stats, "open_connections") + " open, " + number(stats, "inbound_accepted") +
-                                      " accepted, " + number(stats, "outbound_dialled") + " dialled, " +
-                                      number(stats, "handshake_failures") + " failed handshakes"},
-                  {"requests", number(stats, "requests_received") + " received, " + number(stats, "requests_sent") +
-                                   " sent, " + number(stats, "requests_failed") + " failed"},
-              });
+  const auto discovery = s.value("discovery", Json());
+  const std::vector<std::vector<std::string>> rows{
+      {"public key", cell(s.value("public_key", Json()))},
+      {"running", running ? "yes, listening on port " + number(s, "listen_port") : "no"},
+      {"nodes", number(s, "connected_nodes") + " connected, " + number(s, "known_nodes") + " known"},
+      {"connections", number(stats, "open_connections") + " open, " + number(stats, "inbound_accepted") +
+                          " accepted, " + number(stats, "outbound_dialled") + " dialled, " +
+                          number(stats, "handshake_failures") + " failed handshakes"},
+      {"requests", number(stats, "requests_received") + " received, " + number(stats, "requests_sent") + " sent, " +
+                       number(stats, "requests_failed") + " failed"},
+      {"discovery", discovery.is_object() ? number(discovery, "datagrams_sent") + " datagrams sent, " +
+                                                number(discovery, "datagrams_accepted") + " accepted, " +
+                                                number(discovery, "datagrams_ignored") + " ignored"
+                                          : "off"},
+  };
+  print_table(std::cout, {"node id", cell(s.value("node_id", Json()))}, rows);
   return static_cast<int>(ExitCode::kOk);
 }
 

@@ -3,7 +3,7 @@
 // they see); `peers` and `status` ask the local running node over its HTTP API.
 //
 // Also here, because the trust and store commands print and look things up the same way:
-// aligned text tables, and GET requests to the local node's HTTP API.
+// aligned text tables, and requests to the local node's HTTP API.
 #pragma once
 
 #include <chrono>
@@ -22,6 +22,10 @@ namespace datafold::app {
 
 // Where `datafold node` serves its HTTP API unless told otherwise (its --http default).
 inline constexpr const char* kDefaultHttpAddress = "127.0.0.1:9080";
+
+// One line of JSON. Invalid UTF-8 (a peer's string, a command-line argument) becomes
+// U+FFFD instead of making nlohmann's dump() throw.
+std::string json_text(const net::Json& value);
 
 // Prints `rows` under `header` in columns aligned with two spaces between them; the last
 // column is not padded, so lines carry no trailing blanks.
@@ -51,6 +55,8 @@ struct ClientNetworkOptions {
   double timeout_seconds = 10;
   // The local node's HTTP API, asked for the address of a node the client cannot find.
   std::string http = kDefaultHttpAddress;
+  // Progress lines on stderr ("probing for 300 ms…"); off with --log-level warn or quieter.
+  bool show_progress = true;
 
   void add_to(CLI::App& command);
 };

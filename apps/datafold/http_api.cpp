@@ -91,7 +91,7 @@ void HttpApi::install_routes() {
     net::Json status{{"node_id", core_.local_node_id().to_string()},
                      {"public_key", core_.public_key().to_string()},
                      {"listen_port", core_.listen_port()},
-                     {"running", core_.listen_port() != 0},
+                     {"running", core_.running()},
                      {"connected_nodes", core_.connected_nodes().size()},
                      {"known_nodes", core_.known_nodes().size()},
                      {"stats", to_json(core_.stats())},

@@ -78,13 +78,18 @@ std::string policy_text(const store::FieldPolicy& policy) {
 
 SchemaCommand::SchemaCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global), command_(app.add_subcommand("schema", "Add or list the schemas of this node's store")) {
-  command_->require_subcommand(1);
+  // At most one; none is reported by run() with the choices, which CLI11's message lacks.
+  command_->require_subcommand(0, 1);
   add_ = command_->add_subcommand("add", "Add a schema (fold_db JSON) or replace the one of the same name");
   add_->add_option("file", file_, "Schema file, or - for stdin")->required();
   list_ = command_->add_subcommand("list", "List the store's schemas, their fields' read policies and row counts");
 }
 
-int SchemaCommand::run() const { return add_->parsed() ? run_add() : run_list(); }
+int SchemaCommand::run() const {
+  if (add_->parsed()) return run_add();
+  if (list_->parsed()) return run_list();
+  return fail(ExitCode::kUsage, "schema: give a sub-command: add or list (see datafold schema --help)");
+}
 
 int SchemaCommand::run_add() const {
   auto text = read_input(file_);
@@ -102,9 +107,10 @@ int SchemaCommand::run_add() const {
 
   const bool replaced = existing->has_value();
   if (global_.json) {
-    std::cout << Json{{"schema", schema->name}, {"version", schema->version}, {"fields", schema->fields.size()},
-                      {"replaced", replaced}}
-                     .dump()
+    std::cout << json_text(Json{{"schema", schema->name},
+                                {"version", schema->version},
+                                {"fields", schema->fields.size()},
+                                {"replaced", replaced}})
               << '\n';
   } else {
     std::cout << (replaced ? "replaced" : "added") << " schema " << schema->name << " (version " << schema->version
@@ -132,7 +138,7 @@ int SchemaCommand::run_list() const {
       fields += (fields.empty() ? "" : " ") + field.name + "(" + policy_text(field.policy) + ")";
     rows.push_back({schema.name, schema.version, std::to_string(*count), fields});
   }
-  if (global_.json) std::cout << out.dump() << '\n';
+  if (global_.json) std::cout << json_text(out) << '\n';
   else if (rows.empty()) std::cout << "no schemas yet: add one with `datafold schema add FILE`\n";
   else print_table(std::cout, {"SCHEMA", "VERSION", "ROWS", "FIELDS (who may read)"}, rows);
   return static_cast<int>(ExitCode::kOk);
@@ -157,7 +163,7 @@ int InsertCommand::run() const {
   if (!opened) return fail("insert", opened.error());
   auto inserted = opened->insert_rows(schema_, *rows);
   if (!inserted) return fail("insert: " + input_name(file_), inserted.error());
-  if (global_.json) std::cout << Json{{"schema", schema_}, {"inserted", *inserted}}.dump() << '\n';
+  if (global_.json) std::cout << json_text(Json{{"schema", schema_}, {"inserted", *inserted}}) << '\n';
   else std::cout << "inserted " << *inserted << (*inserted == 1 ? " row" : " rows") << " into " << schema_ << '\n';
   return static_cast<int>(ExitCode::kOk);
 }

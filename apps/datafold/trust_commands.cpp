@@ -87,7 +87,8 @@ TrustCommand::TrustCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global),
       command_(app.add_subcommand("trust", "Set, remove or list the trust distances this node gives other keys")),
       http_(kDefaultHttpAddress) {
-  command_->require_subcommand(1);
+  // At most one; none is reported by run() with the choices, which CLI11's message lacks.
+  command_->require_subcommand(0, 1);
   set_ = command_->add_subcommand("set", "Trust a key at a distance (0 = as this node itself; lower = more trusted)");
   set_->add_option("node", target_, "NODE_ID (or unique prefix) or PUBKEY (base64)")->required();
   set_->add_option("distance", distance_, "Trust distance, 0..4294967295")->required();
@@ -105,7 +106,8 @@ TrustCommand::TrustCommand(CLI::App& app, const GlobalOptions& global)
 int TrustCommand::run() const {
   if (set_->parsed()) return run_set();
   if (remove_->parsed()) return run_remove();
-  return run_list();
+  if (list_->parsed()) return run_list();
+  return fail(ExitCode::kUsage, "trust: give a sub-command: set, remove or list (see datafold trust --help)");
 }
 
 int TrustCommand::run_set() const {
@@ -127,7 +129,7 @@ int TrustCommand::run_set() const {
   for (const auto& entry : store->entries())
     if (entry.public_key == *key) stored_note = entry.note;
   if (global_.json) {
-    std::cout << entry_json(*key, distance, stored_note).dump() << '\n';
+    std::cout << json_text(entry_json(*key, distance, stored_note)) << '\n';
   } else {
     std::cout << "trusting node " << key->node_id().short_string() << " (key " << key->to_string()
               << ") at distance " << distance << '\n';
@@ -147,8 +149,8 @@ int TrustCommand::run_remove() const {
     return fail(ExitCode::kRuntime, "trust remove: node " + key->node_id().short_string() + " (key " +
                                         key->to_string() + ") is not in the trust store");
   if (global_.json) {
-    std::cout << Json{{"node_id", key->node_id().to_string()}, {"public_key", key->to_string()}, {"removed", true}}
-                     .dump()
+    std::cout << json_text(Json{
+                     {"node_id", key->node_id().to_string()}, {"public_key", key->to_string()}, {"removed", true}})
               << '\n';
   } else {
     std::cout << "removed node " << key->node_id().short_string() << " (key " << key->to_string()
@@ -165,7 +167,7 @@ int TrustCommand::run_list() const {
   if (global_.json) {
     Json out = Json::array();
     for (const auto& entry : entries) out.push_back(entry_json(entry.public_key, entry.distance, entry.note));
-    std::cout << out.dump() << '\n';
+    std::cout << json_text(out) << '\n';
     return static_cast<int>(ExitCode::kOk);
   }
   if (entries.empty()) {

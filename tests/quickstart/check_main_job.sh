@@ -13,11 +13,11 @@ fail() { echo "CHECK FAILED: $*" >&2; exit 1; }
 # The query section: bob's answer, then carol's.
 bob=$(printf '%s\n' "$out" | sed -n '/bob asks/,/carol asks/p')
 carol=$(printf '%s\n' "$out" | sed -n '/carol asks/,$p')
-printf '%s\n' "$bob" | grep -q "username" || fail "bob's answer has no username"
-printf '%s\n' "$bob" | grep -E "email" | grep -q "@" || fail "trusted bob did not read email"
-printf '%s\n' "$bob" | grep -E "phone" | grep -q "InvalidPermission" || fail "bob read phone, which needs distance 0"
-printf '%s\n' "$carol" | grep -E "email" | grep -q "InvalidPermission" || fail "unknown carol read email"
-printf '%s\n' "$carol" | grep -E "username" | grep -qv "InvalidPermission" || fail "carol could not read the public username"
+printf '%s\n' "$bob" | grep -q "alice@example" || fail "trusted bob did not read email"
+printf '%s\n' "$bob" | grep -q "phone: InvalidPermission" || fail "bob read phone, which needs distance 0"
+printf '%s\n' "$carol" | grep -q "@" && fail "unknown carol read an email address"
+printf '%s\n' "$carol" | grep -q "email: InvalidPermission" || fail "carol's email was not refused"
+printf '%s\n' "$carol" | grep -qE "^ +alice " || fail "carol could not read the public usernames"
 printf '%s\n' "$out" | sed -n '/Discovery/,/Schema listing/p' | grep -c "127.0.0.1:" | grep -q "^[2-9]" \
   || fail "carol's discovery did not find the other two nodes"
 printf '%s\n' "$out" | sed -n '/Schema listing/,/same query/p' | grep -q "UserProfile" || fail "no schema listing"

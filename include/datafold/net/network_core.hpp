@@ -97,6 +97,7 @@ class NetworkCore {
 
   const NodeId& local_node_id() const;
   const PublicKey& public_key() const;
+  bool running() const;
   // The bound port once started (useful with listen_port = 0), else 0.
   std::uint16_t listen_port() const;
   NetworkStats stats() const;

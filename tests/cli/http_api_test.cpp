@@ -1,0 +1,271 @@
+// The node's HTTP API over a real socket, against `datafold node` processes: every route,
+// and the bad bodies each must answer with a 4xx and {"error": …}.
+#include "cli/cli_fixture.hpp"
+
+#include <httplib.h>
+
+namespace datafold::cli_test {
+namespace {
+
+struct Reply {
+  int status = 0;  // 0: no answer at all
+  net::Json body;  // discarded if not JSON
+  std::string text;
+};
+
+class HttpApi : public CliTest {
+ protected:
+  static httplib::Client client_for(const NodeProcess& node) {
+    httplib::Client http("127.0.0.1", node.http_port());
+    http.set_connection_timeout(std::chrono::seconds(5));
+    http.set_read_timeout(std::chrono::seconds(30));
+    return http;
+  }
+  static Reply reply(const httplib::Result& result) {
+    if (!result) return {};
+    return {result->status, parse_json(result->body), result->body};
+  }
+  Reply get(const NodeProcess& node, const std::string& path) { return reply(client_for(node).Get(path)); }
+  Reply post(const NodeProcess& node, const std::string& path, const std::string& body) {
+    return reply(client_for(node).Post(path, body, "application/json"));
+  }
+  Reply post_json(const NodeProcess& node, const std::string& path, const net::Json& body) {
+    return post(node, path, body.dump());
+  }
+
+  // A 4xx with the API's error body.
+  static void expect_client_error(const Reply& r, int status, const std::string& what) {
+    EXPECT_EQ(r.status, status) << what << ": " << r.text;
+    ASSERT_TRUE(r.body.is_object()) << what << ": " << r.text;
+    EXPECT_TRUE(r.body.contains("error") && r.body["error"].is_string()) << what << ": " << r.text;
+    EXPECT_FALSE(r.body.contains("data")) << what << ": " << r.text;
+  }
+
+  // Makes `a` know `b` by dialling its address.
+  void connect(const NodeProcess& a, const NodeProcess& b) {
+    const auto r = post_json(a, "/api/network/connect", net::Json{{"address", b.address()}});
+    ASSERT_EQ(r.status, 200) << r.text;
+  }
+};
+
+TEST_F(HttpApi, StatusDescribesTheNode) {
+  auto& node = start_node("a");
+  const auto r = get(node, "/api/network/status");
+  ASSERT_EQ(r.status, 200) << r.text;
+  const auto& data = r.body["data"];
+  EXPECT_EQ(data.value("node_id", ""), node.node_id());
+  EXPECT_EQ(data.value("public_key", ""), public_key_of("a"));
+  EXPECT_TRUE(data.value("running", false));
+  EXPECT_EQ("127.0.0.1:" + std::to_string(data.value("listen_port", 0)), node.address());
+  EXPECT_TRUE(data["stats"].is_object());
+}
+
+TEST_F(HttpApi, InitTakesNothingOrAJsonObject) {
+  auto& node = start_node("a");
+  for (const std::string body : {"", "{}", R"({"network": {"port": 9000}})"}) {
+    const auto r = post(node, "/api/network/init", body);
+    ASSERT_EQ(r.status, 200) << body << ": " << r.text;
+    EXPECT_TRUE(r.body["data"].value("initialized", false));
+    EXPECT_EQ(r.body["data"].value("node_id", ""), node.node_id());
+  }
+  expect_client_error(post(node, "/api/network/init", "not json"), 400, "not JSON");
+  expect_client_error(post(node, "/api/network/init", "[1]"), 400, "an array");
+}
+
+TEST_F(HttpApi, StopThenStartTheNetwork) {
+  auto& node = start_node("a");
+  const auto stopped = post(node, "/api/network/stop", "");
+  ASSERT_EQ(stopped.status, 200) << stopped.text;
+  EXPECT_FALSE(stopped.body["data"].value("running", true));
+  const auto status = get(node, "/api/network/status");
+  EXPECT_FALSE(status.body["data"].value("running", true)) << status.text;
+  EXPECT_NE(client("client", {"query", node.address(), "UserProfile", "username", "--timeout", "5"}).exit_code, 0);
+
+  const auto started = post(node, "/api/network/start", "");
+  ASSERT_EQ(started.status, 200) << started.text;
+  EXPECT_TRUE(started.body["data"].value("running", false));
+  const auto again = get(node, "/api/network/status");
+  ASSERT_TRUE(again.body["data"].value("running", false)) << again.text;
+  // Started with --listen 127.0.0.1:0, the node may come back on another port.
+  const auto address = "127.0.0.1:" + std::to_string(again.body["data"].value("listen_port", 0));
+  const auto good = client("client", {"query", address, "UserProfile", "username"});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  // Starting a running node changes nothing.
+  EXPECT_EQ(post(node, "/api/network/start", "").status, 200);
+}
+
+TEST_F(HttpApi, DiscoverGetAndPostFindTheLanNode) {
+  auto& a = start_node("a", {"--sample"}, /*lan=*/true);
+  auto& b = start_node("b", {"--sample"}, /*lan=*/true);
+  for (const char* method : {"GET", "POST"}) {
+    Reply r;
+    EXPECT_TRUE(eventually([&] {
+      r = method == std::string("GET") ? get(a, "/api/network/discover") : post(a, "/api/network/discover", "");
+      return r.status == 200 && r.text.find(b.node_id()) != std::string::npos;
+    })) << method << ": " << r.text;
+    ASSERT_TRUE(r.body["data"].is_array()) << r.text;
+    for (const auto& node : r.body["data"]) {
+      if (node.value("node_id", "") == b.node_id()) {
+        EXPECT_EQ(node.value("address", ""), b.address());
+      }
+    }
+  }
+}
+
+TEST_F(HttpApi, ConnectByAddressAndById) {
+  auto& a = start_node("a");
+  auto& b = start_node("b");
+  const auto by_address = post_json(a, "/api/network/connect", net::Json{{"address", b.address()}});
+  ASSERT_EQ(by_address.status, 200) << by_address.text;
+  EXPECT_EQ(by_address.body["data"].value("node_id", ""), b.node_id());
+  EXPECT_TRUE(by_address.body["data"].value("connected", false));
+
+  for (const auto& id : {b.node_id(), b.node_id().substr(0, 8)}) {
+    const auto by_id = post_json(a, "/api/network/connect", net::Json{{"node_id", id}});
+    ASSERT_EQ(by_id.status, 200) << id << ": " << by_id.text;
+    EXPECT_EQ(by_id.body["data"].value("node_id", ""), b.node_id());
+  }
+  const auto status = get(a, "/api/network/status");
+  EXPECT_EQ(status.body["data"].value("connected_nodes", 0), 1) << status.text;
+}
+
+TEST_F(HttpApi, ConnectRefusesBadBodies) {
+  auto& a = start_node("a");
+  const std::string unknown_first = a.node_id().front() == 'a' ? "b" : "a";
+  expect_client_error(post(a, "/api/network/connect", "not json"), 400, "not JSON");
+  expect_client_error(post(a, "/api/network/connect", "{}"), 400, "no target");
+  expect_client_error(post(a, "/api/network/connect", R"({"node_id": 5})"), 400, "id not a string");
+  expect_client_error(post_json(a, "/api/network/connect", net::Json{{"node_id", unknown_first + "zzzz"}}), 404,
+                      "unknown node");
+  const auto unreachable =
+      post_json(a, "/api/network/connect", net::Json{{"address", "127.0.0.1:" + std::to_string(free_tcp_port())}});
+  EXPECT_GE(unreachable.status, 500) << unreachable.text;
+  EXPECT_TRUE(unreachable.body.contains("error")) << unreachable.text;
+  expect_good_query(a);
+}
+
+TEST_F(HttpApi, NodesListsWhatTheNodeKnows) {
+  auto& a = start_node("a");
+  auto& b = start_node("b");
+  EXPECT_EQ(get(a, "/api/network/nodes").body, (net::Json{{"data", net::Json::array()}}));
+  connect(a, b);
+  const auto r = get(a, "/api/network/nodes");
+  ASSERT_EQ(r.status, 200) << r.text;
+  ASSERT_EQ(r.body["data"].size(), 1u) << r.text;
+  const auto& node = r.body["data"][0];
+  EXPECT_EQ(node.value("node_id", ""), b.node_id());
+  EXPECT_EQ(node.value("public_key", ""), public_key_of("b"));
+  EXPECT_EQ(node.value("address", ""), b.address());
+  EXPECT_EQ(node.value("health", ""), "healthy");
+  EXPECT_TRUE(node["capabilities"].value("supports_query", false));
+}
+
+TEST_F(HttpApi, SchemasLocalAndRemote) {
+  auto& a = start_node("a");
+  auto& b = start_node("b", {});  // no sample: its store is empty
+  const auto local = get(a, "/api/schemas");
+  ASSERT_EQ(local.status, 200) << local.text;
+  ASSERT_EQ(local.body["data"].size(), 1u) << local.text;
+  EXPECT_EQ(local.body["data"][0].value("name", ""), "UserProfile");
+
+  connect(a, b);
+  connect(b, a);
+  const auto remote_empty = get(a, "/api/schemas?node=" + b.node_id());
+  ASSERT_EQ(remote_empty.status, 200) << remote_empty.text;
+  EXPECT_EQ(remote_empty.body["data"], net::Json::array());
+  const auto remote = get(b, "/api/schemas?node=" + a.node_id().substr(0, 10));
+  ASSERT_EQ(remote.status, 200) << remote.text;
+  ASSERT_EQ(remote.body["data"].size(), 1u) << remote.text;
+  EXPECT_EQ(remote.body["data"][0].value("name", ""), "UserProfile");
+
+  const std::string unknown_first = a.node_id().front() == 'a' ? "b" : "a";
+  expect_client_error(get(a, "/api/schemas?node=" + unknown_first + "zzzz"), 404, "unknown node");
+}
+
+TEST_F(HttpApi, QueryLocalAndRemote) {
+  auto& a = start_node("a");
+  auto& b = start_node("b");
+  // Local: the operator reads as the node itself, every field.
+  const auto local = post_json(a, "/api/query", net::Json{{"schema", "UserProfile"}, {"fields", {"username", "phone"}}});
+  ASSERT_EQ(local.status, 200) << local.text;
+  const auto& results = local.body["data"]["results"];
+  EXPECT_EQ(results[0]["value"], (net::Json{"alice", "bob", "carol"})) << local.text;
+  EXPECT_EQ(results[1]["value"], (net::Json{"+1-555-0100", "+1-555-0101", "+1-555-0102"})) << local.text;
+
+  const auto filtered = post_json(a, "/api/query",
+                             net::Json{{"schema", "UserProfile"}, {"fields", {"email"}}, {"filter", {{"username", "bob"}}}});
+  ASSERT_EQ(filtered.status, 200) << filtered.text;
+  EXPECT_EQ(filtered.body["data"]["results"][0]["value"], net::Json::array({"bob@example.org"})) << filtered.text;
+
+  // Remote: B answers A as the stranger it is.
+  connect(a, b);
+  const auto remote = post_json(a, "/api/query",
+                           net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"username", "email"}}});
+  ASSERT_EQ(remote.status, 200) << remote.text;
+  const auto& remote_results = remote.body["data"]["results"];
+  EXPECT_EQ(remote_results[0]["value"], (net::Json{"alice", "bob", "carol"})) << remote.text;
+  EXPECT_EQ(remote_results[1]["error"]["kind"], "InvalidPermission") << remote.text;
+
+  // A field or schema that does not exist is an answer with an error in its slot.
+  const auto missing = post_json(a, "/api/query", net::Json{{"schema", "Nope"}, {"fields", {"x"}}});
+  ASSERT_EQ(missing.status, 200) << missing.text;
+  EXPECT_EQ(missing.body["data"]["results"][0]["error"]["kind"], "NotFound") << missing.text;
+}
+
+TEST_F(HttpApi, QueryRefusesBadBodies) {
+  auto& a = start_node("a");
+  const std::string unknown_first = a.node_id().front() == 'a' ? "b" : "a";
+  const std::vector<std::pair<std::string, std::string>> bodies{
+      {"not JSON", "{\"schema\": "},
+      {"not an object", R"(["UserProfile"])"},
+      {"missing schema", R"({"fields": ["username"]})"},
+      {"schema not a string", R"({"schema": 1, "fields": ["username"]})"},
+      {"missing fields", R"({"schema": "UserProfile"})"},
+      {"fields not an array", R"({"schema": "UserProfile", "fields": "username"})"},
+      {"a field not a string", R"({"schema": "UserProfile", "fields": ["username", 2]})"},
+      {"filter not an object", R"({"schema": "UserProfile", "fields": ["username"], "filter": "bob"})"},
+      {"node not a string", R"({"node": 7, "schema": "UserProfile", "fields": ["username"]})"},
+  };
+  for (const auto& [what, body] : bodies) expect_client_error(post(a, "/api/query", body), 400, what);
+  expect_client_error(
+      post_json(a, "/api/query", net::Json{{"node", unknown_first + "zzzz"}, {"schema", "UserProfile"}, {"fields", {"username"}}}),
+      404, "unknown node");
+  expect_good_query(a);
+}
+
+TEST_F(HttpApi, MetricsHasTheCounters) {
+  auto& a = start_node("a");
+  auto& b = start_node("b");
+  connect(a, b);
+  ASSERT_EQ(post_json(a, "/api/query", net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"username"}}})
+                .status,
+            200);
+  expect_good_query(a);  // one request received from a client
+
+  const auto r = get(a, "/metrics");
+  ASSERT_EQ(r.status, 200) << r.text;
+  auto value_of = [&](const std::string& name) -> long {
+    const auto at = r.text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stol(r.text.substr(at + name.size() + 2));
+  };
+  for (const char* counter :
+       {"datafold_connections_open", "datafold_connections_inbound_total", "datafold_connections_dialled_total",
+        "datafold_handshake_failures_total", "datafold_requests_sent_total", "datafold_requests_failed_total",
+        "datafold_requests_received_total", "datafold_known_nodes"}) {
+    EXPECT_NE(r.text.find(std::string("# TYPE ") + counter), std::string::npos) << counter << "\n" << r.text;
+    EXPECT_GE(value_of(counter), 0) << counter << "\n" << r.text;
+  }
+  EXPECT_GE(value_of("datafold_requests_sent_total"), 1) << r.text;
+  EXPECT_GE(value_of("datafold_requests_received_total"), 1) << r.text;
+  EXPECT_GE(value_of("datafold_connections_dialled_total"), 1) << r.text;
+  EXPECT_GE(value_of("datafold_connections_inbound_total"), 1) << r.text;
+}
+
+TEST_F(HttpApi, AnUnknownRouteIsA404WithAnErrorBody) {
+  auto& a = start_node("a");
+  expect_client_error(get(a, "/api/nothing-here"), 404, "unknown route");
+}
+
+}  // namespace
+}  // namespace datafold::cli_test

@@ -1,0 +1,129 @@
+// `datafold node`: start, clean stop, --duration, --json, and --config FILE (TOML).
+#include "cli/cli_fixture.hpp"
+
+namespace datafold::cli_test {
+namespace {
+
+class NodeCli : public CliTest {
+ protected:
+  // `datafold node --config FILE ARGS…` in the foreground; for configs that must fail or stop.
+  RunResult node_with_config(const std::string& toml, const std::vector<std::string>& args = {}) {
+    const auto file = tmp_.write("node.toml", toml);
+    std::vector<std::string> all{"node", "--config", file};
+    all.insert(all.end(), args.begin(), args.end());
+    return datafold("node", all);
+  }
+  std::string config_path() const { return tmp_ / "node.toml"; }
+};
+
+TEST_F(NodeCli, RunsUntilSigtermThenStopsCleanly) {
+  auto& node = start_node("node");
+  EXPECT_EQ(node.node_id(), node_id_of("node"));
+  EXPECT_EQ(node.address().rfind("127.0.0.1:", 0), 0u) << node.address();
+  expect_good_query(node);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+  EXPECT_NE(node.log().find("node stopped"), std::string::npos) << node.log();
+}
+
+TEST_F(NodeCli, DurationStopsItAndJsonAnnouncesTheAddress) {
+  const auto result = datafold("node", {"--json", "node", "--listen", "127.0.0.1:0", "--http", "off", "--no-discovery",
+                                        "--duration", "0.3"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto event = parse_json(result.out.substr(0, result.out.find('\n')));
+  ASSERT_FALSE(event.is_discarded()) << result.out;
+  EXPECT_EQ(event.value("event", ""), "listening");
+  EXPECT_EQ(event.value("node_id", ""), node_id_of("node"));
+  EXPECT_EQ(event.value("address", "").rfind("127.0.0.1:", 0), 0u);
+}
+
+TEST_F(NodeCli, BadFlagsAreUsageErrors) {
+  for (const auto& args : {std::vector<std::string>{"node", "--listen", "nowhere"},
+                           std::vector<std::string>{"node", "--http", "127.0.0.1"},
+                           std::vector<std::string>{"node", "--bootstrap", "no-port", "--listen", "127.0.0.1:0"},
+                           std::vector<std::string>{"node", "--discovery-port", "0"}}) {
+    const auto result = datafold("node", args);
+    EXPECT_EQ(result.exit_code, 2) << args[1] << ": " << result.err;
+    EXPECT_NE(result.error_line().find(args[1]), std::string::npos) << result.err;
+  }
+}
+
+TEST_F(NodeCli, ConfigFileSetsTheNodeUp) {
+  // The network name and --sample come from the file: a client of that network reads the
+  // sample schema, one of another network is refused.
+  tmp_.write("node.toml", "# a node for the test\nnetwork = \"" + network_ +
+                              "\"\nsample = true\ndiscovery = false\nping_interval_ms = 1000\n"
+                              "announce_interval_ms = 1000\ndiscovery_port = " +
+                              std::to_string(discovery_port_) + "\ndiscovery_interfaces = [\"lo\"]\nbootstrap = []\n");
+  std::string failure;
+  auto node = NodeProcess::start(dir("node"), {"--config", config_path()}, &failure);
+  ASSERT_TRUE(node) << failure;
+  expect_good_query(*node);
+  const auto other = datafold("other", {"query", node->address(), "UserProfile", "username", "--network", "elsewhere",
+                                        "--no-discovery", "--http", "off", "--timeout", "5"});
+  EXPECT_NE(other.exit_code, 0) << other.out;
+}
+
+TEST_F(NodeCli, ConfigBootstrapArrayDialsThePeers) {
+  auto& first = start_node("first");
+  tmp_.write("node.toml", "network = \"" + network_ + "\"\ndiscovery = false\nbootstrap = [\"" + first.address() + "\"]\n");
+  std::string failure;
+  auto second = NodeProcess::start(dir("second"), {"--config", config_path()}, &failure);
+  ASSERT_TRUE(second) << failure;
+  EXPECT_TRUE(eventually([&] {
+    const auto peers = datafold("second", {"--json", "peers", "--http", first.http()});
+    return peers.out.find(second->node_id()) != std::string::npos;
+  })) << first.log();
+}
+
+TEST_F(NodeCli, FlagsWinOverTheFile) {
+  // Unusable values in the file are never looked at when a flag replaces them.
+  tmp_.write("node.toml",
+             "listen = \"not an address\"\nhttp = \"nor this\"\nnetwork = \"" + network_ + "\"\ndiscovery = true\n");
+  std::string failure;
+  auto node = NodeProcess::start(dir("node"), {"--config", config_path(), "--sample", "--no-discovery"}, &failure);
+  ASSERT_TRUE(node) << failure;
+  expect_good_query(*node);
+}
+
+TEST_F(NodeCli, AnUnknownKeyIsExitTwoNamingFileKeyAndLine) {
+  // A second node refused on the data dir of a running one leaves that one serving.
+  auto& running = start_node("node");
+  const auto result = node_with_config("listen = \"127.0.0.1:0\"\n\ncolour = \"blue\"\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.error_line(), "datafold: " + config_path() + ": unknown key 'colour' (line 3)") << result.err;
+  EXPECT_EQ(result.out, "");
+  expect_good_query(running);
+}
+
+TEST_F(NodeCli, AValueOfTheWrongTypeIsExitTwoNamingTheKey) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"discovery_port = \"9001\"\n", "key 'discovery_port' must be an integer"},
+      {"bootstrap = \"127.0.0.1:9000\"\n", "key 'bootstrap' must be an array of strings"},
+      {"bootstrap = [1, 2]\n", "key 'bootstrap' must be an array of strings"},
+      {"discovery = \"yes\"\n", "key 'discovery' must be true or false"},
+      {"sample = 1\n", "key 'sample' must be true or false"},
+      {"listen = 9000\n", "key 'listen' must be a string"},
+      {"ping_interval_ms = 5\n", "key 'ping_interval_ms' must be in 100..3600000"},
+      {"[discovery]\nport = 9001\n", "key 'discovery' must be true or false"},
+      {"listen = \"nowhere\"\n", "key 'listen': 'nowhere' is not IP:PORT"},
+  };
+  for (const auto& [toml, message] : cases) {
+    const auto result = node_with_config(toml);
+    EXPECT_EQ(result.exit_code, 2) << toml;
+    EXPECT_NE(result.error_line().find(config_path() + ": " + message), std::string::npos)
+        << toml << " -> " << result.err;
+  }
+}
+
+TEST_F(NodeCli, AnUnreadableOrMalformedFileIsExitTwo) {
+  const auto missing = datafold("node", {"node", "--config", tmp_ / "absent.toml"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.error_line().find("absent.toml: cannot read"), std::string::npos) << missing.err;
+
+  const auto malformed = node_with_config("listen = \"127.0.0.1:0\"\nnetwork = \n");
+  EXPECT_EQ(malformed.exit_code, 2);
+  EXPECT_NE(malformed.error_line().find("invalid TOML (line 2)"), std::string::npos) << malformed.err;
+}
+
+}  // namespace
+}  // namespace datafold::cli_test

@@ -1,0 +1,107 @@
+// `datafold schema add|list` and `datafold insert` against the data dir of a running node,
+// which serves each change on its next query.
+#include "cli/cli_fixture.hpp"
+
+namespace datafold::cli_test {
+namespace {
+
+// fold_db's schema shape, with the keys the store ignores (payment_config, write_policy…).
+std::string contacts_schema(const std::string& allowed_key) {
+  return R"({"name": "Contacts", "description": "people",
+  "fields": {
+    "name":  {"permission_policy": {"read_policy": {"NoRequirement": null}, "write_policy": {"Distance": 0},
+                                    "explicit_read_policy": null, "explicit_write_policy": null},
+              "type": "string"},
+    "email": {"permission_policy": {"read_policy": {"Distance": 1}, "write_policy": {"Distance": 0},
+                                    "explicit_read_policy": {"counts_by_pub_key": {")" +
+         allowed_key + R"(": 1}},
+                                    "explicit_write_policy": null},
+              "payment_config": {"base_multiplier": 2.0}}}})";
+}
+
+class StoreCli : public CliTest {};
+
+TEST_F(StoreCli, SchemaAddListAndInsertAreServedAtOnce) {
+  auto& node = start_node("node", {});
+  // The requester named in the schema's allow-list reads email although it is unknown.
+  const auto reader_key = public_key_of("reader");
+
+  const auto added = datafold("node", {"schema", "add", tmp_.write("contacts.json", contacts_schema(reader_key))});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(added.out, "added schema Contacts (version 1, 2 fields)\n");
+  const auto replaced = datafold("node", {"--json", "schema", "add", tmp_ / "contacts.json"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  const auto replaced_json = parse_json(replaced.out);
+  EXPECT_EQ(replaced_json.value("schema", ""), "Contacts");
+  EXPECT_TRUE(replaced_json.value("replaced", false)) << replaced.out;
+
+  const auto from_file = datafold(
+      "node", {"insert", "Contacts",
+               tmp_.write("rows.json", R"([{"name": "ann", "email": "ann@example.org"}, {"name": "ben"}])")});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(from_file.out, "inserted 2 rows into Contacts\n");
+  const auto from_stdin =
+      datafold("node", {"--json", "insert", "Contacts", "-"}, R"({"name": "cas", "email": "cas@example.net"})");
+  ASSERT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_EQ(parse_json(from_stdin.out), (net::Json{{"schema", "Contacts"}, {"inserted", 1}}));
+
+  const auto listed = datafold("node", {"schema", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("Contacts"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("email(distance<=1+1 keys)"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("name(anyone)"), std::string::npos) << listed.out;
+  const auto listed_json = parse_json(datafold("node", {"--json", "schema", "list"}).out);
+  ASSERT_TRUE(listed_json.is_array());
+  ASSERT_EQ(listed_json.size(), 1u);
+  EXPECT_EQ(listed_json[0].value("name", ""), "Contacts");
+  EXPECT_EQ(listed_json[0].value("rows", 0), 3);
+
+  // The running node serves all of it without a restart; the allow-listed key reads email.
+  const auto read = client("reader", {"--json", "query", node.address(), "Contacts", "name", "email"});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  const auto result = parse_json(read.out);
+  EXPECT_EQ(result["results"][0]["value"], (net::Json{"ann", "ben", "cas"})) << read.out;
+  EXPECT_EQ(result["results"][1]["value"], (net::Json{"ann@example.org", nullptr, "cas@example.net"})) << read.out;
+  const auto stranger = client("stranger", {"--json", "query", node.address(), "Contacts", "email"});
+  EXPECT_EQ(parse_json(stranger.out)["results"][0]["error"]["kind"], "InvalidPermission") << stranger.out;
+}
+
+TEST_F(StoreCli, BadInputSaysWhereAndChangesNothing) {
+  auto& node = start_node("node");
+  struct Case {
+    std::string what;
+    std::vector<std::string> args;
+    std::string input;
+    std::string message;
+  };
+  const auto bad_json = tmp_.write("bad.json", "{\"name\": \"X\",\n \"fields\": {,}}\n");
+  const auto bad_policy = tmp_.write(
+      "policy.json", R"({"name": "X", "fields": {"f": {"permission_policy": {"read_policy": {"Closeness": 3}}}}})");
+  const std::vector<Case> cases{
+      {"malformed schema file", {"schema", "add", bad_json}, "", bad_json + ": invalid JSON: parse error at line 2"},
+      {"bad policy", {"schema", "add", bad_policy}, "", bad_policy + ": fields.f.permission_policy.read_policy"},
+      {"missing schema file", {"schema", "add", tmp_ / "absent.json"}, "", "absent.json: cannot read"},
+      {"malformed insert data", {"insert", "UserProfile", "-"}, "[{\"username\": \"dan\"},\n  {\"username\": }]",
+       "<stdin>: invalid JSON: parse error at line 2"},
+      {"insert data not rows", {"insert", "UserProfile", "-"}, "42", "expected a JSON object or an array of them"},
+      {"unknown schema", {"insert", "Nope", "-"}, R"({"a": 1})", "Nope"},
+      {"unknown field", {"insert", "UserProfile", "-"}, R"([{"username": "dan"}, {"shoe_size": 44}])", "shoe_size"},
+      {"wrong type", {"insert", "UserProfile", "-"}, R"({"username": 7})", "username"},
+  };
+  for (const auto& c : cases) {
+    const auto result = datafold("node", c.args, c.input);
+    EXPECT_EQ(result.exit_code, 2) << c.what << ": " << result.err;
+    EXPECT_NE(result.error_line().find(c.message), std::string::npos) << c.what << ": " << result.err;
+    EXPECT_EQ(result.err.find('\n'), result.err.size() - 1) << c.what << ": not one line: " << result.err;
+    EXPECT_TRUE(node.running()) << c.what;
+    expect_good_query(node);
+  }
+  // Nothing was inserted: all or nothing.
+  const auto rows = parse_json(datafold("node", {"--json", "schema", "list"}).out);
+  ASSERT_TRUE(rows.is_array());
+  ASSERT_EQ(rows.size(), 1u) << rows.dump();
+  EXPECT_EQ(rows[0].value("rows", 0), 3);
+}
+
+}  // namespace
+}  // namespace datafold::cli_test
