@@ -355,6 +355,15 @@ NetworkStats NetworkNode::stats() const {
   out.requests_sent = counters_.requests_sent;
   out.requests_received = counters_.requests_received;
   out.requests_failed = counters_.requests_failed;
+  out.queries_answered = counters_.queries_answered;
+  out.queries_refused = counters_.queries_refused;
+  out.schema_listings_answered = counters_.schema_listings_answered;
+  out.schema_listings_refused = counters_.schema_listings_refused;
+  out.trust_refusals = counters_.trust_refusals;
+  for (std::size_t i = 0; i < out.request_latency_buckets.size(); ++i)
+    out.request_latency_buckets[i] = counters_.latency_buckets[i];
+  out.request_latency_count = counters_.latency_count;
+  out.request_latency_sum_us = counters_.latency_sum_us;
   return out;
 }
 
@@ -656,8 +665,28 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
                            self->trust_distance_of(connection->peer_public_key())};
     if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;  // discovery is not wired yet
     auto reply = self->router_.route(message, context);
+    self->record_reply(message, reply);
     if (reply) connection->respond(std::move(*reply));
   });
+}
+
+void NetworkNode::record_reply(const Message& request, const std::optional<Message>& reply) {
+  const auto* error = reply ? std::get_if<ErrorMessage>(&*reply) : nullptr;
+  if (error && error->code == ErrorCode::TrustValidationFailed) counters_.trust_refusals++;
+  if (std::holds_alternative<QueryMessage>(request)) {
+    (error ? counters_.queries_refused : counters_.queries_answered)++;
+  } else if (std::holds_alternative<ListSchemasRequestMessage>(request)) {
+    (error ? counters_.schema_listings_refused : counters_.schema_listings_answered)++;
+  }
+}
+
+void NetworkNode::record_latency(std::chrono::steady_clock::time_point started) {
+  const auto us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  for (std::size_t i = 0; i < NetworkStats::kLatencyBucketsUs.size(); ++i)
+    if (us <= NetworkStats::kLatencyBucketsUs[i]) counters_.latency_buckets[i]++;
+  counters_.latency_count++;
+  counters_.latency_sum_us += us;
 }
 
 void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done) {
@@ -671,8 +700,10 @@ void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(
     return;
   }
   counters_.requests_sent++;
-  auto counted = [self = shared_from_this(), done = std::move(done)](NetworkResult<QueryResult> outcome) {
+  auto counted = [self = shared_from_this(), done = std::move(done),
+                  started = std::chrono::steady_clock::now()](NetworkResult<QueryResult> outcome) {
     if (!outcome) self->counters_.requests_failed++;
+    self->record_latency(started);
     done(std::move(outcome));
   };
   async_connection(id, [self = shared_from_this(), query = std::move(query),
@@ -700,8 +731,10 @@ void NetworkNode::async_list_schemas(const NodeId& id,
     return;
   }
   counters_.requests_sent++;
-  auto counted = [self = shared_from_this(), done = std::move(done)](NetworkResult<std::vector<SchemaInfo>> outcome) {
+  auto counted = [self = shared_from_this(), done = std::move(done), started = std::chrono::steady_clock::now()](
+                     NetworkResult<std::vector<SchemaInfo>> outcome) {
     if (!outcome) self->counters_.requests_failed++;
+    self->record_latency(started);
     done(std::move(outcome));
   };
   async_connection(id, [self = shared_from_this(), done = std::move(counted)](NetworkResult<ConnectionPtr> connection) mutable {

@@ -149,7 +149,17 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::atomic<std::uint64_t> requests_sent{0};
     std::atomic<std::uint64_t> requests_received{0};
     std::atomic<std::uint64_t> requests_failed{0};
+    std::atomic<std::uint64_t> queries_answered{0};
+    std::atomic<std::uint64_t> queries_refused{0};
+    std::atomic<std::uint64_t> schema_listings_answered{0};
+    std::atomic<std::uint64_t> schema_listings_refused{0};
+    std::atomic<std::uint64_t> trust_refusals{0};
+    std::array<std::atomic<std::uint64_t>, NetworkStats::kLatencyBucketsUs.size()> latency_buckets{};
+    std::atomic<std::uint64_t> latency_count{0};
+    std::atomic<std::uint64_t> latency_sum_us{0};
   };
+  void record_reply(const Message& request, const std::optional<Message>& reply);
+  void record_latency(std::chrono::steady_clock::time_point started);
   mutable Counters counters_;
 };
 

@@ -191,6 +191,22 @@ void HttpApi::install_routes() {
     metric(out, "datafold_requests_failed_total", "counter", "Requests to peers that ended in an error.", stats.requests_failed);
     metric(out, "datafold_requests_received_total", "counter", "Requests received from peers.", stats.requests_received);
     metric(out, "datafold_known_nodes", "gauge", "Nodes this node knows of.", core_.known_nodes().size());
+    out << "# HELP datafold_requests_answered_total Requests from peers this node answered, by type and outcome.\n"
+        << "# TYPE datafold_requests_answered_total counter\n"
+        << "datafold_requests_answered_total{type=\"query\",outcome=\"ok\"} " << stats.queries_answered << '\n'
+        << "datafold_requests_answered_total{type=\"query\",outcome=\"error\"} " << stats.queries_refused << '\n'
+        << "datafold_requests_answered_total{type=\"list_schemas\",outcome=\"ok\"} " << stats.schema_listings_answered << '\n'
+        << "datafold_requests_answered_total{type=\"list_schemas\",outcome=\"error\"} " << stats.schema_listings_refused << '\n';
+    metric(out, "datafold_trust_refusals_total", "counter", "Queries refused because their trust proof failed.",
+           stats.trust_refusals);
+    out << "# HELP datafold_request_duration_seconds Latency of this node's requests to peers.\n"
+        << "# TYPE datafold_request_duration_seconds histogram\n";
+    for (std::size_t i = 0; i < stats.request_latency_buckets.size(); ++i)
+      out << "datafold_request_duration_seconds_bucket{le=\"" << static_cast<double>(net::NetworkStats::kLatencyBucketsUs[i]) / 1e6
+          << "\"} " << stats.request_latency_buckets[i] << '\n';
+    out << "datafold_request_duration_seconds_bucket{le=\"+Inf\"} " << stats.request_latency_count << '\n'
+        << "datafold_request_duration_seconds_sum " << static_cast<double>(stats.request_latency_sum_us) / 1e6 << '\n'
+        << "datafold_request_duration_seconds_count " << stats.request_latency_count << '\n';
     if (auto discovery = core_.discovery_stats()) {
       metric(out, "datafold_discovery_datagrams_received_total", "counter", "Discovery datagrams received.",
              discovery->datagrams_received);

@@ -260,6 +260,11 @@ TEST_F(HttpApi, MetricsHasTheCounters) {
   EXPECT_GE(value_of("datafold_requests_received_total"), 1) << r.text;
   EXPECT_GE(value_of("datafold_connections_dialled_total"), 1) << r.text;
   EXPECT_GE(value_of("datafold_connections_inbound_total"), 1) << r.text;
+  // Requests by type and outcome, trust refusals, and a latency histogram.
+  EXPECT_GE(value_of("datafold_requests_answered_total{type=\"query\",outcome=\"ok\"}"), 1) << r.text;
+  EXPECT_EQ(value_of("datafold_trust_refusals_total"), 0) << r.text;
+  EXPECT_GE(value_of("datafold_request_duration_seconds_count"), 1) << r.text;
+  EXPECT_NE(r.text.find("# TYPE datafold_request_duration_seconds histogram"), std::string::npos) << r.text;
 }
 
 TEST_F(HttpApi, AnUnknownRouteIsA404WithAnErrorBody) {

@@ -242,6 +242,10 @@ TEST(HostilePeer, TrustProofWithSomeoneElsesKeyIsRefused) {
   ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*reply));
   EXPECT_EQ(std::get<ErrorMessage>(*reply).code, ErrorCode::TrustValidationFailed);
   EXPECT_EQ(std::get<ErrorMessage>(*reply).related_message_id, query.query_id);
+  // The operator sees it in the counters.
+  EXPECT_TRUE(testing::eventually([&] { return server->stats().trust_refusals == 1; }));
+  EXPECT_EQ(server->stats().queries_refused, 1u);
+  EXPECT_EQ(server->stats().queries_answered, 0u);
 }
 
 TEST(HostilePeer, SilentClientIsCutAtTheHandshakeDeadline) {

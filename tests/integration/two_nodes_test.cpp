@@ -74,6 +74,12 @@ TEST(TwoNodes, ListEachOthersSchemasAndQueryEachOther) {
   ASSERT_TRUE(other_way) << other_way.error().to_string();
   EXPECT_EQ(other_way->find("y")->value(), Json::array({"y", "Orders"}));
 
+  // Each node counted what it answered and timed what it asked.
+  EXPECT_EQ(a->stats().queries_answered, 1u);
+  EXPECT_EQ(a->stats().schema_listings_answered, 1u);
+  EXPECT_EQ(b->stats().request_latency_count, 2u);  // one listing, one query
+  EXPECT_EQ(b->stats().request_latency_buckets.back(), 2u);
+
   // Both directions share one pooled connection.
   EXPECT_EQ(a->connected_nodes().count(b->local_node_id()), 1u);
   EXPECT_EQ(a->stats().open_connections, 1u);

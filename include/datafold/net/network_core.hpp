@@ -8,6 +8,7 @@
 // thread. Completion handlers of the async_ calls also run on the handler pool.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -42,6 +43,22 @@ struct NetworkStats {
   std::uint64_t requests_received = 0;
   std::uint64_t requests_failed = 0;    // outgoing requests that ended in an error
   std::uint64_t protocol_errors = 0;    // bad frames or envelopes received
+
+  // Requests this node answered, by type and outcome.
+  std::uint64_t queries_answered = 0;
+  std::uint64_t queries_refused = 0;         // answered with an Error
+  std::uint64_t schema_listings_answered = 0;
+  std::uint64_t schema_listings_refused = 0;
+  std::uint64_t trust_refusals = 0;          // TrustValidationFailed sent back
+
+  // Latency of this node's own requests to peers (successful or not), as a
+  // cumulative histogram: request_latency_buckets[i] counts those that took at
+  // most kLatencyBucketsUs[i] microseconds.
+  static constexpr std::array<std::uint64_t, 8> kLatencyBucketsUs = {250, 1'000, 5'000, 25'000,
+                                                                     100'000, 500'000, 2'000'000, 10'000'000};
+  std::array<std::uint64_t, 8> request_latency_buckets{};
+  std::uint64_t request_latency_count = 0;
+  std::uint64_t request_latency_sum_us = 0;
 };
 
 class NetworkCore {
