@@ -40,6 +40,16 @@ void expect_still_serving(NetworkCore& server) {
   EXPECT_EQ(r->find("schema")->value(), Json("alive"));
 }
 
+// The first Error among the next few messages (the node's Hello may come first).
+std::optional<ErrorMessage> first_error(RawTlsClient& raw) {
+  for (int i = 0; i < 3; ++i) {
+    auto m = raw.read_message();
+    if (!m) break;
+    if (auto* e = std::get_if<ErrorMessage>(&*m)) return *e;
+  }
+  return std::nullopt;
+}
+
 std::string header(std::uint32_t length) {
   return {static_cast<char>(length >> 24), static_cast<char>(length >> 16), static_cast<char>(length >> 8),
           static_cast<char>(length)};
@@ -181,12 +191,7 @@ TEST(HostilePeer, DisjointProtocolVersionsGetUnsupportedVersion) {
   hello.network_name = "datafold-test";
   ASSERT_TRUE(raw.send(hello));
   // The node sends its own Hello first (both sides speak at once), then refuses.
-  std::optional<ErrorMessage> refusal;
-  for (int i = 0; i < 3 && !refusal; ++i) {
-    auto m = raw.read_message();
-    if (!m) break;
-    if (auto* e = std::get_if<ErrorMessage>(&*m)) refusal = *e;
-  }
+  auto refusal = first_error(raw);
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->code, ErrorCode::UnsupportedVersion);
   EXPECT_TRUE(raw.wait_closed());
@@ -216,12 +221,7 @@ TEST(HostilePeer, HelloClaimingAnotherIdIsRefused) {
   hello.node_id = server->local_node_id();  // not the key it proved
   hello.network_name = "datafold-test";
   ASSERT_TRUE(raw.send(hello));
-  std::optional<ErrorMessage> refusal;
-  for (int i = 0; i < 3 && !refusal; ++i) {
-    auto m = raw.read_message();
-    if (!m) break;
-    if (auto* e = std::get_if<ErrorMessage>(&*m)) refusal = *e;
-  }
+  auto refusal = first_error(raw);
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->code, ErrorCode::AuthenticationFailed);
 }

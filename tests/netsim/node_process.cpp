@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -14,6 +15,10 @@ LanNode::LanNode(VirtualLan& lan, int host, std::string data_dir, LanNodeOptions
     : lan_(lan), host_(host), data_dir_(std::move(data_dir)), options_(std::move(options)) {}
 
 bool LanNode::start() {
+  // The node's output goes to a log in its data dir, so the dir must exist first.
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir_, ec);
+  std::filesystem::permissions(data_dir_, std::filesystem::perms::owner_all, ec);
   const std::string ip = lan_.ip(host_);
   pid_ = lan_.spawn(host_,
                     {DATAFOLD_BINARY, "--data-dir", data_dir_, "node", "--sample",
