@@ -231,14 +231,16 @@ void NetworkNode::post_to_handlers(std::function<void()> work) {
 // ------------------------------------------------------------------ discovery
 
 NetworkResult<void> NetworkNode::open_discovery() {
-  DiscoveryConfig discovery_config{.identity = identity_};
-  discovery_config.network_name = config_.network_name;
-  discovery_config.tcp_port = bound_port_.load();
-  discovery_config.capabilities = config_.capabilities;
-  discovery_config.discovery_port = config_.discovery_port;
-  discovery_config.interfaces = config_.discovery_interfaces;
-  discovery_config.group = config_.discovery_group;
-  discovery_config.announcement_interval = config_.announcement_interval;
+  DiscoveryConfig discovery_config{
+      .identity = identity_,
+      .network_name = config_.network_name,
+      .tcp_port = bound_port_.load(),
+      .capabilities = config_.capabilities,
+      .discovery_port = config_.discovery_port,
+      .interfaces = config_.discovery_interfaces,
+      .group = config_.discovery_group,
+      .announcement_interval = config_.announcement_interval,
+  };
   // The node outlives its discovery (stop() resets it), so `this` is safe here.
   auto made = make_node_discovery(*io_, std::move(discovery_config),
                                   [this](DiscoveryEvent event, const NodeInfo& node) { on_discovery_event(event, node); });
