@@ -663,9 +663,13 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
     return;
   }
   post_to_handlers([self = shared_from_this(), connection, message = std::move(message)]() {
+    // Announcements relayed over connections are not used yet: LAN discovery takes
+    // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
+    if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;
+    // Who asked, as the handshake proved it. Each service works out the effective
+    // distance itself (the query service from the trust proof), so none is looked up here.
     RequestContext context{connection->node_id(), connection->peer_public_key(),
-                           self->trust_distance_of(connection->peer_public_key())};
-    if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;  // discovery is not wired yet
+                           self->config_.unknown_trust_distance};
     auto reply = self->router_.route(message, context);
     self->record_reply(message, reply);
     if (reply) connection->respond(std::move(*reply));
