@@ -30,6 +30,13 @@ NetworkResult<void> NetworkConfig::validate() const {
   if (max_in_flight_per_connection == 0) return bad("max_in_flight_per_connection", "must be at least 1");
   if (max_write_queue_bytes < max_frame_bytes)
     return bad("max_write_queue_bytes", "must be at least max_frame_bytes");
+  if (!(max_requests_per_second_per_peer >= 0) || max_requests_per_second_per_peer > 1e9)
+    return bad("max_requests_per_second_per_peer", "must be 0 (no limit) .. 1e9");
+  if (max_requests_per_second_per_peer > 0 && request_burst_per_peer == 0)
+    return bad("request_burst_per_peer", "must be at least 1 when the rate is limited");
+  if (redial_initial_delay.count() <= 0) return bad("redial_initial_delay", "must be positive");
+  if (redial_max_delay < redial_initial_delay)
+    return bad("redial_max_delay", "must be at least redial_initial_delay");
   if (io_threads == 0 || io_threads > 64) return bad("io_threads", "must be 1..64");
   if (handler_threads == 0 || handler_threads > 256) return bad("handler_threads", "must be 1..256");
   return {};

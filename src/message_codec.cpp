@@ -430,33 +430,51 @@ constexpr std::size_t kCompactThreshold = 64u << 10;
 constexpr std::size_t kRetainBytes = 256u << 10;
 }  // namespace
 
+void FrameDecoder::release() noexcept {
+  if (begin_ != end_) return;
+  begin_ = end_ = 0;
+  buffer_.reset();
+  capacity_ = 0;
+}
+
 void FrameDecoder::compact() {
   if (begin_ == end_) {
-    begin_ = end_ = 0;
-    if (buffer_.size() > kRetainBytes) std::string().swap(buffer_);
+    if (capacity_ > kRetainBytes) {
+      release();
+    } else {
+      begin_ = end_ = 0;
+    }
     return;
   }
   if (begin_ == 0) return;
-  std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+  std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
   end_ -= begin_;
   begin_ = 0;
 }
 
+void FrameDecoder::grow(std::size_t capacity) {
+  auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
+  if (end_ > begin_) std::memcpy(bigger.get(), buffer_.get() + begin_, end_ - begin_);
+  end_ -= begin_;
+  begin_ = 0;
+  buffer_ = std::move(bigger);
+  capacity_ = capacity;
+}
+
 std::span<std::uint8_t> FrameDecoder::prepare(std::size_t n) {
-  if (begin_ == end_ || (begin_ >= kCompactThreshold && begin_ >= buffer_.size() / 2) ||
-      end_ + n > buffer_.size())
+  if (begin_ == end_ || (begin_ >= kCompactThreshold && begin_ >= capacity_ / 2) || end_ + n > capacity_)
     compact();
-  if (end_ + n > buffer_.size()) {
+  if (end_ + n > capacity_) {
     // Grow geometrically so a frame arriving in many small reads costs
     // O(size) copying, not O(size^2); but never past what one largest frame
     // and this read need, so a peer cannot make us hold twice the limit.
-    const std::size_t doubled = std::min(buffer_.size() * 2, kFrameHeaderBytes + max_frame_bytes_ + n);
-    buffer_.resize(std::max(end_ + n, doubled));
+    const std::size_t doubled = std::min(capacity_ * 2, kFrameHeaderBytes + max_frame_bytes_ + n);
+    grow(std::max(end_ + n, doubled));
   }
-  return {reinterpret_cast<std::uint8_t*>(buffer_.data()) + end_, n};
+  return {buffer_.get() + end_, n};
 }
 
-void FrameDecoder::commit(std::size_t n) { end_ = std::min(end_ + n, buffer_.size()); }
+void FrameDecoder::commit(std::size_t n) { end_ = std::min(end_ + n, capacity_); }
 
 void FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return;
@@ -468,7 +486,7 @@ void FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
 FrameDecoder::Status FrameDecoder::next(std::span<const std::uint8_t>& payload) {
   const std::size_t available = end_ - begin_;
   if (available < kFrameHeaderBytes) return Status::NeedMore;
-  const auto* p = reinterpret_cast<const std::uint8_t*>(buffer_.data()) + begin_;
+  const auto* p = buffer_.get() + begin_;
   const std::size_t length = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) |
                              (std::size_t{p[2]} << 8) | std::size_t{p[3]};
   if (length > max_frame_bytes_) {

@@ -28,12 +28,24 @@ using asio::use_awaitable;
 // The node whose I/O thread this is, if any.
 thread_local const NetworkNode* t_io_thread_owner = nullptr;
 
+// A request caught on a connection the peer was closing to make room (PROTOCOL.md
+// section 9): the peer had stopped reading, so it never ran; sending it again on a
+// new connection is safe (queries and listings change nothing).
+bool never_reached_peer(const NetworkError& error) {
+  return error.kind == ErrorKind::Connection && error.code == ErrorCode::ResourceExhausted;
+}
+
 NetworkError node_stopped() { return make_error(ErrorKind::Connection, "node is stopped"); }
 
 std::string ip_of(const std::string& address) {
   auto parsed = detail::parse_host_port(address);
   return parsed ? parsed->host : address;
 }
+
+// Idle connections being closed to make room at once; more waits for those to go.
+constexpr std::size_t kMaxEvictionsInProgress = 8;
+// Handshakes allowed past the cap, each hoping to take an idle connection's place.
+constexpr std::size_t kMaxHandshakesOverCap = 8;
 
 bool is_loopback(const std::string& ip) {
   std::error_code ec;
@@ -138,11 +150,7 @@ NetworkResult<void> NetworkNode::start() {
   auto self = shared_from_this();
   if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
   if (discovery_) discovery_->start();
-  for (const auto& peer : config_.bootstrap_peers) {
-    async_connect_address(peer, [peer](NetworkResult<ConnectionPtr> outcome) {
-      if (!outcome) spdlog::warn("bootstrap peer {} unreachable: {}", peer, outcome.error().message);
-    });
-  }
+  for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer, std::make_shared<detail::RedialBackoff>());
   spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
 }
@@ -203,7 +211,13 @@ NetworkResult<void> NetworkNode::stop() {
     connections_.clear();
     established_.clear();
     connections_per_ip_.clear();
+    evicting_.clear();
     handshaking_ = 0;
+    redial_.clear();  // a restarted node starts with a clean slate
+  }
+  {
+    std::lock_guard lock(rate_mutex_);
+    request_buckets_.clear();
   }
   connections.clear();
   handlers_.reset();
@@ -268,9 +282,15 @@ void NetworkNode::on_discovery_event(DiscoveryEvent event, const NodeInfo& node)
       info.capabilities = node.capabilities;
       info.last_seen = node.last_seen;
       info.trust_distance = trust_distance_of(node.public_key);
-      // A fresh signed announcement is a sign of life: worth dialling again.
+      // A fresh signed announcement is a sign of life: worth dialling again, at once.
       info.health = NodeHealth::Healthy;
+      info.failed_dials = 0;
       lost_from_lan_.erase(node.node_id);
+      if (auto redial = redial_.find(node.node_id); redial != redial_.end()) {
+        redial->second.backoff.reset();
+        if (redial->second.wanted && !connected && running_)
+          schedule_redial_locked(node.node_id, std::chrono::milliseconds(0));
+      }
       break;
     }
     case DiscoveryEvent::Departed:
@@ -280,7 +300,7 @@ void NetworkNode::on_discovery_event(DiscoveryEvent event, const NodeInfo& node)
       if (connected) {
         lost_from_lan_.insert(node.node_id);
       } else {
-        known_.erase(node.node_id);
+        forget_locked(node.node_id);
       }
       break;
   }
@@ -319,21 +339,32 @@ void NetworkNode::add_known_node(NodeInfo info) {
   if (!info.public_key.empty() && info.public_key.node_id() != info.node_id) return;  // not that node's key
   const auto health = entry.health;
   const auto version = entry.protocol_version;
+  const bool new_address = entry.address != info.address;
   entry = std::move(info);
   if (entry.health == NodeHealth::Unknown) entry.health = health;
   if (entry.protocol_version == 0) entry.protocol_version = version;
+  // A new address is worth trying at once, whatever the old one did.
+  if (auto redial = redial_.find(entry.node_id); new_address && redial != redial_.end()) {
+    redial->second.backoff.reset();
+    entry.failed_dials = 0;
+  }
 }
 
 std::unordered_map<NodeId, NodeInfo> NetworkNode::known_nodes() const {
-  std::lock_guard lock(mutex_);
-  return known_;
+  std::unordered_map<NodeId, NodeInfo> out;
+  for (auto& info : known_node_list()) out.emplace(info.node_id, std::move(info));
+  return out;
 }
 
 std::vector<NodeInfo> NetworkNode::known_node_list() const {
   std::lock_guard lock(mutex_);
   std::vector<NodeInfo> out;
   out.reserve(known_.size());
-  for (const auto& [id, info] : known_) out.push_back(info);
+  for (const auto& [id, info] : known_) {
+    out.push_back(info);
+    if (auto connection = connections_.find(id); connection != connections_.end())
+      out.back().rtt = connection->second->last_rtt();
+  }
   return out;
 }
 
@@ -350,7 +381,14 @@ NetworkStats NetworkNode::stats() const {
   {
     std::lock_guard lock(mutex_);
     out.open_connections = established_.size();
+    out.protocol_errors = closed_protocol_violations_;
+    for (const auto& connection : established_) out.protocol_errors += connection->protocol_violations();
   }
+  out.requests_pending = counters_.requests_pending;
+  out.requests_rate_limited = counters_.requests_rate_limited;
+  out.redials = counters_.redials;
+  out.connections_evicted = counters_.connections_evicted;
+  out.connections_refused = counters_.connections_refused;
   out.inbound_accepted = counters_.inbound_accepted;
   out.outbound_dialled = counters_.outbound_dialled;
   out.handshake_failures = counters_.handshake_failures;
@@ -394,23 +432,43 @@ detail::HandshakeParams NetworkNode::handshake_params(std::optional<NodeId> expe
 }
 
 void NetworkNode::async_connection(const NodeId& id, ConnectionHandler done) {
+  // `done` never runs under mutex_: it may call back into the node.
   std::string address;
+  std::optional<NetworkResult<ConnectionPtr>> answer;
   {
     std::lock_guard lock(mutex_);
-    if (!running_) return done(node_stopped());
-    if (auto it = connections_.find(id); it != connections_.end() && it->second->state() == ConnectionState::Open)
-      return done(it->second);
-    if (auto it = dial_for_node_.find(id); it != dial_for_node_.end()) {
-      dials_[it->second].waiters.push_back(std::move(done));  // join the dial under way
-      return;
+    answer = immediate_connection_locked(id, address);
+    if (!answer) {
+      if (auto it = dial_for_node_.find(id); it != dial_for_node_.end()) {
+        dials_[it->second].waiters.push_back(std::move(done));  // join the dial under way
+        return;
+      }
     }
-    auto known = known_.find(id);
-    if (known == known_.end() || known->second.address.empty())
-      return done(make_error(ErrorKind::Discovery,
-                             "node " + id.short_string() + " is not known: discover it or add its address"));
-    address = known->second.address;
   }
+  if (answer) return done(std::move(*answer));
   begin_dial(id, std::move(address), std::move(done));
+}
+
+std::optional<NetworkResult<NetworkNode::ConnectionPtr>> NetworkNode::immediate_connection_locked(const NodeId& id,
+                                                                                                 std::string& address) {
+  if (!running_) return node_stopped();
+  if (auto it = connections_.find(id); it != connections_.end() && it->second->state() == ConnectionState::Open)
+    return it->second;
+  if (dial_for_node_.count(id) > 0) return std::nullopt;
+  auto known = known_.find(id);
+  if (known == known_.end() || known->second.address.empty())
+    return make_error(ErrorKind::Discovery, "node " + id.short_string() + " is not known: discover it or add its address");
+  address = known->second.address;
+  // Its last dial failed and the wait is not over: say so now rather than spend
+  // another connect timeout on a peer that is probably still down.
+  const auto now = detail::RedialBackoff::Clock::now();
+  if (auto redial = redial_.find(id); redial != redial_.end() && redial->second.backoff.waiting(now)) {
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(redial->second.backoff.next_attempt() - now);
+    return make_error(ErrorKind::Connection, "node " + id.short_string() + " is unreachable (" +
+                                                 redial->second.last_error + "); next dial in " +
+                                                 std::to_string(wait.count()) + " ms");
+  }
+  return std::nullopt;  // dial it
 }
 
 void NetworkNode::async_connect_address(const std::string& host_port, ConnectionHandler done) {
@@ -422,8 +480,9 @@ void NetworkNode::async_connect_address(const std::string& host_port, Connection
 std::uint64_t NetworkNode::begin_dial(std::optional<NodeId> expected, std::string address, ConnectionHandler done) {
   std::uint64_t ticket = 0;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (!running_) {
+      lock.unlock();
       done(node_stopped());
       return 0;
     }
@@ -452,10 +511,7 @@ void NetworkNode::finish_dial(std::uint64_t ticket, NetworkResult<ConnectionPtr>
     waiters = std::move(it->second.waiters);
     if (it->second.expected) {
       dial_for_node_.erase(*it->second.expected);
-      if (!outcome) {
-        auto known = known_.find(*it->second.expected);
-        if (known != known_.end()) known->second.health = NodeHealth::Unreachable;
-      }
+      if (!outcome) record_dial_failure_locked(*it->second.expected, outcome.error());
     }
     dials_.erase(it);
   }
@@ -532,7 +588,11 @@ asio::awaitable<void> NetworkNode::accept_loop() {
     bool admitted = false;
     {
       std::lock_guard lock(mutex_);
-      const bool room = established_.size() + handshaking_ < config_.max_connections;
+      // At the cap, a few handshakes may still go ahead when an idle connection could
+      // make room; the room is made only once the newcomer has authenticated (adopt()),
+      // so sockets that never finish a handshake push nobody out.
+      const bool room = established_.size() - evicting_.size() + handshaking_ < config_.max_connections ||
+                        (handshaking_ < kMaxHandshakesOverCap && least_recently_used_idle_locked() != nullptr);
       const bool ip_room = is_loopback(ip) || connections_per_ip_[ip] < config_.max_connections_per_ip;
       if (room && ip_room) {
         ++handshaking_;
@@ -541,6 +601,7 @@ asio::awaitable<void> NetworkNode::accept_loop() {
       }
     }
     if (!admitted) {
+      counters_.connections_refused++;
       spdlog::debug("refused a connection from {}: connection limit reached", ip);
       std::error_code ignored;
       socket.close(ignored);
@@ -560,17 +621,26 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
   auto self = shared_from_this();
   auto connection = std::make_shared<detail::TlsConnection>(std::move(socket), *tls_, true, limits());
   auto handshake = co_await connection->handshake(handshake_params(std::nullopt));
-  {
-    std::lock_guard lock(mutex_);
-    if (handshaking_ > 0) --handshaking_;
-  }
   if (!handshake) {
+    {
+      std::lock_guard lock(mutex_);
+      if (handshaking_ > 0) --handshaking_;  // stop() may have reset it meanwhile
+    }
     counters_.handshake_failures++;
     release_ip(ip);
     spdlog::debug("inbound handshake from {} failed: {}", ip, handshake.error().message);
     co_return;
   }
   if (auto adopted = adopt(connection, ""); !adopted) release_ip(ip);
+}
+
+NetworkNode::ConnectionPtr NetworkNode::least_recently_used_idle_locked() const {
+  ConnectionPtr oldest;
+  for (const auto& connection : established_) {
+    if (connection->state() != ConnectionState::Open || !connection->idle() || evicting_.count(connection) > 0) continue;
+    if (!oldest || connection->last_activity_ns() < oldest->last_activity_ns()) oldest = connection;
+  }
+  return oldest;
 }
 
 void NetworkNode::release_ip(const std::string& ip) {
@@ -582,17 +652,33 @@ void NetworkNode::release_ip(const std::string& ip) {
 NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr& connection,
                                                              const std::string& dialled_address) {
   const NodeId peer = connection->node_id();
-  if (peer == identity_.node_id()) {
-    connection->close();
-    return make_error(ErrorKind::Config, "that address is this node itself");
-  }
   ConnectionPtr chosen;
   ConnectionPtr retired;
+  ConnectionPtr evicted;
   {
     std::lock_guard lock(mutex_);
+    // An accepted connection stops counting as a handshake and starts counting as
+    // established in one step, so no accept in between sees room that is not there.
+    if (connection->inbound() && handshaking_ > 0) --handshaking_;  // stop() may have reset it
+    if (peer == identity_.node_id()) {
+      connection->close();
+      return make_error(ErrorKind::Config, "that address is this node itself");
+    }
     if (!running_) {
       connection->close();
       return node_stopped();
+    }
+    if (connection->inbound() && established_.size() - evicting_.size() >= config_.max_connections) {
+      // Full: close the connection used longest ago with nothing in flight (a few at
+      // a time, so connections being closed cannot pile up past the cap), or, if
+      // every one is busy, turn the newcomer away with the same notice.
+      evicted = evicting_.size() < kMaxEvictionsInProgress ? least_recently_used_idle_locked() : nullptr;
+      if (!evicted) {
+        connection->start(weak_from_this());
+        connection->release_for_room();
+        return make_error(ErrorKind::ResourceExhausted, "connection limit reached", ErrorCode::ResourceExhausted);
+      }
+      evicting_.insert(evicted);
     }
     established_.insert(connection);
     auto& slot = connections_[peer];
@@ -621,6 +707,16 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
     info.trust_distance = trust_distance_of(info.public_key);
     info.last_seen = std::chrono::system_clock::now();
     info.health = NodeHealth::Healthy;
+    info.failed_dials = 0;
+    if (auto redial = redial_.find(peer); redial != redial_.end()) {
+      if (redial->second.persistent) {
+        redial->second.backoff.reset();
+        redial->second.wanted = false;
+        ++redial->second.generation;  // a redial still scheduled has nothing to do
+      } else {
+        redial_.erase(redial);
+      }
+    }
     if (!dialled_address.empty()) {
       info.address = dialled_address;
     } else if (info.address.empty() && hello.listen_port != 0) {
@@ -629,24 +725,54 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
   }
   connection->start(weak_from_this());
   if (retired) retired->supersede();
+  if (evicted) {
+    counters_.connections_evicted++;
+    spdlog::debug("closing idle connection to {} to make room", evicted->node_id().short_string());
+    evicted->release_for_room();
+  }
   return chosen;
 }
 
 void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError& reason) {
   bool inbound = connection->inbound();
+  bool peer_gone = false;
+  const NodeId& peer = connection->node_id();
   {
     std::lock_guard lock(mutex_);
-    if (established_.erase(connection) == 0) inbound = false;  // never admitted: nothing to release
-    auto it = connections_.find(connection->node_id());
+    evicting_.erase(connection);
+    if (established_.erase(connection) == 0) {
+      inbound = false;  // never admitted: nothing to release
+    } else {
+      closed_protocol_violations_ += connection->protocol_violations();
+    }
+    auto it = connections_.find(peer);
     if (it != connections_.end() && it->second == connection) {
       connections_.erase(it);
-      // A connection that failed (peer gone, reset, silent) makes the node unreachable
-      // until it is heard from again; one we retired ourselves says nothing about it.
-      auto known = known_.find(connection->node_id());
-      if (known != known_.end() && running_ && connection->failed())
+      peer_gone = true;
+      auto known = known_.find(peer);
+      if (lost_from_lan_.erase(peer) > 0) {
+        forget_locked(peer);
+      } else if (known != known_.end() && running_ && connection->failed()) {
+        // A connection that failed (peer gone, reset, silent) makes the node
+        // unreachable until it is heard from again, and worth redialling; one we
+        // retired ourselves says nothing about it.
         known->second.health = NodeHealth::Unreachable;
-      if (lost_from_lan_.erase(connection->node_id()) > 0) known_.erase(connection->node_id());
+        if (!known->second.address.empty()) {
+          auto& redial = redial_[peer];
+          redial.wanted = true;
+          redial.last_error = reason.message;
+          schedule_redial_locked(peer, redial.backoff.record_failure(redial_policy(), detail::RedialBackoff::Clock::now(), jitter_));
+        }
+      }
     }
+  }
+  if (peer_gone) {
+    // Its rate budget goes with it once spent budget has refilled; a peer that
+    // reconnects to reset a drained bucket finds it still drained.
+    std::lock_guard lock(rate_mutex_);
+    auto bucket = request_buckets_.find(peer);
+    if (bucket != request_buckets_.end() && bucket->second.full(detail::TokenBucket::Clock::now()))
+      request_buckets_.erase(bucket);
   }
   if (inbound) release_ip(ip_of(connection->remote_address()));
   spdlog::debug("connection to {} closed: {}", connection->node_id().short_string(), reason.message);
@@ -662,6 +788,17 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
                                                                ErrorCode::InternalError)));
     return;
   }
+  const bool is_request =
+      std::holds_alternative<QueryMessage>(message) || std::holds_alternative<ListSchemasRequestMessage>(message);
+  if (is_request && !admit_request(connection->node_id())) {
+    counters_.requests_rate_limited++;
+    connection->respond(make_error_reply(
+        message, make_error(ErrorKind::ResourceExhausted,
+                            "more than " + std::to_string(static_cast<std::uint64_t>(config_.max_requests_per_second_per_peer)) +
+                                " requests per second from this node; slow down",
+                            ErrorCode::ResourceExhausted)));
+    return;
+  }
   post_to_handlers([self = shared_from_this(), connection, message = std::move(message)]() {
     // Announcements relayed over connections are not used yet: LAN discovery takes
     // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
@@ -674,6 +811,24 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
     self->record_reply(message, reply);
     if (reply) connection->respond(std::move(*reply));
   });
+}
+
+bool NetworkNode::admit_request(const NodeId& peer) {
+  if (config_.max_requests_per_second_per_peer <= 0) return true;
+  const auto now = detail::TokenBucket::Clock::now();
+  std::lock_guard lock(rate_mutex_);
+  auto bucket = request_buckets_.find(peer);
+  if (bucket == request_buckets_.end()) {
+    // Buckets of peers gone for good are dropped in on_closed once full; this bounds
+    // the rest (peers that left with a spent budget) to about the connection cap.
+    if (request_buckets_.size() >= 2 * config_.max_connections)
+      std::erase_if(request_buckets_, [now](auto& entry) { return entry.second.full(now); });
+    bucket = request_buckets_
+                 .emplace(peer, detail::TokenBucket(config_.max_requests_per_second_per_peer,
+                                                    static_cast<double>(config_.request_burst_per_peer), now))
+                 .first;
+  }
+  return bucket->second.try_take(now);
 }
 
 void NetworkNode::record_reply(const Message& request, const std::optional<Message>& reply) {
@@ -706,15 +861,29 @@ void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(
     return;
   }
   counters_.requests_sent++;
+  counters_.requests_pending++;
   auto counted = [self = shared_from_this(), done = std::move(done),
                   started = std::chrono::steady_clock::now()](NetworkResult<QueryResult> outcome) {
     if (!outcome) self->counters_.requests_failed++;
     self->record_latency(started);
+    self->counters_.requests_pending--;
     done(std::move(outcome));
   };
-  async_connection(id, [self = shared_from_this(), query = std::move(query),
-                        done = std::move(counted)](NetworkResult<ConnectionPtr> connection) mutable {
+  send_query(id, std::move(query), std::move(counted), true);
+}
+
+void NetworkNode::send_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done,
+                             bool may_resend) {
+  async_connection(id, [self = shared_from_this(), id, query = std::move(query), done = std::move(done),
+                        may_resend](NetworkResult<ConnectionPtr> connection) mutable {
     if (!connection) return done(std::move(connection).error());
+    if (may_resend) {
+      done = [self, id, unsent = query, done = std::move(done)](NetworkResult<QueryResult> outcome) mutable {
+        if (!outcome && never_reached_peer(outcome.error()))
+          return self->send_query(id, std::move(unsent), std::move(done), false);
+        done(std::move(outcome));
+      };
+    }
     TrustProof proof;
     proof.public_key = self->identity_.public_key();
     proof.trust_distance = query.trust_distance;
@@ -737,14 +906,29 @@ void NetworkNode::async_list_schemas(const NodeId& id,
     return;
   }
   counters_.requests_sent++;
+  counters_.requests_pending++;
   auto counted = [self = shared_from_this(), done = std::move(done), started = std::chrono::steady_clock::now()](
                      NetworkResult<std::vector<SchemaInfo>> outcome) {
     if (!outcome) self->counters_.requests_failed++;
     self->record_latency(started);
+    self->counters_.requests_pending--;
     done(std::move(outcome));
   };
-  async_connection(id, [self = shared_from_this(), done = std::move(counted)](NetworkResult<ConnectionPtr> connection) mutable {
+  send_list_schemas(id, std::move(counted), true);
+}
+
+void NetworkNode::send_list_schemas(const NodeId& id,
+                                    std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done,
+                                    bool may_resend) {
+  async_connection(id, [self = shared_from_this(), id, done = std::move(done),
+                        may_resend](NetworkResult<ConnectionPtr> connection) mutable {
     if (!connection) return done(std::move(connection).error());
+    if (may_resend) {
+      done = [self, id, done = std::move(done)](NetworkResult<std::vector<SchemaInfo>> outcome) mutable {
+        if (!outcome && never_reached_peer(outcome.error())) return self->send_list_schemas(id, std::move(done), false);
+        done(std::move(outcome));
+      };
+    }
     SchemaService::list_remote_schemas(**connection, self->config_.request_timeout, std::move(done));
   });
 }

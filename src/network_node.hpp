@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -28,7 +29,9 @@
 #include "datafold/net/query_service.hpp"
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
+#include "redial_backoff.hpp"
 #include "tls_connection.hpp"
+#include "token_bucket.hpp"
 
 namespace datafold::net {
 
@@ -97,6 +100,9 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   detail::ConnectionLimits limits() const;
   detail::HandshakeParams handshake_params(std::optional<NodeId> expected) const;
+  // What async_connection() can answer without dialling (an error, the open
+  // connection), or nullopt with `address` set: dial it (or join the dial under way).
+  std::optional<NetworkResult<ConnectionPtr>> immediate_connection_locked(const NodeId& id, std::string& address);
   std::uint64_t begin_dial(std::optional<NodeId> expected, std::string address, ConnectionHandler done);
   void finish_dial(std::uint64_t ticket, NetworkResult<ConnectionPtr> outcome);
   asio::awaitable<void> dial(std::uint64_t ticket, std::optional<NodeId> expected, std::string address);
@@ -104,9 +110,35 @@ class NetworkNode final : public detail::ConnectionEvents,
   asio::awaitable<void> serve_inbound(asio::ip::tcp::socket socket, std::string ip);
   NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address);
   void release_ip(const std::string& ip);
+  // The open connection with nothing in flight that was used longest ago, if any.
+  ConnectionPtr least_recently_used_idle_locked() const;
   NetworkResult<void> open_listener();
   NetworkResult<void> open_discovery();
   void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);
+
+  // Send on the pooled connection; `may_resend`: once more on a new connection if the
+  // first was closed by the peer to make room before the request reached it.
+  void send_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done, bool may_resend);
+  void send_list_schemas(const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done,
+                         bool may_resend);
+
+  // Per-peer request rate: false when `peer` is over max_requests_per_second_per_peer.
+  bool admit_request(const NodeId& peer);
+
+  // Redial (see NetworkConfig::redial_*).
+  struct PeerRedial {
+    detail::RedialBackoff backoff;
+    std::string last_error;
+    bool wanted = false;      // redial in the background: a live connection to it failed
+    bool persistent = false;  // a bootstrap peer: redial for as long as the node runs
+    std::uint64_t generation = 0;  // only the newest scheduled redial runs
+  };
+  detail::RedialPolicy redial_policy() const;
+  void schedule_redial_locked(const NodeId& id, std::chrono::milliseconds delay);
+  void redial(const NodeId& id, std::uint64_t generation);
+  void record_dial_failure_locked(const NodeId& id, const NetworkError& error);
+  void forget_locked(const NodeId& id);
+  void dial_bootstrap_peer(std::string address, std::shared_ptr<detail::RedialBackoff> backoff);
 
   const NetworkConfig config_;
   const Identity identity_;
@@ -139,8 +171,17 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_map<std::uint64_t, DialAttempt> dials_;
   std::unordered_map<NodeId, std::uint64_t> dial_for_node_;
   std::unordered_map<std::string, std::size_t> connections_per_ip_;
+  // Idle connections closed to make room for new ones, until they are gone.
+  std::unordered_set<ConnectionPtr> evicting_;
   std::size_t handshaking_ = 0;
   std::uint64_t next_dial_ticket_ = 1;
+  std::unordered_map<NodeId, PeerRedial> redial_;
+  std::mt19937_64 jitter_{std::random_device{}()};
+  std::uint64_t closed_protocol_violations_ = 0;  // of connections already gone
+
+  // Taken on I/O threads for every request a peer sends; never held with mutex_.
+  std::mutex rate_mutex_;
+  std::unordered_map<NodeId, detail::TokenBucket> request_buckets_;
 
   struct Counters {
     std::atomic<std::uint64_t> inbound_accepted{0};
@@ -154,6 +195,11 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::atomic<std::uint64_t> schema_listings_answered{0};
     std::atomic<std::uint64_t> schema_listings_refused{0};
     std::atomic<std::uint64_t> trust_refusals{0};
+    std::atomic<std::uint64_t> requests_pending{0};
+    std::atomic<std::uint64_t> requests_rate_limited{0};
+    std::atomic<std::uint64_t> redials{0};
+    std::atomic<std::uint64_t> connections_evicted{0};
+    std::atomic<std::uint64_t> connections_refused{0};
     std::array<std::atomic<std::uint64_t>, NetworkStats::kLatencyBucketsUs.size()> latency_buckets{};
     std::atomic<std::uint64_t> latency_count{0};
     std::atomic<std::uint64_t> latency_sum_us{0};

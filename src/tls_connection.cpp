@@ -1,6 +1,12 @@
 #include "tls_connection.hpp"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -8,8 +14,8 @@
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "endpoint.hpp"
@@ -54,7 +60,193 @@ NetworkError connection_error(const std::string& what, const std::error_code& ec
   return make_error(ErrorKind::Connection, what + ": " + ec.message());
 }
 
+std::span<const std::uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+using IoResult = std::tuple<std::error_code, std::size_t>;
+
+// Every OpenSSL call starts with an empty error queue and errno, so what it leaves
+// there is its own (the queue is per thread, and a strand hops threads).
+void clear_errors() {
+  ERR_clear_error();
+  errno = 0;
+}
+
+// OpenSSL's socket BIO writes with write(2), which raises SIGPIPE (killing the
+// process by default) when the peer has gone; this one sends with MSG_NOSIGNAL, as
+// asio does. The BIO holds the descriptor number only: it never closes it.
+int socket_of(BIO* bio) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio))); }
+
+bool would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK || error == EINTR; }
+
+int socket_bio_write(BIO* bio, const char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  const auto sent = ::send(socket_of(bio), data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+  if (sent < 0 && would_block(errno)) BIO_set_retry_write(bio);
+  return static_cast<int>(sent);
+}
+
+int socket_bio_read(BIO* bio, char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  const auto received = ::recv(socket_of(bio), data, static_cast<std::size_t>(size), 0);
+  if (received < 0 && would_block(errno)) BIO_set_retry_read(bio);
+  // Remembered so OpenSSL can tell a peer that closed without close_notify.
+  if (received == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
+  return static_cast<int>(received);
+}
+
+long socket_bio_ctrl(BIO* bio, int command, long, void*) {
+  switch (command) {
+    case BIO_CTRL_FLUSH:
+      return 1;  // nothing is buffered here
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    default:
+      return 0;
+  }
+}
+
+const BIO_METHOD* socket_bio_method() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "datafold socket");
+    if (m != nullptr) {
+      BIO_meth_set_write(m, socket_bio_write);
+      BIO_meth_set_read(m, socket_bio_read);
+      BIO_meth_set_ctrl(m, socket_bio_ctrl);
+    }
+    return m;
+  }();
+  return method;
+}
+
+// A BIO over `socket`, or null.
+BIO* make_socket_bio(int socket) {
+  const BIO_METHOD* method = socket_bio_method();
+  BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
+  if (bio == nullptr) return nullptr;
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(socket)));
+  BIO_set_init(bio, 1);
+  return bio;
+}
+
 }  // namespace
+
+// ------------------------------------------------------------------ TLS socket
+
+TlsSocket::TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& tls)
+    : socket_(std::move(socket)), ssl_(SSL_new(tls.native_handle())) {
+  std::error_code ec;
+  socket_.non_blocking(true, ec);
+  BIO* bio = (ec || !ssl_) ? nullptr : make_socket_bio(socket_.native_handle());
+  if (bio == nullptr) {
+    ssl_.reset();
+    return;
+  }
+  SSL_set_bio(ssl_.get(), bio, bio);  // one BIO both ways; the session owns it
+  // Read ahead: a read takes whatever the socket has (several records) instead of a
+  // header then a body. Partial writes: each write returns once a record is out, so
+  // write_all() knows how far it got when the socket is full.
+  SSL_set_read_ahead(ssl_.get(), 1);
+  SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE);
+}
+
+TlsSocket::Want TlsSocket::want_after(int result, std::error_code& error) const {
+  const int socket_errno = errno;
+  switch (SSL_get_error(ssl_.get(), result)) {
+    case SSL_ERROR_WANT_READ:
+      return Want::Read;
+    case SSL_ERROR_WANT_WRITE:
+      return Want::Write;
+    case SSL_ERROR_ZERO_RETURN:
+      error = asio::error::eof;
+      break;
+    case SSL_ERROR_SYSCALL:
+      // No errno: the peer closed the socket without a close_notify.
+      error = socket_errno != 0 ? std::error_code(socket_errno, asio::error::get_system_category())
+                                : std::error_code(asio::ssl::error::stream_truncated);
+      break;
+    default: {
+      // As asio::ssl::stream reports it, so callers can tell TLS refusals from the rest.
+      const unsigned long code = ERR_get_error();
+      error = ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING
+                  ? std::error_code(asio::ssl::error::stream_truncated)
+                  : std::error_code(static_cast<int>(code), asio::error::get_ssl_category());
+      break;
+    }
+  }
+  ERR_clear_error();
+  return Want::Nothing;
+}
+
+asio::awaitable<std::error_code> TlsSocket::wait(Want want) {
+  auto [ec] = co_await socket_.async_wait(
+      want == Want::Read ? asio::socket_base::wait_read : asio::socket_base::wait_write, as_tuple(use_awaitable));
+  // Closed while the completion was queued: the descriptor number OpenSSL holds may
+  // already belong to another socket, so it must not be touched again.
+  if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> TlsSocket::handshake(bool server) {
+  if (!ssl_) co_return std::error_code(asio::error::no_memory);
+  if (server) {
+    SSL_set_accept_state(ssl_.get());
+  } else {
+    SSL_set_connect_state(ssl_.get());
+  }
+  for (;;) {
+    if (!socket_.is_open()) co_return std::error_code(asio::error::operation_aborted);
+    clear_errors();
+    const int result = SSL_do_handshake(ssl_.get());
+    if (result == 1) co_return std::error_code{};
+    std::error_code error;
+    const Want want = want_after(result, error);
+    if (want == Want::Nothing) co_return error;
+    if (auto waited = co_await wait(want)) co_return waited;
+  }
+}
+
+asio::awaitable<std::error_code> TlsSocket::wait_readable() {
+  if (!socket_.is_open()) co_return std::error_code(asio::error::operation_aborted);
+  if (SSL_has_pending(ssl_.get()) == 1) co_return std::error_code{};
+  co_return co_await wait(Want::Read);
+}
+
+asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
+  for (;;) {
+    if (!socket_.is_open()) co_return IoResult{asio::error::operation_aborted, 0};
+    clear_errors();
+    std::size_t n = 0;
+    const int result = SSL_read_ex(ssl_.get(), into.data(), into.size(), &n);
+    if (result == 1) co_return IoResult{std::error_code{}, n};
+    std::error_code error;
+    const Want want = want_after(result, error);
+    if (want == Want::Nothing) co_return IoResult{error, 0};
+    if (auto waited = co_await wait(want)) co_return IoResult{waited, 0};
+  }
+}
+
+asio::awaitable<IoResult> TlsSocket::write_all(std::span<const std::uint8_t> bytes) {
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    if (!socket_.is_open()) co_return IoResult{asio::error::operation_aborted, written};
+    clear_errors();
+    std::size_t n = 0;
+    const int result = SSL_write_ex(ssl_.get(), bytes.data() + written, bytes.size() - written, &n);
+    if (result == 1) {
+      written += n;
+      continue;
+    }
+    std::error_code error;
+    const Want want = want_after(result, error);
+    if (want == Want::Nothing) co_return IoResult{error, written};
+    if (auto waited = co_await wait(want)) co_return IoResult{waited, written};
+  }
+  co_return IoResult{std::error_code{}, written};
+}
+
+// ------------------------------------------------------------------ connection
 
 TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& tls, bool inbound,
                              ConnectionLimits limits)
@@ -71,6 +263,7 @@ TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& t
   remote_address_ = format_endpoint(stream_.lowest_layer().remote_endpoint(ec));
   stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
   last_received_ns_ = now_ns();
+  last_activity_ns_ = now_ns();
 }
 
 TlsConnection::~TlsConnection() = default;
@@ -89,8 +282,7 @@ asio::awaitable<NetworkResult<Message>> TlsConnection::read_one_message() {
         break;
     }
     auto buf = decoder_.prepare(kReadChunkBytes);
-    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf.data(), buf.size()),
-                                                    as_tuple(use_awaitable));
+    auto [ec, n] = co_await stream_.read_some(buf);
     if (ec) co_return connection_error("connection lost during handshake", ec);
     decoder_.commit(n);
   }
@@ -99,7 +291,7 @@ asio::awaitable<NetworkResult<Message>> TlsConnection::read_one_message() {
 asio::awaitable<NetworkResult<void>> TlsConnection::write_now(const Message& message) {
   std::string frame;
   append_frame(message, frame);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(frame), as_tuple(use_awaitable));
+  auto [ec, n] = co_await stream_.write_all(bytes_of(frame));
   if (ec) co_return connection_error("connection lost during handshake", ec);
   co_return NetworkResult<void>{};
 }
@@ -129,10 +321,8 @@ asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams pa
     return error;
   };
 
-  if (!inbound_) configure_client(stream_.native_handle());
-  auto [tls_ec] = co_await stream_.async_handshake(
-      inbound_ ? asio::ssl::stream_base::server : asio::ssl::stream_base::client,
-      as_tuple(use_awaitable));
+  if (!inbound_ && stream_.native_handle() != nullptr) configure_client(stream_.native_handle());
+  const auto tls_ec = co_await stream_.handshake(inbound_);
   if (tls_ec) {
     const bool tls_refused = tls_ec.category() == asio::error::get_ssl_category();
     co_return fail(make_error(tls_refused ? ErrorKind::Authentication : ErrorKind::Connection,
@@ -220,6 +410,11 @@ void TlsConnection::start(std::weak_ptr<ConnectionEvents> events) {
 
 void TlsConnection::note_received() { last_received_ns_.store(now_ns(), std::memory_order_relaxed); }
 
+void TlsConnection::note_activity() {
+  last_activity_ = Clock::now();
+  last_activity_ns_.store(now_ns(), std::memory_order_relaxed);
+}
+
 asio::awaitable<void> TlsConnection::read_loop() {
   auto self = shared_from_this();
   std::span<const std::uint8_t> payload;
@@ -247,9 +442,15 @@ asio::awaitable<void> TlsConnection::read_loop() {
     }
     if (state() == ConnectionState::Closed || closing_) co_return;
 
-    auto buf = decoder_.prepare(kReadChunkBytes);
-    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf.data(), buf.size()),
-                                                    as_tuple(use_awaitable));
+    std::error_code ec;
+    std::size_t n = 0;
+    if (decoder_.buffered_bytes() == 0) {
+      // No frame half-received: wait for the peer without a read buffer, so an idle
+      // connection holds none (a read buffer per connection is 16 KiB).
+      decoder_.release();
+      ec = co_await stream_.wait_readable();
+    }
+    if (!ec) std::tie(ec, n) = co_await stream_.read_some(decoder_.prepare(kReadChunkBytes));
     if (ec) {
       close_with(ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
                      ? make_error(ErrorKind::Connection, "peer " + peer_id_.short_string() + " closed the connection")
@@ -281,7 +482,7 @@ void TlsConnection::dispatch(Message message) {
   auto self = shared_from_this();
   const bool liveness = std::holds_alternative<PingMessage>(message) ||
                         std::holds_alternative<PongMessage>(message);
-  if (!liveness) last_activity_ = Clock::now();
+  if (!liveness) note_activity();
 
   auto deliver_request = [&](Message request, const Uuid& id) {
     auto events = events_.lock();
@@ -335,6 +536,16 @@ void TlsConnection::dispatch(Message message) {
             complete(id, std::move(message));
           },
           [&](ErrorMessage& m) {
+            if (!m.related_message_id && m.code == ErrorCode::ResourceExhausted) {
+              // The peer is closing this connection to make room for another; close our
+              // side now so no new request goes on it. Nothing is wrong with the peer.
+              released_by_peer_ = true;
+              // Requests still pending on it fail with code ResourceExhausted, which tells
+              // the node they never reached the peer's handler and may be sent again.
+              close_after_flush(make_error(ErrorKind::Connection, "peer closed the connection to make room: " + m.message,
+                                           ErrorCode::ResourceExhausted));
+              return;
+            }
             if (!m.related_message_id) {
               spdlog::info("peer {} at {} reported: {} ({})", peer_id_.short_string(), remote_address_,
                            m.message, to_string(m.code));
@@ -377,7 +588,7 @@ asio::awaitable<void> TlsConnection::write_loop() {
     // Everything queued goes out in one TLS write: batching for free under load.
     std::swap(writing_, outbox_);
     write_in_progress_ = true;
-    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(writing_), as_tuple(use_awaitable));
+    auto [ec, n] = co_await stream_.write_all(bytes_of(writing_));
     write_in_progress_ = false;
     if (writing_.capacity() > kKeptBufferBytes) {
       std::string().swap(writing_);
@@ -430,7 +641,7 @@ void TlsConnection::respond(Message reply) {
   }
   asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
     if (self->incoming_in_flight_ > 0) --self->incoming_in_flight_;
-    self->last_activity_ = Clock::now();
+    self->note_activity();
     self->enqueue_frame(frame);
   });
 }
@@ -476,7 +687,7 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
       done(make_error(ErrorKind::Message, "request id already in use", ErrorCode::InvalidMessage));
       return;
     }
-    if (!liveness) self->last_activity_ = now;
+    if (!liveness) self->note_activity();
     self->sync_pending_count();
     self->enqueue_frame(frame);
     self->arm_deadline_timer();
@@ -566,6 +777,15 @@ void TlsConnection::stop_requests(NetworkError reason, std::function<void()> don
   });
 }
 
+void TlsConnection::release_for_room() {
+  asio::post(strand_, [self = shared_from_this()]() {
+    if (self->state() == ConnectionState::Closed || self->closing_) return;
+    self->send_error(ErrorCode::ResourceExhausted, "connection limit reached: closing the least recently used idle connection",
+                     std::nullopt);
+    self->close_after_flush(make_error(ErrorKind::Connection, "closed to make room (least recently used)"));
+  });
+}
+
 void TlsConnection::close_gracefully(NetworkError reason, std::function<void()> closed) {
   asio::post(strand_, [self = shared_from_this(), reason = std::move(reason), closed = std::move(closed)]() mutable {
     if (self->state() == ConnectionState::Closed) return closed();
@@ -594,7 +814,7 @@ void TlsConnection::close_after_flush(NetworkError reason) {
 
 void TlsConnection::close_with(NetworkError reason, bool failure) {
   if (state() == ConnectionState::Closed) return;
-  failed_ = failure;
+  failed_ = failure && !released_by_peer_;
   state_ = ConnectionState::Closed;
   std::error_code ignored;
   stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -12,9 +12,15 @@
 #include <string>
 #include <vector>
 
+#include <openssl/ssl.h>
+
+#include <span>
+#include <system_error>
+#include <tuple>
+
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ssl.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "datafold/net/connection.hpp"
@@ -26,7 +32,44 @@
 namespace datafold::net::detail {
 
 class TlsConnection;
-using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+// TLS on a TCP socket, with OpenSSL reading and writing the socket itself.
+// asio::ssl::stream keeps about 70 KiB of buffers per connection for as long as the
+// connection lives, busy or not; this keeps none of its own, and with
+// SSL_MODE_RELEASE_BUFFERS OpenSSL frees its record buffers whenever they are
+// empty, so an idle connection holds no buffer at all. Use on one strand; one
+// reader and one writer may be outstanding at once.
+class TlsSocket {
+ public:
+  TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& tls);
+
+  asio::ip::tcp::socket& lowest_layer() noexcept { return socket_; }
+  asio::any_io_executor get_executor() noexcept { return socket_.get_executor(); }
+  // Null only if OpenSSL could not make the session (then handshake() fails).
+  SSL* native_handle() const noexcept { return ssl_.get(); }
+
+  asio::awaitable<std::error_code> handshake(bool server);
+  // Waits until a read would find something: received bytes OpenSSL holds, or the
+  // socket readable. Needs no buffer, so a reader can wait without one.
+  asio::awaitable<std::error_code> wait_readable();
+  // Reads at least one byte. End of stream: asio::error::eof after the peer's
+  // close_notify, asio::ssl::error::stream_truncated without one.
+  asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(std::span<std::uint8_t> into);
+  // Writes every byte unless an error comes first.
+  asio::awaitable<std::tuple<std::error_code, std::size_t>> write_all(std::span<const std::uint8_t> bytes);
+
+ private:
+  struct SslFree {
+    void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+  };
+  enum class Want { Nothing, Read, Write };
+  // What an SSL call that returned `result` needs next, or the error it ended in.
+  Want want_after(int result, std::error_code& error) const;
+  asio::awaitable<std::error_code> wait(Want want);
+
+  asio::ip::tcp::socket socket_;
+  std::unique_ptr<SSL, SslFree> ssl_;
+};
 
 struct ConnectionLimits {
   std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
@@ -84,6 +127,11 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // Sends what is queued, then closes; `closed` runs once it is closed. Thread-safe.
   void close_gracefully(NetworkError reason, std::function<void()> closed);
 
+  // Closes an idle connection to make room for another: tells the peer so (an Error
+  // {ResourceExhausted} with no related id, PROTOCOL.md section 9), flushes, closes.
+  // The peer closes its side and does not count it a failure. Thread-safe.
+  void release_for_room();
+
   // Marks this a duplicate of another connection to the same peer: no new requests;
   // closed once nothing is pending if we dialled it, by the peer otherwise.
   void supersede();
@@ -92,6 +140,12 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   std::optional<std::chrono::microseconds> last_rtt() const noexcept;
   // True when the connection ended because of the peer or the network, not by our choice.
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+  // Nothing in flight either way: closing it now loses nothing.
+  bool idle() const noexcept { return pending_count_.load(std::memory_order_relaxed) == 0 && incoming_in_flight_.load() == 0; }
+  // When a request or reply last went either way (pings aside), as steady_clock nanoseconds.
+  std::int64_t last_activity_ns() const noexcept { return last_activity_ns_.load(std::memory_order_relaxed); }
+  // Bad frames and envelopes the peer has sent (answered with an Error, or the close).
+  unsigned protocol_violations() const noexcept { return protocol_violations_.load(std::memory_order_relaxed); }
   const asio::any_io_executor& executor() const noexcept { return strand_; }
 
   // Connection
@@ -129,8 +183,9 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void schedule_health_tick();
   void sync_pending_count() { pending_count_.store(pending_.size(), std::memory_order_relaxed); }
   void note_received();
+  void note_activity();
 
-  TlsStream stream_;
+  TlsSocket stream_;
   // The socket's executor: a strand, so every handler of this connection is serialized.
   asio::any_io_executor strand_;
   const bool inbound_;
@@ -156,6 +211,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   bool write_in_progress_ = false;
   bool closing_ = false;  // flush what is queued, then close
   bool requests_stopped_ = false;
+  bool released_by_peer_ = false;  // the peer closed it to make room: no failure of theirs
   std::vector<std::function<void()>> close_waiters_;
   NetworkError closing_reason_;
   asio::steady_timer writer_wakeup_;
@@ -164,12 +220,13 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   asio::steady_timer deadline_timer_;
   std::optional<Clock::time_point> armed_deadline_;
 
-  std::size_t incoming_in_flight_ = 0;
-  unsigned protocol_violations_ = 0;
+  std::atomic<std::size_t> incoming_in_flight_{0};  // written on the strand, read by the pool
+  std::atomic<unsigned> protocol_violations_{0};  // written on the strand, read by stats
   bool handshake_timed_out_ = false;
 
   asio::steady_timer health_timer_;
-  Clock::time_point last_activity_;
+  Clock::time_point last_activity_;              // last request or reply either way, not pings
+  std::atomic<std::int64_t> last_activity_ns_{0};  // the same, for other threads
   unsigned missed_pongs_ = 0;
   bool ping_outstanding_ = false;
 };

@@ -199,6 +199,11 @@ void HttpApi::install_routes() {
         << "datafold_requests_answered_total{type=\"list_schemas\",outcome=\"error\"} " << stats.schema_listings_refused << '\n';
     metric(out, "datafold_trust_refusals_total", "counter", "Queries refused because their trust proof failed.",
            stats.trust_refusals);
+    metric(out, "datafold_requests_pending", "gauge", "This node's requests awaiting a reply.", stats.requests_pending);
+    metric(out, "datafold_requests_rate_limited_total", "counter",
+           "Peers' requests refused for exceeding the per-peer rate.", stats.requests_rate_limited);
+    metric(out, "datafold_protocol_errors_total", "counter", "Bad frames or envelopes received.", stats.protocol_errors);
+    metric(out, "datafold_redials_total", "counter", "Background redials of lost or bootstrap peers.", stats.redials);
     out << "# HELP datafold_request_duration_seconds Latency of this node's requests to peers.\n"
         << "# TYPE datafold_request_duration_seconds histogram\n";
     for (std::size_t i = 0; i < stats.request_latency_buckets.size(); ++i)

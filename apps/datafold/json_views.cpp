@@ -19,6 +19,8 @@ net::Json to_json(const net::NodeInfo& node) {
       {"last_seen_ms", last_seen_ms > 0 ? net::Json(last_seen_ms) : net::Json(nullptr)},
       {"protocol_version", node.protocol_version},
       {"health", std::string(net::to_string(node.health))},
+      {"failed_dials", node.failed_dials},
+      {"rtt_us", node.rtt ? net::Json(node.rtt->count()) : net::Json(nullptr)},
   };
 }
 
@@ -67,7 +69,9 @@ net::Json to_json(const net::NetworkStats& stats) {
   return {{"open_connections", stats.open_connections},   {"inbound_accepted", stats.inbound_accepted},
           {"outbound_dialled", stats.outbound_dialled},   {"handshake_failures", stats.handshake_failures},
           {"requests_sent", stats.requests_sent},         {"requests_received", stats.requests_received},
-          {"requests_failed", stats.requests_failed},     {"protocol_errors", stats.protocol_errors}};
+          {"requests_failed", stats.requests_failed},     {"protocol_errors", stats.protocol_errors},
+          {"requests_pending", stats.requests_pending},   {"requests_rate_limited", stats.requests_rate_limited},
+          {"redials", stats.redials}};
 }
 
 }  // namespace datafold::app

@@ -1,19 +1,14 @@
 #include "node_command.hpp"
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <optional>
-#include <set>
 #include <unordered_set>
 
 #include <datafold/net/identity.hpp>
 #include <datafold/net/network_core.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <toml++/toml.h>
 
 #include "http_api.hpp"
 #include "store/sample_data.hpp"
@@ -22,6 +17,7 @@
 #include "data_dir.hpp"
 #include "exit_code.hpp"
 #include "host_port.hpp"
+#include "node_settings.hpp"
 #include "seconds_validator.hpp"
 #include "shutdown_signal.hpp"
 
@@ -55,109 +51,6 @@ class PeerLog {
  private:
   std::unordered_set<net::NodeId> peers_;
 };
-
-// What the node runs with: the flags' values, overlaid by --config FILE's value for every
-// setting whose flag was not given on the command line.
-struct NodeSettings {
-  std::string listen;
-  std::vector<std::string> bootstrap;
-  std::string network;
-  std::string http;
-  bool discovery = true;
-  std::uint16_t discovery_port = 0;
-  std::vector<std::string> discovery_interfaces;
-  long announce_interval_ms = 0;
-  long ping_interval_ms = 0;
-  bool sample = false;
-
-  // The config file, and which keys took their value from it.
-  std::string file;
-  std::set<std::string> from_file;
-
-  // How an error names a setting: the flag, or the file's key when the value came from there.
-  std::string origin(const std::string& key, const std::string& flag) const {
-    return from_file.contains(key) ? file + ": key '" + key + "'" : flag;
-  }
-};
-
-std::string line_suffix(const toml::source_region& where) {
-  return where.begin.line > 0 ? " (line " + std::to_string(where.begin.line) + ")" : "";
-}
-
-// Reads `settings.file` (TOML) into `settings`, leaving alone every setting whose flag
-// `command` was given. The error line to print (exit code 2) if the file is unusable.
-std::optional<std::string> load_config_file(const CLI::App& command, NodeSettings& settings) {
-  const std::string& file = settings.file;
-  // toml++ says only "file could not be opened"; errno says why.
-  if (std::ifstream probe(file); !probe) return file + ": cannot read: " + std::strerror(errno);
-  toml::table table;
-  try {
-    table = toml::parse_file(file);
-  } catch (const toml::parse_error& e) {
-    return file + ": invalid TOML" + line_suffix(e.source()) + ": " + std::string(e.description());
-  }
-
-  for (auto&& [key, node] : table) {
-    const std::string name(key.str());
-    const std::string at = line_suffix(key.source());
-    auto wrong = [&](const std::string& expected) -> std::optional<std::string> {
-      return file + ": key '" + name + "' must be " + expected + at;
-    };
-    auto flag_given = [&](const char* flag) { return command.count(flag) > 0; };
-    auto take = [&](const char* flag) {
-      if (flag_given(flag)) return false;
-      settings.from_file.insert(name);
-      return true;
-    };
-    auto strings = [&](std::vector<std::string>& out, const char* flag) -> std::optional<std::string> {
-      const auto* array = node.as_array();
-      if (array == nullptr) return wrong("an array of strings");
-      std::vector<std::string> values;
-      for (const auto& element : *array) {
-        if (!element.is_string()) return wrong("an array of strings");
-        values.push_back(*element.value<std::string>());
-      }
-      if (take(flag)) out = std::move(values);
-      return std::nullopt;
-    };
-    auto integer = [&](long& out, long min, long max, const char* flag) -> std::optional<std::string> {
-      if (!node.is_integer()) return wrong("an integer");
-      const auto value = node.as_integer()->get();
-      if (value < min || value > max) return wrong("in " + std::to_string(min) + ".." + std::to_string(max));
-      if (take(flag)) out = static_cast<long>(value);
-      return std::nullopt;
-    };
-
-    std::optional<std::string> problem;
-    if (name == "listen" || name == "network" || name == "http") {
-      if (!node.is_string()) return wrong("a string");
-      auto& target = name == "listen" ? settings.listen : name == "network" ? settings.network : settings.http;
-      if (take(name == "listen" ? "--listen" : name == "network" ? "--network" : "--http"))
-        target = *node.value<std::string>();
-    } else if (name == "bootstrap") {
-      problem = strings(settings.bootstrap, "--bootstrap");
-    } else if (name == "discovery_interfaces") {
-      problem = strings(settings.discovery_interfaces, "--discovery-interface");
-    } else if (name == "discovery" || name == "sample") {
-      if (!node.is_boolean()) return wrong("true or false");
-      const bool value = node.as_boolean()->get();
-      if (name == "discovery" && take("--no-discovery")) settings.discovery = value;
-      if (name == "sample" && take("--sample")) settings.sample = value;
-    } else if (name == "discovery_port") {
-      long port = settings.discovery_port;
-      problem = integer(port, 1, 65535, "--discovery-port");
-      settings.discovery_port = static_cast<std::uint16_t>(port);
-    } else if (name == "announce_interval_ms") {
-      problem = integer(settings.announce_interval_ms, 100, 3'600'000, "--announce-interval-ms");
-    } else if (name == "ping_interval_ms") {
-      problem = integer(settings.ping_interval_ms, 100, 3'600'000, "--ping-interval-ms");
-    } else {
-      return file + ": unknown key '" + name + "'" + at;
-    }
-    if (problem) return problem;
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 

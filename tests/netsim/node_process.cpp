@@ -1,11 +1,13 @@
 #include "netsim/node_process.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <httplib.h>
 
@@ -42,6 +44,26 @@ bool LanNode::start() {
 void LanNode::kill(int signal) {
   if (pid_ > 0) lan_.stop_process(pid_, signal);
   pid_ = -1;
+}
+
+std::optional<int> LanNode::stop_for_exit_code(int signal, std::chrono::milliseconds deadline) {
+  if (pid_ <= 0) return std::nullopt;
+  const pid_t pid = std::exchange(pid_, -1);
+  ::kill(pid, signal);
+  int status = 0;
+  pid_t reaped = 0;
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while ((reaped = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool outlived_deadline = reaped == 0;
+  if (outlived_deadline) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  // VirtualLan still lists the pid: with signal 0 it only finds the process gone and forgets it.
+  lan_.stop_process(pid, 0);
+  if (outlived_deadline || reaped != pid || !WIFEXITED(status)) return std::nullopt;
+  return WEXITSTATUS(status);
 }
 
 std::optional<Json> LanNode::get(const std::string& path) {
@@ -88,6 +110,16 @@ std::optional<Json> LanNode::query(const std::string& node, const std::string& s
   auto parsed = Json::parse(response->body, nullptr, false);
   if (parsed.is_discarded()) return std::nullopt;
   return parsed;
+}
+
+LanNode::HttpExchange LanNode::post_query(const Json& body, std::chrono::milliseconds timeout) {
+  httplib::Client client(lan_.ip(host_), kHttpPort);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_write_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(timeout);
+  auto response = client.Post("/api/query", body.dump(), "application/json");
+  if (!response) return {std::nullopt, "", httplib::to_string(response.error())};
+  return {response->status, response->body, ""};
 }
 
 std::string LanNode::log_tail() const {

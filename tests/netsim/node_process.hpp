@@ -28,6 +28,9 @@ class LanNode {
 
   bool start();                        // spawns it; true once its HTTP API answers
   void kill(int signal);               // and reaps it
+  // Sends `signal` and reaps the process itself, so the exit status is known: the exit
+  // code, or nullopt if a signal ended it or it outlived `deadline` (then it is SIGKILLed).
+  std::optional<int> stop_for_exit_code(int signal, std::chrono::milliseconds deadline);
   bool running() { return pid_ > 0 && lan_.running(pid_); }
 
   // GET /api/network/status -> data
@@ -42,6 +45,14 @@ class LanNode {
   // POST /api/query; the whole response body ({"data": …} or {"error": …}).
   std::optional<Json> query(const std::string& node, const std::string& schema,
                             const std::vector<std::string>& fields);
+  // One HTTP exchange, kept whole so a caller can tell "no reply at all" from an error reply.
+  struct HttpExchange {
+    std::optional<int> status;    // nullopt: no HTTP reply came back
+    std::string body;
+    std::string transport_error;  // why no reply came back (httplib's words)
+  };
+  // POST /api/query with `body`, waiting up to `timeout` for the reply.
+  HttpExchange post_query(const Json& body, std::chrono::milliseconds timeout);
   std::string log_tail() const;
 
  private:

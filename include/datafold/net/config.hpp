@@ -68,6 +68,24 @@ struct NetworkConfig {
   // Bytes queued for one connection's writer before new requests fail with ResourceExhausted.
   std::size_t max_write_queue_bytes = 32u << 20;
 
+  // Requests (queries, schema listings) one peer may send: a token bucket per peer
+  // node id, refilled at this rate and holding up to `request_burst_per_peer`, so
+  // a burst passes but a flood does not. Excess requests get Error{ResourceExhausted}.
+  // 0 turns the limit off.
+  double max_requests_per_second_per_peer = 2'000;
+  std::size_t request_burst_per_peer = 4'000;
+
+  // Redial. After a dial to a peer fails, the next waits redial_initial_delay,
+  // doubling with each failure up to redial_max_delay (each ±50 % jitter); a request
+  // to the peer in that wait fails at once with a Connection error rather than
+  // waiting out another connect timeout. A peer whose live connection failed, and
+  // every bootstrap peer, is redialled in the background: a lost peer up to
+  // `redial_max_attempts` times in a row, a bootstrap peer for as long as the node
+  // runs. Hearing a peer's announcement again ends its wait.
+  std::chrono::milliseconds redial_initial_delay{1'000};
+  std::chrono::milliseconds redial_max_delay{300'000};
+  std::uint32_t redial_max_attempts = 10;
+
   // Trust distance given to keys the trust store does not know ("untrusted").
   std::uint32_t unknown_trust_distance = 0xFFFFFFFFu;
   // The trust store's JSON file (see trust_store.hpp), normally in the data dir.

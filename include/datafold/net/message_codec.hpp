@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -51,10 +52,17 @@ class FrameDecoder {
   std::size_t announced_length() const noexcept { return announced_length_; }
   std::size_t buffered_bytes() const noexcept { return end_ - begin_; }
 
+  // Frees the buffer if it holds no received bytes (the next prepare() or feed()
+  // allocates one again): a connection waiting for its peer keeps no read buffer.
+  void release() noexcept;
+
  private:
   void compact();
+  void grow(std::size_t capacity);
 
-  std::string buffer_;
+  // Not std::string: a read buffer need not be zeroed before the socket fills it.
+  std::unique_ptr<std::uint8_t[]> buffer_;
+  std::size_t capacity_ = 0;
   std::size_t begin_ = 0;  // first unconsumed byte
   std::size_t end_ = 0;    // one past the last received byte
   std::size_t max_frame_bytes_;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,10 @@ struct NodeInfo {
   std::chrono::system_clock::time_point last_seen{};
   std::uint32_t protocol_version = 0;  // negotiated; 0 until connected
   NodeHealth health = NodeHealth::Unknown;
+  // Dials to it that failed in a row; 0 once one succeeds or it announces itself.
+  std::uint32_t failed_dials = 0;
+  // Round-trip time of the last ping on the live connection, if there is one.
+  std::optional<std::chrono::microseconds> rtt;
 };
 
 }  // namespace datafold::net

@@ -1,0 +1,44 @@
+// The settings `datafold node` runs with, and the reader of its --config FILE (TOML).
+// Apart from node_command.cpp so that fuzz/config_fuzzer.cpp drives this same parser
+// without linking the rest of the executable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace datafold::app {
+
+// What the node runs with: the flags' values, overlaid by --config FILE's value for every
+// setting whose flag was not given on the command line.
+struct NodeSettings {
+  std::string listen;
+  std::vector<std::string> bootstrap;
+  std::string network;
+  std::string http;
+  bool discovery = true;
+  std::uint16_t discovery_port = 0;
+  std::vector<std::string> discovery_interfaces;
+  long announce_interval_ms = 0;
+  long ping_interval_ms = 0;
+  bool sample = false;
+
+  // The config file, and which keys took their value from it.
+  std::string file;
+  std::set<std::string> from_file;
+
+  // How an error names a setting: the flag, or the file's key when the value came from there.
+  std::string origin(const std::string& key, const std::string& flag) const {
+    return from_file.contains(key) ? file + ": key '" + key + "'" : flag;
+  }
+};
+
+// Reads `settings.file` (TOML) into `settings`, leaving alone every setting whose flag
+// `command` was given. The error line to print (exit code 2) if the file is unusable.
+std::optional<std::string> load_config_file(const CLI::App& command, NodeSettings& settings);
+
+}  // namespace datafold::app

@@ -1,0 +1,180 @@
+// libFuzzer target for `datafold node --config FILE`: each input is the file's
+// text. It goes through load_config_file() (toml++ and the key checks, from
+// apps/datafold/node_settings.cpp) and then through the address parsers that
+// `datafold node` applies to the result, as NodeCommand::run() does.
+//
+// Each input is read twice: with no flag on the command line, and with every
+// flag given (the flags then win). Invariants: both reads reject the same files
+// with the same message; with every flag given the file changes no setting; an
+// accepted file sets only the settings it names; an address that parses prints
+// back to text that parses to the same address.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "host_port.hpp"
+#include "node_settings.hpp"
+
+namespace {
+
+using namespace datafold::app;
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+// The flags load_config_file() asks about, with the values the "every flag
+// given" read puts on its command line.
+struct Flags {
+  std::string listen, network, http;
+  std::vector<std::string> bootstrap, discovery_interfaces;
+  bool no_discovery = false, sample = false;
+  std::uint16_t discovery_port = 0;
+  long announce_interval_ms = 0, ping_interval_ms = 0;
+};
+
+std::unique_ptr<CLI::App> node_command(Flags& flags) {
+  auto app = std::make_unique<CLI::App>("datafold node");
+  app->add_option("--listen", flags.listen);
+  app->add_option("--network", flags.network);
+  app->add_option("--http", flags.http);
+  app->add_option("--bootstrap", flags.bootstrap);
+  app->add_option("--discovery-interface", flags.discovery_interfaces);
+  app->add_flag("--no-discovery", flags.no_discovery);
+  app->add_flag("--sample", flags.sample);
+  app->add_option("--discovery-port", flags.discovery_port);
+  app->add_option("--announce-interval-ms", flags.announce_interval_ms);
+  app->add_option("--ping-interval-ms", flags.ping_interval_ms);
+  return app;
+}
+
+const CLI::App& no_flags_given() {
+  static Flags flags;
+  static const auto app = [] {
+    auto made = node_command(flags);
+    made->parse("", false);
+    return made;
+  }();
+  return *app;
+}
+
+const CLI::App& every_flag_given() {
+  static Flags flags;
+  static const auto app = [] {
+    auto made = node_command(flags);
+    made->parse(
+        "--listen 1.2.3.4:9 --network n --http off --bootstrap b:9 --discovery-interface eth9 "
+        "--no-discovery --sample --discovery-port 9 --announce-interval-ms 9 --ping-interval-ms 9",
+        false);
+    return made;
+  }();
+  return *app;
+}
+
+// Settings as NodeCommand::run() builds them before reading the file.
+NodeSettings initial_settings(const std::string& file) {
+  return NodeSettings{.listen = "0.0.0.0:9000",
+                      .bootstrap = {"seed.example:9000"},
+                      .network = "datafold",
+                      .http = "127.0.0.1:9080",
+                      .discovery = true,
+                      .discovery_port = 9001,
+                      .discovery_interfaces = {},
+                      .announce_interval_ms = 30'000,
+                      .ping_interval_ms = 30'000,
+                      .sample = false,
+                      .file = file,
+                      .from_file = {}};
+}
+
+bool same_settings(const NodeSettings& a, const NodeSettings& b) {
+  return a.listen == b.listen && a.bootstrap == b.bootstrap && a.network == b.network && a.http == b.http &&
+         a.discovery == b.discovery && a.discovery_port == b.discovery_port &&
+         a.discovery_interfaces == b.discovery_interfaces && a.announce_interval_ms == b.announce_interval_ms &&
+         a.ping_interval_ms == b.ping_interval_ms && a.sample == b.sample;
+}
+
+void check_round_trip(const std::optional<HostPort>& parsed, std::optional<HostPort> (*parse)(std::string_view)) {
+  if (!parsed) return;
+  const auto again = parse(parsed->to_string());
+  check(again && again->host == parsed->host && again->port == parsed->port);
+}
+
+// What NodeCommand::run() does with the settings next.
+void check_addresses(const NodeSettings& s) {
+  check_round_trip(parse_listen_address(s.listen), parse_listen_address);
+  for (const auto& peer : s.bootstrap) check_round_trip(parse_peer_address(peer), parse_peer_address);
+  if (s.http != "off") check_round_trip(parse_listen_address(s.http), parse_listen_address);
+}
+
+// One file per fuzzing process, removed when it exits.
+const std::string& config_path() {
+  static const std::string path = [] {
+    std::string dir = (std::filesystem::temp_directory_path() / "datafold-config-fuzz-XXXXXX").string();
+    if (::mkdtemp(dir.data()) == nullptr) std::abort();
+    static const std::string remove_on_exit = dir;
+    std::atexit([] { std::filesystem::remove_all(remove_on_exit); });
+    return dir + "/datafold.toml";
+  }();
+  return path;
+}
+
+void write_file(const std::string& path, const std::uint8_t* data, std::size_t size) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  check(f != nullptr);
+  check(std::fwrite(data, 1, size, f) == size);
+  check(std::fclose(f) == 0);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string& path = config_path();
+  write_file(path, data, size);
+
+  NodeSettings from_file = initial_settings(path);
+  const auto problem = load_config_file(no_flags_given(), from_file);
+  NodeSettings flags_win = initial_settings(path);
+  const auto problem_with_flags = load_config_file(every_flag_given(), flags_win);
+
+  check(problem == problem_with_flags);
+  check(flags_win.from_file.empty());
+  check(same_settings(flags_win, initial_settings(path)));
+  if (problem) {
+    // Every message names the file, so the operator knows which one to fix.
+    check(problem->rfind(path + ": ", 0) == 0);
+    return 0;
+  }
+
+  // Only the keys the file named changed.
+  const NodeSettings before = initial_settings(path);
+  auto unchanged_unless = [&](const char* key, bool same) { check(same || from_file.from_file.contains(key)); };
+  unchanged_unless("listen", from_file.listen == before.listen);
+  unchanged_unless("bootstrap", from_file.bootstrap == before.bootstrap);
+  unchanged_unless("network", from_file.network == before.network);
+  unchanged_unless("http", from_file.http == before.http);
+  unchanged_unless("discovery", from_file.discovery == before.discovery);
+  unchanged_unless("discovery_port", from_file.discovery_port == before.discovery_port);
+  unchanged_unless("discovery_interfaces", from_file.discovery_interfaces == before.discovery_interfaces);
+  unchanged_unless("announce_interval_ms", from_file.announce_interval_ms == before.announce_interval_ms);
+  unchanged_unless("ping_interval_ms", from_file.ping_interval_ms == before.ping_interval_ms);
+  unchanged_unless("sample", from_file.sample == before.sample);
+  for (const auto& key : from_file.from_file)
+    check(from_file.origin(key, "--flag") == path + ": key '" + key + "'");
+  check(from_file.discovery_port >= 1);
+  check(from_file.announce_interval_ms >= 100 && from_file.announce_interval_ms <= 3'600'000);
+  check(from_file.ping_interval_ms >= 100 && from_file.ping_interval_ms <= 3'600'000);
+
+  check_addresses(from_file);
+  return 0;
+}

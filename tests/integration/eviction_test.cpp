@@ -1,0 +1,111 @@
+// At the connection cap the node makes room by closing the connection used
+// longest ago among those with nothing in flight; busy connections are never cut.
+#include "datafold/net/network_core.hpp"
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "support/test_nodes.hpp"
+
+namespace datafold::net {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::eventually;
+using testing::introduce;
+using testing::loopback_config;
+using testing::start_node;
+
+Query field_query(const std::string& field) {
+  Query query;
+  query.schema_name = "Profile";
+  query.fields = {field};
+  return query;
+}
+
+std::unique_ptr<NetworkCore> start_server(std::size_t max_connections) {
+  auto config = loopback_config();
+  config.max_connections = max_connections;
+  return start_node(config);
+}
+
+TEST(Eviction, TheLeastRecentlyUsedIdleConnectionMakesRoomForANewPeer) {
+  auto server = start_server(3);
+  ASSERT_TRUE(server);
+  server->set_query_callback([](Query query) {
+    QueryResult result;
+    result.results.push_back({query.fields.at(0), Json("ok")});
+    return result;
+  });
+  std::vector<std::unique_ptr<NetworkCore>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(start_node());
+    ASSERT_TRUE(clients.back());
+    introduce(*clients.back(), *server);
+  }
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(clients[i]->connect_to_node(server->local_node_id()));
+  ASSERT_TRUE(eventually([&] { return server->stats().open_connections == 3; }));
+  // Clients 0 and 2 use theirs; client 1's is the one used longest ago.
+  ASSERT_TRUE(clients[0]->query_node(server->local_node_id(), field_query("a")));
+  ASSERT_TRUE(clients[2]->query_node(server->local_node_id(), field_query("c")));
+
+  auto answer = clients[3]->query_node(server->local_node_id(), field_query("d"));
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  EXPECT_EQ(server->stats().connections_evicted, 1u);
+  ASSERT_TRUE(eventually([&] { return clients[1]->connected_nodes().empty(); }))
+      << "the least recently used connection was not the one closed";
+  EXPECT_FALSE(clients[0]->connected_nodes().empty());
+  EXPECT_FALSE(clients[2]->connected_nodes().empty());
+  // Being evicted is no failure: client 1 is not told the server is down, and its
+  // next request simply dials again (evicting the next least recently used).
+  EXPECT_EQ(clients[1]->known_nodes().at(server->local_node_id()).health, NodeHealth::Healthy);
+  ASSERT_TRUE(clients[1]->query_node(server->local_node_id(), field_query("b")));
+}
+
+TEST(Eviction, ConnectionsWithRequestsInFlightAreNeverClosedToMakeRoom) {
+  auto server = start_server(2);
+  ASSERT_TRUE(server);
+  std::mutex mutex;
+  std::condition_variable released;
+  bool release = false;
+  server->set_query_callback([&](Query query) {
+    std::unique_lock lock(mutex);
+    released.wait_for(lock, 20s, [&] { return release; });
+    QueryResult result;
+    result.results.push_back({query.fields.at(0), Json("late but whole")});
+    return result;
+  });
+  std::vector<std::unique_ptr<NetworkCore>> busy;
+  std::vector<std::future<NetworkResult<QueryResult>>> answers;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(start_node());
+    ASSERT_TRUE(busy.back());
+    introduce(*busy.back(), *server);
+    answers.push_back(busy.back()->async_query_node(server->local_node_id(), field_query("x")));
+  }
+  ASSERT_TRUE(eventually([&] { return server->stats().open_connections == 2; }));
+
+  auto newcomer = start_node();
+  ASSERT_TRUE(newcomer);
+  introduce(*newcomer, *server);
+  auto refused = newcomer->connect_to_node(server->local_node_id());
+  EXPECT_FALSE(refused);
+  EXPECT_EQ(server->stats().connections_evicted, 0u);
+
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  released.notify_all();
+  for (auto& answer : answers) {
+    auto result = answer.get();
+    ASSERT_TRUE(result) << result.error().to_string();
+    EXPECT_EQ(result->results.at(0).value(), Json("late but whole"));
+  }
+}
+
+}  // namespace
+}  // namespace datafold::net

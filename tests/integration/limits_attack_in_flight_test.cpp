@@ -1,0 +1,99 @@
+// Attack on the in-flight limit per connection (DESIGN.md sections 8 and 11:
+// max_in_flight_per_connection) while a well-behaved peer keeps asking the node for
+// schemas and answers: a raw peer sends far more requests than the limit at once and
+// does not wait for any answer.
+#include "datafold/net/network_core.hpp"
+
+#include <set>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "support/gate.hpp"
+#include "support/known_answers.hpp"
+#include "support/raw_requests.hpp"
+#include "support/raw_tls_client.hpp"
+#include "support/test_nodes.hpp"
+
+namespace datafold::net {
+namespace {
+
+using testing::gets_correct_answers;
+using testing::raw_query;
+using testing::RawTlsClient;
+
+constexpr std::size_t kMaxInFlight = 4;
+constexpr std::size_t kSent = 10;
+
+TEST(LimitsAttack, RequestsBeyondTheInFlightLimitGetResourceExhausted) {
+  auto config = testing::loopback_config();
+  config.max_in_flight_per_connection = kMaxInFlight;
+  // The held requests occupy kMaxInFlight handler threads; others remain for everyone else.
+  config.handler_threads = kMaxInFlight + 2;
+  auto server = testing::start_node(config);
+  auto resident = testing::start_node();
+  ASSERT_TRUE(server && resident);
+  testing::Gate gate;
+  testing::serve_known_answers(*server, [&](const Query& q) {
+    if (q.schema_name == "Hold") gate.wait();
+  });
+  testing::introduce(*resident, *server);
+
+  RawTlsClient attacker;
+  ASSERT_TRUE(attacker.connect(server->listen_port()));
+  ASSERT_TRUE(attacker.exchange_hello());
+  std::vector<Message> flood;
+  std::vector<Uuid> ids;
+  for (std::size_t i = 0; i < kSent; ++i) {
+    auto query = raw_query(attacker, "Hold");
+    ids.push_back(query.query_id);
+    flood.push_back(std::move(query));
+  }
+  ASSERT_TRUE(attacker.write(testing::frames_of(flood)));  // all at once, in one write
+
+  // The node reads them in order: the first kMaxInFlight are held in the callback,
+  // every later one is refused at once with ResourceExhausted and its own id.
+  ASSERT_TRUE(gate.wait_for_waiters(static_cast<int>(kMaxInFlight)));
+  std::set<Uuid> refused;
+  for (std::size_t i = kMaxInFlight; i < kSent; ++i) {
+    auto reply = attacker.read_message();
+    ASSERT_TRUE(reply) << "no reply to excess request " << i;
+    auto* error = std::get_if<ErrorMessage>(&*reply);
+    ASSERT_NE(error, nullptr) << "excess request " << i << " was not refused";
+    EXPECT_EQ(error->code, ErrorCode::ResourceExhausted) << error->message;
+    ASSERT_TRUE(error->related_message_id);
+    refused.insert(*error->related_message_id);
+  }
+  EXPECT_EQ(refused, std::set<Uuid>(ids.begin() + kMaxInFlight, ids.end()));
+
+  // While the attacker's held requests fill its connection's limit, the resident peer is served.
+  EXPECT_TRUE(gets_correct_answers(*resident, server->local_node_id()));
+  EXPECT_EQ(gate.waiters(), static_cast<int>(kMaxInFlight)) << "an excess request reached the application";
+
+  // Released, the held requests are answered, and the attacker's connection is usable again.
+  gate.open();
+  std::set<Uuid> answered;
+  for (std::size_t i = 0; i < kMaxInFlight; ++i) {
+    auto reply = attacker.read_message();
+    ASSERT_TRUE(reply);
+    auto* response = std::get_if<QueryResponseMessage>(&*reply);
+    ASSERT_NE(response, nullptr);
+    answered.insert(response->query_id);
+  }
+  EXPECT_EQ(answered, std::set<Uuid>(ids.begin(), ids.begin() + kMaxInFlight));
+  auto after = raw_query(attacker, "After");
+  ASSERT_TRUE(attacker.send(after));
+  auto reply = attacker.read_message();
+  ASSERT_TRUE(reply);
+  ASSERT_TRUE(std::holds_alternative<QueryResponseMessage>(*reply));
+  EXPECT_EQ(std::get<QueryResponseMessage>(*reply).query_id, after.query_id);
+
+  // The refused requests never reached the handlers: the resident's listing and query,
+  // the attacker's admitted ones and its last one.
+  EXPECT_TRUE(testing::eventually([&] { return server->stats().queries_answered == kMaxInFlight + 2; }));
+  EXPECT_EQ(server->stats().requests_received, kMaxInFlight + 3);
+  EXPECT_EQ(server->stats().schema_listings_answered, 1u);
+}
+
+}  // namespace
+}  // namespace datafold::net
