@@ -739,7 +739,9 @@ void TlsConnection::on_health_tick() {
         self->missed_pongs_ = 0;
         self->last_rtt_us_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
       } else if (outcome.error().kind == ErrorKind::Timeout && ++self->missed_pongs_ >= kMaxMissedPongs) {
-        self->close_with(make_error(ErrorKind::Timeout, "peer missed 3 pongs", ErrorCode::Timeout), true);
+        // A dead connection: its pending requests fail with Connection (DESIGN section 8),
+        // not Timeout, which would suggest the peer got them and was slow.
+        self->close_with(make_error(ErrorKind::Connection, "peer stopped answering pings (3 missed pongs)"), true);
       }
     }, limits_.ping_interval);
   }
