@@ -1,7 +1,38 @@
 #!/usr/bin/env bash
-# Sets everything up (packages, build) and runs the whole test suite with CTest.
-set -euo pipefail
+# Sets everything up (packages, build) and runs every test:
+#   1. the whole suite with CTest (./build): unit, integration, netsim, CLI, quick start;
+#   2. the unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer,
+#      and the concurrency tests under ThreadSanitizer (scripts/sanitize.sh);
+#   3. each libFuzzer target for a short fixed time (scripts/fuzz.sh).
+# `--quick` runs step 1 only (a few minutes instead of about an hour on 2 cores).
+# Every step runs even if an earlier one failed; the exit status says whether all passed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+
+quick=0
+case "${1:-}" in
+  "") ;;
+  --quick) quick=1 ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+bash scripts/setup.sh || exit 1
+
+declare -a outcome
+step() {
+  local name=$1
+  shift
+  if "$@"; then outcome+=("passed  $name"); else outcome+=("FAILED  $name"); fi
+}
+
 echo "==> running the tests"
-ctest --test-dir build --output-on-failure -j2 --timeout 300
+step "test suite (ctest --test-dir build)" ctest --test-dir build --output-on-failure -j2 --timeout 300
+if [ $quick -eq 0 ]; then
+  step "sanitizers (scripts/sanitize.sh)" bash scripts/sanitize.sh
+  step "fuzzing (scripts/fuzz.sh)" bash scripts/fuzz.sh
+fi
+
+echo "==> summary"
+printf '  %s\n' "${outcome[@]}"
+for line in "${outcome[@]}"; do [[ $line == FAILED* ]] && exit 1; done
+exit 0
