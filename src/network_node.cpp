@@ -754,10 +754,11 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
         forget_locked(peer);
       } else if (known != known_.end() && running_ && connection->failed()) {
         // A connection that failed (peer gone, reset, silent) makes the node
-        // unreachable until it is heard from again, and worth redialling; one we
-        // retired ourselves says nothing about it.
+        // unreachable until it is heard from again; one we retired ourselves says
+        // nothing about it. Only what this node dialled is redialled: a peer that
+        // dialled in wanted us, not we it, and will dial again if it still does.
         known->second.health = NodeHealth::Unreachable;
-        if (!known->second.address.empty()) {
+        if (!connection->inbound() && !known->second.address.empty()) {
           auto& redial = redial_[peer];
           redial.wanted = true;
           redial.last_error = reason.message;

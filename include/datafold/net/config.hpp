@@ -78,8 +78,8 @@ struct NetworkConfig {
   // Redial. After a dial to a peer fails, the next waits redial_initial_delay,
   // doubling with each failure up to redial_max_delay (each ±50 % jitter); a request
   // to the peer in that wait fails at once with a Connection error rather than
-  // waiting out another connect timeout. A peer whose live connection failed, and
-  // every bootstrap peer, is redialled in the background: a lost peer up to
+  // waiting out another connect timeout. A peer this node dialled whose connection
+  // failed, and every bootstrap peer, is redialled in the background: a lost peer up to
   // `redial_max_attempts` times in a row, a bootstrap peer for as long as the node
   // runs. Hearing a peer's announcement again ends its wait.
   std::chrono::milliseconds redial_initial_delay{1'000};

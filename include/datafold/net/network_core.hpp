@@ -45,9 +45,9 @@ struct NetworkStats {
   std::uint64_t protocol_errors = 0;    // bad frames or envelopes received
   std::uint64_t requests_pending = 0;   // this node's requests awaiting a reply or an error
   std::uint64_t requests_rate_limited = 0;  // peers' requests refused over max_requests_per_second_per_peer
-  std::uint64_t redials = 0;
-  std::uint64_t connections_evicted = 0;
-  std::uint64_t connections_refused = 0;  // turned away at the connection caps  // idle connections closed to make room (least recently used first)            // background redials of lost or bootstrap peers
+  std::uint64_t redials = 0;              // background redials of lost or bootstrap peers
+  std::uint64_t connections_evicted = 0;  // idle connections closed to make room (least recently used first)
+  std::uint64_t connections_refused = 0;  // turned away at the connection caps
 
   // Requests this node answered, by type and outcome.
   std::uint64_t queries_answered = 0;
