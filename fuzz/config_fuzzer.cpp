@@ -8,8 +8,6 @@
 // with the same message; with every flag given the file changes no setting; an
 // accepted file sets only the settings it names; an address that parses prints
 // back to text that parses to the same address.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +22,7 @@
 
 #include "host_port.hpp"
 #include "node_settings.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -117,18 +116,6 @@ void check_addresses(const NodeSettings& s) {
   if (s.http != "off") check_round_trip(parse_listen_address(s.http), parse_listen_address);
 }
 
-// One file per fuzzing process, removed when it exits.
-const std::string& config_path() {
-  static const std::string path = [] {
-    std::string dir = (std::filesystem::temp_directory_path() / "datafold-config-fuzz-XXXXXX").string();
-    if (::mkdtemp(dir.data()) == nullptr) std::abort();
-    static const std::string remove_on_exit = dir;
-    std::atexit([] { std::filesystem::remove_all(remove_on_exit); });
-    return dir + "/datafold.toml";
-  }();
-  return path;
-}
-
 void write_file(const std::string& path, const std::uint8_t* data, std::size_t size) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   check(f != nullptr);
@@ -139,7 +126,7 @@ void write_file(const std::string& path, const std::uint8_t* data, std::size_t s
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string& path = config_path();
+  static const std::string path = (datafold::fuzz::scratch_dir() / "datafold.toml").string();
   write_file(path, data, size);
 
   NodeSettings from_file = initial_settings(path);

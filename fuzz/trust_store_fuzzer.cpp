@@ -7,8 +7,6 @@
 // and refuses the rest with a Config error naming the file; a store serializes
 // to text that parses back to the same entries and serializes identically; a
 // reload of a malformed file keeps the last good contents.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -23,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "datafold/net/trust_store.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -31,18 +30,6 @@ namespace fs = std::filesystem;
 
 void check(bool ok) {
   if (!ok) std::abort();
-}
-
-// One directory per fuzzing process, removed when it exits.
-const fs::path& work_dir() {
-  static const fs::path dir = [] {
-    std::string made = (fs::temp_directory_path() / "datafold-trust-fuzz-XXXXXX").string();
-    if (::mkdtemp(made.data()) == nullptr) std::abort();
-    static const std::string remove_on_exit = made;
-    std::atexit([] { fs::remove_all(remove_on_exit); });
-    return fs::path(made);
-  }();
-  return dir;
 }
 
 void write_file(const fs::path& path, std::string_view contents) {
@@ -72,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }();
   (void)quiet;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const fs::path file = work_dir() / "trust.json";
+  const fs::path file = datafold::fuzz::scratch_dir() / "trust.json";
   write_file(file, text);
 
   const auto parsed = TrustStore::parse(text);
@@ -96,15 +83,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // A running node's store, reloading after the operator replaced the file.
-  const fs::path live = work_dir() / "live.json";
+  const fs::path live = datafold::fuzz::scratch_dir() / "live.json";
   write_file(live, kGoodFile);
   auto store = TrustStore::open(live);
   check(store.ok());
   const auto good = store->entries();
   check(good.size() == 1);
   // Another inode, as an editor that writes a new file and renames it gives.
-  write_file(work_dir() / "live.json.new", text);
-  fs::rename(work_dir() / "live.json.new", live);
+  write_file(datafold::fuzz::scratch_dir() / "live.json.new", text);
+  fs::rename(datafold::fuzz::scratch_dir() / "live.json.new", live);
   // A fresh store looks at its file on the first call.
   const auto reloaded = store->reload_if_changed();
   if (parsed.ok()) {

@@ -46,6 +46,8 @@ std::string ip_of(const std::string& address) {
 constexpr std::size_t kMaxEvictionsInProgress = 8;
 // Handshakes allowed past the cap, each hoping to take an idle connection's place.
 constexpr std::size_t kMaxHandshakesOverCap = 8;
+// Disconnected peers without an address (one-shot clients) remembered at most.
+constexpr std::size_t kMaxAddresslessKnown = 1024;
 
 bool is_loopback(const std::string& ip) {
   std::error_code ec;
@@ -634,6 +636,17 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
   if (auto adopted = adopt(connection, ""); !adopted) release_ip(ip);
 }
 
+void NetworkNode::forget_oldest_addressless_locked() {
+  std::size_t addressless = 0;
+  auto oldest = known_.end();
+  for (auto it = known_.begin(); it != known_.end(); ++it) {
+    if (!it->second.address.empty() || connections_.count(it->first) > 0) continue;
+    ++addressless;
+    if (oldest == known_.end() || it->second.last_seen < oldest->second.last_seen) oldest = it;
+  }
+  if (addressless > kMaxAddresslessKnown) forget_locked(oldest->first);
+}
+
 NetworkNode::ConnectionPtr NetworkNode::least_recently_used_idle_locked() const {
   ConnectionPtr oldest;
   for (const auto& connection : established_) {
@@ -752,6 +765,10 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
       auto known = known_.find(peer);
       if (lost_from_lan_.erase(peer) > 0) {
         forget_locked(peer);
+      } else if (known != known_.end() && known->second.address.empty()) {
+        // A peer that dialled in and gave no address (a one-shot client) stays known,
+        // so `trust set` can name it, but only so many: new keys cost nothing.
+        forget_oldest_addressless_locked();
       } else if (known != known_.end() && running_ && connection->failed()) {
         // A connection that failed (peer gone, reset, silent) makes the node
         // unreachable until it is heard from again; one we retired ourselves says

@@ -138,6 +138,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   void redial(const NodeId& id, std::uint64_t generation);
   void record_dial_failure_locked(const NodeId& id, const NetworkError& error);
   void forget_locked(const NodeId& id);
+  // Past kMaxAddresslessKnown, forgets the disconnected address-less peer seen longest ago.
+  void forget_oldest_addressless_locked();
   void dial_bootstrap_peer(std::string address, std::shared_ptr<detail::RedialBackoff> backoff);
 
   const NetworkConfig config_;

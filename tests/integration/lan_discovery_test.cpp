@@ -51,7 +51,7 @@ TEST(LanDiscovery, NodesFindAndQueryEachOther) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     for (std::size_t j = 0; j < nodes.size(); ++j) {
       if (i == j) continue;
-      const auto& info = nodes[i]->known_nodes().at(nodes[j]->local_node_id());
+      const auto info = nodes[i]->known_nodes().at(nodes[j]->local_node_id());
       EXPECT_EQ(info.public_key, nodes[j]->public_key());
       EXPECT_EQ(info.address, testing::address_of(*nodes[j]));
       auto r = nodes[i]->query_node(nodes[j]->local_node_id(), Query{"S", {"who"}, "", 0, std::nullopt});
