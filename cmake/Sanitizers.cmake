@@ -1,4 +1,7 @@
 # -DDATAFOLD_SANITIZE=address,undefined  or  -DDATAFOLD_SANITIZE=thread
+# scripts/sanitize.sh builds both trees and runs the tests each is for. Every report
+# fails the program: UBSan aborts (-fno-sanitize-recover=all), ASan halts by default,
+# TSan exits non-zero at the end (the script makes it stop at the first report).
 if(DATAFOLD_SANITIZE)
   add_compile_options(-fsanitize=${DATAFOLD_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${DATAFOLD_SANITIZE})
