@@ -9,39 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/gate.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net {
 namespace {
 
+using testing::Gate;
 using testing::introduce;
 using testing::start_node;
-
-// Blocks callbacks until released; lets tests hold requests in flight without sleeping.
-class Gate {
- public:
-  void wait() {
-    std::unique_lock lock(mutex_);
-    ++waiting_;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return open_; });
-  }
-  void open() {
-    std::lock_guard lock(mutex_);
-    open_ = true;
-    changed_.notify_all();
-  }
-  bool wait_for_waiters(int n, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, deadline, [&] { return waiting_ >= n; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int waiting_ = 0;
-  bool open_ = false;
-};
 
 TEST(InFlight, ThousandQueriesOnOneConnectionAnsweredOutOfOrder) {
   auto config = testing::loopback_config();
