@@ -2,9 +2,7 @@
 #include "datafold/net/network_core.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
