@@ -20,10 +20,13 @@ esac
 bash scripts/setup.sh || exit 1
 
 declare -a outcome
+# step <name> <command...>: runs the command and records its outcome and wall time.
 step() {
-  local name=$1
+  local name=$1 started=$SECONDS
   shift
-  if "$@"; then outcome+=("passed  $name"); else outcome+=("FAILED  $name"); fi
+  local verdict=passed
+  "$@" || verdict=FAILED
+  outcome+=("$(printf '%-6s  %4d s  %s' "$verdict" $((SECONDS - started)) "$name")")
 }
 
 echo "==> running the tests"
