@@ -40,6 +40,7 @@ struct Flags {
   bool no_discovery = false, sample = false;
   std::uint16_t discovery_port = 0;
   long announce_interval_ms = 0, ping_interval_ms = 0;
+  long max_connections = 0, max_connections_per_ip = 0, max_requests_per_second = 0, request_burst = 0;
 };
 
 std::unique_ptr<CLI::App> node_command(Flags& flags) {
@@ -54,6 +55,10 @@ std::unique_ptr<CLI::App> node_command(Flags& flags) {
   app->add_option("--discovery-port", flags.discovery_port);
   app->add_option("--announce-interval-ms", flags.announce_interval_ms);
   app->add_option("--ping-interval-ms", flags.ping_interval_ms);
+  app->add_option("--max-connections", flags.max_connections);
+  app->add_option("--max-connections-per-ip", flags.max_connections_per_ip);
+  app->add_option("--max-requests-per-second-per-peer", flags.max_requests_per_second);
+  app->add_option("--request-burst-per-peer", flags.request_burst);
   return app;
 }
 
@@ -73,7 +78,9 @@ const CLI::App& every_flag_given() {
     auto made = node_command(flags);
     made->parse(
         "--listen 1.2.3.4:9 --network n --http off --bootstrap b:9 --discovery-interface eth9 "
-        "--no-discovery --sample --discovery-port 9 --announce-interval-ms 9 --ping-interval-ms 9",
+        "--no-discovery --sample --discovery-port 9 --announce-interval-ms 9 --ping-interval-ms 9 "
+        "--max-connections 9 --max-connections-per-ip 9 --max-requests-per-second-per-peer 9 "
+        "--request-burst-per-peer 9",
         false);
     return made;
   }();
@@ -91,6 +98,10 @@ NodeSettings initial_settings(const std::string& file) {
                       .discovery_interfaces = {},
                       .announce_interval_ms = 30'000,
                       .ping_interval_ms = 30'000,
+                      .max_connections = 128,
+                      .max_connections_per_ip = 8,
+                      .max_requests_per_second_per_peer = 2'000,
+                      .request_burst_per_peer = 4'000,
                       .sample = false,
                       .file = file,
                       .from_file = {}};
@@ -100,7 +111,10 @@ bool same_settings(const NodeSettings& a, const NodeSettings& b) {
   return a.listen == b.listen && a.bootstrap == b.bootstrap && a.network == b.network && a.http == b.http &&
          a.discovery == b.discovery && a.discovery_port == b.discovery_port &&
          a.discovery_interfaces == b.discovery_interfaces && a.announce_interval_ms == b.announce_interval_ms &&
-         a.ping_interval_ms == b.ping_interval_ms && a.sample == b.sample;
+         a.ping_interval_ms == b.ping_interval_ms && a.max_connections == b.max_connections &&
+         a.max_connections_per_ip == b.max_connections_per_ip &&
+         a.max_requests_per_second_per_peer == b.max_requests_per_second_per_peer &&
+         a.request_burst_per_peer == b.request_burst_per_peer && a.sample == b.sample;
 }
 
 void check_round_trip(const std::optional<HostPort>& parsed, std::optional<HostPort> (*parse)(std::string_view)) {
@@ -155,12 +169,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   unchanged_unless("discovery_interfaces", from_file.discovery_interfaces == before.discovery_interfaces);
   unchanged_unless("announce_interval_ms", from_file.announce_interval_ms == before.announce_interval_ms);
   unchanged_unless("ping_interval_ms", from_file.ping_interval_ms == before.ping_interval_ms);
+  unchanged_unless("max_connections", from_file.max_connections == before.max_connections);
+  unchanged_unless("max_connections_per_ip", from_file.max_connections_per_ip == before.max_connections_per_ip);
+  unchanged_unless("max_requests_per_second_per_peer",
+                   from_file.max_requests_per_second_per_peer == before.max_requests_per_second_per_peer);
+  unchanged_unless("request_burst_per_peer", from_file.request_burst_per_peer == before.request_burst_per_peer);
   unchanged_unless("sample", from_file.sample == before.sample);
   for (const auto& key : from_file.from_file)
     check(from_file.origin(key, "--flag") == path + ": key '" + key + "'");
   check(from_file.discovery_port >= 1);
   check(from_file.announce_interval_ms >= 100 && from_file.announce_interval_ms <= 3'600'000);
   check(from_file.ping_interval_ms >= 100 && from_file.ping_interval_ms <= 3'600'000);
+  check(from_file.max_connections >= 1 && from_file.max_connections <= kMaxConnectionsLimit);
+  check(from_file.max_connections_per_ip >= 1 && from_file.max_connections_per_ip <= kMaxConnectionsLimit);
+  check(from_file.max_requests_per_second_per_peer >= 0 &&
+        from_file.max_requests_per_second_per_peer <= kMaxRequestRateLimit);
+  check(from_file.request_burst_per_peer >= 1 && from_file.request_burst_per_peer <= kMaxRequestRateLimit);
 
   check_addresses(from_file);
   return 0;

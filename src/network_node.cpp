@@ -681,10 +681,15 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
       connection->close();
       return node_stopped();
     }
-    if (connection->inbound() && established_.size() - evicting_.size() >= config_.max_connections) {
-      // Full: close the connection used longest ago with nothing in flight (a few at
-      // a time, so connections being closed cannot pile up past the cap), or, if
-      // every one is busy, turn the newcomer away with the same notice.
+    // A second connection to a peer already connected (both dialled at once) needs no
+    // room: one of the two is retired below.
+    const auto existing = connections_.find(peer);
+    const bool pairs_with_existing = existing != connections_.end() && existing->second &&
+                                     existing->second->state() != ConnectionState::Closed;
+    if (!pairs_with_existing && established_.size() - evicting_.size() >= config_.max_connections) {
+      // Full, whoever dialled: close the connection used longest ago with nothing in
+      // flight (a few at a time, so connections being closed cannot pile up past the
+      // cap), or, if every one is busy, turn the newcomer away with the same notice.
       evicted = evicting_.size() < kMaxEvictionsInProgress ? least_recently_used_idle_locked() : nullptr;
       if (!evicted) {
         connection->start(weak_from_this());

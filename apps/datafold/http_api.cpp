@@ -204,6 +204,10 @@ void HttpApi::install_routes() {
            "Peers' requests refused for exceeding the per-peer rate.", stats.requests_rate_limited);
     metric(out, "datafold_protocol_errors_total", "counter", "Bad frames or envelopes received.", stats.protocol_errors);
     metric(out, "datafold_redials_total", "counter", "Background redials of lost or bootstrap peers.", stats.redials);
+    metric(out, "datafold_connections_evicted_total", "counter",
+           "Idle connections closed to make room at the connection cap.", stats.connections_evicted);
+    metric(out, "datafold_connections_refused_total", "counter", "Connections turned away at the connection caps.",
+           stats.connections_refused);
     out << "# HELP datafold_request_duration_seconds Latency of this node's requests to peers.\n"
         << "# TYPE datafold_request_duration_seconds histogram\n";
     for (std::size_t i = 0; i < stats.request_latency_buckets.size(); ++i)

@@ -71,7 +71,8 @@ net::Json to_json(const net::NetworkStats& stats) {
           {"requests_sent", stats.requests_sent},         {"requests_received", stats.requests_received},
           {"requests_failed", stats.requests_failed},     {"protocol_errors", stats.protocol_errors},
           {"requests_pending", stats.requests_pending},   {"requests_rate_limited", stats.requests_rate_limited},
-          {"redials", stats.redials}};
+          {"redials", stats.redials},                     {"connections_evicted", stats.connections_evicted},
+          {"connections_refused", stats.connections_refused}};
 }
 
 }  // namespace datafold::app

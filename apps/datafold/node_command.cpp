@@ -59,7 +59,9 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
   const net::NetworkConfig defaults;
   command_->add_option("--config", config_file_,
                        "TOML file of settings (keys as the flags: listen, bootstrap, network, http, discovery, "
-                       "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, sample); "
+                       "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, max_connections, "
+                       "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
+                       "sample); "
                        "flags win over the file");
   listen_ = HostPort{defaults.listen_address, defaults.listen_port}.to_string();
   network_ = defaults.network_name;
@@ -90,6 +92,27 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "Ping a silent connection this often; 3 missed pongs close it")
       ->capture_default_str()
       ->check(CLI::Range(100L, 3'600'000L));
+  max_connections_ = static_cast<long>(defaults.max_connections);
+  command_->add_option("--max-connections", max_connections_,
+                       "Peers connected at once; at the cap a new peer replaces the least recently used idle one")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, kMaxConnectionsLimit));
+  max_connections_per_ip_ = static_cast<long>(defaults.max_connections_per_ip);
+  command_->add_option("--max-connections-per-ip", max_connections_per_ip_,
+                       "Inbound connections from one IP address (loopback exempt)")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, kMaxConnectionsLimit));
+  max_requests_per_second_ = static_cast<long>(defaults.max_requests_per_second_per_peer);
+  command_->add_option("--max-requests-per-second-per-peer", max_requests_per_second_,
+                       "Queries and schema listings one peer may send per second (0: no limit); "
+                       "the excess gets ResourceExhausted")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, kMaxRequestRateLimit));
+  request_burst_ = static_cast<long>(defaults.request_burst_per_peer);
+  command_->add_option("--request-burst-per-peer", request_burst_,
+                       "Requests one peer may send at once above its per-second rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, kMaxRequestRateLimit));
   command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
@@ -106,6 +129,10 @@ int NodeCommand::run() const {
                         .discovery_interfaces = discovery_interfaces_,
                         .announce_interval_ms = announce_interval_ms_,
                         .ping_interval_ms = ping_interval_ms_,
+                        .max_connections = max_connections_,
+                        .max_connections_per_ip = max_connections_per_ip_,
+                        .max_requests_per_second_per_peer = max_requests_per_second_,
+                        .request_burst_per_peer = request_burst_,
                         .sample = sample_,
                         .file = config_file_,
                         .from_file = {}};
@@ -158,6 +185,10 @@ int NodeCommand::run() const {
   config.discovery_interfaces = settings.discovery_interfaces;
   config.announcement_interval = std::chrono::milliseconds(settings.announce_interval_ms);
   config.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms);
+  config.max_connections = static_cast<std::size_t>(settings.max_connections);
+  config.max_connections_per_ip = static_cast<std::size_t>(settings.max_connections_per_ip);
+  config.max_requests_per_second_per_peer = static_cast<double>(settings.max_requests_per_second_per_peer);
+  config.request_burst_per_peer = static_cast<std::size_t>(settings.request_burst_per_peer);
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;

@@ -34,6 +34,10 @@ class NodeCommand {
   std::vector<std::string> discovery_interfaces_;
   long announce_interval_ms_ = 0;
   long ping_interval_ms_ = 0;
+  long max_connections_ = 0;
+  long max_connections_per_ip_ = 0;
+  long max_requests_per_second_ = 0;
+  long request_burst_ = 0;
   bool sample_ = false;
 };
 

@@ -6,9 +6,14 @@
 
 #include <toml++/toml.h>
 
+#include "toml_text_check.hpp"
+
 namespace datafold::app {
 
 namespace {
+
+// Far more than any config file needs; a bigger file is a mistake (or an attack on the fuzzer).
+constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
 
 std::string line_suffix(const toml::source_region& where) {
   return where.begin.line > 0 ? " (line " + std::to_string(where.begin.line) + ")" : "";
@@ -18,11 +23,23 @@ std::string line_suffix(const toml::source_region& where) {
 
 std::optional<std::string> load_config_file(const CLI::App& command, NodeSettings& settings) {
   const std::string& file = settings.file;
-  // toml++ says only "file could not be opened"; errno says why.
-  if (std::ifstream probe(file); !probe) return file + ": cannot read: " + std::strerror(errno);
+  // Read here rather than by toml++, which says only "file could not be opened"
+  // where errno says why.
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return file + ": cannot read: " + std::strerror(errno);
+  std::string text(kMaxConfigFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return file + ": cannot read: " + std::strerror(errno);
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigFileBytes)
+    return file + ": larger than " + std::to_string(kMaxConfigFileBytes / 1024) + " KiB: not a config file";
+  if (const auto line = first_misplaced_non_ascii(text))
+    return file + ": invalid TOML (line " + std::to_string(*line) +
+           "): a non-ASCII character outside a string or comment";
+
   toml::table table;
   try {
-    table = toml::parse_file(file);
+    table = toml::parse(text, std::string(file));
   } catch (const toml::parse_error& e) {
     return file + ": invalid TOML" + line_suffix(e.source()) + ": " + std::string(e.description());
   }
@@ -85,6 +102,15 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
       problem = integer(settings.announce_interval_ms, 100, 3'600'000, "--announce-interval-ms");
     } else if (name == "ping_interval_ms") {
       problem = integer(settings.ping_interval_ms, 100, 3'600'000, "--ping-interval-ms");
+    } else if (name == "max_connections") {
+      problem = integer(settings.max_connections, 1, kMaxConnectionsLimit, "--max-connections");
+    } else if (name == "max_connections_per_ip") {
+      problem = integer(settings.max_connections_per_ip, 1, kMaxConnectionsLimit, "--max-connections-per-ip");
+    } else if (name == "max_requests_per_second_per_peer") {
+      problem = integer(settings.max_requests_per_second_per_peer, 0, kMaxRequestRateLimit,
+                        "--max-requests-per-second-per-peer");
+    } else if (name == "request_burst_per_peer") {
+      problem = integer(settings.request_burst_per_peer, 1, kMaxRequestRateLimit, "--request-burst-per-peer");
     } else {
       return file + ": unknown key '" + name + "'" + at;
     }

@@ -13,6 +13,10 @@
 
 namespace datafold::app {
 
+// Bounds of the limits an operator may set (flags and file alike).
+inline constexpr long kMaxConnectionsLimit = 1'000'000;
+inline constexpr long kMaxRequestRateLimit = 1'000'000'000;
+
 // What the node runs with: the flags' values, overlaid by --config FILE's value for every
 // setting whose flag was not given on the command line.
 struct NodeSettings {
@@ -25,6 +29,10 @@ struct NodeSettings {
   std::vector<std::string> discovery_interfaces;
   long announce_interval_ms = 0;
   long ping_interval_ms = 0;
+  long max_connections = 0;
+  long max_connections_per_ip = 0;
+  long max_requests_per_second_per_peer = 0;  // 0: no limit
+  long request_burst_per_peer = 0;
   bool sample = false;
 
   // The config file, and which keys took their value from it.

@@ -21,9 +21,9 @@
 #include <nlohmann/json.hpp>
 
 #include "datafold/net/network_core.hpp"
-#include "idle/fd_limit.hpp"
+#include "testkit/fd_limit.hpp"
 #include "idle/idle_node_process.hpp"
-#include "idle/idle_peer_fleet.hpp"
+#include "testkit/idle_peer_fleet.hpp"
 
 namespace {
 
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s [--connections N] [--parallel N]\n", argv[0]);
     return 2;
   }
-  const std::size_t fd_limit = bench::raise_fd_limit();
+  const std::size_t fd_limit = testkit::raise_fd_limit();
   if (fd_limit < options->connections + kSpareDescriptors) {
     std::fprintf(stderr, "descriptor limit %zu is too low for %zu connections (raise the hard limit: ulimit -Hn)\n",
                  fd_limit, options->connections);
@@ -174,7 +174,7 @@ int main(int argc, char** argv) {
   const auto rss_before = node->rss_kib();
 
   std::cerr << "making " << options->connections << " identities...\n";
-  std::optional<bench::IdlePeerFleet> fleet;
+  std::optional<testkit::IdlePeerFleet> fleet;
   try {
     fleet.emplace(options->connections);
   } catch (const std::exception& e) {

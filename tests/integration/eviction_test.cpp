@@ -107,5 +107,35 @@ TEST(Eviction, ConnectionsWithRequestsInFlightAreNeverClosedToMakeRoom) {
   }
 }
 
+TEST(Eviction, ConnectionsThisNodeDialsCountAgainstTheCapToo) {
+  // A node asked to reach more peers than its cap holds no more than the cap: each
+  // new dial closes the idle connection it used longest ago.
+  auto asker = start_server(2);
+  ASSERT_TRUE(asker);
+  std::vector<std::unique_ptr<NetworkCore>> peers;
+  for (int i = 0; i < 3; ++i) {
+    peers.push_back(start_node());
+    ASSERT_TRUE(peers.back());
+    peers.back()->set_query_callback([i](Query query) {
+      QueryResult result;
+      result.results.push_back({query.fields.at(0), Json(i)});
+      return result;
+    });
+    introduce(*asker, *peers.back());
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 3; ++i) {
+      auto answer = asker->query_node(peers[i]->local_node_id(), field_query("n"));
+      ASSERT_TRUE(answer) << "round " << round << ", peer " << i << ": " << answer.error().to_string();
+      EXPECT_EQ(answer->results.at(0).value(), Json(i));
+      EXPECT_TRUE(eventually([&] { return asker->connected_nodes().size() <= 2; }))
+          << asker->connected_nodes().size() << " connected";
+    }
+  }
+  // Every query after the first two needed room: 4 of the 6.
+  EXPECT_EQ(asker->stats().connections_evicted, 4u);
+  ASSERT_TRUE(eventually([&] { return asker->stats().open_connections == 2; }));
+}
+
 }  // namespace
 }  // namespace datafold::net

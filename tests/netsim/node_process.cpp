@@ -42,28 +42,13 @@ bool LanNode::start() {
 }
 
 void LanNode::kill(int signal) {
-  if (pid_ > 0) lan_.stop_process(pid_, signal);
+  if (pid_ > 0) (void)lan_.stop_process(pid_, signal);
   pid_ = -1;
 }
 
 std::optional<int> LanNode::stop_for_exit_code(int signal, std::chrono::milliseconds deadline) {
   if (pid_ <= 0) return std::nullopt;
-  const pid_t pid = std::exchange(pid_, -1);
-  ::kill(pid, signal);
-  int status = 0;
-  pid_t reaped = 0;
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while ((reaped = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const bool outlived_deadline = reaped == 0;
-  if (outlived_deadline) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  // VirtualLan still lists the pid: with signal 0 it only finds the process gone and forgets it.
-  lan_.stop_process(pid, 0);
-  if (outlived_deadline || reaped != pid || !WIFEXITED(status)) return std::nullopt;
-  return WEXITSTATUS(status);
+  return lan_.stop_process(std::exchange(pid_, -1), signal, deadline);
 }
 
 std::optional<Json> LanNode::get(const std::string& path) {

@@ -127,24 +127,33 @@ bool VirtualLan::running(pid_t pid) {
   const pid_t r = ::waitpid(pid, &status, WNOHANG);
   if (r == pid) {
     processes_.erase(std::remove(processes_.begin(), processes_.end(), pid), processes_.end());
+    reaped_status_[pid] = status;
     return false;
   }
   return r == 0;
 }
 
-void VirtualLan::stop_process(pid_t pid, int signal, std::chrono::milliseconds deadline) {
-  ::kill(pid, signal);
+std::optional<int> VirtualLan::stop_process(pid_t pid, int signal, std::chrono::milliseconds deadline) {
+  if (signal != 0) ::kill(pid, signal);
   const auto until = std::chrono::steady_clock::now() + deadline;
+  bool killed = false;
   while (running(pid)) {
     if (std::chrono::steady_clock::now() >= until) {
       ::kill(pid, SIGKILL);
       int status = 0;
       ::waitpid(pid, &status, 0);
+      killed = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   processes_.erase(std::remove(processes_.begin(), processes_.end(), pid), processes_.end());
+  const auto reaped = reaped_status_.find(pid);
+  if (reaped == reaped_status_.end()) return std::nullopt;  // killed, or not ours
+  const int status = reaped->second;
+  reaped_status_.erase(reaped);
+  if (killed || !WIFEXITED(status)) return std::nullopt;
+  return WEXITSTATUS(status);
 }
 
 }  // namespace datafold::net::testing

@@ -10,7 +10,9 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +39,10 @@ class VirtualLan {
   // Starts `argv` inside the host's namespace, stdout and stderr to `log_file`.
   // Returns the pid, or -1.
   pid_t spawn(int host, const std::vector<std::string>& argv, const std::string& log_file);
-  // Sends `signal` and reaps the process (waits at most `deadline`, then SIGKILL).
-  void stop_process(pid_t pid, int signal, std::chrono::milliseconds deadline = std::chrono::seconds(10));
+  // Sends `signal` (0: none) and reaps the process, waiting at most `deadline`, then
+  // SIGKILL. Its exit code if it exited within the deadline; nullopt if a signal
+  // ended it or it had to be killed.
+  std::optional<int> stop_process(pid_t pid, int signal, std::chrono::milliseconds deadline = std::chrono::seconds(10));
   bool running(pid_t pid);
 
  private:
@@ -52,6 +56,7 @@ class VirtualLan {
   std::string bridge_;
   std::vector<Host> hosts_;
   std::vector<pid_t> processes_;
+  std::map<pid_t, int> reaped_status_;  // wait status of processes running() reaped
 };
 
 // Runs a command, returns its exit status (0 = success). Output discarded.

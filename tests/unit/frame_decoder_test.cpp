@@ -233,6 +233,37 @@ TEST(FrameDecoder, PrepareKeepsUnconsumedBytes) {
   EXPECT_EQ(to_string(payload), frame.substr(kFrameHeaderBytes));
 }
 
+TEST(FrameDecoder, ReleaseKeepsAHalfReceivedFrame) {
+  // An idle connection's reader releases the buffer before each wait; it must never
+  // drop bytes of a frame still arriving.
+  std::string frame;
+  append_frame(PingMessage{id(9), 99}, frame);
+  FrameDecoder d;
+  d.feed(bytes_of(frame.substr(0, 7)));
+  d.release();
+  EXPECT_EQ(d.buffered_bytes(), 7u);
+  d.feed(bytes_of(frame.substr(7)));
+  std::span<const std::uint8_t> payload;
+  ASSERT_EQ(d.next(payload), FrameDecoder::Status::Frame);
+  EXPECT_EQ(to_string(payload), frame.substr(kFrameHeaderBytes));
+}
+
+TEST(FrameDecoder, ReleasedDecoderReadsOnAsBefore) {
+  std::string frame;
+  append_frame(PingMessage{id(9), 99}, frame);
+  FrameDecoder d;
+  for (int round = 0; round < 3; ++round) {
+    d.release();  // nothing buffered: the buffer goes, and the next read makes one
+    auto space = d.prepare(frame.size());
+    std::memcpy(space.data(), frame.data(), frame.size());
+    d.commit(frame.size());
+    std::span<const std::uint8_t> payload;
+    ASSERT_EQ(d.next(payload), FrameDecoder::Status::Frame) << "round " << round;
+    EXPECT_EQ(to_string(payload), frame.substr(kFrameHeaderBytes));
+    EXPECT_EQ(d.next(payload), FrameDecoder::Status::NeedMore);
+  }
+}
+
 TEST(FrameDecoder, CommitZeroAddsNothing) {
   FrameDecoder d;
   (void)d.prepare(100);

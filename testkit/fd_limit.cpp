@@ -1,8 +1,8 @@
-#include "idle/fd_limit.hpp"
+#include "testkit/fd_limit.hpp"
 
 #include <sys/resource.h>
 
-namespace datafold::bench {
+namespace datafold::testkit {
 
 std::size_t raise_fd_limit() noexcept {
   rlimit limit{};
@@ -15,4 +15,4 @@ std::size_t raise_fd_limit() noexcept {
   return limit.rlim_cur == RLIM_INFINITY ? static_cast<std::size_t>(-1) : static_cast<std::size_t>(limit.rlim_cur);
 }
 
-}  // namespace datafold::bench
+}  // namespace datafold::testkit

@@ -1,4 +1,4 @@
-#include "idle/idle_peer_fleet.hpp"
+#include "testkit/idle_peer_fleet.hpp"
 
 #include <openssl/ssl.h>
 
@@ -18,7 +18,7 @@
 #include "datafold/net/message_codec.hpp"
 #include "tls_context.hpp"
 
-namespace datafold::bench {
+namespace datafold::testkit {
 
 namespace {
 
@@ -161,4 +161,4 @@ void IdlePeerFleet::close_all() {
   connected_.assign(connected_.size(), false);
 }
 
-}  // namespace datafold::bench
+}  // namespace datafold::testkit

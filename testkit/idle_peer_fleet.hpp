@@ -24,7 +24,7 @@
 #include "datafold/net/identity.hpp"
 #include "tls_certificate.hpp"
 
-namespace datafold::bench {
+namespace datafold::testkit {
 
 class IdlePeerFleet {
  public:
@@ -62,4 +62,4 @@ class IdlePeerFleet {
   std::string last_failure_;
 };
 
-}  // namespace datafold::bench
+}  // namespace datafold::testkit
