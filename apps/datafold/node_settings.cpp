@@ -27,15 +27,16 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
   // where errno says why.
   std::ifstream in(file, std::ios::binary);
   if (!in) return file + ": cannot read: " + std::strerror(errno);
-  std::string text(kMaxConfigFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  std::string text;
+  char chunk[4096];
+  while (text.size() <= kMaxConfigFileBytes && in.read(chunk, sizeof chunk).gcount() > 0)
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
   if (in.bad()) return file + ": cannot read: " + std::strerror(errno);
-  text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxConfigFileBytes)
     return file + ": larger than " + std::to_string(kMaxConfigFileBytes / 1024) + " KiB: not a config file";
-  if (const auto line = first_misplaced_non_ascii(text))
-    return file + ": invalid TOML (line " + std::to_string(*line) +
-           "): a non-ASCII character outside a string or comment";
+  if (const auto line = first_non_ascii_outside_comments(text))
+    return file + ": non-ASCII character (line " + std::to_string(*line) +
+           "): accepted only in comments; in a string, write it as \\uXXXX";
 
   toml::table table;
   try {

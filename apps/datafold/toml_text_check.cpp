@@ -2,13 +2,8 @@
 
 namespace datafold::app {
 
-namespace {
-
-bool is_ascii(char c) { return static_cast<unsigned char>(c) < 0x80; }
-
-}  // namespace
-
-std::optional<std::size_t> first_misplaced_non_ascii(std::string_view text) {
+std::optional<std::size_t> first_non_ascii_outside_comments(std::string_view text) {
+  // Strings are tracked only so that a '#' inside one is not taken for a comment.
   enum class In { Code, Comment, BasicString, LiteralString, MultiBasicString, MultiLiteralString };
   In in = In::Code;
   std::size_t line = 1;
@@ -22,18 +17,14 @@ std::optional<std::size_t> first_misplaced_non_ascii(std::string_view text) {
 
   while (i < text.size()) {
     const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80 && in != In::Comment) return line;
     if (c == '\n') ++line;
     switch (in) {
       case In::Code:
-        if (!is_ascii(c)) return line;
         if (c == '#') {
           in = In::Comment;
-        } else if (at("\"\"\"")) {
-          in = In::MultiBasicString;
-          i += 3;
-          continue;
-        } else if (at("'''")) {
-          in = In::MultiLiteralString;
+        } else if (at("\"\"\"") || at("'''")) {
+          in = c == '"' ? In::MultiBasicString : In::MultiLiteralString;
           i += 3;
           continue;
         } else if (c == '"') {
@@ -47,18 +38,11 @@ std::optional<std::size_t> first_misplaced_non_ascii(std::string_view text) {
         break;
       case In::BasicString:
       case In::MultiBasicString:
-        if (c == '\\') {
-          // An escape, or (multi-line) a backslash ending the line after optional blanks.
-          ++i;
-          while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-          if (i >= text.size()) break;
-          if (!is_ascii(text[i])) return line;
-          if (text[i] == '\n') ++line;
-          ++i;  // the escaped character (an escaped quote does not end the string)
-          continue;
-        }
-        if (in == In::BasicString && (c == '"' || c == '\n')) in = In::Code;
-        if (in == In::MultiBasicString && at("\"\"\"")) {
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          ++i;  // an escaped quote or backslash does not end the string; a newline is counted above
+        } else if (in == In::BasicString && (c == '"' || c == '\n')) {
+          in = In::Code;
+        } else if (in == In::MultiBasicString && at("\"\"\"")) {
           skip_closing('"');
           in = In::Code;
           continue;
