@@ -20,23 +20,41 @@ esac
 bash scripts/setup.sh || exit 1
 
 declare -a outcome
-# step <name> <command...>: runs the command and records its outcome and wall time.
+# Each step's output also goes to a log, so the summary at the end can say which
+# tests failed and the first lines of any sanitizer report: CI shows only the tail.
+logs=build/test-logs
+mkdir -p "$logs"
+
+# step <name> <log> <command...>: runs the command and records its outcome and wall time.
 step() {
-  local name=$1 started=$SECONDS
-  shift
+  local name=$1 log=$logs/$2.log started=$SECONDS
+  shift 2
   local verdict=passed
-  "$@" || verdict=FAILED
+  "$@" 2>&1 | tee "$log" || verdict=FAILED
   outcome+=("$(printf '%-6s  %4d s  %s' "$verdict" $((SECONDS - started)) "$name")")
+  if [ $verdict = FAILED ]; then failed_logs+=("$log"); fi
 }
 
+# why <log>: the failed tests CTest listed and the first line of each kind of
+# sanitizer or fuzzer report, a few lines at most.
+why() {
+  echo "  from $1:"
+  {
+    sed -n '/^The following tests FAILED:/,/^Errors while running CTest/p' "$1"
+    grep -E -m 12 '(ERROR|WARNING): (Address|Thread|Leak|UndefinedBehavior)Sanitizer|runtime error:|^SUMMARY: |deadly signal|FAILED: ' "$1"
+  } | head -40 | sed 's/^/    /'
+}
+
+declare -a failed_logs=()
 echo "==> running the tests"
-step "test suite (ctest --test-dir build)" ctest --test-dir build --output-on-failure -j2 --timeout 300
+step "test suite (ctest --test-dir build)" suite \
+  ctest --test-dir build --output-on-failure -j2 --timeout 300
 if [ $full -eq 1 ]; then
-  step "sanitizers (scripts/sanitize.sh)" bash scripts/sanitize.sh
-  step "fuzzing (scripts/fuzz.sh)" bash scripts/fuzz.sh
+  step "sanitizers (scripts/sanitize.sh)" sanitizers bash scripts/sanitize.sh
+  step "fuzzing (scripts/fuzz.sh)" fuzzing bash scripts/fuzz.sh
 fi
 
 echo "==> summary"
 printf '  %s\n' "${outcome[@]}"
-for line in "${outcome[@]}"; do [[ $line == FAILED* ]] && exit 1; done
-exit 0
+for log in "${failed_logs[@]}"; do why "$log"; done
+[ ${#failed_logs[@]} -eq 0 ]

@@ -25,9 +25,9 @@ TEST(InFlight, ThousandQueriesOnOneConnectionAnsweredOutOfOrder) {
   ASSERT_TRUE(server && client);
   Gate gate;
   // Every third query waits at the gate, so later queries overtake earlier ones.
-  server->set_query_callback([&](Query q) {
+  server->set_query_callback([waiter = gate.waiter()](Query q) {
     const int n = q.filter->at("n").get<int>();
-    if (n % 3 == 0 && n < 12) gate.wait();
+    if (n % 3 == 0 && n < 12) waiter.wait();
     QueryResult r;
     r.results.push_back({"n", Json(n)});
     r.results.push_back({"square", Json(n * n)});
@@ -63,8 +63,8 @@ TEST(InFlight, OutOfOrderRepliesAreMatchedById) {
   ASSERT_TRUE(server && client);
   Gate gate;
   std::atomic<int> calls{0};
-  server->set_query_callback([&](Query q) {
-    if (q.schema_name == "slow") gate.wait();
+  server->set_query_callback([&, waiter = gate.waiter()](Query q) {
+    if (q.schema_name == "slow") waiter.wait();
     ++calls;
     QueryResult r;
     r.results.push_back({"schema", Json(q.schema_name)});
@@ -91,8 +91,8 @@ TEST(InFlight, StalledCallbackGivesTimeoutAndTheLateReplyIsDropped) {
   auto client = start_node(client_config);
   ASSERT_TRUE(server && client);
   Gate gate;
-  server->set_query_callback([&](Query q) {
-    if (q.schema_name == "stall") gate.wait();
+  server->set_query_callback([waiter = gate.waiter()](Query q) {
+    if (q.schema_name == "stall") waiter.wait();
     QueryResult r;
     r.results.push_back({"schema", Json(q.schema_name)});
     return r;
@@ -116,8 +116,8 @@ TEST(InFlight, StopCompletesEveryPendingRequest) {
   auto client = start_node();
   ASSERT_TRUE(server && client);
   Gate gate;
-  server->set_query_callback([&](Query) {
-    gate.wait();
+  server->set_query_callback([waiter = gate.waiter()](Query) {
+    waiter.wait();
     return QueryResult{};
   });
   introduce(*client, *server);

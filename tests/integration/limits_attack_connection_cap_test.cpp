@@ -86,8 +86,8 @@ TEST(LimitsAttack, AtTheCapBusyConnectionsAreKeptAndNewcomersRefused) {
   auto newcomer = start_quick_redialling_node();
   ASSERT_TRUE(server && resident && newcomer);
   testing::Gate gate;
-  testing::serve_known_answers(*server, [&](const Query& q) {
-    if (q.schema_name == "Hold") gate.wait();
+  testing::serve_known_answers(*server, [waiter = gate.waiter()](const Query& q) {
+    if (q.schema_name == "Hold") waiter.wait();
   });
   testing::introduce(*resident, *server);
   testing::introduce(*newcomer, *server);

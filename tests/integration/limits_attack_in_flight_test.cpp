@@ -34,8 +34,8 @@ TEST(LimitsAttack, RequestsBeyondTheInFlightLimitGetResourceExhausted) {
   auto resident = testing::start_node();
   ASSERT_TRUE(server && resident);
   testing::Gate gate;
-  testing::serve_known_answers(*server, [&](const Query& q) {
-    if (q.schema_name == "Hold") gate.wait();
+  testing::serve_known_answers(*server, [waiter = gate.waiter()](const Query& q) {
+    if (q.schema_name == "Hold") waiter.wait();
   });
   testing::introduce(*resident, *server);
 
