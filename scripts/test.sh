@@ -41,7 +41,7 @@ why() {
   echo "  from $1:"
   {
     sed -n '/^The following tests FAILED:/,/^Errors while running CTest/p' "$1"
-    grep -E -m 12 '(ERROR|WARNING): (Address|Thread|Leak|UndefinedBehavior)Sanitizer|runtime error:|^SUMMARY: |deadly signal|FAILED: ' "$1"
+    grep -E -m 12 '(ERROR|WARNING): (Address|Thread|Leak|UndefinedBehavior)Sanitizer|runtime error:|^SUMMARY: |deadly signal|FAILED: |: (fatal )?error: ' "$1"
   } | head -40 | sed 's/^/    /'
 }
 
