@@ -1,7 +1,6 @@
 // Many requests in flight on one connection; deadlines; stop() with requests pending.
 #include "datafold/net/network_core.hpp"
 
-#include <atomic>
 #include <future>
 #include <thread>
 
@@ -62,10 +61,8 @@ TEST(InFlight, OutOfOrderRepliesAreMatchedById) {
   auto client = start_node();
   ASSERT_TRUE(server && client);
   Gate gate;
-  std::atomic<int> calls{0};
-  server->set_query_callback([&, waiter = gate.waiter()](Query q) {
+  server->set_query_callback([waiter = gate.waiter()](Query q) {
     if (q.schema_name == "slow") waiter.wait();
-    ++calls;
     QueryResult r;
     r.results.push_back({"schema", Json(q.schema_name)});
     return r;
