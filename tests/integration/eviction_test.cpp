@@ -2,18 +2,16 @@
 // longest ago among those with nothing in flight; busy connections are never cut.
 #include "datafold/net/network_core.hpp"
 
-#include <condition_variable>
 #include <future>
-#include <mutex>
 
 #include <gtest/gtest.h>
 
+#include "support/gate.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net {
 namespace {
 
-using namespace std::chrono_literals;
 using testing::eventually;
 using testing::introduce;
 using testing::loopback_config;
@@ -68,12 +66,9 @@ TEST(Eviction, TheLeastRecentlyUsedIdleConnectionMakesRoomForANewPeer) {
 TEST(Eviction, ConnectionsWithRequestsInFlightAreNeverClosedToMakeRoom) {
   auto server = start_server(2);
   ASSERT_TRUE(server);
-  std::mutex mutex;
-  std::condition_variable released;
-  bool release = false;
-  server->set_query_callback([&](Query query) {
-    std::unique_lock lock(mutex);
-    released.wait_for(lock, 20s, [&] { return release; });
+  testing::Gate gate;  // holds every request until the newcomer has been refused
+  server->set_query_callback([waiter = gate.waiter()](Query query) {
+    waiter.wait();
     QueryResult result;
     result.results.push_back({query.fields.at(0), Json("late but whole")});
     return result;
@@ -95,11 +90,7 @@ TEST(Eviction, ConnectionsWithRequestsInFlightAreNeverClosedToMakeRoom) {
   EXPECT_FALSE(refused);
   EXPECT_EQ(server->stats().connections_evicted, 0u);
 
-  {
-    std::lock_guard lock(mutex);
-    release = true;
-  }
-  released.notify_all();
+  gate.open();
   for (auto& answer : answers) {
     auto result = answer.get();
     ASSERT_TRUE(result) << result.error().to_string();
