@@ -35,8 +35,8 @@ step() {
   if [ $verdict = FAILED ]; then failed_logs+=("$log"); fi
 }
 
-# why <log>: the failed tests CTest listed and the first line of each kind of
-# sanitizer or fuzzer report, a few lines at most.
+# why <log>: the failed tests CTest listed, then the first dozen lines that open a
+# sanitizer or fuzzer report or a compiler error.
 why() {
   echo "  from $1:"
   {
