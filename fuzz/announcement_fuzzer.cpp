@@ -13,7 +13,7 @@
 #include <string>
 
 #include "discovery/announcement.hpp"
-#include "discovery/discovery_table.hpp"
+#include "discovery/lan/discovery_table.hpp"
 
 namespace {
 

@@ -23,7 +23,7 @@
 
 #include "datafold.pb.h"
 #include "datafold/net/message_codec.hpp"
-#include "value_codec.hpp"
+#include "core/value_codec.hpp"
 
 namespace {
 

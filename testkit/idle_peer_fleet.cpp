@@ -16,7 +16,7 @@
 
 #include "datafold/net/message.hpp"
 #include "datafold/net/message_codec.hpp"
-#include "tls_context.hpp"
+#include "transport/tls_context.hpp"
 
 namespace datafold::testkit {
 

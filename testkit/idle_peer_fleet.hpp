@@ -22,7 +22,7 @@
 #include <asio/ssl/context.hpp>
 
 #include "datafold/net/identity.hpp"
-#include "tls_certificate.hpp"
+#include "transport/tls_certificate.hpp"
 
 namespace datafold::testkit {
 

@@ -24,7 +24,7 @@
 #include <asio/write.hpp>
 #include <gtest/gtest.h>
 
-#include "endpoint.hpp"
+#include "core/endpoint.hpp"
 
 namespace datafold::net::testing {
 

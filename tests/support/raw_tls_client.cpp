@@ -4,7 +4,7 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
-#include "tls_context.hpp"
+#include "transport/tls_context.hpp"
 
 namespace datafold::net::testing {
 

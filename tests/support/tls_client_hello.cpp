@@ -6,7 +6,7 @@
 #include <openssl/ssl.h>
 
 #include "datafold/net/identity.hpp"
-#include "tls_context.hpp"
+#include "transport/tls_context.hpp"
 
 namespace datafold::net::testing {
 

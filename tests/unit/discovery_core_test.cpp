@@ -1,4 +1,4 @@
-#include "discovery/discovery_table.hpp"
+#include "discovery/lan/discovery_table.hpp"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "datafold.pb.h"
-#include "value_codec.hpp"
+#include "core/value_codec.hpp"
 
 namespace datafold::net {
 namespace {

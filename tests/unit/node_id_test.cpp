@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "encoding.hpp"
+#include "core/encoding.hpp"
 
 namespace datafold::net {
 namespace {

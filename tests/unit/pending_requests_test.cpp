@@ -1,4 +1,4 @@
-#include "pending_requests.hpp"
+#include "core/pending_requests.hpp"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "encoding.hpp"
+#include "core/encoding.hpp"
 
 namespace datafold::net {
 namespace {

@@ -1,5 +1,5 @@
 // RedialBackoff: exponential waits with jitter, a ceiling, and a reset.
-#include "redial_backoff.hpp"
+#include "peers/redial_backoff.hpp"
 
 #include <set>
 

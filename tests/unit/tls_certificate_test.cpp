@@ -1,4 +1,4 @@
-#include "tls_certificate.hpp"
+#include "transport/tls_certificate.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>

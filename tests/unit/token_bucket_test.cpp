@@ -1,5 +1,5 @@
 // TokenBucket: bursts pass, floods are cut to the rate, and it refills.
-#include "token_bucket.hpp"
+#include "core/token_bucket.hpp"
 
 #include <gtest/gtest.h>
 

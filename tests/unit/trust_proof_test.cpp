@@ -1,7 +1,7 @@
 // Trust proofs: the canonical bytes (a fixed vector), signatures over them, the
 // replay cache, and QueryService's server-side rules driven without sockets and
 // with a fake clock.
-#include "trust_proof.hpp"
+#include "services/trust_proof.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include "datafold/net/identity.hpp"
 #include "datafold/net/message_codec.hpp"
 #include "datafold/net/query_service.hpp"
-#include "encoding.hpp"
+#include "core/encoding.hpp"
 
 namespace datafold::net {
 namespace {

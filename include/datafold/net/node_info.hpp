@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "datafold/net/node_id.hpp"
 #include "datafold/net/public_key.hpp"
@@ -27,10 +28,37 @@ enum class NodeHealth {
 
 std::string_view to_string(NodeHealth health) noexcept;
 
+// Where an address of a node came from (DESIGN.md section 10.1).
+enum class AddressSource {
+  Lan,         // its LAN announcement (or the datagram's source)
+  Dht,         // its signed announcement found in the DHT
+  Bootstrap,   // configured as a bootstrap peer
+  PeerReport,  // another node's report (an observed address, a relayed announcement)
+  Mapped,      // a port mapping on its gateway
+  Relay,       // a relayed address
+  Manual,      // given by the user (add_known_node, `--peer`, a connect by address)
+  Inbound,     // the address its connection to us came from, with its Hello's listen port
+};
+
+// "lan", "dht", "bootstrap", "peer", "mapped", "relay", "manual", "inbound".
+std::string_view to_string(AddressSource source) noexcept;
+
+// One address a node may be dialled at.
+struct NodeAddress {
+  std::string address;  // "ip:port", "[v6]:port" ("[fe80::1%eth0]:port" keeps the scope), or "host:port"
+  AddressSource source = AddressSource::Manual;
+  std::chrono::system_clock::time_point last_seen{};     // when a source last gave it
+  std::chrono::system_clock::time_point last_success{};  // last authenticated connection through it; epoch: never
+
+  friend bool operator==(const NodeAddress&, const NodeAddress&) = default;
+};
+
 struct NodeInfo {
   NodeId node_id;
   PublicKey public_key;            // empty until the node has been seen
-  std::string address;             // "host:port" to dial
+  std::string address;             // "host:port" to dial first (addresses.front().address), or ""
+  // Every address it may be reached at, in the order a dial tries them.
+  std::vector<NodeAddress> addresses;
   std::uint32_t trust_distance = 0;
   NodeCapabilities capabilities;
   std::chrono::system_clock::time_point last_seen{};

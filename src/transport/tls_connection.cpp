@@ -1,4 +1,4 @@
-#include "tls_connection.hpp"
+#include "transport/tls_connection.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -13,8 +13,8 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include "endpoint.hpp"
-#include "tls_context.hpp"
+#include "core/endpoint.hpp"
+#include "transport/tls_context.hpp"
 
 namespace datafold::net::detail {
 

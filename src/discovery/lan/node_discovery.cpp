@@ -1,4 +1,4 @@
-#include "discovery/node_discovery_impl.hpp"
+#include "discovery/lan/node_discovery_impl.hpp"
 
 #include <future>
 #include <thread>

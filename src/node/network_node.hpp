@@ -29,9 +29,9 @@
 #include "datafold/net/query_service.hpp"
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
-#include "redial_backoff.hpp"
-#include "tls_connection.hpp"
-#include "token_bucket.hpp"
+#include "peers/redial_backoff.hpp"
+#include "transport/tls_connection.hpp"
+#include "core/token_bucket.hpp"
 
 namespace datafold::net {
 

@@ -1,4 +1,4 @@
-#include "tls_context.hpp"
+#include "transport/tls_context.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "tls_certificate.hpp"
+#include "transport/tls_certificate.hpp"
 
 namespace datafold::net::detail {
 

@@ -1,4 +1,4 @@
-#include "tls_certificate.hpp"
+#include "transport/tls_certificate.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/err.h>

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <random>
 
-#include "encoding.hpp"
+#include "core/encoding.hpp"
 
 namespace datafold::net {
 namespace {

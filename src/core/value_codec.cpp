@@ -1,4 +1,4 @@
-#include "value_codec.hpp"
+#include "core/value_codec.hpp"
 
 #include <cstdint>
 #include <limits>

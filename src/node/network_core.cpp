@@ -2,7 +2,7 @@
 
 #include <future>
 
-#include "network_node.hpp"
+#include "node/network_node.hpp"
 
 namespace datafold::net {
 

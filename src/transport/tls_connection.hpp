@@ -22,8 +22,8 @@
 #include "datafold/net/identity.hpp"
 #include "datafold/net/message_codec.hpp"
 #include "datafold/net/node_info.hpp"
-#include "pending_requests.hpp"
-#include "tls_socket.hpp"
+#include "core/pending_requests.hpp"
+#include "transport/tls_socket.hpp"
 
 namespace datafold::net::detail {
 

@@ -1,4 +1,4 @@
-#include "tls_socket.hpp"
+#include "transport/tls_socket.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "encoding.hpp"
+#include "core/encoding.hpp"
 
 namespace datafold::net {
 

@@ -3,7 +3,7 @@
 #include <asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
-#include "network_node.hpp"
+#include "node/network_node.hpp"
 
 namespace datafold::net {
 

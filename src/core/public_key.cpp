@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "encoding.hpp"
+#include "core/encoding.hpp"
 
 namespace datafold::net {
 namespace {

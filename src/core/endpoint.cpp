@@ -1,4 +1,4 @@
-#include "endpoint.hpp"
+#include "core/endpoint.hpp"
 
 #include <charconv>
 

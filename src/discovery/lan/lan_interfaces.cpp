@@ -1,4 +1,4 @@
-#include "discovery/lan_interfaces.hpp"
+#include "discovery/lan/lan_interfaces.hpp"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>

@@ -19,8 +19,8 @@
 #include <asio/strand.hpp>
 
 #include "datafold/net/discovery.hpp"
-#include "discovery/discovery_table.hpp"
-#include "discovery/lan_interfaces.hpp"
+#include "discovery/lan/discovery_table.hpp"
+#include "discovery/lan/lan_interfaces.hpp"
 
 namespace datafold::net {
 

@@ -20,7 +20,7 @@
 
 #include "datafold/net/json.hpp"
 #include "datafold/net/uuid.hpp"
-#include "value_codec.hpp"
+#include "core/value_codec.hpp"
 
 namespace datafold::net {
 

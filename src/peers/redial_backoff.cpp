@@ -1,4 +1,4 @@
-#include "redial_backoff.hpp"
+#include "peers/redial_backoff.hpp"
 
 #include <algorithm>
 

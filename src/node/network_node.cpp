@@ -1,4 +1,4 @@
-#include "network_node.hpp"
+#include "node/network_node.hpp"
 
 #include <future>
 #include <latch>
@@ -14,9 +14,9 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include "discovery/node_discovery_impl.hpp"
-#include "endpoint.hpp"
-#include "tls_context.hpp"
+#include "discovery/lan/node_discovery_impl.hpp"
+#include "core/endpoint.hpp"
+#include "transport/tls_context.hpp"
 
 namespace datafold::net {
 

@@ -1,11 +1,11 @@
-#include "trust_proof.hpp"
+#include "services/trust_proof.hpp"
 
 #include <bit>
 #include <string>
 
 #include "datafold/net/identity.hpp"
 #include "datafold/net/query_service.hpp"
-#include "value_codec.hpp"
+#include "core/value_codec.hpp"
 
 namespace datafold::net {
 

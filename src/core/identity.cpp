@@ -16,7 +16,7 @@
 #include <string>
 #include <system_error>
 
-#include "encoding.hpp"
+#include "core/encoding.hpp"
 
 namespace datafold::net {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "trust_proof.hpp"
+#include "services/trust_proof.hpp"
 
 namespace datafold::net {
 

@@ -1,0 +1,28 @@
+#include "datafold/net/node_info.hpp"
+
+namespace datafold::net {
+
+std::string_view to_string(NodeHealth health) noexcept {
+  switch (health) {
+    case NodeHealth::Unknown: return "unknown";
+    case NodeHealth::Healthy: return "healthy";
+    case NodeHealth::Unreachable: return "unreachable";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(AddressSource source) noexcept {
+  switch (source) {
+    case AddressSource::Lan: return "lan";
+    case AddressSource::Dht: return "dht";
+    case AddressSource::Bootstrap: return "bootstrap";
+    case AddressSource::PeerReport: return "peer";
+    case AddressSource::Mapped: return "mapped";
+    case AddressSource::Relay: return "relay";
+    case AddressSource::Manual: return "manual";
+    case AddressSource::Inbound: return "inbound";
+  }
+  return "manual";
+}
+
+}  // namespace datafold::net
