@@ -9,7 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libasio-dev libssl-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
-  libsqlite3-dev libcpp-httplib-dev
+  libsqlite3-dev libcpp-httplib-dev libopendht-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2
 )
