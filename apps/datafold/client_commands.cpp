@@ -710,6 +710,7 @@ int StatusCommand::run() const {
   auto number = [](const Json& object, const char* key) { return cell(object.value(key, Json(0))); };
   const bool running = s.value("running", false);
   const auto discovery = s.value("discovery", Json());
+  const auto dht = s.value("dht", Json());
   const std::vector<std::vector<std::string>> rows{
       {"public key", cell(s.value("public_key", Json()))},
       {"running", running ? "yes, listening on port " + number(s, "listen_port") : "no"},
@@ -723,6 +724,11 @@ int StatusCommand::run() const {
                                                 number(discovery, "datagrams_accepted") + " accepted, " +
                                                 number(discovery, "datagrams_ignored") + " ignored"
                                           : "off"},
+      {"dht", dht.is_object() ? "UDP port " + number(dht, "port") + ", " + number(dht, "routing_table_nodes") +
+                                    " nodes in its routing table, " + number(dht, "lookups") + " lookups (" +
+                                    number(dht, "lookups_failed") + " failed), " + number(dht, "values_accepted") +
+                                    " values believed"
+                              : "off"},
   };
   print_table(std::cout, {"node id", cell(s.value("node_id", Json()))}, rows);
   return static_cast<int>(ExitCode::kOk);

@@ -95,8 +95,10 @@ void HttpApi::install_routes() {
                      {"connected_nodes", core_.connected_nodes().size()},
                      {"known_nodes", core_.known_nodes().size()},
                      {"stats", to_json(core_.stats())},
-                     {"discovery", nullptr}};
+                     {"discovery", nullptr},
+                     {"dht", nullptr}};
     if (auto discovery = core_.discovery_stats()) status["discovery"] = to_json(*discovery);
+    if (auto dht = core_.dht_stats()) status["dht"] = to_json(*dht);
     reply_data(res, status);
   });
 
@@ -140,6 +142,17 @@ void HttpApi::install_routes() {
     std::vector<net::NodeInfo> nodes;
     for (auto& [id, info] : core_.known_nodes()) nodes.push_back(std::move(info));
     reply_data(res, to_json(nodes));
+  });
+
+  // What the DHT holds for a node, every value checked (`datafold lookup`).
+  s.Get(R"(/api/v1/dht/([a-z2-7]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto id = net::NodeId::from_string(req.matches[1].str());
+    if (!id) return reply_error(res, 400, "'" + req.matches[1].str() + "' is not a whole node id");
+    auto records = core_.inspect_dht(*id);
+    if (!records) return reply_network_error(res, records.error());
+    net::Json out = net::Json::array();
+    for (const auto& record : *records) out.push_back(to_json(record));
+    reply_data(res, out);
   });
 
   s.Get("/api/schemas", [this](const httplib::Request& req, httplib::Response& res) {
@@ -224,6 +237,26 @@ void HttpApi::install_routes() {
              discovery->datagrams_ignored);
       metric(out, "datafold_discovery_datagrams_sent_total", "counter", "Discovery datagrams sent.",
              discovery->datagrams_sent);
+    }
+    if (auto dht = core_.dht_stats()) {
+      metric(out, "datafold_dht_values_accepted_total", "counter", "DHT values believed (verified, current).",
+             dht->values_accepted);
+      out << "# HELP datafold_dht_values_rejected_total DHT values ignored, by reason.\n"
+          << "# TYPE datafold_dht_values_rejected_total counter\n";
+      for (const auto& [reason, count] : {std::pair{"forged", dht->values_forged}, {"replayed", dht->values_replayed},
+                                          {"foreign", dht->values_foreign}, {"stale", dht->values_stale},
+                                          {"malformed", dht->values_malformed}})
+        out << "datafold_dht_values_rejected_total{reason=\"" << reason << "\"} " << count << '\n';
+      metric(out, "datafold_dht_lookups_total", "counter", "Node ids looked up in the DHT.", dht->lookups);
+      metric(out, "datafold_dht_lookups_failed_total", "counter", "DHT lookups that found nothing by their deadline.",
+             dht->lookups_failed);
+      metric(out, "datafold_dht_publications_total", "counter", "Announcements signed and put in the DHT.",
+             dht->publications);
+      metric(out, "datafold_dht_datagrams_received_total", "counter", "UDP datagrams the DHT received.",
+             dht->datagrams_in);
+      metric(out, "datafold_dht_datagrams_sent_total", "counter", "UDP datagrams the DHT sent.", dht->datagrams_out);
+      metric(out, "datafold_dht_routing_table_nodes", "gauge", "Good nodes in the DHT's routing table.",
+             dht->routing_table_nodes);
     }
     if (extra_metrics_) out << extra_metrics_();
     res.set_content(out.str(), "text/plain; version=0.0.4");

@@ -86,3 +86,40 @@ net::Json to_json(const net::DiscoveryStats& stats) {
 }
 
 }  // namespace datafold::app
+
+namespace datafold::app {
+
+net::Json to_json(const net::DhtStats& stats) {
+  return {{"port", stats.port},
+          {"values_read", stats.values_read},
+          {"values_accepted", stats.values_accepted},
+          {"values_superseded", stats.values_superseded},
+          {"values_rejected",
+           {{"forged", stats.values_forged},
+            {"replayed", stats.values_replayed},
+            {"foreign", stats.values_foreign},
+            {"stale", stats.values_stale},
+            {"malformed", stats.values_malformed}}},
+          {"lookups", stats.lookups},
+          {"lookups_found", stats.lookups_found},
+          {"lookups_failed", stats.lookups_failed},
+          {"publications", stats.publications},
+          {"datagrams_in", stats.datagrams_in},
+          {"datagrams_out", stats.datagrams_out},
+          {"routing_table_nodes", stats.routing_table_nodes}};
+}
+
+net::Json to_json(const net::DhtRecord& record) {
+  net::Json out{{"verified", record.verified}, {"bytes", record.bytes}};
+  if (!record.verified) out["why_not"] = record.why_not;
+  if (!record.node_id.empty()) {
+    out["node_id"] = record.node_id.to_string();
+    out["addresses"] = record.addresses;
+    out["tcp_port"] = record.tcp_port;
+    out["sequence"] = record.sequence;
+    out["age_ms"] = record.age.count();
+  }
+  return out;
+}
+
+}  // namespace datafold::app

@@ -22,5 +22,7 @@ net::Json to_json(const net::QueryResult& result);
 net::Json to_json(const net::NetworkError& error);
 net::Json to_json(const net::NetworkStats& stats);
 net::Json to_json(const net::DiscoveryStats& stats);
+net::Json to_json(const net::DhtStats& stats);
+net::Json to_json(const net::DhtRecord& record);
 
 }  // namespace datafold::app

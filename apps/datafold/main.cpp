@@ -20,6 +20,7 @@
 #include "exit_code.hpp"
 #include "global_options.hpp"
 #include "identity_commands.hpp"
+#include "lookup_command.hpp"
 #include "logging.hpp"
 #include "node_command.hpp"
 #include "store_commands.hpp"
@@ -54,6 +55,7 @@ int run(int argc, char** argv) {
   datafold::app::QueryCommand query(app, global);
   datafold::app::TrustCommand trust(app, global);
   datafold::app::StatusCommand status(app, global);
+  datafold::app::LookupCommand lookup(app, global);
   datafold::app::SchemaCommand schema(app, global);
   datafold::app::InsertCommand insert(app, global);
   datafold::app::BenchCommand bench(app);
@@ -86,6 +88,7 @@ int run(int argc, char** argv) {
   if (query.selected()) return query.run();
   if (trust.selected()) return trust.run();
   if (status.selected()) return status.run();
+  if (lookup.selected()) return lookup.run();
   if (schema.selected()) return schema.run();
   if (insert.selected()) return insert.run();
   if (bench.selected()) return bench.run();

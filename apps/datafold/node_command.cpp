@@ -61,7 +61,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "TOML file of settings (keys as the flags: listen, bootstrap, network, http, discovery, "
                        "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, max_connections, "
                        "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
-                       "sample); "
+                       "sample, dht, dht_port, dht_bootstrap); "
                        "flags win over the file");
   listen_ = net::HostPort{defaults.listen_address, defaults.listen_port}.to_string();
   network_ = defaults.network_name;
@@ -113,6 +113,15 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "Requests one peer may send at once above its per-second rate")
       ->capture_default_str()
       ->check(CLI::Range(1L, kMaxRequestRateLimit));
+  command_->add_flag("--dht", dht_,
+                     "Run the wide-area DHT even with no --dht-bootstrap (the first node of a network); "
+                     "the DHT is on whenever a bootstrap node is given");
+  dht_port_ = defaults.dht_port;
+  command_->add_option("--dht-port", dht_port_, "UDP port of the DHT (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  command_->add_option("--dht-bootstrap", dht_bootstrap_,
+                       "HOST:PORT of a DHT node to join the DHT through (repeatable); turns the DHT on");
   command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
@@ -134,6 +143,9 @@ int NodeCommand::run() const {
                         .max_requests_per_second_per_peer = max_requests_per_second_,
                         .request_burst_per_peer = request_burst_,
                         .sample = sample_,
+                        .dht = dht_,
+                        .dht_port = dht_port_,
+                        .dht_bootstrap = dht_bootstrap_,
                         .file = config_file_,
                         .from_file = {}};
   if (!config_file_.empty()) {
@@ -146,6 +158,10 @@ int NodeCommand::run() const {
   for (const auto& peer : settings.bootstrap)
     if (!net::parse_host_port(peer))
       return fail(ExitCode::kUsage, settings.origin("bootstrap", "--bootstrap") + ": '" + peer + "' is not HOST:PORT");
+  for (const auto& node : settings.dht_bootstrap)
+    if (!net::parse_host_port(node))
+      return fail(ExitCode::kUsage,
+                  settings.origin("dht_bootstrap", "--dht-bootstrap") + ": '" + node + "' is not HOST:PORT");
 
   if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("node", made.error());
   auto identity = net::Identity::load_or_create(identity_path(global_.data_dir));
@@ -189,6 +205,9 @@ int NodeCommand::run() const {
   config.max_connections_per_ip = static_cast<std::size_t>(settings.max_connections_per_ip);
   config.max_requests_per_second_per_peer = static_cast<double>(settings.max_requests_per_second_per_peer);
   config.request_burst_per_peer = static_cast<std::size_t>(settings.request_burst_per_peer);
+  config.enable_dht = settings.dht || !settings.dht_bootstrap.empty();
+  config.dht_port = settings.dht_port;
+  config.dht_bootstrap = settings.dht_bootstrap;
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;

@@ -39,6 +39,9 @@ class NodeCommand {
   long max_requests_per_second_ = 0;
   long request_burst_ = 0;
   bool sample_ = false;
+  bool dht_ = false;
+  std::uint16_t dht_port_ = 0;
+  std::vector<std::string> dht_bootstrap_;
 };
 
 }  // namespace datafold::app

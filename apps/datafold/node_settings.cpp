@@ -90,15 +90,22 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
       problem = strings(settings.bootstrap, "--bootstrap");
     } else if (name == "discovery_interfaces") {
       problem = strings(settings.discovery_interfaces, "--discovery-interface");
-    } else if (name == "discovery" || name == "sample") {
+    } else if (name == "dht_bootstrap") {
+      problem = strings(settings.dht_bootstrap, "--dht-bootstrap");
+    } else if (name == "discovery" || name == "sample" || name == "dht") {
       if (!node.is_boolean()) return wrong("true or false");
       const bool value = node.as_boolean()->get();
       if (name == "discovery" && take("--no-discovery")) settings.discovery = value;
       if (name == "sample" && take("--sample")) settings.sample = value;
+      if (name == "dht" && take("--dht")) settings.dht = value;
     } else if (name == "discovery_port") {
       long port = settings.discovery_port;
       problem = integer(port, 1, 65535, "--discovery-port");
       settings.discovery_port = static_cast<std::uint16_t>(port);
+    } else if (name == "dht_port") {
+      long port = settings.dht_port;
+      problem = integer(port, 0, 65535, "--dht-port");
+      settings.dht_port = static_cast<std::uint16_t>(port);
     } else if (name == "announce_interval_ms") {
       problem = integer(settings.announce_interval_ms, 100, 3'600'000, "--announce-interval-ms");
     } else if (name == "ping_interval_ms") {

@@ -34,6 +34,10 @@ struct NodeSettings {
   long max_requests_per_second_per_peer = 0;  // 0: no limit
   long request_burst_per_peer = 0;
   bool sample = false;
+  // Wide-area discovery on the DHT: on when `dht` or any `dht_bootstrap` is given.
+  bool dht = false;
+  std::uint16_t dht_port = 0;
+  std::vector<std::string> dht_bootstrap;
 
   // The config file, and which keys took their value from it.
   std::string file;

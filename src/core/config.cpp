@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "datafold/net/host_port.hpp"
+
 namespace datafold::net {
 
 namespace {
@@ -25,6 +27,10 @@ NetworkResult<void> NetworkConfig::validate() const {
   if (discovery_wait.count() < 0 || discovery_wait > std::chrono::seconds(30))
     return bad("discovery_wait", "must be 0..30 s");
   if (enable_discovery && discovery_port == 0) return bad("discovery_port", "must not be 0");
+  for (const auto& node : dht_bootstrap)
+    if (!parse_host_port(node)) return bad("dht_bootstrap", "'" + node + "' is not host:port");
+  if (dht_lookup_timeout.count() <= 0) return bad("dht_lookup_timeout", "must be positive");
+  if (dht_republish_interval < std::chrono::seconds(1)) return bad("dht_republish_interval", "must be at least 1 s");
   if (max_frame_bytes < 1024) return bad("max_frame_bytes", "must be at least 1024");
   if (max_frame_bytes > (1u << 30)) return bad("max_frame_bytes", "must be at most 1 GiB");
   if (max_in_flight_per_connection == 0) return bad("max_in_flight_per_connection", "must be at least 1");

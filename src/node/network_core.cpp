@@ -127,6 +127,12 @@ bool NetworkCore::running() const { return node_->running(); }
 std::uint16_t NetworkCore::listen_port() const { return node_->listen_port(); }
 NetworkStats NetworkCore::stats() const { return node_->stats(); }
 std::optional<DiscoveryStats> NetworkCore::discovery_stats() const { return node_->discovery_stats(); }
+std::optional<DhtStats> NetworkCore::dht_stats() const { return node_->dht_stats(); }
+
+NetworkResult<std::vector<DhtRecord>> NetworkCore::inspect_dht(const NodeId& id) {
+  if (!node_->running()) return make_error(ErrorKind::Discovery, "node is not started");
+  return wait_for<std::vector<DhtRecord>>(*node_, [&](auto done) { node_->async_inspect_dht(id, std::move(done)); });
+}
 TrustStore& NetworkCore::trust_store() { return node_->trust_store(); }
 
 }  // namespace datafold::net

@@ -138,6 +138,15 @@ NetworkResult<void> NetworkNode::start() {
       return discovering;
     }
   }
+  if (config_.enable_dht) {
+    if (auto joined = open_dht(); !joined) {
+      std::lock_guard lock(mutex_);
+      discovery_.reset();
+      acceptor_.reset();
+      io_.reset();
+      return joined;
+    }
+  }
   handlers_ = std::make_unique<asio::thread_pool>(config_.handler_threads);
   handlers_joined_ = false;
   work_.emplace(io_->get_executor());
@@ -163,6 +172,7 @@ NetworkResult<void> NetworkNode::stop() {
   std::lock_guard lifecycle(lifecycle_mutex_);
   if (!running_.exchange(false)) return {};
   if (discovery_) discovery_->stop();  // goodbye first, while the sockets are up
+  if (dht_) dht_->stop();              // fails the lookups still waiting
 
   std::vector<ConnectionPtr> connections;
   std::vector<ConnectionHandler> dial_waiters;
@@ -227,6 +237,8 @@ NetworkResult<void> NetworkNode::stop() {
   {
     std::lock_guard lock(mutex_);
     discovery_.reset();
+    dht_.reset();
+    dht_lookups_.clear();
   }
   io_.reset();  // destroys any coroutine still suspended, with what it holds
   bound_port_ = 0;
@@ -317,11 +329,17 @@ std::optional<DiscoveryStats> NetworkNode::discovery_stats() const {
 
 std::vector<NodeInfo> NetworkNode::discover() {
   std::shared_ptr<NodeDiscovery> discovery;
+  std::shared_ptr<discovery::DhtDiscovery> dht;
   {
     std::lock_guard lock(mutex_);
     discovery = discovery_;
+    dht = dht_;
   }
+  // The LAN probe and the DHT search run at once; the DHT's usually takes longer.
+  std::future<void> from_dht;
+  if (dht && running_) from_dht = std::async(std::launch::async, [this, dht] { discover_in_dht(dht); });
   if (discovery && running_) (void)discovery->find_nodes(config_.discovery_wait);
+  if (from_dht.valid()) from_dht.get();
   return known_node_list();
 }
 
@@ -433,7 +451,7 @@ detail::HandshakeParams NetworkNode::handshake_params(std::optional<NodeId> expe
   return params;
 }
 
-void NetworkNode::async_connection(const NodeId& id, ConnectionHandler done) {
+void NetworkNode::connect_known(const NodeId& id, ConnectionHandler done) {
   // `done` never runs under mutex_: it may call back into the node.
   std::string address;
   std::optional<NetworkResult<ConnectionPtr>> answer;

@@ -23,12 +23,14 @@
 #include <asio/thread_pool.hpp>
 
 #include "datafold/net/config.hpp"
+#include "datafold/net/dht.hpp"
 #include "datafold/net/discovery.hpp"
 #include "datafold/net/message_router.hpp"
 #include "datafold/net/network_core.hpp"
 #include "datafold/net/query_service.hpp"
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
+#include "discovery/dht/dht_discovery.hpp"
 #include "peers/redial_backoff.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/token_bucket.hpp"
@@ -54,6 +56,11 @@ class NetworkNode final : public detail::ConnectionEvents,
   // returns every known node.
   std::vector<NodeInfo> discover();
   std::optional<DiscoveryStats> discovery_stats() const;
+  // nullopt when the DHT is off or the node is stopped.
+  std::optional<DhtStats> dht_stats() const;
+  // Every value the DHT holds for `id`, each checked (`datafold lookup`). Discovery
+  // error when the DHT is off. `done` runs on the DHT's thread.
+  void async_inspect_dht(const NodeId& id, std::function<void(NetworkResult<std::vector<DhtRecord>>)> done);
 
   QueryService& query_service() { return *query_service_; }
   SchemaService& schema_service() { return *schema_service_; }
@@ -63,8 +70,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_map<NodeId, NodeInfo> known_nodes() const;
   std::unordered_set<NodeId> connected_nodes() const;
 
-  // The pooled connection to `id`, dialling its known address if there is none.
-  // `done` runs on an I/O thread (or inline when the answer is immediate).
+  // The pooled connection to `id`, dialling its known address if there is none, and
+  // looking it up in the DHT (when on) if no address is known or none answers.
+  // `done` runs on an I/O thread, the DHT's thread, or inline when the answer is immediate.
   void async_connection(const NodeId& id, ConnectionHandler done);
   // Dials an address whatever node is there.
   void async_connect_address(const std::string& host_port, ConnectionHandler done);
@@ -97,6 +105,20 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::optional<NodeId> expected;
     std::vector<ConnectionHandler> waiters;
   };
+
+  // async_connection() without the DHT: known addresses only.
+  void connect_known(const NodeId& id, ConnectionHandler done);
+
+  // Wide-area discovery (network_node_dht.cpp).
+  NetworkResult<void> open_dht();
+  // Puts (again) the node's announcement with every address it can be dialled at.
+  void publish_to_dht();
+  std::vector<std::string> confirmed_public_ips() const;
+  // Merges a node found in the DHT into known_; true when it brought an address not in `tried`.
+  bool merge_from_dht(const discovery::DhtFoundNode& found, const std::vector<std::string>& tried);
+  std::vector<std::string> addresses_known_locked(const NodeId& id) const;
+  // Asks the DHT for the network's nodes (waits up to dht_lookup_timeout) and merges them.
+  void discover_in_dht(const std::shared_ptr<discovery::DhtDiscovery>& dht);
 
   detail::ConnectionLimits limits() const;
   detail::HandshakeParams handshake_params(std::optional<NodeId> expected) const;
@@ -159,6 +181,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   // Set and reset under mutex_; callers copy it, so a stop() in between is harmless.
   std::shared_ptr<NodeDiscovery> discovery_;
+  std::shared_ptr<discovery::DhtDiscovery> dht_;  // likewise
   std::atomic<bool> running_{false};
   std::atomic<bool> handlers_joined_{false};  // stop() has drained the handler pool
   std::atomic<std::uint16_t> bound_port_{0};
@@ -180,6 +203,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_map<NodeId, PeerRedial> redial_;
   std::mt19937_64 jitter_{std::random_device{}()};
   std::uint64_t closed_protocol_violations_ = 0;  // of connections already gone
+  // When each id was last looked up in the DHT (bounded; see network_node_dht.cpp).
+  std::unordered_map<NodeId, std::chrono::steady_clock::time_point> dht_lookups_;
 
   // Taken on I/O threads for every request a peer sends; never held with mutex_.
   std::mutex rate_mutex_;

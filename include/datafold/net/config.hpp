@@ -51,6 +51,20 @@ struct NetworkConfig {
   // How long discover_nodes() collects answers to its probe.
   std::chrono::milliseconds discovery_wait{300};
 
+  // Wide-area discovery on the DHT (OpenDHT; DESIGN.md section 10.2). Off unless asked
+  // for: the node then puts its signed announcement in the DHT, keeps it fresh, and
+  // looks up ids it has no address for. `dht_bootstrap` ("host:port" of DHT nodes) is
+  // how it joins; with none, it is the first node of its DHT.
+  bool enable_dht = false;
+  std::uint16_t dht_port = 4222;  // UDP; 0 picks a free port
+  std::vector<std::string> dht_bootstrap;
+  // How long a lookup of a node id in the DHT may take before the caller gets a
+  // Discovery error; discover_nodes() waits at most this for the network's nodes.
+  std::chrono::milliseconds dht_lookup_timeout{10'000};
+  // The announcement in the DHT is signed afresh and put again this often (±10 %);
+  // readers believe it for three intervals.
+  std::chrono::milliseconds dht_republish_interval{5 * 60'000};
+
   // Connection limits.
   std::size_t max_connections = 128;
   std::size_t max_connections_per_ip = 8;  // loopback exempt

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "datafold/net/config.hpp"
+#include "datafold/net/dht.hpp"
 #include "datafold/net/discovery.hpp"
 #include "datafold/net/error.hpp"
 #include "datafold/net/node_id.hpp"
@@ -99,7 +100,8 @@ class NetworkCore {
   // Tell the node where a peer is. An existing entry is updated.
   void add_known_node(NodeInfo info);
 
-  // Ensures a connection to `id` (dialling its known address if needed).
+  // Ensures a connection to `id`: dials its known addresses if needed, and with the DHT
+  // on looks it up there when no address is known or none answers.
   NetworkResult<void> connect_to_node(const NodeId& id);
   // Dials "host:port" without knowing who is there; returns the id the peer proved.
   NetworkResult<NodeId> connect_to_address(const std::string& host_port);
@@ -125,6 +127,12 @@ class NetworkCore {
   NetworkStats stats() const;
   // LAN discovery counters; nullopt when discovery is off or the node is stopped.
   std::optional<DiscoveryStats> discovery_stats() const;
+  // DHT counters; nullopt when the DHT is off (NetworkConfig::enable_dht) or the node is stopped.
+  std::optional<DhtStats> dht_stats() const;
+  // Every value the DHT holds under `id`'s key, each checked as a lookup would
+  // (verified, or why not). Waits up to dht_lookup_timeout; Discovery error when
+  // the DHT is off. An empty list: nothing there.
+  NetworkResult<std::vector<DhtRecord>> inspect_dht(const NodeId& id);
   // The distances this node gives other keys (NetworkConfig::trust_store_file).
   // Changes apply to the next request; this node's own key is always 0.
   TrustStore& trust_store();

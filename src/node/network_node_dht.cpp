@@ -1,0 +1,213 @@
+// NetworkNode's wide-area discovery (DESIGN.md section 10.2): the node's signed
+// announcement in the DHT, and ids with no address that answers looked up there.
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "discovery/announcement.hpp"
+#include "node/advertised_addresses.hpp"
+#include "node/network_node.hpp"
+
+namespace datafold::net {
+
+namespace {
+
+// A lookup for the same id at most this often: a query to a node that is down
+// must not become a DHT search per query.
+constexpr auto kMinLookupGap = std::chrono::seconds(5);
+constexpr std::size_t kMaxRememberedLookups = 4096;
+
+// Failures a fresh address could cure: none known, or none that answered.
+bool worth_a_lookup(const NetworkError& error) {
+  return error.kind == ErrorKind::Discovery || error.kind == ErrorKind::Connection ||
+         error.kind == ErrorKind::Timeout;
+}
+
+DhtStats to_public(const discovery::DhtStats& in, std::uint16_t port) {
+  DhtStats out;
+  out.port = port;
+  out.values_read = in.values.read;
+  out.values_accepted = in.values.accepted;
+  out.values_superseded = in.values.superseded;
+  out.values_forged = in.values.forged();
+  out.values_replayed = in.values.replayed;
+  out.values_foreign = in.values.foreign_network;
+  out.values_stale = in.values.stale + in.values.future;
+  out.values_malformed = in.values.malformed + in.values.oversize;
+  out.lookups = in.lookups;
+  out.lookups_found = in.lookups_found;
+  out.lookups_failed = in.lookups_failed;
+  out.publications = in.publications;
+  out.datagrams_in = in.datagrams_in;
+  out.datagrams_out = in.datagrams_out;
+  out.routing_table_nodes = in.good_nodes;
+  return out;
+}
+
+}  // namespace
+
+NetworkResult<void> NetworkNode::open_dht() {
+  discovery::DhtConfig dht_config{
+      .identity = identity_,
+      .network_name = config_.network_name,
+      // The DHT listens where the node does: "::" both families, a literal that address.
+      .bind_address = config_.listen_address,
+      .port = config_.dht_port,
+      .bootstrap = config_.dht_bootstrap,
+      .republish_interval = config_.dht_republish_interval,
+  };
+  auto made = discovery::DhtDiscovery::create(std::move(dht_config));
+  if (!made) return std::move(made).error();
+  std::shared_ptr<discovery::DhtDiscovery> dht = std::move(*made);
+  if (auto started = dht->start(); !started) return started;
+  {
+    std::lock_guard lock(mutex_);
+    dht_ = dht;
+  }
+  publish_to_dht();
+  spdlog::info("DHT on UDP port {}, {} bootstrap node(s)", dht->port(), config_.dht_bootstrap.size());
+  return {};
+}
+
+void NetworkNode::publish_to_dht() {
+  std::shared_ptr<discovery::DhtDiscovery> dht;
+  {
+    std::lock_guard lock(mutex_);
+    dht = dht_;
+  }
+  if (!dht) return;
+  discovery::AnnouncementFields fields;
+  fields.tcp_port = bound_port_.load();
+  fields.addresses = detail::addresses_to_announce(config_.listen_address, fields.tcp_port,
+                                                   detail::list_interface_addresses(), confirmed_public_ips(),
+                                                   discovery::kMaxAddresses);
+  fields.capabilities = config_.capabilities;
+  fields.min_version = kMinProtocolVersion;
+  fields.max_version = kMaxProtocolVersion;
+  dht->publish(std::move(fields));
+}
+
+std::vector<std::string> NetworkNode::confirmed_public_ips() const { return {}; }
+
+std::optional<DhtStats> NetworkNode::dht_stats() const {
+  std::lock_guard lock(mutex_);
+  if (!dht_) return std::nullopt;
+  return to_public(dht_->stats(), dht_->port());
+}
+
+void NetworkNode::async_inspect_dht(const NodeId& id,
+                                    std::function<void(NetworkResult<std::vector<DhtRecord>>)> done) {
+  std::shared_ptr<discovery::DhtDiscovery> dht;
+  {
+    std::lock_guard lock(mutex_);
+    dht = dht_;
+  }
+  if (!dht) return done(make_error(ErrorKind::Discovery, "the DHT is off on this node (see --dht, --dht-bootstrap)"));
+  dht->inspect(id, config_.dht_lookup_timeout, [done = std::move(done)](std::vector<discovery::DhtValueReport> reports) {
+    std::vector<DhtRecord> records;
+    for (const auto& report : reports) {
+      DhtRecord record;
+      record.verified = report.verified;
+      record.why_not = report.why_not;
+      record.bytes = report.bytes;
+      record.age = report.age;
+      if (report.fields) {
+        record.node_id = report.fields->node_id;
+        record.addresses = report.fields->addresses;
+        record.tcp_port = report.fields->tcp_port;
+        record.sequence = report.fields->sequence;
+      }
+      records.push_back(std::move(record));
+    }
+    done(std::move(records));
+  });
+}
+
+bool NetworkNode::merge_from_dht(const discovery::DhtFoundNode& found,
+                                 const std::vector<std::string>& tried) {
+  const auto& id = found.info.node_id;
+  if (id == identity_.node_id() || found.info.addresses.empty()) return false;
+  std::lock_guard lock(mutex_);
+  auto& info = known_[id];
+  info.node_id = id;
+  info.public_key = found.info.public_key;
+  info.capabilities = found.info.capabilities;
+  info.last_seen = std::max(info.last_seen, found.info.last_seen);
+  info.trust_distance = trust_distance_of(info.public_key);
+  // What the DHT says now replaces what it said before; other sources' addresses stay,
+  // after the DHT's, which is the node's own newest word.
+  std::erase_if(info.addresses, [](const NodeAddress& a) { return a.source == AddressSource::Dht; });
+  bool news = false;
+  std::vector<NodeAddress> merged = found.info.addresses;
+  for (const auto& address : merged)
+    if (std::find(tried.begin(), tried.end(), address.address) == tried.end()) news = true;
+  for (auto& address : info.addresses)
+    if (std::none_of(merged.begin(), merged.end(), [&](const NodeAddress& m) { return m.address == address.address; }))
+      merged.push_back(std::move(address));
+  info.addresses = std::move(merged);
+  info.address = info.addresses.front().address;
+  if (news) {
+    // A new address is worth trying at once, whatever the old ones did.
+    info.failed_dials = 0;
+    if (auto redial = redial_.find(id); redial != redial_.end()) redial->second.backoff.reset();
+  }
+  return news;
+}
+
+std::vector<std::string> NetworkNode::addresses_known_locked(const NodeId& id) const {
+  std::vector<std::string> out;
+  auto known = known_.find(id);
+  if (known == known_.end()) return out;
+  for (const auto& address : known->second.addresses) out.push_back(address.address);
+  if (!known->second.address.empty()) out.push_back(known->second.address);
+  return out;
+}
+
+void NetworkNode::async_connection(const NodeId& id, ConnectionHandler done) {
+  std::shared_ptr<discovery::DhtDiscovery> dht;
+  {
+    std::lock_guard lock(mutex_);
+    dht = dht_;
+  }
+  if (!dht) return connect_known(id, std::move(done));
+  connect_known(id, [self = shared_from_this(), dht, id, done = std::move(done)](
+                        NetworkResult<ConnectionPtr> outcome) mutable {
+    if (outcome || !worth_a_lookup(outcome.error()) || !self->running()) return done(std::move(outcome));
+    std::vector<std::string> tried;
+    {
+      std::lock_guard lock(self->mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      auto [last, first_time] = self->dht_lookups_.try_emplace(id, now);
+      if (!first_time && now - last->second < kMinLookupGap) return done(std::move(outcome));
+      last->second = now;
+      if (self->dht_lookups_.size() > kMaxRememberedLookups)
+        std::erase_if(self->dht_lookups_, [now](const auto& entry) { return now - entry.second >= kMinLookupGap; });
+      tried = self->addresses_known_locked(id);
+    }
+    // No address, or none answered: the DHT may know where the node is now.
+    auto first_error = std::move(outcome).error();
+    dht->lookup(id, self->config_.dht_lookup_timeout,
+                [self, id, tried = std::move(tried), first_error = std::move(first_error),
+                 done = std::move(done)](NetworkResult<discovery::DhtFoundNode> found) mutable {
+                  if (!found) {
+                    if (first_error.kind != ErrorKind::Discovery) return done(std::move(first_error));
+                    return done(make_error(ErrorKind::Discovery, "node " + id.short_string() +
+                                                                     " is not known here and not found in the DHT: " +
+                                                                     found.error().message));
+                  }
+                  if (!self->merge_from_dht(*found, tried)) return done(std::move(first_error));
+                  spdlog::debug("DHT: node {} at {}", id.short_string(), found->info.address);
+                  self->connect_known(id, std::move(done));
+                });
+  });
+}
+
+void NetworkNode::discover_in_dht(const std::shared_ptr<discovery::DhtDiscovery>& dht) {
+  auto promise = std::make_shared<std::promise<std::vector<discovery::DhtFoundNode>>>();
+  auto future = promise->get_future();
+  dht->find_network_nodes(config_.dht_lookup_timeout,
+                          [promise](std::vector<discovery::DhtFoundNode> nodes) { promise->set_value(std::move(nodes)); });
+  for (const auto& found : future.get()) merge_from_dht(found, {});
+}
+
+}  // namespace datafold::net
