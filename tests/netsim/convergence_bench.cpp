@@ -132,6 +132,15 @@ Json measure_dht(int hosts, std::chrono::seconds window) {
   if (!net) return {{"hosts", hosts}, {"error", why_not}};
   char pattern[] = "/tmp/datafold-convergence-XXXXXX";
   const std::string dir = ::mkdtemp(pattern);
+  // Removed however this run ends; the nodes (killed with `net`) go first.
+  struct Cleanup {
+    std::unique_ptr<RoutedNetwork>& net;
+    const std::string& dir;
+    ~Cleanup() {
+      net.reset();
+      std::filesystem::remove_all(dir);
+    }
+  } cleanup{net, dir};
   DhtFleet fleet(*net, dir, "convergence-" + std::to_string(::getpid()), 0);
   std::vector<int> all;
   for (int h = 0; h < hosts; ++h) all.push_back(h);
@@ -199,8 +208,6 @@ Json measure_dht(int hosts, std::chrono::seconds window) {
     if (auto q = histogram_quantile(after, dht_metrics::kLookupHistogram, p))
       result[p == 0.5 ? "lookup_seconds_p50_from_metrics" : "lookup_seconds_p99_from_metrics"] = *q;
   if (!failures.empty()) result["failures"] = failures.substr(0, 2000);
-  net.reset();
-  std::filesystem::remove_all(dir);
   return result;
 }
 

@@ -68,15 +68,19 @@ class WideArea : public ::testing::Test {
       if (h != kForgerHost && h != except) out.push_back(h);
     return out;
   }
-  void start(const std::vector<int>& hosts) {
+  // Callers ASSERT on it: nothing after a node that did not start makes sense.
+  bool start(const std::vector<int>& hosts) {
     std::string why_not;
-    ASSERT_TRUE(fleet_->start(hosts, why_not)) << why_not;
+    if (fleet_->start(hosts, why_not)) return true;
+    ADD_FAILURE() << why_not;
+    return false;
   }
   void expect_all_answered(const std::vector<DhtFleet::Pair>& pairs, const std::string& what) {
     EXPECT_EQ(describe_failures(pairs), "") << what;
   }
 
-  // Runs the forger on its host to the end; its exit code and its last output line.
+  // Runs the forger on its host to the end: its exit code, and its last output line
+  // (its JSON report) if it succeeded, else all it wrote.
   std::pair<std::optional<int>, std::string> forger(const std::vector<std::string>& args) {
     const std::string log = dir_ + "/forger.log";
     std::filesystem::remove(log);
@@ -97,13 +101,13 @@ class WideArea : public ::testing::Test {
     }
     return {code, code == 0 ? last : all};
   }
-  // Saves the victim's genuine DHT value(s) as they are now; also proves the forger
-  // writes where nodes read (it found the victim's own value under that key).
-  std::string fetch_victim_value() {
-    const std::string saved = dir_ + "/victim-value.hex";
+  // Saves the victim's genuine DHT value(s) as they are now, to `saved`. Also proves
+  // the forger writes where nodes read: it found the victim's own value under that key.
+  bool fetch_victim_value(const std::string& saved) {
     const auto [code, output] = forger({"fetch", "--node", fleet_->id(kVictimHost), "--out", saved});
-    EXPECT_EQ(code, 0) << "the forger found no genuine value of the victim under its key:\n" << output;
-    return saved;
+    if (code == 0) return true;
+    ADD_FAILURE() << "the forger found no genuine value of the victim under its key:\n" << output;
+    return false;
   }
   std::unique_ptr<AcceptCounter> trap_at(const std::string& ip) {
     std::string why_not;
@@ -120,7 +124,7 @@ class WideArea : public ::testing::Test {
 TEST_F(WideArea, EveryNodeFindsAndQueriesEveryOtherByIdAlone) {
   const auto hosts = node_hosts();
   ASSERT_EQ(hosts.size(), 12u);
-  start(hosts);
+  ASSERT_TRUE(start(hosts));
   const auto pairs = fleet_->query_all(hosts, hosts, kFindDeadline);
   ASSERT_EQ(pairs.size(), 12u * 11u);
   expect_all_answered(pairs, "every node queries every other by id");
@@ -147,15 +151,16 @@ TEST_F(WideArea, NodeRestartedOnANewAddressIsFoundThereAndAReplayOfItsOldValueDr
   SKIP_WITHOUT_FORGER();
   constexpr int kLateHost = 12;  // joins only after the replay
   const auto early = node_hosts(kLateHost);
-  start(early);
+  ASSERT_TRUE(start(early));
   expect_all_answered(fleet_->query_all(early, {kVictimHost}, kFindDeadline), "before the move");
-  const std::string saved = fetch_victim_value();
+  const std::string saved = dir_ + "/victim-value.hex";
+  ASSERT_TRUE(fetch_victim_value(saved));
 
   const std::string old_ip = net_->ipv4(kVictimHost);
   const std::string old_endpoint = fleet_->node(kVictimHost).tcp_endpoint();
   fleet_->node(kVictimHost).stop(SIGTERM);
   ASSERT_TRUE(net_->change_ip(kVictimHost, net_->unused_ip(kVictimHost)));
-  start({kVictimHost});  // same data dir: same id
+  ASSERT_TRUE(start({kVictimHost}));  // same data dir: same id
   const std::string new_endpoint = fleet_->node(kVictimHost).tcp_endpoint();
 
   expect_all_answered(fleet_->query_all(early, {kVictimHost}, kFindDeadline), "after the move");
@@ -185,7 +190,7 @@ TEST_F(WideArea, NodeRestartedOnANewAddressIsFoundThereAndAReplayOfItsOldValueDr
   ASSERT_EQ(code, 0) << report;
 
   // A node that never knew the victim finds it through all that, and so do the others.
-  start({kLateHost});
+  ASSERT_TRUE(start({kLateHost}));
   expect_all_answered(fleet_->query_all({kLateHost}, {kVictimHost}, kFindDeadline), "the late node");
   expect_all_answered(fleet_->query_all(early, {kVictimHost}, kFindDeadline), "after the replay");
   const auto late_view = fleet_->node(kLateHost).api().addresses_of(fleet_->id(kVictimHost));
@@ -198,8 +203,9 @@ TEST_F(WideArea, NodeRestartedOnANewAddressIsFoundThereAndAReplayOfItsOldValueDr
 TEST_F(WideArea, ForgedValuesMakeNoNodeAppearAndDrawNoQuery) {
   SKIP_WITHOUT_FORGER();
   const auto hosts = node_hosts();
-  start(hosts);
-  fetch_victim_value();  // the victim is in the DHT, under the key the forger writes to
+  ASSERT_TRUE(start(hosts));
+  // The victim is in the DHT, under the key the forger writes to.
+  ASSERT_TRUE(fetch_victim_value(dir_ + "/victim-value.hex"));
   const std::string claim = RoutedNetwork::endpoint(net_->ipv4(kForgerHost), RoutedNode::kTcpPort);
   auto trap = trap_at(net_->ipv4(kForgerHost));
   ASSERT_TRUE(trap);
