@@ -7,8 +7,9 @@
 //   netsim_dht_forger fetch  --bootstrap H:P --node ID --out FILE
 //       Saves every genuine announcement of node ID found under its DHT key (one
 //       hex line each); exit 0 if at least one, 3 if none before the deadline.
-//   netsim_dht_forger forge  --bootstrap H:P --network NAME --victim ID --claim IP:PORT
-//       Puts forgeries under the victim's key and the network's key (see forgeries()),
+//   netsim_dht_forger forge  --bootstrap H:P --network NAME --victim ID --claim IP:PORT [--genuine FILE]
+//       Puts forgeries (dht_forgeries.hpp; with a file `fetch` wrote, also a tampered
+//       copy of the victim's value) under the victim's key and the network's key,
 //       then reads them back; prints a JSON report; exit 0 if every put was stored
 //       and read back.
 //   netsim_dht_forger replay --bootstrap H:P --network NAME --victim ID --in FILE
@@ -16,13 +17,13 @@
 //
 // Common: --port N (UDP port of its own DHT node, default 4222), --timeout-ms T
 // (deadline of the whole run, default 20000).
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,13 +31,12 @@
 #include <opendht.h>
 
 #include "core/encoding.hpp"
-#include "datafold.pb.h"
 #include "datafold/net/identity.hpp"
 #include "datafold/net/json.hpp"
 #include "datafold/net/node_id.hpp"
-#include "datafold/net/uuid.hpp"
 #include "discovery/announcement.hpp"
 #include "netsim/dht_forger_format.hpp"
+#include "netsim/dht_forgeries.hpp"
 
 namespace {
 
@@ -48,81 +48,6 @@ struct Options {
   int port = 4222;
   std::chrono::milliseconds timeout{20000};
 };
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string random_bytes(std::size_t n) {
-  std::random_device rd;
-  std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(rd() & 0xff);
-  return out;
-}
-
-// A SignedAnnouncement built field by field, so it can say what the library's
-// encoder never would (an id that is not the hash of the key).
-std::string announcement(const std::string& node_id_bytes, const std::string& public_key_bytes,
-                         const std::string& address, const std::string& network, std::int64_t timestamp_ms,
-                         const Identity& signer) {
-  datafold::wire::NodeAnnouncement a;
-  a.set_node_id(node_id_bytes);
-  a.set_public_key(public_key_bytes);
-  a.set_tcp_port(9000);
-  a.add_addresses(address);
-  a.mutable_capabilities()->set_supports_query(true);
-  a.mutable_capabilities()->set_supports_schema_listing(true);
-  a.set_min_version(1);
-  a.set_max_version(1);
-  a.set_network_name(network);
-  const auto instance = Uuid::random().bytes();
-  a.set_instance_id(std::string(instance.begin(), instance.end()));
-  a.set_sequence(1);
-  a.set_timestamp_ms(timestamp_ms);
-  a.set_ttl_seconds(600);
-  const std::string body = a.SerializeAsString();
-  const auto signature =
-      signer.sign(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
-  datafold::wire::SignedAnnouncement s;
-  s.set_announcement(body);
-  s.set_signature(std::string(signature.begin(), signature.end()));
-  return s.SerializeAsString();
-}
-
-std::string bytes_of(const std::array<std::uint8_t, 32>& a) { return std::string(a.begin(), a.end()); }
-
-// Everything `forge` writes, by name. Each must be ignored by every node: none is
-// a valid announcement of the network by the node it names.
-std::map<std::string, std::string> forgeries(const Options& o, const Identity& me, const NodeId& victim,
-                                             const std::string& phantom_id) {
-  std::map<std::string, std::string> out;
-  const std::string my_key = bytes_of(me.public_key().bytes());
-  // The victim's id, the forger's key, signed by the forger: id != SHA-256(key).
-  out["claims_victim_id"] = announcement(bytes_of(victim.bytes()), my_key, o.claim, o.network, unix_ms(), me);
-  // A node that does not exist: an id no key hashes to.
-  out["phantom_node"] = announcement(phantom_id, my_key, o.claim, o.network, unix_ms(), me);
-  // The forger's own, valid identity, but a network of another name.
-  discovery::AnnouncementFields own;
-  own.tcp_port = 9000;
-  own.addresses = {o.claim};
-  own.network_name = o.network + "-elsewhere";
-  own.instance_id = Uuid::random();
-  own.sequence = 1;
-  own.timestamp_ms = unix_ms();
-  own.ttl_seconds = 600;
-  out["foreign_network"] = discovery::sign_announcement(own, me);
-  // Its own identity and the right network, but written an hour ago.
-  own.network_name = o.network;
-  own.timestamp_ms = unix_ms() - 3'600'000;
-  out["stale_timestamp"] = discovery::sign_announcement(own, me);
-  // Its own valid announcement with a LAN datagram header in front: not a value.
-  own.timestamp_ms = unix_ms();
-  out["datagram_framed"] = discovery::encode_datagram(own, me);
-  out["garbage"] = random_bytes(300);
-  out["oversize"] = random_bytes(discovery::kMaxDatagramBytes * 4);
-  return out;
-}
 
 class Dht {
  public:
@@ -153,7 +78,10 @@ class Dht {
         key,
         [state](const std::vector<std::shared_ptr<dht::Value>>& values) {
           std::lock_guard lock(state->mutex);
-          for (const auto& v : values) state->values.push_back(datafold::net::testing::forger::value_bytes(*v));
+          // What the nodes' lookups read: values of their type.
+          for (const auto& v : values)
+            if (testing::forger::is_node_value(*v))
+              state->values.push_back(testing::forger::value_bytes(*v));
           return true;
         },
         [state](bool) {
@@ -169,7 +97,7 @@ class Dht {
   // True once the value is stored (the put's done callback said so) before the deadline.
   bool put(const dht::InfoHash& key, const std::string& bytes, Clock::time_point deadline) {
     auto state = std::make_shared<State>();
-    runner_.put(key, datafold::net::testing::forger::make_value(bytes), [state](bool ok) {
+    runner_.put(key, testing::forger::make_value(bytes), [state](bool ok) {
       std::lock_guard lock(state->mutex);
       state->done = true;
       state->ok = ok;
@@ -198,7 +126,7 @@ int fetch(const Options& o) {
   if (!dht.connected_by(deadline)) return std::cerr << "no DHT connection\n", 3;
   while (Clock::now() < deadline) {
     std::vector<std::string> genuine;
-    for (const auto& bytes : dht.get(datafold::net::testing::forger::node_key(o.node), deadline)) {
+    for (const auto& bytes : dht.get(testing::forger::node_key(o.node), deadline)) {
       const auto parse = discovery::verify_signed_announcement(
           std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
       if (parse.ok() && parse.fields.node_id == *victim) genuine.push_back(bytes);
@@ -216,59 +144,81 @@ int fetch(const Options& o) {
   return 3;
 }
 
-// Puts each value under the victim's key and the network's key, then reads both
-// keys back until every value is there (or the deadline).
-int put_all(const Options& o, const std::map<std::string, std::string>& values, Json report) {
+struct Value {
+  std::string bytes;
+  bool under_network_key = true;
+};
+
+// Puts each value under the victim's key (and the network's key if it says so),
+// then reads the keys back until every value is there (or the deadline).
+int put_all(const Options& o, const std::map<std::string, Value>& values, Json report) {
   const auto deadline = Clock::now() + o.timeout;
   Dht dht(o);
   if (!dht.connected_by(deadline)) return std::cerr << "no DHT connection\n", 3;
-  const std::vector<std::pair<std::string, dht::InfoHash>> keys = {
-      {"victim", datafold::net::testing::forger::node_key(o.victim)},
-      {"network", datafold::net::testing::forger::network_key(o.network)}};
+  const auto victim_key = testing::forger::node_key(o.victim);
+  const auto network_key = testing::forger::network_key(o.network);
   int stored = 0, total = 0;
-  for (const auto& [name, bytes] : values)
-    for (const auto& [key_name, key] : keys) {
+  for (const auto& [name, value] : values)
+    for (const bool network : {false, true}) {
+      if (network && !value.under_network_key) continue;
       ++total;
-      if (dht.put(key, bytes, deadline)) ++stored;
-      else report["not_stored"].push_back(name + " under " + key_name);
+      if (dht.put(network ? network_key : victim_key, value.bytes, deadline)) ++stored;
+      else report["not_stored"].push_back(name + (network ? " under the network key" : " under the victim key"));
     }
   bool all_seen = false;
   while (!all_seen && Clock::now() < deadline) {
     all_seen = true;
-    for (const auto& [key_name, key] : keys) {
-      const auto found = dht.get(key, deadline);
-      int seen = 0;
-      for (const auto& [name, bytes] : values)
-        if (std::find(found.begin(), found.end(), bytes) != found.end()) ++seen;
-      report["read_back"][key_name] = seen;
-      all_seen = all_seen && seen == static_cast<int>(values.size());
+    for (const bool network : {false, true}) {
+      const auto found = dht.get(network ? network_key : victim_key, deadline);
+      int expected = 0, seen = 0;
+      for (const auto& [name, value] : values) {
+        if (network && !value.under_network_key) continue;
+        ++expected;
+        if (std::find(found.begin(), found.end(), value.bytes) != found.end()) ++seen;
+      }
+      report["read_back"][network ? "network" : "victim"] = seen;
+      all_seen = all_seen && seen == expected;
     }
     if (!all_seen) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   report["stored"] = stored;
   report["puts"] = total;
-  for (const auto& [name, bytes] : values) report["values"].push_back(name);
+  for (const auto& [name, value] : values) report["values"].push_back(name);
   std::cout << report.dump() << std::endl;
   return stored == total && all_seen ? 0 : 4;
+}
+
+std::vector<std::string> read_hex_lines(const std::string& file) {
+  std::vector<std::string> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);)
+    if (auto bytes = detail::hex_decode(line)) out.emplace_back(bytes->begin(), bytes->end());
+  return out;
 }
 
 int forge(const Options& o) {
   const auto victim = NodeId::from_string(o.victim);
   if (!victim || o.claim.empty() || o.network.empty()) return std::cerr << "need --victim, --claim, --network\n", 2;
   auto me = Identity::generate();
-  if (!me) return std::cerr << "no identity\n", 2;
-  const std::string phantom = random_bytes(32);
-  const auto phantom_id = NodeId::from_bytes(std::span(reinterpret_cast<const std::uint8_t*>(phantom.data()), 32));
-  Json report{{"forger_id", me->node_id().to_string()}, {"phantom_id", phantom_id->to_string()}};
-  return put_all(o, forgeries(o, *me, *victim, phantom), report);
+  auto phantom = Identity::generate();  // its id is used with another key: no key hashes to it
+  if (!me || !phantom) return std::cerr << "no identity\n", 2;
+  testing::ForgeryPlan plan{.forger = &*me, .victim = *victim, .network = o.network, .claim = o.claim,
+                            .genuine = std::nullopt, .phantom = phantom->node_id()};
+  if (!o.file.empty()) {
+    const auto genuine = read_hex_lines(o.file);
+    if (genuine.empty()) return std::cerr << "no genuine value in " << o.file << "\n", 2;
+    plan.genuine = genuine.front();
+  }
+  std::map<std::string, Value> values;
+  for (auto& [name, forgery] : testing::make_forgeries(plan))
+    values[name] = {std::move(forgery.bytes), forgery.under_network_key};
+  Json report{{"forger_id", me->node_id().to_string()}, {"phantom_id", phantom->node_id().to_string()}};
+  return put_all(o, values, report);
 }
 
 int replay(const Options& o) {
-  std::ifstream in(o.file);
-  std::map<std::string, std::string> values;
-  for (std::string line; std::getline(in, line);)
-    if (auto bytes = detail::hex_decode(line))
-      values["replay_" + std::to_string(values.size())] = std::string(bytes->begin(), bytes->end());
+  std::map<std::string, Value> values;
+  for (auto& bytes : read_hex_lines(o.file)) values["replay_" + std::to_string(values.size())] = {std::move(bytes), true};
   if (values.empty() || o.network.empty() || o.victim.empty())
     return std::cerr << "need --in with saved values, --victim, --network\n", 2;
   return put_all(o, values, Json::object());
@@ -288,7 +238,7 @@ int main(int argc, char** argv) {
     else if (flag == "--node") o.node = value;
     else if (flag == "--victim") o.victim = value;
     else if (flag == "--claim") o.claim = value;
-    else if (flag == "--out" || flag == "--in") o.file = value;
+    else if (flag == "--out" || flag == "--in" || flag == "--genuine") o.file = value;
     else if (flag == "--timeout-ms") o.timeout = std::chrono::milliseconds(std::stol(value));
     else return std::cerr << "unknown flag " << flag << '\n', 2;
   }

@@ -1,22 +1,22 @@
-// THE ONE PLACE WHERE THE FORGER GUESSES THE DHT FORMAT.
+// THE ONE PLACE WHERE THE FORGER STATES THE NODES' DHT FORMAT.
 //
-// The node's DHT keys and value format are being written in src/discovery/dht/
-// (helper B, branch `dht`; docs/PROTOCOL.md specifies them). Until that lands,
-// the forger (dht_forger.cpp) uses what is below. Once it has landed, replace the
-// bodies with calls to the library's own functions (same names where possible) so
-// the forger writes exactly where, and in exactly the shape, nodes read; a forger
-// writing to other keys would make the forgery tests pass for the wrong reason.
-// (The forgery test guards against that: it requires the victim's genuine value
-// to be fetched from node_key() before it forges anything.)
+// Copied from branch `dht` (commit 59a1b1d, src/discovery/dht/dht_keys.hpp and
+// dht_value.hpp; docs/PROTOCOL.md section 13), which is not merged into this
+// branch's base yet. Once it is, replace the constants below with the library's
+// own (discovery::kDhtNodeKeyPrefix, kDhtNetworkKeyPrefix, kDhtValueType,
+// kDhtUserType, or dht_node_key()/dht_network_key()) so the forger writes exactly
+// where, and in exactly the shape, nodes read. A forger writing elsewhere would
+// make the forgery tests pass for the wrong reason; two checks guard against that:
+// the forger must first find the victim's own genuine value under node_key(), and
+// the nodes must count rejected values.
 //
-// Assumed here:
-//   key of a node       InfoHash::get("datafold/node/" + node id text)
-//   key of a network    InfoHash::get("datafold/network/" + network name)
-//   value               OpenDHT value of type 0 (plain user data), data = the
-//                       serialized SignedAnnouncement (no datagram header), as
-//                       verify_signed_announcement() takes it.
+//   key of a node       InfoHash::get("datafold/node/v1/" + node id text)
+//   key of a network    InfoHash::get("datafold/network/v1/" + network name)
+//   value               type 0x4446, user_type "datafold-announcement/1", data =
+//                       the serialized SignedAnnouncement (no datagram header)
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -25,16 +25,30 @@
 
 namespace datafold::net::testing::forger {
 
+inline constexpr std::string_view kNodeKeyPrefix = "datafold/node/v1/";
+inline constexpr std::string_view kNetworkKeyPrefix = "datafold/network/v1/";
+inline constexpr std::uint16_t kValueType = 0x4446;
+inline constexpr std::string_view kUserType = "datafold-announcement/1";
+
 inline dht::InfoHash node_key(std::string_view node_id_text) {
-  return dht::InfoHash::get("datafold/node/" + std::string(node_id_text));
+  return dht::InfoHash::get(std::string(kNodeKeyPrefix) + std::string(node_id_text));
 }
 
 inline dht::InfoHash network_key(std::string_view network_name) {
-  return dht::InfoHash::get("datafold/network/" + std::string(network_name));
+  return dht::InfoHash::get(std::string(kNetworkKeyPrefix) + std::string(network_name));
 }
 
+// Typed as the nodes' own values, so their lookups read it rather than filter it out.
 inline dht::Value make_value(std::string_view signed_announcement) {
-  return dht::Value(reinterpret_cast<const std::uint8_t*>(signed_announcement.data()), signed_announcement.size());
+  dht::Value value(kValueType, reinterpret_cast<const std::uint8_t*>(signed_announcement.data()),
+                   signed_announcement.size());
+  value.user_type = std::string(kUserType);
+  return value;
+}
+
+// Is this one of the nodes' values (by type), whoever wrote it?
+inline bool is_node_value(const dht::Value& value) {
+  return value.type == kValueType && value.user_type == kUserType;
 }
 
 inline std::string value_bytes(const dht::Value& value) {

@@ -204,13 +204,15 @@ TEST_F(WideArea, ForgedValuesMakeNoNodeAppearAndDrawNoQuery) {
   SKIP_WITHOUT_FORGER();
   const auto hosts = node_hosts();
   ASSERT_TRUE(start(hosts));
-  // The victim is in the DHT, under the key the forger writes to.
-  ASSERT_TRUE(fetch_victim_value(dir_ + "/victim-value.hex"));
+  // The victim is in the DHT, under the key the forger writes to; the forger also
+  // tampers with a copy of its value.
+  const std::string genuine = dir_ + "/victim-value.hex";
+  ASSERT_TRUE(fetch_victim_value(genuine));
   const std::string claim = RoutedNetwork::endpoint(net_->ipv4(kForgerHost), RoutedNode::kTcpPort);
   auto trap = trap_at(net_->ipv4(kForgerHost));
   ASSERT_TRUE(trap);
   const auto [code, output] = forger(
-      {"forge", "--network", fleet_->network(), "--victim", fleet_->id(kVictimHost), "--claim", claim});
+      {"forge", "--network", fleet_->network(), "--victim", fleet_->id(kVictimHost), "--claim", claim, "--genuine", genuine});
   ASSERT_EQ(code, 0) << output;
   const Json report = Json::parse(output, nullptr, false);
   ASSERT_TRUE(report.is_object() && report.contains("phantom_id") && report.contains("forger_id")) << output;
