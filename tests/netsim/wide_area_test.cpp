@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -133,14 +134,24 @@ TEST_F(WideArea, EveryNodeFindsAndQueriesEveryOtherByIdAlone) {
   std::cout << "[ netsim ] 12 nodes on 3 subnets: every pair answered " << slowest.count()
             << " ms after the last node started\n";
 
-  // Nothing but the DHT could have told them: each lists the others at their
-  // addresses with the DHT as the source.
+  // Each lists the others at their addresses. Nothing but the DHT could have told
+  // them: of each pair, whoever dialled found the other there (the other may know
+  // it only from that connection, as an inbound address).
+  std::map<std::pair<int, int>, std::vector<NodeApi::Address>> views;
   for (int from : hosts)
-    for (int to : hosts) {
-      if (from == to) continue;
-      const auto addresses = fleet_->node(from).api().addresses_of(fleet_->id(to));
-      EXPECT_TRUE(listed(addresses, fleet_->node(to).tcp_endpoint(), "dht"))
-          << "host " << from << " lists host " << to << " at " << show(addresses);
+    for (int to : hosts)
+      if (from != to) views[{from, to}] = fleet_->node(from).api().addresses_of(fleet_->id(to));
+  for (int a : hosts)
+    for (int b : hosts) {
+      if (a >= b) continue;
+      const std::string at_a = fleet_->node(a).tcp_endpoint(), at_b = fleet_->node(b).tcp_endpoint();
+      const auto& a_sees = views[{a, b}];
+      const auto& b_sees = views[{b, a}];
+      EXPECT_TRUE(listed(a_sees, at_b)) << "host " << a << " lists host " << b << " at " << show(a_sees);
+      EXPECT_TRUE(listed(b_sees, at_a)) << "host " << b << " lists host " << a << " at " << show(b_sees);
+      EXPECT_TRUE(listed(a_sees, at_b, "dht") || listed(b_sees, at_a, "dht"))
+          << "neither of hosts " << a << " and " << b << " found the other in the DHT: " << show(a_sees) << "/ "
+          << show(b_sees);
     }
 }
 

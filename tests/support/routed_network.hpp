@@ -11,7 +11,9 @@
 // Addresses (A: random per network, 200..249; X: A in hex):
 //   subnet k IPv4  10.A.k.0/24,        router 10.A.k.1,        host j of the subnet 10.A.k.(10+j)
 //   subnet k IPv6  fd00:dfX:k::/64,    router fd00:dfX:k::1,   host j fd00:dfX:k::(10+j)
-// An IPv4-only subnet has IPv6 off on its interfaces; an IPv6-only one has no IPv4
+// (IPv6 addresses are kept as inet_ntop writes them, "fd00:dfca::10" for subnet 0,
+// so they compare equal to what a node or getifaddrs reports.) An IPv4-only subnet
+// has IPv6 off on its interfaces, link-local included; an IPv6-only one has no IPv4
 // address at all.
 //
 // The test process reaches every host through one veth into the router ("the
@@ -80,9 +82,9 @@ class RoutedNetwork {
   // An address in the host's subnet that no host holds, IPv6 if `v6`.
   std::string unused_ip(int host, bool v6 = false) const;
 
-  // TCP SYNs that `host` sends to ip:port vanish (no reset, no ICMP): a black hole.
-  // Kept in an nftables table of the host's namespace, deleted by clear_drops() or
-  // with the namespace.
+  // TCP SYNs that `host` sends to ip:port vanish (no reset, no ICMP): a black hole,
+  // so a dial there hangs until its own timeout. Kept in an nftables table of the
+  // host's namespace (needs `nft`), deleted by clear_drops() or with the namespace.
   bool drop_tcp_to(int host, const std::string& ip, int port);
   bool clear_drops(int host);
 
