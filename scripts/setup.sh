@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libsqlite3-dev libcpp-httplib-dev libopendht-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2
+  iproute2 nftables
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -248,6 +248,14 @@ void HttpApi::install_routes() {
                                           {"malformed", dht->values_malformed}})
         out << "datafold_dht_values_rejected_total{reason=\"" << reason << "\"} " << count << '\n';
       metric(out, "datafold_dht_lookups_total", "counter", "Node ids looked up in the DHT.", dht->lookups);
+      out << "# HELP datafold_dht_lookup_duration_seconds How long lookups of node ids in the DHT took.\n"
+          << "# TYPE datafold_dht_lookup_duration_seconds histogram\n";
+      for (std::size_t i = 0; i < dht->lookup_latency_buckets.size(); ++i)
+        out << "datafold_dht_lookup_duration_seconds_bucket{le=\"" << static_cast<double>(net::DhtStats::kLookupBucketsMs[i]) / 1e3
+            << "\"} " << dht->lookup_latency_buckets[i] << '\n';
+      out << "datafold_dht_lookup_duration_seconds_bucket{le=\"+Inf\"} " << dht->lookup_latency_count << '\n'
+          << "datafold_dht_lookup_duration_seconds_sum " << static_cast<double>(dht->lookup_latency_sum_ms) / 1e3 << '\n'
+          << "datafold_dht_lookup_duration_seconds_count " << dht->lookup_latency_count << '\n';
       metric(out, "datafold_dht_lookups_failed_total", "counter", "DHT lookups that found nothing by their deadline.",
              dht->lookups_failed);
       metric(out, "datafold_dht_publications_total", "counter", "Announcements signed and put in the DHT.",

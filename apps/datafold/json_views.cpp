@@ -5,10 +5,34 @@
 
 namespace datafold::app {
 
+namespace {
+
+// Unix milliseconds, or null for "never".
+net::Json epoch_ms(std::chrono::system_clock::time_point when) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+  return ms > 0 ? net::Json(ms) : net::Json(nullptr);
+}
+
+}  // namespace
+
+net::Json to_json(const net::NodeAddress& address) {
+  return {{"address", address.address},
+          {"source", std::string(net::to_string(address.source))},
+          {"last_seen_ms", epoch_ms(address.last_seen)},
+          {"last_success_ms", epoch_ms(address.last_success)}};
+}
+
 net::Json to_json(const net::NodeInfo& node) {
   const auto last_seen_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(node.last_seen.time_since_epoch()).count();
+  net::Json addresses = net::Json::array();
+  for (const auto& address : node.addresses) addresses.push_back(to_json(address));
+  // A node known by one address alone (a bootstrap peer, one that dialled in) has it here too.
+  if (node.addresses.empty() && !node.address.empty())
+    addresses.push_back({{"address", node.address}, {"source", nullptr}, {"last_seen_ms", nullptr},
+                         {"last_success_ms", nullptr}});
   return {
+      {"addresses", std::move(addresses)},
       {"node_id", node.node_id.to_string()},
       {"public_key", node.public_key.empty() ? net::Json(nullptr) : net::Json(node.public_key.to_string())},
       {"address", node.address},

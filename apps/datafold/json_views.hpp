@@ -12,6 +12,8 @@
 
 namespace datafold::app {
 
+// {"address": "ip:port", "source": "lan"|"dht"|…, "last_seen_ms": …|null, "last_success_ms": …|null}
+net::Json to_json(const net::NodeAddress& address);
 net::Json to_json(const net::NodeInfo& node);
 net::Json to_json(const std::vector<net::NodeInfo>& nodes);  // sorted by node id
 net::Json to_json(const net::SchemaInfo& schema);

@@ -117,6 +117,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Merges a node found in the DHT into known_; true when it brought an address not in `tried`.
   bool merge_from_dht(const discovery::DhtFoundNode& found, const std::vector<std::string>& tried);
   std::vector<std::string> addresses_known_locked(const NodeId& id) const;
+  void record_dht_lookup(std::chrono::steady_clock::time_point started);
   // Asks the DHT for the network's nodes (waits up to dht_lookup_timeout) and merges them.
   void discover_in_dht(const std::shared_ptr<discovery::DhtDiscovery>& dht);
 
@@ -205,6 +206,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::uint64_t closed_protocol_violations_ = 0;  // of connections already gone
   // When each id was last looked up in the DHT (bounded; see network_node_dht.cpp).
   std::unordered_map<NodeId, std::chrono::steady_clock::time_point> dht_lookups_;
+  // How long the node's DHT lookups took (DhtStats::lookup_latency_*), under mutex_.
+  std::array<std::uint64_t, DhtStats::kLookupBucketsMs.size()> dht_lookup_buckets_{};
+  std::uint64_t dht_lookup_count_ = 0;
+  std::uint64_t dht_lookup_sum_ms_ = 0;
 
   // Taken on I/O threads for every request a peer sends; never held with mutex_.
   std::mutex rate_mutex_;

@@ -92,7 +92,21 @@ std::vector<std::string> NetworkNode::confirmed_public_ips() const { return {}; 
 std::optional<DhtStats> NetworkNode::dht_stats() const {
   std::lock_guard lock(mutex_);
   if (!dht_) return std::nullopt;
-  return to_public(dht_->stats(), dht_->port());
+  auto out = to_public(dht_->stats(), dht_->port());
+  out.lookup_latency_buckets = dht_lookup_buckets_;
+  out.lookup_latency_count = dht_lookup_count_;
+  out.lookup_latency_sum_ms = dht_lookup_sum_ms_;
+  return out;
+}
+
+void NetworkNode::record_dht_lookup(std::chrono::steady_clock::time_point started) {
+  const auto ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < DhtStats::kLookupBucketsMs.size(); ++i)
+    if (ms <= DhtStats::kLookupBucketsMs[i]) ++dht_lookup_buckets_[i];
+  ++dht_lookup_count_;
+  dht_lookup_sum_ms_ += ms;
 }
 
 void NetworkNode::async_inspect_dht(const NodeId& id,
@@ -187,8 +201,9 @@ void NetworkNode::async_connection(const NodeId& id, ConnectionHandler done) {
     // No address, or none answered: the DHT may know where the node is now.
     auto first_error = std::move(outcome).error();
     dht->lookup(id, self->config_.dht_lookup_timeout,
-                [self, id, tried = std::move(tried), first_error = std::move(first_error),
-                 done = std::move(done)](NetworkResult<discovery::DhtFoundNode> found) mutable {
+                [self, id, tried = std::move(tried), first_error = std::move(first_error), done = std::move(done),
+                 started = std::chrono::steady_clock::now()](NetworkResult<discovery::DhtFoundNode> found) mutable {
+                  self->record_dht_lookup(started);
                   if (!found) {
                     if (first_error.kind != ErrorKind::Discovery) return done(std::move(first_error));
                     return done(make_error(ErrorKind::Discovery, "node " + id.short_string() +

@@ -1,19 +1,8 @@
-// THE ONE PLACE WHERE THE FORGER STATES THE NODES' DHT FORMAT.
-//
-// Copied from branch `dht` (commit 59a1b1d, src/discovery/dht/dht_keys.hpp and
-// dht_value.hpp; docs/PROTOCOL.md section 13), which is not merged into this
-// branch's base yet. Once it is, replace the constants below with the library's
-// own (discovery::kDhtNodeKeyPrefix, kDhtNetworkKeyPrefix, kDhtValueType,
-// kDhtUserType, or dht_node_key()/dht_network_key()) so the forger writes exactly
-// where, and in exactly the shape, nodes read. A forger writing elsewhere would
-// make the forgery tests pass for the wrong reason; two checks guard against that:
-// the forger must first find the victim's own genuine value under node_key(), and
-// the nodes must count rejected values.
-//
-//   key of a node       InfoHash::get("datafold/node/v1/" + node id text)
-//   key of a network    InfoHash::get("datafold/network/v1/" + network name)
-//   value               type 0x4446, user_type "datafold-announcement/1", data =
-//                       the serialized SignedAnnouncement (no datagram header)
+// Where, and in what shape, the forger writes: exactly where nodes read, taken from
+// the library (src/discovery/dht/dht_keys.hpp, dht_value.hpp; docs/PROTOCOL.md
+// section 13). Two checks guard against a forger that writes elsewhere and so makes
+// the forgery tests pass for the wrong reason: it must first find the victim's own
+// genuine value under node_key(), and the nodes must count rejected values.
 #pragma once
 
 #include <cstdint>
@@ -23,12 +12,15 @@
 #include <opendht/infohash.h>
 #include <opendht/value.h>
 
+#include "discovery/dht/dht_keys.hpp"
+#include "discovery/dht/dht_value.hpp"
+
 namespace datafold::net::testing::forger {
 
-inline constexpr std::string_view kNodeKeyPrefix = "datafold/node/v1/";
-inline constexpr std::string_view kNetworkKeyPrefix = "datafold/network/v1/";
-inline constexpr std::uint16_t kValueType = 0x4446;
-inline constexpr std::string_view kUserType = "datafold-announcement/1";
+inline constexpr std::string_view kNodeKeyPrefix = discovery::kDhtNodeKeyPrefix;
+inline constexpr std::string_view kNetworkKeyPrefix = discovery::kDhtNetworkKeyPrefix;
+inline constexpr std::uint16_t kValueType = discovery::kDhtValueType;
+inline constexpr std::string_view kUserType = discovery::kDhtUserType;
 
 inline dht::InfoHash node_key(std::string_view node_id_text) {
   return dht::InfoHash::get(std::string(kNodeKeyPrefix) + std::string(node_id_text));

@@ -1,6 +1,5 @@
 // What the wide-area tests and the bench read from a node's /metrics about its DHT.
-// THE ONE PLACE THAT NAMES THE NODE'S DHT METRICS: the names were not settled when
-// this was written (src/discovery/dht/ was in progress); adjust them here.
+// The one place that names the node's DHT metrics (apps/datafold/http_api.cpp writes them).
 #pragma once
 
 #include <string>
@@ -12,7 +11,7 @@ namespace datafold::net::testing::dht_metrics {
 // DHT values the node ignored (forged, replayed, foreign, oversize, malformed),
 // over every reason label.
 inline double values_rejected(const std::string& metrics) {
-  return metric_sum(metrics, "datafold_dht_values_ignored_total");
+  return metric_sum(metrics, "datafold_dht_values_rejected_total");
 }
 
 // UDP datagrams the node's DHT sent and received.
