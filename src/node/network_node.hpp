@@ -63,7 +63,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_map<NodeId, NodeInfo> known_nodes() const;
   std::unordered_set<NodeId> connected_nodes() const;
 
-  // The pooled connection to `id`, dialling its known address if there is none.
+  // The pooled connection to `id`, dialling its known addresses if there is none (all
+  // of them, staggered: the first that authenticates as `id` wins).
   // `done` runs on an I/O thread (or inline when the answer is immediate).
   void async_connection(const NodeId& id, ConnectionHandler done);
   // Dials an address whatever node is there.

@@ -7,6 +7,8 @@
 // drop, on input, every packet to 127.0.0.2. Both nodes run in that namespace; the
 // server listens on every address, so 127.0.0.1 reaches it and 127.0.0.2 would too but
 // for the rule. The namespace, and the rule with it, is deleted when the test ends.
+//
+// Also here: IPv6 addresses are dialled too, link-local ones on their interface.
 #include "datafold/net/network_core.hpp"
 
 #include <chrono>
@@ -43,13 +45,13 @@ class HappyEyeballs : public ::testing::Test {
   }
 
   // Starts both nodes on a thread inside the namespace; their I/O threads stay there.
-  void start_nodes(NetworkConfig client_config) {
+  void start_nodes(NetworkConfig client_config, std::string server_listen = "0.0.0.0") {
     std::string why_not;
     const bool entered = testing::run_in_netns(
         netns_->name(),
         [&] {
           auto server_config = testing::loopback_config();
-          server_config.listen_address = "0.0.0.0";  // reachable at 127.0.0.2 too, but for the rule
+          server_config.listen_address = server_listen;  // 0.0.0.0: reachable at 127.0.0.2 too, but for the rule
           server_ = testing::start_node(server_config);
           client_ = testing::start_node(std::move(client_config));
         },
@@ -141,6 +143,76 @@ TEST_F(HappyEyeballs, EveryAddressBlackHoledFailsAtTheDeadlineWithATimeout) {
   ASSERT_FALSE(connected);
   EXPECT_EQ(connected.error().kind, ErrorKind::Timeout) << connected.error().to_string();
   EXPECT_GE(netns_->dropped_packets(), 1);
+}
+
+// A link-local IPv6 address means nothing without its interface: the scope
+// ("%dfll0") must survive from the address book to the socket.
+TEST_F(HappyEyeballs, ALinkLocalIpv6AddressIsDialledOnItsInterface) {
+  // A veth pair inside the namespace: an interface with a link-local address of its own.
+  ASSERT_TRUE(netns_->ip({"link", "add", "dfll0", "type", "veth", "peer", "name", "dfll1"}));
+  ASSERT_TRUE(netns_->ip({"link", "set", "dfll0", "up"}));
+  ASSERT_TRUE(netns_->ip({"link", "set", "dfll1", "up"}));
+  ASSERT_TRUE(netns_->ip({"addr", "add", "fe80::d:1/64", "dev", "dfll0", "nodad"}));
+  start_nodes(testing::loopback_config(), "::");
+  ASSERT_FALSE(HasFatalFailure());
+
+  const std::string address = "[fe80::d:1%dfll0]:" + std::to_string(server_->listen_port());
+  NodeInfo info;
+  info.node_id = server_->local_node_id();
+  info.public_key = server_->public_key();
+  info.address = address;
+  client_->add_known_node(info);
+  auto connected = client_->connect_to_node(server_->local_node_id());
+  ASSERT_TRUE(connected) << connected.error().to_string();
+  const auto known = client_->known_nodes().at(server_->local_node_id());
+  EXPECT_EQ(known.address, address);
+  ASSERT_FALSE(known.addresses.empty());
+  EXPECT_NE(known.addresses.front().last_success, std::chrono::system_clock::time_point{});
+}
+
+// IPv6 loopback, no namespace needed: a node is dialled at "[::1]:port" like any address,
+// by id and by address.
+TEST(DialIpv6, ANodeIsReachedAtItsIpv6Address) {
+  auto server_config = testing::loopback_config();
+  server_config.listen_address = "::1";
+  auto made = NetworkCore::create(server_config, NodeId{}, std::nullopt);
+  ASSERT_TRUE(made) << made.error().to_string();
+  auto server = std::make_unique<NetworkCore>(std::move(*made));
+  if (auto started = server->start(); !started) GTEST_SKIP() << "no IPv6 loopback here: " << started.error().to_string();
+  server->set_query_callback([](Query query) {
+    QueryResult result;
+    for (const auto& field : query.fields) result.results.push_back({field, Json("v6 " + field)});
+    return result;
+  });
+  auto client = testing::start_node();
+  ASSERT_TRUE(client);
+  const std::string address = "[::1]:" + std::to_string(server->listen_port());
+
+  NodeInfo info;
+  info.node_id = server->local_node_id();
+  info.public_key = server->public_key();
+  info.address = address;
+  client->add_known_node(info);
+  Query query;
+  query.schema_name = "Profile";
+  query.fields = {"name"};
+  auto answer = client->query_node(server->local_node_id(), query);
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  EXPECT_EQ(answer->results.at(0).value(), Json("v6 name"));
+  EXPECT_EQ(client->known_nodes().at(server->local_node_id()).address, address);
+
+  // The server saw it come from ::1, and knows it at the port its Hello gave, as a guess.
+  ASSERT_TRUE(testing::eventually([&] { return server->known_nodes().count(client->local_node_id()) > 0; }));
+  const auto seen = server->known_nodes().at(client->local_node_id());
+  ASSERT_EQ(seen.addresses.size(), 1u);
+  EXPECT_EQ(seen.addresses[0].address, "[::1]:" + std::to_string(client->listen_port()));
+  EXPECT_EQ(seen.addresses[0].source, AddressSource::Inbound);
+
+  auto other = testing::start_node();
+  ASSERT_TRUE(other);
+  auto by_address = other->connect_to_address(address);
+  ASSERT_TRUE(by_address) << by_address.error().to_string();
+  EXPECT_EQ(*by_address, server->local_node_id());
 }
 
 }  // namespace

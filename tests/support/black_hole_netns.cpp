@@ -70,6 +70,11 @@ std::unique_ptr<BlackHoleNetns> BlackHoleNetns::create(const std::string& black_
   return netns;
 }
 
+bool BlackHoleNetns::ip(std::vector<std::string> args) const {
+  args.insert(args.begin(), {"ip", "-n", name_});
+  return run(std::move(args));
+}
+
 BlackHoleNetns::~BlackHoleNetns() { run({"ip", "netns", "del", name_}); }
 
 long BlackHoleNetns::dropped_packets() const {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace datafold::net::testing {
 
@@ -23,6 +24,8 @@ class BlackHoleNetns {
   const std::string& name() const { return name_; }
   // Packets the rule has dropped so far; -1 if nft could not say.
   long dropped_packets() const;
+  // Runs `ip -n NAME args...` (e.g. to add an interface); true if it succeeded.
+  bool ip(std::vector<std::string> args) const;
 
  private:
   explicit BlackHoleNetns(std::string name) : name_(std::move(name)) {}
