@@ -330,7 +330,7 @@ std::uint32_t NetworkNode::trust_distance_of(const PublicKey& key) const {
 
 void NetworkNode::add_known_node(NodeInfo info) {
   std::lock_guard lock(mutex_);
-  peers_.add_known(std::move(info), steady_now());
+  peers_.add_known(std::move(info));
 }
 
 std::unordered_map<NodeId, NodeInfo> NetworkNode::known_nodes() const {
@@ -491,7 +491,7 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
     link.link = next_link_id_++;
     // Registered first: the table may ask about it (a duplicate's tie-break).
     links_.emplace(link.link, connection);
-    adoption = peers_.on_authenticated(link, steady_now());
+    adoption = peers_.on_authenticated(link);
     if (adoption.verdict == detail::Adoption::Verdict::Adopted) {
       link_ids_.emplace(connection.get(), link.link);
       chosen = links_.at(adoption.use);

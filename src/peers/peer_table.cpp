@@ -68,8 +68,7 @@ void PeerTable::forget(const NodeId& id) { known_.erase(id); }
 
 // ------------------------------------------------------------------ known nodes
 
-void PeerTable::add_known(NodeInfo info, PeerTime now) {
-  (void)now;
+void PeerTable::add_known(NodeInfo info) {
   if (!info.public_key.empty() && info.public_key.node_id() != info.node_id) return;  // not that node's key
   Peer& peer = peer_entry(info.node_id);
   const auto wall = wall_now();
@@ -140,8 +139,7 @@ void PeerTable::forget_oldest_addressless() {
 
 // ------------------------------------------------------------------ connections
 
-Adoption PeerTable::on_authenticated(const AuthenticatedLink& link, PeerTime now) {
-  (void)now;
+Adoption PeerTable::on_authenticated(const AuthenticatedLink& link) {
   Adoption adoption = links_.adopt(link.link, link.peer, link.inbound, link.remote_ip, running_);
   if (adoption.verdict != Adoption::Verdict::Adopted) return adoption;
 

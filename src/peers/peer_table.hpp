@@ -121,7 +121,7 @@ class PeerTable {
   // known (health and protocol version kept while unknown there), its `address` and
   // `addresses` join the address book (as Manual unless they say otherwise). A new
   // address ends the wait of a failed dial. Ignored if the key is not the id's.
-  void add_known(NodeInfo info, PeerTime now);
+  void add_known(NodeInfo info);
   // A signed announcement (LAN, DHT) of `node`, with `node.addresses` (or
   // `node.address`) every address `source` knows for it; `node.trust_distance` as
   // the node's trust store has it. A sign of life: health Healthy, backoff reset,
@@ -142,7 +142,7 @@ class PeerTable {
   // updated) with what the handshake proved, healthy, its redial over, and the
   // address it was reached at marked successful (or, inbound, its IP with its
   // listen port added as Inbound).
-  Adoption on_authenticated(const AuthenticatedLink& link, PeerTime now);
+  Adoption on_authenticated(const AuthenticatedLink& link);
   // An adopted connection closed; `failed`: by the peer or the network, not our
   // choice. Decides what becomes of the peer: forgotten (the LAN lost it; too many
   // address-less peers), unreachable and redialled (one we dialled), or nothing.

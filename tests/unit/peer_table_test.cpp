@@ -84,7 +84,7 @@ class PeerTableTest : public ::testing::Test {
     a.peer = peer;
     a.remote_ip = "10.0.0.9";
     a.dialled_address = address;
-    return table_->on_authenticated(a, clock_.now);
+    return table_->on_authenticated(a);
   }
   // An inbound connection from `ip` that was admitted and authenticated.
   Adoption accepted(LinkId link, const NodeId& peer, const std::string& ip, std::uint16_t listen_port = 0) {
@@ -96,7 +96,7 @@ class PeerTableTest : public ::testing::Test {
     a.inbound = true;
     a.remote_ip = ip;
     a.listen_port = listen_port;
-    return table_->on_authenticated(a, clock_.now);
+    return table_->on_authenticated(a);
   }
   LinkClosure close(LinkId link, bool failed, const std::string& reason = "connection reset") {
     links_.facts[link].state = ConnectionState::Closed;
@@ -109,7 +109,7 @@ class PeerTableTest : public ::testing::Test {
   }
   // A connection to `peer` is open, and then fails: the redial it orders.
   RedialOrder lose_dialled_peer(const NodeId& peer, LinkId link) {
-    table_->add_known(node_at(peer, "10.0.0.9:9000"), clock_.now);
+    table_->add_known(node_at(peer, "10.0.0.9:9000"));
     EXPECT_EQ(dialled(link, peer, "10.0.0.9:9000").verdict, Adoption::Verdict::Adopted);
     auto closure = close(link, true);
     EXPECT_TRUE(closure.peer_gone);
@@ -234,7 +234,7 @@ TEST_F(PeerTableTest, ARefusedInboundConnectionGivesItsIpPlaceBack) {
   a.peer = id(9);
   a.inbound = true;
   a.remote_ip = "10.0.0.7";
-  EXPECT_EQ(table_->on_authenticated(a, clock_.now).verdict, Adoption::Verdict::Full);
+  EXPECT_EQ(table_->on_authenticated(a).verdict, Adoption::Verdict::Full);
   table_->inbound_handshake_failed("10.0.0.7");
   for (LinkId link : {1, 2, 3}) links_.facts[link].idle = true;
   EXPECT_TRUE(table_->admit_inbound("10.0.0.7")) << "both places of 10.0.0.7 should be free again";
@@ -281,7 +281,7 @@ struct TwoTables {
     a.remote_ip = "127.0.0.1";
     if (inbound) EXPECT_TRUE(table.admit_inbound("127.0.0.1"));
     else a.dialled_address = "127.0.0.1:9000";
-    return table.on_authenticated(a, now);
+    return table.on_authenticated(a);
   }
 };
 
@@ -335,7 +335,7 @@ TEST_F(PeerTableTest, ADuplicateNeedsNoRoomEvenAtTheCap) {
   a.peer = id(3);
   a.inbound = true;
   a.remote_ip = "127.0.0.1";
-  auto adoption = table_->on_authenticated(a, clock_.now);
+  auto adoption = table_->on_authenticated(a);
   ASSERT_EQ(adoption.verdict, Adoption::Verdict::Adopted);
   EXPECT_FALSE(adoption.evict);
   EXPECT_EQ(adoption.use, 4u);
@@ -480,7 +480,7 @@ TEST_F(PeerTableTest, APeerThatDialledInIsNotRedialled) {
 
 TEST_F(PeerTableTest, AConnectionClosedByOurChoiceLeavesThePeerAlone) {
   const NodeId peer = id(1);
-  table_->add_known(node_at(peer, "10.0.0.9:9000"), clock_.now);
+  table_->add_known(node_at(peer, "10.0.0.9:9000"));
   ASSERT_EQ(dialled(1, peer, "10.0.0.9:9000").verdict, Adoption::Verdict::Adopted);
   auto closure = close(1, /*failed=*/false);
   EXPECT_TRUE(closure.peer_gone);
@@ -492,9 +492,9 @@ TEST_F(PeerTableTest, ANewAddressEndsTheWait) {
   const NodeId peer = id(1);
   (void)lose_dialled_peer(peer, 1);
   ASSERT_EQ(table_->plan_connection(peer, clock_.now).kind, ConnectionPlan::Kind::Fail);
-  table_->add_known(node_at(peer, "10.0.0.9:9000"), clock_.now);
+  table_->add_known(node_at(peer, "10.0.0.9:9000"));
   EXPECT_EQ(table_->plan_connection(peer, clock_.now).kind, ConnectionPlan::Kind::Fail) << "the same address";
-  table_->add_known(node_at(peer, "10.0.0.10:9000"), clock_.now);
+  table_->add_known(node_at(peer, "10.0.0.10:9000"));
   auto plan = table_->plan_connection(peer, clock_.now);
   ASSERT_EQ(plan.kind, ConnectionPlan::Kind::Dial);
   // The one that worked before still goes first; the new one next.
@@ -521,7 +521,7 @@ TEST_F(PeerTableTest, PlansUseTheOpenConnectionJoinADialOrFail) {
   ASSERT_EQ(unknown.kind, ConnectionPlan::Kind::Fail);
   EXPECT_EQ(unknown.error.kind, ErrorKind::Discovery);
 
-  table_->add_known(node_at(peer, "10.0.0.9:9000"), clock_.now);
+  table_->add_known(node_at(peer, "10.0.0.9:9000"));
   auto dial = table_->plan_connection(peer, clock_.now);
   ASSERT_EQ(dial.kind, ConnectionPlan::Kind::Dial);
   auto join = table_->plan_connection(peer, clock_.now);
@@ -543,7 +543,7 @@ TEST_F(PeerTableTest, AddKnownIgnoresAKeyThatIsNotTheIds) {
   ASSERT_TRUE(other);
   NodeInfo info = node_at(id(1), "10.0.0.9:9000");
   info.public_key = other->public_key();
-  table_->add_known(info, clock_.now);
+  table_->add_known(info);
   EXPECT_FALSE(table_->find(id(1)));
 }
 
@@ -593,7 +593,7 @@ TEST_F(PeerTableTest, WhichAddressNextFollowsSuccessThenSource) {
   info.addresses = {{"10.9.0.1:9000", AddressSource::Relay},
                     {"10.0.0.1:9000", AddressSource::Manual},
                     {"10.0.0.2:9000", AddressSource::Inbound}};
-  table_->add_known(info, clock_.now);
+  table_->add_known(info);
   NodeInfo lan = node_at(peer, "");
   lan.addresses = {{"192.168.1.5:9000", AddressSource::Lan}, {"[fe80::5%eth0]:9000", AddressSource::Lan}};
   (void)table_->on_announced(lan, AddressSource::Lan, clock_.now);
@@ -622,7 +622,7 @@ TEST_F(PeerTableTest, AFreshAnnouncementReplacesTheAddressesItGaveBefore) {
   NodeInfo first = node_at(peer, "");
   first.addresses = {{"192.168.1.5:9000", AddressSource::Lan}, {"192.168.2.5:9000", AddressSource::Lan}};
   (void)table_->on_announced(first, AddressSource::Lan, clock_.now);
-  table_->add_known(node_at(peer, "10.0.0.1:9000"), clock_.now);
+  table_->add_known(node_at(peer, "10.0.0.1:9000"));
   NodeInfo moved = node_at(peer, "192.168.3.5:9000");  // address only, as an old announcer sends
   clock_.advance(1s);
   (void)table_->on_announced(moved, AddressSource::Lan, clock_.now);
@@ -644,7 +644,7 @@ TEST_F(PeerTableTest, AnAddressDialledByAddressIsKnownByItsSourceAndSucceeded) {
   a.listen_port = 9000;
   a.dialled_address = "10.0.0.9:9000";
   a.dialled_source = AddressSource::Bootstrap;
-  ASSERT_EQ(table_->on_authenticated(a, clock_.now).verdict, Adoption::Verdict::Adopted);
+  ASSERT_EQ(table_->on_authenticated(a).verdict, Adoption::Verdict::Adopted);
   EXPECT_FALSE(table_->end_dial(*ticket));
   auto info = known(id(1));
   ASSERT_EQ(info.addresses.size(), 1u);
