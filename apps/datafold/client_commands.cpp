@@ -120,12 +120,26 @@ void print_nodes(const Json& nodes, std::string_view none) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& node : nodes) {
     const std::string id = node.value("node_id", "");
-    const auto address = node.value("address", Json());
-    rows.push_back({id.substr(0, 12), address.is_string() && !address.get<std::string>().empty() ? cell(address) : "-",
-                    node.value("health", ""), trust_text(node.value("trust_distance", Json())),
-                    ago_text(node.value("last_seen_ms", Json()))});
+    // Every address in the order a dial tries them, one per line, with where it came
+    // from; a node that sends only "address" (an older one) shows that.
+    std::vector<std::string> addresses;
+    if (const auto listed = node.value("addresses", Json()); listed.is_array()) {
+      for (const auto& entry : listed) {
+        if (!entry.is_object() || !entry.value("address", Json()).is_string()) continue;
+        std::string text = entry.value("address", "") + " (" + entry.value("source", "?") + ")";
+        if (entry.value("last_success_ms", Json()).is_number()) text.insert(text.size() - 1, ", connected " + ago_text(entry["last_success_ms"]));
+        addresses.push_back(std::move(text));
+      }
+    }
+    if (addresses.empty()) {
+      const auto address = node.value("address", Json());
+      addresses.push_back(address.is_string() && !address.get<std::string>().empty() ? cell(address) : "-");
+    }
+    rows.push_back({id.substr(0, 12), addresses.front(), node.value("health", ""),
+                    trust_text(node.value("trust_distance", Json())), ago_text(node.value("last_seen_ms", Json()))});
+    for (std::size_t i = 1; i < addresses.size(); ++i) rows.push_back({"", addresses[i], "", "", ""});
   }
-  print_table(std::cout, {"NODE", "ADDRESS", "HEALTH", "TRUST", "LAST SEEN"}, rows);
+  print_table(std::cout, {"NODE", "ADDRESSES", "HEALTH", "TRUST", "LAST SEEN"}, rows);
 }
 
 void print_schemas(const Json& schemas) {

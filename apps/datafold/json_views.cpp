@@ -7,9 +7,9 @@ namespace datafold::app {
 
 namespace {
 
-// Unix milliseconds, or null for "never".
-net::Json epoch_ms(std::chrono::system_clock::time_point when) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+// Unix milliseconds, or null for the epoch ("never").
+net::Json unix_ms_or_null(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   return ms > 0 ? net::Json(ms) : net::Json(nullptr);
 }
 
@@ -18,8 +18,8 @@ net::Json epoch_ms(std::chrono::system_clock::time_point when) {
 net::Json to_json(const net::NodeAddress& address) {
   return {{"address", address.address},
           {"source", std::string(net::to_string(address.source))},
-          {"last_seen_ms", epoch_ms(address.last_seen)},
-          {"last_success_ms", epoch_ms(address.last_success)}};
+          {"last_seen_ms", unix_ms_or_null(address.last_seen)},
+          {"last_success_ms", unix_ms_or_null(address.last_success)}};
 }
 
 net::Json to_json(const net::NodeInfo& node) {
@@ -27,15 +27,11 @@ net::Json to_json(const net::NodeInfo& node) {
       std::chrono::duration_cast<std::chrono::milliseconds>(node.last_seen.time_since_epoch()).count();
   net::Json addresses = net::Json::array();
   for (const auto& address : node.addresses) addresses.push_back(to_json(address));
-  // A node known by one address alone (a bootstrap peer, one that dialled in) has it here too.
-  if (node.addresses.empty() && !node.address.empty())
-    addresses.push_back({{"address", node.address}, {"source", nullptr}, {"last_seen_ms", nullptr},
-                         {"last_success_ms", nullptr}});
   return {
-      {"addresses", std::move(addresses)},
       {"node_id", node.node_id.to_string()},
       {"public_key", node.public_key.empty() ? net::Json(nullptr) : net::Json(node.public_key.to_string())},
       {"address", node.address},
+      {"addresses", std::move(addresses)},
       {"trust_distance", node.trust_distance},
       {"capabilities",
        {{"supports_query", node.capabilities.supports_query},

@@ -12,8 +12,9 @@
 
 namespace datafold::app {
 
-// {"address": "ip:port", "source": "lan"|"dht"|…, "last_seen_ms": …|null, "last_success_ms": …|null}
+// {"address": "ip:port", "source": "lan", "last_seen_ms": ms|null, "last_success_ms": ms|null}
 net::Json to_json(const net::NodeAddress& address);
+// "address" is the first of "addresses", the order a dial tries them in.
 net::Json to_json(const net::NodeInfo& node);
 net::Json to_json(const std::vector<net::NodeInfo>& nodes);  // sorted by node id
 net::Json to_json(const net::SchemaInfo& schema);

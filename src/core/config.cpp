@@ -23,6 +23,7 @@ NetworkResult<void> NetworkConfig::validate() const {
   if (request_timeout.count() <= 0) return bad("request_timeout", "must be positive");
   if (ping_interval.count() <= 0) return bad("ping_interval", "must be positive");
   if (idle_timeout.count() <= 0) return bad("idle_timeout", "must be positive");
+  if (happy_eyeballs_delay.count() < 0) return bad("happy_eyeballs_delay", "must not be negative");
   if (announcement_interval.count() < 100) return bad("announcement_interval", "must be at least 100 ms");
   if (discovery_wait.count() < 0 || discovery_wait > std::chrono::seconds(30))
     return bad("discovery_wait", "must be 0..30 s");

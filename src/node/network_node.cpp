@@ -5,7 +5,6 @@
 #include <utility>
 
 #include <asio/co_spawn.hpp>
-#include <asio/connect.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
@@ -42,18 +41,7 @@ std::string ip_of(const std::string& address) {
   return parsed ? parsed->host : address;
 }
 
-// Idle connections being closed to make room at once; more waits for those to go.
-constexpr std::size_t kMaxEvictionsInProgress = 8;
-// Handshakes allowed past the cap, each hoping to take an idle connection's place.
-constexpr std::size_t kMaxHandshakesOverCap = 8;
-// Disconnected peers without an address (one-shot clients) remembered at most.
-constexpr std::size_t kMaxAddresslessKnown = 1024;
-
-bool is_loopback(const std::string& ip) {
-  std::error_code ec;
-  auto address = asio::ip::make_address(ip, ec);
-  return !ec && address.is_loopback();
-}
+detail::PeerTime steady_now() { return detail::PeerClock::now(); }
 
 }  // namespace
 
@@ -93,7 +81,8 @@ NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_pt
     : config_(std::move(config)),
       identity_(std::move(identity)),
       tls_(std::move(tls)),
-      trust_store_(std::move(trust_store)) {
+      trust_store_(std::move(trust_store)),
+      peers_(make_peer_table()) {
   // The services outlive any single start/stop; they look trust up through the node.
   auto lookup = [this](const PublicKey& key) { return trust_distance_of(key); };
   query_service_ = std::make_shared<QueryService>(lookup);
@@ -103,6 +92,27 @@ NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_pt
 }
 
 NetworkNode::~NetworkNode() { (void)stop(); }
+
+detail::PeerTable NetworkNode::make_peer_table() {
+  detail::PeerTableConfig table;
+  table.self = identity_.node_id();
+  table.links.max_connections = config_.max_connections;
+  table.links.max_connections_per_ip = config_.max_connections_per_ip;
+  table.redial = {.initial = config_.redial_initial_delay, .ceiling = config_.redial_max_delay};
+  table.redial_max_attempts = config_.redial_max_attempts;
+  // The table calls this inside its own calls, which the node makes under mutex_.
+  table.link_facts = [this](detail::LinkId link) { return link_facts_locked(link); };
+  return detail::PeerTable(std::move(table));
+}
+
+detail::LinkFacts NetworkNode::link_facts_locked(detail::LinkId link) const {
+  auto it = links_.find(link);
+  if (it == links_.end()) return {};
+  const auto& connection = it->second;
+  return {connection->state(), connection->idle(),
+          detail::PeerTime(std::chrono::duration_cast<detail::PeerClock::duration>(
+              std::chrono::nanoseconds(connection->last_activity_ns())))};
+}
 
 NetworkResult<void> NetworkNode::open_listener() {
   const auto address_text = detail::format_host_port(config_.listen_address, config_.listen_port);
@@ -150,6 +160,10 @@ NetworkResult<void> NetworkNode::start() {
   handlers_ = std::make_unique<asio::thread_pool>(config_.handler_threads);
   handlers_joined_ = false;
   work_.emplace(io_->get_executor());
+  {
+    std::lock_guard lock(mutex_);
+    peers_.start();
+  }
   running_ = true;
   for (std::size_t i = 0; i < config_.io_threads; ++i) {
     io_threads_.emplace_back([this] {
@@ -161,7 +175,7 @@ NetworkResult<void> NetworkNode::start() {
   auto self = shared_from_this();
   if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
   if (discovery_) discovery_->start();
-  for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer, std::make_shared<detail::RedialBackoff>());
+  for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer);
   spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
 }
@@ -178,11 +192,11 @@ NetworkResult<void> NetworkNode::stop() {
   std::vector<ConnectionHandler> dial_waiters;
   {
     std::lock_guard lock(mutex_);
-    connections.assign(established_.begin(), established_.end());
-    for (auto& [ticket, attempt] : dials_)
-      for (auto& waiter : attempt.waiters) dial_waiters.push_back(std::move(waiter));
-    dials_.clear();
-    dial_for_node_.clear();
+    peers_.stop();  // no more adoptions, dials or redials
+    for (const auto& [link, connection] : links_) connections.push_back(connection);
+    for (auto& [ticket, waiters] : dial_waiters_)
+      for (auto& waiter : waiters) dial_waiters.push_back(std::move(waiter));
+    dial_waiters_.clear();
   }
   for (auto& waiter : dial_waiters) waiter(node_stopped());
 
@@ -220,12 +234,9 @@ NetworkResult<void> NetworkNode::stop() {
   io_threads_.clear();
   {
     std::lock_guard lock(mutex_);
-    connections_.clear();
-    established_.clear();
-    connections_per_ip_.clear();
-    evicting_.clear();
-    handshaking_ = 0;
-    redial_.clear();  // a restarted node starts with a clean slate
+    links_.clear();
+    link_ids_.clear();
+    peers_.clear_connections();  // a restarted node starts with a clean slate
   }
   {
     std::lock_guard lock(rate_mutex_);
@@ -284,39 +295,21 @@ NetworkResult<void> NetworkNode::open_discovery() {
 }
 
 void NetworkNode::on_discovery_event(DiscoveryEvent event, const NodeInfo& node) {
-  std::lock_guard lock(mutex_);
-  const bool connected = connections_.count(node.node_id) > 0;
   switch (event) {
     case DiscoveryEvent::Discovered:
     case DiscoveryEvent::Updated: {
-      auto& info = known_[node.node_id];
-      info.node_id = node.node_id;
-      info.public_key = node.public_key;
-      if (!node.address.empty()) info.address = node.address;
-      info.capabilities = node.capabilities;
-      info.last_seen = node.last_seen;
-      info.trust_distance = trust_distance_of(node.public_key);
-      // A fresh signed announcement is a sign of life: worth dialling again, at once.
-      info.health = NodeHealth::Healthy;
-      info.failed_dials = 0;
-      lost_from_lan_.erase(node.node_id);
-      if (auto redial = redial_.find(node.node_id); redial != redial_.end()) {
-        redial->second.backoff.reset();
-        if (redial->second.wanted && !connected && running_)
-          schedule_redial_locked(node.node_id, std::chrono::milliseconds(0));
-      }
+      NodeInfo announced = node;
+      announced.trust_distance = trust_distance_of(node.public_key);
+      std::lock_guard lock(mutex_);
+      if (auto order = peers_.on_announced(announced, AddressSource::Lan, steady_now())) schedule_redial_locked(*order);
       break;
     }
     case DiscoveryEvent::Departed:
-    case DiscoveryEvent::Expired:
-      // A node we still hold a live connection to is not gone, whatever the LAN says;
-      // if that connection dies too, it goes then.
-      if (connected) {
-        lost_from_lan_.insert(node.node_id);
-      } else {
-        forget_locked(node.node_id);
-      }
+    case DiscoveryEvent::Expired: {
+      std::lock_guard lock(mutex_);
+      peers_.on_lan_lost(node.node_id);
       break;
+    }
   }
 }
 
@@ -355,19 +348,7 @@ std::uint32_t NetworkNode::trust_distance_of(const PublicKey& key) const {
 
 void NetworkNode::add_known_node(NodeInfo info) {
   std::lock_guard lock(mutex_);
-  auto& entry = known_[info.node_id];
-  if (!info.public_key.empty() && info.public_key.node_id() != info.node_id) return;  // not that node's key
-  const auto health = entry.health;
-  const auto version = entry.protocol_version;
-  const bool new_address = entry.address != info.address;
-  entry = std::move(info);
-  if (entry.health == NodeHealth::Unknown) entry.health = health;
-  if (entry.protocol_version == 0) entry.protocol_version = version;
-  // A new address is worth trying at once, whatever the old one did.
-  if (auto redial = redial_.find(entry.node_id); new_address && redial != redial_.end()) {
-    redial->second.backoff.reset();
-    entry.failed_dials = 0;
-  }
+  peers_.add_known(std::move(info));
 }
 
 std::unordered_map<NodeId, NodeInfo> NetworkNode::known_nodes() const {
@@ -378,31 +359,28 @@ std::unordered_map<NodeId, NodeInfo> NetworkNode::known_nodes() const {
 
 std::vector<NodeInfo> NetworkNode::known_node_list() const {
   std::lock_guard lock(mutex_);
-  std::vector<NodeInfo> out;
-  out.reserve(known_.size());
-  for (const auto& [id, info] : known_) {
-    out.push_back(info);
-    if (auto connection = connections_.find(id); connection != connections_.end())
-      out.back().rtt = connection->second->last_rtt();
+  std::vector<NodeInfo> out = peers_.known();
+  for (auto& info : out) {
+    if (auto link = peers_.link_for(info.node_id)) {
+      if (auto connection = links_.find(*link); connection != links_.end()) info.rtt = connection->second->last_rtt();
+    }
   }
   return out;
 }
 
 std::unordered_set<NodeId> NetworkNode::connected_nodes() const {
   std::lock_guard lock(mutex_);
-  std::unordered_set<NodeId> out;
-  for (const auto& [id, connection] : connections_)
-    if (connection->state() == ConnectionState::Open) out.insert(id);
-  return out;
+  auto connected = peers_.connected();
+  return {connected.begin(), connected.end()};
 }
 
 NetworkStats NetworkNode::stats() const {
   NetworkStats out;
   {
     std::lock_guard lock(mutex_);
-    out.open_connections = established_.size();
+    out.open_connections = peers_.link_count();
     out.protocol_errors = closed_protocol_violations_;
-    for (const auto& connection : established_) out.protocol_errors += connection->protocol_violations();
+    for (const auto& [link, connection] : links_) out.protocol_errors += connection->protocol_violations();
   }
   out.requests_pending = counters_.requests_pending;
   out.requests_rate_limited = counters_.requests_rate_limited;
@@ -451,144 +429,6 @@ detail::HandshakeParams NetworkNode::handshake_params(std::optional<NodeId> expe
   return params;
 }
 
-void NetworkNode::connect_known(const NodeId& id, ConnectionHandler done) {
-  // `done` never runs under mutex_: it may call back into the node.
-  std::string address;
-  std::optional<NetworkResult<ConnectionPtr>> answer;
-  {
-    std::lock_guard lock(mutex_);
-    answer = immediate_connection_locked(id, address);
-    if (!answer) {
-      if (auto it = dial_for_node_.find(id); it != dial_for_node_.end()) {
-        dials_[it->second].waiters.push_back(std::move(done));  // join the dial under way
-        return;
-      }
-    }
-  }
-  if (answer) return done(std::move(*answer));
-  begin_dial(id, std::move(address), std::move(done));
-}
-
-std::optional<NetworkResult<NetworkNode::ConnectionPtr>> NetworkNode::immediate_connection_locked(const NodeId& id,
-                                                                                                 std::string& address) {
-  if (!running_) return node_stopped();
-  if (auto it = connections_.find(id); it != connections_.end() && it->second->state() == ConnectionState::Open)
-    return it->second;
-  if (dial_for_node_.count(id) > 0) return std::nullopt;
-  auto known = known_.find(id);
-  if (known == known_.end() || known->second.address.empty())
-    return make_error(ErrorKind::Discovery, "node " + id.short_string() + " is not known: discover it or add its address");
-  address = known->second.address;
-  // Its last dial failed and the wait is not over: say so now rather than spend
-  // another connect timeout on a peer that is probably still down.
-  const auto now = detail::RedialBackoff::Clock::now();
-  if (auto redial = redial_.find(id); redial != redial_.end() && redial->second.backoff.waiting(now)) {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(redial->second.backoff.next_attempt() - now);
-    return make_error(ErrorKind::Connection, "node " + id.short_string() + " is unreachable (" +
-                                                 redial->second.last_error + "); next dial in " +
-                                                 std::to_string(wait.count()) + " ms");
-  }
-  return std::nullopt;  // dial it
-}
-
-void NetworkNode::async_connect_address(const std::string& host_port, ConnectionHandler done) {
-  if (!detail::parse_host_port(host_port))
-    return done(make_error(ErrorKind::Config, "'" + host_port + "' is not host:port"));
-  begin_dial(std::nullopt, host_port, std::move(done));
-}
-
-std::uint64_t NetworkNode::begin_dial(std::optional<NodeId> expected, std::string address, ConnectionHandler done) {
-  std::uint64_t ticket = 0;
-  {
-    std::unique_lock lock(mutex_);
-    if (!running_) {
-      lock.unlock();
-      done(node_stopped());
-      return 0;
-    }
-    ticket = next_dial_ticket_++;
-    auto& attempt = dials_[ticket];
-    attempt.expected = expected;
-    attempt.waiters.push_back(std::move(done));
-    if (expected) dial_for_node_[*expected] = ticket;
-  }
-  counters_.outbound_dialled++;
-  auto self = shared_from_this();
-  asio::co_spawn(asio::make_strand(*io_),
-                 [self, ticket, expected, address = std::move(address)]() {
-                   return self->dial(ticket, expected, address);
-                 },
-                 asio::detached);
-  return ticket;
-}
-
-void NetworkNode::finish_dial(std::uint64_t ticket, NetworkResult<ConnectionPtr> outcome) {
-  std::vector<ConnectionHandler> waiters;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = dials_.find(ticket);
-    if (it == dials_.end()) return;  // stop() already failed its waiters
-    waiters = std::move(it->second.waiters);
-    if (it->second.expected) {
-      dial_for_node_.erase(*it->second.expected);
-      if (!outcome) record_dial_failure_locked(*it->second.expected, outcome.error());
-    }
-    dials_.erase(it);
-  }
-  for (auto& waiter : waiters) waiter(outcome);
-}
-
-asio::awaitable<void> NetworkNode::dial(std::uint64_t ticket, std::optional<NodeId> expected, std::string address) {
-  auto self = shared_from_this();
-  auto executor = co_await asio::this_coro::executor;
-  auto target = detail::parse_host_port(address);
-  if (!target) {
-    finish_dial(ticket, make_error(ErrorKind::Config, "'" + address + "' is not host:port"));
-    co_return;
-  }
-
-  // Resolving and connecting share the connect deadline; the watchdog closes the
-  // socket (shared with it, so it outlives this frame) to end whichever is waiting.
-  auto socket = std::make_shared<asio::ip::tcp::socket>(executor);
-  auto timed_out = std::make_shared<bool>(false);
-  asio::steady_timer watchdog(executor);
-  watchdog.expires_after(config_.connect_timeout);
-  watchdog.async_wait([socket, timed_out](std::error_code ec) {
-    if (ec) return;
-    *timed_out = true;
-    std::error_code ignored;
-    socket->close(ignored);
-  });
-  asio::ip::tcp::resolver resolver(executor);
-  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(
-      target->host, std::to_string(target->port), as_tuple(use_awaitable));
-  if (resolve_ec) {
-    watchdog.cancel();
-    finish_dial(ticket, make_error(ErrorKind::Connection, "cannot resolve " + address + ": " + resolve_ec.message()));
-    co_return;
-  }
-  auto [connect_ec, endpoint] = co_await asio::async_connect(*socket, endpoints, as_tuple(use_awaitable));
-  watchdog.cancel();
-  if (connect_ec || *timed_out) {
-    finish_dial(ticket, *timed_out ? make_error(ErrorKind::Timeout,
-                                                "connecting to " + address + " took longer than " +
-                                                    std::to_string(config_.connect_timeout.count()) + " ms",
-                                                ErrorCode::Timeout)
-                                   : make_error(ErrorKind::Connection,
-                                                "cannot connect to " + address + ": " + connect_ec.message()));
-    co_return;
-  }
-
-  auto connection = std::make_shared<detail::TlsConnection>(std::move(*socket), *tls_, false, limits());
-  auto handshake = co_await connection->handshake(handshake_params(expected));
-  if (!handshake) {
-    counters_.handshake_failures++;
-    finish_dial(ticket, std::move(handshake).error());
-    co_return;
-  }
-  finish_dial(ticket, adopt(connection, address));
-}
-
 asio::awaitable<void> NetworkNode::accept_loop() {
   auto self = shared_from_this();
   asio::steady_timer backoff(acceptor_->get_executor());
@@ -608,17 +448,7 @@ asio::awaitable<void> NetworkNode::accept_loop() {
     bool admitted = false;
     {
       std::lock_guard lock(mutex_);
-      // At the cap, a few handshakes may still go ahead when an idle connection could
-      // make room; the room is made only once the newcomer has authenticated (adopt()),
-      // so sockets that never finish a handshake push nobody out.
-      const bool room = established_.size() - evicting_.size() + handshaking_ < config_.max_connections ||
-                        (handshaking_ < kMaxHandshakesOverCap && least_recently_used_idle_locked() != nullptr);
-      const bool ip_room = is_loopback(ip) || connections_per_ip_[ip] < config_.max_connections_per_ip;
-      if (room && ip_room) {
-        ++handshaking_;
-        ++connections_per_ip_[ip];
-        admitted = true;
-      }
+      admitted = peers_.admit_inbound(ip);
     }
     if (!admitted) {
       counters_.connections_refused++;
@@ -644,120 +474,65 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
   if (!handshake) {
     {
       std::lock_guard lock(mutex_);
-      if (handshaking_ > 0) --handshaking_;  // stop() may have reset it meanwhile
+      peers_.inbound_handshake_failed(ip);
     }
     counters_.handshake_failures++;
-    release_ip(ip);
     spdlog::debug("inbound handshake from {} failed: {}", ip, handshake.error().message);
     co_return;
   }
-  if (auto adopted = adopt(connection, ""); !adopted) release_ip(ip);
-}
-
-void NetworkNode::forget_oldest_addressless_locked() {
-  std::size_t addressless = 0;
-  auto oldest = known_.end();
-  for (auto it = known_.begin(); it != known_.end(); ++it) {
-    if (!it->second.address.empty() || connections_.count(it->first) > 0) continue;
-    ++addressless;
-    if (oldest == known_.end() || it->second.last_seen < oldest->second.last_seen) oldest = it;
-  }
-  if (addressless > kMaxAddresslessKnown) forget_locked(oldest->first);
-}
-
-NetworkNode::ConnectionPtr NetworkNode::least_recently_used_idle_locked() const {
-  ConnectionPtr oldest;
-  for (const auto& connection : established_) {
-    if (connection->state() != ConnectionState::Open || !connection->idle() || evicting_.count(connection) > 0) continue;
-    if (!oldest || connection->last_activity_ns() < oldest->last_activity_ns()) oldest = connection;
-  }
-  return oldest;
-}
-
-void NetworkNode::release_ip(const std::string& ip) {
-  std::lock_guard lock(mutex_);
-  auto it = connections_per_ip_.find(ip);
-  if (it != connections_per_ip_.end() && --it->second == 0) connections_per_ip_.erase(it);
+  // A refusal is carried out (and the IP released) inside.
+  (void)adopt(connection, "", AddressSource::Inbound, ip);
 }
 
 NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr& connection,
-                                                             const std::string& dialled_address) {
-  const NodeId peer = connection->node_id();
+                                                             const std::string& dialled_address,
+                                                             AddressSource source, const std::string& inbound_ip) {
+  const auto& hello = connection->peer_hello();
+  detail::AuthenticatedLink link;
+  link.peer = connection->node_id();
+  link.public_key = connection->peer_public_key();
+  link.inbound = connection->inbound();
+  link.remote_ip = link.inbound ? inbound_ip : ip_of(connection->remote_address());
+  link.listen_port = hello.listen_port;
+  link.protocol_version = connection->protocol_version();
+  link.capabilities = hello.capabilities;
+  link.trust_distance = trust_distance_of(link.public_key);
+  link.dialled_address = dialled_address;
+  link.dialled_source = source;
+
+  detail::Adoption adoption;
   ConnectionPtr chosen;
   ConnectionPtr retired;
   ConnectionPtr evicted;
   {
     std::lock_guard lock(mutex_);
-    // An accepted connection stops counting as a handshake and starts counting as
-    // established in one step, so no accept in between sees room that is not there.
-    if (connection->inbound() && handshaking_ > 0) --handshaking_;  // stop() may have reset it
-    if (peer == identity_.node_id()) {
+    link.link = next_link_id_++;
+    // Registered first: the table may ask about it (a duplicate's tie-break).
+    links_.emplace(link.link, connection);
+    adoption = peers_.on_authenticated(link);
+    if (adoption.verdict == detail::Adoption::Verdict::Adopted) {
+      link_ids_.emplace(connection.get(), link.link);
+      chosen = links_.at(adoption.use);
+      if (adoption.retire) retired = links_.at(*adoption.retire);
+      if (adoption.evict) evicted = links_.at(*adoption.evict);
+    } else {
+      links_.erase(link.link);
+    }
+  }
+  switch (adoption.verdict) {
+    case detail::Adoption::Verdict::Self:
       connection->close();
       return make_error(ErrorKind::Config, "that address is this node itself");
-    }
-    if (!running_) {
+    case detail::Adoption::Verdict::Stopped:
       connection->close();
       return node_stopped();
-    }
-    // A second connection to a peer already connected (both dialled at once) needs no
-    // room: one of the two is retired below.
-    const auto existing = connections_.find(peer);
-    const bool pairs_with_existing = existing != connections_.end() && existing->second &&
-                                     existing->second->state() != ConnectionState::Closed;
-    if (!pairs_with_existing && established_.size() - evicting_.size() >= config_.max_connections) {
-      // Full, whoever dialled: close the connection used longest ago with nothing in
-      // flight (a few at a time, so connections being closed cannot pile up past the
-      // cap), or, if every one is busy, turn the newcomer away with the same notice.
-      evicted = evicting_.size() < kMaxEvictionsInProgress ? least_recently_used_idle_locked() : nullptr;
-      if (!evicted) {
-        connection->start(weak_from_this());
-        connection->release_for_room();
-        return make_error(ErrorKind::ResourceExhausted, "connection limit reached", ErrorCode::ResourceExhausted);
-      }
-      evicting_.insert(evicted);
-    }
-    established_.insert(connection);
-    auto& slot = connections_[peer];
-    if (slot && slot->state() != ConnectionState::Closed) {
-      // Both nodes dialled each other: both keep the connection the smaller id dialled,
-      // so they agree on one without talking about it. The other finishes what it carries.
-      const bool we_are_smaller = identity_.node_id() < peer;
-      const bool new_was_dialled_by_smaller = connection->inbound() != we_are_smaller;
-      if (new_was_dialled_by_smaller) {
-        retired = slot;
-        slot = connection;
-      } else {
-        retired = connection;
-      }
-    } else {
-      slot = connection;
-    }
-    chosen = slot;
-
-    auto& info = known_[peer];
-    const auto& hello = connection->peer_hello();
-    info.node_id = peer;
-    info.public_key = connection->peer_public_key();
-    info.protocol_version = connection->protocol_version();
-    info.capabilities = hello.capabilities;
-    info.trust_distance = trust_distance_of(info.public_key);
-    info.last_seen = std::chrono::system_clock::now();
-    info.health = NodeHealth::Healthy;
-    info.failed_dials = 0;
-    if (auto redial = redial_.find(peer); redial != redial_.end()) {
-      if (redial->second.persistent) {
-        redial->second.backoff.reset();
-        redial->second.wanted = false;
-        ++redial->second.generation;  // a redial still scheduled has nothing to do
-      } else {
-        redial_.erase(redial);
-      }
-    }
-    if (!dialled_address.empty()) {
-      info.address = dialled_address;
-    } else if (info.address.empty() && hello.listen_port != 0) {
-      info.address = detail::format_host_port(ip_of(connection->remote_address()), hello.listen_port);
-    }
+    case detail::Adoption::Verdict::Full:
+      // Turned away with the same notice an evicted connection gets.
+      connection->start(weak_from_this());
+      connection->release_for_room();
+      return make_error(ErrorKind::ResourceExhausted, "connection limit reached", ErrorCode::ResourceExhausted);
+    case detail::Adoption::Verdict::Adopted:
+      break;
   }
   connection->start(weak_from_this());
   if (retired) retired->supersede();
@@ -770,41 +545,19 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
 }
 
 void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError& reason) {
-  bool inbound = connection->inbound();
   bool peer_gone = false;
   const NodeId& peer = connection->node_id();
   {
     std::lock_guard lock(mutex_);
-    evicting_.erase(connection);
-    if (established_.erase(connection) == 0) {
-      inbound = false;  // never admitted: nothing to release
-    } else {
+    // One never adopted (refused, or closed by stop()) has nothing to release.
+    if (auto id = link_ids_.find(connection.get()); id != link_ids_.end()) {
+      const detail::LinkId link = id->second;
       closed_protocol_violations_ += connection->protocol_violations();
-    }
-    auto it = connections_.find(peer);
-    if (it != connections_.end() && it->second == connection) {
-      connections_.erase(it);
-      peer_gone = true;
-      auto known = known_.find(peer);
-      if (lost_from_lan_.erase(peer) > 0) {
-        forget_locked(peer);
-      } else if (known != known_.end() && known->second.address.empty()) {
-        // A peer that dialled in and gave no address (a one-shot client) stays known,
-        // so `trust set` can name it, but only so many: new keys cost nothing.
-        forget_oldest_addressless_locked();
-      } else if (known != known_.end() && running_ && connection->failed()) {
-        // A connection that failed (peer gone, reset, silent) makes the node
-        // unreachable until it is heard from again; one we retired ourselves says
-        // nothing about it. Only what this node dialled is redialled: a peer that
-        // dialled in wanted us, not we it, and will dial again if it still does.
-        known->second.health = NodeHealth::Unreachable;
-        if (!connection->inbound() && !known->second.address.empty()) {
-          auto& redial = redial_[peer];
-          redial.wanted = true;
-          redial.last_error = reason.message;
-          schedule_redial_locked(peer, redial.backoff.record_failure(redial_policy(), detail::RedialBackoff::Clock::now(), jitter_));
-        }
-      }
+      auto closure = peers_.on_link_closed(link, connection->failed(), reason.message, steady_now());
+      links_.erase(link);
+      link_ids_.erase(id);
+      peer_gone = closure.peer_gone;
+      if (closure.redial) schedule_redial_locked(*closure.redial);
     }
   }
   if (peer_gone) {
@@ -815,7 +568,6 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
     if (bucket != request_buckets_.end() && bucket->second.full(detail::TokenBucket::Clock::now()))
       request_buckets_.erase(bucket);
   }
-  if (inbound) release_ip(ip_of(connection->remote_address()));
   spdlog::debug("connection to {} closed: {}", connection->node_id().short_string(), reason.message);
 }
 

@@ -1,5 +1,6 @@
 // NetworkNode: the implementation behind NetworkCore. Owns the I/O threads, the
-// handler pool, the listener, the connection pool and the table of known nodes.
+// handler pool, the listener and the connections, and carries out what its
+// PeerTable (who is known, connected, dialled, redialled) decides.
 #pragma once
 
 #include <atomic>
@@ -8,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -31,7 +31,7 @@
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
 #include "discovery/dht/dht_discovery.hpp"
-#include "peers/redial_backoff.hpp"
+#include "peers/peer_table.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/token_bucket.hpp"
 
@@ -70,8 +70,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_map<NodeId, NodeInfo> known_nodes() const;
   std::unordered_set<NodeId> connected_nodes() const;
 
-  // The pooled connection to `id`, dialling its known address if there is none, and
-  // looking it up in the DHT (when on) if no address is known or none answers.
+  // The pooled connection to `id`, dialling its known addresses if there is none (all
+  // of them, staggered: the first that authenticates as `id` wins), and looking it up
+  // in the DHT (when on) if no address is known or none answers.
   // `done` runs on an I/O thread, the DHT's thread, or inline when the answer is immediate.
   void async_connection(const NodeId& id, ConnectionHandler done);
   // Dials an address whatever node is there.
@@ -101,10 +102,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   void on_closed(const ConnectionPtr& connection, const NetworkError& reason) override;
 
  private:
-  struct DialAttempt {
-    std::optional<NodeId> expected;
-    std::vector<ConnectionHandler> waiters;
-  };
+  // One Happy Eyeballs dial and one of its attempts (network_node_dial.cpp).
+  struct DialRace;
+  struct DialAttempt;
 
   // async_connection() without the DHT: known addresses only.
   void connect_known(const NodeId& id, ConnectionHandler done);
@@ -114,7 +114,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Puts (again) the node's announcement with every address it can be dialled at.
   void publish_to_dht();
   std::vector<std::string> confirmed_public_ips() const;
-  // Merges a node found in the DHT into known_; true when it brought an address not in `tried`.
+  // Hands a node found in the DHT to the PeerTable; true when it brought an address not in `tried`.
   bool merge_from_dht(const discovery::DhtFoundNode& found, const std::vector<std::string>& tried);
   std::vector<std::string> addresses_known_locked(const NodeId& id) const;
   void record_dht_lookup(std::chrono::steady_clock::time_point started);
@@ -123,18 +123,31 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   detail::ConnectionLimits limits() const;
   detail::HandshakeParams handshake_params(std::optional<NodeId> expected) const;
-  // What async_connection() can answer without dialling (an error, the open
-  // connection), or nullopt with `address` set: dial it (or join the dial under way).
-  std::optional<NetworkResult<ConnectionPtr>> immediate_connection_locked(const NodeId& id, std::string& address);
-  std::uint64_t begin_dial(std::optional<NodeId> expected, std::string address, ConnectionHandler done);
-  void finish_dial(std::uint64_t ticket, NetworkResult<ConnectionPtr> outcome);
-  asio::awaitable<void> dial(std::uint64_t ticket, std::optional<NodeId> expected, std::string address);
+  detail::PeerTable make_peer_table();
+  // What PeerTable asks about a connection; under mutex_.
+  detail::LinkFacts link_facts_locked(detail::LinkId link) const;
+
+  // Dials (network_node_dial.cpp). A dial is a PeerTable ticket; its waiters are here.
+  void connect_address(const std::string& host_port, AddressSource source, ConnectionHandler done);
+  void start_dial(detail::DialTicket ticket, std::optional<NodeId> expected, std::vector<std::string> addresses,
+                  AddressSource source);
+  void finish_dial(detail::DialTicket ticket, NetworkResult<ConnectionPtr> outcome);
+  // Tries `addresses` staggered (DialPlan); the first that authenticates wins.
+  asio::awaitable<void> dial(detail::DialTicket ticket, std::optional<NodeId> expected,
+                             std::vector<std::string> addresses, AddressSource source);
+  asio::awaitable<void> run_attempt(std::shared_ptr<DialRace> race, std::size_t index, std::string address,
+                                    std::optional<NodeId> expected);
+  // TCP (connect timeout), then TLS and Hello (handshake timeout) to one address.
+  asio::awaitable<NetworkResult<ConnectionPtr>> connect_one(std::string address, std::optional<NodeId> expected,
+                                                            std::shared_ptr<DialAttempt> attempt);
+
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve_inbound(asio::ip::tcp::socket socket, std::string ip);
-  NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address);
-  void release_ip(const std::string& ip);
-  // The open connection with nothing in flight that was used longest ago, if any.
-  ConnectionPtr least_recently_used_idle_locked() const;
+  // Hands an authenticated connection to the PeerTable and carries out its verdict.
+  // `dialled_address`: the address an outbound one answered at ("" for inbound, whose
+  // admitted IP is `inbound_ip`).
+  NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address,
+                                     AddressSource source, const std::string& inbound_ip);
   NetworkResult<void> open_listener();
   NetworkResult<void> open_discovery();
   void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);
@@ -148,22 +161,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Per-peer request rate: false when `peer` is over max_requests_per_second_per_peer.
   bool admit_request(const NodeId& peer);
 
-  // Redial (see NetworkConfig::redial_*).
-  struct PeerRedial {
-    detail::RedialBackoff backoff;
-    std::string last_error;
-    bool wanted = false;      // redial in the background: a live connection to it failed
-    bool persistent = false;  // a bootstrap peer: redial for as long as the node runs
-    std::uint64_t generation = 0;  // only the newest scheduled redial runs
-  };
-  detail::RedialPolicy redial_policy() const;
-  void schedule_redial_locked(const NodeId& id, std::chrono::milliseconds delay);
+  // Redial (network_node_redial.cpp; see NetworkConfig::redial_*).
+  void schedule_redial_locked(const detail::RedialOrder& order);
   void redial(const NodeId& id, std::uint64_t generation);
-  void record_dial_failure_locked(const NodeId& id, const NetworkError& error);
-  void forget_locked(const NodeId& id);
-  // Past kMaxAddresslessKnown, forgets the disconnected address-less peer seen longest ago.
-  void forget_oldest_addressless_locked();
-  void dial_bootstrap_peer(std::string address, std::shared_ptr<detail::RedialBackoff> backoff);
+  void dial_bootstrap_peer(std::string address);
 
   const NetworkConfig config_;
   const Identity identity_;
@@ -188,21 +189,13 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::atomic<std::uint16_t> bound_port_{0};
 
   mutable std::mutex mutex_;  // guards everything below; never held across I/O or callbacks
-  std::unordered_map<NodeId, ConnectionPtr> connections_;  // the one in use per peer
-  std::unordered_set<ConnectionPtr> established_;           // every open one, duplicates included
-  std::unordered_map<NodeId, NodeInfo> known_;
-  // Nodes the LAN stopped hearing from (expired or said goodbye) while a connection
-  // to them was still up: they go when that connection does.
-  std::unordered_set<NodeId> lost_from_lan_;
-  std::unordered_map<std::uint64_t, DialAttempt> dials_;
-  std::unordered_map<NodeId, std::uint64_t> dial_for_node_;
-  std::unordered_map<std::string, std::size_t> connections_per_ip_;
-  // Idle connections closed to make room for new ones, until they are gone.
-  std::unordered_set<ConnectionPtr> evicting_;
-  std::size_t handshaking_ = 0;
-  std::uint64_t next_dial_ticket_ = 1;
-  std::unordered_map<NodeId, PeerRedial> redial_;
-  std::mt19937_64 jitter_{std::random_device{}()};
+  // Who is known, connected, dialled, redialled; decides, holds no socket.
+  detail::PeerTable peers_;
+  // The connections behind the table's LinkIds: every adopted one not yet closed.
+  std::unordered_map<detail::LinkId, ConnectionPtr> links_;
+  std::unordered_map<const detail::TlsConnection*, detail::LinkId> link_ids_;
+  detail::LinkId next_link_id_ = 1;
+  std::unordered_map<detail::DialTicket, std::vector<ConnectionHandler>> dial_waiters_;
   std::uint64_t closed_protocol_violations_ = 0;  // of connections already gone
   // When each id was last looked up in the DHT (bounded; see network_node_dht.cpp).
   std::unordered_map<NodeId, std::chrono::steady_clock::time_point> dht_lookups_;

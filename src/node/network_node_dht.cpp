@@ -137,43 +137,26 @@ void NetworkNode::async_inspect_dht(const NodeId& id,
   });
 }
 
-bool NetworkNode::merge_from_dht(const discovery::DhtFoundNode& found,
-                                 const std::vector<std::string>& tried) {
+bool NetworkNode::merge_from_dht(const discovery::DhtFoundNode& found, const std::vector<std::string>& tried) {
   const auto& id = found.info.node_id;
   if (id == identity_.node_id() || found.info.addresses.empty()) return false;
-  std::lock_guard lock(mutex_);
-  auto& info = known_[id];
-  info.node_id = id;
-  info.public_key = found.info.public_key;
-  info.capabilities = found.info.capabilities;
-  info.last_seen = std::max(info.last_seen, found.info.last_seen);
-  info.trust_distance = trust_distance_of(info.public_key);
-  // What the DHT says now replaces what it said before; other sources' addresses stay,
-  // after the DHT's, which is the node's own newest word.
-  std::erase_if(info.addresses, [](const NodeAddress& a) { return a.source == AddressSource::Dht; });
+  auto node = found.info;
+  node.trust_distance = trust_distance_of(node.public_key);
   bool news = false;
-  std::vector<NodeAddress> merged = found.info.addresses;
-  for (const auto& address : merged)
+  for (const auto& address : node.addresses)
     if (std::find(tried.begin(), tried.end(), address.address) == tried.end()) news = true;
-  for (auto& address : info.addresses)
-    if (std::none_of(merged.begin(), merged.end(), [&](const NodeAddress& m) { return m.address == address.address; }))
-      merged.push_back(std::move(address));
-  info.addresses = std::move(merged);
-  info.address = info.addresses.front().address;
-  if (news) {
-    // A new address is worth trying at once, whatever the old ones did.
-    info.failed_dials = 0;
-    if (auto redial = redial_.find(id); redial != redial_.end()) redial->second.backoff.reset();
-  }
+  std::lock_guard lock(mutex_);
+  // What the DHT says now replaces what it said before; a signed, current
+  // announcement is a sign of life, as on the LAN.
+  if (auto order = peers_.on_announced(node, AddressSource::Dht, detail::PeerClock::now()))
+    schedule_redial_locked(*order);
   return news;
 }
 
 std::vector<std::string> NetworkNode::addresses_known_locked(const NodeId& id) const {
   std::vector<std::string> out;
-  auto known = known_.find(id);
-  if (known == known_.end()) return out;
-  for (const auto& address : known->second.addresses) out.push_back(address.address);
-  if (!known->second.address.empty()) out.push_back(known->second.address);
+  if (auto known = peers_.find(id))
+    for (const auto& address : known->addresses) out.push_back(address.address);
   return out;
 }
 

@@ -1,5 +1,6 @@
-// NetworkNode's redial: backoff after failed dials, background redials of peers
-// whose live connection failed, and bootstrap peers dialled until they answer.
+// NetworkNode's redial: the timers behind the PeerTable's redial orders (peers whose
+// live connection failed, dials that failed), and bootstrap peers dialled until they
+// answer. When and whether is the table's decision; this file only keeps time.
 #include <asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
@@ -7,34 +8,10 @@
 
 namespace datafold::net {
 
-detail::RedialPolicy NetworkNode::redial_policy() const {
-  return {.initial = config_.redial_initial_delay, .ceiling = config_.redial_max_delay};
-}
-
-void NetworkNode::record_dial_failure_locked(const NodeId& id, const NetworkError& error) {
-  auto& redial = redial_[id];
-  const auto delay = redial.backoff.record_failure(redial_policy(), detail::RedialBackoff::Clock::now(), jitter_);
-  redial.last_error = error.message;
-  if (auto known = known_.find(id); known != known_.end()) {
-    known->second.health = NodeHealth::Unreachable;
-    known->second.failed_dials = redial.backoff.failures();
-  }
-  if (!redial.wanted) return;
-  if (redial.persistent || redial.backoff.failures() <= config_.redial_max_attempts) {
-    schedule_redial_locked(id, delay);
-  } else {
-    // Still known (discovery or a request may bring it back); just no longer chased.
-    redial.wanted = false;
-    spdlog::info("node {} unreachable after {} dials; no more redials until it is heard from",
-                 id.short_string(), redial.backoff.failures());
-  }
-}
-
-void NetworkNode::schedule_redial_locked(const NodeId& id, std::chrono::milliseconds delay) {
+void NetworkNode::schedule_redial_locked(const detail::RedialOrder& order) {
   if (!running_ || !io_) return;
-  const auto generation = ++redial_[id].generation;
-  auto timer = std::make_shared<asio::steady_timer>(*io_, delay);
-  timer->async_wait([weak = weak_from_this(), timer, id, generation](std::error_code ec) {
+  auto timer = std::make_shared<asio::steady_timer>(*io_, order.at);
+  timer->async_wait([weak = weak_from_this(), timer, id = order.id, generation = order.generation](std::error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->redial(id, generation);
   });
@@ -43,25 +20,17 @@ void NetworkNode::schedule_redial_locked(const NodeId& id, std::chrono::millisec
 void NetworkNode::redial(const NodeId& id, std::uint64_t generation) {
   {
     std::lock_guard lock(mutex_);
-    auto redial = redial_.find(id);
-    if (!running_ || redial == redial_.end() || redial->second.generation != generation || !redial->second.wanted)
-      return;  // superseded, reconnected, or forgotten meanwhile
-    if (connections_.count(id) > 0 || dial_for_node_.count(id) > 0) return;
+    if (!running_ || !peers_.redial_due(id, generation)) return;  // superseded, reconnected, or forgotten
   }
   counters_.redials++;
-  // A failure comes back through finish_dial(), which schedules the next attempt.
+  // A failure comes back through finish_dial(), which orders the next attempt.
   async_connection(id, [id](NetworkResult<ConnectionPtr> outcome) {
     if (outcome) spdlog::info("reconnected to {}", id.short_string());
   });
 }
 
-void NetworkNode::forget_locked(const NodeId& id) {
-  known_.erase(id);
-  redial_.erase(id);
-}
-
-void NetworkNode::dial_bootstrap_peer(std::string address, std::shared_ptr<detail::RedialBackoff> backoff) {
-  async_connect_address(address, [weak = weak_from_this(), address, backoff](NetworkResult<ConnectionPtr> outcome) {
+void NetworkNode::dial_bootstrap_peer(std::string address) {
+  connect_address(address, AddressSource::Bootstrap, [weak = weak_from_this(), address](NetworkResult<ConnectionPtr> outcome) {
     auto self = weak.lock();
     if (!self) return;
     std::lock_guard lock(self->mutex_);
@@ -69,19 +38,19 @@ void NetworkNode::dial_bootstrap_peer(std::string address, std::shared_ptr<detai
     if (outcome) {
       // From now on it is a known node like any other, redialled by id whenever
       // its connection fails, and never given up on.
-      self->redial_[(*outcome)->node_id()].persistent = true;
+      self->peers_.on_bootstrap_connected(address, (*outcome)->node_id());
       return;
     }
-    const auto delay = backoff->record_failure(self->redial_policy(), detail::RedialBackoff::Clock::now(), self->jitter_);
+    const auto delay = self->peers_.on_bootstrap_failed(address, detail::PeerClock::now());
     spdlog::warn("bootstrap peer {} unreachable ({}); trying again in {} ms", address, outcome.error().message,
                  delay.count());
     auto timer = std::make_shared<asio::steady_timer>(*self->io_, delay);
-    timer->async_wait([weak, timer, address, backoff](std::error_code ec) {
+    timer->async_wait([weak, timer, address](std::error_code ec) {
       if (ec) return;
       auto node = weak.lock();
       if (!node || !node->running()) return;
       node->counters_.redials++;
-      node->dial_bootstrap_peer(address, backoff);
+      node->dial_bootstrap_peer(address);
     });
   });
 }

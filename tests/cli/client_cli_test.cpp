@@ -295,6 +295,52 @@ TEST_F(ClientCli, PeersAndStatusAskTheLocalNode) {
   EXPECT_GE(s["stats"].value("inbound_accepted", 0), 1);
 }
 
+// Each address with where it came from: the relay dialled the server as a bootstrap
+// peer (and connected through that address); the server knows the relay only from the
+// connection that came in, at its IP and the listen port its Hello gave.
+TEST_F(ClientCli, PeersShowEveryAddressWithItsSource) {
+  auto& server = start_node("server");
+  auto& relay = start_node("relay", {"--bootstrap", server.address()});
+
+  const auto find_node = [](const net::Json& nodes, const std::string& id) -> net::Json {
+    if (!nodes.is_array()) return nullptr;
+    for (const auto& node : nodes)
+      if (node.value("node_id", "") == id) return node;
+    return nullptr;
+  };
+  net::Json seen_by_relay, seen_by_server;
+  RunResult relay_peers, server_peers;
+  ASSERT_TRUE(eventually([&] {
+    relay_peers = datafold("client", {"--json", "peers", "--http", relay.http()});
+    server_peers = datafold("client", {"--json", "peers", "--http", server.http()});
+    seen_by_relay = find_node(parse_json(relay_peers.out), server.node_id());
+    seen_by_server = find_node(parse_json(server_peers.out), relay.node_id());
+    return seen_by_relay.is_object() && seen_by_server.is_object();
+  })) << relay_peers.out << relay_peers.err << server_peers.out << server_peers.err;
+
+  ASSERT_TRUE(seen_by_relay["addresses"].is_array()) << seen_by_relay.dump();
+  ASSERT_EQ(seen_by_relay["addresses"].size(), 1u) << seen_by_relay.dump();
+  const auto& bootstrap = seen_by_relay["addresses"][0];
+  EXPECT_EQ(bootstrap.value("address", ""), server.address());
+  EXPECT_EQ(bootstrap.value("source", ""), "bootstrap");
+  EXPECT_TRUE(bootstrap["last_seen_ms"].is_number()) << bootstrap.dump();
+  EXPECT_TRUE(bootstrap["last_success_ms"].is_number()) << "the relay connected through it: " << bootstrap.dump();
+  EXPECT_EQ(seen_by_relay.value("address", ""), server.address()) << "address is the first of addresses";
+
+  ASSERT_TRUE(seen_by_server["addresses"].is_array()) << seen_by_server.dump();
+  ASSERT_EQ(seen_by_server["addresses"].size(), 1u) << seen_by_server.dump();
+  const auto& inbound = seen_by_server["addresses"][0];
+  EXPECT_EQ(inbound.value("address", ""), relay.address());
+  EXPECT_EQ(inbound.value("source", ""), "inbound");
+  EXPECT_TRUE(inbound["last_success_ms"].is_null()) << "nobody dialled it: " << inbound.dump();
+
+  // The table says the same.
+  const auto table = datafold("client", {"peers", "--http", relay.http()});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("ADDRESSES"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(server.address() + " (bootstrap, connected "), std::string::npos) << table.out;
+}
+
 TEST_F(ClientCli, PeersAndStatusWithoutANodeSaySoInOneLine) {
   const auto address = "127.0.0.1:" + std::to_string(free_tcp_port());
   for (const char* command : {"peers", "status"}) {

@@ -75,6 +75,11 @@ struct NetworkConfig {
   std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds ping_interval{30'000};
   std::chrono::milliseconds idle_timeout{300'000};
+  // Happy Eyeballs (RFC 8305): dialling a node with several addresses, the next is
+  // tried this long after the previous attempt started, or at once if that failed
+  // sooner; the first that authenticates as the node wins, the rest are cancelled.
+  // The whole dial ends within connect_timeout + handshake_timeout.
+  std::chrono::milliseconds happy_eyeballs_delay{250};
 
   // Protocol limits.
   std::size_t max_frame_bytes = 16u << 20;

@@ -414,10 +414,16 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
   info.capabilities = a.capabilities;
   info.last_seen = std::chrono::system_clock::time_point{std::chrono::milliseconds{wall}};
   info.health = NodeHealth::Healthy;
+  // Every address, not just the first: the node's dial tries them all.
+  info.addresses.clear();
+  for (const auto& address : e.node.addresses) info.addresses.push_back({address, AddressSource::Lan, info.last_seen, {}});
+  const bool addresses_changed = !std::equal(info.addresses.begin(), info.addresses.end(), before.addresses.begin(),
+                                             before.addresses.end(),
+                                             [](const auto& x, const auto& y) { return x.address == y.address; });
 
   if (is_new) {
     emit(NodeEvent::Discovered, info);
-  } else if (info.address != before.address || !(info.capabilities == before.capabilities) ||
+  } else if (addresses_changed || !(info.capabilities == before.capabilities) ||
              a.instance_id != previous_instance) {
     emit(NodeEvent::Updated, info);
   }
