@@ -32,7 +32,8 @@ struct DhtStats {
   std::uint32_t routing_table_nodes = 0;  // good nodes in OpenDHT's routing table
   // How long lookups of node ids took (found or not): lookup_latency_buckets[i]
   // counts those that took at most kLookupBucketsMs[i] milliseconds.
-  static constexpr std::array<std::uint64_t, 10> kLookupBucketsMs = {5, 10, 25, 50, 100, 250, 500, 1'000, 2'500, 10'000};
+  static constexpr std::array<std::uint64_t, 12> kLookupBucketsMs = {5,   10,    25,    50,     100,    250,
+                                                                      500, 1'000, 2'500, 10'000, 30'000, 60'000};
   std::array<std::uint64_t, kLookupBucketsMs.size()> lookup_latency_buckets{};
   std::uint64_t lookup_latency_count = 0;
   std::uint64_t lookup_latency_sum_ms = 0;
