@@ -13,7 +13,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/endpoint.hpp"
+#include "core/ip_address.hpp"
 #include "transport/tls_connection_parts.hpp"
 
 namespace datafold::net::detail {
@@ -63,7 +63,7 @@ TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& t
       health_timer_(strand_),
       health_(health_settings(limits), clock_()) {
   std::error_code ec;
-  remote_address_ = format_endpoint(stream_.lowest_layer().remote_endpoint(ec));
+  remote_address_ = format_peer_endpoint(stream_.lowest_layer().remote_endpoint(ec));
   stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
   last_received_ns_ = nanoseconds_of(health_.last_received().time_since_epoch());
   last_activity_ns_ = nanoseconds_of(health_.last_activity().time_since_epoch());

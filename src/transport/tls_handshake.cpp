@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "core/endpoint.hpp"
+#include "core/ip_address.hpp"
 #include "transport/tls_connection_parts.hpp"
 #include "transport/tls_context.hpp"
 
@@ -96,6 +96,11 @@ asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams pa
   ours.capabilities = params.capabilities;
   ours.agent = params.agent;
   ours.network_name = params.network_name;
+  // Where the peer's connection comes from, as this side sees it: behind a NAT,
+  // the peer learns its public address from a few of these (ObservedAddresses).
+  std::error_code endpoint_ec;
+  const auto peer_endpoint = stream_.lowest_layer().remote_endpoint(endpoint_ec);
+  if (!endpoint_ec) ours.observed_address = format_peer_endpoint(peer_endpoint);
   if (auto sent = co_await write_now(ours); !sent) co_return fail(std::move(sent).error());
 
   auto received = co_await read_one_message();
