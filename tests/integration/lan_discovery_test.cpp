@@ -217,6 +217,19 @@ TEST_F(LanDiscoveryIpv6, AnnouncementsCarryEveryAddressAndLinkLocalOnesTakeTheRe
   EXPECT_EQ(addresses, b_as_seen_by_a);
   EXPECT_EQ(b_info.address, b_as_seen_by_a.front());
   EXPECT_EQ(b->known_nodes().begin()->second.addresses.back().address, link_local_as_seen(0, 1, 9000));
+
+  // B learns a public address (say, confirmed by its peers' observations): it goes
+  // out with its interfaces' own, before the link-local one.
+  b->set_extra_addresses({"203.0.113.7:9100"});
+  b->announce_presence();
+  const std::vector<std::string> with_public = {b_as_seen_by_a[0], b_as_seen_by_a[1], "203.0.113.7:9100",
+                                                b_as_seen_by_a[2]};
+  EXPECT_TRUE(testing::eventually([&] {
+    const auto known = a->known_nodes();
+    std::vector<std::string> now;
+    for (const auto& address : known.begin()->second.addresses) now.push_back(address.address);
+    return now == with_public;
+  }));
 }
 
 TEST_F(LanDiscoveryIpv6, OnAnIpv6OnlyLinkDiscoveryNeedsNoIpv4AtAll) {

@@ -971,5 +971,19 @@ TEST_F(DiscoveryCoreTest, OurAdvertisedAddressesGoOutAsConfigured) {
   EXPECT_EQ(probe.fields.addresses, (std::vector<std::string>{"10.0.0.1", "2001:db8::1", "fe80::1%eth0"}));
 }
 
+TEST_F(DiscoveryCoreTest, NewAdvertisedAddressesGoOutWithTheNextAnnouncement) {
+  auto config = base_config();
+  config.advertised_addresses = {"10.0.0.1"};
+  auto& core = make_core(std::move(config));
+  core.start(clock_.now);
+  core.set_advertised_addresses({"10.0.0.1", "203.0.113.7:9000"});
+  EXPECT_EQ(sent_.size(), 1u) << "nothing is sent for it";
+  ASSERT_TRUE(core.announce_presence(clock_.now));
+  ASSERT_EQ(sent_.size(), 2u);
+  const DatagramParse next = parse_datagram(bytes_of(sent_[1].datagram));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next.fields.addresses, (std::vector<std::string>{"10.0.0.1", "203.0.113.7:9000"}));
+}
+
 }  // namespace
 }  // namespace datafold::net::discovery

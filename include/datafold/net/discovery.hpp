@@ -65,6 +65,12 @@ class NodeDiscovery {
   std::vector<NodeInfo> find_nodes(std::chrono::milliseconds wait);
   // One announcement now, outside the schedule.
   void announce_presence();
+  // Addresses to announce besides those of the interfaces ("ip" or "ip:port"): what
+  // the node learnt it is reachable at, such as an observed public address
+  // (ObservedAddresses) with its listen port. Replaces the previous extra set;
+  // goes out with the next announcement (announce_presence() sends one now).
+  // Thread-safe.
+  void set_extra_addresses(std::vector<std::string> addresses);
   // A signed announcement that arrived some other way (e.g. over a connection).
   void handle_node_announcement(const NodeAnnouncementMessage& announcement, const std::string& from_ip);
   // A live connection heard from `id`: keeps its entry from expiring.

@@ -261,6 +261,10 @@ bool DiscoveryCore::announce_presence(TimePoint /*now*/) {
   return true;
 }
 
+void DiscoveryCore::set_advertised_addresses(std::vector<std::string> addresses) {
+  config_.advertised_addresses = std::move(addresses);
+}
+
 // ------------------------------------------------------------------ receiving
 
 void DiscoveryCore::on_datagram(const std::string& from_ip, std::uint16_t from_port,

@@ -197,6 +197,11 @@ class DiscoveryCore {
   // One announcement to the group now, outside the periodic schedule.
   // False (nothing sent) when not started.
   bool announce_presence(TimePoint now);
+  // What our announcements advertise from the next one on (as
+  // DiscoveryConfig::advertised_addresses): the node learnt an address, say an
+  // observed public one. Sends nothing by itself.
+  void set_advertised_addresses(std::vector<std::string> addresses);
+  const std::vector<std::string>& advertised_addresses() const noexcept { return config_.advertised_addresses; }
 
   // A datagram received from from_ip:from_port ("fe80::2%eth0" for a link-local
   // IPv6 source, scoped as the receiving socket reports it) on the interface named

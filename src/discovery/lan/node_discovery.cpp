@@ -129,7 +129,8 @@ NetworkResult<void> NodeDiscovery::Impl::open_sockets() {
   discovery::DiscoveryConfig core_config{.identity = config.identity};
   core_config.network_name = config.network_name;
   core_config.tcp_port = config.tcp_port;
-  core_config.advertised_addresses = discovery::addresses_to_announce(lans, config.listen_address);
+  interface_addresses = discovery::addresses_to_announce(lans, config.listen_address);
+  core_config.advertised_addresses = interface_addresses;
   core_config.capabilities = config.capabilities;
   core_config.announcement_interval = config.announcement_interval;
   core_config.on_event = [this](discovery::NodeEvent event, const NodeInfo& info) {
@@ -329,6 +330,26 @@ void NodeDiscovery::announce_presence() {
     if (impl->stopped) return;
     impl->core->announce_presence(discovery::Clock::now());
     impl->rearm();
+  });
+}
+
+void NodeDiscovery::set_extra_addresses(std::vector<std::string> addresses) {
+  asio::post(impl_->strand, [impl = impl_, addresses = std::move(addresses)]() mutable {
+    // LAN receivers dial in the order given (a dialler may reorder): the interfaces'
+    // own addresses first, then the extra ones, before the link-local ones, which
+    // give way first when the announcement's kMaxAddresses is reached.
+    std::vector<std::string> all;
+    const auto& own = impl->interface_addresses;
+    // Announcing no address of its own means "the datagram's source"; with extra
+    // ones listed, an unspecified address keeps saying so.
+    if (own.empty() && !addresses.empty()) all.push_back("0.0.0.0");
+    auto link_local = std::find_if(own.begin(), own.end(), [](const std::string& a) { return a.find('%') != std::string::npos; });
+    all.insert(all.end(), own.begin(), link_local);
+    for (auto& extra : addresses)
+      if (std::find(own.begin(), own.end(), extra) == own.end() && std::find(all.begin(), all.end(), extra) == all.end())
+        all.push_back(std::move(extra));
+    all.insert(all.end(), link_local, own.end());
+    impl->core->set_advertised_addresses(std::move(all));
   });
 }
 

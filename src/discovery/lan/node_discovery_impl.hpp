@@ -61,6 +61,7 @@ struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
   const net::DiscoveryConfig config;
   const std::vector<discovery::LanInterface> lans;
   EventHandler on_event;
+  std::vector<std::string> interface_addresses;  // what the chosen interfaces give us to announce
   asio::ip::address_v4 group_v4;
   asio::ip::address_v6 group_v6;
   Receiver group4;
