@@ -134,12 +134,16 @@ class LanDiscoveryIpv6 : public ::testing::Test {
 
   // Discovery alone on `host`, announcing TCP port `tcp_port` on every address.
   std::unique_ptr<NodeDiscovery> start_discovery_on(int host, std::uint16_t tcp_port) {
-    DiscoveryConfig config{.identity = Identity::generate().value()};
-    config.network_name = network_;
-    config.tcp_port = tcp_port;
-    config.discovery_port = port_;
-    config.interfaces = {lan_->interface(host)};
-    config.listen_address = "::";
+    const DiscoveryConfig config{.identity = Identity::generate().value(),
+                                 .network_name = network_,
+                                 .tcp_port = tcp_port,
+                                 .capabilities = {},
+                                 .discovery_port = port_,
+                                 .interfaces = {lan_->interface(host)},
+                                 .group = "239.255.77.77",
+                                 .group_v6 = "ff12::77:77",
+                                 .announcement_interval = 30s,
+                                 .listen_address = "::"};
     std::unique_ptr<NodeDiscovery> discovery;
     on_host(host, [&] {
       auto made = NodeDiscovery::create(config, nullptr);
