@@ -1,7 +1,10 @@
 // libFuzzer target for the LAN discovery datagram: each input is one datagram,
 // fed to parse_datagram() and to a DiscoveryCore (twice, so the replay path runs
-// too). Invariants checked: nothing throws out of on_datagram, every datagram is
-// counted exactly once, and whatever parses re-verifies when re-framed.
+// too: first over IPv4 on interface eth1, then over IPv6 from a link-local source
+// on it, as one announcement reaches a dual-stack receiver). Invariants checked:
+// nothing throws out of on_datagram, every datagram is counted exactly once,
+// whatever parses re-verifies when re-framed, and every address listed is
+// "host:port" with a link-local IPv6 host scoped to the receiving interface.
 //
 // The wall clock is pinned to the timestamp of the seed corpus
 // (fuzz/corpus/announcement/), so mutated seeds that keep a valid signature get
@@ -12,6 +15,8 @@
 #include <span>
 #include <string>
 
+#include "core/endpoint.hpp"
+#include "core/ip_address.hpp"
 #include "discovery/announcement.hpp"
 #include "discovery/lan/discovery_table.hpp"
 
@@ -69,9 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   TimePoint now{};
   core.start(now);
-  core.on_datagram("192.0.2.1", 9001, bytes, now);
+  core.on_datagram("192.0.2.1", 9001, bytes, now, "eth1");
   now += std::chrono::milliseconds{50};
-  core.on_datagram("192.0.2.1", 9001, bytes, now);
+  core.on_datagram("fe80::1%eth1", 9001, bytes, now);
   now += std::chrono::milliseconds{200};
   core.on_timer(now);
 
@@ -89,6 +94,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Listed once; the second copy is a duplicate.
     check(c.accepted == 1 && c.duplicate == 1);
     check(core.known_nodes().contains(parsed.fields.node_id));
+    const auto node = core.find(parsed.fields.node_id);
+    check(node.has_value());
+    for (const auto& address : node->addresses) {
+      const auto host_port = detail::parse_host_port(address);
+      check(host_port.has_value());
+      const auto bare = host_port->host.substr(0, host_port->host.find('%'));
+      const auto ip = detail::parse_ip(bare);
+      if (ip && ip->is_v6() && ip->to_v6().is_link_local()) check(host_port->host == bare + "%eth1");
+    }
   }
   core.stop(now);
   return 0;

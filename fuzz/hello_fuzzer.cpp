@@ -10,10 +10,15 @@
 // Invariants: the codec accepts exactly the Hellos that protobuf's generated code
 // parses (at the codec's depth limit) with a 32-byte node id and a port that fits
 // in 16 bits, with the same field values; every other input is InvalidMessage;
-// what decodes re-encodes to an equal Hello.
+// what decodes re-encodes to an equal Hello. observed_address (field 8) is
+// advisory text the codec passes through unjudged: any UTF-8 value decodes.
+// That text then goes where a node sends it, ObservedAddresses::report(): it is
+// counted only if it is "ip:port" with an IP that could be public, and nothing
+// else is ever believed.
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/stubs/logging.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -23,7 +28,10 @@
 
 #include "datafold.pb.h"
 #include "datafold/net/message_codec.hpp"
+#include "core/endpoint.hpp"
+#include "core/ip_address.hpp"
 #include "core/value_codec.hpp"
+#include "peers/observed_addresses.hpp"
 
 namespace {
 
@@ -40,7 +48,7 @@ std::span<const std::uint8_t> bytes_of(const std::string& s) {
 bool same_hello(const HelloMessage& a, const HelloMessage& b) {
   return a.message_id == b.message_id && a.min_version == b.min_version && a.max_version == b.max_version &&
          a.node_id == b.node_id && a.listen_port == b.listen_port && a.capabilities == b.capabilities &&
-         a.agent == b.agent && a.network_name == b.network_name;
+         a.agent == b.agent && a.network_name == b.network_name && a.observed_address == b.observed_address;
 }
 
 // The envelope a peer sends: a message id, then the Hello as field 10. Built by
@@ -112,10 +120,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(hello->min_version == wire_hello.min_version() && hello->max_version == wire_hello.max_version());
   check(hello->listen_port == wire_hello.listen_port());
   check(hello->agent == wire_hello.agent() && hello->network_name == wire_hello.network_name());
+  check(hello->observed_address == wire_hello.observed_address());
   check(hello->capabilities.supports_query == wire_hello.capabilities().supports_query());
   check(hello->capabilities.supports_schema_listing == wire_hello.capabilities().supports_schema_listing());
   check(std::string(reinterpret_cast<const char*>(hello->node_id.bytes().data()), NodeId::kSize) ==
         wire_hello.node_id());
+
+  // The observed address as a node takes it: three distinct reporters, so a
+  // report that counts is believed, and only then.
+  datafold::net::detail::ObservedAddresses observed;
+  const auto now = datafold::net::detail::ObservedAddresses::TimePoint{};
+  using Outcome = datafold::net::detail::ObservedAddresses::Outcome;
+  Outcome outcome = Outcome::Malformed;
+  for (int reporter = 1; reporter <= 3; ++reporter) {
+    std::array<std::uint8_t, NodeId::kSize> id{};
+    id.fill(static_cast<std::uint8_t>(reporter));
+    outcome = observed.report(NodeId{id}, "192.0.2." + std::to_string(reporter), hello->observed_address, now);
+  }
+  const auto host_port = detail::parse_host_port(hello->observed_address);
+  const auto ip = host_port ? detail::parse_ip(host_port->host) : std::nullopt;
+  const bool believable = ip && detail::is_routable_unicast(*ip);
+  check((outcome == Outcome::Confirmed) == believable);
+  check(observed.confirmed(now).size() == (believable ? 1u : 0u));
 
   // Our own Hello, sent back with the same fields, reads back the same.
   auto again = decode_envelope(bytes_of(encode_envelope(*hello)));

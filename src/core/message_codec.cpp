@@ -109,6 +109,7 @@ void put_envelope(const Message& message, wire::Envelope& env) {
           put_capabilities(m.capabilities, *h->mutable_capabilities());
           h->set_agent(m.agent);
           h->set_network_name(m.network_name);
+          h->set_observed_address(m.observed_address);
         } else if constexpr (std::is_same_v<T, QueryMessage>) {
           put_query(m, env);
         } else if constexpr (std::is_same_v<T, QueryResponseMessage>) {
@@ -194,6 +195,7 @@ Problem read_hello(const wire::Envelope& env, HelloMessage& out) {
   out.capabilities.supports_schema_listing = h.capabilities().supports_schema_listing();
   out.agent = h.agent();
   out.network_name = h.network_name();
+  out.observed_address = h.observed_address();
   return {};
 }
 

@@ -15,6 +15,7 @@
 
 #include "discovery/lan/node_discovery_impl.hpp"
 #include "core/endpoint.hpp"
+#include "transport/listener.hpp"
 #include "transport/tls_context.hpp"
 
 namespace datafold::net {
@@ -115,17 +116,10 @@ detail::LinkFacts NetworkNode::link_facts_locked(detail::LinkId link) const {
 }
 
 NetworkResult<void> NetworkNode::open_listener() {
-  const auto address_text = detail::format_host_port(config_.listen_address, config_.listen_port);
-  std::error_code ec;
-  auto address = asio::ip::make_address(config_.listen_address, ec);
-  if (ec) return make_error(ErrorKind::Config, "listen address '" + config_.listen_address + "' is not an IP address");
-  asio::ip::tcp::endpoint endpoint(address, config_.listen_port);
   auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(asio::make_strand(*io_));
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor->bind(endpoint, ec);
-  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error(ErrorKind::Connection, "cannot listen on " + address_text + ": " + ec.message());
+  if (auto listening = detail::open_listener(*acceptor, config_.listen_address, config_.listen_port); !listening)
+    return listening;
+  std::error_code ec;
   bound_port_ = acceptor->local_endpoint(ec).port();
   acceptor_ = std::move(acceptor);
   return {};
@@ -278,7 +272,9 @@ NetworkResult<void> NetworkNode::open_discovery() {
       .discovery_port = config_.discovery_port,
       .interfaces = config_.discovery_interfaces,
       .group = config_.discovery_group,
+      .group_v6 = config_.discovery_group_v6,
       .announcement_interval = config_.announcement_interval,
+      .listen_address = config_.listen_address,
   };
   // The node outlives its discovery (stop() resets it), so `this` is safe here.
   auto made = make_node_discovery(*io_, std::move(discovery_config),
@@ -536,6 +532,7 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
   }
   connection->start(weak_from_this());
   if (retired) retired->supersede();
+  note_observed_address(link.peer, link.remote_ip, hello.observed_address);
   if (evicted) {
     counters_.connections_evicted++;
     spdlog::debug("closing idle connection to {} to make room", evicted->node_id().short_string());

@@ -31,6 +31,7 @@
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
 #include "discovery/dht/dht_discovery.hpp"
+#include "peers/observed_addresses.hpp"
 #include "peers/peer_table.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/token_bucket.hpp"
@@ -113,7 +114,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   NetworkResult<void> open_dht();
   // Puts (again) the node's announcement with every address it can be dialled at.
   void publish_to_dht();
+  // The IPs several distinct peers say they see this node at (ObservedAddresses).
   std::vector<std::string> confirmed_public_ips() const;
+  // A peer's Hello said where it sees this node; a newly believed IP is announced.
+  void note_observed_address(const NodeId& reporter, const std::string& reporter_ip, const std::string& observed);
   // Hands a node found in the DHT to the PeerTable; true when it brought an address not in `tried`.
   bool merge_from_dht(const discovery::DhtFoundNode& found, const std::vector<std::string>& tried);
   std::vector<std::string> addresses_known_locked(const NodeId& id) const;
@@ -197,6 +201,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   detail::LinkId next_link_id_ = 1;
   std::unordered_map<detail::DialTicket, std::vector<ConnectionHandler>> dial_waiters_;
   std::uint64_t closed_protocol_violations_ = 0;  // of connections already gone
+  // Where peers say they see this node; believed on the word of several (section 10.1).
+  detail::ObservedAddresses observed_;
   // When each id was last looked up in the DHT (bounded; see network_node_dht.cpp).
   std::unordered_map<NodeId, std::chrono::steady_clock::time_point> dht_lookups_;
   // How long the node's DHT lookups took (DhtStats::lookup_latency_*), under mutex_.

@@ -87,7 +87,34 @@ void NetworkNode::publish_to_dht() {
   dht->publish(std::move(fields));
 }
 
-std::vector<std::string> NetworkNode::confirmed_public_ips() const { return {}; }
+std::vector<std::string> NetworkNode::confirmed_public_ips() const {
+  std::lock_guard lock(mutex_);
+  return observed_.confirmed(detail::ObservedAddresses::Clock::now());
+}
+
+void NetworkNode::note_observed_address(const NodeId& reporter, const std::string& reporter_ip,
+                                        const std::string& observed) {
+  if (observed.empty()) return;  // a peer that predates the field
+  detail::ObservedAddresses::Outcome outcome;
+  {
+    std::lock_guard lock(mutex_);
+    outcome = observed_.report(reporter, reporter_ip, observed, detail::ObservedAddresses::Clock::now());
+  }
+  if (outcome != detail::ObservedAddresses::Outcome::Confirmed) return;
+  spdlog::info("peers agree this node is reachable at {}; announcing it", observed);
+  std::shared_ptr<NodeDiscovery> discovery;
+  std::vector<std::string> believed;
+  {
+    std::lock_guard lock(mutex_);
+    discovery = discovery_;
+    believed = observed_.confirmed_addresses(detail::ObservedAddresses::Clock::now(), bound_port_.load());
+  }
+  if (discovery) {
+    discovery->set_extra_addresses(std::move(believed));
+    discovery->announce_presence();
+  }
+  publish_to_dht();
+}
 
 std::optional<DhtStats> NetworkNode::dht_stats() const {
   std::lock_guard lock(mutex_);

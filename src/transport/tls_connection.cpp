@@ -13,8 +13,8 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/endpoint.hpp"
-#include "transport/tls_context.hpp"
+#include "core/ip_address.hpp"
+#include "transport/tls_connection_parts.hpp"
 
 namespace datafold::net::detail {
 
@@ -23,14 +23,12 @@ namespace {
 using asio::experimental::as_tuple;
 using asio::use_awaitable;
 
-constexpr std::size_t kReadChunkBytes = 16 * 1024;
 // Buffers bigger than this are released once drained, so a burst does not pin memory.
 constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 // Frames that fail to decode before the connection is closed.
 constexpr unsigned kMaxProtocolViolations = 3;
 // A connection asked to close after flushing gets this long to do so.
 constexpr std::chrono::seconds kFlushDeadline{5};
-constexpr unsigned kMaxMissedPongs = 3;
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -39,24 +37,13 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+ConnectionHealth::Settings health_settings(const ConnectionLimits& limits) {
+  return {.ping_interval = limits.ping_interval, .idle_timeout = limits.idle_timeout};
 }
 
-std::uint64_t wall_us() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
-NetworkError connection_error(const std::string& what, const std::error_code& ec) {
-  return make_error(ErrorKind::Connection, what + ": " + ec.message());
-}
-
-std::span<const std::uint8_t> bytes_of(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+TlsConnection::ClockFn or_steady_clock(TlsConnection::ClockFn clock) {
+  if (clock) return clock;
+  return [] { return std::chrono::steady_clock::now(); };
 }
 
 }  // namespace
@@ -64,8 +51,9 @@ std::span<const std::uint8_t> bytes_of(const std::string& s) {
 // ------------------------------------------------------------------ connection
 
 TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& tls, bool inbound,
-                             ConnectionLimits limits)
-    : stream_(std::move(socket), tls),
+                             ConnectionLimits limits, ClockFn clock)
+    : clock_(or_steady_clock(std::move(clock))),
+      stream_(std::move(socket), tls),
       strand_(stream_.get_executor()),
       inbound_(inbound),
       limits_(limits),
@@ -73,145 +61,15 @@ TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& t
       writer_wakeup_(strand_),
       deadline_timer_(strand_),
       health_timer_(strand_),
-      last_activity_(Clock::now()) {
+      health_(health_settings(limits), clock_()) {
   std::error_code ec;
-  remote_address_ = format_endpoint(stream_.lowest_layer().remote_endpoint(ec));
+  remote_address_ = format_peer_endpoint(stream_.lowest_layer().remote_endpoint(ec));
   stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
-  last_received_ns_ = now_ns();
-  last_activity_ns_ = now_ns();
+  last_received_ns_ = nanoseconds_of(health_.last_received().time_since_epoch());
+  last_activity_ns_ = nanoseconds_of(health_.last_activity().time_since_epoch());
 }
 
 TlsConnection::~TlsConnection() = default;
-
-// ------------------------------------------------------------------ handshake
-
-asio::awaitable<NetworkResult<Message>> TlsConnection::read_one_message() {
-  std::span<const std::uint8_t> payload;
-  for (;;) {
-    switch (decoder_.next(payload)) {
-      case FrameDecoder::Status::Frame:
-        co_return decode_envelope(payload);
-      case FrameDecoder::Status::TooLarge:
-        co_return make_error(ErrorKind::Protocol, "handshake frame too large", ErrorCode::ProtocolError);
-      case FrameDecoder::Status::NeedMore:
-        break;
-    }
-    auto buf = decoder_.prepare(kReadChunkBytes);
-    auto [ec, n] = co_await stream_.read_some(buf);
-    if (ec) co_return connection_error("connection lost during handshake", ec);
-    decoder_.commit(n);
-  }
-}
-
-asio::awaitable<NetworkResult<void>> TlsConnection::write_now(const Message& message) {
-  std::string frame;
-  append_frame(message, frame);
-  auto [ec, n] = co_await stream_.write_all(bytes_of(frame));
-  if (ec) co_return connection_error("connection lost during handshake", ec);
-  co_return NetworkResult<void>{};
-}
-
-asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams params) {
-  auto self = shared_from_this();
-  bool& timed_out = handshake_timed_out_;
-  // One deadline for the whole handshake: TLS, then Hello both ways. The watchdog
-  // closes the socket, which ends whichever operation is waiting.
-  health_timer_.expires_after(params.timeout);
-  health_timer_.async_wait([self](std::error_code ec) {
-    if (ec || self->state() != ConnectionState::Handshaking) return;
-    self->handshake_timed_out_ = true;
-    std::error_code ignored;
-    self->stream_.lowest_layer().close(ignored);
-  });
-  auto fail = [&](NetworkError error) -> NetworkResult<void> {
-    health_timer_.cancel();
-    std::error_code ignored;
-    stream_.lowest_layer().close(ignored);
-    state_ = ConnectionState::Closed;
-    if (timed_out)
-      return make_error(ErrorKind::Timeout,
-                        "handshake with " + remote_address_ + " did not finish within " +
-                            std::to_string(params.timeout.count()) + " ms",
-                        ErrorCode::Timeout);
-    return error;
-  };
-
-  if (!inbound_ && stream_.native_handle() != nullptr) configure_client(stream_.native_handle());
-  const auto tls_ec = co_await stream_.handshake(inbound_);
-  if (tls_ec) {
-    const bool tls_refused = tls_ec.category() == asio::error::get_ssl_category();
-    co_return fail(make_error(tls_refused ? ErrorKind::Authentication : ErrorKind::Connection,
-                              "TLS handshake with " + remote_address_ + " failed: " + tls_ec.message(),
-                              tls_refused ? ErrorCode::AuthenticationFailed : ErrorCode::None));
-  }
-  if (!negotiated_datafold_alpn(stream_.native_handle()))
-    co_return fail(make_error(ErrorKind::Protocol, "peer does not speak datafold/1 (ALPN)",
-                              ErrorCode::ProtocolError));
-  auto key = detail::peer_public_key(stream_.native_handle());
-  if (!key)
-    co_return fail(make_error(ErrorKind::Authentication, "peer presented no Ed25519 key",
-                              ErrorCode::AuthenticationFailed));
-  peer_key_ = *key;
-  peer_id_ = key->node_id();
-  if (params.expected_peer && *params.expected_peer != peer_id_)
-    co_return fail(make_error(ErrorKind::Authentication,
-                              "dialled node " + params.expected_peer->short_string() + " at " +
-                                  remote_address_ + " but the peer proved it is " +
-                                  peer_id_.short_string(),
-                              ErrorCode::AuthenticationFailed));
-
-  HelloMessage ours;
-  ours.message_id = Uuid::random();
-  ours.min_version = params.min_version;
-  ours.max_version = params.max_version;
-  ours.node_id = params.local_id;
-  ours.listen_port = params.listen_port;
-  ours.capabilities = params.capabilities;
-  ours.agent = params.agent;
-  ours.network_name = params.network_name;
-  if (auto sent = co_await write_now(ours); !sent) co_return fail(std::move(sent).error());
-
-  auto received = co_await read_one_message();
-  if (!received) co_return fail(std::move(received).error());
-  if (auto* refusal = std::get_if<ErrorMessage>(&*received))
-    co_return fail(make_error(kind_for_remote_code(refusal->code),
-                              "peer refused the handshake: " + refusal->message, refusal->code));
-  auto* hello = std::get_if<HelloMessage>(&*received);
-  if (hello == nullptr)
-    co_return fail(make_error(ErrorKind::Protocol, "peer's first message was not a Hello",
-                              ErrorCode::ProtocolError));
-
-  auto refuse = [&](ErrorCode code, ErrorKind kind, std::string text) -> asio::awaitable<NetworkResult<void>> {
-    ErrorMessage error;
-    error.message_id = Uuid::random();
-    error.code = code;
-    error.message = text;
-    error.related_message_id = hello->message_id;
-    (void)co_await write_now(error);
-    co_return fail(make_error(kind, std::move(text), code));
-  };
-  if (hello->node_id != peer_id_)
-    co_return co_await refuse(ErrorCode::AuthenticationFailed, ErrorKind::Authentication,
-                              "Hello names a node id other than the certificate's key");
-  if (hello->network_name != params.network_name)
-    co_return co_await refuse(ErrorCode::ProtocolError, ErrorKind::Protocol,
-                              "network name mismatch: we are '" + params.network_name +
-                                  "', peer is '" + hello->network_name + "'");
-  const std::uint32_t version = std::min(params.max_version, hello->max_version);
-  if (version < std::max(params.min_version, hello->min_version))
-    co_return co_await refuse(
-        ErrorCode::UnsupportedVersion, ErrorKind::Protocol,
-        "no common protocol version: we speak " + std::to_string(params.min_version) + ".." +
-            std::to_string(params.max_version) + ", peer speaks " +
-            std::to_string(hello->min_version) + ".." + std::to_string(hello->max_version));
-
-  health_timer_.cancel();
-  if (timed_out) co_return fail(make_error(ErrorKind::Timeout, "handshake timed out", ErrorCode::Timeout));
-  version_ = version;
-  peer_hello_ = std::move(*hello);
-  state_ = ConnectionState::Open;
-  co_return NetworkResult<void>{};
-}
 
 void TlsConnection::start(std::weak_ptr<ConnectionEvents> events) {
   events_ = std::move(events);
@@ -223,11 +81,14 @@ void TlsConnection::start(std::weak_ptr<ConnectionEvents> events) {
 
 // ------------------------------------------------------------------ reading
 
-void TlsConnection::note_received() { last_received_ns_.store(now_ns(), std::memory_order_relaxed); }
+void TlsConnection::note_received() {
+  health_.on_received(now());
+  last_received_ns_.store(nanoseconds_of(health_.last_received().time_since_epoch()), std::memory_order_relaxed);
+}
 
 void TlsConnection::note_activity() {
-  last_activity_ = Clock::now();
-  last_activity_ns_.store(now_ns(), std::memory_order_relaxed);
+  health_.on_activity(now());
+  last_activity_ns_.store(nanoseconds_of(health_.last_activity().time_since_epoch()), std::memory_order_relaxed);
 }
 
 asio::awaitable<void> TlsConnection::read_loop() {
@@ -498,7 +359,7 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
                       ErrorCode::ResourceExhausted));
       return;
     }
-    const auto now = Clock::now();
+    const auto now = self->now();
     if (!self->pending_.add(id, now, now + timeout, done)) {
       done(make_error(ErrorKind::Message, "request id already in use", ErrorCode::InvalidMessage));
       return;
@@ -510,72 +371,7 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
   });
 }
 
-// ------------------------------------------------------------------ deadlines, health, closing
-
-void TlsConnection::arm_deadline_timer() {
-  if (state() == ConnectionState::Closed) return;
-  auto next = pending_.next_deadline();
-  if (!next || (armed_deadline_ && *armed_deadline_ <= *next)) return;
-  armed_deadline_ = *next;
-  deadline_timer_.expires_at(*next);
-  deadline_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-    if (ec == asio::error::operation_aborted) return;  // re-armed earlier, or closed
-    self->armed_deadline_.reset();
-    self->pending_.expire(Clock::now());
-    self->sync_pending_count();
-    self->arm_deadline_timer();
-  });
-}
-
-void TlsConnection::schedule_health_tick() {
-  if (state() == ConnectionState::Closed || closing_) return;
-  health_timer_.expires_after(limits_.ping_interval);
-  health_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-    if (!ec) self->on_health_tick();
-  });
-}
-
-void TlsConnection::on_health_tick() {
-  if (state() == ConnectionState::Closed || closing_) return;
-  const auto now = Clock::now();
-  if (now - last_activity_ >= limits_.idle_timeout && pending_.empty() && incoming_in_flight_ == 0) {
-    close_after_flush(make_error(ErrorKind::Connection, "closed after being idle"));
-    return;
-  }
-  const auto silent_for = std::chrono::nanoseconds(now_ns() - last_received_ns_.load());
-  if (silent_for >= limits_.ping_interval && !ping_outstanding_) {
-    ping_outstanding_ = true;
-    PingMessage ping;
-    ping.message_id = Uuid::random();
-    ping.sent_at_us = wall_us();
-    const auto sent = now;
-    request(ping, [self = shared_from_this(), sent](NetworkResult<Message> outcome) {
-      self->ping_outstanding_ = false;
-      if (outcome) {
-        self->missed_pongs_ = 0;
-        self->last_rtt_us_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
-      } else if (outcome.error().kind == ErrorKind::Timeout && ++self->missed_pongs_ >= kMaxMissedPongs) {
-        // A dead connection: its pending requests fail with Connection (DESIGN section 8),
-        // not Timeout, which would suggest the peer got them and was slow.
-        self->close_with(make_error(ErrorKind::Connection, "peer stopped answering pings (3 missed pongs)"), true);
-      }
-    }, limits_.ping_interval);
-  }
-  schedule_health_tick();
-}
-
-std::optional<std::chrono::microseconds> TlsConnection::last_rtt() const noexcept {
-  const auto us = last_rtt_us_.load(std::memory_order_relaxed);
-  if (us < 0) return std::nullopt;
-  return std::chrono::microseconds(us);
-}
-
-bool TlsConnection::is_healthy() const noexcept {
-  const auto st = state();
-  if (st != ConnectionState::Open && st != ConnectionState::Superseded) return false;
-  const auto silent_for = std::chrono::nanoseconds(now_ns() - last_received_ns_.load());
-  return silent_for < kMaxMissedPongs * limits_.ping_interval + limits_.ping_interval;
-}
+// ------------------------------------------------------------------ closing
 
 void TlsConnection::supersede() {
   asio::post(strand_, [self = shared_from_this()]() {

@@ -1,6 +1,11 @@
 // TlsConnection: the Connection over TCP + TLS 1.3. One reader and one writer
 // coroutine on the connection's strand; everything mutable below is touched only
 // on that strand, except the atomics that other threads read.
+//
+// Where things are: tls_handshake.cpp (TLS, peer key, Hello exchange),
+// tls_connection.cpp (reading, dispatching, writing, requests, closing),
+// tls_health.cpp (request deadlines, pings, idle close; the decisions are
+// ConnectionHealth's, transport/connection_health.hpp).
 #pragma once
 
 #include <atomic>
@@ -23,6 +28,7 @@
 #include "datafold/net/message_codec.hpp"
 #include "datafold/net/node_info.hpp"
 #include "core/pending_requests.hpp"
+#include "transport/connection_health.hpp"
 #include "transport/tls_socket.hpp"
 
 namespace datafold::net::detail {
@@ -63,10 +69,16 @@ class ConnectionEvents {
 class TlsConnection final : public Connection, public std::enable_shared_from_this<TlsConnection> {
  public:
   using Clock = std::chrono::steady_clock;
+  // What "now" is for the connection's health and deadlines (last received, pings,
+  // RTT, idle close, request deadlines). Timers still wait in real time; tests
+  // that need a fake clock drive ConnectionHealth directly. Called on the strand
+  // and, for is_healthy(), on any thread.
+  using ClockFn = std::function<Clock::time_point()>;
 
-  // `socket` must already be connected and bound to a strand executor.
+  // `socket` must already be connected and bound to a strand executor. An empty
+  // `clock` reads std::chrono::steady_clock.
   TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& tls, bool inbound,
-                ConnectionLimits limits);
+                ConnectionLimits limits, ClockFn clock = {});
   ~TlsConnection() override;
 
   // TLS handshake, peer key check, Hello exchange, all under params.timeout.
@@ -94,13 +106,16 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // closed once nothing is pending if we dialled it, by the peer otherwise.
   void supersede();
 
+  // The peer's Hello. Its observed_address is where the peer saw this node's
+  // connection come from ("ip:port"; "" from a peer that does not say).
   const HelloMessage& peer_hello() const noexcept { return peer_hello_; }
   std::optional<std::chrono::microseconds> last_rtt() const noexcept;
   // True when the connection ended because of the peer or the network, not by our choice.
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
   // Nothing in flight either way: closing it now loses nothing.
   bool idle() const noexcept { return pending_count_.load(std::memory_order_relaxed) == 0 && incoming_in_flight_.load() == 0; }
-  // When a request or reply last went either way (pings aside), as steady_clock nanoseconds.
+  // When a request or reply last went either way (pings aside), as nanoseconds
+  // since the epoch of the connection's clock: for comparing connections.
   std::int64_t last_activity_ns() const noexcept { return last_activity_ns_.load(std::memory_order_relaxed); }
   // Bad frames and envelopes the peer has sent (answered with an Error, or the close).
   unsigned protocol_violations() const noexcept { return protocol_violations_.load(std::memory_order_relaxed); }
@@ -139,10 +154,13 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void arm_deadline_timer();
   void on_health_tick();
   void schedule_health_tick();
+  void send_ping();
   void sync_pending_count() { pending_count_.store(pending_.size(), std::memory_order_relaxed); }
   void note_received();
   void note_activity();
+  Clock::time_point now() const { return clock_(); }
 
+  const ClockFn clock_;
   TlsSocket stream_;
   // The socket's executor: a strand, so every handler of this connection is serialized.
   asio::any_io_executor strand_;
@@ -155,7 +173,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   PublicKey peer_key_;
   HelloMessage peer_hello_;
   std::uint32_t version_ = 0;
-  std::string remote_address_;
+  std::string remote_address_;  // as the socket saw it; IPv4 peers of a dual-stack listener unmapped
 
   std::atomic<ConnectionState> state_{ConnectionState::Handshaking};
   std::atomic<std::size_t> pending_count_{0};
@@ -182,11 +200,11 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   std::atomic<unsigned> protocol_violations_{0};  // written on the strand, read by stats
   bool handshake_timed_out_ = false;
 
+  // The handshake's watchdog, then the health tick, then the flush deadline of a close.
   asio::steady_timer health_timer_;
-  Clock::time_point last_activity_;              // last request or reply either way, not pings
-  std::atomic<std::int64_t> last_activity_ns_{0};  // the same, for other threads
-  unsigned missed_pongs_ = 0;
-  bool ping_outstanding_ = false;
+  ConnectionHealth health_;
+  // ConnectionHealth's times, published for other threads.
+  std::atomic<std::int64_t> last_activity_ns_{0};
 };
 
 }  // namespace datafold::net::detail

@@ -845,5 +845,145 @@ TEST(DiscoveryLanTest, ManyNodesStartingTogetherConverge) {
   }
 }
 
+// ------------------------------------------------------------------ IPv6
+
+TEST_F(DiscoveryCoreTest, AnIpv6SourceIsWhereASilentNodeIs) {
+  auto& core = make_core();
+  Peer global, link_local;
+  receive(global.announce(clock_), "2001:db8::5", 40000);
+  core_->on_datagram("fe80::2%eth1", 40001, bytes_of(link_local.announce(clock_)), clock_.now);
+  EXPECT_EQ(core.known_nodes().at(global.id()).address, "[2001:db8::5]:9000");
+  const auto node = core.find(link_local.id());
+  ASSERT_TRUE(node);
+  EXPECT_EQ(node->info.address, "[fe80::2%eth1]:9000") << "the scope the receiving socket gave it";
+  EXPECT_EQ(node->source, "[fe80::2%eth1]:40001");
+}
+
+TEST_F(DiscoveryCoreTest, AnnouncedLinkLocalAddressesTakeTheReceiversInterfaceAsScope) {
+  auto& core = make_core();
+  Peer peer;
+  // Scopes name the sender's interfaces, which mean nothing here.
+  peer.addresses = {"10.0.0.5", "2001:db8::5", "fe80::5%en0", "[fe80::6%en1]:9100"};
+  core_->on_datagram("10.0.0.5", 9001, bytes_of(peer.announce(clock_)), clock_.now, "eth1");
+  const auto node = core.find(peer.id());
+  ASSERT_TRUE(node);
+  // Over IPv4 nothing tells which link-local address shares our link: both are
+  // kept, on the interface the datagram came in on.
+  EXPECT_EQ(node->addresses, (std::vector<std::string>{"10.0.0.5:9000", "[2001:db8::5]:9000", "[fe80::5%eth1]:9000",
+                                                       "[fe80::6%eth1]:9100"}));
+}
+
+TEST_F(DiscoveryCoreTest, OverLinkLocalIpv6OnlyTheSourcesOwnLinkLocalAddressIsKept) {
+  auto& core = make_core();
+  Peer peer;
+  peer.addresses = {"10.0.0.5", "2001:db8::5", "fe80::5%en0", "fe80::6%en1"};
+  core_->on_datagram("fe80::5%eth1", 9001, bytes_of(peer.announce(clock_)), clock_.now);
+  const auto node = core.find(peer.id());
+  ASSERT_TRUE(node);
+  // fe80::6 is on another of the sender's links: unreachable from this one.
+  EXPECT_EQ(node->addresses,
+            (std::vector<std::string>{"10.0.0.5:9000", "[2001:db8::5]:9000", "[fe80::5%eth1]:9000"}));
+}
+
+TEST_F(DiscoveryCoreTest, UnspecifiedIpv6MeansTheLinkLocalSourceWithItsScope) {
+  auto& core = make_core();
+  Peer peer;
+  peer.addresses = {"::", "[::]:9200"};
+  core_->on_datagram("fe80::2%eth1", 9001, bytes_of(peer.announce(clock_)), clock_.now);
+  EXPECT_EQ(core.find(peer.id())->addresses,
+            (std::vector<std::string>{"[fe80::2%eth1]:9000", "[fe80::2%eth1]:9200"}));
+}
+
+TEST_F(DiscoveryCoreTest, ALinkLocalAddressWithAnOddScopeIsDropped) {
+  auto& core = make_core();
+  Peer peer;
+  peer.addresses = {"fe80::5%en0/../x", "fe80::5%en 0", "10.0.0.5"};
+  core_->on_datagram("10.0.0.5", 9001, bytes_of(peer.announce(clock_)), clock_.now, "eth1");
+  EXPECT_EQ(core.find(peer.id())->addresses, (std::vector<std::string>{"10.0.0.5:9000"}));
+}
+
+TEST_F(DiscoveryCoreTest, EveryAddressIsInNodeInfoWithSourceLan) {
+  auto& core = make_core();
+  Peer peer;
+  peer.addresses = {"10.0.0.5", "2001:db8::5"};
+  receive(peer.announce(clock_), "10.0.0.5");
+  const NodeInfo info = core.known_nodes().at(peer.id());
+  ASSERT_EQ(info.addresses.size(), 2u);
+  EXPECT_EQ(info.addresses[0].address, "10.0.0.5:9000");
+  EXPECT_EQ(info.addresses[1].address, "[2001:db8::5]:9000");
+  for (const auto& a : info.addresses) {
+    EXPECT_EQ(a.source, AddressSource::Lan);
+    EXPECT_EQ(a.last_seen, info.last_seen);
+    EXPECT_EQ(a.last_success, std::chrono::system_clock::time_point{}) << "discovery never connects";
+  }
+  EXPECT_EQ(info.address, info.addresses.front().address);
+}
+
+TEST_F(DiscoveryCoreTest, OneAnnouncementOverIpv4AndIpv6IsOneNodeAndOneDuplicate) {
+  auto& core = make_core();
+  Peer peer;
+  peer.addresses = {"10.0.0.5", "fe80::5%en0"};
+  const std::string datagram = peer.announce(clock_);
+  core_->on_datagram("10.0.0.5", 9001, bytes_of(datagram), clock_.now, "eth1");
+  core_->on_datagram("fe80::5%eth1", 9001, bytes_of(datagram), clock_.now);
+  EXPECT_EQ(core.size(), 1u);
+  EXPECT_EQ(core.counters().accepted, 1u);
+  EXPECT_EQ(core.counters().duplicate, 1u);
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].first, NodeEvent::Discovered);
+}
+
+TEST_F(DiscoveryCoreTest, ANewAddressListIsAnUpdateEvenWithTheSameFirstAddress) {
+  auto& core = make_core();
+  Peer peer;
+  peer.addresses = {"10.0.0.5"};
+  receive(peer.announce(clock_), "10.0.0.5");
+  peer.addresses = {"10.0.0.5", "2001:db8::5"};  // it gained an IPv6 address
+  receive(peer.announce(clock_), "10.0.0.5");
+  ASSERT_EQ(events_.size(), 2u);
+  EXPECT_EQ(events_[1], std::make_pair(NodeEvent::Updated, peer.id()));
+  EXPECT_EQ(core.known_nodes().at(peer.id()).addresses.size(), 2u);
+  receive(peer.announce(clock_), "10.0.0.5");
+  EXPECT_EQ(events_.size(), 2u) << "nothing changed";
+}
+
+TEST_F(DiscoveryCoreTest, AProbeFromALinkLocalSourceIsAnsweredThereWithItsScope) {
+  auto& core = make_core();
+  core.start(clock_.now);
+  sent_.clear();
+  Peer prober;
+  core_->on_datagram("fe80::7%eth1", 40000, bytes_of(prober.announce(clock_, DatagramKind::Probe)), clock_.now);
+  clock_.advance(100ms);
+  core.on_timer(clock_.now);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].destination, Destination::unicast("fe80::7%eth1", 40000));
+  EXPECT_EQ(sent_[0].destination.to_string(), "[fe80::7%eth1]:40000");
+}
+
+TEST_F(DiscoveryCoreTest, OurAdvertisedAddressesGoOutAsConfigured) {
+  auto config = base_config();
+  config.advertised_addresses = {"10.0.0.1", "2001:db8::1", "fe80::1%eth0"};
+  auto& core = make_core(std::move(config));
+  core.start(clock_.now);
+  ASSERT_EQ(sent_.size(), 1u);
+  const DatagramParse probe = parse_datagram(bytes_of(sent_[0].datagram));
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(probe.fields.addresses, (std::vector<std::string>{"10.0.0.1", "2001:db8::1", "fe80::1%eth0"}));
+}
+
+TEST_F(DiscoveryCoreTest, NewAdvertisedAddressesGoOutWithTheNextAnnouncement) {
+  auto config = base_config();
+  config.advertised_addresses = {"10.0.0.1"};
+  auto& core = make_core(std::move(config));
+  core.start(clock_.now);
+  core.set_advertised_addresses({"10.0.0.1", "203.0.113.7:9000"});
+  EXPECT_EQ(sent_.size(), 1u) << "nothing is sent for it";
+  ASSERT_TRUE(core.announce_presence(clock_.now));
+  ASSERT_EQ(sent_.size(), 2u);
+  const DatagramParse next = parse_datagram(bytes_of(sent_[1].datagram));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next.fields.addresses, (std::vector<std::string>{"10.0.0.1", "203.0.113.7:9000"}));
+}
+
 }  // namespace
 }  // namespace datafold::net::discovery

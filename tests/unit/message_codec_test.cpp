@@ -56,6 +56,7 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.capabilities, w.capabilities);
           EXPECT_EQ(g.agent, w.agent);
           EXPECT_EQ(g.network_name, w.network_name);
+          EXPECT_EQ(g.observed_address, w.observed_address);
         } else if constexpr (std::is_same_v<T, QueryMessage>) {
           EXPECT_EQ(g.query_id, w.query_id);
           EXPECT_EQ(g.query, w.query);
@@ -124,6 +125,7 @@ std::vector<Message> sample_messages() {
   hello.capabilities = {true, false};
   hello.agent = "datafold-net/test";
   hello.network_name = "testnet";
+  hello.observed_address = "[2001:db8::7]:49152";
   out.emplace_back(hello);
 
   QueryMessage query;
@@ -387,6 +389,26 @@ TEST(MessageCodec, MalformedKeysAndNodeIdsAreRejected) {
   auto hello = envelope_of(messages[0]);
   hello.mutable_hello()->set_listen_port(65536);
   expect_invalid(hello, "listen_port above 65535");
+}
+
+TEST(MessageCodec, HelloObservedAddressIsOptionalAndAdvisory) {
+  // An older peer's Hello has no field 8: it decodes, with no observed address.
+  auto older = envelope_of(sample_messages()[0]);
+  older.mutable_hello()->clear_observed_address();
+  std::string bytes;
+  older.SerializeToString(&bytes);
+  auto decoded = decode_envelope(bytes_of(bytes));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(std::get<HelloMessage>(*decoded).observed_address, "");
+
+  // The codec does not judge the text: whoever uses it parses it, so a peer's
+  // odd value costs it nothing but its report.
+  auto odd = envelope_of(sample_messages()[0]);
+  odd.mutable_hello()->set_observed_address("not an address");
+  odd.SerializeToString(&bytes);
+  decoded = decode_envelope(bytes_of(bytes));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(std::get<HelloMessage>(*decoded).observed_address, "not an address");
 }
 
 TEST(MessageCodec, MalformedBodiesAreRejected) {

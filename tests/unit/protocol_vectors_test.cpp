@@ -83,6 +83,9 @@ std::map<std::string, Vector> expected_vectors() {
   hello.agent = "datafold-net/0.1.0";
   hello.network_name = "datafold";
   v["hello"] = {hello, {}};
+  // The same Hello as a node sends it since field 8: where it saw the peer come from.
+  hello.observed_address = "[2001:db8::7]:49152";
+  v["hello-observed"] = {hello, {}};
 
   QueryMessage query;
   query.query_id = uuid_of(2);
@@ -144,6 +147,7 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.capabilities, w.capabilities);
           EXPECT_EQ(g.agent, w.agent);
           EXPECT_EQ(g.network_name, w.network_name);
+          EXPECT_EQ(g.observed_address, w.observed_address);
         } else if constexpr (std::is_same_v<T, QueryMessage>) {
           EXPECT_EQ(g.query_id, w.query_id);
           EXPECT_EQ(g.query, w.query);

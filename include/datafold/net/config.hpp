@@ -18,7 +18,8 @@ namespace datafold::net {
 
 struct NetworkConfig {
   // Where to accept connections. Port 0 picks a free port (see NetworkCore::listen_port()).
-  std::string listen_address = "0.0.0.0";
+  // "::" (the default) takes IPv6 and IPv4 alike; "0.0.0.0" IPv4 alone.
+  std::string listen_address = "::";
   std::uint16_t listen_port = 9000;
   // False: dial out only, never accept.
   bool accept_connections = true;
@@ -41,11 +42,15 @@ struct NetworkConfig {
   // the network by surprise. The `datafold node` daemon turns it on.
   bool enable_discovery = false;
   std::uint16_t discovery_port = 9001;
-  // Interfaces to announce on, by name ("eth0") or IPv4 address. Empty: every
-  // interface that is up and can multicast or broadcast, loopback excepted.
-  // Loopback is used only when named ("lo" or "127.0.0.1").
+  // Interfaces to announce on, by name ("eth0") or address (IPv4 or IPv6). Empty:
+  // every interface that is up and can multicast or broadcast, loopback excepted;
+  // an interface with only IPv6 addresses counts. Loopback is used only when named
+  // ("lo", "127.0.0.1" or "::1"), and for IPv4 only (Linux cannot multicast IPv6 on it).
   std::vector<std::string> discovery_interfaces;
   std::string discovery_group = "239.255.77.77";
+  // IPv6 group, joined on each chosen interface by index: link-local scope, so it
+  // never leaves the link; transient (ff1x), so it collides with nothing assigned.
+  std::string discovery_group_v6 = "ff12::77:77";
   // Announcement interval (±10 % jitter); entries expire after 3 intervals unheard.
   std::chrono::milliseconds announcement_interval{30'000};
   // How long discover_nodes() collects answers to its probe.

@@ -1,6 +1,6 @@
 // NodeDiscovery: finds nodes on the local network. Signed UDP announcements go to
-// a multicast group and by broadcast on the discovery port; probes ask every node
-// to answer at once. A NetworkCore owns one and merges what it finds into
+// an IPv4 multicast group, by broadcast, and to an IPv6 link-local multicast group
+// on each interface, all on the discovery port; probes ask every node to answer at once. A NetworkCore owns one and merges what it finds into
 // known_nodes(); it is public for tools that want discovery alone.
 #pragma once
 
@@ -28,7 +28,13 @@ struct DiscoveryConfig {
   std::uint16_t discovery_port = 9001;
   std::vector<std::string> interfaces;  // see NetworkConfig::discovery_interfaces
   std::string group = "239.255.77.77";
+  std::string group_v6 = "ff12::77:77";  // see NetworkConfig::discovery_group_v6
   std::chrono::milliseconds announcement_interval{30'000};
+  // Where the node accepts connections (NetworkConfig::listen_address): announcements
+  // carry the addresses of the chosen interfaces it covers ("::" all, "0.0.0.0"
+  // the IPv4 ones, another address just that). "": none, and receivers take each
+  // datagram's source address instead.
+  std::string listen_address;
 };
 
 enum class DiscoveryEvent { Discovered, Updated, Departed, Expired };
@@ -59,6 +65,12 @@ class NodeDiscovery {
   std::vector<NodeInfo> find_nodes(std::chrono::milliseconds wait);
   // One announcement now, outside the schedule.
   void announce_presence();
+  // Addresses to announce besides those of the interfaces ("ip" or "ip:port"): what
+  // the node learnt it is reachable at, such as an observed public address
+  // (ObservedAddresses) with its listen port. Replaces the previous extra set;
+  // goes out with the next announcement (announce_presence() sends one now).
+  // Thread-safe.
+  void set_extra_addresses(std::vector<std::string> addresses);
   // A signed announcement that arrived some other way (e.g. over a connection).
   void handle_node_announcement(const NodeAnnouncementMessage& announcement, const std::string& from_ip);
   // A live connection heard from `id`: keeps its entry from expiring.
@@ -66,7 +78,7 @@ class NodeDiscovery {
 
   std::unordered_map<NodeId, NodeInfo> known_nodes() const;
   DiscoveryStats stats() const;
-  // The interfaces announcements go out on, "name (address)".
+  // The interfaces announcements go out on, "name (address, address...)".
   std::vector<std::string> interfaces() const;
 
   struct Impl;  // src/discovery/node_discovery_impl.hpp

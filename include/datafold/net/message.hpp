@@ -35,6 +35,10 @@ struct HelloMessage {
   NodeCapabilities capabilities;
   std::string agent;
   std::string network_name;
+  // The address the sender saw this connection come from, "ip:port" ("[v6]:port"):
+  // the receiver's address as seen from outside. "" when not given. Unchecked text
+  // from the peer: parse it before use.
+  std::string observed_address;
 };
 
 struct TrustProof {

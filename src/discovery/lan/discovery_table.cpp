@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/ip_address.hpp"
+
 namespace datafold::net::discovery {
 
 namespace {
@@ -50,10 +52,41 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
   return static_cast<std::uint16_t>(value);
 }
 
+// "fe80::1%eth0" -> "fe80::1".
+std::string_view without_scope(std::string_view host) { return host.substr(0, host.find('%')); }
+
+std::string_view scope_of(std::string_view host) {
+  const auto percent = host.find('%');
+  return percent == std::string_view::npos ? std::string_view{} : host.substr(percent + 1);
+}
+
+bool is_ipv6_link_local(std::string_view host) {
+  const auto ip = detail::parse_ip(without_scope(host));
+  return ip && ip->is_v6() && ip->to_v6().is_link_local();
+}
+
+// What the receiver knows about where a datagram came from.
+struct Arrival {
+  std::string source_ip;        // as the socket reported it, scoped if link-local IPv6
+  std::string_view interface;   // the receiving interface, "" if unknown
+  // The source itself, unscoped, when it is a link-local IPv6 address: then only
+  // that link-local address of the sender is on this link.
+  std::string source_link_local;
+};
+
+Arrival arrival_of(const std::string& source_ip, std::string_view arrival_interface) {
+  Arrival a;
+  a.source_ip = source_ip;
+  a.interface = arrival_interface.empty() ? scope_of(source_ip) : arrival_interface;
+  if (is_ipv6_link_local(source_ip)) a.source_link_local = std::string(without_scope(source_ip));
+  return a;
+}
+
 // An advertised "ip", "ip:port", "[v6]:port" or bare v6 address made dialable:
 // an unspecified host becomes the datagram's source, a missing port the
-// announced TCP port. nullopt when it cannot be dialled.
-std::optional<std::string> resolve_address(std::string_view advertised, const std::string& source_ip,
+// announced TCP port, a link-local IPv6 host our own receiving interface as
+// scope. nullopt when it cannot be dialled from here.
+std::optional<std::string> resolve_address(std::string_view advertised, const Arrival& arrival,
                                            std::uint16_t tcp_port) {
   std::string_view host = advertised;
   std::optional<std::uint16_t> port;
@@ -76,24 +109,37 @@ std::optional<std::string> resolve_address(std::string_view advertised, const st
   if (!plausible_host(host)) return std::nullopt;
   const std::uint16_t p = port ? *port : tcp_port;
   if (p == 0) return std::nullopt;
-  if (is_unspecified_host(host)) {
-    if (source_ip.empty() || !plausible_host(source_ip)) return std::nullopt;
-    return join_host_port(source_ip, p);
+  if (is_unspecified_host(without_scope(host))) {
+    if (arrival.source_ip.empty() || !plausible_host(arrival.source_ip)) return std::nullopt;
+    return join_host_port(arrival.source_ip, p);
+  }
+  if (is_ipv6_link_local(host)) {
+    const std::string_view bare = without_scope(host);
+    if (!arrival.source_link_local.empty()) {
+      const auto a = detail::parse_ip(bare);
+      const auto b = detail::parse_ip(arrival.source_link_local);
+      if (!a || !b || *a != *b) return std::nullopt;
+    }
+    // The sender's scope names one of its interfaces; ours is the one the datagram
+    // came in on. Not known (an announcement relayed over IPv4 from afar): kept bare,
+    // as the sender's scope would mislead.
+    if (arrival.interface.empty() || !plausible_host(arrival.interface)) return join_host_port(bare, p);
+    return join_host_port(std::string(bare) + "%" + std::string(arrival.interface), p);
   }
   return join_host_port(host, p);
 }
 
-std::vector<std::string> resolve_addresses(const AnnouncementFields& a, const std::string& source_ip) {
+std::vector<std::string> resolve_addresses(const AnnouncementFields& a, const Arrival& arrival) {
   std::vector<std::string> out;
   for (const auto& advertised : a.addresses) {
-    auto resolved = resolve_address(advertised, source_ip, a.tcp_port);
+    auto resolved = resolve_address(advertised, arrival, a.tcp_port);
     if (resolved && std::find(out.begin(), out.end(), *resolved) == out.end()) {
       out.push_back(std::move(*resolved));
     }
   }
   // No usable advertised address: the source is where the node is.
   if (out.empty() && a.tcp_port != 0) {
-    if (auto resolved = resolve_address("", source_ip, a.tcp_port)) out.push_back(std::move(*resolved));
+    if (auto resolved = resolve_address("", arrival, a.tcp_port)) out.push_back(std::move(*resolved));
   }
   return out;
 }
@@ -215,24 +261,30 @@ bool DiscoveryCore::announce_presence(TimePoint /*now*/) {
   return true;
 }
 
+void DiscoveryCore::set_advertised_addresses(std::vector<std::string> addresses) {
+  config_.advertised_addresses = std::move(addresses);
+}
+
 // ------------------------------------------------------------------ receiving
 
 void DiscoveryCore::on_datagram(const std::string& from_ip, std::uint16_t from_port,
-                                std::span<const std::uint8_t> bytes, TimePoint now) noexcept {
-  receive(from_ip, from_port, bytes, true, now);
+                                std::span<const std::uint8_t> bytes, TimePoint now,
+                                std::string_view arrival_interface) noexcept {
+  receive(from_ip, from_port, bytes, true, arrival_interface, now);
 }
 
 void DiscoveryCore::on_signed_announcement(const std::string& from_ip,
                                            std::span<const std::uint8_t> signed_announcement,
                                            TimePoint now) noexcept {
-  receive(from_ip, 0, signed_announcement, false, now);
+  receive(from_ip, 0, signed_announcement, false, {}, now);
 }
 
 void DiscoveryCore::receive(const std::string& from_ip, std::uint16_t from_port,
-                            std::span<const std::uint8_t> bytes, bool framed, TimePoint now) noexcept {
+                            std::span<const std::uint8_t> bytes, bool framed, std::string_view arrival_interface,
+                            TimePoint now) noexcept {
   try {
     ++counters_.received;
-    handle_datagram(from_ip, from_port, bytes, framed, now);
+    handle_datagram(from_ip, from_port, bytes, framed, arrival_interface, now);
     flush();
   } catch (...) {
     // Only allocation failure or a throwing callback gets here; the datagram
@@ -291,7 +343,8 @@ bool DiscoveryCore::make_room(TimePoint now) {
 }
 
 void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t from_port,
-                                    std::span<const std::uint8_t> bytes, bool framed, TimePoint now) {
+                                    std::span<const std::uint8_t> bytes, bool framed,
+                                    std::string_view arrival_interface, TimePoint now) {
   // Before parsing: the signature check is the expensive part of a datagram.
   if (!take_token(from_ip, now)) {
     ++counters_.rate_limited;
@@ -393,6 +446,7 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
   Entry& e = it->second;
 
   const NodeInfo before = e.node.info;
+  const std::vector<std::string> addresses_before = e.node.addresses;
   const Uuid previous_instance = e.node.instance_id;
   // A restart: the old instance must never be taken back.
   if (existed && a.instance_id != previous_instance) {
@@ -402,7 +456,7 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
   e.departed = false;
   e.node.instance_id = a.instance_id;
   e.node.sequence = a.sequence;
-  e.node.addresses = resolve_addresses(a, from_ip);
+  e.node.addresses = resolve_addresses(a, arrival_of(from_ip, arrival_interface));
   e.node.source = join_host_port(from_ip, from_port);
   e.node.last_heard = now;
   e.node.expires_at = now + lifetime;
@@ -414,17 +468,14 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
   info.capabilities = a.capabilities;
   info.last_seen = std::chrono::system_clock::time_point{std::chrono::milliseconds{wall}};
   info.health = NodeHealth::Healthy;
-  // Every address, not just the first: the node's dial tries them all.
   info.addresses.clear();
-  for (const auto& address : e.node.addresses) info.addresses.push_back({address, AddressSource::Lan, info.last_seen, {}});
-  const bool addresses_changed = !std::equal(info.addresses.begin(), info.addresses.end(), before.addresses.begin(),
-                                             before.addresses.end(),
-                                             [](const auto& x, const auto& y) { return x.address == y.address; });
+  for (const auto& address : e.node.addresses)
+    info.addresses.push_back(NodeAddress{.address = address, .source = AddressSource::Lan, .last_seen = info.last_seen});
 
   if (is_new) {
     emit(NodeEvent::Discovered, info);
-  } else if (addresses_changed || !(info.capabilities == before.capabilities) ||
-             a.instance_id != previous_instance) {
+  } else if (info.address != before.address || e.node.addresses != addresses_before ||
+             !(info.capabilities == before.capabilities) || a.instance_id != previous_instance) {
     emit(NodeEvent::Updated, info);
   }
 

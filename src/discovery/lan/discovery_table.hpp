@@ -18,13 +18,23 @@
 //
 // Adapter loop:
 //   core.start(now);                                   // probe/announce
-//   on each received datagram: core.on_datagram(ip, port, bytes, now);
+//   on each received datagram: core.on_datagram(ip, port, bytes, now, interface);
 //   on a NodeAnnouncement envelope: core.on_signed_announcement(ip, bytes, now);
 //   whenever a call returns: re-arm a timer for core.next_wakeup(), and when it
 //   fires call core.on_timer(now);
 //   core.stop(now);                                    // goodbye
-// send(dest, bytes): dest.kind == Group means the multicast group and the
-// broadcast address on the discovery port; Unicast means dest.ip:dest.port.
+// send(dest, bytes): dest.kind == Group means the multicast groups (IPv4 and
+// IPv6) and the broadcast address on the discovery port; Unicast means
+// dest.ip:dest.port (a link-local IPv6 dest.ip carries its scope: "fe80::1%eth0").
+//
+// Addresses. An announcement lists where its sender can be dialled; receivers
+// make each one dialable: an unspecified one ("0.0.0.0", "::") or an empty list
+// means the datagram's source, a missing port the announced TCP port, and a
+// link-local IPv6 address gets the receiver's own interface as scope (a scope
+// is an interface of the host that wrote it, meaningless anywhere else): the
+// interface the datagram arrived on (kept bare when that is unknown). When the
+// datagram itself came from a link-local address, the other link-local addresses
+// it lists are dropped: they are on the sender's other links.
 #pragma once
 
 #include <chrono>
@@ -34,6 +44,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -87,7 +98,8 @@ struct DiscoveryConfig {
   Identity identity;                        // signs our announcements; our own are ignored
   std::string network_name = "datafold";    // announcements from other networks are ignored
   std::uint16_t tcp_port = 0;               // where we accept connections; 0: we don't
-  // What we advertise; empty (or "0.0.0.0") lets receivers use the datagram's source.
+  // What we advertise ("ip" or "ip:port"; link-local IPv6 as "fe80::1%eth0");
+  // empty (or "0.0.0.0") lets receivers use the datagram's source.
   std::vector<std::string> advertised_addresses{};
   NodeCapabilities capabilities{};
 
@@ -156,7 +168,9 @@ struct DiscoveryCounters {
 
 // A table entry as the caller sees it.
 struct DiscoveredNode {
-  NodeInfo info;                        // info.address is addresses.front(), or "" if none
+  // info.address is addresses.front(), or "" if none; info.addresses holds them all,
+  // each with source Lan and last_seen the time of the announcement.
+  NodeInfo info;
   std::vector<std::string> addresses;   // every dialable "ip:port" it advertised, resolved
   std::string source;                   // "ip:port" its last datagram came from
   Uuid instance_id;
@@ -183,11 +197,19 @@ class DiscoveryCore {
   // One announcement to the group now, outside the periodic schedule.
   // False (nothing sent) when not started.
   bool announce_presence(TimePoint now);
+  // What our announcements advertise from the next one on (as
+  // DiscoveryConfig::advertised_addresses): the node learnt an address, say an
+  // observed public one. Sends nothing by itself.
+  void set_advertised_addresses(std::vector<std::string> addresses);
+  const std::vector<std::string>& advertised_addresses() const noexcept { return config_.advertised_addresses; }
 
-  // A datagram received from from_ip:from_port. Never throws; any input is
-  // either accepted or counted under one ignored reason in counters().
-  void on_datagram(const std::string& from_ip, std::uint16_t from_port,
-                   std::span<const std::uint8_t> bytes, TimePoint now) noexcept;
+  // A datagram received from from_ip:from_port ("fe80::2%eth0" for a link-local
+  // IPv6 source, scoped as the receiving socket reports it) on the interface named
+  // `arrival_interface` ("" if the adapter cannot tell; then an IPv6 source's scope
+  // stands for it). Never throws; any input is either accepted or counted under one
+  // ignored reason in counters().
+  void on_datagram(const std::string& from_ip, std::uint16_t from_port, std::span<const std::uint8_t> bytes,
+                   TimePoint now, std::string_view arrival_interface = {}) noexcept;
   // A serialized SignedAnnouncement that arrived another way (a NodeAnnouncement
   // envelope on a connection, the DHT): no datagram header, never a probe. Same
   // checks and counters as on_datagram(); never throws.
@@ -237,9 +259,9 @@ class DiscoveryCore {
   };
 
   void receive(const std::string& from_ip, std::uint16_t from_port, std::span<const std::uint8_t> bytes,
-               bool framed, TimePoint now) noexcept;
-  void handle_datagram(const std::string& from_ip, std::uint16_t from_port,
-                       std::span<const std::uint8_t> bytes, bool framed, TimePoint now);
+               bool framed, std::string_view arrival_interface, TimePoint now) noexcept;
+  void handle_datagram(const std::string& from_ip, std::uint16_t from_port, std::span<const std::uint8_t> bytes,
+                       bool framed, std::string_view arrival_interface, TimePoint now);
   bool take_token(const std::string& ip, TimePoint now);
   bool make_room(TimePoint now);
   void schedule_first_sight(TimePoint now);

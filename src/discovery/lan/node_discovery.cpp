@@ -1,11 +1,15 @@
 #include "discovery/lan/node_discovery_impl.hpp"
 
+#include <algorithm>
 #include <future>
 #include <thread>
 
 #include <asio/ip/multicast.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include "core/ip_address.hpp"
 
 namespace datafold::net {
 
@@ -29,40 +33,104 @@ NodeDiscovery::Impl::Impl(asio::io_context& io, net::DiscoveryConfig config_in,
       config(std::move(config_in)),
       lans(std::move(interfaces)),
       on_event(std::move(handler)),
-      group_socket(strand),
-      unicast_socket(strand),
+      group4(strand),
+      unicast4(strand),
+      group6(strand),
+      unicast6(strand),
       timer(strand) {}
 
-NetworkResult<void> NodeDiscovery::Impl::open_sockets() {
+NetworkResult<void> NodeDiscovery::Impl::open_ipv4() {
   using asio::ip::udp;
   std::error_code ec;
-  const auto group = asio::ip::make_address_v4(config.group, ec);
-  if (ec || !group.is_multicast()) return make_error(ErrorKind::Config, "'" + config.group + "' is not an IPv4 multicast group");
-
-  group_socket.open(udp::v4(), ec);
+  group4.socket.open(udp::v4(), ec);
   // Several nodes on one host share the discovery port: each hears the group.
-  if (!ec) group_socket.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) group_socket.bind(udp::endpoint(asio::ip::address_v4::any(), config.discovery_port), ec);
+  if (!ec) group4.socket.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) group4.socket.bind(udp::endpoint(asio::ip::address_v4::any(), config.discovery_port), ec);
   if (ec)
     return make_error(ErrorKind::Connection,
                       "cannot bind discovery port " + std::to_string(config.discovery_port) + ": " + ec.message());
   for (const auto& lan : lans) {
-    if (!lan.multicast) continue;
+    if (!lan.multicast_v4 || lan.ipv4.empty()) continue;
     std::error_code join_ec;
-    group_socket.set_option(asio::ip::multicast::join_group(group, asio::ip::make_address_v4(lan.address)), join_ec);
+    group4.socket.set_option(asio::ip::multicast::join_group(group_v4, asio::ip::make_address_v4(lan.address())),
+                             join_ec);
     if (join_ec) spdlog::warn("discovery: cannot join {} on {}: {}", config.group, lan.name, join_ec.message());
   }
 
-  unicast_socket.open(udp::v4(), ec);
-  if (!ec) unicast_socket.set_option(asio::socket_base::broadcast(true), ec);
-  if (!ec) unicast_socket.set_option(asio::ip::multicast::enable_loopback(true), ec);
-  if (!ec) unicast_socket.set_option(asio::ip::multicast::hops(1), ec);  // never beyond the LAN
-  if (!ec) unicast_socket.bind(udp::endpoint(asio::ip::address_v4::any(), 0), ec);
+  unicast4.socket.open(udp::v4(), ec);
+  if (!ec) unicast4.socket.set_option(asio::socket_base::broadcast(true), ec);
+  if (!ec) unicast4.socket.set_option(asio::ip::multicast::enable_loopback(true), ec);
+  if (!ec) unicast4.socket.set_option(asio::ip::multicast::hops(1), ec);  // never beyond the LAN
+  if (!ec) unicast4.socket.bind(udp::endpoint(asio::ip::address_v4::any(), 0), ec);
   if (ec) return make_error(ErrorKind::Connection, "cannot open the discovery socket: " + ec.message());
+  return {};
+}
+
+NetworkResult<void> NodeDiscovery::Impl::open_ipv6() {
+  using asio::ip::udp;
+  std::error_code ec;
+  group6.socket.open(udp::v6(), ec);
+  // IPv6 only: IPv4 datagrams have their own socket, and must not arrive twice.
+  if (!ec) group6.socket.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) group6.socket.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) group6.socket.bind(udp::endpoint(asio::ip::address_v6::any(), config.discovery_port), ec);
+  if (ec)
+    return make_error(ErrorKind::Connection,
+                      "cannot bind IPv6 discovery port " + std::to_string(config.discovery_port) + ": " + ec.message());
+  unsigned joined = 0;
+  for (const auto& lan : lans) {
+    if (!lan.multicast_v6 || lan.ipv6.empty()) continue;
+    // A link-local group means nothing without an interface: join it on each by index.
+    std::error_code join_ec;
+    group6.socket.set_option(asio::ip::multicast::join_group(group_v6, lan.index), join_ec);
+    if (join_ec) {
+      spdlog::warn("discovery: cannot join {} on {}: {}", config.group_v6, lan.name, join_ec.message());
+    } else {
+      ++joined;
+    }
+  }
+  if (joined == 0) return make_error(ErrorKind::Connection, "joined " + config.group_v6 + " on no interface");
+
+  unicast6.socket.open(udp::v6(), ec);
+  if (!ec) unicast6.socket.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) unicast6.socket.set_option(asio::ip::multicast::enable_loopback(true), ec);
+  if (!ec) unicast6.socket.set_option(asio::ip::multicast::hops(1), ec);  // never beyond the link
+  if (!ec) unicast6.socket.bind(udp::endpoint(asio::ip::address_v6::any(), 0), ec);
+  if (ec) return make_error(ErrorKind::Connection, "cannot open the IPv6 discovery socket: " + ec.message());
+  return {};
+}
+
+NetworkResult<void> NodeDiscovery::Impl::open_sockets() {
+  std::error_code ec;
+  group_v4 = asio::ip::make_address_v4(config.group, ec);
+  if (ec || !group_v4.is_multicast())
+    return make_error(ErrorKind::Config, "'" + config.group + "' is not an IPv4 multicast group");
+  group_v6 = asio::ip::make_address_v6(config.group_v6, ec);
+  if (ec || !group_v6.is_multicast_link_local())
+    return make_error(ErrorKind::Config, "'" + config.group_v6 + "' is not an IPv6 link-local multicast group (ff02::/16, ff12::/16)");
+
+  const bool want_v4 = std::any_of(lans.begin(), lans.end(), [](const auto& lan) { return !lan.ipv4.empty(); });
+  const bool want_v6 =
+      std::any_of(lans.begin(), lans.end(), [](const auto& lan) { return lan.multicast_v6 && !lan.ipv6.empty(); });
+  if (want_v4) {
+    if (auto opened = open_ipv4(); !opened) return opened;
+  }
+  if (want_v6) {
+    if (auto opened = open_ipv6(); !opened) {
+      // IPv4 still works: say so and go on. With nothing else, it is the error.
+      std::error_code ignored;
+      group6.socket.close(ignored);
+      unicast6.socket.close(ignored);
+      if (!want_v4) return opened;
+      spdlog::warn("discovery: IPv4 only: {}", opened.error().message);
+    }
+  }
 
   discovery::DiscoveryConfig core_config{.identity = config.identity};
   core_config.network_name = config.network_name;
   core_config.tcp_port = config.tcp_port;
+  interface_addresses = discovery::addresses_to_announce(lans, config.listen_address);
+  core_config.advertised_addresses = interface_addresses;
   core_config.capabilities = config.capabilities;
   core_config.announcement_interval = config.announcement_interval;
   core_config.on_event = [this](discovery::NodeEvent event, const NodeInfo& info) {
@@ -77,45 +145,72 @@ NetworkResult<void> NodeDiscovery::Impl::open_sockets() {
 
 void NodeDiscovery::Impl::send(const discovery::Destination& destination, const std::string& datagram) {
   using asio::ip::udp;
+  if (destination.kind != discovery::Destination::Kind::Unicast) return send_to_group(datagram);
   std::error_code ec;
-  if (destination.kind == discovery::Destination::Kind::Unicast) {
-    auto address = asio::ip::make_address(destination.ip, ec);
-    if (!ec) unicast_socket.send_to(asio::buffer(datagram), udp::endpoint(address, destination.port), 0, ec);
-    if (ec) spdlog::debug("discovery: unicast to {} failed: {}", destination.to_string(), ec.message());
-    return;
-  }
-  // The group: multicast and broadcast on every chosen interface, because many
-  // networks filter one or the other. Receivers drop the duplicate.
-  const auto group = asio::ip::make_address_v4(config.group);
-  for (const auto& lan : lans) {
-    const auto address = asio::ip::make_address_v4(lan.address);
-    if (lan.multicast) {
-      unicast_socket.set_option(asio::ip::multicast::outbound_interface(address), ec);
-      if (!ec) unicast_socket.send_to(asio::buffer(datagram), udp::endpoint(group, config.discovery_port), 0, ec);
-      if (ec) spdlog::debug("discovery: multicast on {} failed: {}", lan.name, ec.message());
+  // A link-local IPv6 destination carries its scope ("fe80::1%eth0"): make_address keeps it.
+  auto address = asio::ip::make_address(destination.ip, ec);
+  if (!ec) {
+    auto& socket = address.is_v6() ? unicast6.socket : unicast4.socket;
+    if (socket.is_open()) {
+      socket.send_to(asio::buffer(datagram), udp::endpoint(address, destination.port), 0, ec);
+    } else {
+      ec = asio::error::address_family_not_supported;
     }
-    if (!lan.broadcast.empty()) {
-      auto broadcast = asio::ip::make_address_v4(lan.broadcast, ec);
-      if (!ec) unicast_socket.send_to(asio::buffer(datagram), udp::endpoint(broadcast, config.discovery_port), 0, ec);
-      if (ec) spdlog::debug("discovery: broadcast on {} failed: {}", lan.name, ec.message());
+  }
+  if (ec) spdlog::debug("discovery: unicast to {} failed: {}", destination.to_string(), ec.message());
+}
+
+void NodeDiscovery::Impl::send_to_group(const std::string& datagram) {
+  using asio::ip::udp;
+  // IPv4 multicast and broadcast on every chosen interface, because many networks
+  // filter one or the other, and the IPv6 group on each. Receivers drop the
+  // duplicates (same instance and sequence).
+  for (const auto& lan : lans) {
+    std::error_code ec;
+    if (unicast4.socket.is_open() && !lan.ipv4.empty()) {
+      if (lan.multicast_v4) {
+        unicast4.socket.set_option(asio::ip::multicast::outbound_interface(asio::ip::make_address_v4(lan.address())), ec);
+        if (!ec) unicast4.socket.send_to(asio::buffer(datagram), udp::endpoint(group_v4, config.discovery_port), 0, ec);
+        if (ec) spdlog::debug("discovery: multicast on {} failed: {}", lan.name, ec.message());
+      }
+      for (const auto& v4 : lan.ipv4) {
+        if (v4.broadcast.empty()) continue;
+        ec.clear();
+        auto broadcast = asio::ip::make_address_v4(v4.broadcast, ec);
+        if (!ec) unicast4.socket.send_to(asio::buffer(datagram), udp::endpoint(broadcast, config.discovery_port), 0, ec);
+        if (ec) spdlog::debug("discovery: broadcast on {} failed: {}", lan.name, ec.message());
+      }
+    }
+    if (unicast6.socket.is_open() && lan.multicast_v6 && !lan.ipv6.empty()) {
+      ec.clear();
+      unicast6.socket.set_option(asio::ip::multicast::outbound_interface(lan.index), ec);
+      const asio::ip::address_v6 scoped(group_v6.to_bytes(), lan.index);
+      if (!ec) unicast6.socket.send_to(asio::buffer(datagram), udp::endpoint(scoped, config.discovery_port), 0, ec);
+      if (ec) spdlog::debug("discovery: IPv6 multicast on {} failed: {}", lan.name, ec.message());
     }
   }
 }
 
-void NodeDiscovery::Impl::receive(asio::ip::udp::socket& socket, std::array<std::uint8_t, 9 * 1024>& buffer,
-                                  asio::ip::udp::endpoint& sender) {
-  socket.async_receive_from(asio::buffer(buffer), sender,
-                            [self = shared_from_this(), &socket, &buffer, &sender](std::error_code ec, std::size_t n) {
-                              if (self->stopped || ec == asio::error::operation_aborted) return;
-                              if (!ec) {
-                                self->core->on_datagram(sender.address().to_string(), sender.port(),
-                                                        std::span<const std::uint8_t>(buffer.data(), n),
-                                                        discovery::Clock::now());
-                                self->snapshot();
-                                self->rearm();
-                              }
-                              self->receive(socket, buffer, sender);
-                            });
+void NodeDiscovery::Impl::receive(Receiver& receiver) {
+  receiver.socket.async_receive_from(
+      asio::buffer(receiver.buffer), receiver.sender,
+      [self = shared_from_this(), &receiver](std::error_code ec, std::size_t n) {
+        if (self->stopped || ec == asio::error::operation_aborted) return;
+        if (!ec) {
+          const auto& from = receiver.sender.address();
+          // A link-local IPv6 source reads "fe80::2%eth0": its scope is the interface
+          // it came in on. An IPv4 source's interface is the one whose subnet holds it.
+          const std::string from_ip = detail::ip_text(from);
+          const std::string arrival =
+              from.is_v4() ? discovery::interface_for_ipv4_source(self->lans, from_ip) : std::string();
+          self->core->on_datagram(from_ip, receiver.sender.port(),
+                                  std::span<const std::uint8_t>(receiver.buffer.data(), n), discovery::Clock::now(),
+                                  arrival);
+          self->snapshot();
+          self->rearm();
+        }
+        self->receive(receiver);
+      });
 }
 
 void NodeDiscovery::Impl::rearm() {
@@ -146,8 +241,8 @@ void NodeDiscovery::Impl::snapshot() {
 void NodeDiscovery::Impl::start() {
   asio::post(strand, [self = shared_from_this()] {
     self->core->start(discovery::Clock::now());
-    self->receive(self->group_socket, self->group_buffer, self->group_sender);
-    self->receive(self->unicast_socket, self->unicast_buffer, self->unicast_sender);
+    for (Receiver* r : {&self->group4, &self->unicast4, &self->group6, &self->unicast6})
+      if (r->socket.is_open()) self->receive(*r);
     self->snapshot();
     self->rearm();
   });
@@ -159,8 +254,7 @@ void NodeDiscovery::Impl::stop() {
   stopped = true;
   std::error_code ignored;
   timer.cancel();
-  group_socket.close(ignored);
-  unicast_socket.close(ignored);
+  for (Receiver* r : {&group4, &unicast4, &group6, &unicast6}) r->socket.close(ignored);
 }
 
 template <class Work>
@@ -239,6 +333,26 @@ void NodeDiscovery::announce_presence() {
   });
 }
 
+void NodeDiscovery::set_extra_addresses(std::vector<std::string> addresses) {
+  asio::post(impl_->strand, [impl = impl_, addresses = std::move(addresses)]() mutable {
+    // LAN receivers dial in the order given (a dialler may reorder): the interfaces'
+    // own addresses first, then the extra ones, before the link-local ones, which
+    // give way first when the announcement's kMaxAddresses is reached.
+    std::vector<std::string> all;
+    const auto& own = impl->interface_addresses;
+    // Announcing no address of its own means "the datagram's source"; with extra
+    // ones listed, an unspecified address keeps saying so.
+    if (own.empty() && !addresses.empty()) all.push_back("0.0.0.0");
+    auto link_local = std::find_if(own.begin(), own.end(), [](const std::string& a) { return a.find('%') != std::string::npos; });
+    all.insert(all.end(), own.begin(), link_local);
+    for (auto& extra : addresses)
+      if (std::find(own.begin(), own.end(), extra) == own.end() && std::find(all.begin(), all.end(), extra) == all.end())
+        all.push_back(std::move(extra));
+    all.insert(all.end(), link_local, own.end());
+    impl->core->set_advertised_addresses(std::move(all));
+  });
+}
+
 void NodeDiscovery::handle_node_announcement(const NodeAnnouncementMessage& announcement, const std::string& from_ip) {
   asio::post(impl_->strand, [impl = impl_, bytes = announcement.signed_announcement, from_ip] {
     if (impl->stopped) return;
@@ -268,7 +382,7 @@ DiscoveryStats NodeDiscovery::stats() const {
 
 std::vector<std::string> NodeDiscovery::interfaces() const {
   std::vector<std::string> out;
-  for (const auto& lan : impl_->lans) out.push_back(lan.name + " (" + lan.address + ")");
+  for (const auto& lan : impl_->lans) out.push_back(lan.describe());
   return out;
 }
 

@@ -1,6 +1,9 @@
-// The UDP adapter around DiscoveryCore: two sockets and a timer on one strand.
+// The UDP adapter around DiscoveryCore: sockets and a timer on one strand. Per
+// address family (IPv4 when a chosen interface has an IPv4 address, IPv6 when one
+// can multicast IPv6):
 //  - the group socket is bound to the discovery port and joined to the multicast
-//    group on every chosen interface: it hears announcements and probes;
+//    group on every chosen interface (IPv6: by interface index): it hears
+//    announcements and probes;
 //  - the unicast socket (an ephemeral port) sends everything, so a probe's
 //    unicast answers come back to this node alone even when several nodes share
 //    a host and its discovery port.
@@ -11,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include <asio/io_context.hpp>
@@ -27,15 +31,25 @@ namespace datafold::net {
 struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
   using Strand = asio::strand<asio::io_context::executor_type>;
 
+  // One socket with what its receive loop needs.
+  struct Receiver {
+    explicit Receiver(Strand& strand) : socket(strand) {}
+    asio::ip::udp::socket socket;
+    std::array<std::uint8_t, 9 * 1024> buffer{};
+    asio::ip::udp::endpoint sender;
+  };
+
   Impl(asio::io_context& io, net::DiscoveryConfig config, std::vector<discovery::LanInterface> interfaces,
        EventHandler on_event);
 
   NetworkResult<void> open_sockets();
+  NetworkResult<void> open_ipv4();
+  NetworkResult<void> open_ipv6();
   void start();
   void stop();  // on the strand
   void send(const discovery::Destination& destination, const std::string& datagram);
-  void receive(asio::ip::udp::socket& socket, std::array<std::uint8_t, 9 * 1024>& buffer,
-               asio::ip::udp::endpoint& sender);
+  void send_to_group(const std::string& datagram);
+  void receive(Receiver& receiver);
   void rearm();
   void snapshot();  // copies what other threads may read
 
@@ -47,14 +61,15 @@ struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
   const net::DiscoveryConfig config;
   const std::vector<discovery::LanInterface> lans;
   EventHandler on_event;
-  asio::ip::udp::socket group_socket;
-  asio::ip::udp::socket unicast_socket;
+  std::vector<std::string> interface_addresses;  // what the chosen interfaces give us to announce
+  asio::ip::address_v4 group_v4;
+  asio::ip::address_v6 group_v6;
+  Receiver group4;
+  Receiver unicast4;
+  Receiver group6;
+  Receiver unicast6;
   asio::steady_timer timer;
   std::optional<discovery::DiscoveryCore> core;
-  std::array<std::uint8_t, 9 * 1024> group_buffer{};
-  std::array<std::uint8_t, 9 * 1024> unicast_buffer{};
-  asio::ip::udp::endpoint group_sender;
-  asio::ip::udp::endpoint unicast_sender;
   bool stopped = false;                   // on the strand
   std::atomic<bool> stop_requested{false};  // any thread: stop() runs once
 
