@@ -48,7 +48,7 @@ struct DhtConfig {
   std::uint16_t port = 4222;            // OpenDHT's default; 0: any free port (see port())
   // "host:port" or "[v6]:port" of nodes already in the DHT; tried again every few
   // seconds while none answers. Empty: this is the first node of its DHT.
-  std::vector<std::string> bootstrap;
+  std::vector<std::string> bootstrap{};
   // How often our announcement is signed afresh (new sequence and timestamp) and
   // put again, ±10 %. Its ttl is three intervals (capped at kMaxDhtValueLifetime),
   // so readers believe it through two missed republishes.
