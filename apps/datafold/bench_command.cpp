@@ -18,7 +18,7 @@
 
 #include "bench_shape.hpp"
 #include "exit_code.hpp"
-#include "host_port.hpp"
+#include "datafold/net/host_port.hpp"
 #include "load/latency_recorder.hpp"
 #include "load/load_report.hpp"
 #include "load/pingpong_floor.hpp"
@@ -244,7 +244,7 @@ int BenchCommand::run() const {
   if (duration.count() < 1) return fail(ExitCode::kUsage, "--duration must be at least 0.001 s");
   const bool builtin_target = target_.empty();
   if (!builtin_target) {
-    if (!parse_peer_address(target_)) return fail(ExitCode::kUsage, "--target: '" + target_ + "' is not HOST:PORT");
+    if (!net::parse_host_port(target_)) return fail(ExitCode::kUsage, "--target: '" + target_ + "' is not HOST:PORT");
     if (payload_option_->count() > 0)
       return fail(ExitCode::kUsage,
                   "--payload-bytes sets what the built-in target answers; it has no effect with --target");
@@ -258,7 +258,7 @@ int BenchCommand::run() const {
     auto node = start_builtin_target(payload_bytes_, network_);
     if (!node) return fail("bench: cannot start the target node", node.error());
     own_node.emplace(std::move(*node));
-    target = HostPort{"127.0.0.1", own_node->listen_port()}.to_string();
+    target = net::HostPort{"127.0.0.1", own_node->listen_port()}.to_string();
   }
   const Workload workload = builtin_target ? builtin_target_workload(payload_bytes_) : remote_target_workload();
   LoadClientOptions options;

@@ -14,7 +14,7 @@
 
 #include "data_dir.hpp"
 #include "exit_code.hpp"
-#include "host_port.hpp"
+#include "datafold/net/host_port.hpp"
 #include "json_views.hpp"
 #include "seconds_validator.hpp"
 
@@ -73,7 +73,7 @@ net::NetworkResult<Json> api_answer(const std::string& address, const httplib::R
 }
 
 std::optional<httplib::Client> api_client(const std::string& address, std::chrono::milliseconds timeout) {
-  const auto where = parse_peer_address(address);
+  const auto where = net::parse_host_port(address);
   if (!where) return std::nullopt;
   std::optional<httplib::Client> client(std::in_place, where->host, where->port);
   client->set_connection_timeout(std::chrono::seconds(3));
@@ -353,10 +353,10 @@ class ClientNode final : public ClientSession {
     if (auto status = local_api_get(options_.http, "/api/network/status", timeout);
         status && status->is_object() && status->value("listen_port", 0) != 0) {
       // It listens on the address its HTTP API is on, or on every address.
-      const auto http = parse_peer_address(options_.http);
+      const auto http = net::parse_host_port(options_.http);
       nodes->push_back({{"node_id", status->value("node_id", "")},
                         {"public_key", status->value("public_key", Json())},
-                        {"address", HostPort{http->host, status->value("listen_port", std::uint16_t{0})}.to_string()}});
+                        {"address", net::HostPort{http->host, status->value("listen_port", std::uint16_t{0})}.to_string()}});
     }
     for (const auto& node : *nodes) {
       auto id = net::NodeId::from_string(node.value("node_id", ""));
@@ -503,10 +503,10 @@ net::NetworkResult<std::unique_ptr<ClientSession>> open_session(const GlobalOpti
   auto identity = net::Identity::load_or_create(identity_path(global.data_dir));
   if (!identity) return std::move(identity).error();
   for (const auto& peer : options.bootstrap)
-    if (!parse_peer_address(peer))
+    if (!net::parse_host_port(peer))
       return net::make_error(net::ErrorKind::Config, "--bootstrap: '" + peer + "' is not HOST:PORT");
   if (options.http != "off") {
-    if (!parse_peer_address(options.http)) return bad_http_address(options.http);
+    if (!net::parse_host_port(options.http)) return bad_http_address(options.http);
     // Nothing listening on loopback answers at once, so this costs little when no node runs.
     auto status = local_api_get(options.http, "/api/network/status", std::chrono::seconds(3));
     if (status && status->is_object() && status->value("node_id", "") == identity->node_id().to_string() &&

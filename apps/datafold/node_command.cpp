@@ -16,7 +16,7 @@
 #include "store/store_query_handler.hpp"
 #include "data_dir.hpp"
 #include "exit_code.hpp"
-#include "host_port.hpp"
+#include "datafold/net/host_port.hpp"
 #include "node_settings.hpp"
 #include "seconds_validator.hpp"
 #include "shutdown_signal.hpp"
@@ -63,7 +63,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
                        "sample); "
                        "flags win over the file");
-  listen_ = HostPort{defaults.listen_address, defaults.listen_port}.to_string();
+  listen_ = net::HostPort{defaults.listen_address, defaults.listen_port}.to_string();
   network_ = defaults.network_name;
   command_->add_option("--listen", listen_, "IP:PORT to accept connections on (port 0: any free port)")
       ->capture_default_str();
@@ -140,11 +140,11 @@ int NodeCommand::run() const {
     if (auto problem = load_config_file(*command_, settings)) return fail(ExitCode::kUsage, *problem);
   }
 
-  const auto listen = parse_listen_address(settings.listen);
+  const auto listen = net::parse_listen_address(settings.listen);
   if (!listen)
     return fail(ExitCode::kUsage, settings.origin("listen", "--listen") + ": '" + settings.listen + "' is not IP:PORT");
   for (const auto& peer : settings.bootstrap)
-    if (!parse_peer_address(peer))
+    if (!net::parse_host_port(peer))
       return fail(ExitCode::kUsage, settings.origin("bootstrap", "--bootstrap") + ": '" + peer + "' is not HOST:PORT");
 
   if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("node", made.error());
@@ -156,9 +156,9 @@ int NodeCommand::run() const {
   // wait_until() below ever takes the signal.
   ShutdownSignal shutdown;
 
-  std::optional<HostPort> http;
+  std::optional<net::HostPort> http;
   if (settings.http != "off") {
-    http = parse_listen_address(settings.http);
+    http = net::parse_listen_address(settings.http);
     if (!http)
       return fail(ExitCode::kUsage,
                   settings.origin("http", "--http") + ": '" + settings.http + "' is not IP:PORT or 'off'");
@@ -203,7 +203,7 @@ int NodeCommand::run() const {
       [data](const net::RequestContext& requester) { return store::visible_schemas(*data, requester); });
 
   if (auto started = core.start(); !started) return fail("node: cannot start", started.error());
-  const auto address = HostPort{listen->host, core.listen_port()}.to_string();
+  const auto address = net::HostPort{listen->host, core.listen_port()}.to_string();
 
   // The operator's own requests through the HTTP API read as the node itself (distance 0).
   const net::RequestContext self{core.local_node_id(), core.public_key(), 0};
@@ -216,7 +216,7 @@ int NodeCommand::run() const {
       (void)core.stop();
       return fail("node: --http", serving.error());
     }
-    spdlog::info("HTTP API on {}", HostPort{http->host, api.port()}.to_string());
+    spdlog::info("HTTP API on {}", net::HostPort{http->host, api.port()}.to_string());
   }
   if (global_.json) {
     std::cout << nlohmann::json{{"event", "listening"}, {"node_id", node_id.to_string()}, {"address", address}}

@@ -1,13 +1,14 @@
-#include "host_port.hpp"
+#include "datafold/net/host_port.hpp"
 
 #include <arpa/inet.h>
 
 #include <charconv>
 
-namespace datafold::app {
+namespace datafold::net {
 
 namespace {
 
+// Host and port, port 0..65535; nullopt if the text is not host:port.
 std::optional<HostPort> split(std::string_view text) {
   HostPort out;
   std::string_view port_text;
@@ -35,18 +36,16 @@ std::optional<HostPort> split(std::string_view text) {
 
 bool is_ip_literal(const std::string& host) {
   unsigned char buffer[16];
-  return ::inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+  // A scope ("fe80::1%eth0") is not part of the address inet_pton reads.
+  const auto address = host.substr(0, host.find('%'));
+  return ::inet_pton(AF_INET, address.c_str(), buffer) == 1 || ::inet_pton(AF_INET6, address.c_str(), buffer) == 1;
 }
 
 }  // namespace
 
-std::string HostPort::to_string() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
+std::string HostPort::to_string() const { return format_host_port(host, port); }
 
-std::optional<HostPort> parse_peer_address(std::string_view text) {
+std::optional<HostPort> parse_host_port(std::string_view text) {
   auto out = split(text);
   if (!out || out->port == 0) return std::nullopt;
   return out;
@@ -58,4 +57,14 @@ std::optional<HostPort> parse_listen_address(std::string_view text) {
   return out;
 }
 
-}  // namespace datafold::app
+std::string format_host_port(std::string_view host, std::uint16_t port) {
+  std::string out;
+  if (host.find(':') != std::string_view::npos) {
+    out.append("[").append(host).append("]");
+  } else {
+    out.append(host);
+  }
+  return out + ":" + std::to_string(port);
+}
+
+}  // namespace datafold::net
