@@ -20,6 +20,18 @@
 // something to report, or at its deadline, or at stop(). A search that finishes
 // with nothing (not joined yet, value not stored yet) is repeated, with backoff,
 // until the deadline.
+//
+// OpenDHT 2.4.12 (Debian's), as measured with nodes in one process:
+//  - Many nodes on one IP address work: 24 nodes on 127.0.0.1 all fill their
+//    routing tables and find all 552 of each other's values at once; its
+//    per-IP request rate limit did not drop anything there.
+//  - Nodes on *different* loopback addresses (127.0.0.2, 127.0.0.3, ...) do not:
+//    OpenDHT replaces a loopback address in a node list it receives with the
+//    sender's address, so each node only ever reaches the one it bootstrapped
+//    from. Tests on loopback put every node on 127.0.0.1. Distinct private
+//    addresses (10.77.0.1-24 in a namespace) behave like distinct hosts.
+//  - A value id's data is never replaced on a storage node (see dht_value.hpp).
+//  - IPv6 on ::1 works as IPv4 on 127.0.0.1 does.
 #pragma once
 
 #include <chrono>
