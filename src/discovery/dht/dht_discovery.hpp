@@ -12,9 +12,10 @@
 // Threads. create() binds the socket; start() starts OpenDHT's threads (its
 // node and its socket's receiver) and one thread of our own. Every handler runs
 // on that thread of ours, never on OpenDHT's and never inside the call that
-// started it; the values it checks are copied off OpenDHT's thread first. Do not
-// call stop() or destroy the object from a handler. All other members may be
-// called from any thread.
+// started it; the values it checks are copied off OpenDHT's thread first.
+// Handlers should not block: lookups wait while one runs. Every member may be
+// called from any thread, handlers included; stop() (or destruction) from a
+// handler returns without waiting for our thread, which then ends by itself.
 //
 // Lookups. Each completes exactly once: when a DHT search finishes with
 // something to report, or at its deadline, or at stop(). A search that finishes
