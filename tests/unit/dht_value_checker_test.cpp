@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -240,6 +245,27 @@ TEST_F(DhtValueCheckerTest, RemembersABoundedNumberOfInstances) {
   // The first instance was forgotten: its earlier sequence is no longer known to be old.
   first.sequence = 6;
   EXPECT_EQ(check_one(first), DhtVerdict::Accepted);
+}
+
+// The fuzzer's seeds (fuzz/corpus/dht_value/), replayed in the normal build: each
+// is named "<verdict>.<what>", with dashes for spaces, and must get that verdict
+// under the network key at the seeds' time (the fuzzer pins its clock there too).
+TEST(DhtValueSeeds, EachSeedGetsTheVerdictItsNameSays) {
+  const std::filesystem::path dir = DATAFOLD_SOURCE_DIR "/fuzz/corpus/dht_value";
+  std::size_t seeds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    std::string verdict = name.substr(0, name.find('.'));
+    std::replace(verdict.begin(), verdict.end(), '-', ' ');
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string value{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    DhtValueChecker checker{DhtCheckerConfig{"datafold"}};
+    const auto out = checker.check(std::vector<std::string>{value}, DhtKeyRef::network(), 1'700'000'000'000);
+    ASSERT_EQ(out.size(), 1u) << name;
+    EXPECT_EQ(to_string(out.front().verdict), verdict) << name;
+    ++seeds;
+  }
+  EXPECT_GE(seeds, 10u);
 }
 
 }  // namespace

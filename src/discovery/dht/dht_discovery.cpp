@@ -51,6 +51,7 @@ dht::Value::Id random_value_id() {
 // Its debug output is far too chatty to format at all.
 std::shared_ptr<dht::Logger> make_logger() {
   auto line = [](const char* format, va_list args) {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
     char buffer[512];
     std::vsnprintf(buffer, sizeof(buffer), format, args);
     spdlog::debug("dht: {}", buffer);
@@ -161,6 +162,11 @@ NetworkResult<std::unique_ptr<DhtDiscovery>> DhtDiscovery::create(DhtConfig conf
     bind6 = sock_addr(bind, config.port);
   }
 
+  // spdlog's registry is built on first use; build it here, before OpenDHT's
+  // threads log concurrently (ThreadSanitizer sees no ordering between their
+  // first uses inside the uninstrumented libspdlog).
+  spdlog::default_logger_raw();
+
   auto counts = std::make_shared<DatagramCounts>();
   std::unique_ptr<CountingSocket> socket;
   try {
@@ -176,7 +182,19 @@ NetworkResult<std::unique_ptr<DhtDiscovery>> DhtDiscovery::create(DhtConfig conf
   impl->bound_port = port;
   // The thread keeps the state alive while it runs (see stop()); handlers it runs
   // use a plain pointer, as the state outlives them.
-  impl->thread = std::thread([keep = impl] { keep->io.run(); });
+  impl->thread = std::thread([keep = impl] {
+    // Handlers contain their callers' exceptions (dht_lookups.cpp); anything
+    // else escaping run() is logged, and the loop goes on until stop().
+    for (;;) {
+      try {
+        keep->io.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("dht: {}", e.what());
+      }
+    }
+  });
+  impl->io_thread_id = impl->thread.get_id();
   return std::make_unique<DhtDiscovery>(std::move(impl));
 }
 
@@ -218,6 +236,9 @@ NetworkResult<void> DhtDiscovery::start() {
 
 void DhtDiscovery::stop() {
   Impl& d = *impl_;
+  const bool on_io_thread = d.io_thread_id == std::this_thread::get_id();
+  std::unique_lock stopping(d.stop_mutex, std::defer_lock);
+  if (!on_io_thread) stopping.lock();
   {
     const std::lock_guard lock(d.state_mutex);
     if (d.state == Impl::State::Stopped) return;
@@ -229,7 +250,7 @@ void DhtDiscovery::stop() {
   d.socket.reset();
   d.post([&d] { d.finish_all("dht: stopped"); });
   d.work.reset();
-  if (d.thread.get_id() == std::this_thread::get_id()) {
+  if (on_io_thread) {
     // Called from a handler: the thread ends by itself once the queue drains,
     // holding the state until then.
     d.thread.detach();

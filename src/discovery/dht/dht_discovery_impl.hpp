@@ -74,6 +74,10 @@ struct DhtDiscovery::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::thread thread;
+  std::thread::id io_thread_id;  // set once by create(), before anyone else sees it
+  // Held through a whole stop() (except on the io thread itself), so a second
+  // caller returns only once the first has finished.
+  std::mutex stop_mutex;
   std::unique_ptr<dht::DhtRunner> runner;
 
   // --- what stats() reports, under stats_mutex
