@@ -204,6 +204,32 @@ TEST(DhtDiscovery, ThreeNodesFindEachOtherByIdAndOnTheNetworkKey) {
   }
 }
 
+TEST(DhtDiscovery, NodesOnIpv6LoopbackFindEachOther) {
+  const std::string network = fresh_network();
+  auto config = loopback_config(network);
+  config.bind_address = "::1";
+  auto created = DhtDiscovery::create(config);
+  if (!created.ok() && created.error().kind == ErrorKind::Connection) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << created.error().to_string();
+  }
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  auto a = std::move(created).value();
+  ASSERT_TRUE(a->start().ok());
+  auto b_config = loopback_config(network);
+  b_config.bind_address = "::1";
+  b_config.bootstrap = {"[::1]:" + std::to_string(a->port())};
+  auto b = start_dht(std::move(b_config));
+  ASSERT_TRUE(b);
+  AnnouncementFields f;
+  f.tcp_port = 9100;
+  f.addresses = {"::1"};
+  a->publish(f);
+
+  auto found = lookup(*b, a->node_id());
+  ASSERT_TRUE(found.ok()) << found.error().to_string();
+  EXPECT_EQ(found->info.address, "[::1]:9100");
+}
+
 TEST(DhtDiscovery, AnUnknownIdEndsWithADiscoveryErrorAtItsDeadline) {
   const std::string network = fresh_network();
   auto a = start_dht(loopback_config(network));
