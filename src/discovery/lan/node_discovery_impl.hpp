@@ -31,6 +31,13 @@ namespace datafold::net {
 struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
   using Strand = asio::strand<asio::io_context::executor_type>;
 
+  // Set only when NodeDiscovery::create made its own I/O thread. Declared first so
+  // it is destroyed last: the sockets and the timer below unregister from its
+  // services when they are destroyed (AddressSanitizer: heap-use-after-free when
+  // the context went first).
+  std::unique_ptr<asio::io_context> own_io;
+  std::thread own_thread;
+
   // One socket with what its receive loop needs.
   struct Receiver {
     explicit Receiver(Strand& strand) : socket(strand) {}
@@ -77,9 +84,6 @@ struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
   std::unordered_map<NodeId, NodeInfo> known;
   DiscoveryStats stats;
 
-  // Set only when NodeDiscovery::create made its own I/O thread.
-  std::unique_ptr<asio::io_context> own_io;
-  std::thread own_thread;
 };
 
 // Discovery on a context the caller runs (NetworkCore's I/O threads).
