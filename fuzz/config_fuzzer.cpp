@@ -20,13 +20,16 @@
 
 #include <CLI/CLI.hpp>
 
-#include "host_port.hpp"
+#include "datafold/net/host_port.hpp"
 #include "node_settings.hpp"
 #include "scratch_dir.hpp"
 
 namespace {
 
 using namespace datafold::app;
+using datafold::net::HostPort;
+using datafold::net::parse_host_port;
+using datafold::net::parse_listen_address;
 
 void check(bool ok) {
   if (!ok) std::abort();
@@ -114,7 +117,8 @@ bool same_settings(const NodeSettings& a, const NodeSettings& b) {
          a.ping_interval_ms == b.ping_interval_ms && a.max_connections == b.max_connections &&
          a.max_connections_per_ip == b.max_connections_per_ip &&
          a.max_requests_per_second_per_peer == b.max_requests_per_second_per_peer &&
-         a.request_burst_per_peer == b.request_burst_per_peer && a.sample == b.sample;
+         a.request_burst_per_peer == b.request_burst_per_peer && a.sample == b.sample && a.dht == b.dht &&
+         a.dht_port == b.dht_port && a.dht_bootstrap == b.dht_bootstrap;
 }
 
 void check_round_trip(const std::optional<HostPort>& parsed, std::optional<HostPort> (*parse)(std::string_view)) {
@@ -126,7 +130,8 @@ void check_round_trip(const std::optional<HostPort>& parsed, std::optional<HostP
 // What NodeCommand::run() does with the settings next.
 void check_addresses(const NodeSettings& s) {
   check_round_trip(parse_listen_address(s.listen), parse_listen_address);
-  for (const auto& peer : s.bootstrap) check_round_trip(parse_peer_address(peer), parse_peer_address);
+  for (const auto& peer : s.bootstrap) check_round_trip(parse_host_port(peer), parse_host_port);
+  for (const auto& node : s.dht_bootstrap) check_round_trip(parse_host_port(node), parse_host_port);
   if (s.http != "off") check_round_trip(parse_listen_address(s.http), parse_listen_address);
 }
 

@@ -195,7 +195,7 @@ LinkClosure PeerTable::on_link_closed(LinkId link, bool failed, const std::strin
     // we it, and will dial again if it still does.
     peer.info.health = NodeHealth::Unreachable;
     if (!closed.inbound) {
-      if (!peer.redial) peer.redial.emplace();
+      if (!peer.redial) peer.redial = Redial{};
       Redial& redial = *peer.redial;
       redial.wanted = true;
       redial.last_error = reason;
@@ -270,7 +270,7 @@ DialFailure PeerTable::on_dial_failed(const NodeId& id, const NetworkError& erro
   auto it = known_.find(id);
   if (it == known_.end()) return out;  // forgotten meanwhile: nothing to chase
   Peer& peer = it->second;
-  if (!peer.redial) peer.redial.emplace();
+  if (!peer.redial) peer.redial = Redial{};
   Redial& redial = *peer.redial;
   const auto delay = redial.backoff.record_failure(config_.redial, now, jitter_);
   redial.last_error = error.message;
@@ -308,7 +308,7 @@ void PeerTable::on_bootstrap_connected(const std::string& address, const NodeId&
   bootstrap_backoff_.erase(address);
   auto it = known_.find(id);
   if (it == known_.end()) return;
-  if (!it->second.redial) it->second.redial.emplace();
+  if (!it->second.redial) it->second.redial = Redial{};
   it->second.redial->persistent = true;
 }
 
