@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "support/virtual_lan.hpp"
@@ -24,6 +28,21 @@ std::string first_line_of(const std::string& command) {
   std::string out(line);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
+}
+
+
+// Deletes the namespaces of LinkLans whose process is gone (named "l6-<pid>-…").
+void sweep_leftover_link_lans() {
+  static const std::regex kOurs("l6-([0-9]+)-.*");
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch match;
+    if (!std::regex_match(name, match, kOurs)) continue;
+    const pid_t owner = static_cast<pid_t>(std::stol(match[1].str()));
+    if (owner == ::getpid() || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
+    run_command({"ip", "netns", "del", name});  // takes the veths and the bridge inside it
+  }
 }
 
 }  // namespace
@@ -46,7 +65,11 @@ bool LinkLan::build(const Options& options, std::string& why_not) {
   std::random_device rd;
   // Interface names are at most 15 bytes: "l6XXXXi12".
   const std::string tag = "l6" + std::to_string(1000 + rd() % 9000);
-  switch_netns_ = tag + "-sw";
+  // Namespaces carry the creating process's id, so a run that died before its
+  // destructor (a sanitizer abort, SIGKILL) has its namespaces swept by the next.
+  sweep_leftover_link_lans();
+  const std::string netns_prefix = "l6-" + std::to_string(::getpid()) + "-" + tag;
+  switch_netns_ = netns_prefix + "-sw";
   if (run_command({"ip", "netns", "add", switch_netns_}) != 0) {
     switch_netns_.clear();
     why_not = "cannot create a network namespace (no CAP_SYS_ADMIN?)";
@@ -62,7 +85,7 @@ bool LinkLan::build(const Options& options, std::string& why_not) {
   }
   for (int i = 0; i < options.hosts; ++i) {
     Host host;
-    host.netns = tag + "-h" + std::to_string(i);
+    host.netns = netns_prefix + "-h" + std::to_string(i);
     host.inner = tag + "i" + std::to_string(i);
     host.outer = tag + "o" + std::to_string(i);
     host.ipv6 = "fd77::" + std::to_string(i + 10);
