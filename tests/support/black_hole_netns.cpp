@@ -13,6 +13,8 @@
 
 extern char** environ;
 
+#include "support/netns_sweep.hpp"
+
 namespace datafold::net::testing {
 
 namespace {
@@ -48,6 +50,7 @@ std::unique_ptr<BlackHoleNetns> BlackHoleNetns::create(const std::string& black_
     why_not = "needs iproute2 ('ip') and nftables ('nft')";
     return nullptr;
   }
+  sweep_netns_of_dead_processes("dfbh-");
   std::random_device random;
   std::string name = "dfbh-" + std::to_string(::getpid()) + "-" + std::to_string(random() % 100000);
   if (!run({"ip", "netns", "add", name})) {

@@ -2,15 +2,12 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <random>
-#include <regex>
 #include <thread>
 
+#include "support/netns_sweep.hpp"
 #include "support/virtual_lan.hpp"
 
 namespace datafold::net::testing {
@@ -30,20 +27,6 @@ std::string first_line_of(const std::string& command) {
   return out;
 }
 
-
-// Deletes the namespaces of LinkLans whose process is gone (named "l6-<pid>-…").
-void sweep_leftover_link_lans() {
-  static const std::regex kOurs("l6-([0-9]+)-.*");
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
-    const std::string name = entry.path().filename().string();
-    std::smatch match;
-    if (!std::regex_match(name, match, kOurs)) continue;
-    const pid_t owner = static_cast<pid_t>(std::stol(match[1].str()));
-    if (owner == ::getpid() || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
-    run_command({"ip", "netns", "del", name});  // takes the veths and the bridge inside it
-  }
-}
 
 }  // namespace
 
@@ -67,7 +50,7 @@ bool LinkLan::build(const Options& options, std::string& why_not) {
   const std::string tag = "l6" + std::to_string(1000 + rd() % 9000);
   // Namespaces carry the creating process's id, so a run that died before its
   // destructor (a sanitizer abort, SIGKILL) has its namespaces swept by the next.
-  sweep_leftover_link_lans();
+  sweep_netns_of_dead_processes("l6-");
   const std::string netns_prefix = "l6-" + std::to_string(::getpid()) + "-" + tag;
   switch_netns_ = netns_prefix + "-sw";
   if (run_command({"ip", "netns", "add", switch_netns_}) != 0) {
