@@ -300,6 +300,13 @@ NodeDiscovery::~NodeDiscovery() {
   if (impl_->own_io) {
     impl_->own_io->stop();
     if (impl_->own_thread.joinable()) impl_->own_thread.join();
+    // Handlers still queued on the stopped context hold the Impl, and the Impl held
+    // the context: take the context out first, let go of the Impl, then destroy the
+    // context, whose shutdown destroys those handlers (and with them the Impl) while
+    // its services still exist.
+    auto io = std::move(impl_->own_io);
+    impl_.reset();
+    io.reset();
   }
 }
 
