@@ -325,10 +325,11 @@ std::vector<NodeInfo> NetworkNode::discover() {
     dht = dht_;
   }
   // The LAN probe and the DHT search run at once; the DHT's usually takes longer.
-  std::future<void> from_dht;
-  if (dht && running_) from_dht = std::async(std::launch::async, [this, dht] { discover_in_dht(dht); });
+  std::future<std::vector<discovery::DhtFoundNode>> from_dht;
+  if (dht && running_) from_dht = ask_dht_for_network(dht);
   if (discovery && running_) (void)discovery->find_nodes(config_.discovery_wait);
-  if (from_dht.valid()) from_dht.get();
+  if (from_dht.valid())
+    for (const auto& found : from_dht.get()) merge_from_dht(found, {});
   return known_node_list();
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -122,8 +123,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   bool merge_from_dht(const discovery::DhtFoundNode& found, const std::vector<std::string>& tried);
   std::vector<std::string> addresses_known_locked(const NodeId& id) const;
   void record_dht_lookup(std::chrono::steady_clock::time_point started);
-  // Asks the DHT for the network's nodes (waits up to dht_lookup_timeout) and merges them.
-  void discover_in_dht(const std::shared_ptr<discovery::DhtDiscovery>& dht);
+  // Asks the DHT for the network's nodes; the answer comes within dht_lookup_timeout.
+  std::future<std::vector<discovery::DhtFoundNode>> ask_dht_for_network(
+      const std::shared_ptr<discovery::DhtDiscovery>& dht);
 
   detail::ConnectionLimits limits() const;
   detail::HandshakeParams handshake_params(std::optional<NodeId> expected) const;

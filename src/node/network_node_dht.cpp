@@ -227,12 +227,13 @@ void NetworkNode::async_connection(const NodeId& id, ConnectionHandler done) {
   });
 }
 
-void NetworkNode::discover_in_dht(const std::shared_ptr<discovery::DhtDiscovery>& dht) {
+std::future<std::vector<discovery::DhtFoundNode>> NetworkNode::ask_dht_for_network(
+    const std::shared_ptr<discovery::DhtDiscovery>& dht) {
   auto promise = std::make_shared<std::promise<std::vector<discovery::DhtFoundNode>>>();
   auto future = promise->get_future();
   dht->find_network_nodes(config_.dht_lookup_timeout,
                           [promise](std::vector<discovery::DhtFoundNode> nodes) { promise->set_value(std::move(nodes)); });
-  for (const auto& found : future.get()) merge_from_dht(found, {});
+  return future;
 }
 
 }  // namespace datafold::net
