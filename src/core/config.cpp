@@ -32,6 +32,15 @@ NetworkResult<void> NetworkConfig::validate() const {
     if (!parse_host_port(node)) return bad("dht_bootstrap", "'" + node + "' is not host:port");
   if (dht_lookup_timeout.count() <= 0) return bad("dht_lookup_timeout", "must be positive");
   if (dht_republish_interval < std::chrono::seconds(1)) return bad("dht_republish_interval", "must be at least 1 s");
+  for (const auto& relay_address : relays)
+    if (!parse_host_port(relay_address)) return bad("relays", "'" + relay_address + "' is not host:port");
+  if (max_relay_reservations > 16) return bad("max_relay_reservations", "must be at most 16");
+  if (relay_limits.max_circuit_duration.count() <= 0) return bad("relay_limits.max_circuit_duration", "must be positive");
+  if (relay_limits.join_timeout.count() <= 0) return bad("relay_limits.join_timeout", "must be positive");
+  if (relay_limits.max_circuit_bytes == 0) return bad("relay_limits.max_circuit_bytes", "must be at least 1");
+  if (!(dial_back_rate_per_ip >= 0) || dial_back_rate_per_ip > 1000)
+    return bad("dial_back_rate_per_ip", "must be 0 (answer none) .. 1000");
+  if (reachability_interval < std::chrono::seconds(1)) return bad("reachability_interval", "must be at least 1 s");
   if (max_frame_bytes < 1024) return bad("max_frame_bytes", "must be at least 1024");
   if (max_frame_bytes > (1u << 30)) return bad("max_frame_bytes", "must be at most 1 GiB");
   if (max_in_flight_per_connection == 0) return bad("max_in_flight_per_connection", "must be at least 1");

@@ -15,6 +15,10 @@ std::string_view to_string(MessageType type) noexcept {
     case MessageType::Error: return "Error";
     case MessageType::Ping: return "Ping";
     case MessageType::Pong: return "Pong";
+    case MessageType::DialBackRequest: return "DialBackRequest";
+    case MessageType::DialBackResponse: return "DialBackResponse";
+    case MessageType::RelayRequest: return "RelayRequest";
+    case MessageType::RelayResponse: return "RelayResponse";
     case MessageType::Unknown: return "Unknown";
   }
   return "Invalid";
@@ -40,7 +44,8 @@ Uuid message_id(const Message& m) noexcept {
         // Requests name their own id after what it identifies.
         if constexpr (std::is_same_v<T, QueryMessage>)
           return msg.query_id;
-        else if constexpr (std::is_same_v<T, ListSchemasRequestMessage>)
+        else if constexpr (std::is_same_v<T, ListSchemasRequestMessage> ||
+                           std::is_same_v<T, DialBackRequestMessage> || std::is_same_v<T, RelayRequestMessage>)
           return msg.request_id;
         else
           return msg.message_id;
@@ -54,7 +59,8 @@ std::optional<Uuid> related_message_id(const Message& m) noexcept {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, QueryResponseMessage>)
           return msg.query_id;
-        else if constexpr (std::is_same_v<T, SchemaListResponseMessage>)
+        else if constexpr (std::is_same_v<T, SchemaListResponseMessage> ||
+                           std::is_same_v<T, DialBackResponseMessage> || std::is_same_v<T, RelayResponseMessage>)
           return msg.request_id;
         else if constexpr (std::is_same_v<T, ErrorMessage>)
           return msg.related_message_id;

@@ -46,6 +46,36 @@ void set_raw(std::string* out, const std::array<std::uint8_t, N>& bytes) {
 void put_capabilities(const NodeCapabilities& in, wire::Capabilities& out) {
   out.set_supports_query(in.supports_query);
   out.set_supports_schema_listing(in.supports_schema_listing);
+  out.set_dial_back(in.dial_back);
+  out.set_relay(in.relay);
+}
+
+void put_relay_request(const RelayRequestMessage& in, wire::Envelope& env) {
+  set_id(env.mutable_message_id(), in.request_id);
+  auto* r = env.mutable_relay_request();
+  switch (in.kind) {
+    case RelayRequestMessage::Kind::Reserve:
+      r->mutable_reserve();
+      break;
+    case RelayRequestMessage::Kind::Connect:
+      set_raw(r->mutable_connect()->mutable_target_node_id(), in.node.bytes());
+      break;
+    case RelayRequestMessage::Kind::Invite:
+      set_raw(r->mutable_invite()->mutable_caller_node_id(), in.node.bytes());
+      set_raw(r->mutable_invite()->mutable_token(), in.token);
+      break;
+  }
+}
+
+void put_relay_response(const RelayResponseMessage& in, wire::Envelope& env) {
+  set_id(env.mutable_message_id(), in.message_id);
+  set_id(env.mutable_related_message_id(), in.request_id);
+  auto* r = env.mutable_relay_response();
+  r->set_status(static_cast<wire::RelayResponse::Status>(static_cast<int>(in.status)));
+  r->set_message(in.message);
+  if (in.status == RelayResponseMessage::Status::Ok && in.token != RelayToken{}) set_raw(r->mutable_token(), in.token);
+  r->set_max_circuit_seconds(in.max_circuit_seconds);
+  r->set_max_circuit_bytes(in.max_circuit_bytes);
 }
 
 void put_query(const QueryMessage& in, wire::Envelope& env) {
@@ -110,6 +140,7 @@ void put_envelope(const Message& message, wire::Envelope& env) {
           h->set_agent(m.agent);
           h->set_network_name(m.network_name);
           h->set_observed_address(m.observed_address);
+          h->set_dial_back_probe(m.dial_back_probe);
         } else if constexpr (std::is_same_v<T, QueryMessage>) {
           put_query(m, env);
         } else if constexpr (std::is_same_v<T, QueryResponseMessage>) {
@@ -150,6 +181,20 @@ void put_envelope(const Message& message, wire::Envelope& env) {
           set_id(env.mutable_message_id(), m.message_id);
           set_id(env.mutable_related_message_id(), m.ping_id);
           env.mutable_pong()->set_sent_at_us(m.sent_at_us);
+        } else if constexpr (std::is_same_v<T, DialBackRequestMessage>) {
+          set_id(env.mutable_message_id(), m.request_id);
+          env.mutable_dial_back_request()->set_port(m.port);
+        } else if constexpr (std::is_same_v<T, DialBackResponseMessage>) {
+          set_id(env.mutable_message_id(), m.message_id);
+          set_id(env.mutable_related_message_id(), m.request_id);
+          auto* r = env.mutable_dial_back_response();
+          r->set_reachable(m.reachable);
+          r->set_address(m.address);
+          r->set_detail(m.detail);
+        } else if constexpr (std::is_same_v<T, RelayRequestMessage>) {
+          put_relay_request(m, env);
+        } else if constexpr (std::is_same_v<T, RelayResponseMessage>) {
+          put_relay_response(m, env);
         } else {
           static_assert(std::is_same_v<T, UnknownMessage>);
           // No body: what an envelope from a newer peer decodes to.
@@ -182,6 +227,65 @@ bool read_optional_id(const std::string& raw, std::optional<Uuid>& out) {
 // Decoders return an empty string on success, else why the envelope is invalid.
 using Problem = std::string;
 
+Problem read_dial_back_request(const wire::Envelope& env, DialBackRequestMessage& out) {
+  const auto port = env.dial_back_request().port();
+  if (port == 0 || port > 0xFFFF) return "DialBackRequest.port is not a port";
+  out.port = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+bool read_token(const std::string& raw, RelayToken& out) {
+  if (raw.size() != out.size()) return false;
+  std::memcpy(out.data(), raw.data(), out.size());
+  return true;
+}
+
+Problem read_relay_request(const wire::Envelope& env, RelayRequestMessage& out) {
+  const auto& r = env.relay_request();
+  switch (r.kind_case()) {
+    case wire::RelayRequest::kReserve:
+      out.kind = RelayRequestMessage::Kind::Reserve;
+      return {};
+    case wire::RelayRequest::kConnect: {
+      out.kind = RelayRequestMessage::Kind::Connect;
+      auto target = NodeId::from_bytes(as_bytes(r.connect().target_node_id()));
+      if (!target) return "RelayConnect.target_node_id must be 32 bytes";
+      out.node = *target;
+      return {};
+    }
+    case wire::RelayRequest::kInvite: {
+      out.kind = RelayRequestMessage::Kind::Invite;
+      auto caller = NodeId::from_bytes(as_bytes(r.invite().caller_node_id()));
+      if (!caller) return "RelayInvite.caller_node_id must be 32 bytes";
+      out.node = *caller;
+      if (!read_token(r.invite().token(), out.token)) return "RelayInvite.token must be 32 bytes";
+      return {};
+    }
+    case wire::RelayRequest::KIND_NOT_SET:
+      break;
+  }
+  return "RelayRequest has no kind this build knows";
+}
+
+Problem read_relay_response(const wire::Envelope& env, RelayResponseMessage& out) {
+  const auto& r = env.relay_response();
+  switch (r.status()) {
+    case wire::RelayResponse::OK:
+    case wire::RelayResponse::NO_RESERVATION:
+    case wire::RelayResponse::REFUSED:
+    case wire::RelayResponse::TARGET_FAILED:
+      out.status = static_cast<RelayResponseMessage::Status>(static_cast<int>(r.status()));
+      break;
+    default:
+      return "RelayResponse.status is not a known status";
+  }
+  out.message = r.message();
+  if (!r.token().empty() && !read_token(r.token(), out.token)) return "RelayResponse.token must be 32 bytes";
+  out.max_circuit_seconds = r.max_circuit_seconds();
+  out.max_circuit_bytes = r.max_circuit_bytes();
+  return {};
+}
+
 Problem read_hello(const wire::Envelope& env, HelloMessage& out) {
   const auto& h = env.hello();
   out.min_version = h.min_version();
@@ -193,9 +297,12 @@ Problem read_hello(const wire::Envelope& env, HelloMessage& out) {
   out.listen_port = static_cast<std::uint16_t>(h.listen_port());
   out.capabilities.supports_query = h.capabilities().supports_query();
   out.capabilities.supports_schema_listing = h.capabilities().supports_schema_listing();
+  out.capabilities.dial_back = h.capabilities().dial_back();
+  out.capabilities.relay = h.capabilities().relay();
   out.agent = h.agent();
   out.network_name = h.network_name();
   out.observed_address = h.observed_address();
+  out.dial_back_probe = h.dial_back_probe();
   return {};
 }
 
@@ -354,6 +461,40 @@ NetworkResult<Message> decode(const wire::Envelope& env) {
       if (problem.empty()) {
         m.ping_id = *related;
         m.sent_at_us = env.pong().sent_at_us();
+      }
+      break;
+    }
+    case wire::Envelope::kDialBackRequest: {
+      auto& m = message.emplace<DialBackRequestMessage>();
+      m.request_id = *id;
+      problem = read_dial_back_request(env, m);
+      break;
+    }
+    case wire::Envelope::kDialBackResponse: {
+      auto& m = message.emplace<DialBackResponseMessage>();
+      m.message_id = *id;
+      problem = need_related("DialBackResponse");
+      if (problem.empty()) {
+        m.request_id = *related;
+        m.reachable = env.dial_back_response().reachable();
+        m.address = env.dial_back_response().address();
+        m.detail = env.dial_back_response().detail();
+      }
+      break;
+    }
+    case wire::Envelope::kRelayRequest: {
+      auto& m = message.emplace<RelayRequestMessage>();
+      m.request_id = *id;
+      problem = read_relay_request(env, m);
+      break;
+    }
+    case wire::Envelope::kRelayResponse: {
+      auto& m = message.emplace<RelayResponseMessage>();
+      m.message_id = *id;
+      problem = need_related("RelayResponse");
+      if (problem.empty()) {
+        m.request_id = *related;
+        problem = read_relay_response(env, m);
       }
       break;
     }

@@ -133,6 +133,8 @@ std::string sign_announcement(const AnnouncementFields& fields, const Identity& 
   }
   a.mutable_capabilities()->set_supports_query(fields.capabilities.supports_query);
   a.mutable_capabilities()->set_supports_schema_listing(fields.capabilities.supports_schema_listing);
+  a.mutable_capabilities()->set_dial_back(fields.capabilities.dial_back);
+  a.mutable_capabilities()->set_relay(fields.capabilities.relay);
   a.set_min_version(fields.min_version);
   a.set_max_version(fields.max_version);
   a.set_network_name(fields.network_name);
@@ -207,6 +209,8 @@ DatagramParse verify_signed_announcement(std::span<const std::uint8_t> bytes) {
   f.addresses.assign(a.addresses().begin(), a.addresses().end());
   f.capabilities.supports_query = a.capabilities().supports_query();
   f.capabilities.supports_schema_listing = a.capabilities().supports_schema_listing();
+  f.capabilities.dial_back = a.capabilities().dial_back();
+  f.capabilities.relay = a.capabilities().relay();
   f.min_version = a.min_version();
   f.max_version = a.max_version();
   f.network_name = a.network_name();

@@ -129,6 +129,8 @@ NetworkStats NetworkCore::stats() const { return node_->stats(); }
 std::optional<DiscoveryStats> NetworkCore::discovery_stats() const { return node_->discovery_stats(); }
 std::optional<DhtStats> NetworkCore::dht_stats() const { return node_->dht_stats(); }
 
+ReachabilityReport NetworkCore::reachability() const { return node_->reachability(); }
+
 NetworkResult<std::vector<DhtRecord>> NetworkCore::inspect_dht(const NodeId& id) {
   if (!node_->running()) return make_error(ErrorKind::Discovery, "node is not started");
   return wait_for<std::vector<DhtRecord>>(*node_, [&](auto done) { node_->async_inspect_dht(id, std::move(done)); });

@@ -15,7 +15,10 @@
 
 #include "discovery/lan/node_discovery_impl.hpp"
 #include "core/endpoint.hpp"
+#include "relay/circuit_join.hpp"
+#include "relay/relay_server.hpp"
 #include "transport/listener.hpp"
+#include "transport/peek.hpp"
 #include "transport/tls_context.hpp"
 
 namespace datafold::net {
@@ -151,6 +154,7 @@ NetworkResult<void> NetworkNode::start() {
       return joined;
     }
   }
+  open_relay();
   handlers_ = std::make_unique<asio::thread_pool>(config_.handler_threads);
   handlers_joined_ = false;
   work_.emplace(io_->get_executor());
@@ -170,6 +174,7 @@ NetworkResult<void> NetworkNode::start() {
   if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
   if (discovery_) discovery_->start();
   for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer);
+  asio::co_spawn(asio::make_strand(*io_), [self] { return self->relay_maintenance_loop(); }, asio::detached);
   spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
 }
@@ -181,6 +186,15 @@ NetworkResult<void> NetworkNode::stop() {
   if (!running_.exchange(false)) return {};
   if (discovery_) discovery_->stop();  // goodbye first, while the sockets are up
   if (dht_) dht_->stop();              // fails the lookups still waiting
+  std::shared_ptr<detail::RelayServer> relay;
+  {
+    std::lock_guard lock(mutex_);
+    relay = std::move(relay_server_);
+    relay_reservations_.clear();
+    relay_reservations_pending_.clear();
+    relay_addresses_pending_.clear();
+  }
+  if (relay) relay->stop();  // circuits through this node close: their ends see it at once
 
   std::vector<ConnectionPtr> connections;
   std::vector<ConnectionHandler> dial_waiters;
@@ -268,7 +282,7 @@ NetworkResult<void> NetworkNode::open_discovery() {
       .identity = identity_,
       .network_name = config_.network_name,
       .tcp_port = bound_port_.load(),
-      .capabilities = config_.capabilities,
+      .capabilities = capabilities(),
       .discovery_port = config_.discovery_port,
       .interfaces = config_.discovery_interfaces,
       .group = config_.discovery_group,
@@ -359,7 +373,10 @@ std::vector<NodeInfo> NetworkNode::known_node_list() const {
   std::vector<NodeInfo> out = peers_.known();
   for (auto& info : out) {
     if (auto link = peers_.link_for(info.node_id)) {
-      if (auto connection = links_.find(*link); connection != links_.end()) info.rtt = connection->second->last_rtt();
+      if (auto connection = links_.find(*link); connection != links_.end()) {
+        info.rtt = connection->second->last_rtt();
+        info.relayed_via = connection->second->relayed_via();
+      }
     }
   }
   return out;
@@ -385,6 +402,9 @@ NetworkStats NetworkNode::stats() const {
   out.connections_evicted = counters_.connections_evicted;
   out.connections_refused = counters_.connections_refused;
   out.inbound_accepted = counters_.inbound_accepted;
+  out.relayed_connections = counters_.relayed_connections;
+  out.dial_backs_answered = counters_.dial_backs_answered;
+  out.dial_backs_refused = counters_.dial_backs_refused;
   out.outbound_dialled = counters_.outbound_dialled;
   out.handshake_failures = counters_.handshake_failures;
   out.requests_sent = counters_.requests_sent;
@@ -419,7 +439,7 @@ detail::HandshakeParams NetworkNode::handshake_params(std::optional<NodeId> expe
   params.local_id = identity_.node_id();
   params.network_name = config_.network_name;
   params.agent = config_.agent;
-  params.capabilities = config_.capabilities;
+  params.capabilities = capabilities();
   params.listen_port = bound_port_.load();
   params.expected_peer = expected;
   params.timeout = config_.handshake_timeout;
@@ -466,6 +486,18 @@ asio::awaitable<void> NetworkNode::accept_loop() {
 
 asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, std::string ip) {
   auto self = shared_from_this();
+  if (config_.relay) {
+    // A relay's listener also takes circuit joins: their first byte tells them from TLS.
+    auto first = co_await detail::peek_first_byte(socket, config_.handshake_timeout);
+    if (first && detail::starts_circuit_join(*first)) {
+      {
+        std::lock_guard lock(mutex_);
+        peers_.inbound_handshake_failed(ip);  // a circuit end is not a connection of this node's
+      }
+      co_await serve_circuit_join(std::move(socket));
+      co_return;
+    }
+  }
   auto connection = std::make_shared<detail::TlsConnection>(std::move(socket), *tls_, true, limits());
   auto handshake = co_await connection->handshake(handshake_params(std::nullopt));
   if (!handshake) {
@@ -475,6 +507,16 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
     }
     counters_.handshake_failures++;
     spdlog::debug("inbound handshake from {} failed: {}", ip, handshake.error().message);
+    co_return;
+  }
+  if (connection->peer_hello().dial_back_probe) {
+    // A peer checking this node can be dialled (it asked for it): nothing to keep.
+    counters_.dial_back_probes_received++;
+    {
+      std::lock_guard lock(mutex_);
+      peers_.inbound_handshake_failed(ip);
+    }
+    connection->close();
     co_return;
   }
   // A refusal is carried out (and the IP released) inside.
@@ -566,6 +608,7 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
     if (bucket != request_buckets_.end() && bucket->second.full(detail::TokenBucket::Clock::now()))
       request_buckets_.erase(bucket);
   }
+  on_relay_link_closed(connection);
   spdlog::debug("connection to {} closed: {}", connection->node_id().short_string(), reason.message);
 }
 
@@ -580,7 +623,8 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
     return;
   }
   const bool is_request =
-      std::holds_alternative<QueryMessage>(message) || std::holds_alternative<ListSchemasRequestMessage>(message);
+      std::holds_alternative<QueryMessage>(message) || std::holds_alternative<ListSchemasRequestMessage>(message) ||
+      std::holds_alternative<DialBackRequestMessage>(message) || std::holds_alternative<RelayRequestMessage>(message);
   if (is_request && !admit_request(connection->node_id())) {
     counters_.requests_rate_limited++;
     connection->respond(make_error_reply(
@@ -590,6 +634,9 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
                             ErrorCode::ResourceExhausted)));
     return;
   }
+  // Network-layer requests are answered here, on the connection's strand: none blocks.
+  if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
+  if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
   post_to_handlers([self = shared_from_this(), connection, message = std::move(message)]() {
     // Announcements relayed over connections are not used yet: LAN discovery takes
     // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.

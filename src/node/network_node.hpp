@@ -32,12 +32,18 @@
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
 #include "discovery/dht/dht_discovery.hpp"
+#include "core/relayed_address.hpp"
 #include "peers/observed_addresses.hpp"
+#include "reachability/reachability.hpp"
 #include "peers/peer_table.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/token_bucket.hpp"
 
 namespace datafold::net {
+
+namespace detail {
+class RelayServer;
+}
 
 class NetworkNode final : public detail::ConnectionEvents,
                           public std::enable_shared_from_this<NetworkNode> {
@@ -60,6 +66,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::optional<DiscoveryStats> discovery_stats() const;
   // nullopt when the DHT is off or the node is stopped.
   std::optional<DhtStats> dht_stats() const;
+  ReachabilityReport reachability() const;
   // Every value the DHT holds for `id`, each checked (`datafold lookup`). Discovery
   // error when the DHT is off. `done` runs on the DHT's thread.
   void async_inspect_dht(const NodeId& id, std::function<void(NetworkResult<std::vector<DhtRecord>>)> done);
@@ -108,6 +115,32 @@ class NetworkNode final : public detail::ConnectionEvents,
   struct DialRace;
   struct DialAttempt;
 
+  // Relays (network_node_relay.cpp).
+  struct HeldReservation {
+    std::string relay_address;  // "host:port" others reach the relay at
+    std::weak_ptr<detail::TlsConnection> connection;
+  };
+  void open_relay();
+  void handle_relay_request(const ConnectionPtr& from, const RelayRequestMessage& request);
+  asio::awaitable<void> serve_circuit_join(asio::ip::tcp::socket socket);
+  void accept_invite(const ConnectionPtr& relay, const RelayRequestMessage& invite);
+  asio::awaitable<void> join_circuit(std::string relay_address, NodeId relay, RelayToken token);
+  void maintain_relay_reservations();
+  void reserve_on(const ConnectionPtr& relay);
+  std::vector<std::string> relayed_addresses_locked() const;
+  void on_relay_link_closed(const ConnectionPtr& connection);
+  asio::awaitable<void> relay_maintenance_loop();
+  asio::awaitable<NetworkResult<ConnectionPtr>> connect_relayed(detail::RelayedAddress relayed, NodeId target,
+                                                                std::shared_ptr<DialAttempt> attempt);
+  // Reachability (network_node_reachability.cpp).
+  void maintain_reachability();
+  void handle_dial_back(const ConnectionPtr& from, const DialBackRequestMessage& request);
+  // The node's addresses changed (a confirmed observed one, a relay reservation):
+  // the LAN and the DHT hear of it.
+  void announce_addresses();
+  // What the node says of itself in Hellos and announcements.
+  NodeCapabilities capabilities() const;
+
   // async_connection() without the DHT: known addresses only.
   void connect_known(const NodeId& id, ConnectionHandler done);
 
@@ -143,9 +176,16 @@ class NetworkNode final : public detail::ConnectionEvents,
                              std::vector<std::string> addresses, AddressSource source);
   asio::awaitable<void> run_attempt(std::shared_ptr<DialRace> race, std::size_t index, std::string address,
                                     std::optional<NodeId> expected);
-  // TCP (connect timeout), then TLS and Hello (handshake timeout) to one address.
+  // TCP (connect timeout), then TLS and Hello (handshake timeout) to one address,
+  // direct or relayed.
   asio::awaitable<NetworkResult<ConnectionPtr>> connect_one(std::string address, std::optional<NodeId> expected,
                                                             std::shared_ptr<DialAttempt> attempt);
+  asio::awaitable<NetworkResult<std::shared_ptr<asio::ip::tcp::socket>>> open_tcp(const std::string& address,
+                                                                                 std::shared_ptr<DialAttempt> attempt);
+  // TLS and Hello on a connected socket (as the TLS server when `inbound`).
+  asio::awaitable<NetworkResult<ConnectionPtr>> secure(asio::ip::tcp::socket socket, bool inbound,
+                                                       detail::HandshakeParams params,
+                                                       std::shared_ptr<DialAttempt> attempt);
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve_inbound(asio::ip::tcp::socket socket, std::string ip);
@@ -212,6 +252,19 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::uint64_t dht_lookup_count_ = 0;
   std::uint64_t dht_lookup_sum_ms_ = 0;
 
+  // Relaying for others (config().relay), and this node's reservations at relays.
+  std::shared_ptr<detail::RelayServer> relay_server_;
+  std::unordered_map<NodeId, HeldReservation> relay_reservations_;
+  std::unordered_set<NodeId> relay_reservations_pending_;
+  std::unordered_set<std::string> relay_addresses_pending_;
+  // What dial-backs by peers found.
+  detail::Reachability reachability_{config_.reachability_interval};
+
+  // Dial-backs this node runs for peers, and their rate per asking IP.
+  std::mutex dial_back_mutex_;
+  std::size_t dial_back_in_flight_ = 0;
+  std::unordered_map<std::string, detail::TokenBucket> dial_back_buckets_;
+
   // Taken on I/O threads for every request a peer sends; never held with mutex_.
   std::mutex rate_mutex_;
   std::unordered_map<NodeId, detail::TokenBucket> request_buckets_;
@@ -233,6 +286,10 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::atomic<std::uint64_t> redials{0};
     std::atomic<std::uint64_t> connections_evicted{0};
     std::atomic<std::uint64_t> connections_refused{0};
+    std::atomic<std::uint64_t> relayed_connections{0};
+    std::atomic<std::uint64_t> dial_backs_answered{0};
+    std::atomic<std::uint64_t> dial_backs_refused{0};
+    std::atomic<std::uint64_t> dial_back_probes_received{0};
     std::array<std::atomic<std::uint64_t>, NetworkStats::kLatencyBucketsUs.size()> latency_buckets{};
     std::atomic<std::uint64_t> latency_count{0};
     std::atomic<std::uint64_t> latency_sum_us{0};

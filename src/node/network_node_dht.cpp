@@ -81,7 +81,16 @@ void NetworkNode::publish_to_dht() {
   fields.addresses = detail::addresses_to_announce(config_.listen_address, fields.tcp_port,
                                                    detail::list_interface_addresses(), confirmed_public_ips(),
                                                    discovery::kMaxAddresses);
-  fields.capabilities = config_.capabilities;
+  {
+    // Relayed addresses last (dialled last), but always in: for a node behind a NAT
+    // they may be the only ones that work, so they take the place of local ones.
+    std::lock_guard lock(mutex_);
+    auto relayed = relayed_addresses_locked();
+    const std::size_t keep = discovery::kMaxAddresses > relayed.size() ? discovery::kMaxAddresses - relayed.size() : 0;
+    if (fields.addresses.size() > keep) fields.addresses.resize(keep);
+    for (auto& address : relayed) fields.addresses.push_back(std::move(address));
+  }
+  fields.capabilities = capabilities();
   fields.min_version = kMinProtocolVersion;
   fields.max_version = kMaxProtocolVersion;
   dht->publish(std::move(fields));
@@ -102,18 +111,30 @@ void NetworkNode::note_observed_address(const NodeId& reporter, const std::strin
   }
   if (outcome != detail::ObservedAddresses::Outcome::Confirmed) return;
   spdlog::info("peers agree this node is reachable at {}; announcing it", observed);
+  announce_addresses();
+}
+
+void NetworkNode::announce_addresses() {
   std::shared_ptr<NodeDiscovery> discovery;
-  std::vector<std::string> believed;
+  std::vector<std::string> extra;
   {
     std::lock_guard lock(mutex_);
     discovery = discovery_;
-    believed = observed_.confirmed_addresses(detail::ObservedAddresses::Clock::now(), bound_port_.load());
+    extra = observed_.confirmed_addresses(detail::ObservedAddresses::Clock::now(), bound_port_.load());
+    for (auto& relayed : relayed_addresses_locked()) extra.push_back(std::move(relayed));
   }
   if (discovery) {
-    discovery->set_extra_addresses(std::move(believed));
+    discovery->set_extra_addresses(std::move(extra));
     discovery->announce_presence();
   }
   publish_to_dht();
+}
+
+NodeCapabilities NetworkNode::capabilities() const {
+  NodeCapabilities out = config_.capabilities;
+  out.dial_back = config_.answer_dial_back;
+  out.relay = config_.relay;
+  return out;
 }
 
 std::optional<DhtStats> NetworkNode::dht_stats() const {

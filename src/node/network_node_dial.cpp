@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/endpoint.hpp"
+#include "core/relayed_address.hpp"
+#include "node/dial_attempt.hpp"
 #include "node/network_node.hpp"
 #include "peers/dial_plan.hpp"
 
@@ -24,23 +26,6 @@ using asio::use_awaitable;
 NetworkError cancelled() { return make_error(ErrorKind::Connection, "dial cancelled: another address answered first"); }
 
 }  // namespace
-
-// One attempt of a race: what cancelling it must close. Touched only on the race's strand.
-struct NetworkNode::DialAttempt {
-  std::shared_ptr<asio::ip::tcp::socket> socket;  // until TLS takes it over
-  ConnectionPtr connection;                       // from then on
-  bool cancelled = false;
-
-  void cancel() {
-    cancelled = true;
-    if (connection) {
-      connection->close();
-    } else if (socket) {
-      std::error_code ignored;
-      socket->close(ignored);
-    }
-  }
-};
 
 // One dial of a node's addresses. Everything here runs on the dial's strand: the
 // driver (dial()) and every attempt (run_attempt()).
@@ -188,7 +173,19 @@ asio::awaitable<void> NetworkNode::run_attempt(std::shared_ptr<DialRace> race, s
 
 asio::awaitable<NetworkResult<NetworkNode::ConnectionPtr>> NetworkNode::connect_one(
     std::string address, std::optional<NodeId> expected, std::shared_ptr<DialAttempt> attempt) {
-  auto self = shared_from_this();
+  if (detail::is_relayed_address(address)) {
+    auto relayed = detail::parse_relayed_address(address);
+    if (!relayed) co_return make_error(ErrorKind::Config, "'" + address + "' is not a relayed address");
+    if (!expected) co_return make_error(ErrorKind::Config, "a relayed address is dialled by node id only");
+    co_return co_await connect_relayed(std::move(*relayed), *expected, std::move(attempt));
+  }
+  auto socket = co_await open_tcp(address, attempt);
+  if (!socket) co_return std::move(socket).error();
+  co_return co_await secure(std::move(**socket), false, handshake_params(expected), std::move(attempt));
+}
+
+asio::awaitable<NetworkResult<std::shared_ptr<asio::ip::tcp::socket>>> NetworkNode::open_tcp(
+    const std::string& address, std::shared_ptr<DialAttempt> attempt) {
   auto executor = co_await asio::this_coro::executor;
   auto target = detail::parse_host_port(address);
   if (!target) co_return make_error(ErrorKind::Config, "'" + address + "' is not host:port");
@@ -236,10 +233,14 @@ asio::awaitable<NetworkResult<NetworkNode::ConnectionPtr>> NetworkNode::connect_
                                       ErrorCode::Timeout)
                          : make_error(ErrorKind::Connection, "cannot connect to " + address + ": " + connect_ec.message());
   }
+  co_return socket;
+}
 
-  auto connection = std::make_shared<detail::TlsConnection>(std::move(*socket), *tls_, false, limits());
+asio::awaitable<NetworkResult<NetworkNode::ConnectionPtr>> NetworkNode::secure(
+    asio::ip::tcp::socket socket, bool inbound, detail::HandshakeParams params, std::shared_ptr<DialAttempt> attempt) {
+  auto connection = std::make_shared<detail::TlsConnection>(std::move(socket), *tls_, inbound, limits());
   attempt->connection = connection;
-  auto handshake = co_await connection->handshake(handshake_params(expected));
+  auto handshake = co_await connection->handshake(std::move(params));
   if (attempt->cancelled) {
     if (handshake) connection->close();
     co_return cancelled();

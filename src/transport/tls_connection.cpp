@@ -197,6 +197,22 @@ void TlsConnection::dispatch(Message message) {
             const Uuid id = m.request_id;
             deliver_request(std::move(message), id);
           },
+          [&](DialBackRequestMessage& m) {
+            const Uuid id = m.request_id;
+            deliver_request(std::move(message), id);
+          },
+          [&](RelayRequestMessage& m) {
+            const Uuid id = m.request_id;
+            deliver_request(std::move(message), id);
+          },
+          [&](DialBackResponseMessage& m) {
+            const Uuid id = m.request_id;
+            complete(id, std::move(message));
+          },
+          [&](RelayResponseMessage& m) {
+            const Uuid id = m.request_id;
+            complete(id, std::move(message));
+          },
           [&](NodeAnnouncementMessage&) {
             if (auto events = events_.lock()) events->on_incoming(self, std::move(message));
           },

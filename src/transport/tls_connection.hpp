@@ -53,6 +53,12 @@ struct HandshakeParams {
   std::uint32_t min_version = kMinProtocolVersion;
   std::uint32_t max_version = kMaxProtocolVersion;
   std::optional<NodeId> expected_peer;  // dialling a known id
+  // The connection runs through a circuit of this relay (its socket goes to the
+  // relay): the peer's address as the socket sees it is the relay's, so none is
+  // reported to the peer as its observed address.
+  std::optional<NodeId> relayed_via;
+  // Dialled only to answer a DialBack: the Hello says so, and the peer closes it.
+  bool dial_back_probe = false;
   std::chrono::milliseconds timeout{10'000};
 };
 
@@ -109,6 +115,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // The peer's Hello. Its observed_address is where the peer saw this node's
   // connection come from ("ip:port"; "" from a peer that does not say).
   const HelloMessage& peer_hello() const noexcept { return peer_hello_; }
+  // The relay this connection runs through; nullopt for a direct connection.
+  const std::optional<NodeId>& relayed_via() const noexcept { return relayed_via_; }
   std::optional<std::chrono::microseconds> last_rtt() const noexcept;
   // True when the connection ended because of the peer or the network, not by our choice.
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
@@ -174,6 +182,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   HelloMessage peer_hello_;
   std::uint32_t version_ = 0;
   std::string remote_address_;  // as the socket saw it; IPv4 peers of a dual-stack listener unmapped
+  std::optional<NodeId> relayed_via_;
 
   std::atomic<ConnectionState> state_{ConnectionState::Handshaking};
   std::atomic<std::size_t> pending_count_{0};

@@ -41,6 +41,7 @@ asio::awaitable<NetworkResult<void>> TlsConnection::write_now(const Message& mes
 asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams params) {
   auto self = shared_from_this();
   bool& timed_out = handshake_timed_out_;
+  relayed_via_ = params.relayed_via;
   // One deadline for the whole handshake: TLS, then Hello both ways. The watchdog
   // closes the socket, which ends whichever operation is waiting.
   health_timer_.expires_after(params.timeout);
@@ -98,9 +99,11 @@ asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams pa
   ours.network_name = params.network_name;
   // Where the peer's connection comes from, as this side sees it: behind a NAT,
   // the peer learns its public address from a few of these (ObservedAddresses).
+  // Over a relay the socket's peer is the relay, which says nothing about the peer.
   std::error_code endpoint_ec;
   const auto peer_endpoint = stream_.lowest_layer().remote_endpoint(endpoint_ec);
-  if (!endpoint_ec) ours.observed_address = format_peer_endpoint(peer_endpoint);
+  if (!endpoint_ec && !params.relayed_via) ours.observed_address = format_peer_endpoint(peer_endpoint);
+  ours.dial_back_probe = params.dial_back_probe;
   if (auto sent = co_await write_now(ours); !sent) co_return fail(std::move(sent).error());
 
   auto received = co_await read_one_message();

@@ -15,6 +15,9 @@ NetworkConfig loopback_config() {
   config.connect_timeout = std::chrono::seconds(5);
   config.handshake_timeout = std::chrono::seconds(5);
   config.request_timeout = std::chrono::seconds(10);
+  // No reachability checks or reservations unless a test asks: they would add
+  // connections (dial-back probes) that tests counting connections do not expect.
+  config.use_relays = NetworkConfig::RelayUse::Never;
   return config;
 }
 

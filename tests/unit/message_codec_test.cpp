@@ -90,6 +90,28 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.message_id, w.message_id);
           EXPECT_EQ(g.ping_id, w.ping_id);
           EXPECT_EQ(g.sent_at_us, w.sent_at_us);
+        } else if constexpr (std::is_same_v<T, DialBackRequestMessage>) {
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.port, w.port);
+        } else if constexpr (std::is_same_v<T, DialBackResponseMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.reachable, w.reachable);
+          EXPECT_EQ(g.address, w.address);
+          EXPECT_EQ(g.detail, w.detail);
+        } else if constexpr (std::is_same_v<T, RelayRequestMessage>) {
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.kind, w.kind);
+          EXPECT_EQ(g.node, w.node);
+          EXPECT_EQ(g.token, w.token);
+        } else if constexpr (std::is_same_v<T, RelayResponseMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.status, w.status);
+          EXPECT_EQ(g.message, w.message);
+          EXPECT_EQ(g.token, w.token);
+          EXPECT_EQ(g.max_circuit_seconds, w.max_circuit_seconds);
+          EXPECT_EQ(g.max_circuit_bytes, w.max_circuit_bytes);
         } else {
           static_assert(std::is_same_v<T, UnknownMessage>);
           EXPECT_EQ(g.message_id, w.message_id);
@@ -198,6 +220,46 @@ std::vector<Message> sample_messages() {
 
   out.emplace_back(PingMessage{id(0x0d), 1'700'000'000'000'000});
   out.emplace_back(PongMessage{id(0x0e), id(0x0d), 1'700'000'000'000'000});
+
+  out.emplace_back(DialBackRequestMessage{id(0x10), 9000});
+  out.emplace_back(DialBackResponseMessage{id(0x11), id(0x10), true, "198.51.100.7:9000", ""});
+  out.emplace_back(DialBackResponseMessage{id(0x12), id(0x10), false, "198.51.100.7:9000", "connection refused"});
+
+  RelayRequestMessage reserve;
+  reserve.request_id = id(0x13);
+  reserve.kind = RelayRequestMessage::Kind::Reserve;
+  out.emplace_back(reserve);
+  RelayRequestMessage connect;
+  connect.request_id = id(0x14);
+  connect.kind = RelayRequestMessage::Kind::Connect;
+  connect.node = NodeId{counting<32>(0x60)};
+  out.emplace_back(connect);
+  RelayRequestMessage invite;
+  invite.request_id = id(0x15);
+  invite.kind = RelayRequestMessage::Kind::Invite;
+  invite.node = NodeId{counting<32>(0x61)};
+  invite.token = counting<32>(0xa0);
+  out.emplace_back(invite);
+
+  RelayResponseMessage reserved;
+  reserved.message_id = id(0x16);
+  reserved.request_id = id(0x13);
+  reserved.status = RelayResponseMessage::Status::Ok;
+  reserved.max_circuit_seconds = 1800;
+  reserved.max_circuit_bytes = 1ull << 28;
+  out.emplace_back(reserved);
+  RelayResponseMessage circuit;
+  circuit.message_id = id(0x17);
+  circuit.request_id = id(0x14);
+  circuit.status = RelayResponseMessage::Status::Ok;
+  circuit.token = counting<32>(0xa0);
+  out.emplace_back(circuit);
+  RelayResponseMessage refused;
+  refused.message_id = id(0x18);
+  refused.request_id = id(0x14);
+  refused.status = RelayResponseMessage::Status::NoReservation;
+  refused.message = "no reservation";
+  out.emplace_back(refused);
   out.emplace_back(UnknownMessage{id(0x0f)});
   return out;
 }
@@ -349,7 +411,7 @@ TEST(MessageCodec, RepliesNeedTheIdTheyAnswer) {
   for (const auto& m : sample_messages()) {
     const auto type = type_of(m);
     if (type != MessageType::QueryResponse && type != MessageType::SchemaListResponse &&
-        type != MessageType::Pong)
+        type != MessageType::Pong && type != MessageType::DialBackResponse && type != MessageType::RelayResponse)
       continue;
     auto env = envelope_of(m);
     env.clear_related_message_id();

@@ -127,6 +127,40 @@ std::map<std::string, Vector> expected_vectors() {
   v["ping"] = {PingMessage{uuid_of(7), 1'700'000'000'000'000}, {}};
   v["pong"] = {PongMessage{uuid_of(9), uuid_of(7), 1'700'000'000'000'000}, {}};
   v["unknown-body"] = {UnknownMessage{uuid_of(8)}, kUnknownBody};
+
+  v["dial-back-request"] = {DialBackRequestMessage{uuid_of(10), 9000}, {}};
+  v["dial-back-response"] = {DialBackResponseMessage{uuid_of(11), uuid_of(10), true, "198.51.100.7:9000", ""}, {}};
+
+  RelayRequestMessage reserve;
+  reserve.request_id = uuid_of(12);
+  reserve.kind = RelayRequestMessage::Kind::Reserve;
+  v["relay-reserve"] = {reserve, {}};
+  RelayResponseMessage reserved;
+  reserved.message_id = uuid_of(13);
+  reserved.request_id = uuid_of(12);
+  reserved.status = RelayResponseMessage::Status::Ok;
+  reserved.max_circuit_seconds = 1800;
+  reserved.max_circuit_bytes = 268'435'456;
+  v["relay-reserved"] = {reserved, {}};
+  RelayRequestMessage connect;
+  connect.request_id = uuid_of(14);
+  connect.kind = RelayRequestMessage::Kind::Connect;
+  connect.node = kNodeId;
+  v["relay-connect"] = {connect, {}};
+  RelayToken token;
+  for (std::size_t i = 0; i < token.size(); ++i) token[i] = static_cast<std::uint8_t>(0xa0 + i);
+  RelayRequestMessage invite;
+  invite.request_id = uuid_of(15);
+  invite.kind = RelayRequestMessage::Kind::Invite;
+  invite.node = kNodeId;
+  invite.token = token;
+  v["relay-invite"] = {invite, {}};
+  RelayResponseMessage circuit;
+  circuit.message_id = uuid_of(16);
+  circuit.request_id = uuid_of(14);
+  circuit.status = RelayResponseMessage::Status::Ok;
+  circuit.token = token;
+  v["relay-circuit"] = {circuit, {}};
   return v;
 }
 
@@ -181,6 +215,28 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.message_id, w.message_id);
           EXPECT_EQ(g.ping_id, w.ping_id);
           EXPECT_EQ(g.sent_at_us, w.sent_at_us);
+        } else if constexpr (std::is_same_v<T, DialBackRequestMessage>) {
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.port, w.port);
+        } else if constexpr (std::is_same_v<T, DialBackResponseMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.reachable, w.reachable);
+          EXPECT_EQ(g.address, w.address);
+          EXPECT_EQ(g.detail, w.detail);
+        } else if constexpr (std::is_same_v<T, RelayRequestMessage>) {
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.kind, w.kind);
+          EXPECT_EQ(g.node, w.node);
+          EXPECT_EQ(g.token, w.token);
+        } else if constexpr (std::is_same_v<T, RelayResponseMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.status, w.status);
+          EXPECT_EQ(g.message, w.message);
+          EXPECT_EQ(g.token, w.token);
+          EXPECT_EQ(g.max_circuit_seconds, w.max_circuit_seconds);
+          EXPECT_EQ(g.max_circuit_bytes, w.max_circuit_bytes);
         } else {
           static_assert(std::is_same_v<T, UnknownMessage>);
           EXPECT_EQ(g.message_id, w.message_id);

@@ -16,6 +16,20 @@
 
 namespace datafold::net {
 
+// What a relay gives the nodes it serves (DESIGN.md section 10.3). Past a limit a
+// reservation or circuit is refused (RelayResponse REFUSED, saying which limit), and
+// a running circuit is cut.
+struct RelayLimits {
+  std::size_t max_reservations = 128;
+  std::size_t max_reservations_per_ip = 4;
+  std::size_t max_circuits = 256;          // being joined or running, at once
+  std::size_t max_circuits_per_peer = 16;  // per node id, as caller or target
+  std::uint64_t max_circuit_bytes = 256ull << 20;  // both directions together
+  std::chrono::seconds max_circuit_duration{30 * 60};
+  // Both ends must join a circuit within this of its opening.
+  std::chrono::milliseconds join_timeout{10'000};
+};
+
 struct NetworkConfig {
   // Where to accept connections. Port 0 picks a free port (see NetworkCore::listen_port()).
   // "::" (the default) takes IPv6 and IPv4 alike; "0.0.0.0" IPv4 alone.
@@ -116,6 +130,29 @@ struct NetworkConfig {
   // Empty: the store lives in memory, filled through NetworkCore::trust_store().
   // Changes to the file by other processes apply without a restart.
   std::filesystem::path trust_store_file;
+
+  // Relaying (DESIGN.md section 10.3). `relay`: this node accepts reservations from
+  // nodes that cannot be dialled and joins circuits to them, within `relay_limits`.
+  // Off by default: a relay spends its owner's bandwidth. It should be on only on a
+  // node others can dial.
+  bool relay = false;
+  RelayLimits relay_limits;
+  // When to keep reservations at relays (up to `max_relay_reservations`, chosen among
+  // the nodes it knows that relay; those in `relays`, "host:port", first) and announce
+  // the relayed addresses: when DialBack checks say the node cannot be dialled (the
+  // default), always (an operator who knows the node is behind a NAT), or never.
+  enum class RelayUse { Never, WhenUnreachable, Always };
+  RelayUse use_relays = RelayUse::WhenUnreachable;
+  std::size_t max_relay_reservations = 3;
+  std::vector<std::string> relays;
+
+  // Reachability (DialBack): this node answers peers asking to be dialled back (always
+  // only at the address they connect from), at most `dial_back_rate_per_ip` per second
+  // per IP, and, unless `use_relays` is Never, asks each peer to dial it back once
+  // every `reachability_interval`.
+  bool answer_dial_back = true;
+  double dial_back_rate_per_ip = 0.2;
+  std::chrono::milliseconds reachability_interval{10 * 60 * 1000};
 
   // Threads: I/O (sockets, TLS) and handlers (application callbacks).
   std::size_t io_threads = 1;

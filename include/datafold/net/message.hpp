@@ -3,6 +3,7 @@
 // docs/PROTOCOL.md specifies the bytes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,9 @@ struct HelloMessage {
   // the receiver's address as seen from outside. "" when not given. Unchecked text
   // from the peer: parse it before use.
   std::string observed_address;
+  // The sender dials only to check the receiver can be reached (a DialBack), and
+  // closes at once: the receiver does not keep the connection.
+  bool dial_back_probe = false;
 };
 
 struct TrustProof {
@@ -96,6 +100,49 @@ struct PongMessage {
   std::uint64_t sent_at_us = 0;  // echoed
 };
 
+// "Dial me back" (PROTOCOL.md section 11): the receiver dials the address the
+// request's connection comes from, at `port`, and answers whether it got through.
+struct DialBackRequestMessage {
+  Uuid request_id;
+  std::uint16_t port = 0;
+};
+
+struct DialBackResponseMessage {
+  Uuid message_id;
+  Uuid request_id;  // the DialBackRequestMessage this answers
+  bool reachable = false;
+  std::string address;  // what was dialled, "ip:port"
+  std::string detail;   // why not, when not reachable
+};
+
+// A circuit token: what the two ends of a relayed circuit present to the relay.
+inline constexpr std::size_t kRelayTokenSize = 32;
+using RelayToken = std::array<std::uint8_t, kRelayTokenSize>;
+
+// To a relay, or from one (PROTOCOL.md section 12).
+struct RelayRequestMessage {
+  enum class Kind {
+    Reserve,  // keep a reservation for me while this connection lasts
+    Connect,  // join me to `node` (a node holding a reservation)
+    Invite,   // (relay to reserved node) `node` wants a circuit: join it with `token`
+  };
+  Uuid request_id;
+  Kind kind = Kind::Reserve;
+  NodeId node;        // Connect: the target; Invite: the caller
+  RelayToken token{};  // Invite only
+};
+
+struct RelayResponseMessage {
+  enum class Status { Ok = 1, NoReservation = 2, Refused = 3, TargetFailed = 4 };
+  Uuid message_id;
+  Uuid request_id;  // the RelayRequestMessage this answers
+  Status status = Status::Ok;
+  std::string message;
+  RelayToken token{};                      // Connect OK
+  std::uint32_t max_circuit_seconds = 0;   // Reserve OK
+  std::uint64_t max_circuit_bytes = 0;     // Reserve OK
+};
+
 // An envelope whose body this build does not know (a newer peer's message).
 // It is answered with Error{UnsupportedMessage}; the connection stays.
 struct UnknownMessage {
@@ -105,7 +152,8 @@ struct UnknownMessage {
 using Message = std::variant<HelloMessage, QueryMessage, QueryResponseMessage,
                              ListSchemasRequestMessage, SchemaListResponseMessage,
                              NodeAnnouncementMessage, ErrorMessage, PingMessage, PongMessage,
-                             UnknownMessage>;
+                             DialBackRequestMessage, DialBackResponseMessage, RelayRequestMessage,
+                             RelayResponseMessage, UnknownMessage>;
 
 enum class MessageType {
   Hello,
@@ -117,6 +165,10 @@ enum class MessageType {
   Error,
   Ping,
   Pong,
+  DialBackRequest,
+  DialBackResponse,
+  RelayRequest,
+  RelayResponse,
   Unknown,
 };
 

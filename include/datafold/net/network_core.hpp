@@ -26,6 +26,7 @@
 #include "datafold/net/node_id.hpp"
 #include "datafold/net/node_info.hpp"
 #include "datafold/net/query.hpp"
+#include "datafold/net/reachability_report.hpp"
 #include "datafold/net/request_context.hpp"
 #include "datafold/net/schema_info.hpp"
 #include "datafold/net/trust_store.hpp"
@@ -49,6 +50,9 @@ struct NetworkStats {
   std::uint64_t redials = 0;              // background redials of lost or bootstrap peers
   std::uint64_t connections_evicted = 0;  // idle connections closed to make room (least recently used first)
   std::uint64_t connections_refused = 0;  // turned away at the connection caps
+  std::uint64_t relayed_connections = 0;  // made through a relay circuit (either end)
+  std::uint64_t dial_backs_answered = 0;  // peers' reachability checks carried out
+  std::uint64_t dial_backs_refused = 0;   // over the rate or in-flight limit
 
   // Requests this node answered, by type and outcome.
   std::uint64_t queries_answered = 0;
@@ -129,6 +133,8 @@ class NetworkCore {
   std::optional<DiscoveryStats> discovery_stats() const;
   // DHT counters; nullopt when the DHT is off (NetworkConfig::enable_dht) or the node is stopped.
   std::optional<DhtStats> dht_stats() const;
+  // Whether peers can dial this node, its relayed addresses, and its relaying for others.
+  ReachabilityReport reachability() const;
   // Every value the DHT holds under `id`'s key, each checked as a lookup would
   // (verified, or why not). Waits up to dht_lookup_timeout; Discovery error when
   // the DHT is off. An empty list: nothing there.

@@ -16,6 +16,11 @@ namespace datafold::net {
 struct NodeCapabilities {
   bool supports_query = true;
   bool supports_schema_listing = true;
+  // Answers DialBack requests: checks, for a peer, whether it can be dialled back.
+  // (Off in a default-made value; a running node says what it does.)
+  bool dial_back = false;
+  // Relays for nodes that cannot be dialled (NetworkConfig::relay; off by default).
+  bool relay = false;
 
   friend bool operator==(const NodeCapabilities&, const NodeCapabilities&) = default;
 };
@@ -68,6 +73,9 @@ struct NodeInfo {
   std::uint32_t failed_dials = 0;
   // Round-trip time of the last ping on the live connection, if there is one.
   std::optional<std::chrono::microseconds> rtt;
+  // While connected: the relay the connection runs through (its path is "relayed");
+  // nullopt for a direct connection or none.
+  std::optional<NodeId> relayed_via;
 };
 
 }  // namespace datafold::net

@@ -5,6 +5,7 @@
 
 #include <asio/ip/address.hpp>
 
+#include "core/relayed_address.hpp"
 #include "core/endpoint.hpp"
 
 namespace datafold::net::discovery {
@@ -33,6 +34,10 @@ bool plausible_host(std::string_view host) {
 }  // namespace
 
 std::optional<std::string> dht_dialable_address(std::string_view announced, std::uint16_t tcp_port) {
+  if (detail::is_relayed_address(announced)) {
+    if (!detail::parse_relayed_address(announced)) return std::nullopt;
+    return std::string(announced);
+  }
   if (auto hp = detail::parse_host_port(announced)) {
     if (!plausible_host(hp->host)) return std::nullopt;
     return detail::format_host_port(hp->host, hp->port);
@@ -56,7 +61,8 @@ DhtFoundNode make_found_node(const AnnouncementFields& a, std::chrono::system_cl
     if (!address) continue;
     const bool known = std::any_of(info.addresses.begin(), info.addresses.end(),
                                    [&](const NodeAddress& n) { return n.address == *address; });
-    if (!known) info.addresses.push_back(NodeAddress{std::move(*address), AddressSource::Dht, read_at, {}});
+    const auto source = detail::is_relayed_address(*address) ? AddressSource::Relay : AddressSource::Dht;
+    if (!known) info.addresses.push_back(NodeAddress{std::move(*address), source, read_at, {}});
   }
   if (!info.addresses.empty()) info.address = info.addresses.front().address;
   return out;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/relayed_address.hpp"
 #include "core/ip_address.hpp"
 
 namespace datafold::net::discovery {
@@ -88,6 +89,11 @@ Arrival arrival_of(const std::string& source_ip, std::string_view arrival_interf
 // scope. nullopt when it cannot be dialled from here.
 std::optional<std::string> resolve_address(std::string_view advertised, const Arrival& arrival,
                                            std::uint16_t tcp_port) {
+  // A relayed address names the relay, wherever the datagram came from.
+  if (detail::is_relayed_address(advertised)) {
+    if (!detail::parse_relayed_address(advertised)) return std::nullopt;
+    return std::string(advertised);
+  }
   std::string_view host = advertised;
   std::optional<std::uint16_t> port;
   if (!advertised.empty() && advertised.front() == '[') {
@@ -470,7 +476,10 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
   info.health = NodeHealth::Healthy;
   info.addresses.clear();
   for (const auto& address : e.node.addresses)
-    info.addresses.push_back(NodeAddress{.address = address, .source = AddressSource::Lan, .last_seen = info.last_seen});
+    info.addresses.push_back(NodeAddress{.address = address,
+                                         .source = detail::is_relayed_address(address) ? AddressSource::Relay
+                                                                                       : AddressSource::Lan,
+                                         .last_seen = info.last_seen});
 
   if (is_new) {
     emit(NodeEvent::Discovered, info);

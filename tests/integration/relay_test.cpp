@@ -1,0 +1,215 @@
+// Relays on loopback (DESIGN.md section 10.3): a node reserves at a relay, another
+// reaches it knowing only its relayed address, the two run TLS end to end through the
+// circuit, and the relay's limits hold. The NAT matrix (netsim) shows the same
+// across real NATs; here the mechanics.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "core/relayed_address.hpp"
+#include "support/test_nodes.hpp"
+
+namespace datafold::net::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+NetworkConfig relay_config() {
+  auto config = loopback_config();
+  config.relay = true;
+  return config;
+}
+
+// A node that keeps a reservation at `relay` whatever its reachability.
+NetworkConfig reserving_config(const NetworkCore& relay) {
+  auto config = loopback_config();
+  config.use_relays = NetworkConfig::RelayUse::Always;
+  config.relays = {address_of(relay)};
+  return config;
+}
+
+QueryResult answer_with_name(const Query& query) {
+  QueryResult result;
+  for (const auto& field : query.fields) result.results.push_back({field, Json("from-" + field)});
+  return result;
+}
+
+// Waits until `node` holds a reservation and returns its relayed address.
+std::string relayed_address_of(const NetworkCore& node) {
+  std::string out;
+  eventually([&] {
+    auto report = node.reachability();
+    if (report.relayed_addresses.empty()) return false;
+    out = report.relayed_addresses.front();
+    return true;
+  }, 15s);
+  return out;
+}
+
+// `from` knows `to` only by `address` (a relayed one).
+void know_only_at(NetworkCore& from, const NetworkCore& to, const std::string& address) {
+  NodeInfo info;
+  info.node_id = to.local_node_id();
+  info.public_key = to.public_key();
+  info.address = address;
+  info.addresses.push_back(NodeAddress{address, AddressSource::Relay, {}, {}});
+  from.add_known_node(info);
+}
+
+Query name_query() {
+  Query query;
+  query.schema_name = "Anything";
+  query.fields = {"name"};
+  return query;
+}
+
+TEST(Relay, ANodeKnownOnlyByItsRelayedAddressAnswersThroughTheCircuit) {
+  auto relay = start_node(relay_config());
+  ASSERT_TRUE(relay);
+  auto hidden = start_node(reserving_config(*relay));
+  ASSERT_TRUE(hidden);
+  hidden->set_query_callback([](Query q) { return answer_with_name(q); });
+  auto caller = start_node();
+  ASSERT_TRUE(caller);
+
+  const auto relayed = relayed_address_of(*hidden);
+  ASSERT_FALSE(relayed.empty()) << "no reservation at the relay";
+  auto parsed = detail::parse_relayed_address(relayed);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->relay, relay->local_node_id());
+  EXPECT_EQ(relay->reachability().relay.reservations, 1u);
+
+  know_only_at(*caller, *hidden, relayed);
+  auto answer = caller->query_node(hidden->local_node_id(), name_query());
+  ASSERT_TRUE(answer.ok()) << answer.error().to_string();
+  ASSERT_EQ(answer->results.size(), 1u);
+  EXPECT_EQ(std::get<Json>(answer->results[0].outcome), Json("from-name"));
+
+  // Both ends see the connection as relayed, through this relay.
+  auto seen_by_caller = caller->known_nodes().at(hidden->local_node_id());
+  ASSERT_TRUE(seen_by_caller.relayed_via);
+  EXPECT_EQ(*seen_by_caller.relayed_via, relay->local_node_id());
+  ASSERT_TRUE(eventually([&] {
+    auto nodes = hidden->known_nodes();
+    auto it = nodes.find(caller->local_node_id());
+    return it != nodes.end() && it->second.relayed_via == relay->local_node_id();
+  }));
+  EXPECT_EQ(relay->reachability().relay.circuits_opened, 1u);
+  EXPECT_GE(caller->stats().relayed_connections, 1u);
+
+  // Many requests over the one circuit, and the relay carried bytes it cannot read.
+  for (int i = 0; i < 50; ++i) {
+    auto again = caller->query_node(hidden->local_node_id(), name_query());
+    ASSERT_TRUE(again.ok()) << again.error().to_string();
+  }
+  EXPECT_GT(relay->reachability().relay.bytes_relayed, 0u);
+}
+
+TEST(Relay, ACallerAskingForANodeWithoutAReservationIsToldSo) {
+  auto relay = start_node(relay_config());
+  ASSERT_TRUE(relay);
+  auto absent = start_node();  // never reserved anywhere
+  ASSERT_TRUE(absent);
+  auto caller = start_node();
+  ASSERT_TRUE(caller);
+  const detail::RelayedAddress made_up{relay->local_node_id(), *parse_host_port(address_of(*relay))};
+  know_only_at(*caller, *absent, made_up.to_string());
+  auto answer = caller->query_node(absent->local_node_id(), name_query());
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().kind, ErrorKind::Connection) << answer.error().to_string();
+  EXPECT_NE(answer.error().message.find("no reservation"), std::string::npos) << answer.error().message;
+  EXPECT_EQ(relay->reachability().relay.circuits_opened, 0u);
+}
+
+TEST(Relay, ANodeThatDoesNotRelayRefusesReservations) {
+  auto plain = start_node();  // relaying off, the default
+  ASSERT_TRUE(plain);
+  auto hopeful = start_node(reserving_config(*plain));
+  ASSERT_TRUE(hopeful);
+  // It connects, asks, and is refused; no relayed address appears.
+  ASSERT_TRUE(eventually([&] { return !plain->connected_nodes().empty(); }, 10s));
+  EXPECT_FALSE(eventually([&] { return !hopeful->reachability().relayed_addresses.empty(); }, 1s));
+  EXPECT_FALSE(plain->reachability().relay.enabled);
+}
+
+TEST(Relay, AnAddressThatNamesTheWrongRelayIsRefusedByTheTlsIdentityCheck) {
+  // The relayed address claims a relay id the node at that address does not have:
+  // the caller's dial to "the relay" authenticates someone else and stops there.
+  auto relay = start_node(relay_config());
+  ASSERT_TRUE(relay);
+  auto hidden = start_node(reserving_config(*relay));
+  ASSERT_TRUE(hidden);
+  auto impostor_id = start_node();
+  ASSERT_TRUE(impostor_id);
+  ASSERT_FALSE(relayed_address_of(*hidden).empty());
+  auto caller = start_node();
+  ASSERT_TRUE(caller);
+  const detail::RelayedAddress wrong{impostor_id->local_node_id(), *parse_host_port(address_of(*relay))};
+  know_only_at(*caller, *hidden, wrong.to_string());
+  auto answer = caller->query_node(hidden->local_node_id(), name_query());
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(relay->reachability().relay.circuits_opened, 0u);
+}
+
+TEST(Relay, ALimitOfCircuitsPerPeerRefusesTheExtraOnesWhileTheFirstKeepsAnswering) {
+  auto config = relay_config();
+  config.relay_limits.max_circuits_per_peer = 1;
+  auto relay = start_node(config);
+  ASSERT_TRUE(relay);
+  auto hidden = start_node(reserving_config(*relay));
+  ASSERT_TRUE(hidden);
+  hidden->set_query_callback([](Query q) { return answer_with_name(q); });
+  const auto relayed = relayed_address_of(*hidden);
+  ASSERT_FALSE(relayed.empty());
+
+  auto first = start_node();
+  ASSERT_TRUE(first);
+  know_only_at(*first, *hidden, relayed);
+  ASSERT_TRUE(first->query_node(hidden->local_node_id(), name_query()).ok());
+
+  auto second = start_node();
+  ASSERT_TRUE(second);
+  know_only_at(*second, *hidden, relayed);
+  auto refused = second->query_node(hidden->local_node_id(), name_query());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("circuits"), std::string::npos) << refused.error().message;
+  EXPECT_GE(relay->reachability().relay.circuits_refused, 1u);
+
+  auto still = first->query_node(hidden->local_node_id(), name_query());
+  EXPECT_TRUE(still.ok()) << still.error().to_string();
+}
+
+TEST(Relay, ACircuitCutAtItsByteLimitFailsTheRequestsOnItAsConnectionErrors) {
+  auto config = relay_config();
+  config.relay_limits.max_circuit_bytes = 16 * 1024;  // the handshakes and a few queries
+  auto relay = start_node(config);
+  ASSERT_TRUE(relay);
+  auto hidden = start_node(reserving_config(*relay));
+  ASSERT_TRUE(hidden);
+  hidden->set_query_callback([](Query q) { return answer_with_name(q); });
+  const auto relayed = relayed_address_of(*hidden);
+  ASSERT_FALSE(relayed.empty());
+  auto caller = start_node();
+  ASSERT_TRUE(caller);
+  know_only_at(*caller, *hidden, relayed);
+
+  int answered = 0;
+  int failed = 0;
+  for (int i = 0; i < 200 && failed == 0; ++i) {
+    auto answer = caller->query_node(hidden->local_node_id(), name_query());
+    if (answer.ok()) {
+      ++answered;
+      ASSERT_EQ(std::get<Json>(answer->results[0].outcome), Json("from-name"));
+    } else {
+      ++failed;
+      EXPECT_EQ(answer.error().kind, ErrorKind::Connection) << answer.error().to_string();
+    }
+  }
+  EXPECT_GT(answered, 0);
+  EXPECT_EQ(failed, 1) << "the cut never came, or came without an error";
+  EXPECT_TRUE(eventually([&] { return relay->reachability().relay.circuits_cut == 1; }));
+}
+
+}  // namespace
+}  // namespace datafold::net::testing
