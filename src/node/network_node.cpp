@@ -170,6 +170,7 @@ NetworkResult<void> NetworkNode::start() {
   if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
   if (discovery_) discovery_->start();
   for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer);
+  open_port_mapping();
   spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
 }
@@ -179,6 +180,7 @@ NetworkResult<void> NetworkNode::stop() {
     return make_error(ErrorKind::Config, "stop() called from the node's own I/O thread");
   std::lock_guard lifecycle(lifecycle_mutex_);
   if (!running_.exchange(false)) return {};
+  close_port_mapping();  // the gateway forgets the mapping before the node goes quiet
   if (discovery_) discovery_->stop();  // goodbye first, while the sockets are up
   if (dht_) dht_->stop();              // fails the lookups still waiting
 

@@ -29,11 +29,13 @@
 #include "datafold/net/message_router.hpp"
 #include "datafold/net/network_core.hpp"
 #include "datafold/net/query_service.hpp"
+#include "datafold/net/reachability.hpp"
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
 #include "discovery/dht/dht_discovery.hpp"
 #include "peers/observed_addresses.hpp"
 #include "peers/peer_table.hpp"
+#include "reachability/port_mapper.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/token_bucket.hpp"
 
@@ -95,6 +97,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   const NetworkConfig& config() const noexcept { return config_; }
   std::uint16_t listen_port() const noexcept { return bound_port_.load(); }
   NetworkStats stats() const;
+  // The gateway's mapping of the listen port (network_node_mapping.cpp).
+  PortMappingStatus port_mapping() const;
+  // Every address this node announces in the DHT, with its source.
+  std::vector<NodeAddress> advertised_addresses() const;
   // 0 for this node's own key, else the trust store's distance, else config().unknown_trust_distance.
   std::uint32_t trust_distance_of(const PublicKey& key) const;
   TrustStore& trust_store() noexcept { return trust_store_; }
@@ -126,6 +132,15 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Asks the DHT for the network's nodes; the answer comes within dht_lookup_timeout.
   std::future<std::vector<discovery::DhtFoundNode>> ask_dht_for_network(
       const std::shared_ptr<discovery::DhtDiscovery>& dht);
+
+  // Port mapping (network_node_mapping.cpp): started once the node runs, stopped
+  // first at stop (bounded wait); a change re-announces the node's addresses.
+  void open_port_mapping();
+  void close_port_mapping();
+  void on_port_mapping(const PortMappingStatus& status);
+  // What LAN announcements carry beyond the interfaces' addresses: believed observed
+  // addresses and the mapped one. Under mutex_.
+  std::vector<std::string> extra_addresses_locked() const;
 
   detail::ConnectionLimits limits() const;
   detail::HandshakeParams handshake_params(std::optional<NodeId> expected) const;
@@ -205,6 +220,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::uint64_t closed_protocol_violations_ = 0;  // of connections already gone
   // Where peers say they see this node; believed on the word of several (section 10.1).
   detail::ObservedAddresses observed_;
+  // Set and reset under mutex_ (by start() and stop()); its own thread does the work.
+  std::shared_ptr<reachability::PortMapper> port_mapper_;
+  // "ip:port" the gateway maps to the listen port, "" for none.
+  std::string mapped_address_;
   // When each id was last looked up in the DHT (bounded; see network_node_dht.cpp).
   std::unordered_map<NodeId, std::chrono::steady_clock::time_point> dht_lookups_;
   // How long the node's DHT lookups took (DhtStats::lookup_latency_*), under mutex_.

@@ -78,9 +78,7 @@ void NetworkNode::publish_to_dht() {
   if (!dht) return;
   discovery::AnnouncementFields fields;
   fields.tcp_port = bound_port_.load();
-  fields.addresses = detail::addresses_to_announce(config_.listen_address, fields.tcp_port,
-                                                   detail::list_interface_addresses(), confirmed_public_ips(),
-                                                   discovery::kMaxAddresses);
+  for (auto& address : advertised_addresses()) fields.addresses.push_back(std::move(address.address));
   fields.capabilities = config_.capabilities;
   fields.min_version = kMinProtocolVersion;
   fields.max_version = kMaxProtocolVersion;
@@ -107,7 +105,7 @@ void NetworkNode::note_observed_address(const NodeId& reporter, const std::strin
   {
     std::lock_guard lock(mutex_);
     discovery = discovery_;
-    believed = observed_.confirmed_addresses(detail::ObservedAddresses::Clock::now(), bound_port_.load());
+    believed = extra_addresses_locked();
   }
   if (discovery) {
     discovery->set_extra_addresses(std::move(believed));

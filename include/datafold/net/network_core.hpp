@@ -26,6 +26,7 @@
 #include "datafold/net/node_id.hpp"
 #include "datafold/net/node_info.hpp"
 #include "datafold/net/query.hpp"
+#include "datafold/net/reachability.hpp"
 #include "datafold/net/request_context.hpp"
 #include "datafold/net/schema_info.hpp"
 #include "datafold/net/trust_store.hpp"
@@ -129,6 +130,14 @@ class NetworkCore {
   std::optional<DiscoveryStats> discovery_stats() const;
   // DHT counters; nullopt when the DHT is off (NetworkConfig::enable_dht) or the node is stopped.
   std::optional<DhtStats> dht_stats() const;
+  // The gateway's mapping of the listen port (NetworkConfig::port_mapping): active or
+  // not, by which protocol, the external address, its lease, or why there is none.
+  PortMappingStatus port_mapping() const;
+  // The addresses this node announces (DHT value; LAN announcements carry the same
+  // beyond their interfaces' own), each with its source: `mapped` for the gateway's
+  // mapping, `lan` for the interfaces' addresses, `peer` for observed addresses
+  // several peers agree on.
+  std::vector<NodeAddress> advertised_addresses() const;
   // Every value the DHT holds under `id`'s key, each checked as a lookup would
   // (verified, or why not). Waits up to dht_lookup_timeout; Discovery error when
   // the DHT is off. An empty list: nothing there.
