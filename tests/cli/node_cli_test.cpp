@@ -9,7 +9,8 @@ class NodeCli : public CliTest {
   // `datafold node --config FILE ARGS…` in the foreground; for configs that must fail or stop.
   RunResult node_with_config(const std::string& toml, const std::vector<std::string>& args = {}) {
     const auto file = tmp_.write("node.toml", toml);
-    std::vector<std::string> all{"node", "--config", file};
+    // --no-port-mapping: never the real gateway (cli_process.cpp says why).
+    std::vector<std::string> all{"node", "--config", file, "--no-port-mapping"};
     all.insert(all.end(), args.begin(), args.end());
     return datafold("node", all);
   }
@@ -27,7 +28,7 @@ TEST_F(NodeCli, RunsUntilSigtermThenStopsCleanly) {
 
 TEST_F(NodeCli, DurationStopsItAndJsonAnnouncesTheAddress) {
   const auto result = datafold("node", {"--json", "node", "--listen", "127.0.0.1:0", "--http", "off", "--no-discovery",
-                                        "--duration", "0.3"});
+                                        "--no-port-mapping", "--duration", "0.3"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto event = parse_json(result.out.substr(0, result.out.find('\n')));
   ASSERT_FALSE(event.is_discarded()) << result.out;
