@@ -44,10 +44,13 @@ NetworkResult<void> UpnpClient::discover(Clock::time_point deadline) {
   const auto wait = std::min(left, std::chrono::duration_cast<std::chrono::milliseconds>(kMaxDiscoveryWait));
   if (wait.count() <= 0) return make_error(ErrorKind::Timeout, "UPnP: no time left to search for a gateway");
   int error = 0;
+  // One search, for IGD:1 (an IGD:2 answers it too): upnpDiscover() would search for
+  // four types in turn, each waiting `wait`, when no gateway is there.
   // TTL 2: SSDP searches never go further than the next router.
-  UPNPDev* devices = upnpDiscover(static_cast<int>(wait.count()),
-                                  multicast_interface_.empty() ? nullptr : multicast_interface_.c_str(), nullptr,
-                                  UPNP_LOCAL_PORT_ANY, 0, 2, &error);
+  static const char* const kTypes[] = {"urn:schemas-upnp-org:device:InternetGatewayDevice:1", nullptr};
+  UPNPDev* devices = upnpDiscoverDevices(kTypes, static_cast<int>(wait.count()),
+                                         multicast_interface_.empty() ? nullptr : multicast_interface_.c_str(),
+                                         nullptr, UPNP_LOCAL_PORT_ANY, 0, 2, &error, 0);
   std::unique_ptr<UPNPDev, decltype(&freeUPNPDevlist)> list(devices, freeUPNPDevlist);
   if (!devices) return make_error(ErrorKind::Discovery, "UPnP: no gateway answered the SSDP search");
   auto gateway = std::make_unique<Gateway>();
