@@ -764,7 +764,7 @@ int StatusCommand::run() const {
                                     number(dht, "lookups_failed") + " failed), " + number(dht, "values_accepted") +
                                     " values believed"
                               : "off"},
-      {"port mapping", mapping_row()},
+      {"mapping", mapping_row()},  // the port mapping on the gateway; the label fits the column
   };
   print_table(std::cout, {"node id", cell(s.value("node_id", Json()))}, rows);
   return static_cast<int>(ExitCode::kOk);

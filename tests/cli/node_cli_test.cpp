@@ -112,6 +112,31 @@ TEST_F(NodeCli, FlagsWinOverTheFile) {
   expect_good_query(*node);
 }
 
+TEST_F(NodeCli, WithoutPortMappingStatusSaysItIsOff) {
+  // The tests' nodes run with --no-port-mapping (this machine's gateway is not theirs).
+  auto& node = start_node("node");
+  const auto status = parse_json(datafold("client", {"--json", "status", "--http", node.http()}).out);
+  ASSERT_FALSE(status.is_discarded());
+  const auto mapping = status.value("port_mapping", net::Json());
+  EXPECT_FALSE(mapping.value("enabled", true)) << status.dump();
+  EXPECT_FALSE(mapping.value("active", true)) << status.dump();
+  EXPECT_EQ(mapping.value("last_error", ""), "port mapping is off") << status.dump();
+  for (const auto& address : status.value("addresses", net::Json::array()))
+    EXPECT_NE(address.value("source", ""), "mapped") << address.dump();
+  const auto text = datafold("client", {"status", "--http", node.http()});
+  EXPECT_NE(text.out.find("\nmapping      off\n"), std::string::npos) << text.out;
+}
+
+TEST_F(NodeCli, PortMappingInTheFileMustBeTrueOrFalse) {
+  const auto result = node_with_config("port_mapping = \"no\"\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.error_line(), "datafold: " + config_path() + ": key 'port_mapping' must be true or false (line 1)")
+      << result.err;
+  const auto accepted = node_with_config("port_mapping = false\n", {"--listen", "127.0.0.1:0", "--http", "off",
+                                                                     "--no-discovery", "--duration", "0.2"});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
+}
+
 TEST_F(NodeCli, AnUnknownKeyIsExitTwoNamingFileKeyAndLine) {
   // A second node refused on the data dir of a running one leaves that one serving.
   auto& running = start_node("node");
