@@ -303,6 +303,14 @@ bool NatTestbed::build_gateway(int k, std::string& why_not) {
       "    iifname \"wan\" jump miniupnpd\n"
       "    iifname \"wan\" ct state new drop\n"
       "  }\n"
+      // A SYN to an unmapped port is the gateway's own to answer: dropped too, so it
+      // vanishes instead of drawing a reset (a reset would also spoil a hole punch
+      // whose SYN arrives before the far side's). TCP only: miniupnpd's NAT test
+      // needs the STUN server's answers from its other address and port.
+      "  chain inp {\n"
+      "    type filter hook input priority filter; policy accept;\n"
+      "    iifname \"wan\" meta l4proto tcp ct state new drop\n"
+      "  }\n"
       "}\n";
   const std::string file = dir_ + "/" + g + ".nft";
   std::ofstream(file) << rules;

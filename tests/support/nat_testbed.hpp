@@ -18,7 +18,8 @@
 //                   that learns the NAT is usable from the STUN host, as
 //                   shared/notes/nat-testbed.md says
 // and every one drops unsolicited inbound connections (`iifname "wan" ct state new
-// drop`, after the jump to miniupnpd's chain), as a home router does.
+// drop` in its forward chain, after the jump to miniupnpd's chain, and new TCP
+// connections to the gateway itself from wan), as a home router does: no reset.
 //
 // Nothing leaves the testbed: no namespace has a default route out of it, no
 // interface is made in the test's own namespace, public hosts have no route into
