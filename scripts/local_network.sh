@@ -60,7 +60,7 @@ declare -A address http
 for who in alice bob carol; do
   extra=()
   [ "$who" = alice ] && extra=(--sample)
-  "$datafold" --data-dir "$work/$who" node --listen 127.0.0.1:0 --http 127.0.0.1:0 "${lan[@]}" \
+  "$datafold" --data-dir "$work/$who" node --listen 127.0.0.1:0 --http 127.0.0.1:0 --no-port-mapping "${lan[@]}" \
     --announce-interval-ms 2000 "${extra[@]}" >"$work/$who.out" 2>"$work/$who.log" &
   pids+=($!)
 done

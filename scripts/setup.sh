@@ -10,8 +10,12 @@ packages=(
   libasio-dev libssl-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libsqlite3-dev libcpp-httplib-dev libopendht-dev
+  libminiupnpc-dev libnatpmp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 nftables
+  # The NAT tests' gateway and STUN server: the packages install the programs
+  # only (no service is started); the tests run them inside their namespaces.
+  miniupnpd-nftables stun-server
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -725,6 +725,27 @@ int StatusCommand::run() const {
   const bool running = s.value("running", false);
   const auto discovery = s.value("discovery", Json());
   const auto dht = s.value("dht", Json());
+  const auto mapping = s.value("port_mapping", Json());
+  auto mapping_row = [&]() -> std::string {
+    if (!mapping.is_object()) return "unknown";
+    if (mapping.value("active", false)) {
+      std::string row = mapping.value("external_address", std::string()) + " by " +
+                        mapping.value("protocol", std::string());
+      const auto expiry = mapping.value("lease_expiry_ms", Json());
+      if (expiry.is_number()) {
+        const auto left = (expiry.get<std::int64_t>() -
+                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch()).count()) / 1000;
+        row += ", lease ends in " + std::to_string(std::max<std::int64_t>(left, 0)) + " s";
+      } else {
+        row += ", lease without end";
+      }
+      return row;
+    }
+    if (!mapping.value("enabled", false)) return "off";
+    const auto why = mapping.value("last_error", Json());
+    return why.is_string() ? "none: " + why.get<std::string>() : "none yet (asking the gateway)";
+  };
   const std::vector<std::vector<std::string>> rows{
       {"public key", cell(s.value("public_key", Json()))},
       {"running", running ? "yes, listening on port " + number(s, "listen_port") : "no"},
@@ -743,6 +764,7 @@ int StatusCommand::run() const {
                                     number(dht, "lookups_failed") + " failed), " + number(dht, "values_accepted") +
                                     " values believed"
                               : "off"},
+      {"mapping", mapping_row()},  // the port mapping on the gateway; the label fits the column
   };
   print_table(std::cout, {"node id", cell(s.value("node_id", Json()))}, rows);
   return static_cast<int>(ExitCode::kOk);

@@ -99,6 +99,11 @@ void HttpApi::install_routes() {
                      {"dht", nullptr}};
     if (auto discovery = core_.discovery_stats()) status["discovery"] = to_json(*discovery);
     if (auto dht = core_.dht_stats()) status["dht"] = to_json(*dht);
+    status["port_mapping"] = to_json(core_.port_mapping());
+    net::Json addresses = net::Json::array();
+    for (const auto& address : core_.advertised_addresses())
+      addresses.push_back({{"address", address.address}, {"source", std::string(net::to_string(address.source))}});
+    status["addresses"] = std::move(addresses);
     reply_data(res, status);
   });
 
@@ -204,6 +209,13 @@ void HttpApi::install_routes() {
     metric(out, "datafold_requests_failed_total", "counter", "Requests to peers that ended in an error.", stats.requests_failed);
     metric(out, "datafold_requests_received_total", "counter", "Requests received from peers.", stats.requests_received);
     metric(out, "datafold_known_nodes", "gauge", "Nodes this node knows of.", core_.known_nodes().size());
+    {
+      const auto mapping = core_.port_mapping();
+      metric(out, "datafold_port_mapping_active", "gauge", "1 while the gateway maps the listen port (UPnP or NAT-PMP).",
+             mapping.active ? 1 : 0);
+      metric(out, "datafold_port_mapping_failures_total", "counter",
+             "Attempts to map or renew the listen port on the gateway that failed.", mapping.failures);
+    }
     out << "# HELP datafold_requests_answered_total Requests from peers this node answered, by type and outcome.\n"
         << "# TYPE datafold_requests_answered_total counter\n"
         << "datafold_requests_answered_total{type=\"query\",outcome=\"ok\"} " << stats.queries_answered << '\n'

@@ -22,6 +22,17 @@ net::Json to_json(const net::NodeAddress& address) {
           {"last_success_ms", unix_ms_or_null(address.last_success)}};
 }
 
+net::Json to_json(const net::PortMappingStatus& mapping) {
+  return {{"enabled", mapping.enabled},
+          {"active", mapping.active},
+          {"protocol", mapping.protocol ? net::Json(std::string(net::to_string(*mapping.protocol))) : net::Json()},
+          {"external_address", mapping.active ? net::Json(mapping.external_address) : net::Json()},
+          // null while inactive or for a lease without end
+          {"lease_expiry_ms", mapping.active ? unix_ms_or_null(mapping.lease_expiry) : net::Json()},
+          {"last_error", mapping.last_error.empty() ? net::Json() : net::Json(mapping.last_error)},
+          {"failures", mapping.failures}};
+}
+
 net::Json to_json(const net::NodeInfo& node) {
   const auto last_seen_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(node.last_seen.time_since_epoch()).count();

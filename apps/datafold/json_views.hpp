@@ -6,6 +6,7 @@
 #include <datafold/net/error.hpp>
 #include <datafold/net/json.hpp>
 #include <datafold/net/network_core.hpp>
+#include <datafold/net/reachability.hpp>
 #include <datafold/net/node_info.hpp>
 #include <datafold/net/query.hpp>
 #include <datafold/net/schema_info.hpp>
@@ -27,5 +28,7 @@ net::Json to_json(const net::NetworkStats& stats);
 net::Json to_json(const net::DiscoveryStats& stats);
 net::Json to_json(const net::DhtStats& stats);
 net::Json to_json(const net::DhtRecord& record);
+// {"enabled", "active", "protocol", "external_address", "lease_expiry_ms", "last_error", "failures"}
+net::Json to_json(const net::PortMappingStatus& mapping);
 
 }  // namespace datafold::app

@@ -61,7 +61,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "TOML file of settings (keys as the flags: listen, bootstrap, network, http, discovery, "
                        "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, max_connections, "
                        "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
-                       "sample, dht, dht_port, dht_bootstrap); "
+                       "sample, dht, dht_port, dht_bootstrap, port_mapping); "
                        "flags win over the file");
   listen_ = net::HostPort{defaults.listen_address, defaults.listen_port}.to_string();
   network_ = defaults.network_name;
@@ -122,6 +122,9 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
       ->check(CLI::Range(0, 65535));
   command_->add_option("--dht-bootstrap", dht_bootstrap_,
                        "HOST:PORT of a DHT node to join the DHT through (repeatable); turns the DHT on");
+  command_->add_flag("--no-port-mapping", no_port_mapping_,
+                     "Do not ask the gateway (UPnP IGD, NAT-PMP) to forward the listen port; by default the "
+                     "node maps it, renews the mapping and removes it at stop");
   command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
@@ -146,6 +149,7 @@ int NodeCommand::run() const {
                         .dht = dht_,
                         .dht_port = dht_port_,
                         .dht_bootstrap = dht_bootstrap_,
+                        .port_mapping = !no_port_mapping_,
                         .file = config_file_,
                         .from_file = {}};
   if (!config_file_.empty()) {
@@ -208,6 +212,7 @@ int NodeCommand::run() const {
   config.enable_dht = settings.dht || !settings.dht_bootstrap.empty();
   config.dht_port = settings.dht_port;
   config.dht_bootstrap = settings.dht_bootstrap;
+  config.port_mapping = settings.port_mapping;
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;

@@ -40,6 +40,7 @@ class NodeCommand {
   long request_burst_ = 0;
   bool sample_ = false;
   bool dht_ = false;
+  bool no_port_mapping_ = false;
   std::uint16_t dht_port_ = 0;
   std::vector<std::string> dht_bootstrap_;
 };

@@ -38,6 +38,8 @@ struct NodeSettings {
   bool dht = false;
   std::uint16_t dht_port = 0;
   std::vector<std::string> dht_bootstrap;
+  // Map the listen port on the gateway (UPnP IGD / NAT-PMP); --no-port-mapping, TOML port_mapping = false.
+  bool port_mapping = true;
 
   // The config file, and which keys took their value from it.
   std::string file;

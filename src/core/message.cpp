@@ -19,6 +19,8 @@ std::string_view to_string(MessageType type) noexcept {
     case MessageType::DialBackResponse: return "DialBackResponse";
     case MessageType::RelayRequest: return "RelayRequest";
     case MessageType::RelayResponse: return "RelayResponse";
+    case MessageType::HolePunch: return "HolePunch";
+    case MessageType::HolePunchResponse: return "HolePunchResponse";
     case MessageType::Unknown: return "Unknown";
   }
   return "Invalid";
@@ -45,7 +47,8 @@ Uuid message_id(const Message& m) noexcept {
         if constexpr (std::is_same_v<T, QueryMessage>)
           return msg.query_id;
         else if constexpr (std::is_same_v<T, ListSchemasRequestMessage> ||
-                           std::is_same_v<T, DialBackRequestMessage> || std::is_same_v<T, RelayRequestMessage>)
+                           std::is_same_v<T, DialBackRequestMessage> || std::is_same_v<T, RelayRequestMessage> ||
+                           std::is_same_v<T, HolePunchMessage>)
           return msg.request_id;
         else
           return msg.message_id;
@@ -60,7 +63,8 @@ std::optional<Uuid> related_message_id(const Message& m) noexcept {
         if constexpr (std::is_same_v<T, QueryResponseMessage>)
           return msg.query_id;
         else if constexpr (std::is_same_v<T, SchemaListResponseMessage> ||
-                           std::is_same_v<T, DialBackResponseMessage> || std::is_same_v<T, RelayResponseMessage>)
+                           std::is_same_v<T, DialBackResponseMessage> || std::is_same_v<T, RelayResponseMessage> ||
+                           std::is_same_v<T, HolePunchResponseMessage>)
           return msg.request_id;
         else if constexpr (std::is_same_v<T, ErrorMessage>)
           return msg.related_message_id;

@@ -48,6 +48,7 @@ void put_capabilities(const NodeCapabilities& in, wire::Capabilities& out) {
   out.set_supports_schema_listing(in.supports_schema_listing);
   out.set_dial_back(in.dial_back);
   out.set_relay(in.relay);
+  out.set_hole_punch(in.hole_punch);
 }
 
 void put_relay_request(const RelayRequestMessage& in, wire::Envelope& env) {
@@ -195,6 +196,18 @@ void put_envelope(const Message& message, wire::Envelope& env) {
           put_relay_request(m, env);
         } else if constexpr (std::is_same_v<T, RelayResponseMessage>) {
           put_relay_response(m, env);
+        } else if constexpr (std::is_same_v<T, HolePunchMessage>) {
+          set_id(env.mutable_message_id(), m.request_id);
+          auto* h = env.mutable_hole_punch();
+          h->set_phase(static_cast<wire::HolePunch::Phase>(static_cast<int>(m.phase)));
+          for (const auto& a : m.addresses) h->add_addresses(a);
+          h->set_reachable(m.reachable);
+        } else if constexpr (std::is_same_v<T, HolePunchResponseMessage>) {
+          set_id(env.mutable_message_id(), m.message_id);
+          set_id(env.mutable_related_message_id(), m.request_id);
+          auto* h = env.mutable_hole_punch_response();
+          for (const auto& a : m.addresses) h->add_addresses(a);
+          h->set_reachable(m.reachable);
         } else {
           static_assert(std::is_same_v<T, UnknownMessage>);
           // No body: what an envelope from a newer peer decodes to.
@@ -267,6 +280,28 @@ Problem read_relay_request(const wire::Envelope& env, RelayRequestMessage& out) 
   return "RelayRequest has no kind this build knows";
 }
 
+// Hole-punch address lists are short; more is a peer trying to make this node dial a lot.
+constexpr int kMaxHolePunchAddresses = 8;
+constexpr std::size_t kMaxHolePunchAddressLength = 64;
+
+Problem read_addresses(const google::protobuf::RepeatedPtrField<std::string>& in, std::vector<std::string>& out) {
+  if (in.size() > kMaxHolePunchAddresses) return "more than 8 hole-punch addresses";
+  for (const auto& a : in) {
+    if (a.size() > kMaxHolePunchAddressLength) return "a hole-punch address longer than 64 bytes";
+    out.push_back(a);
+  }
+  return {};
+}
+
+Problem read_hole_punch(const wire::Envelope& env, HolePunchMessage& out) {
+  const auto& h = env.hole_punch();
+  if (h.phase() != wire::HolePunch::CONNECT && h.phase() != wire::HolePunch::SYNC)
+    return "HolePunch.phase is not CONNECT or SYNC";
+  out.phase = static_cast<HolePunchMessage::Phase>(static_cast<int>(h.phase()));
+  out.reachable = h.reachable();
+  return read_addresses(h.addresses(), out.addresses);
+}
+
 Problem read_relay_response(const wire::Envelope& env, RelayResponseMessage& out) {
   const auto& r = env.relay_response();
   switch (r.status()) {
@@ -299,6 +334,7 @@ Problem read_hello(const wire::Envelope& env, HelloMessage& out) {
   out.capabilities.supports_schema_listing = h.capabilities().supports_schema_listing();
   out.capabilities.dial_back = h.capabilities().dial_back();
   out.capabilities.relay = h.capabilities().relay();
+  out.capabilities.hole_punch = h.capabilities().hole_punch();
   out.agent = h.agent();
   out.network_name = h.network_name();
   out.observed_address = h.observed_address();
@@ -495,6 +531,23 @@ NetworkResult<Message> decode(const wire::Envelope& env) {
       if (problem.empty()) {
         m.request_id = *related;
         problem = read_relay_response(env, m);
+      }
+      break;
+    }
+    case wire::Envelope::kHolePunch: {
+      auto& m = message.emplace<HolePunchMessage>();
+      m.request_id = *id;
+      problem = read_hole_punch(env, m);
+      break;
+    }
+    case wire::Envelope::kHolePunchResponse: {
+      auto& m = message.emplace<HolePunchResponseMessage>();
+      m.message_id = *id;
+      problem = need_related("HolePunchResponse");
+      if (problem.empty()) {
+        m.request_id = *related;
+        m.reachable = env.hole_punch_response().reachable();
+        problem = read_addresses(env.hole_punch_response().addresses(), m.addresses);
       }
       break;
     }

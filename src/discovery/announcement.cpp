@@ -135,6 +135,7 @@ std::string sign_announcement(const AnnouncementFields& fields, const Identity& 
   a.mutable_capabilities()->set_supports_schema_listing(fields.capabilities.supports_schema_listing);
   a.mutable_capabilities()->set_dial_back(fields.capabilities.dial_back);
   a.mutable_capabilities()->set_relay(fields.capabilities.relay);
+  a.mutable_capabilities()->set_hole_punch(fields.capabilities.hole_punch);
   a.set_min_version(fields.min_version);
   a.set_max_version(fields.max_version);
   a.set_network_name(fields.network_name);
@@ -211,6 +212,7 @@ DatagramParse verify_signed_announcement(std::span<const std::uint8_t> bytes) {
   f.capabilities.supports_schema_listing = a.capabilities().supports_schema_listing();
   f.capabilities.dial_back = a.capabilities().dial_back();
   f.capabilities.relay = a.capabilities().relay();
+  f.capabilities.hole_punch = a.capabilities().hole_punch();
   f.min_version = a.min_version();
   f.max_version = a.max_version();
   f.network_name = a.network_name();

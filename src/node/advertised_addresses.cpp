@@ -75,4 +75,22 @@ std::vector<std::string> addresses_to_announce(std::string_view listen_ip, std::
   return out;
 }
 
+std::vector<NodeAddress> own_addresses(std::string_view listen_ip, std::uint16_t port,
+                                       const std::vector<InterfaceAddress>& interfaces,
+                                       const std::vector<std::string>& observed_ips, const std::string& mapped,
+                                       std::size_t limit) {
+  std::vector<NodeAddress> out;
+  if (limit == 0) return out;
+  if (!mapped.empty()) out.push_back({mapped, AddressSource::Mapped});
+  const auto local = addresses_to_announce(listen_ip, port, interfaces, {}, limit);
+  const auto all = addresses_to_announce(listen_ip, port, interfaces, observed_ips, limit);
+  for (const auto& address : all) {
+    if (out.size() >= limit) break;
+    if (address == mapped) continue;
+    const bool from_interface = std::find(local.begin(), local.end(), address) != local.end();
+    out.push_back({address, from_interface ? AddressSource::Lan : AddressSource::PeerReport});
+  }
+  return out;
+}
+
 }  // namespace datafold::net::detail

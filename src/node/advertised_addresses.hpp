@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "datafold/net/node_info.hpp"
+
 namespace datafold::net::detail {
 
 struct InterfaceAddress {
@@ -28,5 +30,14 @@ std::vector<InterfaceAddress> list_interface_addresses();
 std::vector<std::string> addresses_to_announce(std::string_view listen_ip, std::uint16_t port,
                                                const std::vector<InterfaceAddress>& interfaces,
                                                const std::vector<std::string>& extra_ips, std::size_t limit);
+
+// The node's own addresses as it announces them in the DHT, each with its source:
+// the gateway's mapping first (`mapped`, "ip:port", "" for none: the address a
+// reader elsewhere can use), then addresses_to_announce()'s (interfaces as `Lan`,
+// the believed observed IPs as `PeerReport`). At most `limit` entries.
+std::vector<NodeAddress> own_addresses(std::string_view listen_ip, std::uint16_t port,
+                                       const std::vector<InterfaceAddress>& interfaces,
+                                       const std::vector<std::string>& observed_ips, const std::string& mapped,
+                                       std::size_t limit);
 
 }  // namespace datafold::net::detail

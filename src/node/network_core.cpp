@@ -128,6 +128,8 @@ std::uint16_t NetworkCore::listen_port() const { return node_->listen_port(); }
 NetworkStats NetworkCore::stats() const { return node_->stats(); }
 std::optional<DiscoveryStats> NetworkCore::discovery_stats() const { return node_->discovery_stats(); }
 std::optional<DhtStats> NetworkCore::dht_stats() const { return node_->dht_stats(); }
+PortMappingStatus NetworkCore::port_mapping() const { return node_->port_mapping(); }
+std::vector<NodeAddress> NetworkCore::advertised_addresses() const { return node_->advertised_addresses(); }
 
 ReachabilityReport NetworkCore::reachability() const { return node_->reachability(); }
 

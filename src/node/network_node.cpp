@@ -115,7 +115,8 @@ detail::LinkFacts NetworkNode::link_facts_locked(detail::LinkId link) const {
   const auto& connection = it->second;
   return {connection->state(), connection->idle(),
           detail::PeerTime(std::chrono::duration_cast<detail::PeerClock::duration>(
-              std::chrono::nanoseconds(connection->last_activity_ns())))};
+              std::chrono::nanoseconds(connection->last_activity_ns()))),
+          connection->relayed_via().has_value()};
 }
 
 NetworkResult<void> NetworkNode::open_listener() {
@@ -174,6 +175,7 @@ NetworkResult<void> NetworkNode::start() {
   if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
   if (discovery_) discovery_->start();
   for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer);
+  open_port_mapping();
   asio::co_spawn(asio::make_strand(*io_), [self] { return self->relay_maintenance_loop(); }, asio::detached);
   spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
@@ -184,6 +186,7 @@ NetworkResult<void> NetworkNode::stop() {
     return make_error(ErrorKind::Config, "stop() called from the node's own I/O thread");
   std::lock_guard lifecycle(lifecycle_mutex_);
   if (!running_.exchange(false)) return {};
+  close_port_mapping();  // the gateway forgets the mapping before the node goes quiet
   if (discovery_) discovery_->stop();  // goodbye first, while the sockets are up
   if (dht_) dht_->stop();              // fails the lookups still waiting
   std::shared_ptr<detail::RelayServer> relay;
@@ -403,6 +406,8 @@ NetworkStats NetworkNode::stats() const {
   out.connections_refused = counters_.connections_refused;
   out.inbound_accepted = counters_.inbound_accepted;
   out.relayed_connections = counters_.relayed_connections;
+  out.hole_punches_succeeded = counters_.hole_punches_succeeded;
+  out.hole_punches_failed = counters_.hole_punches_failed;
   out.dial_backs_answered = counters_.dial_backs_answered;
   out.dial_backs_refused = counters_.dial_backs_refused;
   out.outbound_dialled = counters_.outbound_dialled;
@@ -575,6 +580,7 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
   }
   connection->start(weak_from_this());
   if (retired) retired->supersede();
+  if (chosen == connection) maybe_punch(connection);
   note_observed_address(link.peer, link.remote_ip, hello.observed_address);
   if (evicted) {
     counters_.connections_evicted++;
@@ -624,7 +630,8 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
   }
   const bool is_request =
       std::holds_alternative<QueryMessage>(message) || std::holds_alternative<ListSchemasRequestMessage>(message) ||
-      std::holds_alternative<DialBackRequestMessage>(message) || std::holds_alternative<RelayRequestMessage>(message);
+      std::holds_alternative<DialBackRequestMessage>(message) || std::holds_alternative<RelayRequestMessage>(message) ||
+      std::holds_alternative<HolePunchMessage>(message);
   if (is_request && !admit_request(connection->node_id())) {
     counters_.requests_rate_limited++;
     connection->respond(make_error_reply(
@@ -637,6 +644,7 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
   // Network-layer requests are answered here, on the connection's strand: none blocks.
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
+  if (const auto* punch = std::get_if<HolePunchMessage>(&message)) return handle_hole_punch(connection, *punch);
   post_to_handlers([self = shared_from_this(), connection, message = std::move(message)]() {
     // Announcements relayed over connections are not used yet: LAN discovery takes
     // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.

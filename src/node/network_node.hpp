@@ -29,6 +29,7 @@
 #include "datafold/net/message_router.hpp"
 #include "datafold/net/network_core.hpp"
 #include "datafold/net/query_service.hpp"
+#include "datafold/net/reachability.hpp"
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
 #include "discovery/dht/dht_discovery.hpp"
@@ -36,6 +37,7 @@
 #include "peers/observed_addresses.hpp"
 #include "reachability/reachability.hpp"
 #include "peers/peer_table.hpp"
+#include "reachability/port_mapper.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/token_bucket.hpp"
 
@@ -102,6 +104,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   const NetworkConfig& config() const noexcept { return config_; }
   std::uint16_t listen_port() const noexcept { return bound_port_.load(); }
   NetworkStats stats() const;
+  // The gateway's mapping of the listen port (network_node_mapping.cpp).
+  PortMappingStatus port_mapping() const;
+  // Every address this node announces in the DHT, with its source.
+  std::vector<NodeAddress> advertised_addresses() const;
   // 0 for this node's own key, else the trust store's distance, else config().unknown_trust_distance.
   std::uint32_t trust_distance_of(const PublicKey& key) const;
   TrustStore& trust_store() noexcept { return trust_store_; }
@@ -132,6 +138,17 @@ class NetworkNode final : public detail::ConnectionEvents,
   asio::awaitable<void> relay_maintenance_loop();
   asio::awaitable<NetworkResult<ConnectionPtr>> connect_relayed(detail::RelayedAddress relayed, NodeId target,
                                                                 std::shared_ptr<DialAttempt> attempt);
+  // Hole punching (network_node_punch.cpp).
+  struct PunchRace;
+  void maybe_punch(const ConnectionPtr& connection);
+  asio::awaitable<void> punch(ConnectionPtr relayed);
+  void handle_hole_punch(const ConnectionPtr& from, const HolePunchMessage& request);
+  asio::awaitable<std::optional<std::string>> simultaneous_open(NodeId peer, std::vector<std::string> targets,
+                                                                std::uint16_t port);
+  asio::awaitable<void> punch_loop(std::shared_ptr<PunchRace> race, asio::ip::tcp::endpoint target, std::string address,
+                                   asio::ip::tcp::endpoint local, std::chrono::steady_clock::time_point deadline);
+  std::vector<std::string> punch_addresses(std::uint16_t port) const;
+  bool reachable_now() const;
   // Reachability (network_node_reachability.cpp).
   void maintain_reachability();
   void handle_dial_back(const ConnectionPtr& from, const DialBackRequestMessage& request);
@@ -159,6 +176,15 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Asks the DHT for the network's nodes; the answer comes within dht_lookup_timeout.
   std::future<std::vector<discovery::DhtFoundNode>> ask_dht_for_network(
       const std::shared_ptr<discovery::DhtDiscovery>& dht);
+
+  // Port mapping (network_node_mapping.cpp): started once the node runs, stopped
+  // first at stop (bounded wait); a change re-announces the node's addresses.
+  void open_port_mapping();
+  void close_port_mapping();
+  void on_port_mapping(const PortMappingStatus& status);
+  // What LAN announcements carry beyond the interfaces' addresses: believed observed
+  // addresses, the mapped one, the relayed ones. Under mutex_.
+  std::vector<std::string> extra_addresses_locked() const;
 
   detail::ConnectionLimits limits() const;
   detail::HandshakeParams handshake_params(std::optional<NodeId> expected) const;
@@ -245,6 +271,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::uint64_t closed_protocol_violations_ = 0;  // of connections already gone
   // Where peers say they see this node; believed on the word of several (section 10.1).
   detail::ObservedAddresses observed_;
+  // Set and reset under mutex_ (by start() and stop()); its own thread does the work.
+  std::shared_ptr<reachability::PortMapper> port_mapper_;
+  // "ip:port" the gateway maps to the listen port, "" for none.
+  std::string mapped_address_;
   // When each id was last looked up in the DHT (bounded; see network_node_dht.cpp).
   std::unordered_map<NodeId, std::chrono::steady_clock::time_point> dht_lookups_;
   // How long the node's DHT lookups took (DhtStats::lookup_latency_*), under mutex_.
@@ -257,6 +287,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_map<NodeId, HeldReservation> relay_reservations_;
   std::unordered_set<NodeId> relay_reservations_pending_;
   std::unordered_set<std::string> relay_addresses_pending_;
+  // Hole punches: the port this node named to each peer, and peers being punched to.
+  std::unordered_map<NodeId, std::uint16_t> punch_ports_;
+  std::unordered_set<NodeId> punching_;
   // What dial-backs by peers found.
   detail::Reachability reachability_{config_.reachability_interval};
 
@@ -287,6 +320,8 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::atomic<std::uint64_t> connections_evicted{0};
     std::atomic<std::uint64_t> connections_refused{0};
     std::atomic<std::uint64_t> relayed_connections{0};
+    std::atomic<std::uint64_t> hole_punches_succeeded{0};
+    std::atomic<std::uint64_t> hole_punches_failed{0};
     std::atomic<std::uint64_t> dial_backs_answered{0};
     std::atomic<std::uint64_t> dial_backs_refused{0};
     std::atomic<std::uint64_t> dial_back_probes_received{0};

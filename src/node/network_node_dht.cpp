@@ -78,9 +78,7 @@ void NetworkNode::publish_to_dht() {
   if (!dht) return;
   discovery::AnnouncementFields fields;
   fields.tcp_port = bound_port_.load();
-  fields.addresses = detail::addresses_to_announce(config_.listen_address, fields.tcp_port,
-                                                   detail::list_interface_addresses(), confirmed_public_ips(),
-                                                   discovery::kMaxAddresses);
+  for (auto& address : advertised_addresses()) fields.addresses.push_back(std::move(address.address));
   {
     // Relayed addresses last (dialled last), but always in: for a node behind a NAT
     // they may be the only ones that work, so they take the place of local ones.
@@ -120,8 +118,7 @@ void NetworkNode::announce_addresses() {
   {
     std::lock_guard lock(mutex_);
     discovery = discovery_;
-    extra = observed_.confirmed_addresses(detail::ObservedAddresses::Clock::now(), bound_port_.load());
-    for (auto& relayed : relayed_addresses_locked()) extra.push_back(std::move(relayed));
+    extra = extra_addresses_locked();
   }
   if (discovery) {
     discovery->set_extra_addresses(std::move(extra));
@@ -134,6 +131,7 @@ NodeCapabilities NetworkNode::capabilities() const {
   NodeCapabilities out = config_.capabilities;
   out.dial_back = config_.answer_dial_back;
   out.relay = config_.relay;
+  out.hole_punch = config_.hole_punching;
   return out;
 }
 

@@ -89,11 +89,16 @@ Adoption LinkTable::adopt(LinkId link, const NodeId& peer, bool inbound, const s
   }
   links_[link] = Link{peer, inbound, inbound ? ip : std::string{}, false};
   if (pairs_with_existing) {
-    // Both nodes dialled each other: both keep the connection the smaller id dialled,
-    // so they agree on one without talking about it. The other finishes what it carries.
+    // Two connections to one peer: both nodes keep the same one without talking about
+    // it. A direct one beats a relayed one (a hole punch, or a dial back, replacing
+    // the circuit: both ends see which is which); otherwise the one the smaller id
+    // dialled. The other finishes what it carries.
     const bool we_are_smaller = self_ < peer;
     const bool new_was_dialled_by_smaller = inbound != we_are_smaller;
-    if (new_was_dialled_by_smaller) {
+    const bool new_relayed = facts_(link).relayed;
+    const bool existing_relayed = facts_(existing->second).relayed;
+    const bool keep_new = new_relayed != existing_relayed ? !new_relayed : new_was_dialled_by_smaller;
+    if (keep_new) {
       out.retire = existing->second;
       existing->second = link;
     } else {

@@ -33,6 +33,7 @@ struct LinkFacts {
   ConnectionState state = ConnectionState::Closed;
   bool idle = false;      // nothing in flight either way: closing it loses nothing
   PeerTime last_activity{};  // last request or reply either way
+  bool relayed = false;      // runs through a relay's circuit
 };
 using LinkFactsFn = std::function<LinkFacts(LinkId)>;
 

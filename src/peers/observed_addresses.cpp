@@ -92,11 +92,15 @@ ObservedAddresses::Outcome ObservedAddresses::report(const NodeId& reporter, std
   return !was_believed && live(*it, now) >= settings_.confirmations ? Outcome::Confirmed : Outcome::Counted;
 }
 
-std::vector<std::string> ObservedAddresses::confirmed(TimePoint now) const {
+std::vector<std::string> ObservedAddresses::confirmed(TimePoint now) const { return supported_by(settings_.confirmations, now); }
+
+std::vector<std::string> ObservedAddresses::reported(TimePoint now) const { return supported_by(1, now); }
+
+std::vector<std::string> ObservedAddresses::supported_by(std::size_t reporters, TimePoint now) const {
   std::vector<std::pair<const Candidate*, std::size_t>> believed;
   for (const auto& c : candidates_) {
     const auto n = live(c, now);
-    if (n >= settings_.confirmations) believed.emplace_back(&c, n);
+    if (n >= reporters) believed.emplace_back(&c, n);
   }
   std::stable_sort(believed.begin(), believed.end(), [](const auto& a, const auto& b) {
     if (a.second != b.second) return a.second > b.second;

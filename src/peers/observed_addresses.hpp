@@ -65,6 +65,10 @@ class ObservedAddresses {
 
   // The believed IPs ("203.0.113.7", "2001:db8::7"), the best supported first.
   std::vector<std::string> confirmed(TimePoint now) const;
+  // Every IP some peer reports now, believed or not, the best supported first: only
+  // for what a wrong address cannot harm (a hole punch's guesses, which the TLS
+  // identity check guards), never for announcements.
+  std::vector<std::string> reported(TimePoint now) const;
   // The same, each with `listen_port`: "203.0.113.7:9000", "[2001:db8::7]:9000".
   std::vector<std::string> confirmed_addresses(TimePoint now, std::uint16_t listen_port) const;
   // Distinct reporters of `ip` whose reports still count.
@@ -85,6 +89,7 @@ class ObservedAddresses {
   };
 
   bool counts(const Report& report, TimePoint now) const;
+  std::vector<std::string> supported_by(std::size_t reporters, TimePoint now) const;
   std::size_t live(const Candidate& candidate, TimePoint now) const;
   void forget_reporter(const NodeId& reporter, const std::string& reporter_ip);
   void drop_expired(TimePoint now);

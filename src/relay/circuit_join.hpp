@@ -1,4 +1,4 @@
-// The first bytes of a circuit join (PROTOCOL.md section 12.3): what each end of a
+// The first bytes of a circuit join (PROTOCOL.md section 14.3): what each end of a
 // relayed circuit sends on its new TCP connection to the relay, in place of a TLS
 // ClientHello. The relay's listener tells the two apart by the first byte (a TLS
 // record starts 0x16; a join starts 'D').

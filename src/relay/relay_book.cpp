@@ -5,8 +5,18 @@
 namespace datafold::net::detail {
 
 RelayBook::Verdict RelayBook::reserve(const NodeId& node, const std::string& ip, Holder holder) {
+  const auto from_ip = [&](const std::string& address) {
+    return static_cast<std::size_t>(std::count_if(reservations_.begin(), reservations_.end(), [&](const auto& entry) {
+      return entry.first != node && entry.second.ip == address;
+    }));
+  };
   if (auto it = reservations_.find(node); it != reservations_.end()) {
-    // Renewed, or moved to the node's newer connection.
+    // Renewed, or moved to the node's newer connection, which may come from another
+    // IP: that IP's limit holds as for a new reservation.
+    if (it->second.ip != ip && from_ip(ip) >= limits_.max_reservations_per_ip) {
+      counters_.reservations_refused++;
+      return {false, "more than " + std::to_string(limits_.max_reservations_per_ip) + " reservations from " + ip};
+    }
     it->second = Reservation{ip, holder};
     return {true, {}};
   }
@@ -14,9 +24,7 @@ RelayBook::Verdict RelayBook::reserve(const NodeId& node, const std::string& ip,
     counters_.reservations_refused++;
     return {false, "relay full: " + std::to_string(limits_.max_reservations) + " reservations"};
   }
-  const auto from_ip = std::count_if(reservations_.begin(), reservations_.end(),
-                                     [&](const auto& entry) { return entry.second.ip == ip; });
-  if (static_cast<std::size_t>(from_ip) >= limits_.max_reservations_per_ip) {
+  if (from_ip(ip) >= limits_.max_reservations_per_ip) {
     counters_.reservations_refused++;
     return {false, "more than " + std::to_string(limits_.max_reservations_per_ip) + " reservations from " + ip};
   }

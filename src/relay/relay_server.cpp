@@ -237,6 +237,8 @@ asio::awaitable<void> RelayServer::serve_join(asio::ip::tcp::socket socket) {
         if (auto it = waiting_.find(*token); it != waiting_.end()) {
           first = std::move(it->second);
           waiting_.erase(it);
+        } else {
+          book_.end(*token);  // its first end is gone: nothing to join
         }
         break;
     }
@@ -257,12 +259,10 @@ asio::awaitable<void> RelayServer::serve_join(asio::ip::tcp::socket socket) {
     }
   }
   if (!token || !first) {
+    // Unknown: a token the relay never issued, or one of a circuit already joined by
+    // both ends (whose slot stays taken: only its own pipe ends it).
     std::error_code ignored;
     shared->close(ignored);
-    if (token && !first) {
-      std::lock_guard lock(mutex_);
-      book_.end(*token);
-    }
     co_return;
   }
   splice(*token, std::move(*first), std::move(*shared));

@@ -205,6 +205,14 @@ void TlsConnection::dispatch(Message message) {
             const Uuid id = m.request_id;
             deliver_request(std::move(message), id);
           },
+          [&](HolePunchMessage& m) {
+            const Uuid id = m.request_id;
+            deliver_request(std::move(message), id);
+          },
+          [&](HolePunchResponseMessage& m) {
+            const Uuid id = m.request_id;
+            complete(id, std::move(message));
+          },
           [&](DialBackResponseMessage& m) {
             const Uuid id = m.request_id;
             complete(id, std::move(message));

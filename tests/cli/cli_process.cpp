@@ -188,8 +188,10 @@ std::unique_ptr<NodeProcess> NodeProcess::start(const std::string& data_dir, con
   std::filesystem::create_directories(data_dir);
   const std::string out_path = data_dir + "/node.out";
   const std::string err_path = data_dir + "/node.err";
+  // No port mapping: these nodes run on this machine's own network, whose gateway
+  // is not the test's to touch.
   std::vector<std::string> storage{DATAFOLD_BINARY, "--data-dir", data_dir, "node", "--listen", "127.0.0.1:0",
-                                   "--http", "127.0.0.1:0"};
+                                   "--http", "127.0.0.1:0", "--no-port-mapping"};
   storage.insert(storage.end(), args.begin(), args.end());
   auto argv = make_argv(storage);
 

@@ -9,7 +9,8 @@ class NodeCli : public CliTest {
   // `datafold node --config FILE ARGS…` in the foreground; for configs that must fail or stop.
   RunResult node_with_config(const std::string& toml, const std::vector<std::string>& args = {}) {
     const auto file = tmp_.write("node.toml", toml);
-    std::vector<std::string> all{"node", "--config", file};
+    // --no-port-mapping: never the real gateway (cli_process.cpp says why).
+    std::vector<std::string> all{"node", "--config", file, "--no-port-mapping"};
     all.insert(all.end(), args.begin(), args.end());
     return datafold("node", all);
   }
@@ -27,7 +28,7 @@ TEST_F(NodeCli, RunsUntilSigtermThenStopsCleanly) {
 
 TEST_F(NodeCli, DurationStopsItAndJsonAnnouncesTheAddress) {
   const auto result = datafold("node", {"--json", "node", "--listen", "127.0.0.1:0", "--http", "off", "--no-discovery",
-                                        "--duration", "0.3"});
+                                        "--no-port-mapping", "--duration", "0.3"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto event = parse_json(result.out.substr(0, result.out.find('\n')));
   ASSERT_FALSE(event.is_discarded()) << result.out;
@@ -109,6 +110,31 @@ TEST_F(NodeCli, FlagsWinOverTheFile) {
   auto node = NodeProcess::start(dir("node"), {"--config", config_path(), "--sample", "--no-discovery"}, &failure);
   ASSERT_TRUE(node) << failure;
   expect_good_query(*node);
+}
+
+TEST_F(NodeCli, WithoutPortMappingStatusSaysItIsOff) {
+  // The tests' nodes run with --no-port-mapping (this machine's gateway is not theirs).
+  auto& node = start_node("node");
+  const auto status = parse_json(datafold("client", {"--json", "status", "--http", node.http()}).out);
+  ASSERT_FALSE(status.is_discarded());
+  const auto mapping = status.value("port_mapping", net::Json());
+  EXPECT_FALSE(mapping.value("enabled", true)) << status.dump();
+  EXPECT_FALSE(mapping.value("active", true)) << status.dump();
+  EXPECT_EQ(mapping.value("last_error", ""), "port mapping is off") << status.dump();
+  for (const auto& address : status.value("addresses", net::Json::array()))
+    EXPECT_NE(address.value("source", ""), "mapped") << address.dump();
+  const auto text = datafold("client", {"status", "--http", node.http()});
+  EXPECT_NE(text.out.find("\nmapping      off\n"), std::string::npos) << text.out;
+}
+
+TEST_F(NodeCli, PortMappingInTheFileMustBeTrueOrFalse) {
+  const auto result = node_with_config("port_mapping = \"no\"\n");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.error_line(), "datafold: " + config_path() + ": key 'port_mapping' must be true or false (line 1)")
+      << result.err;
+  const auto accepted = node_with_config("port_mapping = false\n", {"--listen", "127.0.0.1:0", "--http", "off",
+                                                                     "--no-discovery", "--duration", "0.2"});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
 }
 
 TEST_F(NodeCli, AnUnknownKeyIsExitTwoNamingFileKeyAndLine) {

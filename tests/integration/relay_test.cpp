@@ -21,9 +21,17 @@ NetworkConfig relay_config() {
   return config;
 }
 
+// Loopback is one host: a hole punch would always succeed and replace the circuit
+// these tests look at. (hole_punch_test.cpp lets it.)
+NetworkConfig no_punch_config() {
+  auto config = loopback_config();
+  config.hole_punching = false;
+  return config;
+}
+
 // A node that keeps a reservation at `relay` whatever its reachability.
 NetworkConfig reserving_config(const NetworkCore& relay) {
-  auto config = loopback_config();
+  auto config = no_punch_config();
   config.use_relays = NetworkConfig::RelayUse::Always;
   config.relays = {address_of(relay)};
   return config;
@@ -70,7 +78,7 @@ TEST(Relay, ANodeKnownOnlyByItsRelayedAddressAnswersThroughTheCircuit) {
   auto hidden = start_node(reserving_config(*relay));
   ASSERT_TRUE(hidden);
   hidden->set_query_callback([](Query q) { return answer_with_name(q); });
-  auto caller = start_node();
+  auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
 
   const auto relayed = relayed_address_of(*hidden);
@@ -109,9 +117,9 @@ TEST(Relay, ANodeKnownOnlyByItsRelayedAddressAnswersThroughTheCircuit) {
 TEST(Relay, ACallerAskingForANodeWithoutAReservationIsToldSo) {
   auto relay = start_node(relay_config());
   ASSERT_TRUE(relay);
-  auto absent = start_node();  // never reserved anywhere
+  auto absent = start_node(no_punch_config());  // never reserved anywhere
   ASSERT_TRUE(absent);
-  auto caller = start_node();
+  auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
   const detail::RelayedAddress made_up{relay->local_node_id(), *parse_host_port(address_of(*relay))};
   know_only_at(*caller, *absent, made_up.to_string());
@@ -123,7 +131,7 @@ TEST(Relay, ACallerAskingForANodeWithoutAReservationIsToldSo) {
 }
 
 TEST(Relay, ANodeThatDoesNotRelayRefusesReservations) {
-  auto plain = start_node();  // relaying off, the default
+  auto plain = start_node(no_punch_config());  // relaying off, the default
   ASSERT_TRUE(plain);
   auto hopeful = start_node(reserving_config(*plain));
   ASSERT_TRUE(hopeful);
@@ -140,10 +148,10 @@ TEST(Relay, AnAddressThatNamesTheWrongRelayIsRefusedByTheTlsIdentityCheck) {
   ASSERT_TRUE(relay);
   auto hidden = start_node(reserving_config(*relay));
   ASSERT_TRUE(hidden);
-  auto impostor_id = start_node();
+  auto impostor_id = start_node(no_punch_config());
   ASSERT_TRUE(impostor_id);
   ASSERT_FALSE(relayed_address_of(*hidden).empty());
-  auto caller = start_node();
+  auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
   const detail::RelayedAddress wrong{impostor_id->local_node_id(), *parse_host_port(address_of(*relay))};
   know_only_at(*caller, *hidden, wrong.to_string());
@@ -163,12 +171,12 @@ TEST(Relay, ALimitOfCircuitsPerPeerRefusesTheExtraOnesWhileTheFirstKeepsAnswerin
   const auto relayed = relayed_address_of(*hidden);
   ASSERT_FALSE(relayed.empty());
 
-  auto first = start_node();
+  auto first = start_node(no_punch_config());
   ASSERT_TRUE(first);
   know_only_at(*first, *hidden, relayed);
   ASSERT_TRUE(first->query_node(hidden->local_node_id(), name_query()).ok());
 
-  auto second = start_node();
+  auto second = start_node(no_punch_config());
   ASSERT_TRUE(second);
   know_only_at(*second, *hidden, relayed);
   auto refused = second->query_node(hidden->local_node_id(), name_query());
@@ -190,7 +198,7 @@ TEST(Relay, ACircuitCutAtItsByteLimitFailsTheRequestsOnItAsConnectionErrors) {
   hidden->set_query_callback([](Query q) { return answer_with_name(q); });
   const auto relayed = relayed_address_of(*hidden);
   ASSERT_FALSE(relayed.empty());
-  auto caller = start_node();
+  auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
   know_only_at(*caller, *hidden, relayed);
 

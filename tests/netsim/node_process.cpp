@@ -23,7 +23,7 @@ bool LanNode::start() {
   std::filesystem::permissions(data_dir_, std::filesystem::perms::owner_all, ec);
   const std::string ip = lan_.ip(host_);
   pid_ = lan_.spawn(host_,
-                    {DATAFOLD_BINARY, "--data-dir", data_dir_, "node", "--sample",
+                    {DATAFOLD_BINARY, "--data-dir", data_dir_, "node", "--sample", "--no-port-mapping",
                      "--listen", ip + ":" + std::to_string(kTcpPort),
                      "--http", ip + ":" + std::to_string(kHttpPort),
                      "--discovery-interface", lan_.interface(host_),

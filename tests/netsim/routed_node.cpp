@@ -19,7 +19,8 @@ bool RoutedNode::start(const std::vector<std::string>& flags) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir_, ec);
   std::filesystem::permissions(data_dir_, std::filesystem::perms::owner_all, ec);
-  std::vector<std::string> argv = {DATAFOLD_BINARY, "--data-dir", data_dir_, "node", "--sample",
+  // No gateway in a RoutedNetwork to map a port on (tests/netsim/port_mapping_test.cpp has one).
+  std::vector<std::string> argv = {DATAFOLD_BINARY, "--data-dir", data_dir_, "node", "--sample", "--no-port-mapping",
                                    "--network", network_, "--http", RoutedNetwork::endpoint(net_.ip(host_), kHttpPort)};
   argv.insert(argv.end(), flags.begin(), flags.end());
   {

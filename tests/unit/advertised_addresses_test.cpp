@@ -35,3 +35,30 @@ TEST(AdvertisedAddresses, LoopbackOnlyWhenNothingElseAndExtrasFollowOnce) {
 
 }  // namespace
 }  // namespace datafold::net::detail
+
+namespace datafold::net::detail {
+namespace {
+
+TEST(OwnAddresses, TheMappedAddressComesFirstWithItsSourceThenInterfacesThenObserved) {
+  const std::vector<InterfaceAddress> interfaces{{"eth0", "10.1.0.5", false}};
+  const auto own = own_addresses("0.0.0.0", 9000, interfaces, {"203.0.113.9"}, "198.51.100.7:41000", 16);
+  ASSERT_EQ(own.size(), 3u);
+  EXPECT_EQ(own[0].address, "198.51.100.7:41000");
+  EXPECT_EQ(own[0].source, AddressSource::Mapped);
+  EXPECT_EQ(own[1].address, "10.1.0.5:9000");
+  EXPECT_EQ(own[1].source, AddressSource::Lan);
+  EXPECT_EQ(own[2].address, "203.0.113.9:9000");
+  EXPECT_EQ(own[2].source, AddressSource::PeerReport);
+}
+
+TEST(OwnAddresses, NoMappingNoMappedEntryAndTheLimitHolds) {
+  const std::vector<InterfaceAddress> interfaces{{"eth0", "10.1.0.5", false}, {"eth1", "10.2.0.5", false}};
+  const auto own = own_addresses("0.0.0.0", 9000, interfaces, {}, "", 16);
+  ASSERT_EQ(own.size(), 2u);
+  for (const auto& a : own) EXPECT_EQ(a.source, AddressSource::Lan);
+  EXPECT_EQ(own_addresses("0.0.0.0", 9000, interfaces, {}, "198.51.100.7:9000", 2).size(), 2u);
+  EXPECT_EQ(own_addresses("0.0.0.0", 9000, interfaces, {}, "198.51.100.7:9000", 2)[0].source, AddressSource::Mapped);
+}
+
+}  // namespace
+}  // namespace datafold::net::detail

@@ -112,6 +112,16 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.token, w.token);
           EXPECT_EQ(g.max_circuit_seconds, w.max_circuit_seconds);
           EXPECT_EQ(g.max_circuit_bytes, w.max_circuit_bytes);
+        } else if constexpr (std::is_same_v<T, HolePunchMessage>) {
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.phase, w.phase);
+          EXPECT_EQ(g.addresses, w.addresses);
+          EXPECT_EQ(g.reachable, w.reachable);
+        } else if constexpr (std::is_same_v<T, HolePunchResponseMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.addresses, w.addresses);
+          EXPECT_EQ(g.reachable, w.reachable);
         } else {
           static_assert(std::is_same_v<T, UnknownMessage>);
           EXPECT_EQ(g.message_id, w.message_id);
@@ -260,6 +270,18 @@ std::vector<Message> sample_messages() {
   refused.status = RelayResponseMessage::Status::NoReservation;
   refused.message = "no reservation";
   out.emplace_back(refused);
+
+  HolePunchMessage punch;
+  punch.request_id = id(0x19);
+  punch.phase = HolePunchMessage::Phase::Connect;
+  punch.addresses = {"203.0.113.9:41000", "[2001:db8::9]:41000"};
+  punch.reachable = true;
+  out.emplace_back(punch);
+  HolePunchMessage sync;
+  sync.request_id = id(0x1a);
+  sync.phase = HolePunchMessage::Phase::Sync;
+  out.emplace_back(sync);
+  out.emplace_back(HolePunchResponseMessage{id(0x1b), id(0x19), {"198.51.100.4:52000"}, false});
   out.emplace_back(UnknownMessage{id(0x0f)});
   return out;
 }
@@ -411,7 +433,8 @@ TEST(MessageCodec, RepliesNeedTheIdTheyAnswer) {
   for (const auto& m : sample_messages()) {
     const auto type = type_of(m);
     if (type != MessageType::QueryResponse && type != MessageType::SchemaListResponse &&
-        type != MessageType::Pong && type != MessageType::DialBackResponse && type != MessageType::RelayResponse)
+        type != MessageType::Pong && type != MessageType::DialBackResponse && type != MessageType::RelayResponse &&
+        type != MessageType::HolePunchResponse)
       continue;
     auto env = envelope_of(m);
     env.clear_related_message_id();

@@ -161,6 +161,16 @@ std::map<std::string, Vector> expected_vectors() {
   circuit.status = RelayResponseMessage::Status::Ok;
   circuit.token = token;
   v["relay-circuit"] = {circuit, {}};
+
+  HolePunchMessage punch;
+  punch.request_id = uuid_of(1);
+  punch.phase = HolePunchMessage::Phase::Connect;
+  punch.addresses = {"203.0.113.9:41000"};
+  v["hole-punch-connect"] = {punch, {}};
+  v["hole-punch-response"] = {HolePunchResponseMessage{uuid_of(2), uuid_of(1), {"198.51.100.4:52000"}, false}, {}};
+  punch.request_id = uuid_of(3);
+  punch.phase = HolePunchMessage::Phase::Sync;
+  v["hole-punch-sync"] = {punch, {}};
   return v;
 }
 
@@ -237,6 +247,16 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.token, w.token);
           EXPECT_EQ(g.max_circuit_seconds, w.max_circuit_seconds);
           EXPECT_EQ(g.max_circuit_bytes, w.max_circuit_bytes);
+        } else if constexpr (std::is_same_v<T, HolePunchMessage>) {
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.phase, w.phase);
+          EXPECT_EQ(g.addresses, w.addresses);
+          EXPECT_EQ(g.reachable, w.reachable);
+        } else if constexpr (std::is_same_v<T, HolePunchResponseMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.request_id, w.request_id);
+          EXPECT_EQ(g.addresses, w.addresses);
+          EXPECT_EQ(g.reachable, w.reachable);
         } else {
           static_assert(std::is_same_v<T, UnknownMessage>);
           EXPECT_EQ(g.message_id, w.message_id);

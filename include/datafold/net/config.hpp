@@ -84,6 +84,13 @@ struct NetworkConfig {
   // readers believe it for three intervals.
   std::chrono::milliseconds dht_republish_interval{5 * 60'000};
 
+  // Port mapping (NAT-PMP, then UPnP IGD; see reachability.hpp): map the listen port
+  // on the gateway in the background, renew it before its lease ends, announce the
+  // mapped address (source `mapped`), remove the mapping at stop. Off by default: it
+  // opens a port on the user's router, which the application embedding the library
+  // must decide to do. The `datafold node` daemon turns it on (--no-port-mapping).
+  bool port_mapping = false;
+
   // Connection limits.
   std::size_t max_connections = 128;
   std::size_t max_connections_per_ip = 8;  // loopback exempt
@@ -145,6 +152,10 @@ struct NetworkConfig {
   RelayUse use_relays = RelayUse::WhenUnreachable;
   std::size_t max_relay_reservations = 3;
   std::vector<std::string> relays;
+
+  // Hole punching: over a relayed connection, the two ends try to open a direct one
+  // (DESIGN.md section 10.3); it replaces the relayed one when it works.
+  bool hole_punching = true;
 
   // Reachability (DialBack): this node answers peers asking to be dialled back (always
   // only at the address they connect from), at most `dial_back_rate_per_ip` per second

@@ -100,7 +100,7 @@ struct PongMessage {
   std::uint64_t sent_at_us = 0;  // echoed
 };
 
-// "Dial me back" (PROTOCOL.md section 11): the receiver dials the address the
+// "Dial me back" (PROTOCOL.md section 14.1): the receiver dials the address the
 // request's connection comes from, at `port`, and answers whether it got through.
 struct DialBackRequestMessage {
   Uuid request_id;
@@ -119,7 +119,7 @@ struct DialBackResponseMessage {
 inline constexpr std::size_t kRelayTokenSize = 32;
 using RelayToken = std::array<std::uint8_t, kRelayTokenSize>;
 
-// To a relay, or from one (PROTOCOL.md section 12).
+// To a relay, or from one (PROTOCOL.md section 14.2).
 struct RelayRequestMessage {
   enum class Kind {
     Reserve,  // keep a reservation for me while this connection lasts
@@ -143,6 +143,22 @@ struct RelayResponseMessage {
   std::uint64_t max_circuit_bytes = 0;     // Reserve OK
 };
 
+// Hole punching over a relayed connection (PROTOCOL.md section 14.5).
+struct HolePunchMessage {
+  enum class Phase { Connect = 1, Sync = 2 };
+  Uuid request_id;
+  Phase phase = Phase::Connect;
+  std::vector<std::string> addresses;  // "ip:port" the sender can be dialled at for the punch
+  bool reachable = false;              // the sender's DialBack checks say it can be dialled
+};
+
+struct HolePunchResponseMessage {
+  Uuid message_id;
+  Uuid request_id;  // the HolePunchMessage this answers
+  std::vector<std::string> addresses;
+  bool reachable = false;
+};
+
 // An envelope whose body this build does not know (a newer peer's message).
 // It is answered with Error{UnsupportedMessage}; the connection stays.
 struct UnknownMessage {
@@ -153,7 +169,7 @@ using Message = std::variant<HelloMessage, QueryMessage, QueryResponseMessage,
                              ListSchemasRequestMessage, SchemaListResponseMessage,
                              NodeAnnouncementMessage, ErrorMessage, PingMessage, PongMessage,
                              DialBackRequestMessage, DialBackResponseMessage, RelayRequestMessage,
-                             RelayResponseMessage, UnknownMessage>;
+                             RelayResponseMessage, HolePunchMessage, HolePunchResponseMessage, UnknownMessage>;
 
 enum class MessageType {
   Hello,
@@ -169,6 +185,8 @@ enum class MessageType {
   DialBackResponse,
   RelayRequest,
   RelayResponse,
+  HolePunch,
+  HolePunchResponse,
   Unknown,
 };
 

@@ -27,6 +27,7 @@
 #include "datafold/net/node_info.hpp"
 #include "datafold/net/query.hpp"
 #include "datafold/net/reachability_report.hpp"
+#include "datafold/net/reachability.hpp"
 #include "datafold/net/request_context.hpp"
 #include "datafold/net/schema_info.hpp"
 #include "datafold/net/trust_store.hpp"
@@ -51,6 +52,8 @@ struct NetworkStats {
   std::uint64_t connections_evicted = 0;  // idle connections closed to make room (least recently used first)
   std::uint64_t connections_refused = 0;  // turned away at the connection caps
   std::uint64_t relayed_connections = 0;  // made through a relay circuit (either end)
+  std::uint64_t hole_punches_succeeded = 0;  // relayed connections replaced by a direct one
+  std::uint64_t hole_punches_failed = 0;     // attempts that found no direct path
   std::uint64_t dial_backs_answered = 0;  // peers' reachability checks carried out
   std::uint64_t dial_backs_refused = 0;   // over the rate or in-flight limit
 
@@ -135,6 +138,14 @@ class NetworkCore {
   std::optional<DhtStats> dht_stats() const;
   // Whether peers can dial this node, its relayed addresses, and its relaying for others.
   ReachabilityReport reachability() const;
+  // The gateway's mapping of the listen port (NetworkConfig::port_mapping): active or
+  // not, by which protocol, the external address, its lease, or why there is none.
+  PortMappingStatus port_mapping() const;
+  // The addresses this node announces (DHT value; LAN announcements carry the same
+  // beyond their interfaces' own), each with its source: `mapped` for the gateway's
+  // mapping, `lan` for the interfaces' addresses, `peer` for observed addresses
+  // several peers agree on.
+  std::vector<NodeAddress> advertised_addresses() const;
   // Every value the DHT holds under `id`'s key, each checked as a lookup would
   // (verified, or why not). Waits up to dht_lookup_timeout; Discovery error when
   // the DHT is off. An empty list: nothing there.

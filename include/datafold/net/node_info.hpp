@@ -21,6 +21,8 @@ struct NodeCapabilities {
   bool dial_back = false;
   // Relays for nodes that cannot be dialled (NetworkConfig::relay; off by default).
   bool relay = false;
+  // Takes part in hole punching over relayed connections.
+  bool hole_punch = false;
 
   friend bool operator==(const NodeCapabilities&, const NodeCapabilities&) = default;
 };
