@@ -3,7 +3,8 @@
 // someone else) listens is reported not reachable, with why; the dial only ever goes
 // to the IP the request came from, so it cannot be aimed at a third party; a burst
 // of requests from one IP is cut to the rate while the node keeps answering queries;
-// and the probe connection is not kept by the node it checked.
+// dial-backs in flight are limited in total, across IPs; and the probe connection
+// is not kept by the node it checked.
 //
 // Raw requests come from a RawTlsClient, bound to 127.0.0.2 or 127.0.0.3 where a
 // test needs a second or third host as the node sees it.
@@ -13,6 +14,11 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -270,6 +276,99 @@ TEST(DialBack, ABurstFromOneIpIsRefusedPastItsBudgetWhileQueriesAreStillAnswered
   ASSERT_TRUE(answer) << "answered with " << to_string(type_of(*answered));
   EXPECT_EQ(answer->address, "127.0.0.3:" + std::to_string(port));
   EXPECT_TRUE(gets_correct_answers(*resident, node->local_node_id()));
+}
+
+// A TCP listener on one loopback IP that accepts connections and never says a
+// word: a dial-back to it hangs in the TLS handshake until the dialler gives up.
+class SilentListener {
+ public:
+  explicit SilentListener(const std::string& ip) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    ::inet_pton(AF_INET, ip.c_str(), &address.sin_addr);
+    socklen_t length = sizeof address;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+      return;
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentListener() {
+    for (int fd : accepted_) ::close(fd);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+
+  std::uint16_t port() const { return port_; }  // 0 if it could not listen
+  // Takes every connection waiting; returns how many it holds.
+  std::size_t accept_waiting() {
+    for (int fd; (fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) accepted_.push_back(fd);
+    return accepted_.size();
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::vector<int> accepted_;
+};
+
+TEST(DialBack, DialBacksInFlightAreLimitedInTotalAcrossIps) {
+  // Askers from eight IPs (each well within its own budget) each name a port where
+  // a silent listener holds the dial; a ninth asker finds no room until they end.
+  constexpr std::size_t kInFlight = 8;  // kMaxDialBacksInFlight, network_node_reachability.cpp
+  auto node = start_node();
+  ASSERT_TRUE(node);
+  std::vector<std::unique_ptr<SilentListener>> listeners;
+  std::vector<std::unique_ptr<RawTlsClient>> askers;
+  std::vector<Uuid> asked;
+  for (std::size_t i = 0; i <= kInFlight; ++i) {
+    const std::string ip = "127.0.0." + std::to_string(11 + i);
+    listeners.push_back(std::make_unique<SilentListener>(ip));
+    ASSERT_NE(listeners.back()->port(), 0) << ip;
+    askers.push_back(std::make_unique<RawTlsClient>());
+    ASSERT_TRUE(connect_raw(*askers.back(), *node, ip)) << ip;
+  }
+  for (std::size_t i = 0; i < kInFlight; ++i) {
+    auto request = dial_back_request(listeners[i]->port());
+    asked.push_back(request.request_id);
+    ASSERT_TRUE(askers[i]->send(request));
+  }
+  // Each of the eight dials has reached its listener and hangs there.
+  std::size_t held = 0;
+  ASSERT_TRUE(eventually([&] {
+    held = 0;
+    for (std::size_t i = 0; i < kInFlight; ++i) held += listeners[i]->accept_waiting();
+    return held == kInFlight;
+  }, 10s)) << held << " dials arrived";
+
+  auto refused = ask_dial_back(*askers[kInFlight], listeners[kInFlight]->port());
+  ASSERT_TRUE(refused);
+  auto* error = std::get_if<ErrorMessage>(&*refused);
+  ASSERT_TRUE(error) << "answered with " << to_string(type_of(*refused));
+  EXPECT_EQ(error->code, ErrorCode::ResourceExhausted);
+  EXPECT_EQ(listeners[kInFlight]->accept_waiting(), 0u) << "the refused request was dialled anyway";
+
+  // The eight end (the handshake times out) and are answered: not reachable.
+  for (std::size_t i = 0; i < kInFlight; ++i) {
+    std::optional<Message> reply;
+    for (int n = 0; n < 8 && !reply; ++n) {
+      reply = askers[i]->read_message(30s);
+      if (reply && !std::holds_alternative<DialBackResponseMessage>(*reply)) reply.reset();
+    }
+    ASSERT_TRUE(reply) << "asker " << i << " got no answer";
+    const auto& answer = std::get<DialBackResponseMessage>(*reply);
+    EXPECT_EQ(answer.request_id, asked[i]);
+    EXPECT_FALSE(answer.reachable);
+    EXPECT_FALSE(answer.detail.empty());
+  }
+  // With room again, the ninth asker is answered.
+  auto answered = ask_dial_back(*askers[kInFlight], unused_port());
+  ASSERT_TRUE(answered);
+  EXPECT_TRUE(std::holds_alternative<DialBackResponseMessage>(*answered))
+      << "answered with " << to_string(type_of(*answered));
+  EXPECT_EQ(node->stats().dial_backs_refused, 1u);
+  EXPECT_EQ(node->stats().dial_backs_answered, kInFlight + 1);
 }
 
 // ------------------------------------------------------------------ the probe
