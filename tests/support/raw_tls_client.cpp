@@ -27,12 +27,21 @@ bool run_until(asio::io_context& io, Socket& socket, const bool& done, std::chro
 RawTlsClient::RawTlsClient()
     : identity_(*Identity::generate()), tls_(*detail::make_tls_context(identity_)) {}
 
-bool RawTlsClient::connect(std::uint16_t port, Millis deadline) {
+bool RawTlsClient::connect_from(const std::string& source_ip, std::uint16_t port, Millis deadline) {
   stream_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(io_, *tls_);
   detail::configure_client(stream_->native_handle());
   bool done = false;
   std::error_code result;
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+  if (!source_ip.empty()) {
+    std::error_code ec;
+    auto source = asio::ip::make_address(source_ip, ec);
+    if (ec) return false;
+    auto& socket = stream_->lowest_layer();
+    socket.open(endpoint.protocol(), ec);
+    if (!ec) socket.bind(asio::ip::tcp::endpoint(source, 0), ec);
+    if (ec) return false;
+  }
   stream_->lowest_layer().async_connect(endpoint, [&](std::error_code ec) {
     if (ec) {
       result = ec;

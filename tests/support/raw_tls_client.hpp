@@ -27,7 +27,10 @@ class RawTlsClient {
   const Identity& identity() const { return identity_; }
 
   // TCP connect and TLS handshake (with ALPN datafold/1). False on failure.
-  bool connect(std::uint16_t port, Millis deadline = Millis(5000));
+  bool connect(std::uint16_t port, Millis deadline = Millis(5000)) { return connect_from("", port, deadline); }
+  // The same from a chosen loopback source address ("127.0.0.2"; empty: the system's
+  // choice), so a test can be a second host as the node sees it.
+  bool connect_from(const std::string& source_ip, std::uint16_t port, Millis deadline = Millis(5000));
   // Sends our Hello and reads the node's; false unless the node answered with a Hello.
   bool exchange_hello(std::uint32_t min_version = kMinProtocolVersion,
                       std::uint32_t max_version = kMaxProtocolVersion,
