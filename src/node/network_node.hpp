@@ -148,6 +148,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   asio::awaitable<void> punch_loop(std::shared_ptr<PunchRace> race, asio::ip::tcp::endpoint target, std::string address,
                                    asio::ip::tcp::endpoint local, std::chrono::steady_clock::time_point deadline);
   std::vector<std::string> punch_addresses(std::uint16_t port) const;
+  // What a punch message names: where peers dialled this node back when it is
+  // reachable, else the addresses of its punch port.
+  std::vector<std::string> addresses_for_punch(bool reachable, std::uint16_t port) const;
   bool reachable_now() const;
   // Reachability (network_node_reachability.cpp).
   void maintain_reachability();

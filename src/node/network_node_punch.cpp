@@ -111,6 +111,15 @@ bool NetworkNode::reachable_now() const {
   return reachability_.status() == detail::Reachability::Status::Reachable;
 }
 
+std::vector<std::string> NetworkNode::addresses_for_punch(bool reachable, std::uint16_t port) const {
+  if (!reachable) return punch_addresses(port);
+  // Dialled back at these (its listening port): where the other end dials it.
+  std::lock_guard lock(mutex_);
+  auto out = reachability_.reachable_addresses(detail::Reachability::Clock::now());
+  if (out.size() > kMaxPunchAddresses) out.resize(kMaxPunchAddresses);
+  return out;
+}
+
 void NetworkNode::maybe_punch(const ConnectionPtr& connection) {
   if (!config_.hole_punching || !connection->relayed_via() || !connection->inbound() ||
       !connection->peer_hello().capabilities.hole_punch)
@@ -132,8 +141,8 @@ asio::awaitable<void> NetworkNode::punch(ConnectionPtr relayed) {
     HolePunchMessage connect;
     connect.request_id = Uuid::random();
     connect.phase = HolePunchMessage::Phase::Connect;
-    connect.addresses = punch_addresses(port);
     connect.reachable = reachable_now();
+    connect.addresses = addresses_for_punch(connect.reachable, port);
     const auto sent_at = std::chrono::steady_clock::now();
     const auto timeout = config_.request_timeout;
     auto answer = co_await detail::await_callback<NetworkResult<Message>>(
@@ -148,9 +157,13 @@ asio::awaitable<void> NetworkNode::punch(ConnectionPtr relayed) {
     if (response->reachable) {
       // It can be dialled: a plain dial from here (a connection reversal).
       for (const auto& address : response->addresses) {
+        if (detail::is_relayed_address(address)) continue;
         auto attempt_state = std::make_shared<DialAttempt>();
         auto connection = co_await connect_one(address, peer, attempt_state);
-        if (!connection) continue;
+        if (!connection) {
+          spdlog::info("dialling {} back at {}: {}", peer.short_string(), address, connection.error().message);
+          continue;
+        }
         if (adopt(*connection, address, AddressSource::PeerReport, "")) direct = address;
         break;
       }
@@ -211,8 +224,8 @@ void NetworkNode::handle_hole_punch(const ConnectionPtr& from, const HolePunchMe
   reply.message_id = Uuid::random();
   reply.request_id = request.request_id;
   if (request.phase == HolePunchMessage::Phase::Connect) {
-    reply.addresses = punch_addresses(port);
     reply.reachable = reachable_now();
+    reply.addresses = addresses_for_punch(reply.reachable, port);
   }
   from->respond(std::move(reply));
   if (request.phase != HolePunchMessage::Phase::Sync) return;

@@ -1,7 +1,9 @@
-// Hole punching on loopback: a relayed connection is replaced by a direct one made by
-// a TCP simultaneous open from the ports the two ends named, with requests flowing
-// the whole time and none lost. Loopback has no NAT; the NAT matrix (netsim) shows
-// the punch through real ones. Here: the exchange, the roles, the switch.
+// Hole punching on loopback: a relayed connection is replaced by a direct one, with
+// requests flowing the whole time and none lost. Loopback has no NAT: a SYN to a
+// port not yet dialling back is reset at once, so a simultaneous open there is luck;
+// here the caller is reachable (its DialBack checks say so) and the leader dials it
+// back, which is deterministic. The simultaneous open through real NATs is the
+// NAT matrix's (netsim).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -48,8 +50,15 @@ TEST(HolePunch, ARelayedConnectionIsReplacedByADirectOneWithoutLosingARequest) {
     return true;
   }, 15s));
 
-  auto caller = start_node();
+  // The caller learns it can be dialled: it asks the relay to dial it back.
+  auto caller_config = loopback_config();
+  caller_config.use_relays = NetworkConfig::RelayUse::WhenUnreachable;
+  auto caller = start_node(caller_config);
   ASSERT_TRUE(caller);
+  introduce(*caller, *relay);
+  ASSERT_TRUE(caller->connect_to_node(relay->local_node_id()).ok());
+  ASSERT_TRUE(eventually([&] { return caller->reachability().status == ReachabilityStatus::Reachable; }, 20s));
+
   NodeInfo info;
   info.node_id = hidden->local_node_id();
   info.public_key = hidden->public_key();
