@@ -726,6 +726,22 @@ int StatusCommand::run() const {
   const auto discovery = s.value("discovery", Json());
   const auto dht = s.value("dht", Json());
   const auto mapping = s.value("port_mapping", Json());
+  const auto reach = s.value("reachability", Json());
+  auto reach_row = [&]() -> std::string {
+    if (!reach.is_object()) return "unknown";
+    std::string row = reach.value("status", std::string("unknown"));
+    const auto at = reach.value("reachable_addresses", Json::array());
+    if (at.is_array() && !at.empty()) row += " at " + at.front().get<std::string>();
+    const auto relayed = reach.value("relayed_addresses", Json::array());
+    if (relayed.is_array() && !relayed.empty()) row += "; reserved at " + std::to_string(relayed.size()) + " relay(s)";
+    return row;
+  };
+  auto relaying_row = [&]() -> std::string {
+    const auto relay = reach.is_object() ? reach.value("relay", Json()) : Json();
+    if (!relay.is_object() || !relay.value("enabled", false)) return "off";
+    return number(relay, "reservations") + " reservations, " + number(relay, "circuits_running") + " circuits, " +
+           number(relay, "bytes_relayed") + " bytes relayed";
+  };
   auto mapping_row = [&]() -> std::string {
     if (!mapping.is_object()) return "unknown";
     if (mapping.value("active", false)) {
@@ -765,6 +781,8 @@ int StatusCommand::run() const {
                                     " values believed"
                               : "off"},
       {"mapping", mapping_row()},  // the port mapping on the gateway; the label fits the column
+      {"reachable", reach_row()},
+      {"relaying", relaying_row()},
   };
   print_table(std::cout, {"node id", cell(s.value("node_id", Json()))}, rows);
   return static_cast<int>(ExitCode::kOk);

@@ -100,6 +100,7 @@ void HttpApi::install_routes() {
     if (auto discovery = core_.discovery_stats()) status["discovery"] = to_json(*discovery);
     if (auto dht = core_.dht_stats()) status["dht"] = to_json(*dht);
     status["port_mapping"] = to_json(core_.port_mapping());
+    status["reachability"] = to_json(core_.reachability());
     net::Json addresses = net::Json::array();
     for (const auto& address : core_.advertised_addresses())
       addresses.push_back({{"address", address.address}, {"source", std::string(net::to_string(address.source))}});
@@ -146,7 +147,7 @@ void HttpApi::install_routes() {
   s.Get("/api/network/nodes", [this](const httplib::Request&, httplib::Response& res) {
     std::vector<net::NodeInfo> nodes;
     for (auto& [id, info] : core_.known_nodes()) nodes.push_back(std::move(info));
-    reply_data(res, to_json(nodes));
+    reply_data(res, with_paths(to_json(nodes), core_.connected_nodes()));
   });
 
   // What the DHT holds for a node, every value checked (`datafold lookup`).
@@ -209,6 +210,39 @@ void HttpApi::install_routes() {
     metric(out, "datafold_requests_failed_total", "counter", "Requests to peers that ended in an error.", stats.requests_failed);
     metric(out, "datafold_requests_received_total", "counter", "Requests received from peers.", stats.requests_received);
     metric(out, "datafold_known_nodes", "gauge", "Nodes this node knows of.", core_.known_nodes().size());
+    {
+      const auto reach = core_.reachability();
+      std::size_t relayed = 0;
+      const auto connected = core_.connected_nodes();
+      for (const auto& [id, info] : core_.known_nodes())
+        if (info.relayed_via && connected.count(id)) ++relayed;
+      out << "# HELP datafold_connections_open Connections open now, by path (direct, or relayed through a relay).\n"
+          << "# TYPE datafold_connections_open gauge\n"
+          << "datafold_connections_open{path=\"direct\"} " << (connected.size() - relayed) << '\n'
+          << "datafold_connections_open{path=\"relayed\"} " << relayed << '\n';
+      metric(out, "datafold_reachable", "gauge",
+             "1 when peers' dial-backs reached this node, 0 when they failed, -1 when unknown.",
+             reach.status == net::ReachabilityStatus::Reachable     ? 1
+             : reach.status == net::ReachabilityStatus::Unreachable ? 0
+                                                                    : -1);
+      metric(out, "datafold_relay_reservations_held", "gauge", "Relays this node holds a reservation at.",
+             reach.relayed_addresses.size());
+      metric(out, "datafold_relayed_connections_total", "counter", "Connections made through a relay circuit.",
+             stats.relayed_connections);
+      out << "# HELP datafold_hole_punches_total Attempts to replace a relayed connection by a direct one.\n"
+          << "# TYPE datafold_hole_punches_total counter\n"
+          << "datafold_hole_punches_total{outcome=\"direct\"} " << stats.hole_punches_succeeded << '\n'
+          << "datafold_hole_punches_total{outcome=\"failed\"} " << stats.hole_punches_failed << '\n';
+      if (reach.relay.enabled) {
+        metric(out, "datafold_relay_reservations", "gauge", "Reservations this relay holds for others.",
+               reach.relay.reservations);
+        metric(out, "datafold_relay_circuits", "gauge", "Circuits this relay carries now.", reach.relay.circuits_running);
+        metric(out, "datafold_relay_circuits_refused_total", "counter", "Circuits refused: no reservation, or a limit.",
+               reach.relay.circuits_refused);
+        metric(out, "datafold_relay_bytes_total", "counter", "Bytes this relay carried, both directions.",
+               reach.relay.bytes_relayed);
+      }
+    }
     {
       const auto mapping = core_.port_mapping();
       metric(out, "datafold_port_mapping_active", "gauge", "1 while the gateway maps the listen port (UPnP or NAT-PMP).",

@@ -1,3 +1,5 @@
+#include <unordered_set>
+
 #include "json_views.hpp"
 
 #include <algorithm>
@@ -46,13 +48,43 @@ net::Json to_json(const net::NodeInfo& node) {
       {"trust_distance", node.trust_distance},
       {"capabilities",
        {{"supports_query", node.capabilities.supports_query},
-        {"supports_schema_listing", node.capabilities.supports_schema_listing}}},
+        {"supports_schema_listing", node.capabilities.supports_schema_listing},
+        {"dial_back", node.capabilities.dial_back},
+        {"relay", node.capabilities.relay},
+        {"hole_punch", node.capabilities.hole_punch}}},
       {"last_seen_ms", last_seen_ms > 0 ? net::Json(last_seen_ms) : net::Json(nullptr)},
       {"protocol_version", node.protocol_version},
       {"health", std::string(net::to_string(node.health))},
       {"failed_dials", node.failed_dials},
       {"rtt_us", node.rtt ? net::Json(node.rtt->count()) : net::Json(nullptr)},
+      // How the connection runs: "direct", or "relayed" through `relay`; null with none
+      // (set by the caller, which knows what is connected: see with_paths()).
+      {"path", node.relayed_via ? net::Json("relayed") : net::Json(nullptr)},
+      {"relay", node.relayed_via ? net::Json(node.relayed_via->to_string()) : net::Json(nullptr)},
   };
+}
+
+net::Json with_paths(net::Json nodes, const std::unordered_set<net::NodeId>& connected) {
+  for (auto& node : nodes) {
+    auto id = net::NodeId::from_string(node.value("node_id", std::string()));
+    if (id && connected.count(*id) && node["path"].is_null()) node["path"] = "direct";
+  }
+  return nodes;
+}
+
+net::Json to_json(const net::ReachabilityReport& report) {
+  return {{"status", std::string(net::to_string(report.status))},
+          {"reachable_addresses", report.reachable_addresses},
+          {"relayed_addresses", report.relayed_addresses},
+          {"relay",
+           {{"enabled", report.relay.enabled},
+            {"reservations", report.relay.reservations},
+            {"reservations_refused", report.relay.reservations_refused},
+            {"circuits_running", report.relay.circuits_running},
+            {"circuits_opened", report.relay.circuits_opened},
+            {"circuits_refused", report.relay.circuits_refused},
+            {"circuits_cut", report.relay.circuits_cut},
+            {"bytes_relayed", report.relay.bytes_relayed}}}};
 }
 
 net::Json to_json(const std::vector<net::NodeInfo>& nodes) {

@@ -27,6 +27,9 @@ net::Json to_json(const net::NetworkError& error);
 net::Json to_json(const net::NetworkStats& stats);
 net::Json to_json(const net::DiscoveryStats& stats);
 net::Json to_json(const net::DhtStats& stats);
+net::Json to_json(const net::ReachabilityReport& report);
+// Nodes' JSON (to_json of NodeInfo) with "path" "direct" for the connected ones not relayed.
+net::Json with_paths(net::Json nodes, const std::unordered_set<net::NodeId>& connected);
 net::Json to_json(const net::DhtRecord& record);
 // {"enabled", "active", "protocol", "external_address", "lease_expiry_ms", "last_error", "failures"}
 net::Json to_json(const net::PortMappingStatus& mapping);

@@ -61,7 +61,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "TOML file of settings (keys as the flags: listen, bootstrap, network, http, discovery, "
                        "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, max_connections, "
                        "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
-                       "sample, dht, dht_port, dht_bootstrap, port_mapping); "
+                       "sample, dht, dht_port, dht_bootstrap, port_mapping, relay, use_relays, relays, hole_punching); "
                        "flags win over the file");
   listen_ = net::HostPort{defaults.listen_address, defaults.listen_port}.to_string();
   network_ = defaults.network_name;
@@ -125,6 +125,17 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
   command_->add_flag("--no-port-mapping", no_port_mapping_,
                      "Do not ask the gateway (UPnP IGD, NAT-PMP) to forward the listen port; by default the "
                      "node maps it, renews the mapping and removes it at stop");
+  command_->add_flag("--relay", relay_,
+                     "Relay for nodes that cannot be dialled (reservations and circuits, within limits); "
+                     "only worth it on a node others can dial");
+  command_->add_option("--use-relays", use_relays_,
+                       "When to hold reservations at relays and announce relayed addresses: never, unreachable "
+                       "(when peers' dial-backs fail) or always")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"never", "unreachable", "always"}));
+  command_->add_option("--relay-via", relays_, "HOST:PORT of a relay to reserve at first (repeatable)");
+  command_->add_flag("--no-hole-punching", no_hole_punching_,
+                     "Keep relayed connections relayed instead of trying to open direct ones");
   command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
@@ -150,6 +161,10 @@ int NodeCommand::run() const {
                         .dht_port = dht_port_,
                         .dht_bootstrap = dht_bootstrap_,
                         .port_mapping = !no_port_mapping_,
+                        .relay = relay_,
+                        .use_relays = use_relays_,
+                        .relays = relays_,
+                        .hole_punching = !no_hole_punching_,
                         .file = config_file_,
                         .from_file = {}};
   if (!config_file_.empty()) {
@@ -213,6 +228,12 @@ int NodeCommand::run() const {
   config.dht_port = settings.dht_port;
   config.dht_bootstrap = settings.dht_bootstrap;
   config.port_mapping = settings.port_mapping;
+  config.relay = settings.relay;
+  config.use_relays = settings.use_relays == "never"    ? net::NetworkConfig::RelayUse::Never
+                      : settings.use_relays == "always" ? net::NetworkConfig::RelayUse::Always
+                                                        : net::NetworkConfig::RelayUse::WhenUnreachable;
+  config.relays = settings.relays;
+  config.hole_punching = settings.hole_punching;
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;

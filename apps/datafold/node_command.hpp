@@ -41,6 +41,10 @@ class NodeCommand {
   bool sample_ = false;
   bool dht_ = false;
   bool no_port_mapping_ = false;
+  bool relay_ = false;
+  std::string use_relays_ = "unreachable";
+  std::vector<std::string> relays_;
+  bool no_hole_punching_ = false;
   std::uint16_t dht_port_ = 0;
   std::vector<std::string> dht_bootstrap_;
 };

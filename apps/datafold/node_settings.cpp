@@ -92,13 +92,24 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
       problem = strings(settings.discovery_interfaces, "--discovery-interface");
     } else if (name == "dht_bootstrap") {
       problem = strings(settings.dht_bootstrap, "--dht-bootstrap");
-    } else if (name == "discovery" || name == "sample" || name == "dht" || name == "port_mapping") {
+    } else if (name == "relays") {
+      problem = strings(settings.relays, "--relay-via");
+    } else if (name == "use_relays") {
+      if (!node.is_string()) return wrong("\"never\", \"unreachable\" or \"always\"");
+      const auto value = *node.value<std::string>();
+      if (value != "never" && value != "unreachable" && value != "always")
+        return wrong("\"never\", \"unreachable\" or \"always\"");
+      if (take("--use-relays")) settings.use_relays = value;
+    } else if (name == "discovery" || name == "sample" || name == "dht" || name == "port_mapping" || name == "relay" ||
+               name == "hole_punching") {
       if (!node.is_boolean()) return wrong("true or false");
       const bool value = node.as_boolean()->get();
       if (name == "discovery" && take("--no-discovery")) settings.discovery = value;
       if (name == "sample" && take("--sample")) settings.sample = value;
       if (name == "dht" && take("--dht")) settings.dht = value;
       if (name == "port_mapping" && take("--no-port-mapping")) settings.port_mapping = value;
+      if (name == "relay" && take("--relay")) settings.relay = value;
+      if (name == "hole_punching" && take("--no-hole-punching")) settings.hole_punching = value;
     } else if (name == "discovery_port") {
       long port = settings.discovery_port;
       problem = integer(port, 1, 65535, "--discovery-port");

@@ -40,6 +40,13 @@ struct NodeSettings {
   std::vector<std::string> dht_bootstrap;
   // Map the listen port on the gateway (UPnP IGD / NAT-PMP); --no-port-mapping, TOML port_mapping = false.
   bool port_mapping = true;
+  // Relays (DESIGN.md section 10.3): relay for others (--relay, TOML relay); when to hold
+  // reservations ("never", "unreachable", "always": --use-relays, TOML use_relays); relays
+  // to try first (--relay-via, TOML relays); hole punching (--no-hole-punching, TOML hole_punching).
+  bool relay = false;
+  std::string use_relays = "unreachable";
+  std::vector<std::string> relays;
+  bool hole_punching = true;
 
   // The config file, and which keys took their value from it.
   std::string file;
