@@ -132,6 +132,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   void accept_invite(const ConnectionPtr& relay, const RelayRequestMessage& invite);
   asio::awaitable<void> join_circuit(std::string relay_address, NodeId relay, RelayToken token);
   void maintain_relay_reservations();
+  // A connected node known at `address`, if any. Under mutex_.
+  std::optional<NodeId> connected_at_locked(const std::string& address) const;
   void reserve_on(const ConnectionPtr& relay);
   std::vector<std::string> relayed_addresses_locked() const;
   void on_relay_link_closed(const ConnectionPtr& connection);

@@ -119,50 +119,86 @@ asio::awaitable<void> NetworkNode::join_circuit(std::string relay_address, NodeI
   (void)adopt(*connection, "", AddressSource::Relay, "");
 }
 
+std::optional<NodeId> NetworkNode::connected_at_locked(const std::string& address) const {
+  for (const auto& node : peers_.known()) {
+    if (!peers_.link_for(node.node_id)) continue;
+    for (const auto& known : node.addresses)
+      if (known.address == address) return node.node_id;
+  }
+  return std::nullopt;
+}
+
 void NetworkNode::maintain_relay_reservations() {
   if (!running_ || config_.use_relays == NetworkConfig::RelayUse::Never) return;
   std::vector<NodeId> candidates;
   std::vector<std::string> configured;
   {
     std::lock_guard lock(mutex_);
-    const bool wanted = config_.use_relays == NetworkConfig::RelayUse::Always ||
-                        reachability_.status() == detail::Reachability::Status::Unreachable;
-    if (!wanted) return;
-    const auto held = relay_reservations_.size() + relay_reservations_pending_.size();
-    if (held >= config_.max_relay_reservations) return;
-    std::size_t room = config_.max_relay_reservations - held;
-    // Relays named in the config first (dialled by address: their ids may not be known yet).
-    for (const auto& address : config_.relays) {
-      if (room == 0) break;
-      if (relay_addresses_pending_.count(address)) continue;
-      const bool known = std::any_of(relay_reservations_.begin(), relay_reservations_.end(),
-                                     [&](const auto& entry) { return entry.second.relay_address == address; });
-      if (known) continue;
-      configured.push_back(address);
-      --room;
+    const auto status = reachability_.status();
+    const bool wanted =
+        config_.use_relays == NetworkConfig::RelayUse::Always || status == detail::Reachability::Status::Unreachable;
+    if (!wanted) {
+      // Not known yet whether this node can be dialled: the configured relays are
+      // peers that can tell (maintain_reachability() asks those it is connected to).
+      if (status == detail::Reachability::Status::Unknown) {
+        for (const auto& address : config_.relays) {
+          if (relay_addresses_pending_.count(address) || connected_at_locked(address)) continue;
+          relay_addresses_pending_.insert(address);
+          configured.push_back(address);
+        }
+      }
+    } else {
+      const auto held = relay_reservations_.size() + relay_reservations_pending_.size();
+      std::size_t room = held < config_.max_relay_reservations ? config_.max_relay_reservations - held : 0;
+      // Relays named in the config first. One already connected is reserved at on
+      // that connection (by id): a second dial would make a duplicate that replaces
+      // the first, and with it the reservation.
+      for (const auto& address : config_.relays) {
+        if (room == 0) break;
+        if (relay_addresses_pending_.count(address)) continue;
+        const bool held_there = std::any_of(relay_reservations_.begin(), relay_reservations_.end(),
+                                            [&](const auto& entry) { return entry.second.relay_address == address; });
+        if (held_there) continue;
+        if (auto id = connected_at_locked(address)) {
+          if (relay_reservations_.count(*id) || relay_reservations_pending_.count(*id)) continue;
+          relay_reservations_pending_.insert(*id);
+          candidates.push_back(*id);
+        } else {
+          relay_addresses_pending_.insert(address);
+          configured.push_back(address);
+        }
+        --room;
+      }
+      for (const auto& node : peers_.known()) {
+        if (room == 0) break;
+        if (!node.capabilities.relay || node.node_id == identity_.node_id()) continue;
+        if (relay_reservations_.count(node.node_id) || relay_reservations_pending_.count(node.node_id)) continue;
+        relay_reservations_pending_.insert(node.node_id);
+        candidates.push_back(node.node_id);
+        --room;
+      }
     }
-    for (const auto& node : peers_.known()) {
-      if (room == 0) break;
-      if (!node.capabilities.relay || node.node_id == identity_.node_id()) continue;
-      if (relay_reservations_.count(node.node_id) || relay_reservations_pending_.count(node.node_id)) continue;
-      candidates.push_back(node.node_id);
-      --room;
-    }
-    for (const auto& id : candidates) relay_reservations_pending_.insert(id);
-    for (const auto& address : configured) relay_addresses_pending_.insert(address);
   }
   for (const auto& address : configured) {
     connect_address(address, AddressSource::Manual,
                     [self = shared_from_this(), address](NetworkResult<ConnectionPtr> connection) {
+                      bool reserve = false;
                       {
                         std::lock_guard lock(self->mutex_);
                         self->relay_addresses_pending_.erase(address);
+                        if (connection) {
+                          const NodeId id = (*connection)->node_id();
+                          const bool wanted = self->config_.use_relays == NetworkConfig::RelayUse::Always ||
+                                              self->reachability_.status() == detail::Reachability::Status::Unreachable;
+                          reserve = wanted && !self->relay_reservations_.count(id) &&
+                                    self->relay_reservations_pending_.insert(id).second;
+                        }
                       }
                       if (!connection) {
                         spdlog::debug("relay {}: {}", address, connection.error().message);
                         return;
                       }
-                      self->reserve_on(*connection);
+                      if (reserve) self->reserve_on(*connection);
                     });
   }
   for (const auto& id : candidates) {
@@ -221,7 +257,7 @@ std::vector<std::string> NetworkNode::relayed_addresses_locked() const {
   std::vector<std::string> out;
   for (const auto& [relay, held] : relay_reservations_) {
     auto address = parse_host_port(held.relay_address);
-    if (address) out.push_back(detail::RelayedAddress{relay, *address}.to_string());
+    if (address) out.push_back(detail::RelayedAddress::of(relay, *address).to_string());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -264,22 +300,37 @@ asio::awaitable<void> NetworkNode::relay_maintenance_loop() {
 asio::awaitable<NetworkResult<NetworkNode::ConnectionPtr>> NetworkNode::connect_relayed(
     detail::RelayedAddress relayed, NodeId target, std::shared_ptr<DialAttempt> attempt) {
   auto self = shared_from_this();
-  if (relayed.relay == identity_.node_id() || relayed.relay == target)
+  if (relayed.names(identity_.node_id()) || relayed.names(target))
     co_return make_error(ErrorKind::Connection, "a relayed address through itself");
   const std::string relay_address = relayed.address.to_string();
-  NodeInfo relay_info;
-  relay_info.node_id = relayed.relay;
-  relay_info.address = relay_address;
-  relay_info.addresses.push_back(NodeAddress{relay_address, AddressSource::PeerReport, {}, {}});
-  add_known_node(std::move(relay_info));
-
-  auto relay = co_await detail::await_callback<NetworkResult<ConnectionPtr>>(
-      [this, &relayed](ConnectionHandler done) { async_connection(relayed.relay, std::move(done)); });
+  // The pooled connection to the relay when there is one (a second dial would make a
+  // duplicate), else a dial of its address, which must answer as the relay named.
+  std::optional<NodeId> connected;
+  {
+    std::lock_guard lock(mutex_);
+    connected = connected_at_locked(relay_address);
+  }
+  NetworkResult<ConnectionPtr> relay = make_error(ErrorKind::Connection, "relay not reached");
+  if (connected && relayed.names(*connected)) {
+    relay = co_await detail::await_callback<NetworkResult<ConnectionPtr>>(
+        [this, &connected](ConnectionHandler done) { async_connection(*connected, std::move(done)); });
+  } else {
+    relay = co_await detail::await_callback<NetworkResult<ConnectionPtr>>(
+        [this, &relay_address](ConnectionHandler done) {
+          connect_address(relay_address, AddressSource::PeerReport, std::move(done));
+        });
+  }
   if (!relay)
-    co_return make_error(ErrorKind::Connection,
-                         "relay " + relayed.relay.short_string() + " unreachable: " + relay.error().message);
+    co_return make_error(ErrorKind::Connection, "relay " + relayed.relay + " at " + relay_address +
+                                                    " unreachable: " + relay.error().message);
+  if (!relayed.names((*relay)->node_id()))
+    co_return make_error(ErrorKind::Authentication,
+                         "the node at " + relay_address + " is " + (*relay)->node_id().short_string() +
+                             ", not relay " + relayed.relay,
+                         ErrorCode::AuthenticationFailed);
+  const NodeId relay_id = (*relay)->node_id();
   if ((*relay)->relayed_via())
-    co_return make_error(ErrorKind::Connection, "relay " + relayed.relay.short_string() + " is itself reached through a relay");
+    co_return make_error(ErrorKind::Connection, "relay " + relay_id.short_string() + " is itself reached through a relay");
   if (attempt->cancelled) co_return make_error(ErrorKind::Connection, "dial cancelled");
 
   RelayRequestMessage connect;
@@ -293,21 +344,21 @@ asio::awaitable<NetworkResult<NetworkNode::ConnectionPtr>> NetworkNode::connect_
       [&relay_connection, &connect, &timeout](std::function<void(NetworkResult<Message>)> done) {
         relay_connection->request(std::move(connect), std::move(done), timeout);
       });
-  if (!answer) co_return make_error(answer.error().kind, "relay " + relayed.relay.short_string() + ": " + answer.error().message,
+  if (!answer) co_return make_error(answer.error().kind, "relay " + relay_id.short_string() + ": " + answer.error().message,
                                     answer.error().code);
   const auto* response = std::get_if<RelayResponseMessage>(&*answer);
   if (!response) co_return make_error(ErrorKind::Protocol, "relay answered Connect with something else", ErrorCode::ProtocolError);
   if (response->status != RelayResponseMessage::Status::Ok)
-    co_return make_error(ErrorKind::Connection, "relay " + relayed.relay.short_string() + ": " + response->message);
+    co_return make_error(ErrorKind::Connection, "relay " + relay_id.short_string() + ": " + response->message);
   if (attempt->cancelled) co_return make_error(ErrorKind::Connection, "dial cancelled");
 
   auto socket = co_await open_tcp(relay_address, attempt);
   if (!socket) co_return std::move(socket).error();
   const auto preamble = detail::encode_circuit_join(response->token);
   auto [write_ec, written] = co_await asio::async_write(**socket, asio::buffer(preamble), as_tuple(use_awaitable));
-  if (write_ec) co_return make_error(ErrorKind::Connection, "relay " + relayed.relay.short_string() + " closed the circuit");
+  if (write_ec) co_return make_error(ErrorKind::Connection, "relay " + relay_id.short_string() + " closed the circuit");
   auto params = handshake_params(target);
-  params.relayed_via = relayed.relay;
+  params.relayed_via = relay_id;
   auto connection = co_await secure(std::move(**socket), false, std::move(params), attempt);
   if (connection) counters_.relayed_connections++;
   co_return connection;
