@@ -207,8 +207,13 @@ PairResult run_pair(GatewayKind x_kind, GatewayKind y_kind, MatrixNode& x, Matri
       },
       kSettleDeadline);
   const auto path = entry.value("path", Json()).is_string() ? entry["path"].get<std::string>() : "none";
-  const bool punched = y.punches("direct") > punched_before;
   const auto used = last_successful_address(entry);
+  // X may see the direct connection before Y has counted its punch: a connection that
+  // was first made relayed waits a moment for Y's counter.
+  const bool first_relayed = seen_relayed || used.starts_with("relay:");
+  const bool punched = path == "direct" && first_relayed
+                           ? eventually([&] { return y.punches("direct") > punched_before; }, std::chrono::seconds(5))
+                           : y.punches("direct") > punched_before;
   if (path == "direct") {
     if (punched || seen_relayed)
       r.path = "hole-punched";
