@@ -13,6 +13,7 @@
 // relayed connection: the target) belong to that round's pair alone.
 #include "support/nat_testbed.hpp"
 
+#include <signal.h>
 #include <stdlib.h>
 
 #include <array>
@@ -97,6 +98,12 @@ class MatrixNode {
     return !id_.empty();
   }
   bool running() { return pid_ > 0 && bed_.processes().running(pid_); }
+  // A crash: SIGKILL, no goodbye, no graceful close.
+  bool kill() {
+    if (pid_ <= 0) return false;
+    (void)bed_.processes().stop(pid_, SIGKILL, std::chrono::seconds(5));  // nullopt: a signal ended it
+    return !running();
+  }
 
   Json status() const { return call([](const NodeApi& api) { return api.status(); }).value_or(Json()); }
   std::string metrics() const { return call([](const NodeApi& api) { return api.metrics(); }).value_or(""); }
@@ -260,11 +267,8 @@ TEST(NatMatrix, EveryPairOfGatewayKindsConnectsAndDirectWhereADirectPathExists) 
       auto& node = nodes[k][copy];
       node = std::make_unique<MatrixNode>(*bed, host, dir.path + "/" + name(kKinds[k]) + std::to_string(copy + 1));
       // Only the relay's address besides the DHT bootstrap: Y is found by id alone.
-      // The relay is a `--bootstrap` peer, not `--relay-via`: a `--relay-via` relay is
-      // dialled only once the node knows it is unreachable, which only a peer's
-      // dial-back tells it, so with no peer it never reserves; and with both flags for
-      // the same relay the node reserves twice and flaps (reported to the integrator).
-      // As a known peer with the relay capability it is reserved at when needed.
+      // The relay is a `--bootstrap` peer: as a known peer with the relay capability it
+      // is reserved at when needed (RelayFailover below gives relays by --relay-via).
       ASSERT_TRUE(node->spawn(network, {"--dht-bootstrap", bootstrap, "--bootstrap", relay}));
     }
   std::vector<MatrixNode*> all = {&boot, &relay_node};
@@ -333,6 +337,88 @@ TEST(NatMatrix, EveryPairOfGatewayKindsConnectsAndDirectWhereADirectPathExists) 
   }
   if (HasFailure())
     for (auto* node : all) std::cout << "---- host " << node->host() << " (" << node->log_path() << "):\n" << node->log_tail();
+}
+
+// The relay host killed (SIGKILL) under a steady query load between two nodes behind
+// symmetric NATs, which only a relay joins: the queries in flight fail with
+// Connection errors (HTTP 502 from the node's API), never silently or by hanging;
+// the target keeps its reservation at the second relay and the caller goes on
+// through it. Every query issued is answered or failed.
+TEST(RelayFailover, TheRelayHostKilledUnderLoadFailsQueriesLoudlyAndTheNodesGoOnThroughAnother) {
+  std::string why_not;
+  if (!NatTestbed::available(false, why_not)) GTEST_SKIP() << why_not;
+  auto bed = NatTestbed::create(3, {{.kind = GatewayKind::Symmetric, .hosts = 1}, {.kind = GatewayKind::Symmetric, .hosts = 1}},
+                                why_not);
+  ASSERT_TRUE(bed) << why_not;
+  TempDir dir;
+  const std::string network = "failover-" + std::to_string(::getpid());
+  const std::string bootstrap = bed->ip(0) + ":" + std::to_string(kDhtPort);
+  MatrixNode boot(*bed, 0, dir.path + "/bootstrap");
+  MatrixNode relay1(*bed, 1, dir.path + "/relay1");
+  MatrixNode relay2(*bed, 2, dir.path + "/relay2");
+  MatrixNode x(*bed, bed->hosts_in(0).front(), dir.path + "/x");
+  MatrixNode y(*bed, bed->hosts_in(1).front(), dir.path + "/y");
+  ASSERT_TRUE(boot.spawn(network, {"--dht", "--no-port-mapping", "--use-relays", "never"}));
+  for (auto* relay : {&relay1, &relay2})
+    ASSERT_TRUE(relay->spawn(network, {"--relay", "--dht-bootstrap", bootstrap, "--no-port-mapping", "--use-relays", "never"}));
+  const std::string r1 = bed->ip(1) + ":" + std::to_string(kTcpPort), r2 = bed->ip(2) + ":" + std::to_string(kTcpPort);
+  ASSERT_TRUE(y.spawn(network, {"--dht-bootstrap", bootstrap, "--relay-via", r1, "--relay-via", r2, "--no-port-mapping"}));
+  ASSERT_TRUE(x.spawn(network, {"--dht-bootstrap", bootstrap, "--relay-via", r1, "--no-port-mapping"}));
+  for (auto* node : {&boot, &relay1, &relay2, &x, &y})
+    ASSERT_TRUE(eventually([&] { return node->poll_up() || !node->running(); }, kStartDeadline) && node->poll_up())
+        << "host " << node->host() << " did not start:\n" << node->log_tail();
+  // Y learns it cannot be dialled (its --relay-via relays dial it back and fail) and
+  // reserves at both.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto relayed = y.status().value("reachability", Json()).value("relayed_addresses", Json::array());
+        return relayed.is_array() && relayed.size() == 2;
+      },
+      kReadyDeadline))
+      << y.status().dump() << "\n" << y.log_tail();
+
+  int issued = 0, answered = 0, failed = 0, answered_after_kill = 0;
+  std::vector<std::string> failures;
+  bool killed = false;
+  std::string killed_relay;
+  const auto until = Clock::now() + 90s;
+  while (Clock::now() < until && issued < 2000) {
+    ++issued;
+    const auto reply =
+        x.call([&](const NodeApi& api) { return api.query(y.id(), "UserProfile", {"username"}, 20s); });
+    if (query_answered(reply)) {
+      ++answered;
+      if (killed) ++answered_after_kill;
+    } else {
+      ++failed;
+      // Loud: an HTTP reply with the error, not a hang or a dropped request.
+      EXPECT_TRUE(reply.status.has_value()) << "no reply: " << reply.transport_error;
+      if (reply.status) EXPECT_EQ(*reply.status, 502) << reply.body;
+      if (failures.size() < 5) failures.push_back(reply.body);
+    }
+    if (!killed && answered >= 20) {
+      const auto entry = x.call([&](const NodeApi& api) { return api.node(y.id()); }).value_or(Json());
+      ASSERT_EQ(entry.value("path", Json()), Json("relayed")) << entry.dump();
+      killed_relay = entry.value("relay", std::string());
+      auto& victim = killed_relay == relay1.id() ? relay1 : relay2;
+      ASSERT_TRUE(killed_relay == relay1.id() || killed_relay == relay2.id()) << entry.dump();
+      ASSERT_TRUE(victim.kill());
+      killed = true;
+    }
+    if (answered_after_kill >= 20) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  std::cout << "[ netsim ] relay failover: issued " << issued << ", answered " << answered << " (" << answered_after_kill
+            << " after the kill), failed " << failed << "\n";
+  for (const auto& f : failures) std::cout << "  failed: " << f << "\n";
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(issued, answered + failed);
+  EXPECT_GE(answered_after_kill, 20) << "the nodes did not go on through the other relay\n" << x.log_tail();
+  const auto entry = x.call([&](const NodeApi& api) { return api.node(y.id()); }).value_or(Json());
+  EXPECT_EQ(entry.value("path", Json()), Json("relayed")) << entry.dump();
+  EXPECT_NE(entry.value("relay", std::string()), killed_relay) << entry.dump();
+  if (HasFailure())
+    for (auto* node : {&x, &y}) std::cout << "---- host " << node->host() << ":\n" << node->log_tail();
 }
 
 }  // namespace
