@@ -2,8 +2,10 @@
 // so what it does with answers, silences and stop() shows without a network.
 #include "reachability/port_mapper.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -163,7 +165,16 @@ TEST(PortMapper, AGatewayThatNeverAnswersHoldsUpNeitherStartNorStopAndCallsNothi
     natpmp->changed.notify_all();
   }
   ASSERT_TRUE(natpmp->wait_for_calls(2));
-  EXPECT_EQ(natpmp->calls, (std::vector<std::string>{"map:9000", "unmap:9000"}));
+  // The thread lets go of the gateways as it ends. Waited for here: a thread still
+  // running when the test's process exits would die among the process's destructors.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (natpmp.use_count() > 1 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(natpmp.use_count(), 1) << "the mapper's thread never ended";
+  {
+    std::lock_guard lock(natpmp->mutex);
+    EXPECT_EQ(natpmp->calls, (std::vector<std::string>{"map:9000", "unmap:9000"}));
+  }
   EXPECT_EQ(changes.count(), 0u);
 }
 
