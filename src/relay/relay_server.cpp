@@ -167,7 +167,8 @@ void RelayServer::invite(const std::shared_ptr<TlsConnection>& caller, const Rel
     } else {
       offer = book_.open_circuit(caller->node_id(), request.node, *token, std::chrono::steady_clock::now());
       if (offer.status == Status::Ok) {
-        target = holders_[offer.target_holder].lock();
+        // find, not []: a lookup must not leave an empty holder behind.
+        if (auto holder = holders_.find(offer.target_holder); holder != holders_.end()) target = holder->second.lock();
         if (!target) {
           book_.cancel(*token);
           offer.status = Status::NoReservation;
