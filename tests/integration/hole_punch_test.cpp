@@ -9,6 +9,7 @@
 #include <atomic>
 #include <thread>
 
+#include "support/relay_nodes.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net::testing {
@@ -42,13 +43,8 @@ TEST(HolePunch, ARelayedConnectionIsReplacedByADirectOneWithoutLosingARequest) {
   auto hidden = start_node(hidden_config);
   ASSERT_TRUE(hidden);
   hidden->set_query_callback([](Query q) { return echo(q); });
-  std::string relayed;
-  ASSERT_TRUE(eventually([&] {
-    auto report = hidden->reachability();
-    if (report.relayed_addresses.empty()) return false;
-    relayed = report.relayed_addresses.front();
-    return true;
-  }, 15s));
+  const std::string relayed = wait_for_relayed_address(*hidden);
+  ASSERT_FALSE(relayed.empty());
 
   // The caller learns it can be dialled: it asks the relay to dial it back.
   auto caller_config = loopback_config();
@@ -59,12 +55,7 @@ TEST(HolePunch, ARelayedConnectionIsReplacedByADirectOneWithoutLosingARequest) {
   ASSERT_TRUE(caller->connect_to_node(relay->local_node_id()).ok());
   ASSERT_TRUE(eventually([&] { return caller->reachability().status == ReachabilityStatus::Reachable; }, 20s));
 
-  NodeInfo info;
-  info.node_id = hidden->local_node_id();
-  info.public_key = hidden->public_key();
-  info.address = relayed;
-  info.addresses.push_back(NodeAddress{relayed, AddressSource::Relay, {}, {}});
-  caller->add_known_node(info);
+  know_only_at(*caller, *hidden, {relayed});
 
   // Queries all along: the first opens the circuit, the punch happens under the rest.
   int issued = 0;
@@ -111,22 +102,13 @@ TEST(HolePunch, ANodeWithHolePunchingOffStaysRelayed) {
   auto hidden = start_node(hidden_config);
   ASSERT_TRUE(hidden);
   hidden->set_query_callback([](Query q) { return echo(q); });
-  std::string relayed;
-  ASSERT_TRUE(eventually([&] {
-    auto report = hidden->reachability();
-    if (report.relayed_addresses.empty()) return false;
-    relayed = report.relayed_addresses.front();
-    return true;
-  }, 15s));
+  const std::string relayed = wait_for_relayed_address(*hidden);
+  ASSERT_FALSE(relayed.empty());
   auto caller_config = loopback_config();
   caller_config.hole_punching = false;  // the leader asks; this end refuses
   auto caller = start_node(caller_config);
   ASSERT_TRUE(caller);
-  NodeInfo info;
-  info.node_id = hidden->local_node_id();
-  info.address = relayed;
-  info.addresses.push_back(NodeAddress{relayed, AddressSource::Relay, {}, {}});
-  caller->add_known_node(info);
+  know_only_at(*caller, *hidden, {relayed});
   ASSERT_TRUE(caller->query_node(hidden->local_node_id(), one_field()).ok());
   // The leader does not even try: the caller's Hello says it does not punch.
   EXPECT_FALSE(eventually([&] { return hidden->stats().hole_punches_succeeded > 0; }, 2s));

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/fault_proxy.hpp"
+#include "support/relay_nodes.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net::testing {
@@ -43,26 +44,6 @@ NetworkConfig quiet_config() {
   return config;
 }
 
-std::string wait_for_relayed_address(const NetworkCore& node, std::size_t count = 1) {
-  std::string out;
-  eventually([&] {
-    auto report = node.reachability();
-    if (report.relayed_addresses.size() < count) return false;
-    out = report.relayed_addresses.front();
-    return true;
-  }, 15s);
-  return out;
-}
-
-void know_at(NetworkCore& from, const NetworkCore& to, const std::vector<std::string>& addresses) {
-  NodeInfo info;
-  info.node_id = to.local_node_id();
-  info.public_key = to.public_key();
-  info.address = addresses.front();
-  for (const auto& a : addresses) info.addresses.push_back(NodeAddress{a, AddressSource::Relay, {}, {}});
-  from.add_known_node(info);
-}
-
 struct Faulty {
   std::unique_ptr<NetworkCore> relay;
   std::unique_ptr<FaultProxy> proxy;
@@ -87,7 +68,7 @@ Faulty faulty_relay() {
   const auto relayed = wait_for_relayed_address(*f.hidden);
   if (relayed.empty()) return f;
   f.caller = start_node(quiet_config());
-  if (f.caller) know_at(*f.caller, *f.hidden, {relayed});
+  if (f.caller) know_only_at(*f.caller, *f.hidden, {relayed});
   return f;
 }
 
@@ -167,7 +148,7 @@ TEST(RelayFaults, ARelayKilledUnderLoadFailsItsRequestsAtOnceAndTheNodesGoOnThro
   });
   auto caller = start_node(quiet_config());
   ASSERT_TRUE(caller);
-  know_at(*caller, *hidden, addresses);
+  know_only_at(*caller, *hidden, addresses);
   ASSERT_TRUE(caller->query_node(hidden->local_node_id(), one_field()).ok());
   ASSERT_EQ(*caller->known_nodes().at(hidden->local_node_id()).relayed_via, first_relay->local_node_id());
 

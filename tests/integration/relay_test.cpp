@@ -8,6 +8,7 @@
 #include <future>
 
 #include "core/relayed_address.hpp"
+#include "support/relay_nodes.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net::testing {
@@ -43,28 +44,6 @@ QueryResult answer_with_name(const Query& query) {
   return result;
 }
 
-// Waits until `node` holds a reservation and returns its relayed address.
-std::string relayed_address_of(const NetworkCore& node) {
-  std::string out;
-  eventually([&] {
-    auto report = node.reachability();
-    if (report.relayed_addresses.empty()) return false;
-    out = report.relayed_addresses.front();
-    return true;
-  }, 15s);
-  return out;
-}
-
-// `from` knows `to` only by `address` (a relayed one).
-void know_only_at(NetworkCore& from, const NetworkCore& to, const std::string& address) {
-  NodeInfo info;
-  info.node_id = to.local_node_id();
-  info.public_key = to.public_key();
-  info.address = address;
-  info.addresses.push_back(NodeAddress{address, AddressSource::Relay, {}, {}});
-  from.add_known_node(info);
-}
-
 Query name_query() {
   Query query;
   query.schema_name = "Anything";
@@ -81,14 +60,14 @@ TEST(Relay, ANodeKnownOnlyByItsRelayedAddressAnswersThroughTheCircuit) {
   auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
 
-  const auto relayed = relayed_address_of(*hidden);
+  const auto relayed = wait_for_relayed_address(*hidden);
   ASSERT_FALSE(relayed.empty()) << "no reservation at the relay";
   auto parsed = detail::parse_relayed_address(relayed);
   ASSERT_TRUE(parsed);
   EXPECT_TRUE(parsed->names(relay->local_node_id()));
   EXPECT_EQ(relay->reachability().relay.reservations, 1u);
 
-  know_only_at(*caller, *hidden, relayed);
+  know_only_at(*caller, *hidden, {relayed});
   auto answer = caller->query_node(hidden->local_node_id(), name_query());
   ASSERT_TRUE(answer.ok()) << answer.error().to_string();
   ASSERT_EQ(answer->results.size(), 1u);
@@ -122,7 +101,7 @@ TEST(Relay, ACallerAskingForANodeWithoutAReservationIsToldSo) {
   auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
   const auto made_up = detail::RelayedAddress::of(relay->local_node_id(), *parse_host_port(address_of(*relay)));
-  know_only_at(*caller, *absent, made_up.to_string());
+  know_only_at(*caller, *absent, {made_up.to_string()});
   auto answer = caller->query_node(absent->local_node_id(), name_query());
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().kind, ErrorKind::Connection) << answer.error().to_string();
@@ -150,11 +129,11 @@ TEST(Relay, AnAddressThatNamesTheWrongRelayIsRefusedByTheTlsIdentityCheck) {
   ASSERT_TRUE(hidden);
   auto impostor_id = start_node(no_punch_config());
   ASSERT_TRUE(impostor_id);
-  ASSERT_FALSE(relayed_address_of(*hidden).empty());
+  ASSERT_FALSE(wait_for_relayed_address(*hidden).empty());
   auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
   const auto wrong = detail::RelayedAddress::of(impostor_id->local_node_id(), *parse_host_port(address_of(*relay)));
-  know_only_at(*caller, *hidden, wrong.to_string());
+  know_only_at(*caller, *hidden, {wrong.to_string()});
   auto answer = caller->query_node(hidden->local_node_id(), name_query());
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(relay->reachability().relay.circuits_opened, 0u);
@@ -168,17 +147,17 @@ TEST(Relay, ALimitOfCircuitsPerPeerRefusesTheExtraOnesWhileTheFirstKeepsAnswerin
   auto hidden = start_node(reserving_config(*relay));
   ASSERT_TRUE(hidden);
   hidden->set_query_callback([](Query q) { return answer_with_name(q); });
-  const auto relayed = relayed_address_of(*hidden);
+  const auto relayed = wait_for_relayed_address(*hidden);
   ASSERT_FALSE(relayed.empty());
 
   auto first = start_node(no_punch_config());
   ASSERT_TRUE(first);
-  know_only_at(*first, *hidden, relayed);
+  know_only_at(*first, *hidden, {relayed});
   ASSERT_TRUE(first->query_node(hidden->local_node_id(), name_query()).ok());
 
   auto second = start_node(no_punch_config());
   ASSERT_TRUE(second);
-  know_only_at(*second, *hidden, relayed);
+  know_only_at(*second, *hidden, {relayed});
   auto refused = second->query_node(hidden->local_node_id(), name_query());
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("circuits"), std::string::npos) << refused.error().message;
@@ -196,11 +175,11 @@ TEST(Relay, ACircuitCutAtItsByteLimitFailsTheRequestsOnItAsConnectionErrors) {
   auto hidden = start_node(reserving_config(*relay));
   ASSERT_TRUE(hidden);
   hidden->set_query_callback([](Query q) { return answer_with_name(q); });
-  const auto relayed = relayed_address_of(*hidden);
+  const auto relayed = wait_for_relayed_address(*hidden);
   ASSERT_FALSE(relayed.empty());
   auto caller = start_node(no_punch_config());
   ASSERT_TRUE(caller);
-  know_only_at(*caller, *hidden, relayed);
+  know_only_at(*caller, *hidden, {relayed});
 
   int answered = 0;
   int failed = 0;
