@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_nodes.hpp"
+
 namespace datafold::net::reachability {
 namespace {
 
@@ -167,10 +169,8 @@ TEST(PortMapper, AGatewayThatNeverAnswersHoldsUpNeitherStartNorStopAndCallsNothi
   ASSERT_TRUE(natpmp->wait_for_calls(2));
   // The thread lets go of the gateways as it ends. Waited for here: a thread still
   // running when the test's process exits would die among the process's destructors.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (natpmp.use_count() > 1 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_EQ(natpmp.use_count(), 1) << "the mapper's thread never ended";
+  EXPECT_TRUE(testing::eventually([&] { return natpmp.use_count() == 1; }, std::chrono::seconds(10)))
+      << "the mapper's thread never ended";
   {
     std::lock_guard lock(natpmp->mutex);
     EXPECT_EQ(natpmp->calls, (std::vector<std::string>{"map:9000", "unmap:9000"}));
