@@ -739,7 +739,9 @@ int StatusCommand::run() const {
   auto relaying_row = [&]() -> std::string {
     const auto relay = reach.is_object() ? reach.value("relay", Json()) : Json();
     if (!relay.is_object() || !relay.value("enabled", false)) return "off";
-    return number(relay, "reservations") + " reservations, " + number(relay, "circuits_running") + " circuits, " +
+    const auto limits = relay.value("limits", Json::object());
+    return number(relay, "reservations") + " of " + number(limits, "max_reservations") + " reservations, " +
+           number(relay, "circuits_running") + " of " + number(limits, "max_circuits") + " circuits, " +
            number(relay, "bytes_relayed") + " bytes relayed";
   };
   auto mapping_row = [&]() -> std::string {

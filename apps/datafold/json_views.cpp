@@ -84,7 +84,14 @@ net::Json to_json(const net::ReachabilityReport& report) {
             {"circuits_opened", report.relay.circuits_opened},
             {"circuits_refused", report.relay.circuits_refused},
             {"circuits_cut", report.relay.circuits_cut},
-            {"bytes_relayed", report.relay.bytes_relayed}}}};
+            {"bytes_relayed", report.relay.bytes_relayed},
+            {"limits",
+             {{"max_reservations", report.relay.limits.max_reservations},
+              {"max_reservations_per_ip", report.relay.limits.max_reservations_per_ip},
+              {"max_circuits", report.relay.limits.max_circuits},
+              {"max_circuits_per_peer", report.relay.limits.max_circuits_per_peer},
+              {"max_circuit_bytes", report.relay.limits.max_circuit_bytes},
+              {"max_circuit_seconds", report.relay.limits.max_circuit_duration.count()}}}}}};
 }
 
 net::Json to_json(const std::vector<net::NodeInfo>& nodes) {

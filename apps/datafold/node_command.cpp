@@ -61,7 +61,9 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "TOML file of settings (keys as the flags: listen, bootstrap, network, http, discovery, "
                        "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, max_connections, "
                        "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
-                       "sample, dht, dht_port, dht_bootstrap, port_mapping, relay, use_relays, relays, hole_punching); "
+                       "sample, dht, dht_port, dht_bootstrap, port_mapping, relay, use_relays, relays, hole_punching, "
+                       "relay_max_reservations, relay_max_reservations_per_ip, relay_max_circuits, "
+                       "relay_max_circuits_per_peer, relay_max_circuit_bytes, relay_max_circuit_seconds); "
                        "flags win over the file");
   listen_ = net::HostPort{defaults.listen_address, defaults.listen_port}.to_string();
   network_ = defaults.network_name;
@@ -136,6 +138,10 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
   command_->add_option("--relay-via", relays_, "HOST:PORT of a relay to reserve at first (repeatable)");
   command_->add_flag("--no-hole-punching", no_hole_punching_,
                      "Keep relayed connections relayed instead of trying to open direct ones");
+  for (const auto& limit : relay_limit_options())
+    command_->add_option(limit.flag, relay_limits_.*(limit.member), std::string(limit.help) + " (with --relay)")
+        ->capture_default_str()
+        ->check(CLI::Range(limit.min, limit.max));
   command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
@@ -165,6 +171,7 @@ int NodeCommand::run() const {
                         .use_relays = use_relays_,
                         .relays = relays_,
                         .hole_punching = !no_hole_punching_,
+                        .relay_limits = relay_limits_,
                         .file = config_file_,
                         .from_file = {}};
   if (!config_file_.empty()) {
@@ -234,6 +241,12 @@ int NodeCommand::run() const {
                                                         : net::NetworkConfig::RelayUse::WhenUnreachable;
   config.relays = settings.relays;
   config.hole_punching = settings.hole_punching;
+  config.relay_limits.max_reservations = static_cast<std::size_t>(settings.relay_limits.max_reservations);
+  config.relay_limits.max_reservations_per_ip = static_cast<std::size_t>(settings.relay_limits.max_reservations_per_ip);
+  config.relay_limits.max_circuits = static_cast<std::size_t>(settings.relay_limits.max_circuits);
+  config.relay_limits.max_circuits_per_peer = static_cast<std::size_t>(settings.relay_limits.max_circuits_per_peer);
+  config.relay_limits.max_circuit_bytes = static_cast<std::uint64_t>(settings.relay_limits.max_circuit_bytes);
+  config.relay_limits.max_circuit_duration = std::chrono::seconds(settings.relay_limits.max_circuit_seconds);
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;

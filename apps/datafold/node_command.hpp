@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "global_options.hpp"
+#include "node_settings.hpp"
 
 namespace datafold::app {
 
@@ -45,6 +46,7 @@ class NodeCommand {
   std::string use_relays_ = "unreachable";
   std::vector<std::string> relays_;
   bool no_hole_punching_ = false;
+  RelayLimitSettings relay_limits_ = RelayLimitSettings::defaults();
   std::uint16_t dht_port_ = 0;
   std::vector<std::string> dht_bootstrap_;
 };

@@ -1,11 +1,13 @@
 #include "node_settings.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
 #include <toml++/toml.h>
 
+#include "datafold/net/config.hpp"
 #include "toml_text_check.hpp"
 
 namespace datafold::app {
@@ -20,6 +22,35 @@ std::string line_suffix(const toml::source_region& where) {
 }
 
 }  // namespace
+
+RelayLimitSettings RelayLimitSettings::defaults() {
+  const net::RelayLimits limits;
+  return {.max_reservations = static_cast<long>(limits.max_reservations),
+          .max_reservations_per_ip = static_cast<long>(limits.max_reservations_per_ip),
+          .max_circuits = static_cast<long>(limits.max_circuits),
+          .max_circuits_per_peer = static_cast<long>(limits.max_circuits_per_peer),
+          .max_circuit_bytes = static_cast<long>(limits.max_circuit_bytes),
+          .max_circuit_seconds = static_cast<long>(limits.max_circuit_duration.count())};
+}
+
+const std::vector<RelayLimitOption>& relay_limit_options() {
+  static const std::vector<RelayLimitOption> options{
+      {"relay_max_reservations", "--relay-max-reservations", &RelayLimitSettings::max_reservations, 1,
+       kMaxConnectionsLimit, "Reservations this relay holds at once"},
+      {"relay_max_reservations_per_ip", "--relay-max-reservations-per-ip",
+       &RelayLimitSettings::max_reservations_per_ip, 1, kMaxConnectionsLimit,
+       "Reservations this relay holds for nodes at one IP address"},
+      {"relay_max_circuits", "--relay-max-circuits", &RelayLimitSettings::max_circuits, 1, kMaxConnectionsLimit,
+       "Circuits this relay carries (or is joining) at once"},
+      {"relay_max_circuits_per_peer", "--relay-max-circuits-per-peer", &RelayLimitSettings::max_circuits_per_peer, 1,
+       kMaxConnectionsLimit, "Circuits one node may have through this relay at once, as caller or target"},
+      {"relay_max_circuit_bytes", "--relay-max-circuit-bytes", &RelayLimitSettings::max_circuit_bytes, 1,
+       kMaxCircuitBytesLimit, "Bytes one circuit may carry (both directions); then it is cut"},
+      {"relay_max_circuit_seconds", "--relay-max-circuit-seconds", &RelayLimitSettings::max_circuit_seconds, 1,
+       kMaxCircuitSecondsLimit, "How long one circuit may last; then it is cut"},
+  };
+  return options;
+}
 
 std::optional<std::string> load_config_file(const CLI::App& command, NodeSettings& settings) {
   const std::string& file = settings.file;
@@ -131,6 +162,10 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
                         "--max-requests-per-second-per-peer");
     } else if (name == "request_burst_per_peer") {
       problem = integer(settings.request_burst_per_peer, 1, kMaxRequestRateLimit, "--request-burst-per-peer");
+    } else if (const auto limit = std::find_if(relay_limit_options().begin(), relay_limit_options().end(),
+                                               [&](const RelayLimitOption& option) { return name == option.key; });
+               limit != relay_limit_options().end()) {
+      problem = integer(settings.relay_limits.*(limit->member), limit->min, limit->max, limit->flag);
     } else {
       return file + ": unknown key '" + name + "'" + at;
     }

@@ -16,6 +16,32 @@ namespace datafold::app {
 // Bounds of the limits an operator may set (flags and file alike).
 inline constexpr long kMaxConnectionsLimit = 1'000'000;
 inline constexpr long kMaxRequestRateLimit = 1'000'000'000;
+inline constexpr long kMaxCircuitBytesLimit = 1L << 50;
+inline constexpr long kMaxCircuitSecondsLimit = 7L * 24 * 3600;
+
+// The limits a relay (--relay) holds the nodes it serves to (net::RelayLimits), one
+// flag and one TOML key each; see relay_limit_options().
+struct RelayLimitSettings {
+  long max_reservations = 0;
+  long max_reservations_per_ip = 0;
+  long max_circuits = 0;
+  long max_circuits_per_peer = 0;
+  long max_circuit_bytes = 0;
+  long max_circuit_seconds = 0;
+
+  static RelayLimitSettings defaults();  // net::RelayLimits'
+};
+
+// One relay limit: its TOML key, its flag, where it lives, its bounds and what it means.
+struct RelayLimitOption {
+  const char* key;   // "relay_max_circuits"
+  const char* flag;  // "--relay-max-circuits"
+  long RelayLimitSettings::*member;
+  long min;
+  long max;
+  const char* help;
+};
+const std::vector<RelayLimitOption>& relay_limit_options();
 
 // What the node runs with: the flags' values, overlaid by --config FILE's value for every
 // setting whose flag was not given on the command line.
@@ -47,6 +73,7 @@ struct NodeSettings {
   std::string use_relays = "unreachable";
   std::vector<std::string> relays;
   bool hole_punching = true;
+  RelayLimitSettings relay_limits = RelayLimitSettings::defaults();
 
   // The config file, and which keys took their value from it.
   std::string file;

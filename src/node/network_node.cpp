@@ -599,7 +599,11 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
     if (auto id = link_ids_.find(connection.get()); id != link_ids_.end()) {
       const detail::LinkId link = id->second;
       closed_protocol_violations_ += connection->protocol_violations();
-      auto closure = peers_.on_link_closed(link, connection->failed(), reason.message, steady_now());
+      // A circuit ends when its relay cuts it (its byte or time limit) or goes: that
+      // says nothing of the peer, whom the next request reaches through a new circuit
+      // (or finds unreachable then), without waiting out a redial backoff.
+      const bool peer_failed = connection->failed() && !connection->relayed_via();
+      auto closure = peers_.on_link_closed(link, peer_failed, reason.message, steady_now());
       links_.erase(link);
       link_ids_.erase(id);
       peer_gone = closure.peer_gone;

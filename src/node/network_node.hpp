@@ -132,6 +132,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   void accept_invite(const ConnectionPtr& relay, const RelayRequestMessage& invite);
   asio::awaitable<void> join_circuit(std::string relay_address, NodeId relay, RelayToken token);
   void maintain_relay_reservations();
+  // Relays announced in the DHT (a network-key search), made known, when the node
+  // wants more than it knows of; at most once per kDhtRelaySearchGap.
+  void search_dht_for_relays();
   // A connected node known at `address`, if any. Under mutex_.
   std::optional<NodeId> connected_at_locked(const std::string& address) const;
   void reserve_on(const ConnectionPtr& relay);
@@ -292,6 +295,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_map<NodeId, HeldReservation> relay_reservations_;
   std::unordered_set<NodeId> relay_reservations_pending_;
   std::unordered_set<std::string> relay_addresses_pending_;
+  std::optional<std::chrono::steady_clock::time_point> dht_relay_search_at_;
   // Hole punches: the port this node named to each peer, and peers being punched to.
   std::unordered_map<NodeId, std::uint16_t> punch_ports_;
   std::unordered_set<NodeId> punching_;

@@ -155,6 +155,7 @@ ReachabilityReport NetworkNode::reachability() const {
     out.relay.reservations_refused = stats.counters.reservations_refused;
     out.relay.circuits_cut = stats.circuits_cut;
     out.relay.bytes_relayed = stats.circuit_bytes;
+    out.relay.limits = config_.relay_limits;
   }
   return out;
 }

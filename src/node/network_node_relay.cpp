@@ -31,6 +31,9 @@ using asio::use_awaitable;
 // How often the node looks at its reservations (lost ones are replaced sooner: a
 // closed reservation connection triggers a look at once).
 constexpr std::chrono::seconds kRelayMaintenanceInterval{5};
+// A DHT search for relays at most this often: a node short of relays keeps asking,
+// but one search a minute finds a relay that joined as soon as anyone needs to.
+constexpr std::chrono::seconds kDhtRelaySearchGap{60};
 
 void answer(const NetworkNode::ConnectionPtr& to, const RelayRequestMessage& request,
             RelayResponseMessage::Status status, std::string message) {
@@ -132,6 +135,7 @@ void NetworkNode::maintain_relay_reservations() {
   if (!running_ || config_.use_relays == NetworkConfig::RelayUse::Never) return;
   std::vector<NodeId> candidates;
   std::vector<std::string> configured;
+  bool short_of_relays = false;
   {
     std::lock_guard lock(mutex_);
     const auto status = reachability_.status();
@@ -177,8 +181,10 @@ void NetworkNode::maintain_relay_reservations() {
         candidates.push_back(node.node_id);
         --room;
       }
+      short_of_relays = room > 0;
     }
   }
+  if (short_of_relays) search_dht_for_relays();
   for (const auto& address : configured) {
     connect_address(address, AddressSource::Manual,
                     [self = shared_from_this(), address](NetworkResult<ConnectionPtr> connection) {
@@ -211,6 +217,31 @@ void NetworkNode::maintain_relay_reservations() {
       self->reserve_on(*connection);
     });
   }
+}
+
+void NetworkNode::search_dht_for_relays() {
+  std::shared_ptr<discovery::DhtDiscovery> dht;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!dht_ || (dht_relay_search_at_ && now - *dht_relay_search_at_ < kDhtRelaySearchGap)) return;
+    dht_relay_search_at_ = now;
+    dht = dht_;
+  }
+  dht->find_network_nodes(config_.dht_lookup_timeout, [self = shared_from_this()](
+                                                          std::vector<discovery::DhtFoundNode> nodes) {
+    std::size_t relays = 0;
+    for (const auto& found : nodes) {
+      if (!found.info.capabilities.relay) continue;
+      self->merge_from_dht(found, {});
+      ++relays;
+    }
+    spdlog::debug("DHT: {} relay(s) among {} node(s) of the network", relays, nodes.size());
+    // Reserve at the new ones now rather than at the next round; posted, as this
+    // runs on the DHT's thread.
+    if (relays > 0 && self->running())
+      asio::post(*self->io_, [self] { self->maintain_relay_reservations(); });
+  });
 }
 
 void NetworkNode::reserve_on(const ConnectionPtr& relay) {

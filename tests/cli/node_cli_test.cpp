@@ -1,5 +1,6 @@
 // `datafold node`: start, clean stop, --duration, --json, and --config FILE (TOML).
 #include "cli/cli_fixture.hpp"
+#include "datafold/net/config.hpp"
 
 namespace datafold::cli_test {
 namespace {
@@ -135,6 +136,33 @@ TEST_F(NodeCli, PortMappingInTheFileMustBeTrueOrFalse) {
   const auto accepted = node_with_config("port_mapping = false\n", {"--listen", "127.0.0.1:0", "--http", "off",
                                                                      "--no-discovery", "--duration", "0.2"});
   EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
+}
+
+TEST_F(NodeCli, RelayLimitsFromTheFileAndFlagsReachTheRelay) {
+  // Two limits from the file, one of them overridden by its flag; the rest keep
+  // their defaults. `status` shows what the relay enforces.
+  tmp_.write("node.toml", "network = \"" + network_ +
+                              "\"\ndiscovery = false\nrelay = true\nrelay_max_circuits = 7\n"
+                              "relay_max_circuit_seconds = 90\n");
+  std::string failure;
+  auto node = NodeProcess::start(dir("node"), {"--config", config_path(), "--relay-max-circuit-seconds", "45"}, &failure);
+  ASSERT_TRUE(node) << failure;
+  const auto status = parse_json(datafold("client", {"--json", "status", "--http", node->http()}).out);
+  ASSERT_FALSE(status.is_discarded());
+  const auto limits = status["reachability"]["relay"].value("limits", net::Json());
+  EXPECT_EQ(limits.value("max_circuits", 0), 7) << status.dump();
+  EXPECT_EQ(limits.value("max_circuit_seconds", 0), 45) << status.dump();
+  EXPECT_EQ(limits.value("max_circuits_per_peer", 0), static_cast<long>(net::RelayLimits{}.max_circuits_per_peer));
+  const auto text = datafold("client", {"status", "--http", node->http()});
+  EXPECT_NE(text.out.find("0 of 7 circuits"), std::string::npos) << text.out;
+
+  const auto bad = node_with_config("relay_max_circuits = 0\n");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.error_line(), "datafold: " + config_path() + ": key 'relay_max_circuits' must be in 1..1000000 (line 1)")
+      << bad.err;
+  const auto bad_flag = datafold("node", {"node", "--relay-max-circuit-bytes", "0"});
+  EXPECT_EQ(bad_flag.exit_code, 2) << bad_flag.err;
+  EXPECT_NE(bad_flag.error_line().find("--relay-max-circuit-bytes"), std::string::npos) << bad_flag.err;
 }
 
 TEST_F(NodeCli, AnUnknownKeyIsExitTwoNamingFileKeyAndLine) {

@@ -198,5 +198,37 @@ TEST(Relay, ACircuitCutAtItsByteLimitFailsTheRequestsOnItAsConnectionErrors) {
   EXPECT_TRUE(eventually([&] { return relay->reachability().relay.circuits_cut == 1; }));
 }
 
+TEST(Relay, ACircuitHeldOpenPastItsTimeLimitIsCutAndTheNextQueryOpensAFreshOne) {
+  // An idle caller holding a circuit for ever would keep a relay slot for ever: the
+  // relay cuts the circuit when its time is up, both ends see the connection go, and
+  // a query after that is answered through a new circuit.
+  auto config = relay_config();
+  config.relay_limits.max_circuit_duration = 1s;
+  auto relay = start_node(config);
+  ASSERT_TRUE(relay);
+  auto hidden = start_node(reserving_config(*relay));
+  ASSERT_TRUE(hidden);
+  hidden->set_query_callback([](Query q) { return answer_with_name(q); });
+  const auto relayed = wait_for_relayed_address(*hidden);
+  ASSERT_FALSE(relayed.empty());
+  auto caller = start_node(no_punch_config());
+  ASSERT_TRUE(caller);
+  know_only_at(*caller, *hidden, {relayed});
+
+  ASSERT_TRUE(caller->query_node(hidden->local_node_id(), name_query()).ok());
+  EXPECT_TRUE(eventually([&] { return relay->reachability().relay.circuits_cut == 1; }))
+      << "the circuit outlived its limit";
+  EXPECT_TRUE(eventually([&] { return !caller->connected_nodes().contains(hidden->local_node_id()); }))
+      << "the caller still counts the cut circuit as a connection";
+  EXPECT_EQ(relay->reachability().relay.circuits_running, 0u);
+
+  auto again = caller->query_node(hidden->local_node_id(), name_query());
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(std::get<Json>(again->results[0].outcome), Json("from-name"));
+  EXPECT_EQ(relay->reachability().relay.circuits_opened, 2u);
+  // The reservation is not a circuit: it outlives the cut.
+  EXPECT_EQ(hidden->reachability().relayed_addresses.size(), 1u);
+}
+
 }  // namespace
 }  // namespace datafold::net::testing

@@ -393,7 +393,9 @@ TEST(RelayFailover, TheRelayHostKilledUnderLoadFailsQueriesLoudlyAndTheNodesGoOn
       ++failed;
       // Loud: an HTTP reply with the error, not a hang or a dropped request.
       EXPECT_TRUE(reply.status.has_value()) << "no reply: " << reply.transport_error;
-      if (reply.status) EXPECT_EQ(*reply.status, 502) << reply.body;
+      if (reply.status) {
+        EXPECT_EQ(*reply.status, 502) << reply.body;
+      }
       if (failures.size() < 5) failures.push_back(reply.body);
     }
     if (!killed && answered >= 20) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "datafold/net/config.hpp"
+
 namespace datafold::net {
 
 enum class ReachabilityStatus {
@@ -28,6 +30,7 @@ struct RelayServiceStats {
   std::uint64_t circuits_cut = 0;       // by the byte or time limit
   std::uint64_t reservations_refused = 0;
   std::uint64_t bytes_relayed = 0;
+  RelayLimits limits;  // what it enforces
 };
 
 struct ReachabilityReport {
