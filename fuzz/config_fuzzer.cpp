@@ -44,6 +44,11 @@ struct Flags {
   std::uint16_t discovery_port = 0;
   long announce_interval_ms = 0, ping_interval_ms = 0;
   long max_connections = 0, max_connections_per_ip = 0, max_requests_per_second = 0, request_burst = 0;
+  bool dht = false, no_port_mapping = false, relay = false, no_hole_punching = false;
+  std::uint16_t dht_port = 0;
+  std::vector<std::string> dht_bootstrap, relays;
+  std::string use_relays;
+  RelayLimitSettings relay_limits;
 };
 
 std::unique_ptr<CLI::App> node_command(Flags& flags) {
@@ -62,6 +67,15 @@ std::unique_ptr<CLI::App> node_command(Flags& flags) {
   app->add_option("--max-connections-per-ip", flags.max_connections_per_ip);
   app->add_option("--max-requests-per-second-per-peer", flags.max_requests_per_second);
   app->add_option("--request-burst-per-peer", flags.request_burst);
+  app->add_flag("--dht", flags.dht);
+  app->add_option("--dht-port", flags.dht_port);
+  app->add_option("--dht-bootstrap", flags.dht_bootstrap);
+  app->add_flag("--no-port-mapping", flags.no_port_mapping);
+  app->add_flag("--relay", flags.relay);
+  app->add_option("--use-relays", flags.use_relays);
+  app->add_option("--relay-via", flags.relays);
+  app->add_flag("--no-hole-punching", flags.no_hole_punching);
+  for (const auto& limit : relay_limit_options()) app->add_option(limit.flag, flags.relay_limits.*(limit.member));
   return app;
 }
 
@@ -83,7 +97,10 @@ const CLI::App& every_flag_given() {
         "--listen 1.2.3.4:9 --network n --http off --bootstrap b:9 --discovery-interface eth9 "
         "--no-discovery --sample --discovery-port 9 --announce-interval-ms 9 --ping-interval-ms 9 "
         "--max-connections 9 --max-connections-per-ip 9 --max-requests-per-second-per-peer 9 "
-        "--request-burst-per-peer 9",
+        "--request-burst-per-peer 9 --dht --dht-port 9 --dht-bootstrap d:9 --no-port-mapping --relay "
+        "--use-relays always --relay-via r:9 --no-hole-punching --relay-max-reservations 9 "
+        "--relay-max-reservations-per-ip 9 --relay-max-circuits 9 --relay-max-circuits-per-peer 9 "
+        "--relay-max-circuit-bytes 9 --relay-max-circuit-seconds 9",
         false);
     return made;
   }();
@@ -110,6 +127,12 @@ NodeSettings initial_settings(const std::string& file) {
                       .from_file = {}};
 }
 
+bool same_limits(const RelayLimitSettings& a, const RelayLimitSettings& b) {
+  for (const auto& limit : relay_limit_options())
+    if (a.*(limit.member) != b.*(limit.member)) return false;
+  return true;
+}
+
 bool same_settings(const NodeSettings& a, const NodeSettings& b) {
   return a.listen == b.listen && a.bootstrap == b.bootstrap && a.network == b.network && a.http == b.http &&
          a.discovery == b.discovery && a.discovery_port == b.discovery_port &&
@@ -118,7 +141,9 @@ bool same_settings(const NodeSettings& a, const NodeSettings& b) {
          a.max_connections_per_ip == b.max_connections_per_ip &&
          a.max_requests_per_second_per_peer == b.max_requests_per_second_per_peer &&
          a.request_burst_per_peer == b.request_burst_per_peer && a.sample == b.sample && a.dht == b.dht &&
-         a.dht_port == b.dht_port && a.dht_bootstrap == b.dht_bootstrap;
+         a.dht_port == b.dht_port && a.dht_bootstrap == b.dht_bootstrap && a.port_mapping == b.port_mapping &&
+         a.relay == b.relay && a.use_relays == b.use_relays && a.relays == b.relays &&
+         a.hole_punching == b.hole_punching && same_limits(a.relay_limits, b.relay_limits);
 }
 
 void check_round_trip(const std::optional<HostPort>& parsed, std::optional<HostPort> (*parse)(std::string_view)) {
@@ -180,6 +205,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                    from_file.max_requests_per_second_per_peer == before.max_requests_per_second_per_peer);
   unchanged_unless("request_burst_per_peer", from_file.request_burst_per_peer == before.request_burst_per_peer);
   unchanged_unless("sample", from_file.sample == before.sample);
+  unchanged_unless("dht", from_file.dht == before.dht);
+  unchanged_unless("dht_port", from_file.dht_port == before.dht_port);
+  unchanged_unless("dht_bootstrap", from_file.dht_bootstrap == before.dht_bootstrap);
+  unchanged_unless("port_mapping", from_file.port_mapping == before.port_mapping);
+  unchanged_unless("relay", from_file.relay == before.relay);
+  unchanged_unless("use_relays", from_file.use_relays == before.use_relays);
+  unchanged_unless("relays", from_file.relays == before.relays);
+  unchanged_unless("hole_punching", from_file.hole_punching == before.hole_punching);
+  for (const auto& limit : relay_limit_options()) {
+    const long value = from_file.relay_limits.*(limit.member);
+    unchanged_unless(limit.key, value == before.relay_limits.*(limit.member));
+    check(value >= limit.min && value <= limit.max);
+  }
   for (const auto& key : from_file.from_file)
     check(from_file.origin(key, "--flag") == path + ": key '" + key + "'");
   check(from_file.discovery_port >= 1);

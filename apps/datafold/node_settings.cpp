@@ -86,7 +86,11 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
     auto wrong = [&](const std::string& expected) -> std::optional<std::string> {
       return file + ": key '" + name + "' must be " + expected + at;
     };
-    auto flag_given = [&](const char* flag) { return command.count(flag) > 0; };
+    // A flag the command does not have counts as not given (count() would throw).
+    auto flag_given = [&](const char* flag) {
+      const auto* option = command.get_option_no_throw(flag);
+      return option != nullptr && option->count() > 0;
+    };
     auto take = [&](const char* flag) {
       if (flag_given(flag)) return false;
       settings.from_file.insert(name);
