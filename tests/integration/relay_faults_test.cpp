@@ -159,8 +159,9 @@ TEST(RelayFaults, ARelayKilledUnderLoadFailsItsRequestsAtOnceAndTheNodesGoOnThro
   const auto until = std::chrono::steady_clock::now() + 30s;
   bool killed = false;
   int answered_at_kill = 0;
-  // A steady pace (one every 5 ms): after the kill the caller waits out its redial
-  // backoff (requests meanwhile fail at once) and then goes through the other relay.
+  // A steady pace (one every 5 ms): the requests in flight on the dead circuit fail
+  // at once, and the next one dials the relayed addresses again and gets through the
+  // other relay (a cut circuit puts the peer in no redial backoff).
   while (issued < 4000 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(5ms);
     {
