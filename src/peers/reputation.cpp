@@ -62,7 +62,7 @@ double Reputation::decayed(const Score& score, Clock::time_point now) const {
 }
 
 void Reputation::add(Score& score, double delta, Clock::time_point now) {
-  score.value = std::min(decayed(score, now) + delta, policy_.max_score);
+  score.value = std::clamp(decayed(score, now) + delta, policy_.min_score, policy_.max_score);
   score.updated = now;
 }
 
@@ -203,7 +203,8 @@ std::vector<Reputation::Entry> Reputation::entries() const {
 void Reputation::restore(const std::vector<Entry>& entries, Clock::time_point now) {
   for (const auto& entry : entries) {
     if (!std::isfinite(entry.score)) continue;
-    Score s{std::min(entry.score, policy_.max_score), std::min(entry.updated, now), entry.banned_until};
+    Score s{std::clamp(entry.score, policy_.min_score, policy_.max_score), std::min(entry.updated, now),
+            entry.banned_until};
     if (entry.is_node) {
       if (auto id = NodeId::from_string(entry.subject)) nodes_[*id] = s;
     } else if (!entry.subject.empty()) {

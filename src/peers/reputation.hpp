@@ -59,6 +59,9 @@ struct ReputationPolicy {
   // Good behaviour is worth at most this much: a peer cannot bank credit to spend
   // on a burst of abuse.
   double max_score = 20;
+  // And faults at most this little: a flood cannot push a score so low that it
+  // never decays back within a day.
+  double min_score = -1000;
   // Entries kept (ids and blocks together); past it the ones nearest neutral go first.
   std::size_t max_entries = 4096;
 };

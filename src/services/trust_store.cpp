@@ -20,6 +20,7 @@
 
 #include "datafold/net/json.hpp"
 #include "datafold/net/uuid.hpp"
+#include "core/posix_file.hpp"
 #include "core/value_codec.hpp"
 
 namespace datafold::net {
@@ -57,24 +58,8 @@ NetworkError file_error(const fs::path& path, const std::string& problem) {
   return make_error(ErrorKind::Config, "trust store " + path.string() + ": " + problem);
 }
 
-// Closes a descriptor on every path out of a function.
-class Fd {
- public:
-  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  // Closes now; false if close() reported an error (for written files, a lost write).
-  bool reset() noexcept {
-    const int fd = std::exchange(fd_, -1);
-    return fd < 0 || ::close(fd) == 0;
-  }
-
- private:
-  int fd_;
-};
+using detail::Fd;
+using detail::write_all;
 
 struct StatResult {
   FileStamp stamp;
@@ -172,38 +157,13 @@ class ProcessLock {
   std::unique_ptr<Fd> fd_;  // closing it releases the lock
 };
 
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // Writes `contents` to a temporary file beside `path`, flushes it to disk and
 // renames it over `path`: a reader (or a crash) sees the old file or the new
 // one, never a mix. Returns the new file's stamp.
 NetworkResult<FileStamp> write_atomically(const fs::path& path, std::string_view contents) {
-  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp-" + Uuid::random().to_string());
-  auto fail = [&](const std::string& what, int error) {
-    ::unlink(tmp.c_str());
-    return file_error(path, what + ": " + errno_text(error));
-  };
-  {
-    // Public keys are not secret: 0644, set explicitly so the umask does not decide.
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd) return file_error(path, "cannot create " + tmp.string() + ": " + errno_text(errno));
-    if (::fchmod(fd.get(), 0644) != 0) return fail("cannot set mode of " + tmp.string(), errno);
-    if (!write_all(fd.get(), contents)) return fail("cannot write " + tmp.string(), errno);
-    if (::fsync(fd.get()) != 0) return fail("cannot flush " + tmp.string(), errno);
-    if (!fd.reset()) return fail("cannot close " + tmp.string(), errno);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot replace the file", errno);
-  // Make the rename itself durable; failing here loses nothing already visible.
-  if (Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dir_fd) (void)::fsync(dir_fd.get());
+  // Public keys are not secret: 0644.
+  if (auto problem = detail::replace_file_atomically(path, contents, 0644); !problem.empty())
+    return file_error(path, problem);
   const auto now = stat_file(path);
   if (!now.stamp.exists) return file_error(path, "vanished right after being written");
   return now.stamp;
