@@ -239,12 +239,14 @@ void TlsConnection::dispatch(Message message) {
           [&](ErrorMessage& m) {
             if (!m.related_message_id && m.code == ErrorCode::ResourceExhausted) {
               // The peer is closing this connection to make room for another; close our
-              // side now so no new request goes on it. Nothing is wrong with the peer.
+              // side at once (the peer reads nothing more, so there is nothing to flush),
+              // which takes it out of the node's table before any new request can pick
+              // it. Nothing is wrong with the peer.
               released_by_peer_ = true;
               // Requests still pending on it fail with code ResourceExhausted, which tells
               // the node they never reached the peer's handler and may be sent again.
-              close_after_flush(make_error(ErrorKind::Connection, "peer closed the connection to make room: " + m.message,
-                                           ErrorCode::ResourceExhausted));
+              close_with(make_error(ErrorKind::Connection, "peer closed the connection to make room: " + m.message,
+                                    ErrorCode::ResourceExhausted));
               return;
             }
             if (!m.related_message_id) {
@@ -368,6 +370,14 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
   }
   asio::post(strand_, [self = shared_from_this(), id, liveness, timeout, frame = std::move(frame),
                        done = std::move(done)]() mutable {
+    if (self->released_by_peer_) {
+      // The node chose this connection just before the peer's notice that it is closing
+      // it to make room. The request never left: say so (ResourceExhausted), so the
+      // node sends it again on a new connection.
+      done(make_error(ErrorKind::Connection, "peer closed the connection to make room before the request was sent",
+                      ErrorCode::ResourceExhausted));
+      return;
+    }
     if (self->state() == ConnectionState::Closed || self->closing_ || self->requests_stopped_) {
       done(make_error(ErrorKind::Connection, "connection to " + self->peer_id_.short_string() + " is closed"));
       return;
