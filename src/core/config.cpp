@@ -38,6 +38,10 @@ NetworkResult<void> NetworkConfig::validate() const {
   if (relay_limits.max_circuit_duration.count() <= 0) return bad("relay_limits.max_circuit_duration", "must be positive");
   if (relay_limits.join_timeout.count() <= 0) return bad("relay_limits.join_timeout", "must be positive");
   if (relay_limits.max_circuit_bytes == 0) return bad("relay_limits.max_circuit_bytes", "must be at least 1");
+  if (reputation.half_life.count() <= 0) return bad("reputation.half_life", "must be positive");
+  if (reputation.ban_duration.count() <= 0) return bad("reputation.ban_duration", "must be positive");
+  if (!(reputation.ban_below < reputation.avoid_below && reputation.avoid_below < 0))
+    return bad("reputation thresholds", "need ban_below < avoid_below < 0");
   if (!(dial_back_rate_per_ip >= 0) || dial_back_rate_per_ip > 1000)
     return bad("dial_back_rate_per_ip", "must be 0 (answer none) .. 1000");
   if (reachability_interval < std::chrono::seconds(1)) return bad("reachability_interval", "must be at least 1 s");

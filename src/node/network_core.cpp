@@ -130,6 +130,16 @@ std::optional<DiscoveryStats> NetworkCore::discovery_stats() const { return node
 std::optional<DhtStats> NetworkCore::dht_stats() const { return node_->dht_stats(); }
 PortMappingStatus NetworkCore::port_mapping() const { return node_->port_mapping(); }
 std::vector<NodeAddress> NetworkCore::advertised_addresses() const { return node_->advertised_addresses(); }
+std::vector<ReputationEntry> NetworkCore::reputation() const { return node_->reputation(); }
+ReputationEntry NetworkCore::reputation_of(const NodeId& id) const { return node_->reputation_of(id); }
+ReputationStats NetworkCore::reputation_stats() const { return node_->reputation_stats(); }
+NetworkResult<void> NetworkCore::ban(const std::string& subject, std::chrono::seconds duration) {
+  return node_->ban(subject, duration);
+}
+NetworkResult<bool> NetworkCore::unban(const std::string& subject) { return node_->unban(subject); }
+NetworkResult<bool> NetworkCore::reset_reputation(const std::string& subject) {
+  return node_->reset_reputation(subject);
+}
 
 ReachabilityReport NetworkCore::reachability() const { return node_->reachability(); }
 

@@ -76,8 +76,11 @@ NetworkResult<std::shared_ptr<NetworkNode>> NetworkNode::create(NetworkConfig co
   auto trust = config.trust_store_file.empty() ? NetworkResult<TrustStore>(TrustStore{})
                                                : TrustStore::open(config.trust_store_file);
   if (!trust) return std::move(trust).error();  // Config error naming the file and the problem
-  return std::make_shared<NetworkNode>(std::move(config), std::move(*identity), std::move(*tls),
-                                       std::move(*trust));
+  auto node = std::make_shared<NetworkNode>(std::move(config), std::move(*identity), std::move(*tls),
+                                            std::move(*trust));
+  // Scores and bans from the last run (a Config error names the file).
+  if (auto loaded = node->reputation_->load(); !loaded) return std::move(loaded).error();
+  return node;
 }
 
 NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls,
@@ -86,7 +89,9 @@ NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_pt
       identity_(std::move(identity)),
       tls_(std::move(tls)),
       trust_store_(std::move(trust_store)),
-      peers_(make_peer_table()) {
+      peers_(make_peer_table()),
+      reputation_(std::make_unique<detail::ReputationKeeper>(
+          config_.reputation, [this](const NodeId& node) { return is_trusted(node); })) {
   // The services outlive any single start/stop; they look trust up through the node.
   auto lookup = [this](const PublicKey& key) { return trust_distance_of(key); };
   query_service_ = std::make_shared<QueryService>(lookup);
@@ -177,6 +182,8 @@ NetworkResult<void> NetworkNode::start() {
   for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer);
   open_port_mapping();
   asio::co_spawn(asio::make_strand(*io_), [self] { return self->relay_maintenance_loop(); }, asio::detached);
+  if (reputation_->enabled())
+    asio::co_spawn(asio::make_strand(*io_), [self] { return self->reputation_loop(); }, asio::detached);
   spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
 }
@@ -249,6 +256,7 @@ NetworkResult<void> NetworkNode::stop() {
     link_ids_.clear();
     peers_.clear_connections();  // a restarted node starts with a clean slate
   }
+  reputation_tick();  // the last credits, and the file saved
   {
     std::lock_guard lock(rate_mutex_);
     request_buckets_.clear();
@@ -292,6 +300,12 @@ NetworkResult<void> NetworkNode::open_discovery() {
       .group_v6 = config_.discovery_group_v6,
       .announcement_interval = config_.announcement_interval,
       .listen_address = config_.listen_address,
+      .refuse_sender = [this](std::string_view ip) { return reputation_->refuse_ip(ip); },
+      .refuse_node = [this](const NodeId& node) { return reputation_->refuse_node(node); },
+      .on_forged =
+          [this](std::string_view ip) {
+            reputation_->record(detail::PeerEvent::ForgedAnnouncement, std::nullopt, ip);
+          },
   };
   // The node outlives its discovery (stop() resets it), so `this` is safe here.
   auto made = make_node_discovery(*io_, std::move(discovery_config),
@@ -347,7 +361,13 @@ std::vector<NodeInfo> NetworkNode::discover() {
   if (discovery && running_) (void)discovery->find_nodes(config_.discovery_wait);
   if (from_dht.valid())
     for (const auto& found : from_dht.get()) merge_from_dht(found, {});
-  return known_node_list();
+  // Results as offered: avoided and banned nodes left out, the best-scored first.
+  auto nodes = known_node_list();
+  std::erase_if(nodes, [this](const NodeInfo& node) { return reputation_->avoided(node.node_id); });
+  std::stable_sort(nodes.begin(), nodes.end(), [this](const NodeInfo& a, const NodeInfo& b) {
+    return reputation_->score(a.node_id, "") > reputation_->score(b.node_id, "");
+  });
+  return nodes;
 }
 
 // ------------------------------------------------------------------ known nodes
@@ -467,6 +487,14 @@ asio::awaitable<void> NetworkNode::accept_loop() {
     std::error_code peer_ec;
     const std::string ip = socket.remote_endpoint(peer_ec).address().to_string();
     if (peer_ec) continue;
+    if (reputation_->refuse_ip(ip)) {
+      // Banned: turned away before TLS costs anything.
+      counters_.connections_refused++;
+      spdlog::debug("refused a connection from {}: banned", ip);
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
     bool admitted = false;
     {
       std::lock_guard lock(mutex_);
@@ -512,6 +540,10 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
     }
     counters_.handshake_failures++;
     spdlog::debug("inbound handshake from {} failed: {}", ip, handshake.error().message);
+    // A bad certificate or Hello, or a handshake held open to its deadline, is the
+    // peer's doing; a connection that simply went away may be the network's.
+    if (handshake.error().kind != ErrorKind::Connection)
+      reputation_->record(detail::PeerEvent::FailedHandshake, std::nullopt, ip);
     co_return;
   }
   if (connection->peer_hello().dial_back_probe) {
@@ -531,6 +563,16 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
 NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr& connection,
                                                              const std::string& dialled_address,
                                                              AddressSource source, const std::string& inbound_ip) {
+  if (reputation_->refuse_node(connection->node_id())) {
+    // Banned: the earliest point its key is known.
+    if (connection->inbound()) {
+      std::lock_guard lock(mutex_);
+      peers_.inbound_handshake_failed(inbound_ip);
+    }
+    counters_.connections_refused++;
+    connection->close();
+    return make_error(ErrorKind::Connection, "node " + connection->node_id().short_string() + " is banned here");
+  }
   const auto& hello = connection->peer_hello();
   detail::AuthenticatedLink link;
   link.peer = connection->node_id();
@@ -599,6 +641,10 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
     if (auto id = link_ids_.find(connection.get()); id != link_ids_.end()) {
       const detail::LinkId link = id->second;
       closed_protocol_violations_ += connection->protocol_violations();
+      if (connection->protocol_violations() > 0)
+        reputation_->record(detail::PeerEvent::ProtocolViolation, peer,
+                            connection->relayed_via() ? std::string() : ip_of(connection->remote_address()),
+                            connection->protocol_violations());
       // A circuit ends when its relay cuts it (its byte or time limit) or goes: that
       // says nothing of the peer, whom the next request reaches through a new circuit
       // (or finds unreachable then), without waiting out a redial backoff.
@@ -638,6 +684,7 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
       std::holds_alternative<HolePunchMessage>(message);
   if (is_request && !admit_request(connection->node_id())) {
     counters_.requests_rate_limited++;
+    record_peer_event(connection, detail::PeerEvent::RateLimitHit);
     connection->respond(make_error_reply(
         message, make_error(ErrorKind::ResourceExhausted,
                             "more than " + std::to_string(static_cast<std::uint64_t>(config_.max_requests_per_second_per_peer)) +
@@ -658,7 +705,7 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
     RequestContext context{connection->node_id(), connection->peer_public_key(),
                            self->config_.unknown_trust_distance};
     auto reply = self->router_.route(message, context);
-    self->record_reply(message, reply);
+    self->record_reply(connection, message, reply);
     if (reply) connection->respond(std::move(*reply));
   });
 }
@@ -681,9 +728,16 @@ bool NetworkNode::admit_request(const NodeId& peer) {
   return bucket->second.try_take(now);
 }
 
-void NetworkNode::record_reply(const Message& request, const std::optional<Message>& reply) {
+void NetworkNode::record_reply(const ConnectionPtr& connection, const Message& request,
+                               const std::optional<Message>& reply) {
   const auto* error = reply ? std::get_if<ErrorMessage>(&*reply) : nullptr;
-  if (error && error->code == ErrorCode::TrustValidationFailed) counters_.trust_refusals++;
+  if (error && error->code == ErrorCode::TrustValidationFailed) {
+    // A proof that does not verify, or a replayed query id: forged or replayed.
+    counters_.trust_refusals++;
+    record_peer_event(connection, detail::PeerEvent::RefusedTrustProof);
+  } else if (std::holds_alternative<QueryMessage>(request) || std::holds_alternative<ListSchemasRequestMessage>(request)) {
+    note_good_request(connection->node_id());
+  }
   if (std::holds_alternative<QueryMessage>(request)) {
     (error ? counters_.queries_refused : counters_.queries_answered)++;
   } else if (std::holds_alternative<ListSchemasRequestMessage>(request)) {
@@ -742,7 +796,7 @@ void NetworkNode::send_query(const NodeId& id, Query query, std::function<void(N
                              .count();
     if (query.pub_key.empty()) query.pub_key = proof.public_key.to_string();
     QueryService::query_node(**connection, std::move(query), std::move(proof), self->config_.request_timeout,
-                             std::move(done));
+                             self->charging_timeouts(*connection, std::move(done)));
   });
 }
 
@@ -779,7 +833,8 @@ void NetworkNode::send_list_schemas(const NodeId& id,
         done(std::move(outcome));
       };
     }
-    SchemaService::list_remote_schemas(**connection, self->config_.request_timeout, std::move(done));
+    SchemaService::list_remote_schemas(**connection, self->config_.request_timeout,
+                                       self->charging_timeouts(*connection, std::move(done)));
   });
 }
 

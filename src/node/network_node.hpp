@@ -37,6 +37,7 @@
 #include "peers/observed_addresses.hpp"
 #include "reachability/reachability.hpp"
 #include "peers/peer_table.hpp"
+#include "peers/reputation_keeper.hpp"
 #include "reachability/port_mapper.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/token_bucket.hpp"
@@ -111,6 +112,16 @@ class NetworkNode final : public detail::ConnectionEvents,
   // 0 for this node's own key, else the trust store's distance, else config().unknown_trust_distance.
   std::uint32_t trust_distance_of(const PublicKey& key) const;
   TrustStore& trust_store() noexcept { return trust_store_; }
+
+  // Reputation (network_node_reputation.cpp): every scored subject, worst first;
+  // one node's score and state; events and states counted; the operator's hand.
+  std::vector<ReputationEntry> reputation() const;
+  ReputationEntry reputation_of(const NodeId& node) const;
+  ReputationStats reputation_stats() const;
+  // `subject`: a node id or an IP. A ban closes the subject's connections at once.
+  NetworkResult<void> ban(const std::string& subject, std::chrono::seconds duration);
+  NetworkResult<bool> unban(const std::string& subject);
+  NetworkResult<bool> reset_reputation(const std::string& subject);
 
   // ConnectionEvents
   void on_incoming(const ConnectionPtr& connection, Message message) override;
@@ -241,6 +252,33 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Per-peer request rate: false when `peer` is over max_requests_per_second_per_peer.
   bool admit_request(const NodeId& peer);
 
+  // Reputation (network_node_reputation.cpp).
+  bool is_trusted(const NodeId& node) const;
+  // What the peer on `connection` did; closes it if that got it banned.
+  void record_peer_event(const ConnectionPtr& connection, detail::PeerEvent event, unsigned times = 1);
+  // `done`, after charging the peer a Timeout if the request timed out while the
+  // peer kept talking on the connection: alive, yet it did not answer. A peer that
+  // went silent altogether (a partition, a crash) is not charged: that is the
+  // network's doing, and the connection's health check ends it.
+  template <class Result>
+  std::function<void(NetworkResult<Result>)> charging_timeouts(const ConnectionPtr& connection,
+                                                               std::function<void(NetworkResult<Result>)> done) {
+    return [self = shared_from_this(), connection, heard_at_send = connection->last_received_ns(),
+            sent = std::chrono::steady_clock::now(), done = std::move(done)](NetworkResult<Result> outcome) {
+      // This node's own deadline, not the peer's Timeout reply (an answer, if a sad one).
+      const bool deadline_passed = !outcome && outcome.error().kind == ErrorKind::Timeout &&
+                                   std::chrono::steady_clock::now() - sent >= self->config_.request_timeout;
+      if (deadline_passed && connection->last_received_ns() > heard_at_send)
+        self->record_peer_event(connection, detail::PeerEvent::Timeout);
+      done(std::move(outcome));
+    };
+  }
+  // A request within the peer's limits, credited at the next tick.
+  void note_good_request(const NodeId& peer);
+  void reputation_tick();
+  asio::awaitable<void> reputation_loop();
+  void close_banned_connections();
+
   // Redial (network_node_redial.cpp; see NetworkConfig::redial_*).
   void schedule_redial_locked(const detail::RedialOrder& order);
   void redial(const NodeId& id, std::uint64_t generation);
@@ -310,6 +348,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Taken on I/O threads for every request a peer sends; never held with mutex_.
   std::mutex rate_mutex_;
   std::unordered_map<NodeId, detail::TokenBucket> request_buckets_;
+  std::unordered_map<NodeId, std::uint64_t> good_requests_;  // since the last reputation tick
+
+  // What the node thinks of its peers; outlives start/stop, persisted in its file.
+  std::unique_ptr<detail::ReputationKeeper> reputation_;
 
   struct Counters {
     std::atomic<std::uint64_t> inbound_accepted{0};
@@ -338,7 +380,7 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::atomic<std::uint64_t> latency_count{0};
     std::atomic<std::uint64_t> latency_sum_us{0};
   };
-  void record_reply(const Message& request, const std::optional<Message>& reply);
+  void record_reply(const ConnectionPtr& connection, const Message& request, const std::optional<Message>& reply);
   void record_latency(std::chrono::steady_clock::time_point started);
   mutable Counters counters_;
 };

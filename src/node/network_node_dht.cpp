@@ -186,6 +186,8 @@ void NetworkNode::async_inspect_dht(const NodeId& id,
 bool NetworkNode::merge_from_dht(const discovery::DhtFoundNode& found, const std::vector<std::string>& tried) {
   const auto& id = found.info.node_id;
   if (id == identity_.node_id() || found.info.addresses.empty()) return false;
+  // A banned node's announcement says nothing this node will act on.
+  if (reputation_->refuse_node(id)) return false;
   auto node = found.info;
   node.trust_distance = trust_distance_of(node.public_key);
   bool news = false;

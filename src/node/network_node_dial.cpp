@@ -44,6 +44,22 @@ void NetworkNode::connect_known(const NodeId& id, ConnectionHandler done) {
   // `done` never runs under mutex_: it may call back into the node.
   detail::ConnectionPlan plan;
   ConnectionPtr open;
+  // Asked before the lock: the keeper may consult the trust store.
+  if (reputation_->avoided(id)) {
+    bool connected = false;
+    {
+      std::lock_guard lock(mutex_);
+      connected = peers_.link_for(id).has_value();
+    }
+    if (!connected) {
+      // A connection it opened is used; this node does not dial it.
+      const auto entry = reputation_of(id);
+      return done(make_error(ErrorKind::Connection,
+                             "node " + id.short_string() + " is " + std::string(to_string(entry.state)) +
+                                 " here (reputation score " + std::to_string(static_cast<int>(entry.score)) +
+                                 "); `datafold reputation reset` forgets what it did"));
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     plan = peers_.plan_connection(id, detail::PeerClock::now());

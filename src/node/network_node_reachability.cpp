@@ -91,8 +91,12 @@ void NetworkNode::handle_dial_back(const ConnectionPtr& from, const DialBackRequ
         std::erase_if(dial_back_buckets_, [now](auto& entry) { return entry.second.full(now); });
       bucket = dial_back_buckets_.emplace(remote->host, detail::TokenBucket(config_.dial_back_rate_per_ip, 2.0, now)).first;
     }
-    if (dial_back_in_flight_ >= kMaxDialBacksInFlight || !bucket->second.try_take(now)) {
+    const bool busy = dial_back_in_flight_ >= kMaxDialBacksInFlight;
+    const bool over_rate = !busy && !bucket->second.try_take(now);
+    if (busy || over_rate) {
       counters_.dial_backs_refused++;
+      // Past its own rate is the asker's doing; a node busy with others' is not.
+      if (over_rate) record_peer_event(from, detail::PeerEvent::DialBackAbuse);
       return refuse(ErrorCode::ResourceExhausted, "too many dial-back requests; ask again later");
     }
     ++dial_back_in_flight_;

@@ -53,6 +53,9 @@ void NetworkNode::open_relay() {
   if (!config_.relay) return;
   auto relay = std::make_shared<detail::RelayServer>(*io_, config_.relay_limits,
                                                      config_.connect_timeout + config_.handshake_timeout);
+  relay->on_abuse([weak = weak_from_this()](const ConnectionPtr& from) {
+    if (auto self = weak.lock()) self->record_peer_event(from, detail::PeerEvent::RelayAbuse);
+  });
   std::lock_guard lock(mutex_);
   relay_server_ = std::move(relay);
 }
@@ -173,9 +176,16 @@ void NetworkNode::maintain_relay_reservations() {
         }
         --room;
       }
-      for (const auto& node : peers_.known()) {
+      // Known relays, the best-scored first; avoided ones not at all.
+      auto known = peers_.known();
+      std::erase_if(known, [this](const NodeInfo& node) {
+        return !node.capabilities.relay || node.node_id == identity_.node_id() || reputation_->avoided(node.node_id);
+      });
+      std::stable_sort(known.begin(), known.end(), [this](const NodeInfo& a, const NodeInfo& b) {
+        return reputation_->score(a.node_id, "") > reputation_->score(b.node_id, "");
+      });
+      for (const auto& node : known) {
         if (room == 0) break;
-        if (!node.capabilities.relay || node.node_id == identity_.node_id()) continue;
         if (relay_reservations_.count(node.node_id) || relay_reservations_pending_.count(node.node_id)) continue;
         relay_reservations_pending_.insert(node.node_id);
         candidates.push_back(node.node_id);

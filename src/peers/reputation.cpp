@@ -5,6 +5,21 @@
 
 #include "core/ip_address.hpp"
 
+namespace datafold::net {
+
+std::string_view to_string(PeerState state) noexcept {
+  switch (state) {
+    case PeerState::Neutral: return "neutral";
+    case PeerState::Good: return "good";
+    case PeerState::Avoided: return "avoided";
+    case PeerState::Banned: return "banned";
+    case PeerState::WouldBeBanned: return "would-be-banned";
+  }
+  return "neutral";
+}
+
+}  // namespace datafold::net
+
 namespace datafold::net::detail {
 
 namespace {
@@ -34,17 +49,6 @@ constexpr std::array<EventInfo, kPeerEventKinds> kEvents{{
 
 std::string_view to_string(PeerEvent event) noexcept { return kEvents[static_cast<std::size_t>(event)].name; }
 double weight_of(PeerEvent event) noexcept { return kEvents[static_cast<std::size_t>(event)].weight; }
-
-std::string_view to_string(PeerState state) noexcept {
-  switch (state) {
-    case PeerState::Neutral: return "neutral";
-    case PeerState::Good: return "good";
-    case PeerState::Avoided: return "avoided";
-    case PeerState::Banned: return "banned";
-    case PeerState::WouldBeBanned: return "would-be-banned";
-  }
-  return "neutral";
-}
 
 std::string Reputation::block_of(std::string_view ip) {
   auto parsed = parse_ip(ip);
@@ -83,9 +87,9 @@ const Reputation::Score* Reputation::find_block(std::string_view ip) const {
 }
 
 void Reputation::record(PeerEvent event, const std::optional<NodeId>& node, std::string_view ip, bool trusted,
-                        Clock::time_point now) {
-  ++event_counts_[static_cast<std::size_t>(event)];
-  const double weight = weight_of(event);
+                        Clock::time_point now, unsigned times) {
+  event_counts_[static_cast<std::size_t>(event)] += times;
+  const double weight = weight_of(event) * times;
   const auto block = block_of(ip);
   if (node) add(nodes_[*node], weight, now);
   // Faults only: an address earns no credit a new key could spend.
@@ -124,14 +128,18 @@ bool Reputation::ip_banned(std::string_view ip, Clock::time_point now) const {
   return s && banned(*s, now);
 }
 
-bool Reputation::node_banned(const NodeId& node, bool trusted, Clock::time_point now) const {
+bool Reputation::node_banned(const NodeId& node, Clock::time_point now) const {
+  // A trusted key is never banned by record(): a ban it has is the operator's.
   const auto* s = find_node(node);
-  return !trusted && s && banned(*s, now);
+  return s && banned(*s, now);
 }
 
 PeerState Reputation::state(const std::optional<NodeId>& node, std::string_view ip, bool trusted,
                             Clock::time_point now) const {
-  const bool ban = (node && node_banned(*node, false, now)) || ip_banned(ip, now);
+  // A key's own ban (the operator's, for a trusted key) stands; a trusted key's
+  // address ban or low score only would have banned it.
+  if (node && node_banned(*node, now)) return PeerState::Banned;
+  const bool ban = ip_banned(ip, now);
   const double value = score(node, ip, now);
   if (ban || value < policy_.ban_below) return trusted ? PeerState::WouldBeBanned : PeerState::Banned;
   if (value < policy_.avoid_below) return PeerState::Avoided;

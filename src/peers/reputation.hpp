@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "datafold/net/node_id.hpp"
+#include "datafold/net/reputation.hpp"
 
 namespace datafold::net::detail {
 
@@ -66,8 +67,6 @@ struct ReputationPolicy {
   std::size_t max_entries = 4096;
 };
 
-enum class PeerState { Neutral, Good, Avoided, Banned, WouldBeBanned };
-std::string_view to_string(PeerState state) noexcept;
 
 class Reputation {
  public:
@@ -81,8 +80,9 @@ class Reputation {
 
   // `node` (nullopt before its key is known, as at accept) at `ip` ("" if unknown)
   // did `event`. `trusted`: the key is in the trust store (never banned for it).
+  // `times` such events at once (a minute's answered requests).
   void record(PeerEvent event, const std::optional<NodeId>& node, std::string_view ip, bool trusted,
-              Clock::time_point now);
+              Clock::time_point now, unsigned times = 1);
 
   // The state of `node` at `ip` now; either may be absent.
   PeerState state(const std::optional<NodeId>& node, std::string_view ip, bool trusted, Clock::time_point now) const;
@@ -90,7 +90,7 @@ class Reputation {
   double score(const std::optional<NodeId>& node, std::string_view ip, Clock::time_point now) const;
   // Quick checks for the earliest refusal points.
   bool ip_banned(std::string_view ip, Clock::time_point now) const;
-  bool node_banned(const NodeId& node, bool trusted, Clock::time_point now) const;
+  bool node_banned(const NodeId& node, Clock::time_point now) const;
 
   // The operator's hand: a ban of `duration` (score set to the ban threshold), an
   // unban (ban lifted, score back to neutral), a reset (forgotten).

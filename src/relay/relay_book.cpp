@@ -15,7 +15,7 @@ RelayBook::Verdict RelayBook::reserve(const NodeId& node, const std::string& ip,
     // IP: that IP's limit holds as for a new reservation.
     if (it->second.ip != ip && from_ip(ip) >= limits_.max_reservations_per_ip) {
       counters_.reservations_refused++;
-      return {false, "more than " + std::to_string(limits_.max_reservations_per_ip) + " reservations from " + ip};
+      return {false, "more than " + std::to_string(limits_.max_reservations_per_ip) + " reservations from " + ip, true};
     }
     it->second = Reservation{ip, holder};
     return {true, {}};
@@ -26,7 +26,7 @@ RelayBook::Verdict RelayBook::reserve(const NodeId& node, const std::string& ip,
   }
   if (from_ip(ip) >= limits_.max_reservations_per_ip) {
     counters_.reservations_refused++;
-    return {false, "more than " + std::to_string(limits_.max_reservations_per_ip) + " reservations from " + ip};
+    return {false, "more than " + std::to_string(limits_.max_reservations_per_ip) + " reservations from " + ip, true};
   }
   reservations_.emplace(node, Reservation{ip, holder});
   return {true, {}};
@@ -69,12 +69,17 @@ RelayBook::Offer RelayBook::open_circuit(const NodeId& caller, const NodeId& tar
     offer.why = std::move(why);
     return offer;
   };
-  if (caller == target) return refuse("a circuit to oneself");
+  if (caller == target) {
+    offer.abuse = true;
+    return refuse("a circuit to oneself");
+  }
   if (circuits_.size() >= limits_.max_circuits)
     return refuse("relay busy: " + std::to_string(limits_.max_circuits) + " circuits");
-  if (circuits_of(caller) >= limits_.max_circuits_per_peer)
+  if (circuits_of(caller) >= limits_.max_circuits_per_peer) {
+    offer.abuse = true;
     return refuse("more than " + std::to_string(limits_.max_circuits_per_peer) + " circuits for " +
                   caller.short_string());
+  }
   if (circuits_of(target) >= limits_.max_circuits_per_peer)
     return refuse("more than " + std::to_string(limits_.max_circuits_per_peer) + " circuits for " +
                   target.short_string());

@@ -38,6 +38,7 @@ class RelayBook {
   struct Verdict {
     bool ok = false;
     std::string why;  // when refused
+    bool abuse = false;  // refused for a limit of the asker's own (reputation counts it)
   };
 
   // `node` (connected from `ip` on `holder`) asks to be reachable here. Asking
@@ -52,6 +53,7 @@ class RelayBook {
   struct Offer {
     RelayResponseMessage::Status status = RelayResponseMessage::Status::Refused;
     std::string why;
+    bool abuse = false;  // refused for a limit of the caller's own
     Holder target_holder = 0;  // Ok: where to send the invitation
   };
   Offer open_circuit(const NodeId& caller, const NodeId& target, const RelayToken& token, Clock::time_point now);

@@ -144,6 +144,7 @@ void RelayServer::handle(const std::shared_ptr<TlsConnection>& from, const Relay
         spdlog::debug("relay: reservation for {}", from->node_id().short_string());
         return respond(from, request, Status::Ok, {});
       }
+      if (verdict.abuse && report_abuse_) report_abuse_(from);
       return respond(from, request, Status::Refused, verdict.why);
     }
     case RelayRequestMessage::Kind::Connect:
@@ -177,7 +178,10 @@ void RelayServer::invite(const std::shared_ptr<TlsConnection>& caller, const Rel
       }
     }
   }
-  if (offer.status != Status::Ok) return respond(caller, request, offer.status, offer.why);
+  if (offer.status != Status::Ok) {
+    if (offer.abuse && report_abuse_) report_abuse_(caller);
+    return respond(caller, request, offer.status, offer.why);
+  }
 
   RelayRequestMessage invitation;
   invitation.request_id = Uuid::random();

@@ -47,6 +47,11 @@ class RelayServer : public std::enable_shared_from_this<RelayServer> {
 
   RelayServerStats stats() const;
 
+  // Called (on the asker's strand) when a request is refused for a limit of the
+  // asker's own: its owner tells reputation. Set before the first request.
+  using AbuseFn = std::function<void(const std::shared_ptr<TlsConnection>&)>;
+  void on_abuse(AbuseFn report) { report_abuse_ = std::move(report); }
+
  private:
   class Pipe;
   void respond(const std::shared_ptr<TlsConnection>& to, const RelayRequestMessage& request,
@@ -69,6 +74,7 @@ class RelayServer : public std::enable_shared_from_this<RelayServer> {
   std::map<RelayToken, std::weak_ptr<Pipe>> pipes_;
   std::uint64_t bytes_done_ = 0;  // of circuits that ended
   std::uint64_t circuits_cut_ = 0;
+  AbuseFn report_abuse_;
 };
 
 }  // namespace datafold::net::detail

@@ -125,6 +125,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // When a request or reply last went either way (pings aside), as nanoseconds
   // since the epoch of the connection's clock: for comparing connections.
   std::int64_t last_activity_ns() const noexcept { return last_activity_ns_.load(std::memory_order_relaxed); }
+  // When anything (pongs included) last arrived from the peer, on the same clock.
+  std::int64_t last_received_ns() const noexcept { return last_received_ns_.load(std::memory_order_relaxed); }
   // Bad frames and envelopes the peer has sent (answered with an Error, or the close).
   unsigned protocol_violations() const noexcept { return protocol_violations_.load(std::memory_order_relaxed); }
   const asio::any_io_executor& executor() const noexcept { return strand_; }

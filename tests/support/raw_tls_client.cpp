@@ -28,6 +28,9 @@ RawTlsClient::RawTlsClient()
     : identity_(*Identity::generate()), tls_(*detail::make_tls_context(identity_)) {}
 
 bool RawTlsClient::connect_from(const std::string& source_ip, std::uint16_t port, Millis deadline) {
+  // A second connection with the same identity starts clean.
+  closed_ = false;
+  decoder_ = FrameDecoder{};
   stream_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(io_, *tls_);
   detail::configure_client(stream_->native_handle());
   bool done = false;

@@ -29,7 +29,7 @@ TEST(Reputation, APeerThatSendsGarbageSinksToAvoidedThenBanned) {
   EXPECT_EQ(reputation.state(bad, "10.0.0.1", false, t0), PeerState::Avoided);
   for (int i = 0; i < 3; ++i) reputation.record(PeerEvent::ProtocolViolation, bad, "10.0.0.1", false, t0);
   EXPECT_EQ(reputation.state(bad, "10.0.0.1", false, t0), PeerState::Banned);
-  EXPECT_TRUE(reputation.node_banned(bad, false, t0));
+  EXPECT_TRUE(reputation.node_banned(bad, t0));
   EXPECT_TRUE(reputation.ip_banned("10.0.0.1", t0));
   EXPECT_FALSE(reputation.ip_banned("10.0.0.2", t0));
   EXPECT_EQ(reputation.event_counts()[static_cast<std::size_t>(PeerEvent::ProtocolViolation)], 6u);
@@ -57,7 +57,7 @@ TEST(Reputation, TheBanEndsWhenItsTimeIsUpAndTheScoreDecaysTowardNeutral) {
   // Past the ban, one half-life later: -75 halved (the address's penalty is the
   // key's own doing, not counted twice).
   const auto later = t0 + ban;
-  EXPECT_FALSE(reputation.node_banned(bad, false, later));
+  EXPECT_FALSE(reputation.node_banned(bad, later));
   EXPECT_NEAR(reputation.score(bad, "10.0.0.3", later), -37.5, 1e-6);
   EXPECT_EQ(reputation.state(bad, "10.0.0.3", false, later), PeerState::Avoided);
   const auto much_later = t0 + 10 * reputation.policy().half_life;
@@ -89,7 +89,7 @@ TEST(Reputation, ATrustedKeyIsNeverBannedAutomaticallyButShownAsWouldBe) {
   Reputation reputation;
   const auto friend_node = node(9);
   for (int i = 0; i < 20; ++i) reputation.record(PeerEvent::ProtocolViolation, friend_node, "10.0.0.9", true, t0);
-  EXPECT_FALSE(reputation.node_banned(friend_node, true, t0));
+  EXPECT_FALSE(reputation.node_banned(friend_node, t0));
   EXPECT_FALSE(reputation.ip_banned("10.0.0.9", t0));
   EXPECT_EQ(reputation.state(friend_node, "10.0.0.9", true, t0), PeerState::WouldBeBanned);
 }
@@ -125,7 +125,7 @@ TEST(Reputation, PastItsSizeTheEntriesNearestNeutralAreForgottenFirst) {
   for (int i = 0; i < 6; ++i) reputation.record(PeerEvent::ProtocolViolation, node(14), "", false, t0);
   for (std::uint8_t n = 20; n < 40; ++n) reputation.record(PeerEvent::Timeout, node(n), "", false, t0);
   EXPECT_LE(reputation.entries().size(), 8u);
-  EXPECT_TRUE(reputation.node_banned(node(14), false, t0));
+  EXPECT_TRUE(reputation.node_banned(node(14), t0));
 }
 
 }  // namespace

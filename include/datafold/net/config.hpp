@@ -13,6 +13,7 @@
 #include "datafold/net/error.hpp"
 #include "datafold/net/identity.hpp"
 #include "datafold/net/node_info.hpp"
+#include "datafold/net/reputation.hpp"
 
 namespace datafold::net {
 
@@ -137,6 +138,11 @@ struct NetworkConfig {
   // Empty: the store lives in memory, filled through NetworkCore::trust_store().
   // Changes to the file by other processes apply without a restart.
   std::filesystem::path trust_store_file;
+
+  // Reputation (DESIGN.md section 10.4): scores kept per node id and per IP from what
+  // peers do; avoided peers are not dialled, relayed through or offered; banned ones
+  // are refused at accept, after the handshake, and in discovery.
+  ReputationSettings reputation;
 
   // Relaying (DESIGN.md section 10.3). `relay`: this node accepts reservations from
   // nodes that cannot be dialled and joins circuits to them, within `relay_limits`.

@@ -27,6 +27,7 @@
 #include "datafold/net/node_info.hpp"
 #include "datafold/net/query.hpp"
 #include "datafold/net/reachability_report.hpp"
+#include "datafold/net/reputation.hpp"
 #include "datafold/net/reachability.hpp"
 #include "datafold/net/request_context.hpp"
 #include "datafold/net/schema_info.hpp"
@@ -153,6 +154,19 @@ class NetworkCore {
   // The distances this node gives other keys (NetworkConfig::trust_store_file).
   // Changes apply to the next request; this node's own key is always 0.
   TrustStore& trust_store();
+
+  // Reputation (NetworkConfig::reputation; DESIGN.md section 10.4): every scored node
+  // id and IP block, worst first; one node's standing; events and states counted.
+  std::vector<ReputationEntry> reputation() const;
+  ReputationEntry reputation_of(const NodeId& id) const;
+  ReputationStats reputation_stats() const;
+  // The operator's hand, by a node id's text or an IP: a ban (closes the subject's
+  // connections at once; a trusted key can be banned only this way), an unban
+  // (back to neutral), a reset (forgotten). Config error for a subject that is
+  // neither; false when nothing was known of it.
+  NetworkResult<void> ban(const std::string& subject, std::chrono::seconds duration);
+  NetworkResult<bool> unban(const std::string& subject);
+  NetworkResult<bool> reset_reputation(const std::string& subject);
 
  private:
   explicit NetworkCore(std::shared_ptr<NetworkNode> node);

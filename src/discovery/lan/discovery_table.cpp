@@ -352,6 +352,10 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
                                     std::span<const std::uint8_t> bytes, bool framed,
                                     std::string_view arrival_interface, TimePoint now) {
   // Before parsing: the signature check is the expensive part of a datagram.
+  if (config_.refuse_sender && config_.refuse_sender(from_ip)) {
+    ++counters_.banned;
+    return;
+  }
   if (!take_token(from_ip, now)) {
     ++counters_.rate_limited;
     return;
@@ -371,10 +375,20 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
     case ParseError::BadMagic: ++counters_.bad_magic; return;
     case ParseError::BadVersion: ++counters_.bad_version; return;
     case ParseError::Malformed: ++counters_.malformed; return;
-    case ParseError::BadSignature: ++counters_.bad_signature; return;
-    case ParseError::IdMismatch: ++counters_.id_mismatch; return;
+    case ParseError::BadSignature:
+      ++counters_.bad_signature;
+      if (config_.on_forged) config_.on_forged(from_ip);
+      return;
+    case ParseError::IdMismatch:
+      ++counters_.id_mismatch;
+      if (config_.on_forged) config_.on_forged(from_ip);
+      return;
   }
   AnnouncementFields& a = parsed.fields;
+  if (config_.refuse_node && config_.refuse_node(a.node_id)) {
+    ++counters_.banned;
+    return;
+  }
 
   if (a.node_id == local_node_id()) {
     ++counters_.own;

@@ -125,6 +125,13 @@ struct DiscoveryConfig {
   WallClockFn wall_clock{};  // empty: std::chrono::system_clock
   RandomFn random{};          // empty: a std::mt19937_64 seeded from std::random_device
   NodeEventFn on_event{};     // optional
+  // Reputation's say (all optional): datagrams from an IP `refuse_sender` names are
+  // dropped before anything is parsed, announcements of a node `refuse_node` names
+  // are ignored, and `on_forged` hears the source IP of each datagram whose
+  // signature or id does not check.
+  std::function<bool(std::string_view ip)> refuse_sender{};
+  std::function<bool(const NodeId&)> refuse_node{};
+  std::function<void(std::string_view ip)> on_forged{};
 };
 
 // What happened to received datagrams, and what was sent. Every received
@@ -142,6 +149,7 @@ struct DiscoveryCounters {
   std::uint64_t malformed = 0;      // a broken SignedAnnouncement / NodeAnnouncement
   std::uint64_t bad_signature = 0;
   std::uint64_t id_mismatch = 0;    // node_id != SHA-256(public_key)
+  std::uint64_t banned = 0;         // from a banned IP (before parsing) or a banned node
   std::uint64_t own = 0;            // our own announcement, looped back
   std::uint64_t other_network = 0;
   std::uint64_t skew = 0;           // timestamp outside the skew window
@@ -161,7 +169,7 @@ struct DiscoveryCounters {
 
   std::uint64_t ignored() const noexcept {
     return rate_limited + too_large + bad_magic + bad_version + malformed + bad_signature +
-           id_mismatch + own + other_network + skew + duplicate + replay + table_full +
+           id_mismatch + banned + own + other_network + skew + duplicate + replay + table_full +
            internal_error;
   }
 };

@@ -133,6 +133,9 @@ NetworkResult<void> NodeDiscovery::Impl::open_sockets() {
   core_config.advertised_addresses = interface_addresses;
   core_config.capabilities = config.capabilities;
   core_config.announcement_interval = config.announcement_interval;
+  core_config.refuse_sender = config.refuse_sender;
+  core_config.refuse_node = config.refuse_node;
+  core_config.on_forged = config.on_forged;
   core_config.on_event = [this](discovery::NodeEvent event, const NodeInfo& info) {
     if (on_event) on_event(from_core(event), info);
   };
