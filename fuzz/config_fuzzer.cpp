@@ -44,7 +44,8 @@ struct Flags {
   std::uint16_t discovery_port = 0;
   long announce_interval_ms = 0, ping_interval_ms = 0;
   long max_connections = 0, max_connections_per_ip = 0, max_requests_per_second = 0, request_burst = 0;
-  bool dht = false, no_port_mapping = false, relay = false, no_hole_punching = false;
+  bool dht = false, no_port_mapping = false, relay = false, no_hole_punching = false, no_reputation = false;
+  long ban_seconds = 0, reputation_half_life = 0;
   std::uint16_t dht_port = 0;
   std::vector<std::string> dht_bootstrap, relays;
   std::string use_relays;
@@ -75,6 +76,9 @@ std::unique_ptr<CLI::App> node_command(Flags& flags) {
   app->add_option("--use-relays", flags.use_relays);
   app->add_option("--relay-via", flags.relays);
   app->add_flag("--no-hole-punching", flags.no_hole_punching);
+  app->add_flag("--no-reputation", flags.no_reputation);
+  app->add_option("--ban-seconds", flags.ban_seconds);
+  app->add_option("--reputation-half-life", flags.reputation_half_life);
   for (const auto& limit : relay_limit_options()) app->add_option(limit.flag, flags.relay_limits.*(limit.member));
   return app;
 }
@@ -100,7 +104,8 @@ const CLI::App& every_flag_given() {
         "--request-burst-per-peer 9 --dht --dht-port 9 --dht-bootstrap d:9 --no-port-mapping --relay "
         "--use-relays always --relay-via r:9 --no-hole-punching --relay-max-reservations 9 "
         "--relay-max-reservations-per-ip 9 --relay-max-circuits 9 --relay-max-circuits-per-peer 9 "
-        "--relay-max-circuit-bytes 9 --relay-max-circuit-seconds 9",
+        "--relay-max-circuit-bytes 9 --relay-max-circuit-seconds 9 --no-reputation --ban-seconds 9 "
+        "--reputation-half-life 9",
         false);
     return made;
   }();
@@ -143,7 +148,9 @@ bool same_settings(const NodeSettings& a, const NodeSettings& b) {
          a.request_burst_per_peer == b.request_burst_per_peer && a.sample == b.sample && a.dht == b.dht &&
          a.dht_port == b.dht_port && a.dht_bootstrap == b.dht_bootstrap && a.port_mapping == b.port_mapping &&
          a.relay == b.relay && a.use_relays == b.use_relays && a.relays == b.relays &&
-         a.hole_punching == b.hole_punching && same_limits(a.relay_limits, b.relay_limits);
+         a.hole_punching == b.hole_punching && same_limits(a.relay_limits, b.relay_limits) &&
+         a.reputation == b.reputation && a.ban_seconds == b.ban_seconds &&
+         a.reputation_half_life == b.reputation_half_life;
 }
 
 void check_round_trip(const std::optional<HostPort>& parsed, std::optional<HostPort> (*parse)(std::string_view)) {
@@ -213,6 +220,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   unchanged_unless("use_relays", from_file.use_relays == before.use_relays);
   unchanged_unless("relays", from_file.relays == before.relays);
   unchanged_unless("hole_punching", from_file.hole_punching == before.hole_punching);
+  unchanged_unless("reputation", from_file.reputation == before.reputation);
+  unchanged_unless("ban_seconds", from_file.ban_seconds == before.ban_seconds);
+  unchanged_unless("reputation_half_life", from_file.reputation_half_life == before.reputation_half_life);
+  check(from_file.ban_seconds >= 1 && from_file.ban_seconds <= kMaxReputationSeconds);
+  check(from_file.reputation_half_life >= 1 && from_file.reputation_half_life <= kMaxReputationSeconds);
   for (const auto& limit : relay_limit_options()) {
     const long value = from_file.relay_limits.*(limit.member);
     unchanged_unless(limit.key, value == before.relay_limits.*(limit.member));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -135,11 +136,19 @@ void print_nodes(const Json& nodes, std::string_view none) {
       const auto address = node.value("address", Json());
       addresses.push_back(address.is_string() && !address.get<std::string>().empty() ? cell(address) : "-");
     }
+    // What the local node thinks of it (`peers`; `discover` has no such view).
+    std::string standing = "-";
+    if (const auto reputation = node.value("reputation", Json()); reputation.is_object()) {
+      char score[32];
+      std::snprintf(score, sizeof score, "%.1f", reputation.value("score", 0.0));
+      standing = reputation.value("state", std::string("?")) + " " + score;
+    }
     rows.push_back({id.substr(0, 12), addresses.front(), node.value("health", ""),
-                    trust_text(node.value("trust_distance", Json())), ago_text(node.value("last_seen_ms", Json()))});
-    for (std::size_t i = 1; i < addresses.size(); ++i) rows.push_back({"", addresses[i], "", "", ""});
+                    trust_text(node.value("trust_distance", Json())), ago_text(node.value("last_seen_ms", Json())),
+                    standing});
+    for (std::size_t i = 1; i < addresses.size(); ++i) rows.push_back({"", addresses[i], "", "", "", ""});
   }
-  print_table(std::cout, {"NODE", "ADDRESSES", "HEALTH", "TRUST", "LAST SEEN"}, rows);
+  print_table(std::cout, {"NODE", "ADDRESSES", "HEALTH", "TRUST", "LAST SEEN", "REPUTATION"}, rows);
 }
 
 void print_schemas(const Json& schemas) {
@@ -764,6 +773,14 @@ int StatusCommand::run() const {
     const auto why = mapping.value("last_error", Json());
     return why.is_string() ? "none: " + why.get<std::string>() : "none yet (asking the gateway)";
   };
+  auto reputation_row = [&]() -> std::string {
+    const auto reputation = s.value("reputation", Json());
+    if (!reputation.is_object()) return "unknown";
+    const auto subjects = reputation.value("subjects", Json::object());
+    return number(subjects, "banned") + " banned, " + number(subjects, "avoided") + " avoided, " +
+           number(subjects, "would-be-banned") + " trusted past the ban threshold; " +
+           number(reputation, "refused_banned") + " refused for a ban";
+  };
   const std::vector<std::vector<std::string>> rows{
       {"public key", cell(s.value("public_key", Json()))},
       {"running", running ? "yes, listening on port " + number(s, "listen_port") : "no"},
@@ -785,6 +802,7 @@ int StatusCommand::run() const {
       {"mapping", mapping_row()},  // the port mapping on the gateway; the label fits the column
       {"reachable", reach_row()},
       {"relaying", relaying_row()},
+      {"reputation", reputation_row()},
   };
   print_table(std::cout, {"node id", cell(s.value("node_id", Json()))}, rows);
   return static_cast<int>(ExitCode::kOk);

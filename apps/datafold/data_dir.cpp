@@ -27,6 +27,7 @@ std::optional<std::filesystem::path> default_data_dir() {
 std::filesystem::path database_path(const std::filesystem::path& data_dir) { return data_dir / "datafold.db"; }
 
 std::filesystem::path trust_store_path(const std::filesystem::path& data_dir) { return data_dir / "trust.json"; }
+std::filesystem::path reputation_path(const std::filesystem::path& data_dir) { return data_dir / "reputation"; }
 
 std::filesystem::path identity_path(const std::filesystem::path& data_dir) {
   return data_dir / "identity.pem";

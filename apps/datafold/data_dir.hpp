@@ -20,6 +20,8 @@ std::filesystem::path database_path(const std::filesystem::path& data_dir);
 
 // The node's trust store: public key -> trust distance.
 std::filesystem::path trust_store_path(const std::filesystem::path& data_dir);
+// What the node thinks of its peers (scores and bans), kept across restarts.
+std::filesystem::path reputation_path(const std::filesystem::path& data_dir);
 
 // Creates `data_dir` (mode 0700: it holds the private key) if it does not exist.
 // Config error if it cannot be created or is not a directory.

@@ -2,62 +2,16 @@
 
 #include <httplib.h>
 
+#include <cmath>
 #include <sstream>
 
+#include "http_replies.hpp"
+#include "http_reputation.hpp"
 #include "json_views.hpp"
 #include "node_ref.hpp"
 
 namespace datafold::app {
 
-namespace {
-
-void reply_data(httplib::Response& res, const net::Json& data) {
-  res.status = 200;
-  res.set_content(net::Json{{"data", data}}.dump(), "application/json");
-}
-
-void reply_error(httplib::Response& res, int status, const std::string& message,
-                 const std::optional<net::NetworkError>& error = std::nullopt) {
-  net::Json body{{"error", message}};
-  if (error) body["details"] = to_json(*error);
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-// The HTTP status for a network error: the caller's fault (4xx) or the network's (5xx).
-int status_for(const net::NetworkError& error) {
-  switch (error.kind) {
-    case net::ErrorKind::Config: return 400;
-    case net::ErrorKind::Discovery: return 404;
-    case net::ErrorKind::Trust:
-    case net::ErrorKind::Authentication: return 403;
-    case net::ErrorKind::Timeout: return 504;
-    case net::ErrorKind::ResourceExhausted: return 503;
-    default: return 502;
-  }
-}
-
-void reply_network_error(httplib::Response& res, const net::NetworkError& error) {
-  reply_error(res, status_for(error), error.to_string(), error);
-}
-
-// Parses a JSON object body; on failure answers 400 and returns nullopt.
-std::optional<net::Json> json_body(const httplib::Request& req, httplib::Response& res, bool allow_empty) {
-  if (req.body.empty() && allow_empty) return net::Json::object();
-  auto body = net::Json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    reply_error(res, 400, "request body must be a JSON object");
-    return std::nullopt;
-  }
-  return body;
-}
-
-void metric(std::ostringstream& out, const char* name, const char* type, const char* help, std::uint64_t value) {
-  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
-      << name << ' ' << value << '\n';
-}
-
-}  // namespace
 
 HttpApi::HttpApi(net::NetworkCore& core, LocalData local, ExtraMetrics extra_metrics)
     : core_(core), local_(std::move(local)), extra_metrics_(std::move(extra_metrics)),
@@ -101,6 +55,7 @@ void HttpApi::install_routes() {
     if (auto dht = core_.dht_stats()) status["dht"] = to_json(*dht);
     status["port_mapping"] = to_json(core_.port_mapping());
     status["reachability"] = to_json(core_.reachability());
+    status["reputation"] = to_json(core_.reputation_stats());
     net::Json addresses = net::Json::array();
     for (const auto& address : core_.advertised_addresses())
       addresses.push_back({{"address", address.address}, {"source", std::string(net::to_string(address.source))}});
@@ -147,8 +102,18 @@ void HttpApi::install_routes() {
   s.Get("/api/network/nodes", [this](const httplib::Request&, httplib::Response& res) {
     std::vector<net::NodeInfo> nodes;
     for (auto& [id, info] : core_.known_nodes()) nodes.push_back(std::move(info));
-    reply_data(res, with_paths(to_json(nodes), core_.connected_nodes()));
+    auto listed = with_paths(to_json(nodes), core_.connected_nodes());
+    // What this node thinks of each (its key's score, with its address's penalty when connected).
+    for (auto& node : listed) {
+      if (auto id = net::NodeId::from_string(node.value("node_id", std::string()))) {
+        const auto standing = core_.reputation_of(*id);
+        node["reputation"] = {{"score", std::round(standing.score * 10) / 10},
+                              {"state", std::string(net::to_string(standing.state))}};
+      }
+    }
+    reply_data(res, listed);
   });
+  install_reputation_routes(s, core_);
 
   // What the DHT holds for a node, every value checked (`datafold lookup`).
   s.Get(R"(/api/v1/dht/([a-z2-7]+))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -312,6 +277,7 @@ void HttpApi::install_routes() {
       metric(out, "datafold_dht_routing_table_nodes", "gauge", "Good nodes in the DHT's routing table.",
              dht->routing_table_nodes);
     }
+    out << reputation_metrics(core_);
     if (extra_metrics_) out << extra_metrics_();
     res.set_content(out.str(), "text/plain; version=0.0.4");
   });

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace datafold::app {
 
@@ -33,6 +34,22 @@ net::Json to_json(const net::PortMappingStatus& mapping) {
           {"lease_expiry_ms", mapping.active ? unix_ms_or_null(mapping.lease_expiry) : net::Json()},
           {"last_error", mapping.last_error.empty() ? net::Json() : net::Json(mapping.last_error)},
           {"failures", mapping.failures}};
+}
+
+net::Json to_json(const net::ReputationEntry& entry) {
+  return {{"subject", entry.subject},
+          {"kind", entry.is_node ? "node" : "ip"},
+          {"score", std::round(entry.score * 10) / 10},
+          {"state", std::string(net::to_string(entry.state))},
+          {"banned_until_ms", entry.banned_until ? unix_ms_or_null(*entry.banned_until) : net::Json()}};
+}
+
+net::Json to_json(const net::ReputationStats& stats) {
+  net::Json events = net::Json::object();
+  for (const auto& [kind, count] : stats.events) events[kind] = count;
+  net::Json subjects = net::Json::object();
+  for (const auto& [state, count] : stats.subjects_by_state) subjects[state] = count;
+  return {{"events", std::move(events)}, {"subjects", std::move(subjects)}, {"refused_banned", stats.refused_banned}};
 }
 
 net::Json to_json(const net::NodeInfo& node) {

@@ -33,5 +33,9 @@ net::Json with_paths(net::Json nodes, const std::unordered_set<net::NodeId>& con
 net::Json to_json(const net::DhtRecord& record);
 // {"enabled", "active", "protocol", "external_address", "lease_expiry_ms", "last_error", "failures"}
 net::Json to_json(const net::PortMappingStatus& mapping);
+// {"subject", "kind": "node"|"ip", "score" (one decimal), "state", "banned_until_ms": ms|null}
+net::Json to_json(const net::ReputationEntry& entry);
+// {"events": {kind: n}, "subjects": {state: n}, "refused_banned": n}
+net::Json to_json(const net::ReputationStats& stats);
 
 }  // namespace datafold::app

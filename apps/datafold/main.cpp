@@ -2,7 +2,7 @@
 //
 //   datafold [--data-dir DIR] [--json] [--log-level LEVEL] <sub-command> [options]
 //
-// Sub-commands: id, keygen, node, discover, peers, schemas, query, trust, status,
+// Sub-commands: id, keygen, node, discover, peers, schemas, query, trust, reputation, status,
 // schema, insert, bench (docs/OPERATIONS.md describes each).
 //
 // Global options may come before or after the sub-command. Exit codes: 0 ok, 1 the
@@ -24,6 +24,7 @@
 #include "logging.hpp"
 #include "node_command.hpp"
 #include "store_commands.hpp"
+#include "reputation_commands.hpp"
 #include "trust_commands.hpp"
 
 namespace {
@@ -54,6 +55,7 @@ int run(int argc, char** argv) {
   datafold::app::SchemasCommand schemas(app, global);
   datafold::app::QueryCommand query(app, global);
   datafold::app::TrustCommand trust(app, global);
+  datafold::app::ReputationCommand reputation(app, global);
   datafold::app::StatusCommand status(app, global);
   datafold::app::LookupCommand lookup(app, global);
   datafold::app::SchemaCommand schema(app, global);
@@ -87,6 +89,7 @@ int run(int argc, char** argv) {
   if (schemas.selected()) return schemas.run();
   if (query.selected()) return query.run();
   if (trust.selected()) return trust.run();
+  if (reputation.selected()) return reputation.run();
   if (status.selected()) return status.run();
   if (lookup.selected()) return lookup.run();
   if (schema.selected()) return schema.run();

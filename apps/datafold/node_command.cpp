@@ -62,6 +62,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, max_connections, "
                        "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
                        "sample, dht, dht_port, dht_bootstrap, port_mapping, relay, use_relays, relays, hole_punching, "
+                       "reputation, ban_seconds, reputation_half_life, "
                        "relay_max_reservations, relay_max_reservations_per_ip, relay_max_circuits, "
                        "relay_max_circuits_per_peer, relay_max_circuit_bytes, relay_max_circuit_seconds); "
                        "flags win over the file");
@@ -142,6 +143,15 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
     command_->add_option(limit.flag, relay_limits_.*(limit.member), std::string(limit.help) + " (with --relay)")
         ->capture_default_str()
         ->check(CLI::Range(limit.min, limit.max));
+  command_->add_flag("--no-reputation", no_reputation_,
+                     "Keep no scores of peers: nothing is avoided or banned (operator bans included)");
+  command_->add_option("--ban-seconds", ban_seconds_, "How long a peer whose score sinks below the ban threshold is banned")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, kMaxReputationSeconds));
+  command_->add_option("--reputation-half-life", reputation_half_life_,
+                       "Seconds in which a peer's score goes halfway back to neutral")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, kMaxReputationSeconds));
   command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
@@ -172,6 +182,9 @@ int NodeCommand::run() const {
                         .relays = relays_,
                         .hole_punching = !no_hole_punching_,
                         .relay_limits = relay_limits_,
+                        .reputation = !no_reputation_,
+                        .ban_seconds = ban_seconds_,
+                        .reputation_half_life = reputation_half_life_,
                         .file = config_file_,
                         .from_file = {}};
   if (!config_file_.empty()) {
@@ -241,6 +254,10 @@ int NodeCommand::run() const {
                                                         : net::NetworkConfig::RelayUse::WhenUnreachable;
   config.relays = settings.relays;
   config.hole_punching = settings.hole_punching;
+  config.reputation.enabled = settings.reputation;
+  config.reputation.ban_duration = std::chrono::seconds(settings.ban_seconds);
+  config.reputation.half_life = std::chrono::seconds(settings.reputation_half_life);
+  config.reputation.file = reputation_path(global_.data_dir).string();
   config.relay_limits.max_reservations = static_cast<std::size_t>(settings.relay_limits.max_reservations);
   config.relay_limits.max_reservations_per_ip = static_cast<std::size_t>(settings.relay_limits.max_reservations_per_ip);
   config.relay_limits.max_circuits = static_cast<std::size_t>(settings.relay_limits.max_circuits);

@@ -46,6 +46,9 @@ class NodeCommand {
   std::string use_relays_ = "unreachable";
   std::vector<std::string> relays_;
   bool no_hole_punching_ = false;
+  bool no_reputation_ = false;
+  long ban_seconds_ = 3600;
+  long reputation_half_life_ = 3600;
   RelayLimitSettings relay_limits_ = RelayLimitSettings::defaults();
   std::uint16_t dht_port_ = 0;
   std::vector<std::string> dht_bootstrap_;

@@ -136,7 +136,7 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
         return wrong("\"never\", \"unreachable\" or \"always\"");
       if (take("--use-relays")) settings.use_relays = value;
     } else if (name == "discovery" || name == "sample" || name == "dht" || name == "port_mapping" || name == "relay" ||
-               name == "hole_punching") {
+               name == "hole_punching" || name == "reputation") {
       if (!node.is_boolean()) return wrong("true or false");
       const bool value = node.as_boolean()->get();
       if (name == "discovery" && take("--no-discovery")) settings.discovery = value;
@@ -145,6 +145,11 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
       if (name == "port_mapping" && take("--no-port-mapping")) settings.port_mapping = value;
       if (name == "relay" && take("--relay")) settings.relay = value;
       if (name == "hole_punching" && take("--no-hole-punching")) settings.hole_punching = value;
+      if (name == "reputation" && take("--no-reputation")) settings.reputation = value;
+    } else if (name == "ban_seconds") {
+      problem = integer(settings.ban_seconds, 1, kMaxReputationSeconds, "--ban-seconds");
+    } else if (name == "reputation_half_life") {
+      problem = integer(settings.reputation_half_life, 1, kMaxReputationSeconds, "--reputation-half-life");
     } else if (name == "discovery_port") {
       long port = settings.discovery_port;
       problem = integer(port, 1, 65535, "--discovery-port");

@@ -16,6 +16,8 @@ namespace datafold::app {
 // Bounds of the limits an operator may set (flags and file alike).
 inline constexpr long kMaxConnectionsLimit = 1'000'000;
 inline constexpr long kMaxRequestRateLimit = 1'000'000'000;
+// Ban durations and the reputation half-life: at most a year, in seconds.
+inline constexpr long kMaxReputationSeconds = 365L * 24 * 3600;
 inline constexpr long kMaxCircuitBytesLimit = 1L << 50;
 inline constexpr long kMaxCircuitSecondsLimit = 7L * 24 * 3600;
 
@@ -74,6 +76,12 @@ struct NodeSettings {
   std::vector<std::string> relays;
   bool hole_punching = true;
   RelayLimitSettings relay_limits = RelayLimitSettings::defaults();
+  // Reputation (DESIGN.md section 10.4): on unless --no-reputation (TOML reputation = false);
+  // how long an automatic ban lasts (--ban-seconds, TOML ban_seconds) and how fast scores
+  // return to neutral (--reputation-half-life, TOML reputation_half_life, seconds).
+  bool reputation = true;
+  long ban_seconds = 3600;
+  long reputation_half_life = 3600;
 
   // The config file, and which keys took their value from it.
   std::string file;

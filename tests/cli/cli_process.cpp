@@ -188,6 +188,11 @@ std::unique_ptr<NodeProcess> NodeProcess::start(const std::string& data_dir, con
   std::filesystem::create_directories(data_dir);
   const std::string out_path = data_dir + "/node.out";
   const std::string err_path = data_dir + "/node.err";
+  // A node started before on this data dir left its lines there: gone before the new
+  // one starts, or they would be read as the new one's (its id, its old ports).
+  std::error_code ignored;
+  std::filesystem::remove(out_path, ignored);
+  std::filesystem::remove(err_path, ignored);
   // No port mapping: these nodes run on this machine's own network, whose gateway
   // is not the test's to touch.
   std::vector<std::string> storage{DATAFOLD_BINARY, "--data-dir", data_dir, "node", "--listen", "127.0.0.1:0",

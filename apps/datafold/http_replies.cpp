@@ -1,0 +1,55 @@
+#include "http_replies.hpp"
+
+#include <httplib.h>
+
+#include "json_views.hpp"
+
+namespace datafold::app {
+
+void reply_data(httplib::Response& res, const net::Json& data) {
+  res.status = 200;
+  res.set_content(net::Json{{"data", data}}.dump(), "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message,
+                 const std::optional<net::NetworkError>& error) {
+  net::Json body{{"error", message}};
+  if (error) body["details"] = to_json(*error);
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+// The HTTP status for a network error: the caller's fault (4xx) or the network's (5xx).
+int status_for(const net::NetworkError& error) {
+  switch (error.kind) {
+    case net::ErrorKind::Config: return 400;
+    case net::ErrorKind::Discovery: return 404;
+    case net::ErrorKind::Trust:
+    case net::ErrorKind::Authentication: return 403;
+    case net::ErrorKind::Timeout: return 504;
+    case net::ErrorKind::ResourceExhausted: return 503;
+    default: return 502;
+  }
+}
+
+void reply_network_error(httplib::Response& res, const net::NetworkError& error) {
+  reply_error(res, status_for(error), error.to_string(), error);
+}
+
+// Parses a JSON object body; on failure answers 400 and returns nullopt.
+std::optional<net::Json> json_body(const httplib::Request& req, httplib::Response& res, bool allow_empty) {
+  if (req.body.empty() && allow_empty) return net::Json::object();
+  auto body = net::Json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    reply_error(res, 400, "request body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+      << name << ' ' << value << '\n';
+}
+
+}  // namespace datafold::app
