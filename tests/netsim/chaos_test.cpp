@@ -278,6 +278,23 @@ TEST_F(NetsimChaos, UnderKillsRestartsAndCutsNoQueryVanishesAndEveryNodeComesBac
   const auto load_ended = Clock::now();
   check_alive("after the load");
   check_comebacks();
+  // Reputation is on (the default): what was done to the nodes (killed, restarted, cut
+  // off) is not misbehaviour, so none of them ends avoided or banned by another.
+  std::vector<std::string> penalised;
+  for (int host = 0; host < kHosts; ++host) {
+    if (!up_[host]) continue;
+    const auto reputation = nodes_[host].reputation();
+    if (!reputation) {
+      ADD_FAILURE() << "host " << host << " does not show its reputation";
+      continue;
+    }
+    for (const auto& entry : reputation->value("entries", Json::array())) {
+      const auto state = entry.value("state", std::string());
+      if (state == "avoided" || state == "banned" || state == "would-be-banned")
+        penalised.push_back("host " + std::to_string(host) + " holds " + entry.dump());
+    }
+  }
+  EXPECT_TRUE(penalised.empty()) << ::testing::PrintToString(penalised);
   // A node worn by the chaos must still stop cleanly.
   for (int host = 0; host < kHosts; ++host)
     if (up_[host]) records_[host].final_exit_code = nodes_[host].stop_for_exit_code(SIGTERM, 15s);

@@ -37,6 +37,8 @@ class LanNode {
   std::optional<Json> status() { return get("/api/network/status"); }
   // data.node_id of the status
   std::optional<std::string> node_id();
+  // GET /api/v1/reputation -> data ({"entries": [...], "stats": {...}})
+  std::optional<Json> reputation() { return get("/api/v1/reputation"); }
   // GET /api/network/nodes -> data (array of node objects)
   std::optional<Json> nodes();
   // The ids this node currently knows.
