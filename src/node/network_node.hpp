@@ -273,6 +273,8 @@ class NetworkNode final : public detail::ConnectionEvents,
       done(std::move(outcome));
     };
   }
+  // `addresses` of one node, the best-scored hosts first, avoided or banned ones last.
+  std::vector<std::string> by_reputation(std::vector<std::string> addresses) const;
   // A request within the peer's limits, credited at the next tick.
   void note_good_request(const NodeId& peer);
   void reputation_tick();

@@ -81,7 +81,7 @@ void NetworkNode::connect_known(const NodeId& id, ConnectionHandler done) {
     case detail::ConnectionPlan::Kind::Fail: return done(std::move(plan.error));
     case detail::ConnectionPlan::Kind::Dial:
       // An address that answers for the id keeps the source it is known by.
-      return start_dial(plan.ticket, id, std::move(plan.addresses), AddressSource::Manual);
+      return start_dial(plan.ticket, id, by_reputation(std::move(plan.addresses)), AddressSource::Manual);
   }
 }
 
