@@ -149,6 +149,39 @@ TEST_F(DiscoveryCoreTest, ForgedSignatureIsIgnoredAndCounted) {
   EXPECT_TRUE(events_.empty());
 }
 
+TEST_F(DiscoveryCoreTest, ReputationRefusesBannedSendersAndNodesAndHearsOfForgeries) {
+  std::vector<std::string> banned_ips{"10.0.0.66"};
+  Peer banned_node, good, victim, mallory;
+  std::vector<std::string> forgers;
+  auto config = base_config();
+  std::size_t asked = 0;
+  config.refuse_sender = [&](std::string_view ip) {
+    ++asked;
+    return std::find(banned_ips.begin(), banned_ips.end(), ip) != banned_ips.end();
+  };
+  config.refuse_node = [&](const NodeId& id) { return id == banned_node.id(); };
+  config.on_forged = [&](std::string_view ip) { forgers.emplace_back(ip); };
+  auto& core = make_core(std::move(config));
+
+  receive(good.announce(clock_), "10.0.0.66");  // a good node's bytes, from a banned host
+  EXPECT_FALSE(knows(good.id()));
+  EXPECT_EQ(core.counters().banned, 1u);
+  EXPECT_EQ(core.counters().malformed + core.counters().bad_signature, 0u) << "dropped before parsing";
+  receive(banned_node.announce(clock_), "10.0.0.3");
+  EXPECT_FALSE(knows(banned_node.id()));
+  EXPECT_EQ(core.counters().banned, 2u);
+  receive(good.announce(clock_), "10.0.0.4");
+  EXPECT_TRUE(knows(good.id()));
+
+  wire::SignedAnnouncement s;
+  ASSERT_TRUE(s.ParseFromString(sign_announcement(victim.fields(clock_), victim.identity)));
+  const auto forged = mallory.identity.sign(bytes_of(s.announcement()));
+  s.set_signature(forged.data(), forged.size());
+  receive(frame_datagram(DatagramKind::Announcement, s.SerializeAsString()), "10.0.0.5");
+  EXPECT_EQ(forgers, std::vector<std::string>{"10.0.0.5"}) << "the sender's address, not the claimed id";
+  EXPECT_EQ(asked, 4u);
+}
+
 TEST_F(DiscoveryCoreTest, IdThatIsNotTheHashOfTheKeyIsIgnoredAndCounted) {
   auto& core = make_core();
   Peer victim, mallory;
