@@ -195,7 +195,8 @@ asio::awaitable<bool> TlsConnection::wait_while_paused() {
     if (state() == ConnectionState::Closed || closing_) co_return false;
     const auto reason = pause_reason();
     if (!reason) co_return true;
-    if (!counted) {
+    // The request rate's pause is reported by the node, which set it.
+    if (!counted && *reason != LimitHit::Rate) {
       counted = true;
       limit_hit(*reason);
     }
