@@ -179,11 +179,14 @@ void TlsConnection::settle_read_charge() {
 std::optional<LimitHit> TlsConnection::pause_reason() const {
   if (incoming_in_flight_.load(std::memory_order_relaxed) >= limits_.max_in_flight) return LimitHit::InFlight;
   if (rate_resume_at_ > now()) return LimitHit::Rate;
-  // The share counts what the peer makes the node hold for it (replies queued,
-  // requests being answered), not a frame it is still sending: that one can only
-  // complete by reading on, so it is bounded by the node's budget instead.
-  if (account_.held() - read_charged_ >= (limits_.budget ? limits_.budget->peer_share() : SIZE_MAX))
-    return LimitHit::Backpressure;
+  // The share counts what the peer makes the node hold for it: replies queued,
+  // requests being answered, and the replies those will become (at this
+  // connection's mean reply size), so a peer asking for big replies is paused
+  // before it commits the node to them. Not a frame it is still sending: that one
+  // can only complete by reading on, so it is bounded by the node's budget instead.
+  const std::size_t committed = account_.held() - read_charged_ +
+                                incoming_in_flight_.load(std::memory_order_relaxed) * reply_bytes_mean_;
+  if (limits_.budget && committed >= limits_.budget->peer_share()) return LimitHit::Backpressure;
   if (account_.budget_spent()) return LimitHit::Backpressure;
   return std::nullopt;
 }
@@ -399,17 +402,19 @@ asio::awaitable<void> TlsConnection::write_loop() {
     }
     // Everything queued goes out in one TLS write: batching for free under load.
     std::swap(writing_, outbox_);
+    std::swap(writing_charged_, outbox_charged_);
     write_in_progress_ = true;
     auto [ec, n] = co_await stream_.write_all(bytes_of(writing_));
     write_in_progress_ = false;
-    account_.release(writing_.size());
-    publish_held();
-    wake_reader();
     if (writing_.capacity() > kKeptBufferBytes) {
       std::string().swap(writing_);
+      account_.release(writing_charged_);  // a small buffer kept for the next write stays charged
+      writing_charged_ = 0;
     } else {
       writing_.clear();
     }
+    publish_held();
+    wake_reader();
     if (ec) {
       close_with(connection_error("write to " + peer_id_.short_string() + " failed", ec), true);
       co_return;
@@ -419,22 +424,31 @@ asio::awaitable<void> TlsConnection::write_loop() {
 
 void TlsConnection::enqueue_frame(std::string_view frame) {
   if (state() == ConnectionState::Closed) return;
-  if (!account_.try_charge(frame.size())) {
-    // The node's budget is spent. A peer with replies piling up (over its share,
-    // or a backlog queued) is closed, loudly: its requests fail with the close.
-    // One whose replies are flowing gets this one past the budget, so a
-    // well-behaved peer is not cut for what others hold.
-    if (account_.over_share() || !outbox_.empty() || write_in_progress_) {
-      limit_hit(LimitHit::OverBudget);
-      close_with(make_error(ErrorKind::ResourceExhausted,
-                            "node's memory budget spent while peer had " + std::to_string(account_.held()) +
-                                " bytes queued",
-                            ErrorCode::ResourceExhausted));
-      return;
+  // The queue's growth is charged before it happens, as the capacity it will have.
+  const std::size_t needed = outbox_.size() + frame.size();
+  if (needed > outbox_.capacity() || needed > outbox_charged_) {
+    const std::size_t capacity = needed > outbox_.capacity() ? std::max(needed, 2 * outbox_.capacity())
+                                                             : outbox_.capacity();
+    const std::size_t more = capacity > outbox_charged_ ? capacity - outbox_charged_ : 0;
+    if (!account_.try_charge(more)) {
+      // The node's budget is spent. A peer with replies piling up (over its share,
+      // or a backlog queued) is closed, loudly: its requests fail with the close.
+      // One whose replies are flowing gets this one past the budget, so a
+      // well-behaved peer is not cut for what others hold.
+      if (account_.over_share() || !outbox_.empty() || write_in_progress_) {
+        limit_hit(LimitHit::OverBudget);
+        close_with(make_error(ErrorKind::ResourceExhausted,
+                              "node's memory budget spent while peer had " + std::to_string(account_.held()) +
+                                  " bytes queued",
+                              ErrorCode::ResourceExhausted));
+        return;
+      }
+      account_.charge(more);
     }
-    account_.charge(frame.size());
+    outbox_charged_ += more;
+    if (needed > outbox_.capacity()) outbox_.reserve(capacity);
+    publish_held();
   }
-  publish_held();
   outbox_.append(frame);
   if (outbox_.size() + writing_.size() > limits_.max_write_queue_bytes + limits_.max_frame_bytes) {
     // Replies and control messages are not refused one by one: a peer that lets
@@ -472,6 +486,7 @@ void TlsConnection::respond(Message reply) {
   }
   asio::post(strand_, [self = shared_from_this(), frame = std::move(frame), id = related_message_id(reply)]() {
     if (self->incoming_in_flight_ > 0) --self->incoming_in_flight_;
+    self->reply_bytes_mean_ = (self->reply_bytes_mean_ * 7 + frame.size()) / 8;
     if (id) {
       if (auto held = self->incoming_bytes_.find(*id); held != self->incoming_bytes_.end()) {
         self->account_.release(held->second);
@@ -609,6 +624,8 @@ void TlsConnection::close_with(NetworkError reason, bool failure) {
   // Nothing held for this peer counts any more (a late reply is dropped unsent).
   account_.release_all();
   read_charged_ = 0;
+  outbox_charged_ = 0;
+  writing_charged_ = 0;
   incoming_bytes_.clear();
   publish_held();
   // The owner hears first, so whoever sees a request fail also sees the node's new state.

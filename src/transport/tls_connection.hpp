@@ -260,6 +260,15 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   std::size_t read_charged_ = 0;
   std::unordered_map<Uuid, std::size_t> incoming_bytes_;
   std::atomic<std::size_t> budget_held_{0};
+  // Running mean of this connection's reply frames: what each request in flight
+  // will add to the write queue once answered. Before the first reply, a guess
+  // on the large side, so a peer cannot commit the node to many big replies
+  // before the first one is seen.
+  std::size_t reply_bytes_mean_ = 16 * 1024;
+  // What the account holds for outbox_ and writing_: their capacity, not just
+  // their size (a queue grown by doubling holds up to twice what it queues).
+  std::size_t outbox_charged_ = 0;
+  std::size_t writing_charged_ = 0;
   Clock::time_point rate_resume_at_{};
   asio::steady_timer resume_timer_;
 };
