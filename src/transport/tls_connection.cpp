@@ -193,6 +193,7 @@ std::optional<LimitHit> TlsConnection::pause_reason() const {
 
 asio::awaitable<bool> TlsConnection::wait_while_paused() {
   std::optional<Clock::time_point> stalled_since;
+  std::uint64_t writes_seen = writes_done_;
   bool counted = false;
   for (;;) {
     if (state() == ConnectionState::Closed || closing_) co_return false;
@@ -214,8 +215,10 @@ asio::awaitable<bool> TlsConnection::wait_while_paused() {
                               ErrorCode::ResourceExhausted));
         co_return false;
       }
-      if (!stalled_since) {
+      if (!stalled_since || writes_done_ != writes_seen) {
+        // Paused now, or its replies drained some since: the stall deadline counts from here.
         stalled_since = at;
+        writes_seen = writes_done_;
       } else if (at - *stalled_since >= limits_.stall_timeout) {
         limit_hit(LimitHit::Stalled);
         close_with(make_error(ErrorKind::ResourceExhausted,
@@ -406,6 +409,7 @@ asio::awaitable<void> TlsConnection::write_loop() {
     write_in_progress_ = true;
     auto [ec, n] = co_await stream_.write_all(bytes_of(writing_));
     write_in_progress_ = false;
+    ++writes_done_;
     if (writing_.capacity() > kKeptBufferBytes) {
       std::string().swap(writing_);
       account_.release(writing_charged_);  // a small buffer kept for the next write stays charged

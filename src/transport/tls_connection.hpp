@@ -268,6 +268,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // What the account holds for outbox_ and writing_: their capacity, not just
   // their size (a queue grown by doubling holds up to twice what it queues).
   std::size_t outbox_charged_ = 0;
+  // Writes completed: a paused reader whose replies still drain is slow, not stalled.
+  std::uint64_t writes_done_ = 0;
   std::size_t writing_charged_ = 0;
   Clock::time_point rate_resume_at_{};
   asio::steady_timer resume_timer_;
