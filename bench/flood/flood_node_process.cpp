@@ -126,6 +126,8 @@ std::optional<FloodNodeProcess> FloodNodeProcess::start(const FloodNodeOptions& 
     return std::nullopt;
   }
   if (pid == 0) {
+    // The node logs to stdout; the parent's stdout is the JSON report.
+    ::dup2(STDERR_FILENO, STDOUT_FILENO);
     ::close(report[0]);
     ::close(control[1]);
     run_node(report[1], control[0], options);
