@@ -43,7 +43,8 @@ struct Flags {
   bool no_discovery = false, sample = false;
   std::uint16_t discovery_port = 0;
   long announce_interval_ms = 0, ping_interval_ms = 0;
-  long max_connections = 0, max_connections_per_ip = 0, max_requests_per_second = 0, request_burst = 0;
+  long max_connections = 0, max_connections_per_ip = 0, max_requests_per_second = 0, request_burst = 0,
+       memory_budget_mib = 0;
   bool dht = false, no_port_mapping = false, relay = false, no_hole_punching = false, no_reputation = false;
   long ban_seconds = 0, reputation_half_life = 0;
   std::uint16_t dht_port = 0;
@@ -68,6 +69,7 @@ std::unique_ptr<CLI::App> node_command(Flags& flags) {
   app->add_option("--max-connections-per-ip", flags.max_connections_per_ip);
   app->add_option("--max-requests-per-second-per-peer", flags.max_requests_per_second);
   app->add_option("--request-burst-per-peer", flags.request_burst);
+  app->add_option("--memory-budget-mib", flags.memory_budget_mib);
   app->add_flag("--dht", flags.dht);
   app->add_option("--dht-port", flags.dht_port);
   app->add_option("--dht-bootstrap", flags.dht_bootstrap);
@@ -101,7 +103,7 @@ const CLI::App& every_flag_given() {
         "--listen 1.2.3.4:9 --network n --http off --bootstrap b:9 --discovery-interface eth9 "
         "--no-discovery --sample --discovery-port 9 --announce-interval-ms 9 --ping-interval-ms 9 "
         "--max-connections 9 --max-connections-per-ip 9 --max-requests-per-second-per-peer 9 "
-        "--request-burst-per-peer 9 --dht --dht-port 9 --dht-bootstrap d:9 --no-port-mapping --relay "
+        "--request-burst-per-peer 9 --memory-budget-mib 9 --dht --dht-port 9 --dht-bootstrap d:9 --no-port-mapping --relay "
         "--use-relays always --relay-via r:9 --no-hole-punching --relay-max-reservations 9 "
         "--relay-max-reservations-per-ip 9 --relay-max-circuits 9 --relay-max-circuits-per-peer 9 "
         "--relay-max-circuit-bytes 9 --relay-max-circuit-seconds 9 --no-reputation --ban-seconds 9 "
@@ -127,6 +129,7 @@ NodeSettings initial_settings(const std::string& file) {
                       .max_connections_per_ip = 8,
                       .max_requests_per_second_per_peer = 2'000,
                       .request_burst_per_peer = 4'000,
+                      .memory_budget_mib = 256,
                       .sample = false,
                       .file = file,
                       .from_file = {}};
@@ -145,7 +148,8 @@ bool same_settings(const NodeSettings& a, const NodeSettings& b) {
          a.ping_interval_ms == b.ping_interval_ms && a.max_connections == b.max_connections &&
          a.max_connections_per_ip == b.max_connections_per_ip &&
          a.max_requests_per_second_per_peer == b.max_requests_per_second_per_peer &&
-         a.request_burst_per_peer == b.request_burst_per_peer && a.sample == b.sample && a.dht == b.dht &&
+         a.request_burst_per_peer == b.request_burst_per_peer && a.memory_budget_mib == b.memory_budget_mib &&
+         a.sample == b.sample && a.dht == b.dht &&
          a.dht_port == b.dht_port && a.dht_bootstrap == b.dht_bootstrap && a.port_mapping == b.port_mapping &&
          a.relay == b.relay && a.use_relays == b.use_relays && a.relays == b.relays &&
          a.hole_punching == b.hole_punching && same_limits(a.relay_limits, b.relay_limits) &&
@@ -211,6 +215,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   unchanged_unless("max_requests_per_second_per_peer",
                    from_file.max_requests_per_second_per_peer == before.max_requests_per_second_per_peer);
   unchanged_unless("request_burst_per_peer", from_file.request_burst_per_peer == before.request_burst_per_peer);
+  unchanged_unless("memory_budget_mib", from_file.memory_budget_mib == before.memory_budget_mib);
   unchanged_unless("sample", from_file.sample == before.sample);
   unchanged_unless("dht", from_file.dht == before.dht);
   unchanged_unless("dht_port", from_file.dht_port == before.dht_port);

@@ -731,6 +731,14 @@ int StatusCommand::run() const {
   const auto& s = *status;
   const auto stats = s.value("stats", Json::object());
   auto number = [](const Json& object, const char* key) { return cell(object.value(key, Json(0))); };
+  // Bytes as MiB with one decimal: the budget's scale.
+  auto mib = [](const Json& object, const char* key) {
+    const auto value = object.value(key, Json(0));
+    const double bytes = value.is_number() ? value.get<double>() : 0.0;
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", bytes / (1024.0 * 1024.0));
+    return std::string(text);
+  };
   const bool running = s.value("running", false);
   const auto discovery = s.value("discovery", Json());
   const auto dht = s.value("dht", Json());
@@ -790,6 +798,9 @@ int StatusCommand::run() const {
                           number(stats, "handshake_failures") + " failed handshakes"},
       {"requests", number(stats, "requests_received") + " received, " + number(stats, "requests_sent") + " sent, " +
                        number(stats, "requests_failed") + " failed"},
+      {"memory", mib(stats, "memory_in_use_bytes") + " of " + mib(stats, "memory_budget_bytes") +
+                     " MiB budget in use (peak " + mib(stats, "memory_peak_bytes") + "), " +
+                     number(stats, "connections_closed_over_budget") + " peers closed over it"},
       {"discovery", discovery.is_object() ? number(discovery, "datagrams_sent") + " datagrams sent, " +
                                                 number(discovery, "datagrams_accepted") + " accepted, " +
                                                 number(discovery, "datagrams_ignored") + " ignored"

@@ -225,7 +225,24 @@ void HttpApi::install_routes() {
            stats.trust_refusals);
     metric(out, "datafold_requests_pending", "gauge", "This node's requests awaiting a reply.", stats.requests_pending);
     metric(out, "datafold_requests_rate_limited_total", "counter",
-           "Peers' requests refused for exceeding the per-peer rate.", stats.requests_rate_limited);
+           "Peers' requests over the per-peer rate (served at the rate; their connection unread meanwhile).",
+           stats.requests_rate_limited);
+    metric(out, "datafold_requests_in_flight_limited_total", "counter",
+           "Times a connection was not read because its peer had the most requests in flight.",
+           stats.requests_in_flight_limited);
+    metric(out, "datafold_backpressure_pauses_total", "counter",
+           "Times a connection was not read because its peer held its memory share or the budget was spent.",
+           stats.backpressure_pauses);
+    metric(out, "datafold_connections_closed_over_budget_total", "counter",
+           "Connections closed for holding more than their memory share (budget spent, or stalled).",
+           stats.connections_closed_over_budget);
+    metric(out, "datafold_memory_budget_bytes", "gauge", "The node's memory budget for what peers make it hold.",
+           stats.memory_budget_bytes);
+    metric(out, "datafold_memory_in_use_bytes", "gauge",
+           "Bytes peers make the node hold now (write queues, read buffers, requests being answered).",
+           stats.memory_in_use_bytes);
+    metric(out, "datafold_memory_peak_bytes", "gauge", "The most bytes peers made the node hold since it started.",
+           stats.memory_peak_bytes);
     metric(out, "datafold_protocol_errors_total", "counter", "Bad frames or envelopes received.", stats.protocol_errors);
     metric(out, "datafold_redials_total", "counter", "Background redials of lost or bootstrap peers.", stats.redials);
     metric(out, "datafold_connections_evicted_total", "counter",

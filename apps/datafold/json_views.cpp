@@ -159,7 +159,13 @@ net::Json to_json(const net::NetworkStats& stats) {
           {"requests_failed", stats.requests_failed},     {"protocol_errors", stats.protocol_errors},
           {"requests_pending", stats.requests_pending},   {"requests_rate_limited", stats.requests_rate_limited},
           {"redials", stats.redials},                     {"connections_evicted", stats.connections_evicted},
-          {"connections_refused", stats.connections_refused}};
+          {"connections_refused", stats.connections_refused},
+          {"requests_in_flight_limited", stats.requests_in_flight_limited},
+          {"backpressure_pauses", stats.backpressure_pauses},
+          {"connections_closed_over_budget", stats.connections_closed_over_budget},
+          {"memory_budget_bytes", stats.memory_budget_bytes},
+          {"memory_in_use_bytes", stats.memory_in_use_bytes},
+          {"memory_peak_bytes", stats.memory_peak_bytes}};
 }
 
 }  // namespace datafold::app

@@ -60,7 +60,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
   command_->add_option("--config", config_file_,
                        "TOML file of settings (keys as the flags: listen, bootstrap, network, http, discovery, "
                        "discovery_port, discovery_interfaces, announce_interval_ms, ping_interval_ms, max_connections, "
-                       "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, "
+                       "max_connections_per_ip, max_requests_per_second_per_peer, request_burst_per_peer, memory_budget_mib, "
                        "sample, dht, dht_port, dht_bootstrap, port_mapping, relay, use_relays, relays, hole_punching, "
                        "reputation, ban_seconds, reputation_half_life, "
                        "relay_max_reservations, relay_max_reservations_per_ip, relay_max_circuits, "
@@ -108,7 +108,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
   max_requests_per_second_ = static_cast<long>(defaults.max_requests_per_second_per_peer);
   command_->add_option("--max-requests-per-second-per-peer", max_requests_per_second_,
                        "Queries and schema listings one peer may send per second (0: no limit); "
-                       "the excess gets ResourceExhausted")
+                       "the excess is served at this rate, the peer's connection unread meanwhile")
       ->capture_default_str()
       ->check(CLI::Range(0L, kMaxRequestRateLimit));
   request_burst_ = static_cast<long>(defaults.request_burst_per_peer);
@@ -116,6 +116,13 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
                        "Requests one peer may send at once above its per-second rate")
       ->capture_default_str()
       ->check(CLI::Range(1L, kMaxRequestRateLimit));
+  memory_budget_mib_ = static_cast<long>(defaults.memory_budget_bytes >> 20);
+  command_->add_option("--memory-budget-mib", memory_budget_mib_,
+                       "Memory peers may make the node hold (write queues, read buffers, requests being "
+                       "answered); a peer past its share (budget / max connections, at least 1 MiB) is no "
+                       "longer read from, and closed if it stays so or the budget is spent")
+      ->capture_default_str()
+      ->check(CLI::Range(kMinMemoryBudgetMib, kMaxMemoryBudgetMib));
   command_->add_flag("--dht", dht_,
                      "Run the wide-area DHT even with no --dht-bootstrap (the first node of a network); "
                      "the DHT is on whenever a bootstrap node is given");
@@ -172,6 +179,7 @@ int NodeCommand::run() const {
                         .max_connections_per_ip = max_connections_per_ip_,
                         .max_requests_per_second_per_peer = max_requests_per_second_,
                         .request_burst_per_peer = request_burst_,
+                        .memory_budget_mib = memory_budget_mib_,
                         .sample = sample_,
                         .dht = dht_,
                         .dht_port = dht_port_,
@@ -244,6 +252,7 @@ int NodeCommand::run() const {
   config.max_connections_per_ip = static_cast<std::size_t>(settings.max_connections_per_ip);
   config.max_requests_per_second_per_peer = static_cast<double>(settings.max_requests_per_second_per_peer);
   config.request_burst_per_peer = static_cast<std::size_t>(settings.request_burst_per_peer);
+  config.memory_budget_bytes = static_cast<std::size_t>(settings.memory_budget_mib) << 20;
   config.enable_dht = settings.dht || !settings.dht_bootstrap.empty();
   config.dht_port = settings.dht_port;
   config.dht_bootstrap = settings.dht_bootstrap;

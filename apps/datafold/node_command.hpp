@@ -39,6 +39,7 @@ class NodeCommand {
   long max_connections_per_ip_ = 0;
   long max_requests_per_second_ = 0;
   long request_burst_ = 0;
+  long memory_budget_mib_ = 0;
   bool sample_ = false;
   bool dht_ = false;
   bool no_port_mapping_ = false;

@@ -171,6 +171,8 @@ std::optional<std::string> load_config_file(const CLI::App& command, NodeSetting
                         "--max-requests-per-second-per-peer");
     } else if (name == "request_burst_per_peer") {
       problem = integer(settings.request_burst_per_peer, 1, kMaxRequestRateLimit, "--request-burst-per-peer");
+    } else if (name == "memory_budget_mib") {
+      problem = integer(settings.memory_budget_mib, kMinMemoryBudgetMib, kMaxMemoryBudgetMib, "--memory-budget-mib");
     } else if (const auto limit = std::find_if(relay_limit_options().begin(), relay_limit_options().end(),
                                                [&](const RelayLimitOption& option) { return name == option.key; });
                limit != relay_limit_options().end()) {

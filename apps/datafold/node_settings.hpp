@@ -18,6 +18,9 @@ inline constexpr long kMaxConnectionsLimit = 1'000'000;
 inline constexpr long kMaxRequestRateLimit = 1'000'000'000;
 // Ban durations and the reputation half-life: at most a year, in seconds.
 inline constexpr long kMaxReputationSeconds = 365L * 24 * 3600;
+// --memory-budget-mib: 1 MiB .. 1 TiB, NetworkConfig::memory_budget_bytes' range.
+inline constexpr long kMinMemoryBudgetMib = 1;
+inline constexpr long kMaxMemoryBudgetMib = 1L << 20;
 inline constexpr long kMaxCircuitBytesLimit = 1L << 50;
 inline constexpr long kMaxCircuitSecondsLimit = 7L * 24 * 3600;
 
@@ -61,6 +64,7 @@ struct NodeSettings {
   long max_connections_per_ip = 0;
   long max_requests_per_second_per_peer = 0;  // 0: no limit
   long request_burst_per_peer = 0;
+  long memory_budget_mib = 0;  // NetworkConfig::memory_budget_bytes in MiB
   bool sample = false;
   // Wide-area discovery on the DHT: on when `dht` or any `dht_bootstrap` is given.
   bool dht = false;

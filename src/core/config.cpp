@@ -50,6 +50,9 @@ NetworkResult<void> NetworkConfig::validate() const {
   if (max_in_flight_per_connection == 0) return bad("max_in_flight_per_connection", "must be at least 1");
   if (max_write_queue_bytes < max_frame_bytes)
     return bad("max_write_queue_bytes", "must be at least max_frame_bytes");
+  if (memory_budget_bytes < (1u << 20)) return bad("memory_budget_bytes", "must be at least 1 MiB");
+  if (memory_budget_bytes > (std::size_t{1} << 40)) return bad("memory_budget_bytes", "must be at most 1 TiB");
+  if (backpressure_stall_timeout.count() <= 0) return bad("backpressure_stall_timeout", "must be positive");
   if (!(max_requests_per_second_per_peer >= 0) || max_requests_per_second_per_peer > 1e9)
     return bad("max_requests_per_second_per_peer", "must be 0 (no limit) .. 1e9");
   if (max_requests_per_second_per_peer > 0 && request_burst_per_peer == 0)

@@ -24,6 +24,17 @@ class TokenBucket {
     return true;
   }
 
+  // Takes a token even when none is there, going into debt (at most `burst`
+  // tokens of it): returns how long until the debt is paid, zero when a token
+  // was there. The request is served; its sender waits that long before the
+  // next is read (backpressure, not an Error per excess request).
+  Clock::duration take_owing(Clock::time_point now) {
+    refill(now);
+    tokens_ = std::max(tokens_ - 1.0, -burst_);
+    if (tokens_ >= 0.0 || rate_per_second_ <= 0.0) return Clock::duration::zero();
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(-tokens_ / rate_per_second_));
+  }
+
   // True when the bucket is full again: it remembers nothing worth keeping.
   bool full(Clock::time_point now) const { return tokens_at(now) >= burst_; }
 

@@ -421,6 +421,12 @@ NetworkStats NetworkNode::stats() const {
   }
   out.requests_pending = counters_.requests_pending;
   out.requests_rate_limited = counters_.requests_rate_limited;
+  out.requests_in_flight_limited = counters_.requests_in_flight_limited;
+  out.backpressure_pauses = counters_.backpressure_pauses;
+  out.connections_closed_over_budget = counters_.connections_closed_over_budget;
+  out.memory_budget_bytes = budget_->total();
+  out.memory_in_use_bytes = budget_->in_use();
+  out.memory_peak_bytes = budget_->peak();
   out.redials = counters_.redials;
   out.connections_evicted = counters_.connections_evicted;
   out.connections_refused = counters_.connections_refused;
@@ -456,6 +462,8 @@ detail::ConnectionLimits NetworkNode::limits() const {
   limits.max_write_queue_bytes = config_.max_write_queue_bytes;
   limits.ping_interval = config_.ping_interval;
   limits.idle_timeout = config_.idle_timeout;
+  limits.budget = budget_;
+  limits.stall_timeout = config_.backpressure_stall_timeout;
   return limits;
 }
 
@@ -682,16 +690,30 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
       std::holds_alternative<QueryMessage>(message) || std::holds_alternative<ListSchemasRequestMessage>(message) ||
       std::holds_alternative<DialBackRequestMessage>(message) || std::holds_alternative<RelayRequestMessage>(message) ||
       std::holds_alternative<HolePunchMessage>(message);
-  if (is_request && !admit_request(connection->node_id())) {
-    counters_.requests_rate_limited++;
-    record_peer_event(connection, detail::PeerEvent::RateLimitHit);
-    connection->respond(make_error_reply(
-        message, make_error(ErrorKind::ResourceExhausted,
-                            "more than " + std::to_string(static_cast<std::uint64_t>(config_.max_requests_per_second_per_peer)) +
-                                " requests per second from this node; slow down",
-                            ErrorCode::ResourceExhausted)));
-    return;
+  if (is_request) {
+    // Over its rate a request is still served, once the bucket would have admitted
+    // it (its token debt), and the connection reads nothing more until then. One
+    // Error per excess request would send the flooder more bytes than it sent; a
+    // delayed answer also slows a peer that opens a connection per request.
+    if (const auto debt = admit_request(connection->node_id()); debt > std::chrono::steady_clock::duration::zero()) {
+      connection->pause_reading_for(debt);
+      on_limit_hit(connection, detail::LimitHit::Rate);
+      auto timer = std::make_shared<asio::steady_timer>(connection->executor(), debt);
+      timer->async_wait([self = shared_from_this(), connection, timer, message = std::move(message)](std::error_code) mutable {
+        if (!self->running_) {
+          connection->respond(make_error_reply(message, make_error(ErrorKind::Connection, "node is stopping",
+                                                                   ErrorCode::InternalError)));
+          return;
+        }
+        self->serve_incoming(connection, std::move(message));
+      });
+      return;
+    }
   }
+  serve_incoming(connection, std::move(message));
+}
+
+void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message message) {
   // Network-layer requests are answered here, on the connection's strand: none blocks.
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
@@ -710,8 +732,28 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
   });
 }
 
-bool NetworkNode::admit_request(const NodeId& peer) {
-  if (config_.max_requests_per_second_per_peer <= 0) return true;
+void NetworkNode::on_limit_hit(const ConnectionPtr& connection, detail::LimitHit hit) {
+  switch (hit) {
+    case detail::LimitHit::InFlight: counters_.requests_in_flight_limited++; break;
+    case detail::LimitHit::Rate:
+      counters_.requests_rate_limited++;
+      record_peer_event(connection, detail::PeerEvent::RateLimitHit);
+      break;
+    case detail::LimitHit::Backpressure: counters_.backpressure_pauses++; break;
+    case detail::LimitHit::Stalled:
+    case detail::LimitHit::OverBudget:
+      counters_.connections_closed_over_budget++;
+      spdlog::info("closing connection to {} at {}: {} (holds {} bytes of the node's {} byte budget)",
+                   connection->node_id().short_string(), connection->remote_address(), detail::to_string(hit),
+                   connection->budget_held(), budget_->total());
+      // Made the node hold its replies and would not read them: as bad as garbage.
+      record_peer_event(connection, detail::PeerEvent::OverBudget);
+      break;
+  }
+}
+
+std::chrono::steady_clock::duration NetworkNode::admit_request(const NodeId& peer) {
+  if (config_.max_requests_per_second_per_peer <= 0) return std::chrono::steady_clock::duration::zero();
   const auto now = detail::TokenBucket::Clock::now();
   std::lock_guard lock(rate_mutex_);
   auto bucket = request_buckets_.find(peer);
@@ -725,7 +767,7 @@ bool NetworkNode::admit_request(const NodeId& peer) {
                                                     static_cast<double>(config_.request_burst_per_peer), now))
                  .first;
   }
-  return bucket->second.try_take(now);
+  return bucket->second.take_owing(now);
 }
 
 void NetworkNode::record_reply(const ConnectionPtr& connection, const Message& request,

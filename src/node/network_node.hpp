@@ -126,6 +126,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   // ConnectionEvents
   void on_incoming(const ConnectionPtr& connection, Message message) override;
   void on_closed(const ConnectionPtr& connection, const NetworkError& reason) override;
+  // Counts each limit a peer hits (in flight, rate, memory share, closes); the
+  // request rate's is called from on_incoming. The one place a peer's abuse of
+  // the node's limits is seen, to feed its reputation.
+  void on_limit_hit(const ConnectionPtr& connection, detail::LimitHit hit) override;
 
  private:
   // One Happy Eyeballs dial and one of its attempts (network_node_dial.cpp).
@@ -249,8 +253,11 @@ class NetworkNode final : public detail::ConnectionEvents,
   void send_list_schemas(const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done,
                          bool may_resend);
 
-  // Per-peer request rate: false when `peer` is over max_requests_per_second_per_peer.
-  bool admit_request(const NodeId& peer);
+  // Per-peer request rate: how long to read nothing more from `peer` (zero while
+  // within max_requests_per_second_per_peer; its token debt past it).
+  std::chrono::steady_clock::duration admit_request(const NodeId& peer);
+  // on_incoming's second half: answers a request (admitted by its rate) or takes an announcement.
+  void serve_incoming(const ConnectionPtr& connection, Message message);
 
   // Reputation (network_node_reputation.cpp).
   bool is_trusted(const NodeId& node) const;
@@ -355,6 +362,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   // What the node thinks of its peers; outlives start/stop, persisted in its file.
   std::unique_ptr<detail::ReputationKeeper> reputation_;
 
+  // Shared by every connection (transport/memory_budget.hpp).
+  const std::shared_ptr<detail::MemoryBudget> budget_ =
+      std::make_shared<detail::MemoryBudget>(config_.memory_budget_bytes, config_.max_connections);
+
   struct Counters {
     std::atomic<std::uint64_t> inbound_accepted{0};
     std::atomic<std::uint64_t> outbound_dialled{0};
@@ -369,6 +380,9 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::atomic<std::uint64_t> trust_refusals{0};
     std::atomic<std::uint64_t> requests_pending{0};
     std::atomic<std::uint64_t> requests_rate_limited{0};
+    std::atomic<std::uint64_t> requests_in_flight_limited{0};
+    std::atomic<std::uint64_t> backpressure_pauses{0};
+    std::atomic<std::uint64_t> connections_closed_over_budget{0};
     std::atomic<std::uint64_t> redials{0};
     std::atomic<std::uint64_t> connections_evicted{0};
     std::atomic<std::uint64_t> connections_refused{0};

@@ -41,6 +41,7 @@ constexpr std::array<EventInfo, kPeerEventKinds> kEvents{{
     {"timeout", -0.25},
     {"relay_abuse", -5},
     {"dial_back_abuse", -2},
+    {"over_budget", -10},
     {"answered_request", 0.05},
     {"connected_minute", 0.1},
 }};

@@ -42,10 +42,11 @@ enum class PeerEvent {
   Timeout,             // a request it never answered in time
   RelayAbuse,          // past a relay limit, or a foreign circuit token
   DialBackAbuse,       // past the dial-back rate
+  OverBudget,          // held past its memory share without reading (closed for it)
   AnsweredRequest,     // a request answered correctly
   ConnectedMinute,     // a minute connected without fault
 };
-inline constexpr std::size_t kPeerEventKinds = 10;
+inline constexpr std::size_t kPeerEventKinds = 11;
 
 // "protocol_violation", …
 std::string_view to_string(PeerEvent event) noexcept;

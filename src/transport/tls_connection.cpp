@@ -29,6 +29,10 @@ constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 constexpr unsigned kMaxProtocolViolations = 3;
 // A connection asked to close after flushing gets this long to do so.
 constexpr std::chrono::seconds kFlushDeadline{5};
+// A paused reader looks again this often (besides being woken by a freed slot or
+// a drained write): the node's budget is shared, and others free it without
+// telling this connection.
+constexpr std::chrono::milliseconds kPauseRecheck{50};
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -61,7 +65,9 @@ TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& t
       writer_wakeup_(strand_),
       deadline_timer_(strand_),
       health_timer_(strand_),
-      health_(health_settings(limits), clock_()) {
+      health_(health_settings(limits), clock_()),
+      account_(limits_.budget.get()),
+      resume_timer_(strand_) {
   std::error_code ec;
   remote_address_ = format_peer_endpoint(stream_.lowest_layer().remote_endpoint(ec));
   stream_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ec);
@@ -96,8 +102,11 @@ asio::awaitable<void> TlsConnection::read_loop() {
   std::span<const std::uint8_t> payload;
   for (;;) {
     // Decode every whole frame already buffered (the first pass takes frames that
-    // arrived together with the peer's Hello).
-    for (bool more = true; more && state() != ConnectionState::Closed && !closing_;) {
+    // arrived together with the peer's Hello), one at a time: a limit reached by
+    // one frame (in flight, rate, memory share) holds the next until it clears,
+    // instead of answering each excess request with an Error.
+    for (bool more = true; more;) {
+      if (!co_await wait_while_paused()) co_return;
       switch (decoder_.next(payload)) {
         case FrameDecoder::Status::Frame:
           handle_frame(payload);
@@ -117,6 +126,7 @@ asio::awaitable<void> TlsConnection::read_loop() {
       }
     }
     if (state() == ConnectionState::Closed || closing_) co_return;
+    settle_read_charge();
 
     std::error_code ec;
     std::size_t n = 0;
@@ -126,7 +136,19 @@ asio::awaitable<void> TlsConnection::read_loop() {
       decoder_.release();
       ec = co_await stream_.wait_readable();
     }
-    if (!ec) std::tie(ec, n) = co_await stream_.read_some(decoder_.prepare(kReadChunkBytes));
+    if (!ec) {
+      // What a read may add is charged first: with the node's budget spent the
+      // reader waits for room rather than take bytes the budget cannot hold.
+      if (!account_.try_charge(kReadChunkBytes)) {
+        resume_timer_.expires_after(kPauseRecheck);
+        co_await resume_timer_.async_wait(as_tuple(use_awaitable));
+        if (state() == ConnectionState::Closed || closing_) co_return;
+        continue;
+      }
+      read_charged_ += kReadChunkBytes;
+      publish_held();
+      std::tie(ec, n) = co_await stream_.read_some(decoder_.prepare(kReadChunkBytes));
+    }
     if (ec) {
       close_with(ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
                      ? make_error(ErrorKind::Connection, "peer " + peer_id_.short_string() + " closed the connection")
@@ -136,14 +158,106 @@ asio::awaitable<void> TlsConnection::read_loop() {
       co_return;
     }
     decoder_.commit(n);
+    settle_read_charge();
     note_received();
   }
+}
+
+void TlsConnection::settle_read_charge() {
+  if (state() == ConnectionState::Closed) return;
+  const std::size_t buffered = decoder_.buffered_bytes();
+  if (read_charged_ > buffered) {
+    account_.release(read_charged_ - buffered);
+    read_charged_ = buffered;
+  } else if (read_charged_ < buffered) {
+    account_.charge(buffered - read_charged_);  // not expected: every read was charged before
+    read_charged_ = buffered;
+  }
+  publish_held();
+}
+
+std::optional<LimitHit> TlsConnection::pause_reason() const {
+  if (incoming_in_flight_.load(std::memory_order_relaxed) >= limits_.max_in_flight) return LimitHit::InFlight;
+  if (rate_resume_at_ > now()) return LimitHit::Rate;
+  // The share counts what the peer makes the node hold for it: replies queued,
+  // requests being answered, and the replies those will become (at this
+  // connection's mean reply size), so a peer asking for big replies is paused
+  // before it commits the node to them. Not a frame it is still sending: that one
+  // can only complete by reading on, so it is bounded by the node's budget instead.
+  const std::size_t committed = account_.held() - read_charged_ +
+                                incoming_in_flight_.load(std::memory_order_relaxed) * reply_bytes_mean_;
+  if (limits_.budget && committed >= limits_.budget->peer_share()) return LimitHit::Backpressure;
+  if (account_.budget_spent()) return LimitHit::Backpressure;
+  return std::nullopt;
+}
+
+asio::awaitable<bool> TlsConnection::wait_while_paused() {
+  std::optional<Clock::time_point> stalled_since;
+  std::uint64_t writes_seen = writes_done_;
+  bool counted = false;
+  for (;;) {
+    if (state() == ConnectionState::Closed || closing_) co_return false;
+    const auto reason = pause_reason();
+    if (!reason) co_return true;
+    // The request rate's pause is reported by the node, which set it.
+    if (!counted && *reason != LimitHit::Rate) {
+      counted = true;
+      limit_hit(*reason);
+    }
+    const auto at = now();
+    if (account_.over_share() && *reason == LimitHit::Backpressure) {
+      if (account_.budget_spent()) {
+        // The node holds all it may and this peer holds more than its share: it goes.
+        limit_hit(LimitHit::OverBudget);
+        close_with(make_error(ErrorKind::ResourceExhausted,
+                              "node's memory budget spent while peer held " + std::to_string(account_.held()) +
+                                  " bytes, more than its share",
+                              ErrorCode::ResourceExhausted));
+        co_return false;
+      }
+      if (!stalled_since || writes_done_ != writes_seen) {
+        // Paused now, or its replies drained some since: the stall deadline counts from here.
+        stalled_since = at;
+        writes_seen = writes_done_;
+      } else if (at - *stalled_since >= limits_.stall_timeout) {
+        limit_hit(LimitHit::Stalled);
+        close_with(make_error(ErrorKind::ResourceExhausted,
+                              "peer has not read its replies for " + std::to_string(limits_.stall_timeout.count()) +
+                                  " ms",
+                              ErrorCode::ResourceExhausted));
+        co_return false;
+      }
+    } else {
+      stalled_since.reset();
+    }
+    auto wait = std::chrono::duration_cast<Clock::duration>(kPauseRecheck);
+    if (*reason == LimitHit::Rate) wait = std::min(wait, rate_resume_at_ - at);
+    resume_timer_.expires_after(wait);
+    co_await resume_timer_.async_wait(as_tuple(use_awaitable));
+  }
+}
+
+void TlsConnection::pause_reading_for(Clock::duration wait) { rate_resume_at_ = std::max(rate_resume_at_, now() + wait); }
+
+void TlsConnection::limit_hit(LimitHit hit) {
+  if (auto events = events_.lock()) events->on_limit_hit(shared_from_this(), hit);
+}
+
+const char* to_string(LimitHit hit) noexcept {
+  switch (hit) {
+    case LimitHit::InFlight: return "in-flight limit";
+    case LimitHit::Rate: return "request rate";
+    case LimitHit::Backpressure: return "memory share";
+    case LimitHit::Stalled: return "stalled";
+    case LimitHit::OverBudget: return "over budget";
+  }
+  return "?";
 }
 
 void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
   auto decoded = decode_envelope(payload);
   if (decoded) {
-    dispatch(std::move(*decoded));
+    dispatch(std::move(*decoded), payload.size() + kFrameHeaderBytes);
     return;
   }
   ++protocol_violations_;
@@ -155,7 +269,7 @@ void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
                                  ErrorCode::InvalidMessage));
 }
 
-void TlsConnection::dispatch(Message message) {
+void TlsConnection::dispatch(Message message, std::size_t request_bytes) {
   auto self = shared_from_this();
   const bool liveness = std::holds_alternative<PingMessage>(message) ||
                         std::holds_alternative<PongMessage>(message);
@@ -167,12 +281,13 @@ void TlsConnection::dispatch(Message message) {
       send_error(ErrorCode::InternalError, "node is shutting down", id);
       return;
     }
-    if (incoming_in_flight_ >= limits_.max_in_flight) {
-      send_error(ErrorCode::ResourceExhausted,
-                 "more than " + std::to_string(limits_.max_in_flight) + " requests in flight", id);
-      return;
-    }
+    // The reader decodes no frame while max_in_flight are unanswered, so this
+    // holds without refusing anything. The request's bytes move from the read
+    // buffer's charge to its own until it is answered.
     ++incoming_in_flight_;
+    const std::size_t bytes = std::min(request_bytes, read_charged_);
+    read_charged_ -= bytes;
+    incoming_bytes_[id] += bytes;
     events->on_incoming(self, std::move(request));
   };
   auto complete = [&](const Uuid& id, NetworkResult<Message> outcome) {
@@ -290,14 +405,20 @@ asio::awaitable<void> TlsConnection::write_loop() {
     }
     // Everything queued goes out in one TLS write: batching for free under load.
     std::swap(writing_, outbox_);
+    std::swap(writing_charged_, outbox_charged_);
     write_in_progress_ = true;
     auto [ec, n] = co_await stream_.write_all(bytes_of(writing_));
     write_in_progress_ = false;
+    ++writes_done_;
     if (writing_.capacity() > kKeptBufferBytes) {
       std::string().swap(writing_);
+      account_.release(writing_charged_);  // a small buffer kept for the next write stays charged
+      writing_charged_ = 0;
     } else {
       writing_.clear();
     }
+    publish_held();
+    wake_reader();
     if (ec) {
       close_with(connection_error("write to " + peer_id_.short_string() + " failed", ec), true);
       co_return;
@@ -307,6 +428,31 @@ asio::awaitable<void> TlsConnection::write_loop() {
 
 void TlsConnection::enqueue_frame(std::string_view frame) {
   if (state() == ConnectionState::Closed) return;
+  // The queue's growth is charged before it happens, as the capacity it will have.
+  const std::size_t needed = outbox_.size() + frame.size();
+  if (needed > outbox_.capacity() || needed > outbox_charged_) {
+    const std::size_t capacity = needed > outbox_.capacity() ? std::max(needed, 2 * outbox_.capacity())
+                                                             : outbox_.capacity();
+    const std::size_t more = capacity > outbox_charged_ ? capacity - outbox_charged_ : 0;
+    if (!account_.try_charge(more)) {
+      // The node's budget is spent. A peer with replies piling up (over its share,
+      // or a backlog queued) is closed, loudly: its requests fail with the close.
+      // One whose replies are flowing gets this one past the budget, so a
+      // well-behaved peer is not cut for what others hold.
+      if (account_.over_share() || !outbox_.empty() || write_in_progress_) {
+        limit_hit(LimitHit::OverBudget);
+        close_with(make_error(ErrorKind::ResourceExhausted,
+                              "node's memory budget spent while peer had " + std::to_string(account_.held()) +
+                                  " bytes queued",
+                              ErrorCode::ResourceExhausted));
+        return;
+      }
+      account_.charge(more);
+    }
+    outbox_charged_ += more;
+    if (needed > outbox_.capacity()) outbox_.reserve(capacity);
+    publish_held();
+  }
   outbox_.append(frame);
   if (outbox_.size() + writing_.size() > limits_.max_write_queue_bytes + limits_.max_frame_bytes) {
     // Replies and control messages are not refused one by one: a peer that lets
@@ -342,10 +488,18 @@ void TlsConnection::respond(Message reply) {
     frame.clear();
     append_frame(error, frame);
   }
-  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
+  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame), id = related_message_id(reply)]() {
     if (self->incoming_in_flight_ > 0) --self->incoming_in_flight_;
+    self->reply_bytes_mean_ = (self->reply_bytes_mean_ * 7 + frame.size()) / 8;
+    if (id) {
+      if (auto held = self->incoming_bytes_.find(*id); held != self->incoming_bytes_.end()) {
+        self->account_.release(held->second);
+        self->incoming_bytes_.erase(held);
+      }
+    }
     self->note_activity();
     self->enqueue_frame(frame);
+    self->wake_reader();
   });
 }
 
@@ -470,6 +624,14 @@ void TlsConnection::close_with(NetworkError reason, bool failure) {
   writer_wakeup_.cancel();
   deadline_timer_.cancel();
   health_timer_.cancel();
+  resume_timer_.cancel();
+  // Nothing held for this peer counts any more (a late reply is dropped unsent).
+  account_.release_all();
+  read_charged_ = 0;
+  outbox_charged_ = 0;
+  writing_charged_ = 0;
+  incoming_bytes_.clear();
+  publish_held();
   // The owner hears first, so whoever sees a request fail also sees the node's new state.
   if (auto events = events_.lock()) events->on_closed(shared_from_this(), reason);
   pending_.fail_all(reason);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -29,6 +30,7 @@
 #include "datafold/net/node_info.hpp"
 #include "core/pending_requests.hpp"
 #include "transport/connection_health.hpp"
+#include "transport/memory_budget.hpp"
 #include "transport/tls_socket.hpp"
 
 namespace datafold::net::detail {
@@ -41,7 +43,22 @@ struct ConnectionLimits {
   std::size_t max_write_queue_bytes = 32u << 20;
   std::chrono::milliseconds ping_interval{30'000};
   std::chrono::milliseconds idle_timeout{300'000};
+  // The node's memory budget, shared by all its connections; null: not counted.
+  std::shared_ptr<MemoryBudget> budget;
+  // A connection whose reader is paused because its peer does not read its
+  // replies (it holds its share) is closed after this long.
+  std::chrono::milliseconds stall_timeout{20'000};
 };
+
+// Why a connection slowed or closed its peer: for counters and the peer's reputation.
+enum class LimitHit {
+  InFlight,      // the peer has max_in_flight requests unanswered: reading paused
+  Rate,          // over its request rate: served, reading paused for the token debt (the node's)
+  Backpressure,  // holds its memory share, or the node's budget is spent: reading paused
+  Stalled,       // paused past stall_timeout without draining: closed
+  OverBudget,    // the node's budget spent while it held more than its share (or a backlog): closed
+};
+const char* to_string(LimitHit hit) noexcept;
 
 // What we say about ourselves in the Hello, and what we require of the peer.
 struct HandshakeParams {
@@ -70,6 +87,12 @@ class ConnectionEvents {
   // A request must be answered with TlsConnection::respond().
   virtual void on_incoming(const std::shared_ptr<TlsConnection>& connection, Message message) = 0;
   virtual void on_closed(const std::shared_ptr<TlsConnection>& connection, const NetworkError& reason) = 0;
+  // The connection paused reading from its peer, or closed it, to hold a limit
+  // (once per pause, not per frame). Before on_closed for the closing kinds.
+  virtual void on_limit_hit(const std::shared_ptr<TlsConnection>& connection, LimitHit hit) {
+    (void)connection;
+    (void)hit;
+  }
 };
 
 class TlsConnection final : public Connection, public std::enable_shared_from_this<TlsConnection> {
@@ -146,6 +169,12 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void send_message(Message message) override;
   void close() override;
 
+  // Pauses reading from the peer for `wait` (on the strand, e.g. from
+  // ConnectionEvents::on_incoming): the request rate's token debt.
+  void pause_reading_for(Clock::duration wait);
+  // Bytes this connection holds against the node's budget.
+  std::size_t budget_held() const noexcept { return budget_held_.load(std::memory_order_relaxed); }
+
   // Closes with `reason` (on the strand). Pending requests fail with it. `failure`:
   // the peer or the network ended it, rather than this node's choice.
   void close_with(NetworkError reason, bool failure = false);
@@ -154,10 +183,19 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<NetworkResult<Message>> read_one_message();
+  // Waits while the reader must not read (see pause_reason); false once closed.
+  asio::awaitable<bool> wait_while_paused();
+  std::optional<LimitHit> pause_reason() const;
+  void limit_hit(LimitHit hit);
+  void wake_reader() { resume_timer_.cancel(); }
+  // The budget charge of what the peer sent and is not yet decoded, set to what the decoder buffers.
+  void settle_read_charge();
+  void publish_held() { budget_held_.store(account_.held(), std::memory_order_relaxed); }
   asio::awaitable<NetworkResult<void>> write_now(const Message& message);
 
   void handle_frame(std::span<const std::uint8_t> payload);
-  void dispatch(Message message);
+  // `request_bytes`: the frame's size, charged to a request until it is answered.
+  void dispatch(Message message, std::size_t request_bytes);
   void enqueue_frame(std::string_view frame);
   void send_error(ErrorCode code, std::string text, std::optional<Uuid> related);
   void close_after_flush(NetworkError reason);
@@ -216,6 +254,27 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   ConnectionHealth health_;
   // ConnectionHealth's times, published for other threads.
   std::atomic<std::int64_t> last_activity_ns_{0};
+
+  // Memory budget (transport/memory_budget.hpp). The account holds the bytes of
+  // the write queue (outbox_ + writing_), of received bytes not yet decoded
+  // (read_charged_), and of requests being answered (incoming_bytes_).
+  BudgetAccount account_;
+  std::size_t read_charged_ = 0;
+  std::unordered_map<Uuid, std::size_t> incoming_bytes_;
+  std::atomic<std::size_t> budget_held_{0};
+  // Running mean of this connection's reply frames: what each request in flight
+  // will add to the write queue once answered. Before the first reply, a guess
+  // on the large side, so a peer cannot commit the node to many big replies
+  // before the first one is seen.
+  std::size_t reply_bytes_mean_ = 16 * 1024;
+  // What the account holds for outbox_ and writing_: their capacity, not just
+  // their size (a queue grown by doubling holds up to twice what it queues).
+  std::size_t outbox_charged_ = 0;
+  // Writes completed: a paused reader whose replies still drain is slow, not stalled.
+  std::uint64_t writes_done_ = 0;
+  std::size_t writing_charged_ = 0;
+  Clock::time_point rate_resume_at_{};
+  asio::steady_timer resume_timer_;
 };
 
 }  // namespace datafold::net::detail

@@ -132,7 +132,9 @@ TEST(Reputation, ANewKeyFromAPenalisedHostStartsFromTheHostsPenalty) {
 
 TEST(Reputation, AFlooderPastItsRateSinksToBannedAndIsCutOff) {
   auto config = scoring_config();
-  config.max_requests_per_second_per_peer = 20;
+  // Past its rate a flooder is served late, one request per 1/200 s, and each late
+  // one costs it: a hundred of them (half a second) is a ban.
+  config.max_requests_per_second_per_peer = 200;
   config.request_burst_per_peer = 20;
   auto server = start_node(config);
   auto resident = start_node();

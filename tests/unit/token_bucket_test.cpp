@@ -50,3 +50,26 @@ TEST(TokenBucket, ClockGoingBackwardsGivesNothingAway) {
 
 }  // namespace
 }  // namespace datafold::net::detail
+
+namespace datafold::net::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(TokenBucket, TakeOwingServesPastTheBurstAndSaysHowLongTheDebtTakesToPay) {
+  const auto t0 = TokenBucket::Clock::time_point{} + 1h;
+  TokenBucket bucket(10, 2, t0);
+  EXPECT_EQ(bucket.take_owing(t0), TokenBucket::Clock::duration::zero());
+  EXPECT_EQ(bucket.take_owing(t0), TokenBucket::Clock::duration::zero());
+  EXPECT_EQ(bucket.take_owing(t0), std::chrono::duration_cast<TokenBucket::Clock::duration>(100ms));
+  EXPECT_EQ(bucket.take_owing(t0), std::chrono::duration_cast<TokenBucket::Clock::duration>(200ms));
+  EXPECT_FALSE(bucket.try_take(t0 + 150ms));  // still in debt
+  EXPECT_TRUE(bucket.try_take(t0 + 300ms));   // paid, and one token refilled
+  // The debt is bounded by the burst: a flood cannot owe for ever.
+  for (int i = 0; i < 100; ++i) bucket.take_owing(t0 + 300ms);
+  EXPECT_EQ(bucket.take_owing(t0 + 300ms), std::chrono::duration_cast<TokenBucket::Clock::duration>(200ms));
+  EXPECT_TRUE(bucket.full(t0 + 1h));
+}
+
+}  // namespace
+}  // namespace datafold::net::detail

@@ -114,10 +114,21 @@ struct NetworkConfig {
   // Bytes queued for one connection's writer before new requests fail with ResourceExhausted.
   std::size_t max_write_queue_bytes = 32u << 20;
 
+  // The node's memory budget: all that peers can make it hold (write queues, read
+  // buffers, requests being answered) counts against it. Each connection's share
+  // is max(budget / max_connections, 1 MiB): past it the node stops reading from
+  // that peer (TCP pushes back) until its replies drain; one that stays so for
+  // backpressure_stall_timeout, or holds more than its share when the budget is
+  // spent, is closed (ResourceExhausted). 1 MiB .. 1 TiB.
+  std::size_t memory_budget_bytes = 256u << 20;
+  std::chrono::milliseconds backpressure_stall_timeout{20'000};
+
   // Requests (queries, schema listings) one peer may send: a token bucket per peer
   // node id, refilled at this rate and holding up to `request_burst_per_peer`, so
-  // a burst passes but a flood does not. Excess requests get Error{ResourceExhausted}.
-  // 0 turns the limit off.
+  // a burst passes but a flood does not. An excess request is still served, and
+  // the node reads nothing more from that connection until the bucket would have
+  // admitted it (its token debt): the sender is slowed to the rate, not sent an
+  // Error per request. 0 turns the limit off.
   double max_requests_per_second_per_peer = 2'000;
   std::size_t request_burst_per_peer = 4'000;
 

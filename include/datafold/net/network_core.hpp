@@ -48,7 +48,16 @@ struct NetworkStats {
   std::uint64_t requests_failed = 0;    // outgoing requests that ended in an error
   std::uint64_t protocol_errors = 0;    // bad frames or envelopes received
   std::uint64_t requests_pending = 0;   // this node's requests awaiting a reply or an error
-  std::uint64_t requests_rate_limited = 0;  // peers' requests refused over max_requests_per_second_per_peer
+  std::uint64_t requests_rate_limited = 0;  // peers' requests over max_requests_per_second_per_peer (served; reading paused)
+  std::uint64_t requests_in_flight_limited = 0;  // reader pauses at max_in_flight_per_connection
+  std::uint64_t backpressure_pauses = 0;  // reader pauses at a peer's memory share or a spent budget
+  std::uint64_t connections_closed_over_budget = 0;  // closed: over share with the budget spent, or stalled
+
+  // The memory budget (NetworkConfig::memory_budget_bytes): what peers make the
+  // node hold now, the most it has held, and the total.
+  std::uint64_t memory_budget_bytes = 0;
+  std::uint64_t memory_in_use_bytes = 0;
+  std::uint64_t memory_peak_bytes = 0;
   std::uint64_t redials = 0;              // background redials of lost or bootstrap peers
   std::uint64_t connections_evicted = 0;  // idle connections closed to make room (least recently used first)
   std::uint64_t connections_refused = 0;  // turned away at the connection caps
