@@ -7,7 +7,9 @@
 // (VmHWM), its budget figures, the good peer's p50/p99 idle and under attack, and
 // the attackers' answered/failed counts. Progress goes to stderr.
 //
-//   flood_bench [--readers N] [--flooders N] [--seconds S] [--budget-mib M]
+//   flood_bench [--readers N] [--flooders N] [--seconds S] [--budget-mib M] [--rate N]
+// (--rate: the node's per-peer request rate, 2 000 by default, burst twice that; lower it to see flooders
+// past their rate slowed, charged by reputation, banned and refused)
 //
 // Everything is bounded: the attack lasts --seconds (10), each attacker sends at
 // most a fixed number of requests, every wait has a deadline. Loopback only.
@@ -58,6 +60,7 @@ struct Options {
   std::size_t flooders = 100;
   std::size_t seconds = 10;
   std::size_t budget_mib = 256;
+  std::size_t rate = 2'000;  // the node's per-peer request rate
 };
 
 bool parse_count(const char* text, std::size_t& out) {
@@ -77,9 +80,10 @@ std::optional<Options> parse(int argc, char** argv) {
     if (std::strcmp(argv[i], "--flooders") == 0) target = &o.flooders;
     if (std::strcmp(argv[i], "--seconds") == 0) target = &o.seconds;
     if (std::strcmp(argv[i], "--budget-mib") == 0) target = &o.budget_mib;
+    if (std::strcmp(argv[i], "--rate") == 0) target = &o.rate;
     if (!target || !has || !parse_count(argv[++i], *target)) return std::nullopt;
   }
-  if (o.seconds == 0 || o.seconds > 120 || o.budget_mib == 0) return std::nullopt;
+  if (o.seconds == 0 || o.seconds > 120 || o.budget_mib == 0 || o.rate == 0) return std::nullopt;
   return o;
 }
 
@@ -223,7 +227,9 @@ std::optional<nlohmann::json> node_stats(net::NetworkCore& peer, const net::Node
   const std::vector<std::string> fields = {"memory_budget_bytes", "memory_in_use_bytes", "memory_peak_bytes",
                                            "connections_closed_over_budget", "backpressure_pauses",
                                            "requests_rate_limited", "requests_in_flight_limited",
-                                           "queries_answered", "open_connections"};
+                                           "queries_answered", "open_connections", "reputation_banned",
+                                           "reputation_avoided", "reputation_good", "reputation_refused_banned",
+                                           "requester_score_x10"};
   auto result = peer.query_node(node, net::Query{bench::kStatsSchema, fields, "", 0, std::nullopt});
   if (!result) return std::nullopt;
   nlohmann::json out;
@@ -239,7 +245,7 @@ std::optional<nlohmann::json> node_stats(net::NetworkCore& peer, const net::Node
 int main(int argc, char** argv) {
   const auto options = parse(argc, argv);
   if (!options) {
-    std::fprintf(stderr, "usage: %s [--readers N] [--flooders N] [--seconds 1..120] [--budget-mib M]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--readers N] [--flooders N] [--seconds 1..120] [--budget-mib M] [--rate N]\n", argv[0]);
     return 2;
   }
   testkit::raise_fd_limit();
@@ -248,7 +254,10 @@ int main(int argc, char** argv) {
   // Fork before this process has any thread.
   std::string why;
   auto node = bench::FloodNodeProcess::start(
-      {.memory_budget_mib = options->budget_mib, .max_connections = attackers + 64, .network_name = kNetworkName},
+      {.memory_budget_mib = options->budget_mib,
+       .max_connections = attackers + 64,
+       .max_requests_per_second = options->rate,
+       .network_name = kNetworkName},
       kNodeStartDeadline, why);
   if (!node) {
     std::fprintf(stderr, "%s\n", why.c_str());
@@ -296,6 +305,7 @@ int main(int argc, char** argv) {
   report["readers"] = options->readers;
   report["flooders"] = options->flooders;
   report["attack_seconds"] = options->seconds;
+  report["node_rate_per_peer"] = options->rate;
   report["node_rss_idle_kib"] = rss_idle_kib;
   report["node_peak_rss_kib"] = rss_hwm_kib;
   report["node_stats_end_of_attack"] = stats_under_attack ? *stats_under_attack : nlohmann::json();

@@ -13,6 +13,8 @@
 #include <thread>
 #include <utility>
 
+#include <map>
+
 #include "datafold/net/network_core.hpp"
 
 namespace datafold::bench {
@@ -35,14 +37,30 @@ net::QueryResult answer(const net::NetworkCore& node, const net::Query& query) {
       {"requests_in_flight_limited", stats.requests_in_flight_limited},
       {"queries_answered", stats.queries_answered},
       {"open_connections", stats.open_connections},
+      {"reputation_banned", 0},
+      {"reputation_avoided", 0},
+      {"reputation_good", 0},
+      {"reputation_refused_banned", 0},
+      {"requester_score_x10", 0},
   };
+  // What the node thinks of its peers: the attackers' keys (and the asker's own).
+  std::map<std::string, std::int64_t> standing;
+  if (query.schema_name == kStatsSchema) {
+    const auto reputation = node.reputation_stats();
+    for (const auto& [state, count] : reputation.subjects_by_state)
+      standing["reputation_" + state] = static_cast<std::int64_t>(count);
+    standing["reputation_refused_banned"] = static_cast<std::int64_t>(reputation.refused_banned);
+    if (auto key = net::PublicKey::from_string(query.pub_key))
+      standing["requester_score_x10"] = static_cast<std::int64_t>(node.reputation_of(key->node_id()).score * 10);
+  }
   for (const auto& field : query.fields) {
     std::optional<net::Json> value;
     if (query.schema_name == kFloodSchema && field == kBulkField) value = net::Json(bulk);
     if (query.schema_name == kFloodSchema && field == kSmallField) value = net::Json("ok");
     if (query.schema_name == kStatsSchema)
       for (const auto& [name, figure] : figures)
-        if (field == name) value = net::Json(static_cast<std::int64_t>(figure));
+        if (field == name)
+          value = net::Json(standing.count(name) ? standing[name] : static_cast<std::int64_t>(figure));
     if (value) {
       result.results.push_back({field, std::move(*value)});
     } else {
@@ -64,6 +82,8 @@ void write_line(int fd, const std::string& line) {
   config.network_name = options.network_name;
   config.max_connections = options.max_connections;
   config.memory_budget_bytes = options.memory_budget_mib << 20;
+  config.max_requests_per_second_per_peer = static_cast<double>(options.max_requests_per_second);
+  config.request_burst_per_peer = 2 * options.max_requests_per_second;  // the library's ratio (2 000 / 4 000)
   auto node = net::NetworkCore::create(std::move(config), net::NodeId{}, std::nullopt);
   if (!node) {
     write_line(report_fd, "error " + node.error().to_string());

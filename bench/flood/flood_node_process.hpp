@@ -23,6 +23,7 @@ inline constexpr std::size_t kBulkReplyBytes = 16 * 1024;
 struct FloodNodeOptions {
   std::size_t memory_budget_mib = 256;
   std::size_t max_connections = 512;
+  std::size_t max_requests_per_second = 2'000;  // per peer, the library's default
   std::string network_name;
 };
 

@@ -286,6 +286,24 @@ void NetworkNode::post_to_handlers(std::function<void()> work) {
   }
 }
 
+void NetworkNode::post_peer_request(const NodeId& peer, std::function<void()> work) {
+  if (!handlers_ || handlers_joined_) return work();
+  {
+    std::lock_guard lock(peer_work_mutex_);
+    peer_work_.push(peer, std::move(work));
+  }
+  // One run per item queued, each taking whichever peer's turn it is: a flooder's
+  // backlog delays another peer's request by a turn, not by the whole backlog.
+  asio::post(*handlers_, [this] {
+    std::optional<std::function<void()>> next;
+    {
+      std::lock_guard lock(peer_work_mutex_);
+      next = peer_work_.pop();
+    }
+    if (next) (*next)();
+  });
+}
+
 // ------------------------------------------------------------------ discovery
 
 NetworkResult<void> NetworkNode::open_discovery() {
@@ -718,7 +736,7 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
   if (const auto* punch = std::get_if<HolePunchMessage>(&message)) return handle_hole_punch(connection, *punch);
-  post_to_handlers([self = shared_from_this(), connection, message = std::move(message)]() {
+  post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
     // Announcements relayed over connections are not used yet: LAN discovery takes
     // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
     if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;

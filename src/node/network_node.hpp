@@ -40,6 +40,7 @@
 #include "peers/reputation_keeper.hpp"
 #include "reachability/port_mapper.hpp"
 #include "transport/tls_connection.hpp"
+#include "core/round_robin_queue.hpp"
 #include "core/token_bucket.hpp"
 
 namespace datafold::net {
@@ -96,6 +97,8 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   // Runs `work` on the handler pool (inline if the node is stopped).
   void post_to_handlers(std::function<void()> work);
+  // A peer's request to the handler pool, in turn with other peers' (RoundRobinQueue).
+  void post_peer_request(const NodeId& peer, std::function<void()> work);
 
   // True on one of this node's I/O threads, where blocking calls would deadlock.
   bool on_io_thread() const noexcept;
@@ -307,6 +310,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> io_threads_;
   std::unique_ptr<asio::thread_pool> handlers_;
+  // Peers' requests waiting for a handler thread, taken a peer at a time.
+  std::mutex peer_work_mutex_;
+  detail::RoundRobinQueue<NodeId, std::function<void()>> peer_work_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   // Set and reset under mutex_; callers copy it, so a stop() in between is harmless.
   std::shared_ptr<NodeDiscovery> discovery_;
