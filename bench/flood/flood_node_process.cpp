@@ -76,6 +76,8 @@ void write_line(int fd, const std::string& line) {
 }
 
 [[noreturn]] void run_node(int report_fd, int control_fd, const FloodNodeOptions& options) {
+  // The node's log lines (bans, closes) go to stderr: the bench's stdout is its JSON alone.
+  ::dup2(STDERR_FILENO, STDOUT_FILENO);
   net::NetworkConfig config;
   config.listen_address = "127.0.0.1";
   config.listen_port = 0;
