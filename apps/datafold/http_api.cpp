@@ -272,7 +272,7 @@ void HttpApi::install_routes() {
       out << "# HELP datafold_dht_values_rejected_total DHT values ignored, by reason.\n"
           << "# TYPE datafold_dht_values_rejected_total counter\n";
       for (const auto& [reason, count] : {std::pair{"forged", dht->values_forged}, {"replayed", dht->values_replayed},
-                                          {"foreign", dht->values_foreign}, {"stale", dht->values_stale},
+                                          {"refused", dht->values_refused}, {"foreign", dht->values_foreign}, {"stale", dht->values_stale},
                                           {"malformed", dht->values_malformed}})
         out << "datafold_dht_values_rejected_total{reason=\"" << reason << "\"} " << count << '\n';
       metric(out, "datafold_dht_lookups_total", "counter", "Node ids looked up in the DHT.", dht->lookups);

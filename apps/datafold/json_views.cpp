@@ -190,6 +190,7 @@ net::Json to_json(const net::DhtStats& stats) {
           {"values_rejected",
            {{"forged", stats.values_forged},
             {"replayed", stats.values_replayed},
+            {"refused", stats.values_refused},
             {"foreign", stats.values_foreign},
             {"stale", stats.values_stale},
             {"malformed", stats.values_malformed}}},

@@ -115,6 +115,7 @@ std::string_view to_string(ParseError error) noexcept {
     case ParseError::Malformed: return "malformed";
     case ParseError::BadSignature: return "bad signature";
     case ParseError::IdMismatch: return "id mismatch";
+    case ParseError::Refused: return "refused";
   }
   return "unknown";
 }
@@ -170,7 +171,7 @@ std::string encode_datagram(const AnnouncementFields& fields, const Identity& id
   return frame_datagram(kind, sign_announcement(fields, identity));
 }
 
-DatagramParse verify_signed_announcement(std::span<const std::uint8_t> bytes) {
+DatagramParse verify_signed_announcement(std::span<const std::uint8_t> bytes, const RefuseNode& refuse) {
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     return failed(ParseError::TooLarge);
   }
@@ -194,6 +195,8 @@ DatagramParse verify_signed_announcement(std::span<const std::uint8_t> bytes) {
     if (address.size() > kMaxAddressLength) return failed(ParseError::Malformed);
   }
   if (a.network_name().size() > kMaxNetworkNameLength) return failed(ParseError::Malformed);
+  // A banned node's claims are dropped unverified: its announcements cost no signature check.
+  if (refuse && refuse(*node_id)) return failed(ParseError::Refused);
 
   // The signature before the id check: an id mismatch is only worth reporting
   // (and counting separately) when the key really signed the claim.
@@ -223,7 +226,7 @@ DatagramParse verify_signed_announcement(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
-DatagramParse parse_datagram(std::span<const std::uint8_t> datagram) {
+DatagramParse parse_datagram(std::span<const std::uint8_t> datagram, const RefuseNode& refuse) {
   if (datagram.size() > kMaxDatagramBytes) return failed(ParseError::TooLarge);
   if (datagram.size() < kDatagramHeaderBytes) return failed(ParseError::BadMagic);
 
@@ -237,7 +240,7 @@ DatagramParse parse_datagram(std::span<const std::uint8_t> datagram) {
   }
   if (datagram[4] != kDatagramVersion) return failed(ParseError::BadVersion);
 
-  DatagramParse out = verify_signed_announcement(datagram.subspan(kDatagramHeaderBytes));
+  DatagramParse out = verify_signed_announcement(datagram.subspan(kDatagramHeaderBytes), refuse);
   out.kind = kind;
   return out;
 }

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,7 +72,12 @@ enum class ParseError : std::uint8_t {
   Malformed,     // not a SignedAnnouncement / NodeAnnouncement, or a field of the wrong size
   BadSignature,  // the signature does not verify with the announced public key
   IdMismatch,    // node_id != SHA-256(public_key)
+  Refused,       // claims a node the caller refuses (banned); the signature was not checked
 };
+
+// Which node ids a reader drops unverified: the check runs once the id is parsed
+// and before the signature, the expensive part. Empty: none.
+using RefuseNode = std::function<bool(const NodeId&)>;
 
 std::string_view to_string(ParseError error) noexcept;
 
@@ -101,12 +107,14 @@ std::string frame_datagram(DatagramKind kind, std::string_view signed_announceme
 // Checks a serialized SignedAnnouncement (no datagram header): parses it, verifies
 // the signature and that node_id is the hash of public_key. Also used for
 // announcements that arrive by other routes (an Envelope, the DHT). Never throws
-// on bad input; `kind` is left as Announcement.
-DatagramParse verify_signed_announcement(std::span<const std::uint8_t> signed_announcement);
+// on bad input; `kind` is left as Announcement. An id `refuse` names ends as
+// Refused before the signature is checked.
+DatagramParse verify_signed_announcement(std::span<const std::uint8_t> signed_announcement,
+                                         const RefuseNode& refuse = {});
 
 // Checks a whole datagram: size, magic, version, then verify_signed_announcement().
 // Does not check network name, timestamp or sequence: those need the receiver's
 // state (DiscoveryCore does them).
-DatagramParse parse_datagram(std::span<const std::uint8_t> datagram);
+DatagramParse parse_datagram(std::span<const std::uint8_t> datagram, const RefuseNode& refuse = {});
 
 }  // namespace datafold::net::discovery

@@ -31,6 +31,7 @@ DhtStats to_public(const discovery::DhtStats& in, std::uint16_t port) {
   out.values_superseded = in.values.superseded;
   out.values_forged = in.values.forged();
   out.values_replayed = in.values.replayed;
+  out.values_refused = in.values.refused;
   out.values_foreign = in.values.foreign_network;
   out.values_stale = in.values.stale + in.values.future;
   out.values_malformed = in.values.malformed + in.values.oversize;
@@ -55,6 +56,7 @@ NetworkResult<void> NetworkNode::open_dht() {
       .port = config_.dht_port,
       .bootstrap = config_.dht_bootstrap,
       .republish_interval = config_.dht_republish_interval,
+      .refuse_node = [this](const NodeId& node) { return reputation_->refuse_node(node); },
   };
   auto made = discovery::DhtDiscovery::create(std::move(dht_config));
   if (!made) return std::move(made).error();

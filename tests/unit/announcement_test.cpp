@@ -209,6 +209,21 @@ TEST_F(AnnouncementTest, IdThatIsNotTheHashOfTheKey) {
   EXPECT_EQ(parse_datagram(bytes_of(datagram)).error, ParseError::IdMismatch);
 }
 
+TEST_F(AnnouncementTest, ARefusedIdIsDroppedBeforeItsSignatureIsChecked) {
+  // Mallory's signature over Alice's announcement: a forgery, unless Alice is refused.
+  wire::SignedAnnouncement s;
+  s.ParseFromString(sign_announcement(sample_fields(), alice_));
+  const auto signature = mallory_.sign(bytes_of(s.announcement()));
+  s.set_signature(signature.data(), signature.size());
+  const std::string datagram = frame_datagram(DatagramKind::Announcement, s.SerializeAsString());
+  const RefuseNode refuse_alice = [&](const NodeId& id) { return id == alice_.node_id(); };
+  EXPECT_EQ(parse_datagram(bytes_of(datagram)).error, ParseError::BadSignature);
+  EXPECT_EQ(parse_datagram(bytes_of(datagram), refuse_alice).error, ParseError::Refused);
+  // Genuine announcements of others pass the same filter.
+  const std::string mallorys = encode_datagram(sample_fields(), mallory_);
+  EXPECT_TRUE(parse_datagram(bytes_of(mallorys), refuse_alice).ok());
+}
+
 TEST_F(AnnouncementTest, StringFieldsMustBeUtf8) {
   // Raw field records appended to a valid body (a later singular value wins),
   // signed as they are, so only the UTF-8 check can reject them.

@@ -54,6 +54,28 @@ class DhtValueCheckerTest : public ::testing::Test {
   }
 };
 
+TEST_F(DhtValueCheckerTest, ARefusedNodesValuesAreDroppedBeforeTheirSignatureIsChecked) {
+  DhtCheckerConfig config{.network_name = "testnet", .skew_window = std::chrono::milliseconds{kSkewMs}};
+  config.refuse_node = [&](const NodeId& id) { return id == alice.node_id(); };
+  DhtValueChecker banning{config};
+  // Alice's announcement under Bob's signature: a forgery, unless Alice is refused.
+  wire::SignedAnnouncement s;
+  ASSERT_TRUE(s.ParseFromString(sign_announcement(fields(), alice)));
+  const auto signature = bob.sign(bytes_of(s.announcement()));
+  s.set_signature(signature.data(), signature.size());
+  const std::vector<std::string> values{s.SerializeAsString(), sign_announcement(fields(), alice),
+                                        sign_announcement(fields(), bob)};
+  const auto out = banning.check(values, DhtKeyRef::network(), kNow);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].verdict, DhtVerdict::Refused);
+  EXPECT_EQ(out[1].verdict, DhtVerdict::Refused);
+  EXPECT_EQ(out[2].verdict, DhtVerdict::Accepted);
+  EXPECT_EQ(banning.counters().refused, 2u);
+  EXPECT_EQ(banning.counters().forged(), 0u);
+  EXPECT_EQ(checker.examine(bytes_of(values[0]), DhtKeyRef::network(), kNow).verdict, DhtVerdict::BadSignature)
+      << "without the ban, a forgery";
+}
+
 TEST_F(DhtValueCheckerTest, AcceptsAGenuineValueUnderItsNodeKeyAndTheNetworkKey) {
   AnnouncementFields f = fields();
   const std::string value = sign_announcement(f, alice);

@@ -180,6 +180,15 @@ TEST_F(DiscoveryCoreTest, ReputationRefusesBannedSendersAndNodesAndHearsOfForger
   receive(frame_datagram(DatagramKind::Announcement, s.SerializeAsString()), "10.0.0.5");
   EXPECT_EQ(forgers, std::vector<std::string>{"10.0.0.5"}) << "the sender's address, not the claimed id";
   EXPECT_EQ(asked, 4u);
+
+  // A banned node's announcement is dropped before its signature is checked: a
+  // broken signature under its id counts as banned, not as a forgery.
+  ASSERT_TRUE(s.ParseFromString(sign_announcement(banned_node.fields(clock_), banned_node.identity)));
+  s.set_signature(forged.data(), forged.size());
+  receive(frame_datagram(DatagramKind::Announcement, s.SerializeAsString()), "10.0.0.6");
+  EXPECT_EQ(core.counters().banned, 3u);
+  EXPECT_EQ(core.counters().bad_signature, 1u);
+  EXPECT_EQ(forgers.size(), 1u);
 }
 
 TEST_F(DiscoveryCoreTest, IdThatIsNotTheHashOfTheKeyIsIgnoredAndCounted) {

@@ -20,6 +20,7 @@ struct DhtStats {
   std::uint64_t values_superseded = 0;  // genuine, but the node has a newer one
   std::uint64_t values_forged = 0;      // bad signature, key not the id's, or under another node's key
   std::uint64_t values_replayed = 0;
+  std::uint64_t values_refused = 0;  // of banned nodes, dropped before their signature was checked
   std::uint64_t values_foreign = 0;     // another network's
   std::uint64_t values_stale = 0;       // past their lifetime, or from the future
   std::uint64_t values_malformed = 0;   // includes oversize

@@ -73,7 +73,9 @@ DhtDiscovery::Impl::Impl(DhtConfig config_in, std::vector<detail::HostPort> boot
       socket(std::move(socket_in)),
       work(asio::make_work_guard(io)),
       runner(std::make_unique<dht::DhtRunner>()),
-      checker(DhtCheckerConfig{config.network_name, config.skew_window}),
+      checker(DhtCheckerConfig{.network_name = config.network_name,
+                               .skew_window = config.skew_window,
+                               .refuse_node = config.refuse_node}),
       republish_timer(io) {}
 
 std::int64_t DhtDiscovery::Impl::wall_now() const {

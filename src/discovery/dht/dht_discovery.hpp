@@ -74,6 +74,8 @@ struct DhtConfig {
   std::uint32_t dht_network = 0;
   // Unix milliseconds; stamps and checks announcements. Empty: the system clock.
   std::function<std::int64_t()> wall_clock{};
+  // Nodes whose values are dropped before their signature is checked (bans).
+  RefuseNode refuse_node{};
 };
 
 // One value found under a node's key, for `datafold lookup`.

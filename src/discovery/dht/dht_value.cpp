@@ -15,6 +15,7 @@ std::string_view to_string(DhtVerdict verdict) noexcept {
     case DhtVerdict::Stale: return "stale";
     case DhtVerdict::Future: return "future";
     case DhtVerdict::Replayed: return "replayed";
+    case DhtVerdict::Refused: return "refused";
   }
   return "unknown";
 }

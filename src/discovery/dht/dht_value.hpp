@@ -46,10 +46,11 @@ enum class DhtVerdict : std::uint8_t {
   Stale,           // older than its lifetime (ttl, capped) plus the skew window
   Future,          // stamped further ahead than the skew window
   Replayed,        // a lower sequence than another value of the same instance
+  Refused,         // a node this node refuses (banned); dropped before its signature is checked
 };
 
 // "accepted", "superseded", "oversize", "malformed", "bad signature", "id mismatch",
-// "wrong key", "foreign network", "stale", "future", "replayed".
+// "wrong key", "foreign network", "stale", "future", "replayed", "refused".
 std::string_view to_string(DhtVerdict verdict) noexcept;
 
 // Accepted or Superseded: the announcement is genuine and current enough.

@@ -19,6 +19,7 @@ DhtVerdict verdict_for(ParseError error) noexcept {
     case ParseError::TooLarge: return DhtVerdict::Oversize;
     case ParseError::BadSignature: return DhtVerdict::BadSignature;
     case ParseError::IdMismatch: return DhtVerdict::IdMismatch;
+    case ParseError::Refused: return DhtVerdict::Refused;
     case ParseError::BadMagic:
     case ParseError::BadVersion:
     case ParseError::Malformed: return DhtVerdict::Malformed;
@@ -48,6 +49,7 @@ void DhtValueCounters::count(DhtVerdict verdict) noexcept {
     case DhtVerdict::Stale: ++stale; break;
     case DhtVerdict::Future: ++future; break;
     case DhtVerdict::Replayed: ++replayed; break;
+    case DhtVerdict::Refused: ++refused; break;
   }
 }
 
@@ -65,7 +67,7 @@ DhtValueCheck DhtValueChecker::examine(std::span<const std::uint8_t> data, const
     out.verdict = DhtVerdict::Oversize;
     return out;
   }
-  DatagramParse parsed = verify_signed_announcement(data);
+  DatagramParse parsed = verify_signed_announcement(data, config_.refuse_node);
   out.verdict = verdict_for(parsed.error);
   if (!parsed.ok()) return out;
   const AnnouncementFields& f = out.fields.emplace(std::move(parsed.fields));

@@ -60,12 +60,13 @@ struct DhtValueCounters {
   std::uint64_t stale = 0;
   std::uint64_t future = 0;
   std::uint64_t replayed = 0;
+  std::uint64_t refused = 0;  // of banned nodes, never verified
 
   // Claims nobody could have signed: a bad signature, a key that is not the
   // id's, or a genuine announcement placed under another node's key.
   std::uint64_t forged() const noexcept { return bad_signature + id_mismatch + wrong_key; }
   std::uint64_t rejected() const noexcept {
-    return oversize + malformed + forged() + foreign_network + stale + future + replayed;
+    return oversize + malformed + forged() + foreign_network + stale + future + replayed + refused;
   }
   void count(DhtVerdict verdict) noexcept;
 };
@@ -91,6 +92,8 @@ struct DhtCheckerConfig {
   std::chrono::milliseconds skew_window{60'000};
   // Instances whose highest sequence is remembered, least recently seen forgotten first.
   std::size_t max_instances = 4096;
+  // Nodes whose values are dropped unverified (reputation's bans). Empty: none.
+  RefuseNode refuse_node{};
 };
 
 class DhtValueChecker {

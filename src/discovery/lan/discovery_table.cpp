@@ -363,11 +363,11 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
 
   DatagramParse parsed;
   if (framed) {
-    parsed = parse_datagram(bytes);
+    parsed = parse_datagram(bytes, config_.refuse_node);
   } else if (bytes.size() > kMaxDatagramBytes) {
     parsed.error = ParseError::TooLarge;
   } else {
-    parsed = verify_signed_announcement(bytes);
+    parsed = verify_signed_announcement(bytes, config_.refuse_node);
   }
   switch (parsed.error) {
     case ParseError::None: break;
@@ -383,12 +383,9 @@ void DiscoveryCore::handle_datagram(const std::string& from_ip, std::uint16_t fr
       ++counters_.id_mismatch;
       if (config_.on_forged) config_.on_forged(from_ip);
       return;
+    case ParseError::Refused: ++counters_.banned; return;
   }
   AnnouncementFields& a = parsed.fields;
-  if (config_.refuse_node && config_.refuse_node(a.node_id)) {
-    ++counters_.banned;
-    return;
-  }
 
   if (a.node_id == local_node_id()) {
     ++counters_.own;
