@@ -6,10 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -42,6 +44,9 @@ net::QueryResult answer(const net::NetworkCore& node, const net::Query& query) {
       {"reputation_good", 0},
       {"reputation_refused_banned", 0},
       {"requester_score_x10", 0},
+      {"others_lowest_score_x10", 0},
+      {"others_highest_score_x10", 0},
+      {"others_scored", 0},
   };
   // What the node thinks of its peers: the attackers' keys (and the asker's own).
   std::map<std::string, std::int64_t> standing;
@@ -50,8 +55,20 @@ net::QueryResult answer(const net::NetworkCore& node, const net::Query& query) {
     for (const auto& [state, count] : reputation.subjects_by_state)
       standing["reputation_" + state] = static_cast<std::int64_t>(count);
     standing["reputation_refused_banned"] = static_cast<std::int64_t>(reputation.refused_banned);
-    if (auto key = net::PublicKey::from_string(query.pub_key))
-      standing["requester_score_x10"] = static_cast<std::int64_t>(node.reputation_of(key->node_id()).score * 10);
+    const auto asker = net::PublicKey::from_string(query.pub_key);
+    if (asker) standing["requester_score_x10"] = static_cast<std::int64_t>(node.reputation_of(asker->node_id()).score * 10);
+    // Every other scored key is an attacker's: only they and the asker talk to this node.
+    std::optional<double> lowest, highest;
+    std::int64_t scored = 0;
+    for (const auto& entry : node.reputation()) {
+      if (!entry.is_node || (asker && entry.subject == asker->node_id().to_string())) continue;
+      lowest = std::min(lowest.value_or(entry.score), entry.score);
+      highest = std::max(highest.value_or(entry.score), entry.score);
+      ++scored;
+    }
+    standing["others_lowest_score_x10"] = static_cast<std::int64_t>(lowest.value_or(0) * 10);
+    standing["others_highest_score_x10"] = static_cast<std::int64_t>(highest.value_or(0) * 10);
+    standing["others_scored"] = scored;
   }
   for (const auto& field : query.fields) {
     std::optional<net::Json> value;
@@ -86,6 +103,9 @@ void write_line(int fd, const std::string& line) {
   config.memory_budget_bytes = options.memory_budget_mib << 20;
   config.max_requests_per_second_per_peer = static_cast<double>(options.max_requests_per_second);
   config.request_burst_per_peer = 2 * options.max_requests_per_second;  // the library's ratio (2 000 / 4 000)
+  config.backpressure_stall_timeout = options.stall_timeout;
+  // Credit for answered requests is given each tick: a tick of a second shows it within the run.
+  config.reputation.tick_interval = kReputationTick;
   auto node = net::NetworkCore::create(std::move(config), net::NodeId{}, std::nullopt);
   if (!node) {
     write_line(report_fd, "error " + node.error().to_string());

@@ -1,7 +1,8 @@
 // The node the flood bench attacks, alone in a child process so its memory (VmHWM)
 // is its own. It answers schema "Flood": field "bulk" with kBulkReplyBytes of text
 // (what a peer that never reads piles up), field "small" with a short string; and
-// schema "Stats": its memory budget figures and limit counters, as integers.
+// schema "Stats": its memory budget figures, limit counters and what it thinks of
+// its peers, as integers.
 #pragma once
 
 #include <sys/types.h>
@@ -19,11 +20,14 @@ inline constexpr const char* kBulkField = "bulk";
 inline constexpr const char* kSmallField = "small";
 inline constexpr const char* kStatsSchema = "Stats";
 inline constexpr std::size_t kBulkReplyBytes = 16 * 1024;
+// The node's reputation tick (library default a minute), so credit shows within a run.
+inline constexpr std::chrono::milliseconds kReputationTick{1'000};
 
 struct FloodNodeOptions {
   std::size_t memory_budget_mib = 256;
   std::size_t max_connections = 512;
   std::size_t max_requests_per_second = 2'000;  // per peer, the library's default
+  std::chrono::milliseconds stall_timeout{20'000};  // the library's default
   std::string network_name;
 };
 

@@ -19,6 +19,9 @@ namespace datafold::net {
 
 namespace {
 
+// Answered requests credited per peer per tick: at +0.05 each, +1 a tick at most.
+constexpr std::uint64_t kAnswersCreditedPerTick = 20;
+
 // The IP a connection's faults are charged to: none through a relay, whose
 // socket is the relay's and says nothing of the peer's address.
 std::string charged_ip_of(const detail::TlsConnection& connection) {
@@ -94,9 +97,12 @@ void NetworkNode::reputation_tick() {
     std::lock_guard lock(rate_mutex_);
     answered.swap(good_requests_);
   }
+  // Credit comes with time, not volume: a peer that sends many requests earns no
+  // more in a tick than one that sends a few, so a flood cannot buy the goodwill
+  // to cover its faults.
   for (const auto& [peer, count] : answered)
     reputation_->record(detail::PeerEvent::AnsweredRequest, peer, "",
-                        static_cast<unsigned>(std::min<std::uint64_t>(count, 1'000'000)));
+                        static_cast<unsigned>(std::min<std::uint64_t>(count, kAnswersCreditedPerTick)));
   if (auto saved = reputation_->save_if_changed(); !saved)
     spdlog::warn("reputation not saved: {}", saved.error().message);
 }

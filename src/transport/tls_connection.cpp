@@ -205,8 +205,12 @@ asio::awaitable<bool> TlsConnection::wait_while_paused() {
       limit_hit(*reason);
     }
     const auto at = now();
-    if (account_.over_share() && *reason == LimitHit::Backpressure) {
-      if (account_.budget_spent()) {
+    // Stalled: paused at its share with replies waiting that the peer does not take
+    // (held past the share, or a write that does not complete). Past the deadline
+    // it goes, though what it holds is within its share: it is reading nothing.
+    const bool replies_waiting = account_.over_share() || write_in_progress_;
+    if (*reason == LimitHit::Backpressure && replies_waiting) {
+      if (account_.over_share() && account_.budget_spent()) {
         // The node holds all it may and this peer holds more than its share: it goes.
         limit_hit(LimitHit::OverBudget);
         close_with(make_error(ErrorKind::ResourceExhausted,

@@ -50,9 +50,19 @@ TEST_F(ReputationCli, TheOperatorBansUnbansAndResetsAndSeesIt) {
   EXPECT_NE(table.out.find("SUBJECT"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("203.0.113.7"), std::string::npos) << table.out;
 
-  // Who the node knows, with what it thinks of them; the status row; the metrics.
+  // A key it scored but never knew as a node (here the CLI's own, which only dialled
+  // in) is in `peers` too, with what the node thinks of it.
+  const std::string stranger = node_id_of("checker");
+  const auto banned_key = reputation(node, {"ban", stranger, "--seconds", "600"});
+  EXPECT_EQ(banned_key.exit_code, 0) << banned_key.err;
   const auto peers = datafold("client", {"peers", "--http", node.http()});
   EXPECT_NE(peers.out.find("REPUTATION"), std::string::npos) << peers.out;
+  const auto stranger_row = peers.out.find(stranger.substr(0, 12));
+  ASSERT_NE(stranger_row, std::string::npos) << peers.out;
+  EXPECT_NE(peers.out.find("banned", stranger_row), std::string::npos) << peers.out;
+  EXPECT_EQ(reputation(node, {"reset", stranger}).exit_code, 0);
+
+  // The status row; the metrics.
   const auto status = datafold("client", {"status", "--http", node.http()});
   EXPECT_NE(status.out.find("1 banned"), std::string::npos) << status.out;
   httplib::Client http("127.0.0.1", node.http_port());

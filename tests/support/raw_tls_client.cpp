@@ -1,5 +1,7 @@
 #include "support/raw_tls_client.hpp"
 
+#include <poll.h>
+
 #include <asio/connect.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
@@ -130,6 +132,14 @@ bool RawTlsClient::wait_closed(Millis deadline) {
     if (!read_more(left) && !closed_) return false;
   }
   return true;
+}
+
+bool RawTlsClient::wait_closed_unread(Millis deadline) {
+  if (closed_ || !stream_) return true;
+  // POLLRDHUP: the node's FIN arrived, whatever is still queued before it.
+  pollfd p{stream_->lowest_layer().native_handle(), POLLRDHUP, 0};
+  const int ready = ::poll(&p, 1, static_cast<int>(deadline.count()));
+  return ready > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 }  // namespace datafold::net::testing

@@ -46,6 +46,9 @@ class RawTlsClient {
   std::optional<Message> read_message(Millis deadline = Millis(5000));
   // True if the node closes the connection within the deadline (after any messages).
   bool wait_closed(Millis deadline = Millis(5000));
+  // The same, reading nothing (what the node sends stays in the socket): true once
+  // the node has closed or reset the connection.
+  bool wait_closed_unread(Millis deadline);
   const HelloMessage& node_hello() const { return node_hello_; }
 
  private:

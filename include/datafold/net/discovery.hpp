@@ -38,11 +38,12 @@ struct DiscoveryConfig {
   std::string listen_address;
   // Reputation's say (optional; NetworkNode fills them): a datagram from an IP
   // `refuse_sender` names is dropped before it is parsed; announcements of a node
-  // `refuse_node` names are ignored; `on_forged` hears the source IP of each
-  // datagram whose signature or node id does not check. Run on discovery's thread.
-  std::function<bool(std::string_view ip)> refuse_sender;
-  std::function<bool(const NodeId&)> refuse_node;
-  std::function<void(std::string_view ip)> on_forged;
+  // `refuse_node` names are dropped before their signature is checked; `on_forged`
+  // hears the source IP of each datagram whose signature or node id does not
+  // check. Run on discovery's thread.
+  std::function<bool(std::string_view ip)> refuse_sender{};
+  std::function<bool(const NodeId&)> refuse_node{};
+  std::function<void(std::string_view ip)> on_forged{};
 };
 
 enum class DiscoveryEvent { Discovered, Updated, Departed, Expired };

@@ -127,8 +127,8 @@ struct DiscoveryConfig {
   NodeEventFn on_event{};     // optional
   // Reputation's say (all optional): datagrams from an IP `refuse_sender` names are
   // dropped before anything is parsed, announcements of a node `refuse_node` names
-  // are dropped before their signature is checked, and `on_forged` hears the source IP of each datagram whose
-  // signature or id does not check.
+  // are dropped before their signature is checked, and `on_forged` hears the
+  // source IP of each datagram whose signature or id does not check.
   std::function<bool(std::string_view ip)> refuse_sender{};
   RefuseNode refuse_node{};
   std::function<void(std::string_view ip)> on_forged{};
