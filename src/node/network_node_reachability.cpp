@@ -155,7 +155,7 @@ ReachabilityReport NetworkNode::reachability() const {
     out.relay.reservations = stats.reservations;
     out.relay.circuits_running = stats.circuits_running;
     out.relay.circuits_opened = stats.counters.circuits_opened;
-    out.relay.circuits_refused = stats.counters.circuits_refused;
+    out.relay.circuits_refused = stats.counters.circuits_refused + stats.circuits_refused_for_memory;
     out.relay.reservations_refused = stats.counters.reservations_refused;
     out.relay.circuits_cut = stats.circuits_cut;
     out.relay.bytes_relayed = stats.circuit_bytes;

@@ -52,7 +52,7 @@ void answer(const NetworkNode::ConnectionPtr& to, const RelayRequestMessage& req
 void NetworkNode::open_relay() {
   if (!config_.relay) return;
   auto relay = std::make_shared<detail::RelayServer>(*io_, config_.relay_limits,
-                                                     config_.connect_timeout + config_.handshake_timeout);
+                                                     config_.connect_timeout + config_.handshake_timeout, budget_);
   relay->on_abuse([weak = weak_from_this()](const ConnectionPtr& from) {
     if (auto self = weak.lock()) self->record_peer_event(from, detail::PeerEvent::RelayAbuse);
   });

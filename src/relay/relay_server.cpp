@@ -46,9 +46,19 @@ std::optional<RelayToken> random_token() {
 // so the other stops too; the ends' TLS then reports the cut.
 class RelayServer::Pipe : public std::enable_shared_from_this<Pipe> {
  public:
+  // What a running pipe holds: one pump buffer each way.
+  static constexpr std::size_t kPumpBufferBytes = 16 * 1024;
+  static constexpr std::size_t kHeldBytes = 2 * kPumpBufferBytes;
+
+  // `account` already holds kHeldBytes; the pipe gives them back when it goes.
   Pipe(asio::any_io_executor strand, asio::ip::tcp::socket a, asio::ip::tcp::socket b, const RelayLimits& limits,
-       std::function<void(std::uint64_t bytes, bool cut)> ended)
-      : a_(std::move(a)), b_(std::move(b)), timer_(strand), limits_(limits), ended_(std::move(ended)) {}
+       std::unique_ptr<BudgetAccount> account, std::function<void(std::uint64_t bytes, bool cut)> ended)
+      : a_(std::move(a)),
+        b_(std::move(b)),
+        timer_(strand),
+        limits_(limits),
+        account_(std::move(account)),
+        ended_(std::move(ended)) {}
 
   void start() {
     auto self = shared_from_this();
@@ -70,7 +80,7 @@ class RelayServer::Pipe : public std::enable_shared_from_this<Pipe> {
  private:
   asio::awaitable<void> pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to) {
     auto self = shared_from_this();
-    std::array<std::uint8_t, 16 * 1024> buffer;
+    std::array<std::uint8_t, kPumpBufferBytes> buffer;
     while (!closed_) {
       auto [read_ec, n] = co_await from.async_read_some(asio::buffer(buffer), as_tuple(use_awaitable));
       if (read_ec) break;
@@ -99,13 +109,15 @@ class RelayServer::Pipe : public std::enable_shared_from_this<Pipe> {
   asio::ip::tcp::socket b_;
   asio::steady_timer timer_;
   const RelayLimits limits_;
+  const std::unique_ptr<BudgetAccount> account_;
   std::function<void(std::uint64_t, bool)> ended_;
   std::atomic<std::uint64_t> bytes_{0};
   bool closed_ = false;  // on the strand
 };
 
-RelayServer::RelayServer(asio::io_context& io, RelayLimits limits, std::chrono::milliseconds invite_timeout)
-    : io_(io), invite_timeout_(invite_timeout), book_(limits) {}
+RelayServer::RelayServer(asio::io_context& io, RelayLimits limits, std::chrono::milliseconds invite_timeout,
+                         std::shared_ptr<MemoryBudget> budget)
+    : io_(io), invite_timeout_(invite_timeout), budget_(std::move(budget)), book_(limits) {}
 
 void RelayServer::respond(const std::shared_ptr<TlsConnection>& to, const RelayRequestMessage& request,
                           RelayResponseMessage::Status status, std::string message, const RelayToken& token) {
@@ -282,9 +294,21 @@ void RelayServer::splice(const RelayToken& token, asio::ip::tcp::socket first, a
     if (ec) return asio::ip::tcp::socket(strand);
     return asio::ip::tcp::socket(strand, protocol, s.release(ec));
   };
+  auto account = std::make_unique<BudgetAccount>(budget_.get());
+  if (!account->try_charge(Pipe::kHeldBytes)) {
+    // The node holds all peers may make it hold: no new circuit until that eases.
+    // Both ends see their circuit close and try another path.
+    std::error_code ignored;
+    first.close(ignored);
+    second.close(ignored);
+    std::lock_guard lock(mutex_);
+    book_.end(token);
+    circuits_refused_for_memory_++;
+    return;
+  }
   auto a = rewrap(first);
   auto b = rewrap(second);
-  auto pipe = std::make_shared<Pipe>(strand, std::move(a), std::move(b), book_.limits(),
+  auto pipe = std::make_shared<Pipe>(strand, std::move(a), std::move(b), book_.limits(), std::move(account),
                                      [self = weak_from_this(), token](std::uint64_t bytes, bool cut) {
                                        if (auto relay = self.lock()) relay->on_pipe_ended(token, bytes, cut);
                                      });
@@ -340,6 +364,7 @@ RelayServerStats RelayServer::stats() const {
   for (const auto& [token, pipe] : pipes_)
     if (auto running = pipe.lock()) out.circuit_bytes += running->bytes();
   out.circuits_cut = circuits_cut_;
+  out.circuits_refused_for_memory = circuits_refused_for_memory_;
   return out;
 }
 

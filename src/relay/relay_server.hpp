@@ -20,6 +20,7 @@
 
 #include "datafold/net/message.hpp"
 #include "relay/relay_book.hpp"
+#include "transport/memory_budget.hpp"
 #include "transport/tls_connection.hpp"
 
 namespace datafold::net::detail {
@@ -30,11 +31,15 @@ struct RelayServerStats {
   std::uint64_t circuit_bytes = 0;  // relayed so far, both directions
   RelayCounters counters;
   std::uint64_t circuits_cut = 0;   // by a byte or time limit
+  std::uint64_t circuits_refused_for_memory = 0;  // joined while the node's memory budget was spent
 };
 
 class RelayServer : public std::enable_shared_from_this<RelayServer> {
  public:
-  RelayServer(asio::io_context& io, RelayLimits limits, std::chrono::milliseconds invite_timeout);
+  // A running circuit's pump buffers count against `budget` (may be null): a circuit
+  // whose ends join while the budget is spent is closed instead of started.
+  RelayServer(asio::io_context& io, RelayLimits limits, std::chrono::milliseconds invite_timeout,
+              std::shared_ptr<MemoryBudget> budget = nullptr);
 
   // A Reserve or Connect from `from`; the answer goes back on `from`.
   void handle(const std::shared_ptr<TlsConnection>& from, const RelayRequestMessage& request);
@@ -63,6 +68,7 @@ class RelayServer : public std::enable_shared_from_this<RelayServer> {
 
   asio::io_context& io_;
   const std::chrono::milliseconds invite_timeout_;
+  const std::shared_ptr<MemoryBudget> budget_;
 
   mutable std::mutex mutex_;
   RelayBook book_;
@@ -74,6 +80,7 @@ class RelayServer : public std::enable_shared_from_this<RelayServer> {
   std::map<RelayToken, std::weak_ptr<Pipe>> pipes_;
   std::uint64_t bytes_done_ = 0;  // of circuits that ended
   std::uint64_t circuits_cut_ = 0;
+  std::uint64_t circuits_refused_for_memory_ = 0;
   AbuseFn report_abuse_;
 };
 

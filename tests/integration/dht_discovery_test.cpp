@@ -343,6 +343,14 @@ TEST(DhtDiscovery, ForgedAndReplayedValuesAreCountedAndTheGenuineOneIsStillFound
       },
       kLookupDeadline));
   bob->publish(reachable_at(9002));
+  // The second put is on its way: every lookup below must be able to find it.
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        for (const auto& r : inspect(*reader, bob->node_id()))
+          if (r.verified && r.fields->sequence == 2) return true;
+        return false;
+      },
+      kLookupDeadline));
 
   const Identity mallory = new_identity();
   const DhtKey bobs_key = dht_node_key(bob->node_id());

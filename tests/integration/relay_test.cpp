@@ -93,6 +93,34 @@ TEST(Relay, ANodeKnownOnlyByItsRelayedAddressAnswersThroughTheCircuit) {
   EXPECT_GT(relay->reachability().relay.bytes_relayed, 0u);
 }
 
+TEST(Relay, ARunningCircuitCountsAgainstTheRelaysMemoryBudgetUntilItEnds) {
+  // A circuit's pump buffers (16 KiB each way) are memory its ends make the relay
+  // hold, like a connection's write queue.
+  constexpr std::size_t kCircuitHolds = 2 * 16 * 1024;
+  auto relay = start_node(relay_config());
+  ASSERT_TRUE(relay);
+  auto hidden = start_node(reserving_config(*relay));
+  ASSERT_TRUE(hidden);
+  hidden->set_query_callback([](Query q) { return answer_with_name(q); });
+  auto caller = start_node(no_punch_config());
+  ASSERT_TRUE(caller);
+  const auto relayed = wait_for_relayed_address(*hidden);
+  ASSERT_FALSE(relayed.empty()) << "no reservation at the relay";
+  const auto before = relay->stats().memory_in_use_bytes;
+  EXPECT_LT(before, kCircuitHolds);
+
+  know_only_at(*caller, *hidden, {relayed});
+  auto answer = caller->query_node(hidden->local_node_id(), name_query());
+  ASSERT_TRUE(answer.ok()) << answer.error().to_string();
+  EXPECT_EQ(relay->reachability().relay.circuits_running, 1u);
+  EXPECT_GE(relay->stats().memory_in_use_bytes, kCircuitHolds);
+
+  ASSERT_TRUE(caller->stop());  // its end of the circuit closes, so does the circuit
+  EXPECT_TRUE(eventually([&] { return relay->reachability().relay.circuits_running == 0; }));
+  EXPECT_TRUE(eventually([&] { return relay->stats().memory_in_use_bytes < kCircuitHolds; }))
+      << relay->stats().memory_in_use_bytes << " bytes still held";
+}
+
 TEST(Relay, ACallerAskingForANodeWithoutAReservationIsToldSo) {
   auto relay = start_node(relay_config());
   ASSERT_TRUE(relay);

@@ -26,7 +26,7 @@ struct RelayServiceStats {
   std::uint64_t reservations = 0;
   std::uint64_t circuits_running = 0;
   std::uint64_t circuits_opened = 0;
-  std::uint64_t circuits_refused = 0;   // no reservation, or a limit
+  std::uint64_t circuits_refused = 0;   // no reservation, a limit, or the node's memory budget spent
   std::uint64_t circuits_cut = 0;       // by the byte or time limit
   std::uint64_t reservations_refused = 0;
   std::uint64_t bytes_relayed = 0;
