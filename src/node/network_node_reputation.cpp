@@ -49,30 +49,15 @@ void NetworkNode::record_peer_event(const ConnectionPtr& connection, detail::Pee
 }
 
 std::vector<std::string> NetworkNode::by_reputation(std::vector<std::string> addresses) const {
-  if (!reputation_->enabled() || addresses.size() < 2) return addresses;
   // The host a dial goes to: the relay's for a relayed address.
-  auto host_of = [](const std::string& address) -> std::string {
+  return reputation_->order_by_host(std::move(addresses), [](const std::string& address) -> std::string {
     if (detail::is_relayed_address(address)) {
       auto relayed = detail::parse_relayed_address(address);
       return relayed ? relayed->address.host : std::string{};
     }
     auto parsed = parse_host_port(address);
     return parsed ? parsed->host : std::string{};
-  };
-  std::vector<std::pair<double, std::string>> scored;
-  for (auto& address : addresses) {
-    const auto host = host_of(address);
-    const auto state = reputation_->state(std::nullopt, host);
-    // Hosts avoided or banned go last rather than away: the node itself may be fine.
-    const double rank = state == PeerState::Avoided || state == PeerState::Banned ? -1e9
-                                                                                   : reputation_->score(std::nullopt, host);
-    scored.emplace_back(rank, std::move(address));
-  }
-  // Stable: among equals (the usual case, all neutral) the table's order stands.
-  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  addresses.clear();
-  for (auto& [rank, address] : scored) addresses.push_back(std::move(address));
-  return addresses;
+  });
 }
 
 void NetworkNode::note_good_request(const NodeId& peer) {

@@ -1,5 +1,7 @@
 #include "peers/reputation_keeper.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -203,6 +205,25 @@ NetworkResult<bool> ReputationKeeper::reset(std::string_view subject) {
   if (parsed->node) told_would_be_banned_.erase(*parsed->node);
   changed_ = changed_ || found;
   return found;
+}
+
+std::vector<std::string> ReputationKeeper::order_by_host(
+    std::vector<std::string> addresses, const std::function<std::string(const std::string&)>& host_of) const {
+  if (!enabled() || addresses.size() < 2) return addresses;
+  std::vector<std::pair<double, std::string>> ranked;
+  ranked.reserve(addresses.size());
+  for (auto& address : addresses) {
+    const auto host = host_of(address);
+    const auto standing = state(std::nullopt, host);
+    const double rank = standing == PeerState::Avoided || standing == PeerState::Banned
+                            ? -std::numeric_limits<double>::infinity()
+                            : score(std::nullopt, host);
+    ranked.emplace_back(rank, std::move(address));
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  addresses.clear();
+  for (auto& [rank, address] : ranked) addresses.push_back(std::move(address));
+  return addresses;
 }
 
 std::vector<ReputationEntry> ReputationKeeper::entries() const {

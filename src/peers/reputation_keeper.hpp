@@ -69,6 +69,12 @@ class ReputationKeeper {
   NetworkResult<bool> unban(std::string_view subject);
   NetworkResult<bool> reset(std::string_view subject);
 
+  // `addresses` best-scored host first (`host_of` names each one's host), hosts
+  // avoided or banned last rather than dropped: the node itself may be fine.
+  // Stable: among equals (the usual case, all neutral) the given order stands.
+  std::vector<std::string> order_by_host(std::vector<std::string> addresses,
+                                         const std::function<std::string(const std::string&)>& host_of) const;
+
   std::vector<ReputationEntry> entries() const;
   ReputationStats stats() const;
 

@@ -2,7 +2,7 @@
 // (a new keeper on the same file) and ends when its time is up; loopback is one
 // shared host unless told otherwise; trusted keys are shown, never banned; the
 // operator's subjects are node ids or IPs; the minute tick rewards only peers
-// without a fault; off means off.
+// without a fault; off means off; addresses are tried best-scored host first.
 #include "peers/reputation_keeper.hpp"
 
 #include <filesystem>
@@ -134,6 +134,28 @@ TEST_F(ReputationKeeperTest, OffRecordsAndRefusesNothing) {
   EXPECT_FALSE(off->ban("192.0.2.7", 60s).ok());
   ASSERT_TRUE(off->save_if_changed().ok());
   EXPECT_FALSE(std::filesystem::exists(settings_.file)) << "nothing written when off";
+}
+
+TEST_F(ReputationKeeperTest, AddressesAreOrderedBestScoredHostFirstWithAvoidedAndBannedHostsLast) {
+  settings_.file.clear();
+  auto scores = keeper();
+  auto host_of = [](const std::string& address) { return address.substr(0, address.find(':')); };
+  const std::vector<std::string> addresses = {"198.51.100.1:4000", "198.51.100.2:4000", "198.51.100.3:4000",
+                                              "198.51.100.4:4000"};
+  EXPECT_EQ(scores->order_by_host(addresses, host_of), addresses) << "all neutral: the given order stands";
+
+  ASSERT_TRUE(scores->ban("198.51.100.1", 600s).ok());                      // banned
+  scores->record(PeerEvent::ForgedAnnouncement, std::nullopt, "198.51.100.2");  // -25: avoided
+  scores->record(PeerEvent::ConnectedMinute, std::nullopt, "198.51.100.4", 30);  // +3: good
+  scores->record(PeerEvent::Timeout, std::nullopt, "198.51.100.3");              // -0.25: neutral
+  const std::vector<std::string> expected = {"198.51.100.4:4000", "198.51.100.3:4000", "198.51.100.1:4000",
+                                             "198.51.100.2:4000"};
+  EXPECT_EQ(scores->order_by_host(addresses, host_of), expected)
+      << "good, then neutral, then the avoided and banned hosts in their given order";
+
+  settings_.enabled = false;
+  auto off = keeper();
+  EXPECT_EQ(off->order_by_host(addresses, host_of), addresses) << "reputation off: no reordering";
 }
 
 }  // namespace
