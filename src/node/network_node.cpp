@@ -558,11 +558,18 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
     }
   }
   auto connection = std::make_shared<detail::TlsConnection>(std::move(socket), *tls_, true, limits());
-  auto handshake = co_await connection->handshake(handshake_params(std::nullopt));
+  auto params = handshake_params(std::nullopt);
+  // A banned key goes as soon as its certificate proves it, before any Hello.
+  params.refuse_peer = [this](const NodeId& peer) { return reputation_->refuse_node(peer); };
+  auto handshake = co_await connection->handshake(std::move(params));
   if (!handshake) {
     {
       std::lock_guard lock(mutex_);
       peers_.inbound_handshake_failed(ip);
+    }
+    if (handshake.error().code == ErrorCode::PermissionDenied) {
+      counters_.connections_refused++;
+      co_return;
     }
     counters_.handshake_failures++;
     spdlog::debug("inbound handshake from {} failed: {}", ip, handshake.error().message);

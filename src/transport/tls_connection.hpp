@@ -76,6 +76,10 @@ struct HandshakeParams {
   std::optional<NodeId> relayed_via;
   // Dialled only to answer a DialBack: the Hello says so, and the peer closes it.
   bool dial_back_probe = false;
+  // Peers refused as soon as their key is proven, before any Hello (reputation's
+  // bans): the peer is sent a PERMISSION_DENIED Error instead, and the handshake
+  // fails with that code. Empty: none.
+  std::function<bool(const NodeId&)> refuse_peer{};
   std::chrono::milliseconds timeout{10'000};
 };
 

@@ -87,6 +87,15 @@ asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams pa
                                   remote_address_ + " but the peer proved it is " +
                                   peer_id_.short_string(),
                               ErrorCode::AuthenticationFailed));
+  if (params.refuse_peer && params.refuse_peer(peer_id_)) {
+    // Told why, once: an operator whose node is refused sees it in the log.
+    ErrorMessage refusal;
+    refusal.message_id = Uuid::random();
+    refusal.code = ErrorCode::PermissionDenied;
+    refusal.message = "node " + peer_id_.short_string() + " is banned here";
+    (void)co_await write_now(refusal);
+    co_return fail(make_error(ErrorKind::Authentication, refusal.message, ErrorCode::PermissionDenied));
+  }
 
   HelloMessage ours;
   ours.message_id = Uuid::random();

@@ -1,11 +1,12 @@
 // `datafold reputation show|ban|unban|reset` against a running node, the REPUTATION
-// column of `datafold peers`, the status row, /metrics, and the ban kept in the data
-// dir across a restart.
+// column of `datafold peers`, the status row, /metrics, the ban kept in the data
+// dir across a restart, and a peer that sends garbage banned on its own.
 #include <filesystem>
 
 #include <httplib.h>
 
 #include "cli/cli_fixture.hpp"
+#include "support/raw_tls_client.hpp"
 
 namespace datafold::cli_test {
 namespace {
@@ -80,6 +81,40 @@ TEST_F(ReputationCli, TheOperatorBansUnbansAndResetsAndSeesIt) {
   EXPECT_FALSE(entry(node, "203.0.113.7"));
   const auto again = reputation(node, {"reset", "203.0.113.7"});
   EXPECT_NE(again.out.find("nothing was known of 203.0.113.7"), std::string::npos) << again.out;
+}
+
+TEST_F(ReputationCli, APeerThatSendsGarbageIsBannedRefusedAndShownSoInPeers) {
+  auto& node = start_node("node");
+  const auto port = static_cast<std::uint16_t>(std::stoi(node.address().substr(node.address().rfind(':') + 1)));
+  // Undecodable frames: each a protocol violation, three close the connection. The
+  // same key comes back for more until the node no longer takes it.
+  net::testing::RawTlsClient attacker;
+  const std::string junk = "\xff\xff\xff\xff\x0f";
+  const std::string frame = std::string("\0\0\0", 3) + static_cast<char>(junk.size()) + junk;
+  bool refused = false;
+  int rounds = 0;
+  for (; rounds < 10 && !refused; ++rounds) {
+    if (!attacker.connect(port) || !attacker.exchange_hello(net::kMinProtocolVersion, net::kMaxProtocolVersion,
+                                                            network_)) {
+      refused = true;  // closed at the handshake: banned by key
+      break;
+    }
+    for (int i = 0; i < 3; ++i) (void)attacker.write(frame);
+    EXPECT_TRUE(attacker.wait_closed()) << "repeated violations must close the connection";
+  }
+  EXPECT_TRUE(refused) << "the garbage sender was still let in after " << rounds << " rounds";
+
+  const std::string key = attacker.identity().node_id().to_string();
+  const auto shown = entry(node, key);
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->value("state", ""), "banned");
+  // In `datafold peers` too, though it never was a node this one knew: it only dialled in.
+  const auto peers = datafold("client", {"peers", "--http", node.http()});
+  const auto row = peers.out.find(key.substr(0, 12));
+  ASSERT_NE(row, std::string::npos) << peers.out;
+  EXPECT_NE(peers.out.find("banned", row), std::string::npos) << peers.out;
+  // A well-behaved client is still served.
+  expect_good_query(node);
 }
 
 TEST_F(ReputationCli, ASubjectThatIsNeitherIdNorIpIsRefusedClearly) {

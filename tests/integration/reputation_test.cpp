@@ -191,10 +191,13 @@ TEST(Reputation, ATrustedKeyIsNeverBannedAutomatically) {
   // The operator can still ban it by hand.
   ASSERT_TRUE(server->ban(friend_node.identity().node_id().to_string(), 3600s).ok());
   EXPECT_EQ(server->reputation_of(friend_node.identity().node_id()).state, PeerState::Banned);
-  // Refused once its key is known: the handshake completes, then the node hangs up.
-  ASSERT_TRUE(friend_node.connect_from(kAbusiveHost, server->listen_port()) && friend_node.exchange_hello());
+  // Refused once its key is known: TLS completes, and the node sends an Error, not its Hello.
+  const auto refused_before = server->stats().connections_refused;
+  ASSERT_TRUE(friend_node.connect_from(kAbusiveHost, server->listen_port()));
+  EXPECT_FALSE(friend_node.exchange_hello());
   EXPECT_TRUE(friend_node.wait_closed());
   EXPECT_TRUE(server->connected_nodes().empty());
+  EXPECT_TRUE(testing::eventually([&] { return server->stats().connections_refused > refused_before; }));
 }
 
 TEST(Reputation, AnOperatorsBanSurvivesARestartAndAnUnbanLiftsIt) {
@@ -218,8 +221,9 @@ TEST(Reputation, AnOperatorsBanSurvivesARestartAndAnUnbanLiftsIt) {
   ASSERT_TRUE(server);
   testing::serve_known_answers(*server);
   EXPECT_EQ(server->reputation_of(peer.identity().node_id()).state, PeerState::Banned);
-  // Refused by key, once the handshake says who it is: the node hangs up at once.
-  ASSERT_TRUE(peer.connect_from("127.0.0.1", server->listen_port()) && peer.exchange_hello());
+  // Refused by key, once TLS proves who it is: no Hello, and the node hangs up at once.
+  ASSERT_TRUE(peer.connect_from("127.0.0.1", server->listen_port()));
+  EXPECT_FALSE(peer.exchange_hello());
   EXPECT_TRUE(peer.wait_closed());
   RawTlsClient from_banned_host;
   EXPECT_FALSE(from_banned_host.connect_from("127.0.0.9", server->listen_port()) && from_banned_host.exchange_hello())
