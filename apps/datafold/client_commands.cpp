@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 
 #include <datafold/net/identity.hpp>
@@ -711,6 +712,22 @@ PeersCommand::PeersCommand(CLI::App& app, const GlobalOptions& global)
 int PeersCommand::run() const {
   auto nodes = local_api_get(http_, "/api/network/nodes");
   if (!nodes) return fail("peers", nodes.error());
+  // Below the nodes it knows, every other key the node has scored (a peer that only
+  // ever dialled in, a banned attacker), so nobody it refuses is out of sight.
+  if (auto scored = local_api_get(http_, "/api/v1/reputation"); scored && nodes->is_array()) {
+    std::set<std::string> listed;
+    for (const auto& node : *nodes) listed.insert(node.value("node_id", ""));
+    for (const auto& entry : scored->value("entries", Json::array())) {
+      if (entry.value("kind", "") != "node" || listed.count(entry.value("subject", ""))) continue;
+      nodes->push_back({{"node_id", entry.value("subject", "")},
+                        {"addresses", Json::array()},
+                        {"health", "unknown"},
+                        {"trust_distance", nullptr},
+                        {"last_seen_ms", nullptr},
+                        {"known", false},
+                        {"reputation", {{"score", entry.value("score", 0.0)}, {"state", entry.value("state", "")}}}});
+    }
+  }
   if (global_.json) std::cout << json_text(*nodes) << '\n';
   else print_nodes(*nodes, "the node knows no other nodes");
   return static_cast<int>(ExitCode::kOk);

@@ -103,30 +103,13 @@ void HttpApi::install_routes() {
     std::vector<net::NodeInfo> nodes;
     for (auto& [id, info] : core_.known_nodes()) nodes.push_back(std::move(info));
     auto listed = with_paths(to_json(nodes), core_.connected_nodes());
-    auto standing_of = [](const net::ReputationEntry& standing) {
-      return net::Json{{"score", std::round(standing.score * 10) / 10},
-                       {"state", std::string(net::to_string(standing.state))}};
-    };
     // What this node thinks of each (its key's score, with its address's penalty when connected).
-    std::unordered_set<std::string> shown;
     for (auto& node : listed) {
       if (auto id = net::NodeId::from_string(node.value("node_id", std::string()))) {
-        node["reputation"] = standing_of(core_.reputation_of(*id));
-        node["known"] = true;
-        shown.insert(id->to_string());
+        const auto standing = core_.reputation_of(*id);
+        node["reputation"] = {{"score", std::round(standing.score * 10) / 10},
+                              {"state", std::string(net::to_string(standing.state))}};
       }
-    }
-    // Peers it scored but does not know as nodes (one that only ever dialled in, a
-    // banned attacker): listed too, so nobody it refuses is out of the operator's sight.
-    for (const auto& entry : core_.reputation()) {
-      if (!entry.is_node || shown.count(entry.subject)) continue;
-      listed.push_back({{"node_id", entry.subject},
-                        {"addresses", net::Json::array()},
-                        {"health", std::string(net::to_string(net::NodeHealth::Unknown))},
-                        {"trust_distance", nullptr},
-                        {"last_seen_ms", nullptr},
-                        {"known", false},
-                        {"reputation", standing_of(entry)}});
     }
     reply_data(res, listed);
   });
