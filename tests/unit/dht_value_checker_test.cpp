@@ -148,6 +148,8 @@ TEST_F(DhtValueCheckerTest, FreshnessIsTheValuesLifetimePlusSkew) {
   f.timestamp_ms = kNow + kSkewMs + 1;
   EXPECT_EQ(verdict(sign_announcement(f, alice), DhtKeyRef::network()), DhtVerdict::Future);
 
+  // A reader that never saw the value above: to it, older instances are not outdated.
+  checker = DhtValueChecker{checker.config()};
   f.instance_id = Uuid::random();
   f.timestamp_ms = kNow - 600'000 - kSkewMs;
   EXPECT_EQ(verdict(sign_announcement(f, alice), DhtKeyRef::network()), DhtVerdict::Accepted);
@@ -233,6 +235,25 @@ TEST_F(DhtValueCheckerTest, ARestartedNodesEarlierInstanceIsSuperseded) {
   EXPECT_EQ(out[2].verdict, DhtVerdict::Superseded);
   EXPECT_EQ(checker.counters().superseded, 1u);
   EXPECT_EQ(checker.counters().rejected(), 0u);
+}
+
+TEST_F(DhtValueCheckerTest, ALaterLookupThatReadsOnlyTheEarlierInstanceKeepsTheNewerOne) {
+  AnnouncementFields before = fields();
+  before.sequence = 9;
+  before.timestamp_ms = kNow - 30'000;
+  AnnouncementFields after = fields();  // the restarted node's new instance
+  const std::string old_value = sign_announcement(before, alice);
+  const std::string new_value = sign_announcement(after, alice);
+
+  EXPECT_EQ(verdict(new_value, DhtKeyRef::node(alice.node_id())), DhtVerdict::Accepted);
+  // A storage node the new put has not reached, or a replayed copy: the old value alone.
+  EXPECT_EQ(verdict(old_value, DhtKeyRef::node(alice.node_id()), kNow + 1'000), DhtVerdict::Superseded);
+  // Not another node's, and not once the newer value has expired (the DHT forgets it too).
+  EXPECT_EQ(verdict(sign_announcement(before, bob), DhtKeyRef::network(), kNow + 1'000), DhtVerdict::Accepted);
+  const std::int64_t expired = kNow + after.ttl_seconds * 1000 + kSkewMs + 1;
+  before.timestamp_ms = expired - 1'000;
+  EXPECT_EQ(verdict(sign_announcement(before, alice), DhtKeyRef::node(alice.node_id()), expired),
+            DhtVerdict::Accepted);
 }
 
 TEST_F(DhtValueCheckerTest, EveryDistinctValueIsCountedOnceUnderOneVerdict) {

@@ -53,7 +53,8 @@ void DhtValueCounters::count(DhtVerdict verdict) noexcept {
   }
 }
 
-DhtValueChecker::DhtValueChecker(DhtCheckerConfig config) : config_(std::move(config)) {
+DhtValueChecker::DhtValueChecker(DhtCheckerConfig config)
+    : config_(std::move(config)), instances_(config_.max_instances), newest_(config_.max_instances) {
   config_.max_instances = std::max<std::size_t>(config_.max_instances, 1);
   config_.skew_window = std::clamp(config_.skew_window, std::chrono::milliseconds{0},
                                    std::chrono::milliseconds{kMaxDhtValueLifetime});
@@ -109,7 +110,7 @@ std::vector<DhtValueCheck> DhtValueChecker::classify(std::span<const std::string
     if (!inserted) it->second = std::max(it->second, c.fields->sequence);
   }
   for (auto& [instance, sequence] : highest) {
-    if (const auto before = remembered(instance)) sequence = std::max(sequence, *before);
+    if (const auto* before = instances_.find(instance)) sequence = std::max(sequence, *before);
   }
   for (auto& c : out) {
     if (c.verdict == DhtVerdict::Accepted && c.fields->sequence < highest[c.fields->instance_id]) {
@@ -131,6 +132,8 @@ std::vector<DhtValueCheck> DhtValueChecker::classify(std::span<const std::string
       out[i].verdict = DhtVerdict::Superseded;
     }
   }
+  for (auto& c : out)
+    if (c.verdict == DhtVerdict::Accepted && outdated(*c.fields, now_ms)) c.verdict = DhtVerdict::Superseded;
   return out;
 }
 
@@ -139,29 +142,28 @@ std::vector<DhtValueCheck> DhtValueChecker::check(std::span<const std::string> v
   std::vector<DhtValueCheck> out = classify(values, key, now_ms);
   for (const auto& c : out) {
     counters_.count(c.verdict);
-    if (is_verified(c.verdict)) remember(c.fields->instance_id, c.fields->sequence);
+    if (is_verified(c.verdict)) {
+      auto& highest = instances_.touch(c.fields->instance_id);
+      highest = std::max(highest, c.fields->sequence);
+    }
+    if (c.verdict == DhtVerdict::Accepted) remember(*c.fields);
   }
   return out;
 }
 
-std::optional<std::uint64_t> DhtValueChecker::remembered(const Uuid& instance) const {
-  const auto it = instances_.find(instance);
-  if (it == instances_.end()) return std::nullopt;
-  return it->second.sequence;
+bool DhtValueChecker::outdated(const AnnouncementFields& f, std::int64_t now_ms) const {
+  const Newest* newest = newest_.find(f.node_id);
+  return newest != nullptr && newest->instance != f.instance_id && newest->timestamp_ms > f.timestamp_ms &&
+         now_ms <= newest->expires_ms;
 }
 
-void DhtValueChecker::remember(const Uuid& instance, std::uint64_t sequence) {
-  if (auto it = instances_.find(instance); it != instances_.end()) {
-    it->second.sequence = std::max(it->second.sequence, sequence);
-    recency_.splice(recency_.begin(), recency_, it->second.recency);
-    return;
-  }
-  if (instances_.size() >= config_.max_instances) {
-    instances_.erase(recency_.back());
-    recency_.pop_back();
-  }
-  recency_.push_front(instance);
-  instances_.emplace(instance, Seen{sequence, recency_.begin()});
+void DhtValueChecker::remember(const AnnouncementFields& f) {
+  Newest& newest = newest_.touch(f.node_id);
+  if (newest.timestamp_ms >= f.timestamp_ms && newest.expires_ms != 0) return;
+  // Believed as long as the value itself is fresh (examine's rule): an instance
+  // outdated by it wins again once it has expired, as the DHT itself forgets it.
+  const auto lifetime_s = std::min<std::int64_t>(f.ttl_seconds, kMaxDhtValueLifetime.count());
+  newest = Newest{f.instance_id, f.timestamp_ms, f.timestamp_ms + lifetime_s * 1000 + config_.skew_window.count()};
 }
 
 }  // namespace datafold::net::discovery

@@ -18,7 +18,12 @@
 //               never one below the highest this checker verified before)
 //   newest      of one node's remaining values (several instances: it restarted),
 //               the latest timestamp, then the higher sequence, is Accepted; the
-//               others are Superseded
+//               others are Superseded. Across lookups too: a value of another
+//               instance stamped before the newest this checker accepted for that
+//               node (while that one is within its lifetime) is Superseded, so a
+//               lookup that happens to read only a restarted node's earlier value
+//               (a storage node the new put has not reached, a replayed copy) does
+//               not send the reader back to the old address
 //
 // A node's own earlier value, which OpenDHT keeps until it expires, is counted as
 // Replayed exactly like a hostile copy of it: the two cannot be told apart, and
@@ -30,7 +35,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,6 +42,7 @@
 #include <vector>
 
 #include "datafold/net/node_id.hpp"
+#include "core/recent_map.hpp"
 #include "datafold/net/uuid.hpp"
 #include "discovery/announcement.hpp"
 #include "discovery/dht/dht_value.hpp"
@@ -90,7 +95,8 @@ struct DhtValueCheck {
 struct DhtCheckerConfig {
   std::string network_name = "datafold";
   std::chrono::milliseconds skew_window{60'000};
-  // Instances whose highest sequence is remembered, least recently seen forgotten first.
+  // Instances whose highest sequence is remembered, and nodes whose newest value
+  // is, least recently seen forgotten first.
   std::size_t max_instances = 4096;
   // Nodes whose values are dropped unverified (reputation's bans). Empty: none.
   RefuseNode refuse_node{};
@@ -117,18 +123,21 @@ class DhtValueChecker {
   std::size_t remembered_instances() const noexcept { return instances_.size(); }
 
  private:
-  struct Seen {
-    std::uint64_t sequence = 0;
-    std::list<Uuid>::iterator recency;
+  // The newest value accepted for one node: which instance, stamped when, believed until.
+  struct Newest {
+    Uuid instance;
+    std::int64_t timestamp_ms = 0;
+    std::int64_t expires_ms = 0;
   };
 
-  std::optional<std::uint64_t> remembered(const Uuid& instance) const;
-  void remember(const Uuid& instance, std::uint64_t sequence);
+  // An accepted value another instance of its node has outdated (see "newest").
+  bool outdated(const AnnouncementFields& f, std::int64_t now_ms) const;
+  void remember(const AnnouncementFields& f);
 
   DhtCheckerConfig config_;
   DhtValueCounters counters_;
-  std::unordered_map<Uuid, Seen> instances_;
-  std::list<Uuid> recency_;  // most recently verified first
+  detail::RecentMap<Uuid, std::uint64_t> instances_;  // highest sequence verified
+  detail::RecentMap<NodeId, Newest> newest_;
 };
 
 }  // namespace datafold::net::discovery
