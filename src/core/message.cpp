@@ -21,6 +21,7 @@ std::string_view to_string(MessageType type) noexcept {
     case MessageType::RelayResponse: return "RelayResponse";
     case MessageType::HolePunch: return "HolePunch";
     case MessageType::HolePunchResponse: return "HolePunchResponse";
+    case MessageType::QueryCredit: return "QueryCredit";
     case MessageType::Unknown: return "Unknown";
   }
   return "Invalid";
@@ -60,7 +61,7 @@ std::optional<Uuid> related_message_id(const Message& m) noexcept {
   return std::visit(
       [](const auto& msg) -> std::optional<Uuid> {
         using T = std::decay_t<decltype(msg)>;
-        if constexpr (std::is_same_v<T, QueryResponseMessage>)
+        if constexpr (std::is_same_v<T, QueryResponseMessage> || std::is_same_v<T, QueryCreditMessage>)
           return msg.query_id;
         else if constexpr (std::is_same_v<T, SchemaListResponseMessage> ||
                            std::is_same_v<T, DialBackResponseMessage> || std::is_same_v<T, RelayResponseMessage> ||

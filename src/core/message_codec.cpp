@@ -49,6 +49,7 @@ void put_capabilities(const NodeCapabilities& in, wire::Capabilities& out) {
   out.set_dial_back(in.dial_back);
   out.set_relay(in.relay);
   out.set_hole_punch(in.hole_punch);
+  out.set_streamed_answers(in.streamed_answers);
 }
 
 void put_relay_request(const RelayRequestMessage& in, wire::Envelope& env) {
@@ -91,6 +92,9 @@ void put_query(const QueryMessage& in, wire::Envelope& env) {
   // A filter too deep for a peer to accept is cut at the limit (deeper parts
   // become null); callers that care check detail::value_depth_ok first.
   if (in.query.filter) (void)detail::encode_value(*in.query.filter, *q->mutable_filter());
+  q->set_limit(in.query.limit);
+  q->set_cursor(in.query.cursor);
+  request->set_stream_window(in.stream_window);
   auto* proof = request->mutable_trust_proof();
   set_raw(proof->mutable_public_key(), in.trust_proof.public_key.bytes());
   proof->set_signature(reinterpret_cast<const char*>(in.trust_proof.signature.data()),
@@ -107,7 +111,11 @@ void put_schema_error(const SchemaError& in, wire::SchemaError& out) {
 void put_query_response(const QueryResponseMessage& in, wire::Envelope& env) {
   set_id(env.mutable_message_id(), in.message_id);
   set_id(env.mutable_related_message_id(), in.query_id);
-  auto* results = env.mutable_query_response()->mutable_results();
+  auto* response = env.mutable_query_response();
+  response->set_part(in.part);
+  response->set_more(in.more);
+  response->set_cursor(in.result.cursor);
+  auto* results = response->mutable_results();
   results->Reserve(static_cast<int>(in.result.results.size()));
   for (const auto& r : in.result.results) {
     auto* out = results->Add();
@@ -208,6 +216,12 @@ void put_envelope(const Message& message, wire::Envelope& env) {
           auto* h = env.mutable_hole_punch_response();
           for (const auto& a : m.addresses) h->add_addresses(a);
           h->set_reachable(m.reachable);
+        } else if constexpr (std::is_same_v<T, QueryCreditMessage>) {
+          set_id(env.mutable_message_id(), m.message_id);
+          set_id(env.mutable_related_message_id(), m.query_id);
+          auto* c = env.mutable_query_credit();
+          c->set_parts(m.parts);
+          c->set_cancel(m.cancel);
         } else {
           static_assert(std::is_same_v<T, UnknownMessage>);
           // No body: what an envelope from a newer peer decodes to.
@@ -335,6 +349,7 @@ Problem read_hello(const wire::Envelope& env, HelloMessage& out) {
   out.capabilities.dial_back = h.capabilities().dial_back();
   out.capabilities.relay = h.capabilities().relay();
   out.capabilities.hole_punch = h.capabilities().hole_punch();
+  out.capabilities.streamed_answers = h.capabilities().streamed_answers();
   out.agent = h.agent();
   out.network_name = h.network_name();
   out.observed_address = h.observed_address();
@@ -355,6 +370,9 @@ Problem read_query(const wire::Envelope& env, QueryMessage& out) {
     if (auto s = detail::decode_value(q.filter(), out.query.filter.emplace()); s != detail::ValueStatus::Ok)
       return "Query.filter: " + std::string(detail::to_string(s));
   }
+  out.query.limit = q.limit();
+  out.query.cursor = q.cursor();
+  out.stream_window = request.stream_window();
   const auto& proof = request.trust_proof();
   auto key = PublicKey::from_bytes(as_bytes(proof.public_key()));
   if (!key) return "TrustProof.public_key must be 32 bytes";
@@ -370,6 +388,9 @@ Problem read_query(const wire::Envelope& env, QueryMessage& out) {
 }
 
 Problem read_query_response(const wire::Envelope& env, QueryResponseMessage& out) {
+  out.part = env.query_response().part();
+  out.more = env.query_response().more();
+  out.result.cursor = env.query_response().cursor();
   const auto& results = env.query_response().results();
   out.result.results.reserve(static_cast<std::size_t>(results.size()));
   for (const auto& r : results) {
@@ -548,6 +569,17 @@ NetworkResult<Message> decode(const wire::Envelope& env) {
         m.request_id = *related;
         m.reachable = env.hole_punch_response().reachable();
         problem = read_addresses(env.hole_punch_response().addresses(), m.addresses);
+      }
+      break;
+    }
+    case wire::Envelope::kQueryCredit: {
+      auto& m = message.emplace<QueryCreditMessage>();
+      m.message_id = *id;
+      problem = need_related("QueryCredit");
+      if (problem.empty()) {
+        m.query_id = *related;
+        m.parts = env.query_credit().parts();
+        m.cancel = env.query_credit().cancel();
       }
       break;
     }

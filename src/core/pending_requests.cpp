@@ -10,14 +10,43 @@ bool PendingRequests::add(const Uuid& id, Clock::time_point now, Clock::time_poi
   if (!inserted) return false;
   it->second = Entry{now, deadline, std::move(done)};
   deadlines_.emplace(deadline, id);
-  if (deadlines_.size() > 2 * entries_.size() + 64) {
-    // Rebuild from the live entries so memory tracks what is really pending.
-    std::vector<Deadline> live;
-    live.reserve(entries_.size());
-    for (const auto& [key, entry] : entries_) live.emplace_back(entry.deadline, key);
-    deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(live));
-  }
+  compact_deadlines();
   return true;
+}
+
+void PendingRequests::compact_deadlines() {
+  if (deadlines_.size() <= 2 * entries_.size() + 64) return;
+  // Rebuild from the live entries so memory tracks what is really pending.
+  std::vector<Deadline> live;
+  live.reserve(entries_.size());
+  for (const auto& [key, entry] : entries_) live.emplace_back(entry.deadline, key);
+  deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(live));
+}
+
+bool PendingRequests::add_streamed(const Uuid& id, Clock::time_point now, Clock::duration idle, Completion& done) {
+  if (!add(id, now, now + idle, done)) return false;
+  entries_.find(id)->second.idle = idle;
+  return true;
+}
+
+bool PendingRequests::deliver_part(const Uuid& id, Message part, Clock::time_point now) {
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.idle <= Clock::duration::zero()) return false;
+  it->second.deadline = now + it->second.idle;
+  deadlines_.emplace(it->second.deadline, id);  // the old heap entry goes stale
+  compact_deadlines();
+  // A copy: the completion may end the request (cancel it), erasing the entry.
+  Completion done = it->second.done;
+  done(std::move(part));
+  return true;
+}
+
+void PendingRequests::restart_deadline(const Uuid& id, Clock::time_point now) {
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.idle <= Clock::duration::zero()) return;
+  it->second.deadline = now + it->second.idle;
+  deadlines_.emplace(it->second.deadline, id);
+  compact_deadlines();
 }
 
 bool PendingRequests::complete(const Uuid& id, NetworkResult<Message> outcome) {

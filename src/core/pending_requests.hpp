@@ -25,6 +25,17 @@ class PendingRequests {
 
   // False (and `done` untouched) if `id` is already pending.
   bool add(const Uuid& id, Clock::time_point now, Clock::time_point deadline, Completion& done);
+  // As add(), for a request answered in parts (a streamed query): `done` runs for
+  // each part and then once more with the final reply or an error, and the
+  // deadline restarts at every part, `idle` after it.
+  bool add_streamed(const Uuid& id, Clock::time_point now, Clock::duration idle, Completion& done);
+
+  // Hands `part`, a non-final part of `id`'s answer, to its completion and restarts
+  // its deadline. False when no request asked in parts waits for `id`.
+  bool deliver_part(const Uuid& id, Message part, Clock::time_point now);
+  // Restarts the deadline of `id`, answered in parts: the asker just made room for
+  // another part (it sent credit), so the wait for it starts now.
+  void restart_deadline(const Uuid& id, Clock::time_point now);
 
   // Completes `id` with `outcome`. False when nothing waits for it: a late or
   // unsolicited reply, which the caller drops.
@@ -46,10 +57,13 @@ class PendingRequests {
     Clock::time_point started;
     Clock::time_point deadline;
     Completion done;
+    Clock::duration idle{};  // > 0: answered in parts, each restarting the deadline
   };
   using Deadline = std::pair<Clock::time_point, Uuid>;
 
   void drop_stale_deadlines();
+  // Rebuilds the heap when stale entries outnumber live ones.
+  void compact_deadlines();
 
   std::unordered_map<Uuid, Entry> entries_;
   // Min-heap of deadlines. Completed requests leave stale entries behind, removed

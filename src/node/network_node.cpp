@@ -698,12 +698,15 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
       request_buckets_.erase(bucket);
   }
   on_relay_link_closed(connection);
+  cancel_answer_streams(connection.get());
   spdlog::debug("connection to {} closed: {}", connection->node_id().short_string(), reason.message);
 }
 
 // ------------------------------------------------------------------ requests
 
 void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) {
+  // Paces an answer this node is sending: no request, and never delayed.
+  if (const auto* credit = std::get_if<QueryCreditMessage>(&message)) return on_query_credit(connection, *credit);
   counters_.requests_received++;
   if (!running_) {
     if (!std::holds_alternative<NodeAnnouncementMessage>(message))
@@ -743,6 +746,11 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
   if (const auto* punch = std::get_if<HolePunchMessage>(&message)) return handle_hole_punch(connection, *punch);
+  if (const auto* query = std::get_if<QueryMessage>(&message); query && query->stream_window > 0) {
+    return post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
+      self->start_answer_stream(connection, std::get<QueryMessage>(message));
+    });
+  }
   post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
     // Announcements relayed over connections are not used yet: LAN discovery takes
     // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
@@ -855,15 +863,12 @@ void NetworkNode::send_query(const NodeId& id, Query query, std::function<void(N
         done(std::move(outcome));
       };
     }
-    TrustProof proof;
-    proof.public_key = self->identity_.public_key();
-    proof.trust_distance = query.trust_distance;
-    proof.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-    if (query.pub_key.empty()) query.pub_key = proof.public_key.to_string();
-    QueryService::query_node(**connection, std::move(query), std::move(proof), self->config_.request_timeout,
-                             self->charging_timeouts(*connection, std::move(done)));
+    // In parts when the peer can send them: an answer of any size then gets here
+    // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
+    const bool peer_streams = (*connection)->peer_hello().capabilities.streamed_answers;
+    QueryService::send_query_whole(*connection, peer_streams, self->make_query_request(std::move(query)),
+                                   self->config_.request_timeout,
+                                   self->charging_timeouts(*connection, std::move(done)));
   });
 }
 

@@ -46,6 +46,7 @@
 namespace datafold::net {
 
 namespace detail {
+class AnswerStream;
 class RelayServer;
 }
 
@@ -262,6 +263,16 @@ class NetworkNode final : public detail::ConnectionEvents,
   // on_incoming's second half: answers a request (admitted by its rate) or takes an announcement.
   void serve_incoming(const ConnectionPtr& connection, Message message);
 
+  // Streamed answers (network_node_streams.cpp; services/answer_stream.hpp).
+  // Answers `query` (stream_window > 0) in parts; on the handler pool.
+  void start_answer_stream(const ConnectionPtr& connection, const QueryMessage& query);
+  void on_query_credit(const ConnectionPtr& connection, const QueryCreditMessage& credit);
+  // The answers still being sent on `connection` stop (it closed).
+  void cancel_answer_streams(const detail::TlsConnection* connection);
+  void forget_answer_stream(const Uuid& query_id);
+  // The request for `query` with this node's trust proof (unsigned: for a direct connection).
+  QueryMessage make_query_request(Query query) const;
+
   // Reputation (network_node_reputation.cpp).
   bool is_trusted(const NodeId& node) const;
   // What the peer on `connection` did; closes it if that got it banned.
@@ -320,6 +331,15 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::atomic<bool> running_{false};
   std::atomic<bool> handlers_joined_{false};  // stop() has drained the handler pool
   std::atomic<std::uint16_t> bound_port_{0};
+
+  // Streamed answers being sent, by query id, with the connection they go on (a
+  // credit from any other connection is not theirs).
+  struct AnswerStreamEntry {
+    const detail::TlsConnection* connection = nullptr;
+    std::shared_ptr<detail::AnswerStream> stream;
+  };
+  std::mutex answer_streams_mutex_;
+  std::unordered_map<Uuid, AnswerStreamEntry> answer_streams_;
 
   mutable std::mutex mutex_;  // guards everything below; never held across I/O or callbacks
   // Who is known, connected, dialled, redialled; decides, holds no socket.

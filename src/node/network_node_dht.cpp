@@ -134,6 +134,7 @@ NodeCapabilities NetworkNode::capabilities() const {
   out.dial_back = config_.answer_dial_back;
   out.relay = config_.relay;
   out.hole_punch = config_.hole_punching;
+  out.streamed_answers = true;  // every node of this build answers in parts when asked
   return out;
 }
 

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
 
+#include "datafold/net/query_stream.hpp"
+#include "services/query_cursor.hpp"
 #include "services/trust_proof.hpp"
 
 namespace datafold::net {
@@ -22,12 +25,20 @@ NetworkError refuse(const RequestContext& context, std::string why) {
   return make_error(ErrorKind::Trust, std::move(why), ErrorCode::TrustValidationFailed);
 }
 
+// The rows a whole-answer callback returned: the length of its value arrays.
+std::size_t rows_in(const QueryResult& result) {
+  for (const auto& field : result.results)
+    if (field.ok() && field.value().is_array()) return field.value().size();
+  return 0;
+}
+
 }  // namespace
 
 QueryService::QueryService(TrustLookup trust_lookup, Clock clock)
     : trust_lookup_(std::move(trust_lookup)),
       clock_(clock ? std::move(clock) : Clock(system_now_ms)),
-      replay_(std::make_unique<detail::ReplayCache>(kReplayRetention, kReplayCacheCapacity)) {}
+      replay_(std::make_unique<detail::ReplayCache>(kReplayRetention, kReplayCacheCapacity)),
+      cursors_(std::make_unique<detail::QueryCursors>()) {}
 
 QueryService::~QueryService() = default;
 
@@ -39,21 +50,86 @@ void QueryService::set_query_callback(std::function<QueryResult(Query)> callback
 void QueryService::set_query_callback(Callback callback) {
   std::unique_lock lock(mutex_);
   callback_ = std::move(callback);
+  page_callback_ = {};
+}
+
+void QueryService::set_page_callback(PageCallback callback) {
+  std::unique_lock lock(mutex_);
+  page_callback_ = std::move(callback);
+  callback_ = {};
 }
 
 NetworkResult<QueryResult> QueryService::execute_query(Query query, const RequestContext& context) const {
+  Admitted admitted{Uuid::random(), std::move(query), context, {}};
+  if (!admitted.query.cursor.empty()) {
+    auto position = cursors_->open(context.public_key, admitted.query, admitted.query.cursor);
+    if (!position) return make_error(ErrorKind::Message, "the cursor was not made for this query", ErrorCode::PermissionDenied);
+    admitted.position = std::move(*position);
+  }
+  return whole_answer(admitted);
+}
+
+NetworkResult<QueryResult> QueryService::whole_answer(const Admitted& admitted) const {
+  const std::size_t limit = admitted.query.limit;
+  auto page = next_part(admitted, admitted.position, limit == 0 ? std::numeric_limits<std::size_t>::max() : limit,
+                        kMaxWholeAnswerBytes);
+  if (!page) return std::move(page).error();
+  if (limit == 0 && !page->next_position.empty())
+    return make_error(ErrorKind::ResourceExhausted,
+                      "the answer is larger than " + std::to_string(kMaxWholeAnswerBytes >> 20) +
+                          " MiB: ask for it in parts or with a limit",
+                      ErrorCode::ResourceExhausted);
+  return std::move(page->result);
+}
+
+NetworkResult<QueryPage> QueryService::next_part(const Admitted& admitted, const std::string& position,
+                                                 std::size_t max_rows, std::size_t max_bytes) const {
   Callback callback;
+  PageCallback page_callback;
   {
     std::shared_lock lock(mutex_);
     callback = callback_;
+    page_callback = page_callback_;
   }
-  if (!callback)
+  if (!callback && !page_callback)
     return make_error(ErrorKind::Message, "this node serves no queries", ErrorCode::QueryFailed);
+  QueryPage page;
   try {
-    return callback(std::move(query), context);
+    if (page_callback) {
+      page = page_callback(admitted.query, PageRequest{position, max_rows, max_bytes}, admitted.context);
+    } else {
+      // A whole-answer callback knows no positions: its answer is one part.
+      page.result = callback(admitted.query, admitted.context);
+      page.rows = rows_in(page.result);
+    }
   } catch (const std::exception&) {
     return make_error(ErrorKind::Message, "query handler failed", ErrorCode::InternalError);
   }
+  if (!page.next_position.empty()) {
+    page.result.cursor = cursors_->seal(admitted.context.public_key, admitted.query, page.next_position);
+    if (page.result.cursor.empty())
+      return make_error(ErrorKind::Message, "query handler returned a position too long to seal",
+                        ErrorCode::InternalError);
+  }
+  return page;
+}
+
+NetworkResult<QueryService::Admitted> QueryService::admit(const QueryMessage& request, const RequestContext& context) {
+  auto verified = verify_requester(request, context);
+  if (!verified) return std::move(verified).error();
+  Admitted admitted{request.query_id, request.query, std::move(*verified), {}};
+  admitted.query.pub_key = admitted.context.public_key.to_string();
+  admitted.query.trust_distance = admitted.context.trust_distance;
+  if (!admitted.query.cursor.empty()) {
+    // Opened against the requester's verified key: a cursor another key was given
+    // opens to nothing here.
+    auto position = cursors_->open(admitted.context.public_key, request.query, admitted.query.cursor);
+    if (!position)
+      return make_error(ErrorKind::Message, "the cursor was not made for this requester and query",
+                        ErrorCode::PermissionDenied);
+    admitted.position = std::move(*position);
+  }
+  return admitted;
 }
 
 void QueryService::query_node(Connection& connection, Query query, TrustProof proof,
@@ -121,13 +197,9 @@ NetworkResult<std::optional<Message>> QueryService::handle(const Message& messag
   const auto* request = std::get_if<QueryMessage>(&message);
   if (request == nullptr)
     return make_error(ErrorKind::Protocol, "not a query", ErrorCode::InvalidMessage);
-  auto verified = verify_requester(*request, context);
-  if (!verified) return std::move(verified).error();
-
-  Query query = request->query;
-  query.pub_key = verified->public_key.to_string();
-  query.trust_distance = verified->trust_distance;
-  auto result = execute_query(std::move(query), *verified);
+  auto admitted = admit(*request, context);
+  if (!admitted) return std::move(admitted).error();
+  auto result = whole_answer(*admitted);
   if (!result) return std::move(result).error();
 
   QueryResponseMessage response;
@@ -135,6 +207,71 @@ NetworkResult<std::optional<Message>> QueryService::handle(const Message& messag
   response.query_id = request->query_id;
   response.result = std::move(*result);
   return std::optional<Message>(std::move(response));
+}
+
+}  // namespace datafold::net
+
+namespace datafold::net {
+
+namespace {
+
+// Appends `part`'s rows to `whole`: each field's value array grows; a field's error
+// stays as the first part said it. False if the parts do not name the same fields.
+bool join_part(QueryResult& whole, QueryResult&& part) {
+  if (part.results.size() != whole.results.size()) return false;
+  for (std::size_t i = 0; i < part.results.size(); ++i) {
+    auto& into = whole.results[i];
+    auto& from = part.results[i];
+    if (into.field != from.field) return false;
+    if (!into.ok() || !from.ok()) continue;
+    auto& rows = std::get<Json>(into.outcome);
+    auto& more = std::get<Json>(from.outcome);
+    if (!rows.is_array() || !more.is_array()) return false;
+    for (auto& value : more) rows.push_back(std::move(value));
+  }
+  whole.cursor = std::move(part.cursor);
+  return true;
+}
+
+}  // namespace
+
+void QueryService::send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
+                                    QueryMessage request, std::chrono::milliseconds timeout,
+                                    std::function<void(NetworkResult<QueryResult>)> done) {
+  if (!peer_streams) return send_query(*connection, std::move(request), timeout, std::move(done));
+  struct Joined {
+    std::optional<QueryResult> result;
+    std::size_t parts = 0;
+    std::function<void(NetworkResult<QueryResult>)> done;
+  };
+  auto joined = std::make_shared<Joined>();
+  joined->done = std::move(done);
+  constexpr std::size_t kMaxParts = kMaxWholeAnswerBytes / kPartBytes;
+  QueryStream::start(connection, std::move(request), {kDefaultStreamWindow, timeout},
+                     [joined](NetworkResult<QueryResult> part, bool last) {
+                       if (!joined->done) return false;
+                       auto finish = [&](NetworkResult<QueryResult> outcome) {
+                         auto done = std::move(joined->done);
+                         joined->done = nullptr;
+                         done(std::move(outcome));
+                         return false;
+                       };
+                       if (!part) return finish(std::move(part).error());
+                       if (++joined->parts > kMaxParts)
+                         return finish(make_error(ErrorKind::ResourceExhausted,
+                                                  "the answer is larger than " +
+                                                      std::to_string(kMaxWholeAnswerBytes >> 20) +
+                                                      " MiB: read it with a QueryStream or ask with a limit",
+                                                  ErrorCode::ResourceExhausted));
+                       if (!joined->result) {
+                         joined->result = std::move(*part);
+                       } else if (!join_part(*joined->result, std::move(*part))) {
+                         return finish(make_error(ErrorKind::Protocol, "the parts of an answer disagree on its fields",
+                                                  ErrorCode::ProtocolError));
+                       }
+                       if (last) return finish(std::move(*joined->result));
+                       return true;
+                     });
 }
 
 }  // namespace datafold::net

@@ -13,6 +13,8 @@
 //   0x00 (no filter) | 0x01 value(filter)
 //   u32 trust_proof.trust_distance            the claimed distance
 //   i64 trust_proof.timestamp_ms              two's complement
+//   then, only when query.limit != 0 or query.cursor is not empty:
+//   0x01 u32 query.limit str(query.cursor)
 // value(v) walks the filter as it travels on the wire (the protobuf Value the
 // codec makes of it), one tag byte per node:
 //   0x00 null | 0x01 bool (1 byte, 0/1) | 0x02 int (i64) | 0x03 double (u64 of

@@ -345,7 +345,16 @@ void TlsConnection::dispatch(Message message, std::size_t request_bytes) {
           },
           [&](QueryResponseMessage& m) {
             const Uuid id = m.query_id;
-            complete(id, std::move(message));
+            if (!m.more) return complete(id, std::move(message));
+            // A part of a streamed answer: the request stays pending for the rest.
+            if (pending_.deliver_part(id, std::move(message), now())) return;
+            complete(id, make_error(ErrorKind::Protocol, "peer sent in parts an answer asked for whole",
+                                    ErrorCode::ProtocolError));
+          },
+          [&](QueryCreditMessage&) {
+            // Paces one of our streamed answers: the node's, like a request, but
+            // neither one nor answered.
+            if (auto events = events_.lock()) events->on_incoming(self, std::move(message));
           },
           [&](SchemaListResponseMessage& m) {
             const Uuid id = m.request_id;
@@ -507,13 +516,41 @@ void TlsConnection::respond(Message reply) {
   });
 }
 
+void TlsConnection::send_part(Message part) {
+  std::string frame;
+  append_frame(part, frame);  // encoded on the caller's thread, as respond() does
+  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
+    self->note_activity();
+    self->enqueue_frame(frame);
+  });
+}
+
 void TlsConnection::send_message(Message message) {
   std::string frame;
   append_frame(message, frame);
-  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() { self->enqueue_frame(frame); });
+  std::optional<Uuid> credited;
+  if (const auto* credit = std::get_if<QueryCreditMessage>(&message); credit && !credit->cancel)
+    credited = credit->query_id;
+  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame), credited]() {
+    // A part the asker has made room for is owed from now: its wait starts here, so
+    // a reader that took its time is not timed out for it.
+    if (credited) {
+      self->pending_.restart_deadline(*credited, self->now());
+      self->arm_deadline_timer();
+    }
+    self->enqueue_frame(frame);
+  });
 }
 
 void TlsConnection::request(Message request, Completion done, std::chrono::milliseconds timeout) {
+  send_request(std::move(request), std::move(done), timeout, false);
+}
+
+void TlsConnection::request_parts(Message request, Completion on_part, std::chrono::milliseconds part_timeout) {
+  send_request(std::move(request), std::move(on_part), part_timeout, true);
+}
+
+void TlsConnection::send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts) {
   const Uuid id = message_id(request);
   const bool liveness = std::holds_alternative<PingMessage>(request);
   std::string frame;
@@ -526,7 +563,7 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
     });
     return;
   }
-  asio::post(strand_, [self = shared_from_this(), id, liveness, timeout, frame = std::move(frame),
+  asio::post(strand_, [self = shared_from_this(), id, liveness, timeout, in_parts, frame = std::move(frame),
                        done = std::move(done)]() mutable {
     if (self->released_by_peer_) {
       // The node chose this connection just before the peer's notice that it is closing
@@ -552,7 +589,9 @@ void TlsConnection::request(Message request, Completion done, std::chrono::milli
       return;
     }
     const auto now = self->now();
-    if (!self->pending_.add(id, now, now + timeout, done)) {
+    const bool added = in_parts ? self->pending_.add_streamed(id, now, timeout, done)
+                                : self->pending_.add(id, now, now + timeout, done);
+    if (!added) {
       done(make_error(ErrorKind::Message, "request id already in use", ErrorCode::InvalidMessage));
       return;
     }

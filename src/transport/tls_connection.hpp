@@ -123,6 +123,11 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   // Answers an incoming request (frees its in-flight slot). Thread-safe.
   void respond(Message reply);
+  // Sends a part of a streamed answer that is not its last; the last goes by
+  // respond(), which frees the request's slot. Thread-safe.
+  void send_part(Message part);
+  // Connection: a request answered in parts (a streamed query).
+  void request_parts(Message request, Completion on_part, std::chrono::milliseconds part_timeout) override;
   // For a node that is stopping: fails every pending outgoing request with `reason`
   // and refuses new ones, but keeps the connection up so replies to the peer's
   // requests still go out. Thread-safe; `done` runs on the connection's strand.
@@ -184,6 +189,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void close_with(NetworkError reason, bool failure = false);
 
  private:
+  void send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts);
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<NetworkResult<Message>> read_one_message();

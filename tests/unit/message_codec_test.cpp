@@ -64,10 +64,18 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.trust_proof.signature, w.trust_proof.signature);
           EXPECT_EQ(g.trust_proof.trust_distance, w.trust_proof.trust_distance);
           EXPECT_EQ(g.trust_proof.timestamp_ms, w.trust_proof.timestamp_ms);
+          EXPECT_EQ(g.stream_window, w.stream_window);
         } else if constexpr (std::is_same_v<T, QueryResponseMessage>) {
           EXPECT_EQ(g.message_id, w.message_id);
           EXPECT_EQ(g.query_id, w.query_id);
           EXPECT_EQ(g.result, w.result);
+          EXPECT_EQ(g.part, w.part);
+          EXPECT_EQ(g.more, w.more);
+        } else if constexpr (std::is_same_v<T, QueryCreditMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.query_id, w.query_id);
+          EXPECT_EQ(g.parts, w.parts);
+          EXPECT_EQ(g.cancel, w.cancel);
         } else if constexpr (std::is_same_v<T, ListSchemasRequestMessage>) {
           EXPECT_EQ(g.request_id, w.request_id);
         } else if constexpr (std::is_same_v<T, SchemaListResponseMessage>) {
@@ -200,6 +208,28 @@ std::vector<Message> sample_messages() {
   empty_response.message_id = id(0x06);
   empty_response.query_id = id(0x07);
   out.emplace_back(empty_response);
+
+  // Asked in parts, continuing after a cursor; a part with more to come; the credit.
+  QueryMessage streamed = query;
+  streamed.query_id = id(0x1c);
+  streamed.query.limit = 1000;
+  streamed.query.cursor = std::string("\x01\x00position", 10);
+  streamed.stream_window = 8;
+  out.emplace_back(streamed);
+  QueryResponseMessage part = response;
+  part.message_id = id(0x1d);
+  part.query_id = id(0x1c);
+  part.part = 3;
+  part.more = true;
+  out.emplace_back(part);
+  QueryResponseMessage last_part = part;
+  last_part.message_id = id(0x1e);
+  last_part.part = 4;
+  last_part.more = false;
+  last_part.result.cursor = std::string("\x01\xff", 2);
+  out.emplace_back(last_part);
+  out.emplace_back(QueryCreditMessage{id(0x1f), id(0x1c), 2, false});
+  out.emplace_back(QueryCreditMessage{id(0x20), id(0x1c), 0, true});
 
   out.emplace_back(ListSchemasRequestMessage{id(0x08)});
 
@@ -434,7 +464,7 @@ TEST(MessageCodec, RepliesNeedTheIdTheyAnswer) {
     const auto type = type_of(m);
     if (type != MessageType::QueryResponse && type != MessageType::SchemaListResponse &&
         type != MessageType::Pong && type != MessageType::DialBackResponse && type != MessageType::RelayResponse &&
-        type != MessageType::HolePunchResponse)
+        type != MessageType::HolePunchResponse && type != MessageType::QueryCredit)
       continue;
     auto env = envelope_of(m);
     env.clear_related_message_id();

@@ -132,3 +132,47 @@ TEST(PendingRequests, CompletionMayAddRequests) {
 
 }  // namespace
 }  // namespace datafold::net::detail
+
+namespace datafold::net::detail {
+namespace {
+
+TEST(PendingRequests, AnAnswerInPartsStaysPendingAndEachPartOrCreditRestartsItsDeadline) {
+  PendingRequests pending;
+  const auto t0 = Clock::time_point{} + std::chrono::hours(1);
+  const Uuid id = Uuid::random();
+  Outcome out;
+  auto done = record(out);
+  ASSERT_TRUE(pending.add_streamed(id, t0, milliseconds(100), done));
+
+  QueryResponseMessage part;
+  part.query_id = id;
+  part.more = true;
+  ASSERT_TRUE(pending.deliver_part(id, part, t0 + milliseconds(90)));
+  EXPECT_EQ(out.calls, 1);
+  EXPECT_EQ(pending.size(), 1u);
+  // 90 + 100: not expired at 150, as it would have been from the start.
+  EXPECT_EQ(pending.expire(t0 + milliseconds(150)), 0u);
+  pending.restart_deadline(id, t0 + milliseconds(180));
+  EXPECT_EQ(pending.expire(t0 + milliseconds(250)), 0u);
+  EXPECT_EQ(pending.next_deadline(), t0 + milliseconds(280));
+  EXPECT_EQ(pending.expire(t0 + milliseconds(280)), 1u);
+  EXPECT_EQ(out.calls, 2);
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->kind, ErrorKind::Timeout);
+  EXPECT_TRUE(pending.empty());
+}
+
+TEST(PendingRequests, APartForARequestAskedWholeIsNotDelivered) {
+  PendingRequests pending;
+  const auto t0 = Clock::time_point{} + std::chrono::hours(1);
+  const Uuid id = Uuid::random();
+  Outcome out;
+  auto done = record(out);
+  ASSERT_TRUE(pending.add(id, t0, t0 + milliseconds(100), done));
+  EXPECT_FALSE(pending.deliver_part(id, QueryResponseMessage{}, t0));
+  EXPECT_EQ(out.calls, 0);
+  EXPECT_FALSE(pending.deliver_part(Uuid::random(), QueryResponseMessage{}, t0));
+}
+
+}  // namespace
+}  // namespace datafold::net::detail

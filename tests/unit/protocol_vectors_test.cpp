@@ -199,10 +199,18 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.trust_proof.signature, w.trust_proof.signature);
           EXPECT_EQ(g.trust_proof.trust_distance, w.trust_proof.trust_distance);
           EXPECT_EQ(g.trust_proof.timestamp_ms, w.trust_proof.timestamp_ms);
+          EXPECT_EQ(g.stream_window, w.stream_window);
         } else if constexpr (std::is_same_v<T, QueryResponseMessage>) {
           EXPECT_EQ(g.message_id, w.message_id);
           EXPECT_EQ(g.query_id, w.query_id);
           EXPECT_EQ(g.result, w.result);
+          EXPECT_EQ(g.part, w.part);
+          EXPECT_EQ(g.more, w.more);
+        } else if constexpr (std::is_same_v<T, QueryCreditMessage>) {
+          EXPECT_EQ(g.message_id, w.message_id);
+          EXPECT_EQ(g.query_id, w.query_id);
+          EXPECT_EQ(g.parts, w.parts);
+          EXPECT_EQ(g.cancel, w.cancel);
         } else if constexpr (std::is_same_v<T, ListSchemasRequestMessage>) {
           EXPECT_EQ(g.request_id, w.request_id);
         } else if constexpr (std::is_same_v<T, SchemaListResponseMessage>) {

@@ -56,12 +56,28 @@ struct QueryMessage {
   Uuid query_id;
   Query query;
   TrustProof trust_proof;
+  // > 0: the asker takes the answer in parts, and the answerer may send this many
+  // before the asker's first QueryCredit (PROTOCOL.md section 7.8). 0: one reply.
+  std::uint32_t stream_window = 0;
 };
 
+// The answer to a QueryMessage, or one part of it: parts are numbered from 0 and
+// every part but the last has `more` set.
 struct QueryResponseMessage {
   Uuid message_id;
   Uuid query_id;  // the QueryMessage this answers
   QueryResult result;
+  std::uint32_t part = 0;
+  bool more = false;
+};
+
+// The asker of a streamed query consumed `parts` more parts (the answerer may send
+// that many more), or, with `cancel`, wants no more. No reply.
+struct QueryCreditMessage {
+  Uuid message_id;
+  Uuid query_id;  // the QueryMessage whose answer this paces
+  std::uint32_t parts = 0;
+  bool cancel = false;
 };
 
 struct ListSchemasRequestMessage {
@@ -169,7 +185,8 @@ using Message = std::variant<HelloMessage, QueryMessage, QueryResponseMessage,
                              ListSchemasRequestMessage, SchemaListResponseMessage,
                              NodeAnnouncementMessage, ErrorMessage, PingMessage, PongMessage,
                              DialBackRequestMessage, DialBackResponseMessage, RelayRequestMessage,
-                             RelayResponseMessage, HolePunchMessage, HolePunchResponseMessage, UnknownMessage>;
+                             RelayResponseMessage, HolePunchMessage, HolePunchResponseMessage, QueryCreditMessage,
+                             UnknownMessage>;
 
 enum class MessageType {
   Hello,
@@ -187,6 +204,7 @@ enum class MessageType {
   RelayResponse,
   HolePunch,
   HolePunchResponse,
+  QueryCredit,
   Unknown,
 };
 
@@ -195,7 +213,8 @@ inline MessageType type_of(const Message& m) noexcept { return static_cast<Messa
 
 // The message's own id (every message has one).
 Uuid message_id(const Message& m) noexcept;
-// The request a reply answers, if the message is a reply (response, Error, Pong).
+// The request a reply answers, if the message is a reply (response, Error, Pong),
+// or the query a QueryCredit paces.
 std::optional<Uuid> related_message_id(const Message& m) noexcept;
 
 }  // namespace datafold::net

@@ -23,6 +23,9 @@ struct NodeCapabilities {
   bool relay = false;
   // Takes part in hole punching over relayed connections.
   bool hole_punch = false;
+  // Answers a query in parts under flow control when the asker asks it to (every
+  // running node of this build does; off in a default-made value, as above).
+  bool streamed_answers = false;
 
   friend bool operator==(const NodeCapabilities&, const NodeCapabilities&) = default;
 };

@@ -21,6 +21,13 @@ struct Query {
   // Claimed by the client; on the serving side, the effective distance.
   std::uint32_t trust_distance = 0;
   std::optional<Json> filter;
+  // At most this many rows in the answer; 0: no limit. When rows remain past it,
+  // the answer carries a cursor (QueryResult::cursor) to continue from.
+  std::uint32_t limit = 0;
+  // Continue an earlier answer: the cursor it ended with. Opaque bytes, valid only
+  // for the same query (schema, fields, filter) by the same requester on the node
+  // that made it, while that node runs. Empty: from the first row.
+  std::string cursor{};  // (an initializer, so aggregate initialization may leave it out)
 
   friend bool operator==(const Query&, const Query&) = default;
 };
@@ -55,9 +62,15 @@ struct FieldResult {
   friend bool operator==(const FieldResult&, const FieldResult&) = default;
 };
 
-// One entry per requested field, in request order.
+// One entry per requested field, in request order. A readable field's value is
+// the JSON array of its values over the matching rows, the arrays aligned (index i
+// of each is the same row). A streamed answer arrives as several QueryResults,
+// each holding the next rows.
 struct QueryResult {
   std::vector<FieldResult> results;
+  // Set on (the last part of) an answer cut by Query::limit while rows remain:
+  // send the query again with this cursor for the next rows.
+  std::string cursor{};  // (an initializer, so aggregate initialization may leave it out)
 
   // The entry for `field`, or nullptr.
   const FieldResult* find(std::string_view field) const noexcept {

@@ -19,12 +19,32 @@
 namespace datafold::net {
 
 namespace detail {
-class ReplayCache;  // src/trust_proof.hpp
+class ReplayCache;   // src/services/trust_proof.hpp
+class QueryCursors;  // src/services/query_cursor.hpp
 }
+
+// What a paged query callback is asked for: the rows after `position`.
+struct PageRequest {
+  std::string position;       // where the previous page ended; "": the first row
+  std::size_t max_rows = 0;   // at most this many rows
+  std::size_t max_bytes = 0;  // stop once about this many bytes of values are taken (at least one row)
+};
+
+// A page of an answer: its rows, and where the next page starts.
+struct QueryPage {
+  QueryResult result;         // this page's rows, one entry per requested field
+  std::size_t rows = 0;       // how many rows `result` holds
+  std::string next_position;  // "": no rows remain. Opaque to the network layer,
+                              // which seals it into a cursor before a peer sees it.
+};
 
 class QueryService : public MessageHandler {
  public:
   using Callback = std::function<QueryResult(Query, const RequestContext&)>;
+  // Answers a page at a time: what streamed answers and limits/cursors need. The
+  // query is the verified one (as for Callback); `position` comes back only as this
+  // callback returned it, for the same requester and query.
+  using PageCallback = std::function<QueryPage(const Query&, const PageRequest&, const RequestContext&)>;
   // The distance this node's trust store gives a key.
   using TrustLookup = std::function<std::uint32_t(const PublicKey&)>;
   // Unix time in milliseconds. The system clock unless a test supplies its own.
@@ -38,14 +58,47 @@ class QueryService : public MessageHandler {
   // At most this many ids are remembered (about 6 MiB); past it the oldest go first.
   static constexpr std::size_t kReplayCacheCapacity = 65'536;
 
+  // Streamed answers (PROTOCOL.md 7.8). A part holds about kPartBytes of values
+  // (well under any frame limit, small enough that a window of parts is a few MiB)
+  // and at most kMaxPartRows rows.
+  static constexpr std::size_t kPartBytes = 256u << 10;
+  static constexpr std::size_t kMaxPartRows = 16'384;
+  // The parts an asker lets the answerer send ahead by default, and the most an
+  // answerer allows whatever the asker asks: at most kMaxStreamWindow x kPartBytes
+  // (4 MiB) of one answer is queued or in flight.
+  static constexpr std::uint32_t kDefaultStreamWindow = 8;
+  static constexpr std::uint32_t kMaxStreamWindow = 16;
+  // query_node and execute_query collect a whole answer up to this many bytes of
+  // values; a larger one is for QueryStream or a limit.
+  static constexpr std::size_t kMaxWholeAnswerBytes = 64u << 20;
+
+  // A query let in: its requester verified, its cursor opened (see handle()).
+  struct Admitted {
+    Uuid query_id;
+    Query query;              // pub_key and trust_distance the verified ones
+    RequestContext context;   // the verified requester
+    std::string position;     // from the query's cursor; "": the first row
+  };
+
   explicit QueryService(TrustLookup trust_lookup, Clock clock = {});
   ~QueryService() override;
 
   void set_query_callback(std::function<QueryResult(Query)> callback);
   void set_query_callback(Callback callback);
+  // Replaces any Callback: queries are answered a page at a time.
+  void set_page_callback(PageCallback callback);
 
   // Runs the local callback: QueryFailed if none is set, InternalError if it throws.
   NetworkResult<QueryResult> execute_query(Query query, const RequestContext& context) const;
+
+  // Server side, in steps, for answers in parts. admit() checks the proof and the
+  // cursor as handle() does; next_part() runs the callback for up to `max_rows`
+  // rows after `position`. A part whose rows leave more behind carries, in
+  // result.cursor, the sealed cursor for continuing after it. With a whole-answer
+  // Callback (no PageCallback) the first part is the whole answer.
+  NetworkResult<Admitted> admit(const QueryMessage& request, const RequestContext& context);
+  NetworkResult<QueryPage> next_part(const Admitted& admitted, const std::string& position,
+                                     std::size_t max_rows, std::size_t max_bytes) const;
 
   // Client side: sends `query` with `proof` over `connection`. `done` runs on the
   // connection's I/O thread with the result, the peer's error, a Timeout or a
@@ -57,9 +110,16 @@ class QueryService : public MessageHandler {
   // (make_trust_proof) over its query id by another node.
   static void send_query(Connection& connection, QueryMessage request, std::chrono::milliseconds timeout,
                          std::function<void(NetworkResult<QueryResult>)> done);
+  // As send_query, taking the answer in parts when the peer can send them (its
+  // Hello's streamed_answers) and joining them: answers of any size up to
+  // kMaxWholeAnswerBytes, beyond which it fails with ResourceExhausted.
+  // `timeout` bounds the wait for each part.
+  static void send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
+                               QueryMessage request, std::chrono::milliseconds timeout,
+                               std::function<void(NetworkResult<QueryResult>)> done);
 
-  // Server side (DESIGN.md section 9). The proof is checked before the callback
-  // runs; every failure is TrustValidationFailed:
+  // Server side (DESIGN.md section 9), for an answer in one reply. The proof is
+  // checked before the callback runs; every failure is TrustValidationFailed:
   //  - proof key == the connection's proven key: a signature is optional (the TLS
   //    session proves possession) but must verify if present;
   //  - any other key (a query relayed on that key's behalf): a signature is
@@ -69,18 +129,26 @@ class QueryService : public MessageHandler {
   // The requester is then the proof's key; the callback sees it (Query::pub_key,
   // RequestContext public_key and node_id) and the effective distance, the largest
   // of both claimed distances and the trust store's distance for that key.
+  // A cursor must be one this node made for the same requester and query
+  // (PermissionDenied otherwise). The answer holds at most query.limit rows (all,
+  // with no limit), and if rows remain, a cursor; an answer with no limit that is
+  // larger than kMaxWholeAnswerBytes fails with ResourceExhausted.
   NetworkResult<std::optional<Message>> handle(const Message& message,
                                                const RequestContext& context) override;
   std::vector<MessageType> message_types() const override { return {MessageType::Query}; }
 
  private:
+  // Every row (up to query.limit) in one part; fails when that is more than kMaxWholeAnswerBytes.
+  NetworkResult<QueryResult> whole_answer(const Admitted& admitted) const;
   NetworkResult<RequestContext> verify_requester(const QueryMessage& request, const RequestContext& context);
 
   mutable std::shared_mutex mutex_;
   Callback callback_;
+  PageCallback page_callback_;
   TrustLookup trust_lookup_;
   Clock clock_;
   std::unique_ptr<detail::ReplayCache> replay_;
+  std::unique_ptr<detail::QueryCursors> cursors_;
 };
 
 // Builds the trust proof for sending `query` under `query_id`, claiming

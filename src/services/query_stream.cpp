@@ -1,0 +1,113 @@
+#include "datafold/net/query_stream.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace datafold::net {
+
+std::shared_ptr<QueryStream> QueryStream::start(const std::shared_ptr<Connection>& connection, QueryMessage request,
+                                                Options options, PartHandler on_part) {
+  options.window = std::max<std::uint32_t>(options.window, 1);
+  std::shared_ptr<QueryStream> stream(new QueryStream(connection, request.query_id, options, std::move(on_part)));
+  request.stream_window = options.window;
+  connection->request_parts(
+      std::move(request), [stream](NetworkResult<Message> reply) { stream->on_reply(std::move(reply)); },
+      options.part_timeout);
+  return stream;
+}
+
+QueryStream::QueryStream(std::weak_ptr<Connection> connection, Uuid query_id, Options options, PartHandler on_part)
+    : connection_(std::move(connection)), query_id_(query_id), options_(options), on_part_(std::move(on_part)) {}
+
+void QueryStream::on_reply(NetworkResult<Message> reply) {
+  std::unique_lock lock(mutex_);
+  if (ended_) return;  // cancelled or failed: what is still on its way is dropped
+  if (!reply) {
+    // A Timeout means the answerer went quiet: tell it to stop in case it is only slow.
+    return fail(std::move(reply).error(), lock);
+  }
+  auto* response = std::get_if<QueryResponseMessage>(&*reply);
+  if (response == nullptr)
+    return fail(make_error(ErrorKind::Protocol, "peer answered a query with another message kind",
+                           ErrorCode::ProtocolError),
+                lock);
+  if (response->part != expected_part_)
+    return fail(make_error(ErrorKind::Protocol,
+                           "peer sent part " + std::to_string(response->part) + " where part " +
+                               std::to_string(expected_part_) + " was due",
+                           ErrorCode::ProtocolError),
+                lock);
+  const bool last = !response->more;
+  if (!last && !on_part_ && parts_.size() >= options_.window)
+    return fail(make_error(ErrorKind::Protocol, "peer sent more parts than it was allowed", ErrorCode::ProtocolError),
+                lock);
+  ++expected_part_;
+  ++received_;
+  if (last) ended_ = true;
+  if (on_part_) {
+    lock.unlock();
+    const bool more_wanted = on_part_(std::move(response->result), last);
+    if (last) return;
+    if (more_wanted) return send_credit(1, false);
+    lock.lock();
+    if (ended_) return;
+    ended_ = true;
+    lock.unlock();
+    return send_credit(0, true);
+  }
+  parts_.emplace_back(std::move(response->result), last);
+  lock.unlock();
+  ready_.notify_all();
+}
+
+void QueryStream::fail(NetworkError error, std::unique_lock<std::mutex>& lock) {
+  ended_ = true;
+  if (!on_part_) parts_.emplace_back(error, true);
+  lock.unlock();
+  ready_.notify_all();
+  send_credit(0, true);
+  if (on_part_) (void)on_part_(std::move(error), true);
+}
+
+NetworkResult<std::optional<QueryResult>> QueryStream::next() {
+  std::unique_lock lock(mutex_);
+  ready_.wait(lock, [this] { return !parts_.empty() || taken_end_; });
+  if (parts_.empty()) return std::optional<QueryResult>{};
+  auto [part, last] = std::move(parts_.front());
+  parts_.pop_front();
+  if (last) taken_end_ = true;
+  lock.unlock();
+  if (!part) return std::move(part).error();
+  // Taken: room for one more part on the answerer's side.
+  if (!last) send_credit(1, false);
+  return std::optional<QueryResult>(std::move(*part));
+}
+
+void QueryStream::cancel() {
+  std::unique_lock lock(mutex_);
+  if (ended_) return;
+  ended_ = true;
+  parts_.clear();
+  if (!on_part_) parts_.emplace_back(make_error(ErrorKind::Message, "cancelled"), true);
+  lock.unlock();
+  ready_.notify_all();
+  send_credit(0, true);
+}
+
+std::uint64_t QueryStream::parts_received() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+void QueryStream::send_credit(std::uint32_t parts, bool cancel) {
+  auto connection = connection_.lock();
+  if (!connection) return;
+  QueryCreditMessage credit;
+  credit.message_id = Uuid::random();
+  credit.query_id = query_id_;
+  credit.parts = parts;
+  credit.cancel = cancel;
+  connection->send_message(std::move(credit));
+}
+
+}  // namespace datafold::net

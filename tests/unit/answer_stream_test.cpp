@@ -1,0 +1,178 @@
+#include "services/answer_stream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <vector>
+
+namespace datafold::net::detail {
+namespace {
+
+// A table of rows 1..rows, paged by the last row sent; the stream's work runs only
+// when the test says, so what is sent before any credit is exact.
+class AnswerStreamTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<AnswerStream> make(std::uint32_t window, std::uint32_t limit = 0, std::string position = {}) {
+    AnswerStream::Setup setup{.query_id = query_id_, .window = window, .limit = limit, .position = position,
+                              .max_part_rows = part_rows_};
+    return std::make_shared<AnswerStream>(
+        setup,
+        [this](const std::string& after, std::size_t max_rows) -> NetworkResult<QueryPage> {
+          ++pages_made_;
+          if (fail_at_page_ && pages_made_ == *fail_at_page_)
+            return make_error(ErrorKind::Message, "disk on fire", ErrorCode::InternalError);
+          const int first = after.empty() ? 1 : std::stoi(after) + 1;
+          QueryPage page;
+          Json values = Json::array();
+          int n = first;
+          for (; n <= rows_ && values.size() < max_rows; ++n) values.push_back(n);
+          page.rows = values.size();
+          page.result.results.push_back(FieldResult{"n", std::move(values)});
+          if (n <= rows_) {
+            page.next_position = std::to_string(n - 1);
+            page.result.cursor = "cursor-after-" + page.next_position;
+          }
+          return page;
+        },
+        [this](Message m, bool last) {
+          sent_.push_back(std::move(m));
+          lasts_.push_back(last);
+        },
+        [this](std::function<void()> work) { work_.push_back(std::move(work)); },
+        [this] { ++finished_; });
+  }
+
+  void run_work() {
+    while (!work_.empty()) {
+      auto next = std::move(work_.front());
+      work_.pop_front();
+      next();
+    }
+  }
+
+  // The rows of every QueryResponse sent, in order.
+  std::vector<int> rows_sent() const {
+    std::vector<int> out;
+    for (const auto& m : sent_)
+      if (const auto* r = std::get_if<QueryResponseMessage>(&m))
+        for (const auto& v : r->result.results.at(0).value()) out.push_back(v.get<int>());
+    return out;
+  }
+
+  const Uuid query_id_ = Uuid::random();
+  int rows_ = 100;
+  std::size_t part_rows_ = 10;
+  int pages_made_ = 0;
+  std::optional<int> fail_at_page_;
+  std::vector<Message> sent_;
+  std::vector<bool> lasts_;
+  std::deque<std::function<void()>> work_;
+  int finished_ = 0;
+};
+
+TEST_F(AnswerStreamTest, SendsNoMoreThanTheWindowAheadOfCredit) {
+  auto stream = make(3);
+  stream->start();
+  run_work();
+  EXPECT_EQ(sent_.size(), 3u);
+  EXPECT_EQ(pages_made_, 3);
+  stream->credit(1);
+  run_work();
+  EXPECT_EQ(sent_.size(), 4u);
+  // Credit beyond the window does not let it run further ahead.
+  stream->credit(1000);
+  run_work();
+  EXPECT_EQ(sent_.size(), 7u);
+}
+
+TEST_F(AnswerStreamTest, EveryRowGoesOnceInOrderAndOnlyTheLastPartIsFinal) {
+  auto stream = make(2);
+  stream->start();
+  for (int i = 0; i < 20 && !stream->finished(); ++i) {
+    run_work();
+    stream->credit(2);
+  }
+  run_work();
+  ASSERT_TRUE(stream->finished());
+  std::vector<int> expected(100);
+  for (int i = 0; i < 100; ++i) expected[i] = i + 1;
+  EXPECT_EQ(rows_sent(), expected);
+  ASSERT_EQ(sent_.size(), 10u);
+  for (std::size_t i = 0; i < sent_.size(); ++i) {
+    const auto& part = std::get<QueryResponseMessage>(sent_[i]);
+    EXPECT_EQ(part.part, i);
+    EXPECT_EQ(part.query_id, query_id_);
+    EXPECT_EQ(part.more, i + 1 < sent_.size());
+    EXPECT_EQ(lasts_[i], i + 1 == sent_.size());
+    EXPECT_TRUE(part.result.cursor.empty()) << "part " << i;
+  }
+  EXPECT_EQ(finished_, 1);
+}
+
+TEST_F(AnswerStreamTest, ALimitEndsTheAnswerWithACursor) {
+  auto stream = make(16, 25);
+  stream->start();
+  run_work();
+  ASSERT_TRUE(stream->finished());
+  EXPECT_EQ(rows_sent().size(), 25u);
+  const auto& last = std::get<QueryResponseMessage>(sent_.back());
+  EXPECT_FALSE(last.more);
+  EXPECT_EQ(last.result.cursor, "cursor-after-25");
+  // The third part was cut to the 5 rows the limit left.
+  EXPECT_EQ(last.result.results.at(0).value().size(), 5u);
+}
+
+TEST_F(AnswerStreamTest, StartsFromItsPosition) {
+  auto stream = make(16, 0, "95");
+  stream->start();
+  run_work();
+  EXPECT_EQ(rows_sent(), (std::vector<int>{96, 97, 98, 99, 100}));
+  EXPECT_TRUE(std::get<QueryResponseMessage>(sent_.back()).result.cursor.empty());
+}
+
+TEST_F(AnswerStreamTest, CancelWhileAPartIsBeingMadeSendsThatPartNot) {
+  auto stream = make(1);
+  stream->start();
+  ASSERT_EQ(work_.size(), 1u);
+  // The cancel arrives while the part is scheduled: it is made but never sent.
+  stream->cancel("cancelled by the asker");
+  run_work();
+  ASSERT_EQ(sent_.size(), 1u);
+  const auto* error = std::get_if<ErrorMessage>(&sent_[0]);
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, ErrorCode::QueryFailed);
+  EXPECT_EQ(error->related_message_id, query_id_);
+  EXPECT_TRUE(lasts_[0]);
+  EXPECT_EQ(finished_, 1);
+  // Nothing more, whatever comes later.
+  stream->credit(5);
+  run_work();
+  EXPECT_EQ(sent_.size(), 1u);
+}
+
+TEST_F(AnswerStreamTest, AFailingPageEndsTheAnswerWithItsError) {
+  fail_at_page_ = 2;
+  auto stream = make(4);
+  stream->start();
+  run_work();
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<QueryResponseMessage>(sent_[0]));
+  const auto* error = std::get_if<ErrorMessage>(&sent_[1]);
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, ErrorCode::InternalError);
+  EXPECT_EQ(error->message, "disk on fire");
+  EXPECT_TRUE(stream->finished());
+}
+
+TEST_F(AnswerStreamTest, AnEmptyAnswerIsOneFinalPart) {
+  rows_ = 0;
+  auto stream = make(4);
+  stream->start();
+  run_work();
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_FALSE(std::get<QueryResponseMessage>(sent_[0]).more);
+  EXPECT_TRUE(lasts_[0]);
+}
+
+}  // namespace
+}  // namespace datafold::net::detail
