@@ -156,7 +156,8 @@ struct SqlFilter {
 // SQLite orders NULL < numbers < text, and json_extract gives NULL for null or a missing
 // key, 0/1 for false/true, the text of an object. So `expr = v` admits every row equal to
 // v (and true for 1, dropped by matches()), and an ordering bound admits every row of its
-// type on the right side; the empty string, the least text, keeps numbers and text apart.
+// type on its side (and, for `> 5`, every text; the empty string, the least text, guards
+// against that where it is worth it).
 SqlFilter build_sql_filter(const SchemaDefinition& schema, const std::vector<FilterClause>& clauses,
                            const std::unordered_set<std::string>& existing_indexes) {
   SqlFilter out;
@@ -169,6 +170,20 @@ SqlFilter build_sql_filter(const SchemaDefinition& schema, const std::vector<Fil
     out.binds.push_back(Json(schema.name));
   }
   out.where += " AND id > ?1";
+  // A bound gets a type guard only on a field without a declared type (a typed field holds
+  // only its type, or null) and without a bound of the same type on the other side: with
+  // two bounds on one side SQLite may range the index over the guard instead.
+  struct Sides {
+    bool number_above = false, number_below = false, text_above = false, text_below = false;
+  };
+  std::unordered_map<std::string, Sides> sides;
+  for (const auto& clause : clauses) {
+    auto& side = sides[clause.field];
+    const bool lower = clause.op == FilterClause::Op::Gt || clause.op == FilterClause::Op::Gte;
+    const bool upper = clause.op == FilterClause::Op::Lt || clause.op == FilterClause::Op::Lte;
+    (clause.value.is_string() ? (lower ? side.text_above : side.text_below)
+                              : (lower ? side.number_above : side.number_below)) |= lower || upper;
+  }
   for (const auto& clause : clauses) {
     const auto expr = field_expression(clause.field);
     if (!expr || !sql_bindable(clause.value)) continue;
@@ -177,20 +192,22 @@ SqlFilter build_sql_filter(const SchemaDefinition& schema, const std::vector<Fil
       return "?" + std::to_string(out.binds.size() + 1);
     };
     const bool text = clause.value.is_string();
+    const FieldDefinition* field = schema.find_field(clause.field);
+    const bool untyped = field != nullptr && !field->type;
+    const Sides& side = sides[clause.field];
     switch (clause.op) {
       case FilterClause::Op::Eq: out.where += " AND " + *expr + " = " + param(clause.value); break;
       case FilterClause::Op::Gt:
       case FilterClause::Op::Gte:
         out.where += " AND " + *expr + (clause.op == FilterClause::Op::Gt ? " > " : " >= ") + param(clause.value);
-        if (!text) out.where += " AND " + *expr + " < ''";
+        if (!text && untyped && !side.number_below) out.where += " AND " + *expr + " < ''";
         break;
       case FilterClause::Op::Lt:
       case FilterClause::Op::Lte:
         out.where += " AND " + *expr + (clause.op == FilterClause::Op::Lt ? " < " : " <= ") + param(clause.value);
-        if (text) out.where += " AND " + *expr + " >= ''";
+        if (text && untyped && !side.text_above) out.where += " AND " + *expr + " >= ''";
         break;
     }
-    const FieldDefinition* field = schema.find_field(clause.field);
     if (field == nullptr || !schema_literal || !indexable(schema, *field)) continue;
     auto name = index_name(schema.name, clause.field);
     if (!existing_indexes.contains(name)) continue;
