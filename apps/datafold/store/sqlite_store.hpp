@@ -2,8 +2,9 @@
 //
 // Several processes may use the same file at once: the running node answers queries while
 // `datafold schema add` and `datafold insert` write from another process. The file is in
-// WAL mode with a busy timeout, and every call reads SQLite afresh (there is no cache), so
-// the node serves another process's committed write on its very next query.
+// WAL mode with a busy timeout, and every call reads SQLite afresh (no rows are cached;
+// SQLite's 64 MB page cache is checked against the file on every read), so the node
+// serves another process's committed write on its very next query.
 //
 // Tables: schemas(name, definition) with the schema in fold_db's JSON shape (to_json), and
 // rows(id, schema, json) with one JSON object per row; rows_by_schema(schema, id) serves
@@ -15,19 +16,22 @@
 //   WHERE schema = '<schema>'
 // made by add_schema (for existing rows too) and, for files written before indexes existed
 // (format 1), at open. Replacing a schema drops the indexes of fields it no longer indexes.
-// A field whose name holds a double quote (or either name a NUL) gets no index and no SQL
-// clause: such filters are checked row by row.
+// A field whose name holds a double quote or a NUL gets no index and no SQL clause (its
+// filters are checked row by row); a schema whose name holds a NUL gets no indexes.
 //
-// Filters (row_filter.hpp) become SQL on json_extract with literal paths, so an equality
-// filter on an indexed field reads only the matching index entries, in id order, and a
-// range filter reads its index range (then sorts it by id); without a usable index a
+// Filters (row_filter.hpp) become SQL on json_extract with literal paths and the schema
+// name as a literal (so the partial indexes apply). One index drives a query: the first
+// equality clause's on an indexed field, else the first range clause's; other clauses are
+// tested on the rows it yields. An equality reads only the matching index entries, in id
+// order; a range reads its index range, then sorts it by id. Without a usable index a
 // filter scans the schema's rows. SQL only narrows: every row it admits is checked
 // exactly by matches() before it is answered.
 //
 // Paging: query_page returns rows after a given row id, in id (insertion) order, up to a
 // row count and a byte budget, and says whether more match: a caller continues from
 // last_row_id. With an equality filter on an indexed field a page costs about its own
-// rows, however large the table.
+// rows, however large the table; with a range filter, about the rows of the whole range
+// after last_row_id (they are sorted by id before the page is taken).
 //
 // Errors are values: ErrorKind::Config for bad input (unknown schema or field, a value of
 // the wrong type, a malformed filter), ErrorKind::Message for storage failures (with
