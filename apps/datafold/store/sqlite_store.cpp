@@ -4,7 +4,9 @@
 
 #include <limits>
 #include <mutex>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace datafold::store {
@@ -28,9 +30,7 @@ constexpr std::string_view kCreateTables = R"sql(
   CREATE INDEX IF NOT EXISTS rows_by_schema ON rows (schema, id);
 )sql";
 
-// Distinct query shapes are few (one per number of filter clauses); the cap only guards
-// against a client sending filters with ever more fields.
-constexpr std::size_t kMaxCachedStatements = 64;
+constexpr std::size_t kMaxCachedStatements = SqliteStore::kMaxCachedStatements;
 
 struct DbClose {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
@@ -78,31 +78,167 @@ std::string no_such_field(const SchemaDefinition& schema, const std::string& fie
   return "schema " + schema.name + " has no field '" + field + "' (fields: " + field_list(schema) + ")";
 }
 
-// A JSON path selecting top-level key `field`. Quoting keeps dots and brackets in a name
-// literal; SQLite's paths cannot escape a double quote, so such a name gets no SQL filter.
-std::optional<std::string> json_path(const std::string& field) {
-  if (field.find('"') != std::string::npos) return std::nullopt;
-  return "$.\"" + field + "\"";
+// `text` as an SQL string literal, or nullopt if it holds a NUL (SQLite would end the
+// statement there).
+std::optional<std::string> sql_literal(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
 }
 
-// Whether json_extract(json, path) = value in SQL admits every row whose field equals
-// `value` as JSON (it may admit more, such as true for 1; the exact check in C++ drops
-// those). Only strings and numbers qualify: json_extract turns true/false into 1/0 and
-// objects into text.
-bool sql_filterable(const Json& value) {
+// json_extract of top-level key `field`, spelled exactly as the field indexes spell it
+// (SQLite matches an expression index by its text). Quoting keeps dots and brackets in a
+// name literal; SQLite's paths cannot escape a double quote, so such a name gets nothing.
+std::optional<std::string> field_expression(std::string_view field) {
+  if (field.find('"') != std::string_view::npos) return std::nullopt;
+  auto path = sql_literal("$.\"" + std::string(field) + "\"");
+  if (!path) return std::nullopt;
+  return "json_extract(json, " + *path + ")";
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xF];
+  }
+  return out;
+}
+
+// Hex keeps any name a valid, unique identifier: hex has no '_', so the parts can't run
+// into each other or into rows_by_schema.
+std::string index_prefix(std::string_view schema) { return "rows_" + hex(schema) + "_"; }
+std::string index_name(std::string_view schema, std::string_view field) {
+  return index_prefix(schema) + hex(field);
+}
+
+// Whether `field` of `schema` gets an index: json fields hold objects (their text would be
+// compared, never useful), and names SQL cannot spell get no SQL at all.
+bool indexable(const SchemaDefinition& schema, const FieldDefinition& field) {
+  return field.type != FieldType::Json && field_expression(field.name) && sql_literal(schema.name);
+}
+
+// A value SQLite can compare as JSON compares it (or more loosely): a string without NUL,
+// a number in SQLite's range (json_extract reads integers beyond int64 as reals), or a
+// boolean (json_extract reads true and false as 1 and 0).
+bool sql_bindable(const Json& value) {
+  if (value.is_boolean()) return true;
   if (value.is_string()) return value.get_ref<const std::string&>().find('\0') == std::string::npos;
   if (value.is_number_unsigned())
     return value.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   return value.is_number();
 }
 
+void bind_value(sqlite3_stmt* stmt, int n, const Json& value) {
+  if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    sqlite3_bind_text(stmt, n, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  } else if (value.is_boolean()) {
+    sqlite3_bind_int64(stmt, n, value.get<bool>() ? 1 : 0);
+  } else if (value.is_number_integer()) {
+    sqlite3_bind_int64(stmt, n, value.get<std::int64_t>());
+  } else {
+    sqlite3_bind_double(stmt, n, value.get<double>());
+  }
+}
+
+// The SQL that narrows a query to (a superset of) the rows its clauses match, and the
+// values to bind from ?2 on (?1 is the row id to start after).
+struct SqlFilter {
+  std::string where;
+  std::vector<Json> binds;
+  std::optional<std::string> index;  // the field index to read, if one serves a clause
+};
+
+// SQLite orders NULL < numbers < text, and json_extract gives NULL for null or a missing
+// key, 0/1 for false/true, the text of an object. So `expr = v` admits every row equal to
+// v (and true for 1, dropped by matches()), and an ordering bound admits every row of its
+// type on its side (and, for `> 5`, every text; the empty string, the least text, guards
+// against that where it is worth it).
+SqlFilter build_sql_filter(const SchemaDefinition& schema, const std::vector<FilterClause>& clauses,
+                           const std::unordered_set<std::string>& existing_indexes) {
+  SqlFilter out;
+  std::optional<std::string> range_index;
+  const auto schema_literal = sql_literal(schema.name);
+  if (schema_literal) {
+    out.where = "schema = " + *schema_literal;
+  } else {
+    out.where = "schema = ?2";
+    out.binds.push_back(Json(schema.name));
+  }
+  out.where += " AND id > ?1";
+  // A bound gets a type guard only on a field without a declared type (a typed field holds
+  // only its type, or null) and without a bound of the same type on the other side: with
+  // two bounds on one side SQLite may range the index over the guard instead.
+  struct Sides {
+    bool number_above = false, number_below = false, text_above = false, text_below = false;
+  };
+  std::unordered_map<std::string, Sides> sides;
+  for (const auto& clause : clauses) {
+    auto& side = sides[clause.field];
+    const bool lower = clause.op == FilterClause::Op::Gt || clause.op == FilterClause::Op::Gte;
+    const bool upper = clause.op == FilterClause::Op::Lt || clause.op == FilterClause::Op::Lte;
+    (clause.value.is_string() ? (lower ? side.text_above : side.text_below)
+                              : (lower ? side.number_above : side.number_below)) |= lower || upper;
+  }
+  for (const auto& clause : clauses) {
+    const auto expr = field_expression(clause.field);
+    if (!expr || !sql_bindable(clause.value)) continue;
+    const auto param = [&](const Json& v) {
+      out.binds.push_back(v);
+      return "?" + std::to_string(out.binds.size() + 1);
+    };
+    const bool text = clause.value.is_string();
+    const FieldDefinition* field = schema.find_field(clause.field);
+    const bool untyped = field != nullptr && !field->type;
+    const Sides& side = sides[clause.field];
+    switch (clause.op) {
+      case FilterClause::Op::Eq: out.where += " AND " + *expr + " = " + param(clause.value); break;
+      case FilterClause::Op::Gt:
+      case FilterClause::Op::Gte:
+        out.where += " AND " + *expr + (clause.op == FilterClause::Op::Gt ? " > " : " >= ") + param(clause.value);
+        if (!text && untyped && !side.number_below) out.where += " AND " + *expr + " < ''";
+        break;
+      case FilterClause::Op::Lt:
+      case FilterClause::Op::Lte:
+        out.where += " AND " + *expr + (clause.op == FilterClause::Op::Lt ? " < " : " <= ") + param(clause.value);
+        if (text && untyped && !side.text_above) out.where += " AND " + *expr + " >= ''";
+        break;
+    }
+    if (field == nullptr || !schema_literal || !indexable(schema, *field)) continue;
+    auto name = index_name(schema.name, clause.field);
+    if (!existing_indexes.contains(name)) continue;
+    if (clause.op == FilterClause::Op::Eq) {
+      if (!out.index) out.index = std::move(name);
+    } else if (!range_index) {
+      range_index = std::move(name);
+    }
+  }
+  // Named outright: without statistics SQLite takes `schema = 'S'` to match ten rows and
+  // would read rows_by_schema (every row of the schema) rather than a range of a field
+  // index. An equality reads its entries in id order; a range is sorted by id after.
+  if (!out.index) out.index = std::move(range_index);
+  return out;
+}
+
 }  // namespace
 
 struct SqliteStore::Impl {
   std::filesystem::path file;
+  Options options;
   std::mutex mutex;
   DbPtr db;  // declared before the statements so it outlives them
   std::unordered_map<std::string, StmtPtr> statements;
+  // The indexes on rows, as of schema_version (any process's schema change bumps it).
+  std::unordered_set<std::string> indexes;
+  std::optional<std::int64_t> indexes_version;
 
   NetworkError storage_error(std::string_view what) const {
     return net::make_error(net::ErrorKind::Message,
@@ -174,9 +310,82 @@ struct SqliteStore::Impl {
                              "database " + file.string() + " has format " + std::to_string(found) +
                                  ", newer than this datafold understands (" + std::to_string(kFormatVersion) + ")");
     if (auto r = exec(kCreateTables, "cannot create tables"); !r) return r;
+    // A format 1 file has no field indexes; a file another process opened without
+    // index_fields may lack some too. IF NOT EXISTS makes this cheap when they are there.
+    if (options.index_fields) {
+      auto schemas = list_schemas();
+      if (!schemas) return std::move(schemas).error();
+      for (const auto& schema : *schemas)
+        if (auto r = make_indexes(schema); !r) return r;
+    }
     if (auto r = exec("PRAGMA user_version = " + std::to_string(kFormatVersion), "cannot set the database version"); !r)
       return r;
     return tx.commit();
+  }
+
+  // Creates the field indexes of `schema` it lacks and drops those of fields it no longer
+  // indexes. Runs inside the caller's write transaction.
+  NetworkResult<void> make_indexes(const SchemaDefinition& schema) {
+    std::set<std::string> wanted;
+    const auto schema_literal = sql_literal(schema.name);
+    for (const auto& field : schema.fields) {
+      if (!indexable(schema, field)) continue;
+      auto name = index_name(schema.name, field.name);
+      if (auto r = exec("CREATE INDEX IF NOT EXISTS \"" + name + "\" ON rows (" + *field_expression(field.name) +
+                            ", id) WHERE schema = " + *schema_literal,
+                        "cannot index field " + field.name + " of " + schema.name);
+          !r)
+        return r;
+      wanted.insert(std::move(name));
+    }
+    const std::string prefix = index_prefix(schema.name);
+    auto stmt = prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'rows' AND substr(name, 1, ?2) = ?1");
+    if (!stmt) return std::move(stmt).error();
+    std::vector<std::string> stale;
+    {
+      StatementUse use(*stmt);
+      sqlite3_bind_text(use.get(), 1, prefix.data(), static_cast<int>(prefix.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_int64(use.get(), 2, static_cast<std::int64_t>(prefix.size()));
+      for (;;) {
+        const int rc = sqlite3_step(use.get());
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return storage_error("cannot list the indexes of " + schema.name);
+        std::string name(reinterpret_cast<const char*>(sqlite3_column_text(use.get(), 0)),
+                         static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 0)));
+        if (!wanted.contains(name)) stale.push_back(std::move(name));
+      }
+    }
+    for (const auto& name : stale)
+      if (auto r = exec("DROP INDEX IF EXISTS \"" + name + "\"", "cannot drop index " + name); !r) return r;
+    return {};
+  }
+
+  // The names of the indexes on rows now, re-read only when some process changed the
+  // database schema.
+  NetworkResult<const std::unordered_set<std::string>*> current_indexes() {
+    auto version = prepare("PRAGMA schema_version");
+    if (!version) return std::move(version).error();
+    std::int64_t now = 0;
+    {
+      StatementUse use(*version);
+      if (sqlite3_step(use.get()) != SQLITE_ROW) return storage_error("cannot read the schema version");
+      now = sqlite3_column_int64(use.get(), 0);
+    }
+    if (indexes_version == now) return &indexes;
+    auto stmt = prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'rows'");
+    if (!stmt) return std::move(stmt).error();
+    StatementUse use(*stmt);
+    indexes.clear();
+    indexes_version.reset();
+    for (;;) {
+      const int rc = sqlite3_step(use.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return storage_error("cannot list indexes");
+      indexes.emplace(reinterpret_cast<const char*>(sqlite3_column_text(use.get(), 0)),
+                      static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 0)));
+    }
+    indexes_version = now;
+    return &indexes;
   }
 
   NetworkResult<std::optional<SchemaDefinition>> get_schema(std::string_view name) {
@@ -224,15 +433,21 @@ struct SqliteStore::Impl {
     if (auto reparsed = schema_from_json(definition); !reparsed) return std::move(reparsed).error();
     const auto text = dump_json(definition);
     if (!text) return bad_input("schema " + schema.name + ": a name is not valid UTF-8");
+    Transaction tx(*this);
+    if (auto r = tx.begin(); !r) return r;
     auto stmt = prepare(
         "INSERT INTO schemas (name, definition) VALUES (?1, ?2) "
         "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition");
     if (!stmt) return std::move(stmt).error();
-    StatementUse use(*stmt);
-    sqlite3_bind_text(use.get(), 1, schema.name.data(), static_cast<int>(schema.name.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(use.get(), 2, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(use.get()) != SQLITE_DONE) return storage_error("cannot store schema " + schema.name);
-    return {};
+    {
+      StatementUse use(*stmt);
+      sqlite3_bind_text(use.get(), 1, schema.name.data(), static_cast<int>(schema.name.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(use.get(), 2, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(use.get()) != SQLITE_DONE) return storage_error("cannot store schema " + schema.name);
+    }
+    if (options.index_fields)
+      if (auto r = make_indexes(schema); !r) return r;
+    return tx.commit();
   }
 
   // Why `row` cannot go into `schema`, as "PATH: reason", or nullopt if it can.
@@ -292,82 +507,95 @@ struct SqliteStore::Impl {
     return static_cast<std::uint64_t>(sqlite3_column_int64(use.get(), 0));
   }
 
-  NetworkResult<std::vector<Json>> query(const SchemaDefinition& schema, const std::vector<std::string>& fields,
-                                         const std::optional<Json>& filter_arg) {
-    for (const auto& field : fields)
-      if (schema.find_field(field) == nullptr) return bad_input(no_such_field(schema, field));
-
-    const Json* filter = filter_arg && !filter_arg->is_null() ? &*filter_arg : nullptr;
-    if (filter != nullptr) {
-      if (!filter->is_object()) return bad_input("filter: expected a JSON object {field: value}");
-      for (const auto& [name, value] : filter->items())
-        if (schema.find_field(name) == nullptr) return bad_input("filter." + name + ": unknown field of schema " + schema.name + " (fields: " + field_list(schema) + ")");
-    }
-
-    // SQL narrows the rows where it can; the exact JSON comparison below decides.
-    struct Clause {
-      std::string path;
-      const Json* value;
-    };
-    std::vector<Clause> clauses;
-    std::string sql = "SELECT json FROM rows WHERE schema = ?1";
-    if (filter != nullptr) {
-      for (const auto& [name, value] : filter->items()) {
-        auto key_path = json_path(name);
-        if (!key_path || !sql_filterable(value)) continue;
-        const auto n = 2 + 2 * clauses.size();
-        sql += " AND json_extract(json, ?" + std::to_string(n) + ") = ?" + std::to_string(n + 1);
-        clauses.push_back({std::move(*key_path), &value});
-      }
-    }
-    sql += " ORDER BY id";
-
+  // The statement query_page steps (`prefix` "EXPLAIN QUERY PLAN " for explain_query),
+  // with every value but ?1, the row id to start after, bound.
+  NetworkResult<sqlite3_stmt*> page_statement(const SchemaDefinition& schema, const std::vector<FilterClause>& clauses,
+                                              std::string_view prefix) {
+    auto indexes = current_indexes();
+    if (!indexes) return std::move(indexes).error();
+    const SqlFilter filter = build_sql_filter(schema, clauses, **indexes);
+    std::string sql = std::string(prefix) + "SELECT id, json FROM rows";
+    if (filter.index) sql += " INDEXED BY \"" + *filter.index + "\"";
+    sql += " WHERE " + filter.where + " ORDER BY id";
     auto stmt = prepare(sql);
+    if (!stmt) return stmt;
+    for (std::size_t i = 0; i < filter.binds.size(); ++i) bind_value(*stmt, static_cast<int>(i + 2), filter.binds[i]);
+    return stmt;
+  }
+
+  NetworkResult<std::string> explain_query(const SchemaDefinition& schema, const std::vector<FilterClause>& clauses) {
+    auto stmt = page_statement(schema, clauses, "EXPLAIN QUERY PLAN ");
     if (!stmt) return std::move(stmt).error();
     StatementUse use(*stmt);
-    sqlite3_bind_text(use.get(), 1, schema.name.data(), static_cast<int>(schema.name.size()), SQLITE_TRANSIENT);
-    for (std::size_t i = 0; i < clauses.size(); ++i) {
-      const int n = static_cast<int>(2 + 2 * i);
-      const auto& [key_path, value] = clauses[i];
-      sqlite3_bind_text(use.get(), n, key_path.data(), static_cast<int>(key_path.size()), SQLITE_TRANSIENT);
-      if (value->is_string()) {
-        const auto& s = value->get_ref<const std::string&>();
-        sqlite3_bind_text(use.get(), n + 1, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-      } else if (value->is_number_integer()) {
-        sqlite3_bind_int64(use.get(), n + 1, value->get<std::int64_t>());
-      } else {
-        sqlite3_bind_double(use.get(), n + 1, value->get<double>());
-      }
-    }
-
-    static const Json kNull;
-    std::vector<Json> columns(fields.size(), Json::array());
+    std::string plan;
     for (;;) {
       const int rc = sqlite3_step(use.get());
-      if (rc == SQLITE_DONE) return columns;
+      if (rc == SQLITE_DONE) return plan;
+      if (rc != SQLITE_ROW) return storage_error("cannot explain a query of " + schema.name);
+      const auto* detail = reinterpret_cast<const char*>(sqlite3_column_text(use.get(), 3));
+      plan += (plan.empty() ? "" : "\n") + std::string(detail != nullptr ? detail : "");
+    }
+  }
+
+  NetworkResult<RowPage> query_page(const SchemaDefinition& schema, const std::vector<std::string>& fields,
+                                    const std::vector<FilterClause>& clauses, std::int64_t after_row_id,
+                                    std::size_t max_rows, std::size_t max_bytes) {
+    for (const auto& field : fields)
+      if (schema.find_field(field) == nullptr) return bad_input(no_such_field(schema, field));
+    for (const auto& clause : clauses)
+      if (schema.find_field(clause.field) == nullptr)
+        return bad_input("filter." + clause.field + ": unknown field of schema " + schema.name + " (fields: " +
+                         field_list(schema) + ")");
+    if (max_rows == 0) return bad_input("max_rows: a page holds at least one row");
+
+    auto stmt = page_statement(schema, clauses, "");
+    if (!stmt) return std::move(stmt).error();
+    StatementUse use(*stmt);
+    sqlite3_bind_int64(use.get(), 1, after_row_id);
+
+    static const Json kNull;
+    RowPage page;
+    page.columns.assign(fields.size(), Json::array());
+    std::size_t bytes = 0;
+    bool full = false;
+    for (;;) {
+      const int rc = sqlite3_step(use.get());
+      if (rc == SQLITE_DONE) return page;
       if (rc != SQLITE_ROW) return storage_error("cannot query " + schema.name);
-      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(use.get(), 0));
-      const auto size = static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 0));
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(use.get(), 1));
+      const auto size = static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 1));
       Json row = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, /*allow_exceptions=*/false);
       // Rows are written by insert_rows only; a broken one was edited by hand. Skipping it
       // would silently change answers, so say so.
       if (!row.is_object())
         return net::make_error(net::ErrorKind::Message,
                                "a stored row of " + schema.name + " in " + file.string() + " is not a JSON object");
-      const auto value_of = [&](const std::string& name) -> const Json& {
-        const auto it = row.find(name);
-        return it == row.end() ? kNull : *it;
-      };
-      bool match = true;
-      if (filter != nullptr)
-        for (const auto& [name, value] : filter->items())
-          if (value_of(name) != value) {
-            match = false;
-            break;
-          }
-      if (!match) continue;
-      for (std::size_t i = 0; i < fields.size(); ++i) columns[i].push_back(value_of(fields[i]));
+      if (!matches(clauses, row)) continue;
+      if (full) {
+        page.more = true;
+        return page;
+      }
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        const auto it = row.find(fields[i]);
+        page.columns[i].push_back(it == row.end() ? kNull : *it);
+      }
+      page.rows += 1;
+      page.last_row_id = sqlite3_column_int64(use.get(), 0);
+      bytes += size;
+      full = page.rows >= max_rows || bytes >= max_bytes;
     }
+  }
+
+  NetworkResult<std::vector<Json>> query(const SchemaDefinition& schema, const std::vector<std::string>& fields,
+                                         const std::optional<Json>& filter) {
+    for (const auto& field : fields)
+      if (schema.find_field(field) == nullptr) return bad_input(no_such_field(schema, field));
+    auto clauses = parse_filter(schema, filter);
+    if (!clauses) return std::move(clauses).error();
+    auto page = query_page(schema, fields, *clauses, 0, std::numeric_limits<std::size_t>::max(),
+                           std::numeric_limits<std::size_t>::max());
+    if (!page) return std::move(page).error();
+    return std::move(page->columns);
   }
 };
 
@@ -376,9 +604,12 @@ SqliteStore::SqliteStore(SqliteStore&&) noexcept = default;
 SqliteStore& SqliteStore::operator=(SqliteStore&&) noexcept = default;
 SqliteStore::~SqliteStore() = default;
 
-NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path) {
+NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path) { return open(path, Options{}); }
+
+NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path, Options options) {
   auto impl = std::make_unique<Impl>();
   impl->file = path;
+  impl->options = options;
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
@@ -394,6 +625,10 @@ NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path) 
   // pairing (a commit survives a process crash; a power cut may lose the last ones).
   if (auto r = impl->exec("PRAGMA journal_mode = WAL", "cannot open database"); !r) return std::move(r).error();
   if (auto r = impl->exec("PRAGMA synchronous = NORMAL", "cannot open database"); !r) return std::move(r).error();
+  // Each row goes into every field index of its schema, at a place set by its values: with
+  // SQLite's default 2 MB cache a batch insert into a large table rereads index pages for
+  // every row. 64 MB (allocated only as pages are used) keeps them.
+  if (auto r = impl->exec("PRAGMA cache_size = -65536", "cannot open database"); !r) return std::move(r).error();
   if (auto r = impl->create_tables(); !r) return std::move(r).error();
   return SqliteStore(std::move(impl));
 }
@@ -440,6 +675,19 @@ NetworkResult<std::vector<Json>> SqliteStore::query(std::string_view schema_name
   if (!schema) return std::move(schema).error();
   if (!*schema) return bad_input("schema '" + std::string(schema_name) + "' not found");
   return impl_->query(**schema, fields, filter);
+}
+
+NetworkResult<std::string> SqliteStore::explain_query(const SchemaDefinition& schema,
+                                                     const std::vector<FilterClause>& filter) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->explain_query(schema, filter);
+}
+
+NetworkResult<RowPage> SqliteStore::query_page(const SchemaDefinition& schema, const std::vector<std::string>& fields,
+                                               const std::vector<FilterClause>& filter, std::int64_t after_row_id,
+                                               std::size_t max_rows, std::size_t max_bytes) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->query_page(schema, fields, filter, after_row_id, max_rows, max_bytes);
 }
 
 }  // namespace datafold::store

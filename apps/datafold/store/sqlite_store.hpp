@@ -2,11 +2,36 @@
 //
 // Several processes may use the same file at once: the running node answers queries while
 // `datafold schema add` and `datafold insert` write from another process. The file is in
-// WAL mode with a busy timeout, and every call reads SQLite afresh (there is no cache), so
-// the node serves another process's committed write on its very next query.
+// WAL mode with a busy timeout, and every call reads SQLite afresh (no rows are cached;
+// SQLite's 64 MB page cache is checked against the file on every read), so the node
+// serves another process's committed write on its very next query.
 //
 // Tables: schemas(name, definition) with the schema in fold_db's JSON shape (to_json), and
-// rows(id, schema, json) with one JSON object per row. Filters use json_extract.
+// rows(id, schema, json) with one JSON object per row; rows_by_schema(schema, id) serves
+// unfiltered reads and counts.
+//
+// Indexes: unless opened with Options{.index_fields = false}, every field of a schema whose
+// declared type is not `json` has a partial expression index
+//   rows_<hex schema>_<hex field> ON rows (json_extract(json, '$."<field>"'), id)
+//   WHERE schema = '<schema>'
+// made by add_schema (for existing rows too) and, for files written before indexes existed
+// (format 1), at open. Replacing a schema drops the indexes of fields it no longer indexes.
+// A field whose name holds a double quote or a NUL gets no index and no SQL clause (its
+// filters are checked row by row); a schema whose name holds a NUL gets no indexes.
+//
+// Filters (row_filter.hpp) become SQL on json_extract with literal paths and the schema
+// name as a literal (so the partial indexes apply). One index drives a query: the first
+// equality clause's on an indexed field, else the first range clause's; other clauses are
+// tested on the rows it yields. An equality reads only the matching index entries, in id
+// order; a range reads its index range, then sorts it by id. Without a usable index a
+// filter scans the schema's rows. SQL only narrows: every row it admits is checked
+// exactly by matches() before it is answered.
+//
+// Paging: query_page returns rows after a given row id, in id (insertion) order, up to a
+// row count and a byte budget, and says whether more match: a caller continues from
+// last_row_id. With an equality filter on an indexed field a page costs about its own
+// rows, however large the table; with a range filter, about the rows of the whole range
+// after last_row_id (they are sorted by id before the page is taken).
 //
 // Errors are values: ErrorKind::Config for bad input (unknown schema or field, a value of
 // the wrong type, a malformed filter), ErrorKind::Message for storage failures (with
@@ -29,21 +54,43 @@
 #include <datafold/net/error.hpp>
 #include <datafold/net/json.hpp>
 
+#include "store/row_filter.hpp"
 #include "store/schema_definition.hpp"
 
 namespace datafold::store {
+
+// One page of a query's answer (SqliteStore::query_page).
+struct RowPage {
+  std::vector<net::Json> columns;  // one JSON array per requested field, aligned, as query() returns
+  std::size_t rows = 0;            // rows in this page
+  std::int64_t last_row_id = 0;    // id of the last row in the page (0 if none)
+  bool more = false;               // at least one more matching row after last_row_id
+};
+
+struct SqliteStoreOptions {
+  // Make the field indexes (see above). false leaves only rows_by_schema: every filter
+  // scans, as stores did before indexes (the baseline store_bench compares against).
+  bool index_fields = true;
+};
 
 class SqliteStore {
  public:
   // How long a call waits for another process's write transaction before failing.
   static constexpr std::chrono::milliseconds kBusyTimeout{5000};
   // The table layout this code writes (PRAGMA user_version); a newer file is refused.
-  static constexpr int kFormatVersion = 1;
+  // 2: field indexes (a format 1 file gets them at open).
+  static constexpr int kFormatVersion = 2;
+  // Prepared statements kept; their SQL names the schema and fields, so one per query shape.
+  static constexpr std::size_t kMaxCachedStatements = 256;
 
-  // Opens (creating if absent) the database at `path` and its tables. The parent
-  // directory must exist. Fails with Message if the file cannot be opened or is not a
-  // datafold database this version understands.
+  using Options = SqliteStoreOptions;
+
+  // Opens (creating if absent) the database at `path` and its tables, and (with
+  // index_fields) creates the field indexes any stored schema lacks. The parent directory
+  // must exist. Fails with Message if the file cannot be opened or is not a datafold
+  // database this version understands.
   static net::NetworkResult<SqliteStore> open(const std::filesystem::path& path);
+  static net::NetworkResult<SqliteStore> open(const std::filesystem::path& path, Options options);
 
   SqliteStore(SqliteStore&&) noexcept;
   SqliteStore& operator=(SqliteStore&&) noexcept;
@@ -52,7 +99,8 @@ class SqliteStore {
   const std::filesystem::path& path() const noexcept;
 
   // Adds `schema`, or replaces the schema of the same name (its rows are kept; a row's
-  // values for fields the new schema lacks are no longer served). Config if `schema` is
+  // values for fields the new schema lacks are no longer served), and makes its field
+  // indexes (which reads every existing row of the schema once). Config if `schema` is
   // not one schema_from_json would accept.
   net::NetworkResult<void> add_schema(const SchemaDefinition& schema);
 
@@ -72,16 +120,16 @@ class SqliteStore {
   // How many rows schema `schema_name` holds (0 for an unknown schema).
   net::NetworkResult<std::uint64_t> count_rows(std::string_view schema_name);
 
-  // Selects `fields` from the rows of `schema` that match `filter`, a JSON object
-  // {field: value} requiring each named field to equal its value (JSON equality: 1 and
-  // 1.0 are equal, 1 and true are not; a missing field equals null). No filter, or a JSON
-  // null one, selects every row.
+  // Selects `fields` from the rows of `schema` that match `filter`, in any shape
+  // parse_filter accepts: the equality map {field: value} (JSON equality: 1 and 1.0 are
+  // equal, 1 and true are not; a missing field equals null), fold_db's operator form or its
+  // range_filter. No filter, or a JSON null one, selects every row.
   //
   // Returns one JSON array per requested field, in request order, holding that field's
   // value in each matching row, in insertion order (null where a row lacks it); the
   // arrays are aligned, so index i of each is the same row. (fold_db answers one value
   // per field; a list over the matching rows is this store's shape.)
-  // Config if a field or filter key is not in the schema, or the filter is not an object.
+  // Config if a field or filter field is not in the schema, or parse_filter refuses the filter.
   net::NetworkResult<std::vector<net::Json>> query(const SchemaDefinition& schema,
                                                    const std::vector<std::string>& fields,
                                                    const std::optional<net::Json>& filter = std::nullopt);
@@ -89,6 +137,20 @@ class SqliteStore {
   net::NetworkResult<std::vector<net::Json>> query(std::string_view schema_name,
                                                    const std::vector<std::string>& fields,
                                                    const std::optional<net::Json>& filter = std::nullopt);
+
+  // Rows of `schema` matching every clause of `filter` with id > after_row_id, in id
+  // (insertion) order: at most max_rows rows, stopping once the stored JSON text of the
+  // rows taken reaches max_bytes (always at least one row when one matches). `more` is
+  // found by reading on to the next matching row. Config if a field or clause field is not
+  // in the schema or max_rows is 0; Message if storage fails.
+  net::NetworkResult<RowPage> query_page(const SchemaDefinition& schema, const std::vector<std::string>& fields,
+                                         const std::vector<FilterClause>& filter, std::int64_t after_row_id,
+                                         std::size_t max_rows, std::size_t max_bytes);
+
+  // SQLite's EXPLAIN QUERY PLAN of what query_page runs for `filter`, one line per step
+  // (e.g. "SEARCH rows USING INDEX rows_…_… (<expr>=? AND id>?)"): shows whether a filter
+  // reads an index or scans. For tests and diagnosing slow queries.
+  net::NetworkResult<std::string> explain_query(const SchemaDefinition& schema, const std::vector<FilterClause>& filter);
 
  private:
   struct Impl;

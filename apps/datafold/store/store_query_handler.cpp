@@ -1,9 +1,12 @@
 #include "store/store_query_handler.hpp"
 
+#include <limits>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "store/read_policy.hpp"
+#include "store/row_filter.hpp"
 
 namespace datafold::store {
 
@@ -20,21 +23,24 @@ net::QueryResult every_field_fails(const net::Query& query, SchemaError::Kind ki
   return out;
 }
 
-// Why the filter cannot be used by `requester`, if it cannot.
-std::optional<SchemaError> check_filter(const SchemaDefinition& schema, const Json& filter,
-                                        const net::RequestContext& requester) {
+// The filter's clauses, or why `requester` cannot use it. Every clause's field must be
+// one the requester may read: filtering on a field would reveal its values.
+std::variant<std::vector<FilterClause>, SchemaError> check_filter(const SchemaDefinition& schema, const Json& filter,
+                                                                  const net::RequestContext& requester) {
   if (!filter.is_object())
     return SchemaError{SchemaError::Kind::InvalidData, "filter must be a JSON object {field: value}"};
-  for (const auto& [name, value] : filter.items()) {
-    const FieldDefinition* field = schema.find_field(name);
+  auto clauses = parse_filter(filter);
+  if (!clauses) return SchemaError{SchemaError::Kind::InvalidData, clauses.error().message};
+  for (const auto& clause : *clauses) {
+    const FieldDefinition* field = schema.find_field(clause.field);
     if (field == nullptr)
       return SchemaError{SchemaError::Kind::InvalidField,
-                         "filter names unknown field '" + name + "' of schema " + schema.name};
+                         "filter names unknown field '" + clause.field + "' of schema " + schema.name};
     if (auto decision = decide(field->policy, requester); !decision.allowed)
       return SchemaError{SchemaError::Kind::InvalidPermission,
-                         "filter uses field '" + name + "', which " + decision.reason};
+                         "filter uses field '" + clause.field + "', which " + decision.reason};
   }
-  return std::nullopt;
+  return std::move(*clauses);
 }
 
 }  // namespace
@@ -47,9 +53,11 @@ net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const
   const SchemaDefinition& schema = **found;
 
   // A JSON null filter means "no filter", as an absent one does.
-  const bool filtered = query.filter && !query.filter->is_null();
-  if (filtered) {
-    if (auto bad = check_filter(schema, *query.filter, requester)) return every_field_fails(query, bad->kind, bad->message);
+  std::vector<FilterClause> clauses;
+  if (query.filter && !query.filter->is_null()) {
+    auto checked = check_filter(schema, *query.filter, requester);
+    if (auto* bad = std::get_if<SchemaError>(&checked)) return every_field_fails(query, bad->kind, bad->message);
+    clauses = std::move(std::get<std::vector<FilterClause>>(checked));
   }
 
   net::QueryResult out;
@@ -75,11 +83,12 @@ net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const
   }
   if (readable.empty()) return out;
 
-  auto values = store.query(schema, readable, filtered ? query.filter : std::nullopt);
+  auto values = store.query_page(schema, readable, clauses, 0, std::numeric_limits<std::size_t>::max(),
+                                 std::numeric_limits<std::size_t>::max());
   for (std::size_t i = 0; i < readable.size(); ++i) {
     auto& outcome = out.results[slots[i]].outcome;
     if (values)
-      outcome = std::move((*values)[i]);
+      outcome = std::move(values->columns[i]);
     else
       outcome = SchemaError{SchemaError::Kind::InvalidData, "store error: " + values.error().message};
   }

@@ -13,14 +13,16 @@
 namespace datafold::store {
 
 // Answers `query` for `requester`: one entry per requested field, in request order.
-// A readable field's value is the JSON array of its values over the matching rows (see
-// SqliteStore::query). Otherwise the entry holds a SchemaError:
+// A readable field's value is the JSON array of its values over the rows matching the
+// filter (any shape parse_filter accepts; see SqliteStore::query). Otherwise the entry
+// holds a SchemaError:
 //   NotFound           every field, when the schema does not exist;
 //   InvalidField       a field the schema lacks (every field, if the filter names one);
 //   InvalidPermission  a field the requester's effective distance and key may not read,
-//                      saying what distance it needs; every field if the filter uses such a
-//                      field (an equality filter on a field would reveal its values);
-//   InvalidData        every field, when the filter is not a JSON object or the store fails.
+//                      saying what distance it needs; every field if any filter clause uses
+//                      such a field (filtering on a field would reveal its values);
+//   InvalidData        every field, when the filter is not a JSON object, parse_filter
+//                      refuses it, or the store fails.
 // Reads SQLite afresh, so writes by another process show at once. Never throws.
 net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const net::RequestContext& requester);
 

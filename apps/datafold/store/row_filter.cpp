@@ -1,0 +1,217 @@
+#include "store/row_filter.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+namespace datafold::store {
+
+namespace {
+
+using net::Json;
+using net::NetworkResult;
+using Op = FilterClause::Op;
+
+net::NetworkError bad(const std::string& path, const std::string& why) {
+  return net::make_error(net::ErrorKind::Config, path + ": " + why);
+}
+
+constexpr std::pair<Op, std::string_view> kOpNames[] = {
+    {Op::Eq, "eq"}, {Op::Gt, "gt"}, {Op::Gte, "gte"}, {Op::Lt, "lt"}, {Op::Lte, "lte"}};
+
+bool string_or_number(const Json& v) { return v.is_string() || v.is_number(); }
+
+// The smallest byte string greater than every string that starts with `prefix`, or
+// nullopt if there is none (the prefix is empty or all 0xFF bytes: then every string at
+// or above it starts with it).
+std::optional<std::string> prefix_successor(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
+  if (prefix.empty()) return std::nullopt;
+  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+// One fold_db range operation ({"Key": v}, {"KeyRange": {...}}, {"KeyPrefix": "p"}) on `field`.
+NetworkResult<void> parse_range_op(const std::string& field, const Json& op, const std::string& path,
+                                   std::vector<FilterClause>& out) {
+  if (!op.is_object() || op.size() != 1)
+    return bad(path, R"(expected one of {"Key": v}, {"KeyRange": {"start": a, "end": b}}, {"KeyPrefix": "p"})");
+  const std::string& kind = op.begin().key();
+  const Json& arg = op.begin().value();
+  const std::string at = path + "." + kind;
+  if (kind == "Key") {
+    if (!string_or_number(arg)) return bad(at, std::string("a key must be a string or number, got ") + arg.type_name());
+    out.push_back({field, Op::Eq, arg});
+    return {};
+  }
+  if (kind == "KeyRange") {
+    if (!arg.is_object() || !arg.contains("start") || !arg.contains("end") || arg.size() != 2)
+      return bad(at, R"(expected {"start": a, "end": b})");
+    for (const char* bound : {"start", "end"})
+      if (!string_or_number(arg[bound]))
+        return bad(at + "." + bound,
+                   std::string("a range bound must be a string or number, got ") + arg[bound].type_name());
+    out.push_back({field, Op::Gte, arg["start"]});
+    out.push_back({field, Op::Lt, arg["end"]});
+    return {};
+  }
+  if (kind == "KeyPrefix") {
+    if (!arg.is_string()) return bad(at, std::string("a prefix must be a string, got ") + arg.type_name());
+    const auto& prefix = arg.get_ref<const std::string&>();
+    out.push_back({field, Op::Gte, arg});
+    if (auto next = prefix_successor(prefix)) out.push_back({field, Op::Lt, Json(std::move(*next))});
+    return {};
+  }
+  if (kind == "KeyPattern") return bad(at, "KeyPattern is not supported (use Key, KeyRange or KeyPrefix)");
+  return bad(at, "unknown range operation (expected Key, KeyRange or KeyPrefix)");
+}
+
+NetworkResult<void> parse_range_filter(const Json& filter, std::vector<FilterClause>& out) {
+  const Json& range = filter["range_filter"];
+  if (const auto field = filter.find("field"); field != filter.end()) {
+    if (!field->is_string()) return bad("filter.field", "expected a field name");
+    return parse_range_op(field->get<std::string>(), range, "filter.range_filter", out);
+  }
+  if (range.empty()) return bad("filter.range_filter", R"(expected {"<field>": {"Key": v}} or another range operation)");
+  for (const auto& [name, op] : range.items())
+    if (auto r = parse_range_op(name, op, "filter.range_filter." + name, out); !r) return r;
+  return {};
+}
+
+NetworkResult<void> parse_operator_form(const Json& filter, std::vector<FilterClause>& out) {
+  if (filter.size() != 3) return bad("filter", R"(the operator form is {"field": f, "operator": op, "value": v})");
+  const Json& field = filter["field"];
+  if (!field.is_string()) return bad("filter.field", "expected a field name");
+  const auto& name = filter["operator"].get_ref<const std::string&>();
+  for (const auto& [op, op_name] : kOpNames) {
+    if (name != op_name) continue;
+    const Json& value = filter["value"];
+    if (op != Op::Eq && !string_or_number(value))
+      return bad("filter.value", "operator " + name + " needs a string or number, got " + value.type_name());
+    out.push_back({field.get<std::string>(), op, value});
+    return {};
+  }
+  return bad("filter.operator", "unknown operator '" + name + "' (expected eq, gt, gte, lt or lte)");
+}
+
+// Exact comparisons of JSON numbers of different representations.
+template <class T>
+int three_way(T a, T b) {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+int compare_int_double(std::int64_t a, double b) {
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (b >= kTwo63) return -1;
+  if (b < -kTwo63) return 1;
+  const double whole = std::trunc(b);
+  if (const int c = three_way(a, static_cast<std::int64_t>(whole)); c != 0) return c;
+  return b > whole ? -1 : (b < whole ? 1 : 0);
+}
+
+int compare_uint_double(std::uint64_t a, double b) {
+  if (a <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return compare_int_double(static_cast<std::int64_t>(a), b);
+  constexpr double kTwo64 = 18446744073709551616.0;
+  if (b < 9223372036854775808.0) return 1;
+  if (b >= kTwo64) return -1;
+  const double whole = std::trunc(b);
+  if (const int c = three_way(a, static_cast<std::uint64_t>(whole)); c != 0) return c;
+  return b > whole ? -1 : (b < whole ? 1 : 0);
+}
+
+int compare_numbers(const Json& a, const Json& b) {
+  if (a.is_number_float() && b.is_number_float()) return three_way(a.get<double>(), b.get<double>());
+  if (a.is_number_float()) return -compare_numbers(b, a);
+  // a is an integer.
+  if (b.is_number_float()) {
+    return a.is_number_unsigned() ? compare_uint_double(a.get<std::uint64_t>(), b.get<double>())
+                                  : compare_int_double(a.get<std::int64_t>(), b.get<double>());
+  }
+  const bool a_unsigned = a.is_number_unsigned();
+  const bool b_unsigned = b.is_number_unsigned();
+  if (!a_unsigned && !b_unsigned) return three_way(a.get<std::int64_t>(), b.get<std::int64_t>());
+  if (a_unsigned && b_unsigned) return three_way(a.get<std::uint64_t>(), b.get<std::uint64_t>());
+  if (a_unsigned) {
+    const auto other = b.get<std::int64_t>();
+    return other < 0 ? 1 : three_way(a.get<std::uint64_t>(), static_cast<std::uint64_t>(other));
+  }
+  return -compare_numbers(b, a);
+}
+
+}  // namespace
+
+std::string_view to_string(FilterClause::Op op) noexcept {
+  for (const auto& [o, name] : kOpNames)
+    if (o == op) return name;
+  return "?";
+}
+
+NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>& filter) {
+  std::vector<FilterClause> out;
+  if (!filter || filter->is_null()) return out;
+  if (!filter->is_object()) return bad("filter", "expected a JSON object {field: value}");
+  const Json& f = *filter;
+
+  if (const auto op = f.find("operator"); op != f.end() && op->is_string() && f.contains("field") &&
+                                          f.contains("value")) {
+    if (auto r = parse_operator_form(f, out); !r) return std::move(r).error();
+    return out;
+  }
+  if (const auto range = f.find("range_filter");
+      range != f.end() && range->is_object() &&
+      (f.size() == 1 || (f.size() == 2 && f.contains("field") && f["field"].is_string()))) {
+    if (auto r = parse_range_filter(f, out); !r) return std::move(r).error();
+    return out;
+  }
+  for (const auto& [name, value] : f.items()) out.push_back({name, Op::Eq, value});
+  return out;
+}
+
+NetworkResult<std::vector<FilterClause>> parse_filter(const SchemaDefinition& schema,
+                                                      const std::optional<Json>& filter) {
+  auto clauses = parse_filter(filter);
+  if (!clauses) return clauses;
+  for (const auto& clause : *clauses) {
+    if (schema.find_field(clause.field) != nullptr) continue;
+    std::string fields;
+    for (const auto& f : schema.fields) fields += (fields.empty() ? "" : ", ") + f.name;
+    return bad("filter." + clause.field, "unknown field of schema " + schema.name + " (fields: " + fields + ")");
+  }
+  return clauses;
+}
+
+std::optional<int> compare_ordered(const Json& a, const Json& b) {
+  if (a.is_number() && b.is_number()) return compare_numbers(a, b);
+  if (a.is_string() && b.is_string())
+    // std::char_traits<char> compares as unsigned char: bytewise.
+    return a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>()) < 0
+               ? -1
+               : (a.get_ref<const std::string&>() == b.get_ref<const std::string&>() ? 0 : 1);
+  return std::nullopt;
+}
+
+bool matches(const std::vector<FilterClause>& clauses, const Json& row) {
+  static const Json kNull;
+  for (const auto& clause : clauses) {
+    const auto it = row.find(clause.field);  // end() for a row that is not an object
+    const Json& value = it != row.end() ? *it : kNull;
+    if (clause.op == Op::Eq) {
+      if (value != clause.value) return false;
+      continue;
+    }
+    const auto order = compare_ordered(value, clause.value);
+    if (!order) return false;
+    switch (clause.op) {
+      case Op::Gt: if (!(*order > 0)) return false; break;
+      case Op::Gte: if (!(*order >= 0)) return false; break;
+      case Op::Lt: if (!(*order < 0)) return false; break;
+      case Op::Lte: if (!(*order <= 0)) return false; break;
+      case Op::Eq: break;
+    }
+  }
+  return true;
+}
+
+}  // namespace datafold::store

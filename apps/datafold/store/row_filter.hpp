@@ -1,0 +1,73 @@
+// RowFilter: which rows of a schema a query selects, as a list of clauses that must all
+// hold, parsed from the filter JSON a query carries, and the exact check of one row.
+//
+// Accepted filter shapes (parse_filter):
+//   absent or null                         no clauses: every row;
+//   {"name": "ann", "age": 30}             equality on each field (the store's own shape);
+//   {"field": "age", "operator": "gt", "value": 25}
+//                                          fold_db's operator form; operators eq, gt, gte, lt,
+//                                          lte (recognised when "operator" is a string and
+//                                          "field" and "value" are present);
+//   {"field": "f", "range_filter": {"KeyRange": {"start": a, "end": b}}}
+//   {"range_filter": {"f": {"KeyRange": {"start": a, "end": b}}}}
+//                                          f >= a and f < b (start inclusive, end exclusive);
+//   {"range_filter": {"f": {"Key": v}}}    f == v;
+//   {"range_filter": {"f": {"KeyPrefix": "p"}}}
+//                                          f is a string starting with p (bytewise);
+// fold_db's range forms are recognised when "range_filter" is an object and the only other
+// key, if any, is a string "field". Range bounds and keys must be strings or numbers;
+// KeyPattern is refused.
+//
+// No SQLite here: the store turns clauses into SQL that narrows the rows, and matches()
+// decides.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <datafold/net/error.hpp>
+#include <datafold/net/json.hpp>
+
+#include "store/schema_definition.hpp"
+
+namespace datafold::store {
+
+struct FilterClause {
+  enum class Op { Eq, Gt, Gte, Lt, Lte };
+
+  std::string field;
+  Op op = Op::Eq;
+  // For a KeyPrefix's upper bound this may be a byte string that is not UTF-8 (the
+  // prefix with its last byte raised): compare it, don't dump it.
+  net::Json value;
+
+  friend bool operator==(const FilterClause&, const FilterClause&) = default;
+};
+
+// "eq", "gt", "gte", "lt", "lte".
+std::string_view to_string(FilterClause::Op op) noexcept;
+
+// The clauses of `filter`, field names as written (not checked against a schema).
+// Config, with a message starting "filter", if the shape is wrong: not an object, an
+// unknown operator, a malformed operator or range form, a range bound or key that is not
+// a string or number, an ordering operator on something else, KeyPattern.
+net::NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<net::Json>& filter);
+
+// As above, and every clause's field must be one of `schema`'s: Config
+// "filter.<field>: unknown field of schema <S> (fields: a, b, …)" otherwise.
+net::NetworkResult<std::vector<FilterClause>> parse_filter(const SchemaDefinition& schema,
+                                                           const std::optional<net::Json>& filter);
+
+// Whether `row` (a JSON object; a missing field reads as null) satisfies every clause.
+// Eq is JSON equality (1 == 1.0, 1 != true, "1" != 1). The ordering operators compare a
+// number with a number (exactly, integers beyond 2^53 included) and a string with a string
+// (bytewise, which for UTF-8 is code point order); a value of any other type, or of the
+// other of the two, never matches.
+bool matches(const std::vector<FilterClause>& clauses, const net::Json& row);
+
+// The ordering of two numbers or two strings: <0, 0, >0; nullopt if they are not both
+// numbers or both strings. Exact for every JSON number pair, as SQLite compares them.
+std::optional<int> compare_ordered(const net::Json& a, const net::Json& b);
+
+}  // namespace datafold::store
