@@ -278,10 +278,13 @@ int NodeCommand::run() const {
   auto& core = *created;
 
   // Decided per requester: the verified key and effective distance, never the client's word.
-  core.set_query_callback([data](net::Query query, const net::RequestContext& requester) {
-    spdlog::debug("query from {}: {} ({} fields, distance {})", requester.node_id.short_string(),
-                  query.schema_name, query.fields.size(), requester.trust_distance);
-    return store::answer_query(*data, query, requester);
+  // A page at a time: answers of any size go out in parts, and limits end in cursors.
+  core.set_page_callback([data](const net::Query& query, const net::PageRequest& page,
+                                const net::RequestContext& requester) {
+    if (page.position.empty())
+      spdlog::debug("query from {}: {} ({} fields, distance {})", requester.node_id.short_string(),
+                    query.schema_name, query.fields.size(), requester.trust_distance);
+    return store::answer_query_page(*data, query, requester, page);
   });
   core.set_schema_list_callback(
       [data](const net::RequestContext& requester) { return store::visible_schemas(*data, requester); });

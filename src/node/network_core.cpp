@@ -61,6 +61,9 @@ void NetworkCore::set_query_callback(QueryCallback cb) { node_->query_service().
 void NetworkCore::set_query_callback(QueryCallbackWithContext cb) {
   node_->query_service().set_query_callback(std::move(cb));
 }
+void NetworkCore::set_page_callback(QueryService::PageCallback cb) {
+  node_->query_service().set_page_callback(std::move(cb));
+}
 void NetworkCore::set_schema_list_callback(SchemaListCallback cb) {
   node_->schema_service().set_schema_list_callback(std::move(cb));
 }
@@ -94,6 +97,25 @@ NetworkResult<NodeId> NetworkCore::connect_to_address(const std::string& host_po
 
 NetworkResult<QueryResult> NetworkCore::query_node(const NodeId& id, Query query) {
   return wait_for<QueryResult>(*node_, [&](auto done) { node_->async_query(id, std::move(query), std::move(done)); });
+}
+
+NetworkResult<std::shared_ptr<QueryStream>> NetworkCore::stream_query(const NodeId& id, Query query,
+                                                                      QueryStream::Options options) {
+  return wait_for<std::shared_ptr<QueryStream>>(*node_, [&](auto done) {
+    node_->async_stream_query(id, std::move(query), options, {}, std::move(done));
+  });
+}
+
+void NetworkCore::async_stream_query(const NodeId& id, Query query, QueryStream::Options options,
+                                     QueryStream::PartHandler on_part) {
+  auto handler = std::make_shared<QueryStream::PartHandler>(std::move(on_part));
+  node_->async_stream_query(
+      id, std::move(query), options, [handler](NetworkResult<QueryResult> part, bool last) {
+        return (*handler)(std::move(part), last);
+      },
+      on_handler_pool<std::shared_ptr<QueryStream>>(node_, [handler](NetworkResult<std::shared_ptr<QueryStream>> started) {
+        if (!started) (void)(*handler)(std::move(started).error(), true);
+      }));
 }
 
 NetworkResult<std::vector<SchemaInfo>> NetworkCore::list_available_schemas(const NodeId& id) {

@@ -29,6 +29,7 @@
 #include "datafold/net/message_router.hpp"
 #include "datafold/net/network_core.hpp"
 #include "datafold/net/query_service.hpp"
+#include "datafold/net/query_stream.hpp"
 #include "datafold/net/reachability.hpp"
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
@@ -93,6 +94,11 @@ class NetworkNode final : public detail::ConnectionEvents,
   void async_connect_address(const std::string& host_port, ConnectionHandler done);
 
   void async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done);
+  // Asks `id` for `query`'s answer in parts (network_node_streams.cpp): `started`
+  // gets the stream once the request is sent, or why it could not be.
+  void async_stream_query(const NodeId& id, Query query, QueryStream::Options options,
+                          QueryStream::PartHandler on_part,
+                          std::function<void(NetworkResult<std::shared_ptr<QueryStream>>)> started);
   void async_list_schemas(const NodeId& id,
                           std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done);
 

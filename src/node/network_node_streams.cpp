@@ -86,6 +86,24 @@ void NetworkNode::forget_answer_stream(const Uuid& query_id) {
   answer_streams_.erase(query_id);
 }
 
+void NetworkNode::async_stream_query(const NodeId& id, Query query, QueryStream::Options options,
+                                     QueryStream::PartHandler on_part,
+                                     std::function<void(NetworkResult<std::shared_ptr<QueryStream>>)> started) {
+  if (id == identity_.node_id())
+    return started(make_error(ErrorKind::Config, "answers in parts come from peers; query this node's data directly"));
+  counters_.requests_sent++;
+  async_connection(id, [self = shared_from_this(), query = std::move(query), options, on_part = std::move(on_part),
+                        started = std::move(started)](NetworkResult<ConnectionPtr> connection) mutable {
+    if (!connection) {
+      self->counters_.requests_failed++;
+      return started(std::move(connection).error());
+    }
+    // A peer without streamed_answers ignores the window and answers in one
+    // QueryResponse, which the stream takes as its only (last) part.
+    started(QueryStream::start(*connection, self->make_query_request(std::move(query)), options, std::move(on_part)));
+  });
+}
+
 QueryMessage NetworkNode::make_query_request(Query query) const {
   QueryMessage request;
   request.query_id = Uuid::random();

@@ -62,9 +62,14 @@ void AnswerStream::make_part() {
   auto page = produce_(position, max_rows);
 
   lock.lock();
-  making_ = false;
-  if (done_) return;  // cancelled while it was being made: it is not sent
-  if (!page) return finish_with_error(std::move(page).error(), lock);
+  if (done_) {  // cancelled while it was being made: it is not sent
+    making_ = false;
+    return;
+  }
+  if (!page) {
+    making_ = false;
+    return finish_with_error(std::move(page).error(), lock);
+  }
   rows_sent_ += page->rows;
   const bool limit_reached = setup_.limit != 0 && rows_sent_ >= setup_.limit;
   // No progress would loop forever: a page of no rows that claims more is the last.
@@ -81,12 +86,16 @@ void AnswerStream::make_part() {
   --credit_;
   if (!more) done_ = true;
   lock.unlock();
+  // Still `making_` while it is handed over: a credit arriving now must not start
+  // the next part, which could then be sent before this one.
   send_(std::move(part), !more);
+  lock.lock();
+  making_ = false;
   if (!more) {
+    lock.unlock();
     if (finished_) finished_();
     return;
   }
-  lock.lock();
   pump(lock);
 }
 

@@ -1,6 +1,9 @@
 #include "store/store_query_handler.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -43,20 +46,46 @@ std::variant<std::vector<FilterClause>, SchemaError> check_filter(const SchemaDe
   return std::move(*clauses);
 }
 
+// A page's position is the id of the last row it held, in decimal.
+std::optional<std::int64_t> row_id_of(const std::string& position) {
+  if (position.empty()) return 0;
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(position.data(), position.data() + position.size(), id);
+  if (ec != std::errc() || end != position.data() + position.size() || id < 0) return std::nullopt;
+  return id;
+}
+
+net::QueryPage whole_page(net::QueryResult result) {
+  net::QueryPage page;
+  page.result = std::move(result);
+  return page;
+}
+
 }  // namespace
 
 net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const net::RequestContext& requester) {
+  constexpr auto kAll = std::numeric_limits<std::size_t>::max();
+  return answer_query_page(store, query, requester, net::PageRequest{{}, kAll, kAll}).result;
+}
+
+net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, const net::RequestContext& requester,
+                                 const net::PageRequest& page) {
+  const auto after = row_id_of(page.position);
+  if (!after) return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "not a position of this store"));
   auto found = store.get_schema(query.schema_name);
-  if (!found) return every_field_fails(query, SchemaError::Kind::InvalidData, "store error: " + found.error().message);
+  if (!found)
+    return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "store error: " + found.error().message));
   if (!*found)
-    return every_field_fails(query, SchemaError::Kind::NotFound, "schema '" + query.schema_name + "' not found");
+    return whole_page(
+        every_field_fails(query, SchemaError::Kind::NotFound, "schema '" + query.schema_name + "' not found"));
   const SchemaDefinition& schema = **found;
 
   // A JSON null filter means "no filter", as an absent one does.
   std::vector<FilterClause> clauses;
   if (query.filter && !query.filter->is_null()) {
     auto checked = check_filter(schema, *query.filter, requester);
-    if (auto* bad = std::get_if<SchemaError>(&checked)) return every_field_fails(query, bad->kind, bad->message);
+    if (auto* bad = std::get_if<SchemaError>(&checked))
+      return whole_page(every_field_fails(query, bad->kind, bad->message));
     clauses = std::move(std::get<std::vector<FilterClause>>(checked));
   }
 
@@ -81,10 +110,12 @@ net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const
     readable.push_back(name);
     out.results.push_back(FieldResult{name, Json::array()});
   }
-  if (readable.empty()) return out;
+  // Nothing readable: no rows to page through, so no position either.
+  if (readable.empty()) return whole_page(std::move(out));
 
-  auto values = store.query_page(schema, readable, clauses, 0, std::numeric_limits<std::size_t>::max(),
-                                 std::numeric_limits<std::size_t>::max());
+  net::QueryPage answer;
+  auto values = store.query_page(schema, readable, clauses, *after, std::max<std::size_t>(page.max_rows, 1),
+                                 std::max<std::size_t>(page.max_bytes, 1));
   for (std::size_t i = 0; i < readable.size(); ++i) {
     auto& outcome = out.results[slots[i]].outcome;
     if (values)
@@ -92,7 +123,12 @@ net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const
     else
       outcome = SchemaError{SchemaError::Kind::InvalidData, "store error: " + values.error().message};
   }
-  return out;
+  if (values) {
+    answer.rows = values->rows;
+    if (values->more) answer.next_position = std::to_string(values->last_row_id);
+  }
+  answer.result = std::move(out);
+  return answer;
 }
 
 std::vector<net::SchemaInfo> visible_schemas(SqliteStore& store, const net::RequestContext& requester) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <datafold/net/query.hpp>
+#include <datafold/net/query_service.hpp>
 #include <datafold/net/request_context.hpp>
 #include <datafold/net/schema_info.hpp>
 
@@ -25,6 +26,14 @@ namespace datafold::store {
 //                      refuses it, or the store fails.
 // Reads SQLite afresh, so writes by another process show at once. Never throws.
 net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const net::RequestContext& requester);
+
+// The same a page at a time (QueryService::PageCallback): the rows after `page.position`
+// (the id of the last row of the previous page, in decimal; "" for the first), at most
+// page.max_rows and about page.max_bytes of stored rows, and where the next page starts
+// ("" when no rows remain). Each page costs about its own rows with an indexed equality
+// filter, however large the table (SqliteStore::query_page).
+net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, const net::RequestContext& requester,
+                                 const net::PageRequest& page);
 
 // The schemas `requester` may read at least one field of, by name. Empty if the store
 // cannot be read: a schema listing has no slot for an error.

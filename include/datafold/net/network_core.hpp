@@ -26,6 +26,8 @@
 #include "datafold/net/node_id.hpp"
 #include "datafold/net/node_info.hpp"
 #include "datafold/net/query.hpp"
+#include "datafold/net/query_service.hpp"
+#include "datafold/net/query_stream.hpp"
 #include "datafold/net/reachability_report.hpp"
 #include "datafold/net/reputation.hpp"
 #include "datafold/net/reachability.hpp"
@@ -109,6 +111,9 @@ class NetworkCore {
 
   void set_query_callback(QueryCallback cb);
   void set_query_callback(QueryCallbackWithContext cb);
+  // Answers queries a page at a time (replaces a query callback): what lets this node
+  // send answers of any size in parts and honour limits with cursors.
+  void set_page_callback(QueryService::PageCallback cb);
   void set_schema_list_callback(SchemaListCallback cb);
   void set_schema_list_callback(SchemaListCallbackWithContext cb);
 
@@ -123,7 +128,18 @@ class NetworkCore {
   // Dials "host:port" without knowing who is there; returns the id the peer proved.
   NetworkResult<NodeId> connect_to_address(const std::string& host_port);
 
+  // The whole answer. From a peer that can send it in parts, any answer up to
+  // QueryService::kMaxWholeAnswerBytes; for larger ones use stream_query or a limit.
   NetworkResult<QueryResult> query_node(const NodeId& id, Query query);
+  // The answer in parts, read with QueryStream::next() as fast as the caller likes:
+  // the peer sends at most options.window parts ahead (docs/PROTOCOL.md 7.8). Waits
+  // until the query is sent. Config error for this node's own id.
+  NetworkResult<std::shared_ptr<QueryStream>> stream_query(const NodeId& id, Query query,
+                                                           QueryStream::Options options = {});
+  // The same, each part handed to `on_part` on an I/O thread as it arrives (keep it
+  // short; return false to stop). A failure to send ends it as an error part.
+  void async_stream_query(const NodeId& id, Query query, QueryStream::Options options,
+                          QueryStream::PartHandler on_part);
   NetworkResult<std::vector<SchemaInfo>> list_available_schemas(const NodeId& id);
 
   // Asynchronous forms: never block; the handler runs on the handler pool.
