@@ -110,6 +110,36 @@ std::map<std::string, Vector> expected_vectors() {
 
   v["list-schemas-request"] = {ListSchemasRequestMessage{uuid_of(4)}, {}};
 
+  // Answers in parts and cursors (section 7.8, 7.9).
+  const std::string cursor = std::string("\x01", 1) + "4096" + std::string(16, '\x5c');
+  QueryMessage in_parts;
+  in_parts.query_id = uuid_of(12);
+  in_parts.query.schema_name = "Orders";
+  in_parts.query.fields = {"id", "total"};
+  in_parts.query.limit = 1000;
+  in_parts.query.cursor = cursor;
+  in_parts.trust_proof.public_key = kKey;
+  in_parts.trust_proof.timestamp_ms = 1'700'000'000'000;
+  in_parts.stream_window = 8;
+  v["query-in-parts"] = {in_parts, {}};
+  QueryResponseMessage first_part;
+  first_part.message_id = uuid_of(13);
+  first_part.query_id = uuid_of(12);
+  first_part.result.results = {{"id", Json{4097, 4098}}, {"total", Json{9.5, 12}}};
+  first_part.part = 0;
+  first_part.more = true;
+  v["query-response-part"] = {first_part, {}};
+  QueryResponseMessage last_part;
+  last_part.message_id = uuid_of(14);
+  last_part.query_id = uuid_of(12);
+  last_part.result.results = {{"id", Json{4099}}, {"total", Json{7}}};
+  last_part.result.cursor = std::string("\x01", 1) + "4099" + std::string(16, '\x5c');
+  last_part.part = 1;
+  last_part.more = false;
+  v["query-response-last-part"] = {last_part, {}};
+  v["query-credit"] = {QueryCreditMessage{uuid_of(15), uuid_of(12), 1, false}, {}};
+  v["query-cancel"] = {QueryCreditMessage{uuid_of(6), uuid_of(12), 0, true}, {}};
+
   SchemaListResponseMessage schemas;
   schemas.message_id = uuid_of(5);
   schemas.request_id = uuid_of(4);
