@@ -164,45 +164,84 @@ void print_schemas(const Json& schemas) {
   print_table(std::cout, {"SCHEMA", "VERSION", "DESCRIPTION"}, rows);
 }
 
-// A query result as json_views shows it ({"results": [{"field", "value" | "error"}]}).
-// When every readable field holds an equally long array (the embedded store's shape: one
-// value per matching row) the rows become a table; otherwise one line per field. Fields
-// that could not be read are listed under the table with the node's reason.
-void print_query_result(const Json& result) {
-  const auto& results = result.at("results");
-  std::optional<std::size_t> row_count;
-  bool tabular = true;
-  for (const auto& entry : results) {
-    if (entry.contains("error")) continue;
-    const auto& value = entry["value"];
-    if (!value.is_array() || (row_count && *row_count != value.size())) {
-      tabular = false;
-      break;
+// An answer as json_views shows it ({"results": [{"field", "value" | "error"}]}), printed
+// a part at a time as it arrives. When every readable field holds an equally long array
+// (the embedded store's shape: one value per matching row) the rows become a table, its
+// columns sized by the first part; otherwise one line per field. Fields that could not be
+// read are listed under the table with the node's reason, and a cursor (the answer was
+// cut by --limit) after them.
+class QueryPrinter {
+ public:
+  void part(const Json& answer) {
+    const auto& results = answer.at("results");
+    if (first_) {
+      first_ = false;
+      for (const auto& entry : results) {
+        header_.push_back(entry.value("field", ""));
+        if (entry.contains("error"))
+          errors_.push_back(entry.value("field", "") + ": " + entry["error"].value("kind", "") + ": " +
+                            entry["error"].value("message", ""));
+      }
     }
-    row_count = value.size();
-  }
-  std::vector<std::string> errors;
-  for (const auto& entry : results)
-    if (entry.contains("error"))
-      errors.push_back(entry.value("field", "") + ": " + entry["error"].value("kind", "") + ": " +
-                       entry["error"].value("message", ""));
-
-  if (tabular && row_count) {
-    std::vector<std::string> header;
-    for (const auto& entry : results) header.push_back(entry.value("field", ""));
+    if (answer.contains("cursor")) cursor_ = answer["cursor"].get<std::string>();
+    std::optional<std::size_t> row_count;
+    bool tabular = true;
+    for (const auto& entry : results) {
+      if (entry.contains("error")) continue;
+      const auto& value = entry["value"];
+      if (!value.is_array() || (row_count && *row_count != value.size())) {
+        tabular = false;
+        break;
+      }
+      row_count = value.size();
+    }
+    if (!tabular || !row_count) {
+      for (const auto& entry : results)
+        if (!entry.contains("error")) std::cout << entry.value("field", "") << ": " << cell(entry["value"]) << '\n';
+      return;
+    }
     std::vector<std::vector<std::string>> rows(*row_count);
     for (std::size_t i = 0; i < *row_count; ++i)
       for (const auto& entry : results) {
         if (!entry.contains("error")) rows[i].push_back(cell(entry["value"][i]));
         else rows[i].push_back(entry["error"].value("kind", "") == "InvalidPermission" ? "(denied)" : "(error)");
       }
-    print_table(std::cout, header, rows);
-    if (*row_count == 0) std::cout << "(no matching rows)\n";
-  } else {
-    for (const auto& entry : results)
-      if (!entry.contains("error")) std::cout << entry.value("field", "") << ": " << cell(entry["value"]) << '\n';
+    if (!widths_) {
+      widths_ = column_widths(header_, rows);
+      print_row(std::cout, *widths_, header_);
+    }
+    for (const auto& row : rows) print_row(std::cout, *widths_, row);
+    rows_ += *row_count;
+    std::cout.flush();
   }
-  for (const auto& line : errors) std::cout << line << '\n';
+
+  void finish() const {
+    if (widths_ && rows_ == 0) std::cout << "(no matching rows)\n";
+    for (const auto& line : errors_) std::cout << line << '\n';
+    if (!cursor_.empty()) std::cout << "(more rows: add --cursor " << cursor_ << ")\n";
+  }
+
+ private:
+  bool first_ = true;
+  std::vector<std::string> header_;
+  std::optional<std::vector<std::size_t>> widths_;
+  std::uint64_t rows_ = 0;
+  std::vector<std::string> errors_;
+  std::string cursor_;
+};
+
+// Joins the parts of an answer into one (each field's value arrays grow), for --json.
+void join_answer(Json& whole, const Json& part) {
+  if (whole.is_null()) {
+    whole = part;
+    return;
+  }
+  auto& results = whole["results"];
+  const auto& more = part.at("results");
+  for (std::size_t i = 0; i < results.size() && i < more.size(); ++i)
+    if (results[i].contains("value") && results[i]["value"].is_array() && more[i].contains("value"))
+      for (const auto& v : more[i]["value"]) results[i]["value"].push_back(v);
+  if (part.contains("cursor")) whole["cursor"] = part["cursor"];
 }
 
 // ------------------------------------------------------------------ reaching the network
@@ -237,6 +276,18 @@ class ClientSession {
   virtual net::NetworkResult<Json> schemas(const std::string& node) = 0;
   // {"node_id": …, "results": […]}
   virtual net::NetworkResult<Json> query(const std::string& node, net::Query query) = 0;
+  // The answer a part at a time, each {"results": […]} (the last with "cursor" when a
+  // limit cut it) handed to `on_part` as it arrives; returns {"node_id": …}. By
+  // default the whole answer as one part.
+  virtual net::NetworkResult<Json> query_in_parts(const std::string& node, net::Query query,
+                                                  const std::function<void(const Json&)>& on_part) {
+    auto whole = this->query(node, std::move(query));
+    if (!whole) return whole;
+    if (!whole->is_object() || !whole->contains("results"))
+      return net::make_error(net::ErrorKind::Message, "the node's answer has no results");
+    on_part(*whole);
+    return Json{{"node_id", whole->value("node_id", "")}};
+  }
 };
 
 // A short-lived node of the client's own: it dials out and never accepts, so a serving
@@ -289,6 +340,41 @@ class ClientNode final : public ClientSession {
     auto listed = core_.list_available_schemas(*id);
     if (!listed) return std::move(listed).error();
     return to_json(*listed);
+  }
+
+  // Rows are handed on as parts arrive, and the peer sends only a few parts ahead of
+  // what has been printed: an answer of any size, in the memory of a few parts.
+  net::NetworkResult<Json> query_in_parts(const std::string& node, net::Query query,
+                                          const std::function<void(const Json&)>& on_part) override {
+    auto id = resolve(node);
+    if (!id) return std::move(id).error();
+    say("querying " + describe(*id) + "…");
+    auto stream = core_.stream_query(*id, std::move(query), {8, to_millis(options_.timeout_seconds)});
+    if (!stream) return std::move(stream).error();
+    const auto started = std::chrono::steady_clock::now();
+    auto last_said = started;
+    std::uint64_t rows = 0, parts = 0;
+    for (;;) {
+      auto part = (*stream)->next();
+      if (!part) return std::move(part).error();
+      if (!*part) break;
+      ++parts;
+      for (const auto& field : (*part)->results)
+        if (field.ok() && field.value().is_array()) {
+          rows += field.value().size();
+          break;
+        }
+      on_part(to_json(**part));
+      // A long answer says how far it got, about once a second.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_said >= std::chrono::seconds(1)) {
+        last_said = now;
+        say("… " + std::to_string(rows) + " rows in " + std::to_string(parts) + " parts, " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - started).count()) + " s");
+      }
+    }
+    if (parts > 1) say(std::to_string(rows) + " rows in " + std::to_string(parts) + " parts");
+    return Json{{"node_id", id->to_string()}};
   }
 
   net::NetworkResult<Json> query(const std::string& node, net::Query query) override {
@@ -458,6 +544,8 @@ class OwnNodeSession final : public ClientSession {
     if (!id) return std::move(id).error();
     Json body{{"schema", query.schema_name}, {"fields", query.fields}};
     if (query.filter) body["filter"] = *query.filter;
+    if (query.limit != 0) body["limit"] = query.limit;
+    if (!query.cursor.empty()) body["cursor"] = cursor_to_text(query.cursor);
     if (*id != own_id_) {
       say("querying " + id->short_string() + " through this data dir's node at " + options_.http + "…");
       body["node"] = id->to_string();
@@ -548,30 +636,44 @@ net::NetworkResult<std::unique_ptr<ClientSession>> open_session(const GlobalOpti
 
 std::string json_text(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
+namespace {
+
+// Widths in code points, so "…" or an accented name does not push a column out of line.
+std::size_t text_width(const std::string& text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace
+
+std::vector<std::size_t> column_widths(const std::vector<std::string>& header,
+                                       const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) widths[i] = text_width(header[i]);
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], text_width(row[i]));
+  return widths;
+}
+
+void print_row(std::ostream& out, const std::vector<std::size_t>& widths, const std::vector<std::string>& cells) {
+  std::string text;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    // Tabs and newlines in a value would break the columns.
+    std::string value = cells[i];
+    std::replace_if(value.begin(), value.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+    text += value;
+    const std::size_t width = i < widths.size() ? widths[i] : 0;
+    if (i + 1 < cells.size()) text.append(width - std::min(width, text_width(value)) + 2, ' ');
+  }
+  out << text << '\n';
+}
+
 void print_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows) {
-  // Widths in code points, so "…" or an accented name does not push a column out of line.
-  auto width = [](const std::string& text) {
-    return static_cast<std::size_t>(
-        std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-  };
-  std::vector<std::size_t> widths(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) widths[i] = width(header[i]);
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) widths[i] = std::max(widths[i], width(row[i]));
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string text;
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      // Tabs and newlines in a value would break the columns.
-      std::string value = cells[i];
-      std::replace_if(value.begin(), value.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
-      text += value;
-      if (i + 1 < cells.size()) text.append(widths[i] - std::min(widths[i], width(value)) + 2, ' ');
-    }
-    out << text << '\n';
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
+  const auto widths = column_widths(header, rows);
+  print_row(out, widths, header);
+  for (const auto& row : rows) print_row(out, widths, row);
 }
 
 net::NetworkResult<Json> local_api_get(const std::string& address, const std::string& path,
@@ -662,7 +764,10 @@ QueryCommand::QueryCommand(CLI::App& app, const GlobalOptions& global)
   command_->add_option("node", node_, "Node id, unique id prefix, or HOST:PORT")->required();
   command_->add_option("schema", schema_, "Schema name")->required();
   command_->add_option("fields", fields_, "Fields to read")->required();
-  command_->add_option("--filter", filter_, R"(JSON object of field equalities, e.g. '{"username": "alice"}')");
+  command_->add_option("--filter", filter_,
+                       R"(JSON filter: field equalities '{"username": "alice"}', or fold_db's '{"field": "age", "operator": "gt", "value": 25}')");
+  command_->add_option("--limit", limit_, "At most this many rows; if more match, the answer ends with a cursor");
+  command_->add_option("--cursor", cursor_, "Continue after an earlier answer: the cursor it ended with");
   network_.add_to(*command_);
 }
 
@@ -685,19 +790,36 @@ int QueryCommand::run() const {
                                         std::string(filter.is_array() ? "an " : "a ") + filter.type_name());
     query.filter = std::move(filter);
   }
+  query.limit = limit_;
+  if (!cursor_.empty()) {
+    auto cursor = cursor_from_text(cursor_);
+    if (!cursor) return fail(ExitCode::kUsage, "query: --cursor must be the hex text an earlier answer ended with");
+    query.cursor = std::move(*cursor);
+  }
   if (auto checked = check_reference(node_); !checked) return fail("query", checked.error());
 
   auto session = open_session(global_, with_progress(network_, global_), !is_address(node_));
   if (!session) return fail("query", session.error());
-  auto result = (*session)->query(node_, std::move(query));
+  // Rows are printed as they arrive; --json joins them into one document first.
+  QueryPrinter printer;
+  Json joined;
+  bool malformed = false;
+  auto result = (*session)->query_in_parts(node_, std::move(query), [&](const Json& part) {
+    if (malformed || !part.is_object() || !part.contains("results") || !part["results"].is_array()) {
+      malformed = true;
+      return;
+    }
+    if (global_.json) join_answer(joined, part);
+    else printer.part(part);
+  });
   if (!result) return fail("query", result.error());
-  if (!result->is_object() || !result->contains("results") || !(*result)["results"].is_array())
-    return fail(ExitCode::kRuntime, "query: the node's answer has no results");
+  if (malformed) return fail(ExitCode::kRuntime, "query: the node's answer has no results");
   if (global_.json) {
-    (*result)["schema"] = schema_;
-    std::cout << json_text(*result) << '\n';
+    joined["node_id"] = result->value("node_id", "");
+    joined["schema"] = schema_;
+    std::cout << json_text(joined) << '\n';
   } else {
-    print_query_result(*result);
+    printer.finish();
   }
   return static_cast<int>(ExitCode::kOk);
 }

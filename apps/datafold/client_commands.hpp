@@ -31,6 +31,11 @@ std::string json_text(const net::Json& value);
 // column is not padded, so lines carry no trailing blanks.
 void print_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
+// The same in two steps, for rows printed as they come: the column widths of `header`
+// and `rows`, and one line of cells in those widths.
+std::vector<std::size_t> column_widths(const std::vector<std::string>& header,
+                                       const std::vector<std::vector<std::string>>& rows);
+void print_row(std::ostream& out, const std::vector<std::size_t>& widths, const std::vector<std::string>& cells);
 
 // GET `path` from the HTTP API of the node at `address` ("host:port") and return the
 // body's "data". Connection error (naming the address, suggesting --http) when nothing
@@ -106,6 +111,8 @@ class QueryCommand {
   std::string schema_;
   std::vector<std::string> fields_;
   std::string filter_;
+  std::uint32_t limit_ = 0;
+  std::string cursor_;
 };
 
 // `datafold peers`: the nodes the local running node knows, from its HTTP API.

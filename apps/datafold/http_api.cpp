@@ -152,8 +152,22 @@ void HttpApi::install_routes() {
       if (!(*body)["filter"].is_object()) return reply_error(res, 400, "\"filter\" must be a JSON object");
       query.filter = (*body)["filter"];
     }
+    if (body->contains("limit")) {
+      const auto& limit = (*body)["limit"];
+      if (!limit.is_number_unsigned() || limit.get<std::uint64_t>() > 0xFFFFFFFFu)
+        return reply_error(res, 400, "\"limit\" must be a whole number of rows (0: no limit)");
+      query.limit = limit.get<std::uint32_t>();
+    }
+    if (body->contains("cursor")) {
+      const auto& text = (*body)["cursor"];
+      auto cursor = text.is_string() ? cursor_from_text(text.get<std::string>()) : std::nullopt;
+      if (!cursor) return reply_error(res, 400, "\"cursor\" must be the hex text an earlier answer ended with");
+      query.cursor = std::move(*cursor);
+    }
     if (!body->contains("node")) {
       if (!local_.query) return reply_error(res, 404, "this node serves no data");
+      if (query.limit != 0 || !query.cursor.empty())
+        return reply_error(res, 400, "\"limit\" and \"cursor\" page a query to another node (\"node\")");
       return reply_data(res, to_json(local_.query(query)));
     }
     if (!(*body)["node"].is_string()) return reply_error(res, 400, "\"node\" must be a string");

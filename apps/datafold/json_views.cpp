@@ -143,7 +143,38 @@ net::Json to_json(const net::QueryResult& result) {
                            {"message", field.error().message}}}});
     }
   }
-  return {{"results", results}};
+  net::Json out{{"results", results}};
+  if (!result.cursor.empty()) out["cursor"] = cursor_to_text(result.cursor);
+  return out;
+}
+
+std::string cursor_to_text(const std::string& cursor) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * cursor.size());
+  for (const char c : cursor) {
+    const auto b = static_cast<unsigned char>(c);
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> cursor_from_text(std::string_view text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    const int hi = digit(text[i]), lo = digit(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
 }
 
 net::Json to_json(const net::NetworkError& error) {

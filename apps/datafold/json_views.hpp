@@ -1,6 +1,10 @@
 // How the CLI (--json) and the HTTP API show the library's values as JSON.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include <vector>
 
 #include <datafold/net/error.hpp>
@@ -21,7 +25,12 @@ net::Json to_json(const std::vector<net::NodeInfo>& nodes);  // sorted by node i
 net::Json to_json(const net::SchemaInfo& schema);
 net::Json to_json(const std::vector<net::SchemaInfo>& schemas);
 // {"results": [{"field": f, "value": v} | {"field": f, "error": {"kind": k, "message": m}}]}
+// {"results": [...]}, and "cursor" (cursor_to_text) when the answer has one.
 net::Json to_json(const net::QueryResult& result);
+// A query cursor as text (lower-case hex) for JSON and the command line, and back
+// (nullopt if the text is not hex).
+std::string cursor_to_text(const std::string& cursor);
+std::optional<std::string> cursor_from_text(std::string_view text);
 // {"kind": …, "code": …, "message": …}
 net::Json to_json(const net::NetworkError& error);
 net::Json to_json(const net::NetworkStats& stats);

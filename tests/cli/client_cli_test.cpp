@@ -4,6 +4,7 @@
 #include "cli/cli_fixture.hpp"
 
 #include <filesystem>
+#include <sstream>
 
 #include "datafold/net/identity.hpp"
 
@@ -353,6 +354,67 @@ TEST_F(ClientCli, PeersAndStatusWithoutANodeSaySoInOneLine) {
   }
   const auto bad = datafold("client", {"status", "--http", "no-port"});
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
+}  // namespace
+}  // namespace datafold::cli_test
+
+namespace datafold::cli_test {
+namespace {
+
+// 20,000 rows of about 1 KB: more than one frame. `datafold query` prints them as the
+// parts arrive; --limit pages them with a cursor the same client continues from.
+TEST_F(ClientCli, ALargeAnswerPrintsEveryRowAndALimitPagesItWithACursor) {
+  auto& server = start_node("server", {});
+  const auto schema = tmp_.write("big.json", R"({"name": "Big", "fields": {
+      "n": {"type": "integer", "permission_policy": {"read_policy": {"NoRequirement": null}}},
+      "payload": {"type": "string", "index": false, "permission_policy": {"read_policy": {"NoRequirement": null}}}}})");
+  ASSERT_EQ(datafold("server", {"schema", "add", schema}).exit_code, 0);
+  net::Json rows = net::Json::array();
+  for (int n = 1; n <= 20'000; ++n) rows.push_back({{"n", n}, {"payload", std::string(1000, 'p')}});
+  const auto inserted = datafold("server", {"insert", "Big", tmp_.write("rows.json", rows.dump())});
+  ASSERT_EQ(inserted.exit_code, 0) << inserted.err;
+
+  const auto all = client("client", {"query", server.address(), "Big", "n"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  std::istringstream lines(all.out);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, "n");
+  int expected = 1;
+  while (std::getline(lines, line)) ASSERT_EQ(line, std::to_string(expected++));
+  EXPECT_EQ(expected, 20'001);
+  EXPECT_NE(all.err.find("20000 rows in"), std::string::npos) << all.err;
+
+  // With the payload: about 20 MB, past the 16 MiB frame limit that used to refuse it.
+  const auto wide = client("client", {"--json", "query", server.address(), "Big", "n", "payload"});
+  ASSERT_EQ(wide.exit_code, 0) << wide.err;
+  const auto joined = parse_json(wide.out);
+  ASSERT_EQ(joined["results"][1]["value"].size(), 20'000u);
+  EXPECT_EQ(joined["results"][0]["value"].back(), 20'000);
+
+  const auto first = client("client", {"--json", "query", server.address(), "Big", "n", "--limit", "1000"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto page = parse_json(first.out);
+  ASSERT_EQ(page["results"][0]["value"].size(), 1000u);
+  const std::string cursor = page.value("cursor", "");
+  ASSERT_FALSE(cursor.empty()) << first.out;
+  const auto table = client("client", {"query", server.address(), "Big", "n", "--limit", "1000"});
+  EXPECT_NE(table.out.find("(more rows: add --cursor " + cursor.substr(0, 4)), std::string::npos) << table.out;
+
+  const auto next = client("client", {"--json", "query", server.address(), "Big", "n", "--limit", "1000", "--cursor", cursor});
+  ASSERT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_EQ(parse_json(next.out)["results"][0]["value"].front(), 1001);
+
+  // Another identity cannot use it, nor can it be used for another query.
+  const auto stolen = client("stranger", {"query", server.address(), "Big", "n", "--cursor", cursor});
+  EXPECT_NE(stolen.exit_code, 0);
+  EXPECT_NE(stolen.err.find("cursor"), std::string::npos) << stolen.err;
+  const auto other = client("client", {"query", server.address(), "Big", "payload", "--cursor", cursor});
+  EXPECT_NE(other.exit_code, 0);
+  const auto garbage = client("client", {"query", server.address(), "Big", "n", "--cursor", "xyz"});
+  EXPECT_NE(garbage.exit_code, 0);
+  EXPECT_NE(garbage.err.find("--cursor"), std::string::npos) << garbage.err;
 }
 
 }  // namespace
