@@ -215,6 +215,32 @@ namespace datafold::net {
 
 namespace {
 
+// About how many bytes `value` takes on the wire: what a joined answer is held to.
+std::size_t approximate_bytes(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::string: return value.get_ref<const std::string&>().size() + 2;
+    case Json::value_t::binary: return value.get_binary().size() + 2;
+    case Json::value_t::array: {
+      std::size_t sum = 2;
+      for (const auto& item : value) sum += approximate_bytes(item);
+      return sum;
+    }
+    case Json::value_t::object: {
+      std::size_t sum = 2;
+      for (const auto& [key, item] : value.items()) sum += key.size() + 2 + approximate_bytes(item);
+      return sum;
+    }
+    default: return 9;
+  }
+}
+
+std::size_t approximate_bytes(const QueryResult& result) {
+  std::size_t sum = result.cursor.size();
+  for (const auto& field : result.results)
+    sum += field.field.size() + (field.ok() ? approximate_bytes(field.value()) : field.error().message.size());
+  return sum;
+}
+
 // Appends `part`'s rows to `whole`: each field's value array grows; a field's error
 // stays as the first part said it. False if the parts do not name the same fields.
 bool join_part(QueryResult& whole, QueryResult&& part) {
@@ -241,12 +267,11 @@ void QueryService::send_query_whole(const std::shared_ptr<Connection>& connectio
   if (!peer_streams) return send_query(*connection, std::move(request), timeout, std::move(done));
   struct Joined {
     std::optional<QueryResult> result;
-    std::size_t parts = 0;
+    std::size_t bytes = 0;
     std::function<void(NetworkResult<QueryResult>)> done;
   };
   auto joined = std::make_shared<Joined>();
   joined->done = std::move(done);
-  constexpr std::size_t kMaxParts = kMaxWholeAnswerBytes / kPartBytes;
   QueryStream::start(connection, std::move(request), {kDefaultStreamWindow, timeout},
                      [joined](NetworkResult<QueryResult> part, bool last) {
                        if (!joined->done) return false;
@@ -257,7 +282,9 @@ void QueryService::send_query_whole(const std::shared_ptr<Connection>& connectio
                          return false;
                        };
                        if (!part) return finish(std::move(part).error());
-                       if (++joined->parts > kMaxParts)
+                       // Held to the bytes received, not the parts: an answerer picks their size.
+                       joined->bytes += approximate_bytes(*part);
+                       if (joined->bytes > kMaxWholeAnswerBytes)
                          return finish(make_error(ErrorKind::ResourceExhausted,
                                                   "the answer is larger than " +
                                                       std::to_string(kMaxWholeAnswerBytes >> 20) +
