@@ -3,7 +3,7 @@
 // to a QueryStream (the asker's side) as the connection would hand it its replies,
 // and every QueryRequest's cursor is opened by a node's QueryCursors.
 // Invariants: nothing crashes; the stream hands its handler parts in order and
-// nothing after the last; it never credits more parts than it was given; a cursor
+// nothing after the last or after the handler asked for no more; it never credits more parts than it was given; a cursor
 // opens only when this node sealed it (never, for fuzzer bytes, unless it sealed
 // exactly those).
 #include <google/protobuf/stubs/logging.h>
@@ -80,9 +80,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto stream = QueryStream::start(connection, request, {4, std::chrono::milliseconds(1000)},
                                    [&](NetworkResult<QueryResult>, bool last) {
                                      check(!ended);
-                                     ended = last;
                                      ++handed;
-                                     return handed < stop_after;
+                                     // Asking for no more ends it too: nothing comes after.
+                                     ended = last || handed >= stop_after;
+                                     return !ended;
                                    });
   check(static_cast<bool>(connection->on_part));
 
