@@ -13,6 +13,7 @@
 //               [--seconds S (15): time bound of each query measurement]
 //               [--dir PARENT (system temp dir)]
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -129,6 +130,10 @@ Json make_row(std::size_t id, std::size_t row_bytes, std::mt19937_64& rng) {
 struct Latency {
   std::vector<double> micros;
   std::vector<std::size_t> answer_rows;  // of each query, in order
+  // Over the network: time spent in the answerer's page callback (the store's share of
+  // `micros`), and how many pages each answer took.
+  std::vector<double> answer_micros;
+  std::vector<std::size_t> pages;
 
   Json to_json() const {
     std::vector<double> sorted = micros;
@@ -136,8 +141,15 @@ struct Latency {
     const auto at = [&](double q) {
       return sorted.empty() ? 0.0 : sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * sorted.size()))];
     };
-    return Json{{"p50_us", std::round(at(0.50))}, {"p99_us", std::round(at(0.99))}, {"queries", sorted.size()},
-                {"answer_rows", answer_rows.empty() ? 0 : answer_rows.front()}};
+    Json out{{"p50_us", std::round(at(0.50))}, {"p99_us", std::round(at(0.99))}, {"queries", sorted.size()},
+             {"answer_rows", answer_rows.empty() ? 0 : answer_rows.front()}};
+    if (!answer_micros.empty()) {
+      sorted = answer_micros;
+      std::sort(sorted.begin(), sorted.end());
+      out["in_page_callback_p50_us"] = std::round(at(0.50));
+      out["pages"] = pages.front();
+    }
+    return out;
   }
   double p50() const { return to_json()["p50_us"].get<double>(); }
   double p99() const { return to_json()["p99_us"].get<double>(); }
@@ -166,14 +178,15 @@ struct Latencies {
   Latency group_eq, key_lookup, key_range;
 };
 
-// answer(filter) -> rows, for each filter in turn until all ran or `seconds` passed (at least 3).
+// answer(filter, latency) -> rows, for each filter in turn until all ran or `seconds`
+// passed (at least 3).
 template <class Answer>
 Latency measure(const std::vector<Json>& filters, const Flags& flags, Answer answer) {
   Latency out;
   const auto deadline = Clock::now() + std::chrono::duration<double>(flags.seconds);
   for (std::size_t i = 0; i < filters.size() && (i < 3 || Clock::now() < deadline); ++i) {
     const auto start = Clock::now();
-    const std::size_t rows = answer(filters[i]);
+    const std::size_t rows = answer(filters[i], out);
     out.micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
     out.answer_rows.push_back(rows);
   }
@@ -235,7 +248,7 @@ SqliteStore fill(const std::filesystem::path& file, bool index_fields, const Sch
 }
 
 Latencies measure_local(SqliteStore& store, const SchemaDefinition& schema, const QuerySet& queries, const Flags& flags) {
-  return measure_all(queries, flags, [&](const Json& filter) {
+  return measure_all(queries, flags, [&](const Json& filter, Latency&) {
     return check(store.query(schema, kFields, filter), "query")[0].size();
   });
 }
@@ -263,10 +276,18 @@ std::unique_ptr<net::NetworkCore> start_node() {
 // Starts a node answering from `store` as `datafold node` does, and a node asking it
 // (already connected), then times the queries.
 Latencies measure_network(SqliteStore& store, const QuerySet& queries, const Flags& flags) {
+  struct InCallback {
+    std::atomic<std::int64_t> nanos{0};
+    std::atomic<std::size_t> pages{0};
+  } in_callback;
   auto server = start_node();
-  server->set_page_callback([&store](const net::Query& query, const net::PageRequest& page,
-                                     const net::RequestContext& requester) {
-    return datafold::store::answer_query_page(store, query, requester, page);
+  server->set_page_callback([&store, &in_callback](const net::Query& query, const net::PageRequest& page,
+                                                   const net::RequestContext& requester) {
+    const auto start = Clock::now();
+    net::QueryPage answer = datafold::store::answer_query_page(store, query, requester, page);
+    in_callback.nanos += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    in_callback.pages += 1;
+    return answer;
   });
   auto client = start_node();
   net::NodeInfo info;
@@ -276,7 +297,9 @@ Latencies measure_network(SqliteStore& store, const QuerySet& queries, const Fla
   client->add_known_node(info);
   check(client->connect_to_node(info.node_id), "connect");
 
-  Latencies out = measure_all(queries, flags, [&](const Json& filter) {
+  Latencies out = measure_all(queries, flags, [&](const Json& filter, Latency& latency) {
+    in_callback.nanos = 0;
+    in_callback.pages = 0;
     auto answer = check(client->query_node(info.node_id, net::Query{std::string(kSchema), kFields, "", 0, filter}),
                         "query_node");
     for (const auto& field : answer.results) {
@@ -285,6 +308,9 @@ Latencies measure_network(SqliteStore& store, const QuerySet& queries, const Fla
         std::exit(1);
       }
     }
+    // query_node returns once the last part is in, after the callback made it.
+    latency.answer_micros.push_back(static_cast<double>(in_callback.nanos.load()) / 1000);
+    latency.pages.push_back(in_callback.pages.load());
     const auto* id = answer.find("id");
     return id == nullptr ? std::size_t{0} : id->value().size();
   });
