@@ -19,8 +19,8 @@
 // (format 1), at open. Replacing a schema drops the indexes of fields it no longer indexes
 // (a field that became "index": false included). An index costs every insert a write of
 // the field's value into a B-tree: cheap for a short key, but a long random string such as
-// free text multiplies the insert cost (store_bench prints both), so opt out fields nobody
-// filters on; filters on them still work, by scanning.
+// free text about doubles the insert cost (store_bench prints both), so opt out fields
+// nobody filters on; filters on them still work, by scanning.
 // A field whose name holds a double quote or a NUL gets no index and no SQL clause (its
 // filters are checked row by row); a schema whose name holds a NUL gets no indexes.
 //
