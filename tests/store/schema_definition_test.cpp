@@ -82,6 +82,32 @@ TEST(SchemaDefinition, RoundTripsThroughToJson) {
   EXPECT_EQ(*again, *parsed);
 }
 
+TEST(SchemaDefinition, IndexOptOut) {
+  auto parsed = parse_schema(R"({"name": "S",
+    "fields": {"bio": {"index": false, "permission_policy": {"read_policy": {"NoRequirement": null}}},
+               "key": {"index": true, "permission_policy": {"read_policy": {"NoRequirement": null}}},
+               "tag": {"permission_policy": {"read_policy": {"NoRequirement": null}}}}})");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_FALSE(parsed->find_field("bio")->indexed);
+  EXPECT_TRUE(parsed->find_field("key")->indexed);
+  EXPECT_TRUE(parsed->find_field("tag")->indexed);
+
+  // Only the opt-out is written; the round trip keeps it.
+  const Json written = to_json(*parsed);
+  EXPECT_EQ(written["fields"]["bio"]["index"], Json(false));
+  EXPECT_FALSE(written["fields"]["key"].contains("index"));
+  EXPECT_FALSE(written["fields"]["tag"].contains("index"));
+  auto again = schema_from_json(written);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, *parsed);
+  EXPECT_FALSE(again->find_field("bio")->indexed);
+
+  // Schemas differing only in the opt-out are different schemas.
+  SchemaDefinition all_indexed = *parsed;
+  all_indexed.fields[0].indexed = true;
+  EXPECT_NE(all_indexed, *parsed);
+}
+
 struct BadSchema {
   const char* json;
   const char* message;
@@ -152,7 +178,13 @@ INSTANTIATE_TEST_SUITE_P(
                   "fields.email.permission_policy.explicit_read_policy.counts_by_pub_key."
                   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=: expected a non-negative integer count"},
         BadSchema{R"({"name": "S", "fields": {"email": {"type": "text", "permission_policy": {"read_policy": {"Distance": 1}}}}})",
-                  R"(fields.email.type: expected one of "string", "integer", "number", "boolean", "json")"}));
+                  R"(fields.email.type: expected one of "string", "integer", "number", "boolean", "json")"},
+        BadSchema{R"({"name": "S", "fields": {"email": {"index": "false", "permission_policy": {"read_policy": {"Distance": 1}}}}})",
+                  "fields.email.index: expected true or false"},
+        BadSchema{R"({"name": "S", "fields": {"email": {"index": 0, "permission_policy": {"read_policy": {"Distance": 1}}}}})",
+                  "fields.email.index: expected true or false"},
+        BadSchema{R"({"name": "S", "fields": {"email": {"index": null, "permission_policy": {"read_policy": {"Distance": 1}}}}})",
+                  "fields.email.index: expected true or false"}));
 
 #undef FIELD
 

@@ -286,6 +286,52 @@ TEST(SqliteStoreIndexes, ReplacingASchemaDropsIndexesOfFieldsItNoLongerIndexes) 
   EXPECT_EQ((*r)[0], Json::parse(R"(["k3"])"));
 }
 
+TEST(SqliteStoreIndexes, AFieldMarkedIndexFalseGetsNoIndexAndIsScanned) {
+  TempDir dir;
+  SqliteStore store = open_store(dir.db());
+  Json document = to_json(events_schema());
+  document["fields"]["group"]["index"] = false;
+  auto parsed = schema_from_json(document);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  SchemaDefinition schema = *parsed;
+  ASSERT_TRUE(store.add_schema(schema));
+  fill(store, 100);
+
+  // n and it's.x only; the stored schema keeps the opt-out.
+  const std::string group_index = "rows_457627656e7473_67726f7570";  // hex of Ev'ents, group
+  EXPECT_EQ(index_names(dir.db()).size(), 3u) << ::testing::PrintToString(index_names(dir.db()));
+  EXPECT_FALSE(index_names(dir.db()).contains(group_index));
+  auto stored = store.get_schema("Ev'ents");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ(**stored, schema);
+
+  auto explained = store.explain_query(schema, {{"group", Op::Eq, "g3"}});
+  ASSERT_TRUE(explained) << explained.error().message;
+  EXPECT_EQ(explained->find("USING INDEX rows_45"), std::string::npos) << *explained;
+  // Another clause's index still drives the query; the unindexed clause is tested on its rows.
+  auto mixed = store.explain_query(schema, {{"group", Op::Eq, "g3"}, {"n", Op::Lt, 20}});
+  ASSERT_TRUE(mixed) << mixed.error().message;
+  EXPECT_NE(mixed->find("USING INDEX rows_457627656e7473_6e"), std::string::npos) << *mixed;
+
+  auto r = store.query(schema, {"n"}, Json{{"group", "g3"}});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ((*r)[0], Json::parse("[3, 13, 23, 33, 43, 53, 63, 73, 83, 93]"));
+
+  // Indexed again: the index is made; opted out once more: it is dropped.
+  schema.fields[1].indexed = true;  // sorted: blob, group, it's.x, n
+  ASSERT_TRUE(store.add_schema(schema));
+  EXPECT_TRUE(index_names(dir.db()).contains(group_index));
+  auto indexed = store.explain_query(schema, {{"group", Op::Eq, "g3"}});
+  ASSERT_TRUE(indexed);
+  EXPECT_NE(indexed->find("USING INDEX " + group_index), std::string::npos) << *indexed;
+  schema.fields[1].indexed = false;
+  ASSERT_TRUE(store.add_schema(schema));
+  EXPECT_FALSE(index_names(dir.db()).contains(group_index));
+  auto again = store.query(schema, {"n"}, Json{{"group", "g3"}});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, *r);
+}
+
 TEST(SqliteStoreIndexes, AFormatOneFileOpensAndGetsItsIndexes) {
   TempDir dir;
   const SchemaDefinition schema = events_schema();

@@ -105,6 +105,11 @@ net::NetworkResult<FieldDefinition> parse_field(const std::string& name, const J
     if (!parsed) return bad(path + ".type", R"(expected one of "string", "integer", "number", "boolean", "json")");
     field.type = *parsed;
   }
+
+  if (const auto index = value.find("index"); index != value.end()) {
+    if (!index->is_boolean()) return bad(path + ".index", "expected true or false");
+    field.indexed = index->get<bool>();
+  }
   return field;
 }
 
@@ -208,6 +213,8 @@ Json to_json(const SchemaDefinition& schema) {
                     {"explicit_read_policy", std::move(explicit_read)},
                     {"explicit_write_policy", nullptr}}}};
     if (field.type) entry["type"] = std::string(to_string(*field.type));
+    // Only the opt-out is written, so schemas that never mention "index" stay as they were.
+    if (!field.indexed) entry["index"] = false;
     fields[field.name] = std::move(entry);
   }
   Json out = {{"name", schema.name}, {"version", schema.version}, {"fields", std::move(fields)}};

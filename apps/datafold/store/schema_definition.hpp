@@ -7,7 +7,12 @@
 //                            "explicit_read_policy": null | {"counts_by_pub_key": {"<key>": 1}},
 //                            …},
 //                         "type"?: "string" | "integer" | "number" | "boolean" | "json",
+//                         "index"?: true | false,
 //                         …}}}
+// "index": false (a DataFold extension; fold_db ignores unknown keys) asks the store for no
+// index on the field: for fields nobody filters on, such as free text, whose index would
+// cost every insert a write of the whole value. Filters on such a field still work, by
+// scanning. Absent or true: the field is indexed unless its type is "json" (sqlite_store.hpp).
 // Keys the store does not use (write_policy, explicit_write_policy, payment_config,
 // field_mappers, …) are accepted and ignored.
 #pragma once
@@ -48,6 +53,8 @@ struct FieldDefinition {
   std::string name;
   FieldPolicy policy;
   std::optional<FieldType> type;
+  // false: "index": false in the schema file; the store makes no index for this field.
+  bool indexed = true;
 
   friend bool operator==(const FieldDefinition&, const FieldDefinition&) = default;
 };

@@ -119,10 +119,11 @@ std::string index_name(std::string_view schema, std::string_view field) {
   return index_prefix(schema) + hex(field);
 }
 
-// Whether `field` of `schema` gets an index: json fields hold objects (their text would be
-// compared, never useful), and names SQL cannot spell get no SQL at all.
+// Whether `field` of `schema` gets an index: not if the schema opts the field out
+// ("index": false), json fields hold objects (their text would be compared, never useful),
+// and names SQL cannot spell get no SQL at all.
 bool indexable(const SchemaDefinition& schema, const FieldDefinition& field) {
-  return field.type != FieldType::Json && field_expression(field.name) && sql_literal(schema.name);
+  return field.indexed && field.type != FieldType::Json && field_expression(field.name) && sql_literal(schema.name);
 }
 
 // A value SQLite can compare as JSON compares it (or more loosely): a string without NUL,

@@ -11,11 +11,16 @@
 // unfiltered reads and counts.
 //
 // Indexes: unless opened with Options{.index_fields = false}, every field of a schema whose
-// declared type is not `json` has a partial expression index
+// declared type is not `json` and that the schema does not opt out ("index": false,
+// FieldDefinition::indexed) has a partial expression index
 //   rows_<hex schema>_<hex field> ON rows (json_extract(json, '$."<field>"'), id)
 //   WHERE schema = '<schema>'
 // made by add_schema (for existing rows too) and, for files written before indexes existed
-// (format 1), at open. Replacing a schema drops the indexes of fields it no longer indexes.
+// (format 1), at open. Replacing a schema drops the indexes of fields it no longer indexes
+// (a field that became "index": false included). An index costs every insert a write of
+// the field's value into a B-tree: cheap for a short key, but a long random string such as
+// free text about doubles the insert cost (store_bench prints both), so opt out fields
+// nobody filters on; filters on them still work, by scanning.
 // A field whose name holds a double quote or a NUL gets no index and no SQL clause (its
 // filters are checked row by row); a schema whose name holds a NUL gets no indexes.
 //
