@@ -65,7 +65,10 @@ net::NetworkResult<Json> parse_input(const std::string& file, const std::string&
 
 net::NetworkResult<store::SqliteStore> open_store(const GlobalOptions& global) {
   if (auto made = ensure_data_dir(global.data_dir); !made) return std::move(made).error();
-  return store::SqliteStore::open(database_path(global.data_dir));
+  // Schema and insert commands may write many rows: a bulk writer's cache.
+  store::SqliteStore::Options options;
+  options.page_cache_mib = store::SqliteStore::Options::kBulkInsertCacheMib;
+  return store::SqliteStore::open(database_path(global.data_dir), options);
 }
 
 std::string policy_text(const store::FieldPolicy& policy) {

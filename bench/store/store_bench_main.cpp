@@ -221,7 +221,7 @@ std::uintmax_t file_bytes(const std::filesystem::path& file) {
 // Opens a store at `file` and inserts rows 1..rows in batches; fills in the insert rates.
 SqliteStore fill(const std::filesystem::path& file, bool index_fields, const SchemaDefinition& schema,
                  std::size_t rows, const Flags& flags, StoreResult& result) {
-  SqliteStore store = check(SqliteStore::open(file, SqliteStore::Options{.index_fields = index_fields}), "open");
+  SqliteStore store = check(SqliteStore::open(file, SqliteStore::Options{.index_fields = index_fields, .page_cache_mib = SqliteStore::Options::kBulkInsertCacheMib}), "open");
   check(store.add_schema(schema), "add_schema");
 
   std::mt19937_64 rng(42);

@@ -115,7 +115,9 @@ double fill_store(const Options& o, const std::filesystem::path& file) {
   const pid_t pid = ::fork();
   if (pid < 0) usage("fork failed");
   if (pid == 0) {
-    auto db = store::SqliteStore::open(file);
+    store::SqliteStore::Options bulk;
+    bulk.page_cache_mib = store::SqliteStore::Options::kBulkInsertCacheMib;
+    auto db = store::SqliteStore::open(file, bulk);
     if (!db || !db->add_schema(big_schema())) std::_Exit(3);
     const std::string payload(o.row_bytes > 40 ? o.row_bytes - 40 : 1, 'p');
     constexpr std::uint64_t kBatch = 10'000;

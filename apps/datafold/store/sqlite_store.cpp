@@ -626,10 +626,9 @@ NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path, 
   // pairing (a commit survives a process crash; a power cut may lose the last ones).
   if (auto r = impl->exec("PRAGMA journal_mode = WAL", "cannot open database"); !r) return std::move(r).error();
   if (auto r = impl->exec("PRAGMA synchronous = NORMAL", "cannot open database"); !r) return std::move(r).error();
-  // Each row goes into every field index of its schema, at a place set by its values: with
-  // SQLite's default 2 MB cache a batch insert into a large table rereads index pages for
-  // every row. 64 MB (allocated only as pages are used) keeps them.
-  if (auto r = impl->exec("PRAGMA cache_size = -65536", "cannot open database"); !r) return std::move(r).error();
+  // A negative cache_size is in KiB (Options::page_cache_mib says why its size matters).
+  const auto cache_kib = std::to_string(std::max<std::size_t>(options.page_cache_mib, 1) * 1024);
+  if (auto r = impl->exec("PRAGMA cache_size = -" + cache_kib, "cannot open database"); !r) return std::move(r).error();
   if (auto r = impl->create_tables(); !r) return std::move(r).error();
   return SqliteStore(std::move(impl));
 }

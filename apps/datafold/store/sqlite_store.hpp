@@ -76,6 +76,14 @@ struct SqliteStoreOptions {
   // Make the field indexes (see above). false leaves only rows_by_schema: every filter
   // scans, as stores did before indexes (the baseline store_bench compares against).
   bool index_fields = true;
+  // SQLite's page cache, allocated only as pages are used. A process that answers
+  // queries keeps it small: a long answer reads the whole table once and would
+  // otherwise fill the cache, in memory the node's budget does not see. One that
+  // inserts in bulk wants more: each row goes into every field index of its schema at
+  // a place set by its values, and with a small cache a batch rereads index pages per
+  // row (kBulkInsertCacheMib, what `datafold insert` uses).
+  std::size_t page_cache_mib = 16;
+  static constexpr std::size_t kBulkInsertCacheMib = 64;
 };
 
 class SqliteStore {
