@@ -263,6 +263,18 @@ NetworkResult<void> NetworkNode::stop() {
   }
   connections.clear();
   handlers_.reset();
+  // Work queued for the handler pool that no thread will run now (a part of an answer
+  // scheduled by a credit that arrived as the pool was joining), and the answers still
+  // in the table, hold connections: they must go before the io_context they live on.
+  {
+    std::lock_guard lock(peer_work_mutex_);
+    while (peer_work_.pop()) {
+    }
+  }
+  {
+    std::lock_guard lock(answer_streams_mutex_);
+    answer_streams_.clear();
+  }
   acceptor_.reset();
   {
     std::lock_guard lock(mutex_);
