@@ -1,3 +1,4 @@
+#include "load/child_pipe.hpp"
 #include "flood/flood_node_process.hpp"
 
 #include <fcntl.h>
@@ -87,11 +88,6 @@ net::QueryResult answer(const net::NetworkCore& node, const net::Query& query) {
   return result;
 }
 
-void write_line(int fd, const std::string& line) {
-  const std::string text = line + "\n";
-  (void)!::write(fd, text.data(), text.size());
-}
-
 [[noreturn]] void run_node(int report_fd, int control_fd, const FloodNodeOptions& options) {
   // The node's log lines (bans, closes) go to stderr: the bench's stdout is its JSON alone.
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
@@ -128,22 +124,6 @@ void write_line(int fd, const std::string& line) {
   std::_Exit(0);
 }
 
-std::optional<std::string> read_line(int fd, std::chrono::milliseconds deadline) {
-  std::string line;
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return std::nullopt;
-    char c = 0;
-    if (::read(fd, &c, 1) <= 0) return std::nullopt;
-    if (c == '\n') return line;
-    line.push_back(c);
-  }
-}
 
 }  // namespace
 

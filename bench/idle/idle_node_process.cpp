@@ -1,3 +1,4 @@
+#include "load/child_pipe.hpp"
 #include "idle/idle_node_process.hpp"
 
 #include <fcntl.h>
@@ -37,11 +38,6 @@ net::QueryResult answer(const net::NetworkCore& node, const net::Query& query) {
   return result;
 }
 
-void write_line(int fd, const std::string& line) {
-  const std::string text = line + "\n";
-  (void)!::write(fd, text.data(), text.size());
-}
-
 // The child: runs the node until the parent closes the control pipe (or dies).
 [[noreturn]] void run_node(int report_fd, int control_fd, std::size_t max_connections,
                            const std::string& network_name) {
@@ -73,23 +69,6 @@ void write_line(int fd, const std::string& line) {
 }
 
 // Reads one line from `fd` within `deadline`.
-std::optional<std::string> read_line(int fd, std::chrono::milliseconds deadline) {
-  std::string line;
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return std::nullopt;
-    char c = 0;
-    const auto n = ::read(fd, &c, 1);
-    if (n <= 0) return std::nullopt;
-    if (c == '\n') return line;
-    line.push_back(c);
-  }
-}
 
 }  // namespace
 

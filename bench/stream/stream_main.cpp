@@ -31,6 +31,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "load/child_pipe.hpp"
 #include "datafold/net/network_core.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store_query_handler.hpp"
@@ -135,27 +136,6 @@ double fill_store(const Options& o, const std::filesystem::path& file) {
   return std::chrono::duration<double>(Clock::now() - started).count();
 }
 
-std::optional<std::string> read_line(int fd, std::chrono::milliseconds deadline) {
-  std::string line;
-  const auto until = Clock::now() + deadline;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) return std::nullopt;
-    char c = 0;
-    if (::read(fd, &c, 1) <= 0) return std::nullopt;
-    if (c == '\n') return line;
-    line.push_back(c);
-  }
-}
-
-void write_line(int fd, const std::string& line) {
-  const std::string text = line + "\n";
-  (void)!::write(fd, text.data(), text.size());
-}
 
 // The answering node, in a child process. It reports "<port> <node id> <public key>",
 // then answers each byte on `control` with the number of pages it has made, and
