@@ -349,7 +349,7 @@ class ClientNode final : public ClientSession {
     auto id = resolve(node);
     if (!id) return std::move(id).error();
     say("querying " + describe(*id) + "…");
-    auto stream = core_.stream_query(*id, std::move(query), {8, to_millis(options_.timeout_seconds)});
+    auto stream = core_.stream_query(*id, std::move(query), {net::QueryService::kDefaultStreamWindow, to_millis(options_.timeout_seconds)});
     if (!stream) return std::move(stream).error();
     const auto started = std::chrono::steady_clock::now();
     auto last_said = started;

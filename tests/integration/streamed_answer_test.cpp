@@ -23,7 +23,7 @@ class SyntheticTable {
   SyntheticTable(int rows, std::size_t payload_bytes) : rows_(rows), payload_(payload_bytes, 'p') {}
 
   QueryPage page(const Query& query, const PageRequest& request) {
-    pages_made_++;
+    if (query.schema_name == "T") pages_made_++;
     const int first = request.position.empty() ? 1 : std::stoi(request.position) + 1;
     QueryPage page;
     std::vector<Json> columns(query.fields.size(), Json::array());
@@ -41,6 +41,7 @@ class SyntheticTable {
     return page;
   }
 
+  // Pages made for schema "T" (any other name reads the same rows, uncounted).
   int pages_made() const { return pages_made_.load(); }
 
  private:
@@ -123,14 +124,14 @@ TEST_F(StreamedAnswers, ASlowReaderHoldsTheAnswererToItsWindow) {
   EXPECT_EQ(after_cancel.error().message, "cancelled");
   // Cancelled: the answerer stops; at most the part it was making is made.
   const int made_at_cancel = table_->pages_made();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_LE(table_->pages_made(), made_at_cancel + 1);
-  EXPECT_LT(table_->pages_made(), 20);
 
-  // The connection carries on: a new query is answered.
-  auto small = client_->query_node(server_->local_node_id(), Query{"T", {"n"}, "", 0, std::nullopt, 3});
+  // The connection carries on: a new query is answered. This peer's requests run in
+  // order, so once it is, any part the cancelled answer had scheduled has run too.
+  auto small = client_->query_node(server_->local_node_id(), Query{"Other", {"n"}, "", 0, std::nullopt, 3});
   ASSERT_TRUE(small) << small.error().to_string();
   EXPECT_EQ(small->find("n")->value().size(), 3u);
+  EXPECT_LE(table_->pages_made(), made_at_cancel + 1);
+  EXPECT_LT(table_->pages_made(), 20);
 }
 
 TEST_F(StreamedAnswers, PagingWithALimitReturnsEveryRowOnceAndCursorsAreBoundToRequesterAndQuery) {

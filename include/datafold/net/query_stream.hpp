@@ -25,6 +25,7 @@
 #include "datafold/net/error.hpp"
 #include "datafold/net/message.hpp"
 #include "datafold/net/query.hpp"
+#include "datafold/net/query_service.hpp"
 
 namespace datafold::net {
 
@@ -36,7 +37,8 @@ class QueryStream : public std::enable_shared_from_this<QueryStream> {
   using PartHandler = std::function<bool(NetworkResult<QueryResult> part, bool last)>;
 
   struct Options {
-    std::uint32_t window = 8;  // parts the answerer may send ahead (it may allow fewer)
+    // Parts the answerer may send ahead (it may allow fewer).
+    std::uint32_t window = QueryService::kDefaultStreamWindow;
     std::chrono::milliseconds part_timeout{30'000};  // the longest wait for a part the answerer owes
   };
 
