@@ -34,7 +34,9 @@ configure() {
 # function called as `run_x || ...`.
 run_asan() {
   echo "==> AddressSanitizer + UndefinedBehaviorSanitizer: building build-asan"
-  configure build-asan address,undefined || return 1
+  # The netsim tests are not run here (they need root and namespaces, and run in the
+  # regular build), so they are not built either.
+  configure build-asan address,undefined -DDATAFOLD_BUILD_NETSIM=OFF || return 1
   cmake --build build-asan -j2 || return 1
   echo "==> AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration tests"
   ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1" \
@@ -42,21 +44,18 @@ run_asan() {
     ctest --test-dir build-asan -L '^(unit|integration)$' -j2 --output-on-failure --no-tests=error
 }
 
-# Unit suites whose tests start threads of their own.
-readonly tsan_unit_suites='^(PendingRequests|TrustStoreFile)\.'
-
 # Without the executable, the `integration` label is exactly the in-process suites
-# (the CLI and quick-start tests start `datafold` processes and are left out).
+# (the CLI and quick-start tests start `datafold` processes and are left out). The
+# `threaded` label is the unit tests that start threads of their own, a binary of its
+# own in a TSan build. -Wno-tsan: GCC warns at every atomic_thread_fence in the
+# standard headers (TSan does not model fences), hundreds of lines that hide the rest.
 run_tsan() {
   echo "==> ThreadSanitizer: building build-tsan"
-  configure build-tsan thread -DDATAFOLD_BUILD_APPS=OFF || return 1
-  cmake --build build-tsan -j2 --target unit_tests integration_tests || return 1
+  configure build-tsan thread -DDATAFOLD_BUILD_APPS=OFF "-DCMAKE_CXX_FLAGS=-Wno-tsan" || return 1
+  cmake --build build-tsan -j2 --target threaded_unit_tests integration_tests || return 1
   echo "==> ThreadSanitizer: integration tests and threaded unit tests"
-  local status=0
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
-  ctest --test-dir build-tsan -L '^integration$' -j2 --output-on-failure --no-tests=error || status=1
-  ctest --test-dir build-tsan -R "$tsan_unit_suites" -j2 --output-on-failure --no-tests=error || status=1
-  return $status
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+    ctest --test-dir build-tsan -L '^(integration|threaded)$' -j2 --output-on-failure --no-tests=error
 }
 
 modes=("$@")
