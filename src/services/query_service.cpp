@@ -9,7 +9,9 @@
 
 #include "datafold/net/query_stream.hpp"
 #include "services/query_cursor.hpp"
+#include "services/result_size.hpp"
 #include "services/trust_proof.hpp"
+#include "transport/memory_budget.hpp"
 
 namespace datafold::net {
 
@@ -215,32 +217,6 @@ namespace datafold::net {
 
 namespace {
 
-// About how many bytes `value` takes on the wire: what a joined answer is held to.
-std::size_t approximate_bytes(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::string: return value.get_ref<const std::string&>().size() + 2;
-    case Json::value_t::binary: return value.get_binary().size() + 2;
-    case Json::value_t::array: {
-      std::size_t sum = 2;
-      for (const auto& item : value) sum += approximate_bytes(item);
-      return sum;
-    }
-    case Json::value_t::object: {
-      std::size_t sum = 2;
-      for (const auto& [key, item] : value.items()) sum += key.size() + 2 + approximate_bytes(item);
-      return sum;
-    }
-    default: return 9;
-  }
-}
-
-std::size_t approximate_bytes(const QueryResult& result) {
-  std::size_t sum = result.cursor.size();
-  for (const auto& field : result.results)
-    sum += field.field.size() + (field.ok() ? approximate_bytes(field.value()) : field.error().message.size());
-  return sum;
-}
-
 // Appends `part`'s rows to `whole`: each field's value array grows; a field's error
 // stays as the first part said it. False if the parts do not name the same fields.
 bool join_part(QueryResult& whole, QueryResult&& part) {
@@ -265,12 +241,15 @@ void QueryService::send_query_whole(const std::shared_ptr<Connection>& connectio
                                     QueryMessage request, std::chrono::milliseconds timeout,
                                     std::function<void(NetworkResult<QueryResult>)> done) {
   if (!peer_streams) return send_query(*connection, std::move(request), timeout, std::move(done));
+  // The answer being joined is charged to the node's memory budget until it is
+  // handed over: parts are not held by the connection once they have arrived.
   struct Joined {
+    explicit Joined(std::shared_ptr<detail::MemoryBudget> budget) : held(std::move(budget)) {}
     std::optional<QueryResult> result;
-    std::size_t bytes = 0;
+    detail::BudgetHold held;
     std::function<void(NetworkResult<QueryResult>)> done;
   };
-  auto joined = std::make_shared<Joined>();
+  auto joined = std::make_shared<Joined>(connection->memory_budget());
   joined->done = std::move(done);
   QueryStream::start(connection, std::move(request), {kDefaultStreamWindow, timeout},
                      [joined](NetworkResult<QueryResult> part, bool last) {
@@ -278,17 +257,23 @@ void QueryService::send_query_whole(const std::shared_ptr<Connection>& connectio
                        auto finish = [&](NetworkResult<QueryResult> outcome) {
                          auto done = std::move(joined->done);
                          joined->done = nullptr;
+                         joined->held.release_all();  // the caller's now
                          done(std::move(outcome));
                          return false;
                        };
                        if (!part) return finish(std::move(part).error());
                        // Held to the bytes received, not the parts: an answerer picks their size.
-                       joined->bytes += approximate_bytes(*part);
-                       if (joined->bytes > kMaxWholeAnswerBytes)
+                       const std::size_t bytes = detail::approximate_bytes(*part);
+                       if (joined->held.held() + bytes > kMaxWholeAnswerBytes)
                          return finish(make_error(ErrorKind::ResourceExhausted,
                                                   "the answer is larger than " +
                                                       std::to_string(kMaxWholeAnswerBytes >> 20) +
                                                       " MiB: read it with a QueryStream or ask with a limit",
+                                                  ErrorCode::ResourceExhausted));
+                       if (!joined->held.try_charge(bytes))
+                         return finish(make_error(ErrorKind::ResourceExhausted,
+                                                  "the answer does not fit in this node's memory budget: read it "
+                                                  "with a QueryStream or ask with a limit",
                                                   ErrorCode::ResourceExhausted));
                        if (!joined->result) {
                          joined->result = std::move(*part);

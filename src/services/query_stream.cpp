@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <string>
 
+#include "services/result_size.hpp"
+#include "transport/memory_budget.hpp"
+
 namespace datafold::net {
 
 std::shared_ptr<QueryStream> QueryStream::start(const std::shared_ptr<Connection>& connection, QueryMessage request,
@@ -16,8 +19,15 @@ std::shared_ptr<QueryStream> QueryStream::start(const std::shared_ptr<Connection
   return stream;
 }
 
-QueryStream::QueryStream(std::weak_ptr<Connection> connection, Uuid query_id, Options options, PartHandler on_part)
-    : connection_(std::move(connection)), query_id_(query_id), options_(options), on_part_(std::move(on_part)) {}
+QueryStream::QueryStream(const std::shared_ptr<Connection>& connection, Uuid query_id, Options options,
+                         PartHandler on_part)
+    : connection_(connection),
+      query_id_(query_id),
+      options_(options),
+      on_part_(std::move(on_part)),
+      held_(std::make_unique<detail::BudgetHold>(connection->memory_budget())) {}
+
+QueryStream::~QueryStream() = default;
 
 void QueryStream::on_reply(NetworkResult<Message> reply) {
   std::unique_lock lock(mutex_);
@@ -55,14 +65,16 @@ void QueryStream::on_reply(NetworkResult<Message> reply) {
     lock.unlock();
     return send_credit(0, true);
   }
-  parts_.emplace_back(std::move(response->result), last);
+  const std::size_t bytes = detail::approximate_bytes(response->result);
+  held_->charge(bytes);  // it has arrived: counted, whatever the total says
+  parts_.push_back({std::move(response->result), last, bytes});
   lock.unlock();
   ready_.notify_all();
 }
 
 void QueryStream::fail(NetworkError error, std::unique_lock<std::mutex>& lock) {
   ended_ = true;
-  if (!on_part_) parts_.emplace_back(error, true);
+  if (!on_part_) parts_.push_back({error, true});
   lock.unlock();
   ready_.notify_all();
   send_credit(0, true);
@@ -73,8 +85,9 @@ NetworkResult<std::optional<QueryResult>> QueryStream::next() {
   std::unique_lock lock(mutex_);
   ready_.wait(lock, [this] { return !parts_.empty() || taken_end_; });
   if (parts_.empty()) return std::optional<QueryResult>{};
-  auto [part, last] = std::move(parts_.front());
+  auto [part, last, bytes] = std::move(parts_.front());
   parts_.pop_front();
+  held_->release(bytes);
   if (last) taken_end_ = true;
   lock.unlock();
   if (!part) return std::move(part).error();
@@ -88,7 +101,8 @@ void QueryStream::cancel() {
   if (ended_) return;
   ended_ = true;
   parts_.clear();
-  if (!on_part_) parts_.emplace_back(make_error(ErrorKind::Message, "cancelled"), true);
+  held_->release_all();
+  if (!on_part_) parts_.push_back({make_error(ErrorKind::Message, "cancelled"), true});
   lock.unlock();
   ready_.notify_all();
   send_credit(0, true);

@@ -52,4 +52,35 @@ void BudgetAccount::release(std::size_t bytes) noexcept {
 
 void BudgetAccount::release_all() noexcept { release(held_); }
 
+bool BudgetHold::try_charge(std::size_t bytes) noexcept {
+  std::lock_guard lock(mutex_);
+  if (budget_ && !budget_->try_charge(bytes)) return false;
+  held_ += bytes;
+  return true;
+}
+
+void BudgetHold::charge(std::size_t bytes) noexcept {
+  std::lock_guard lock(mutex_);
+  if (budget_) budget_->charge(bytes);
+  held_ += bytes;
+}
+
+void BudgetHold::release(std::size_t bytes) noexcept {
+  std::lock_guard lock(mutex_);
+  bytes = std::min(bytes, held_);
+  if (budget_) budget_->release(bytes);
+  held_ -= bytes;
+}
+
+void BudgetHold::release_all() noexcept {
+  std::lock_guard lock(mutex_);
+  if (budget_) budget_->release(held_);
+  held_ = 0;
+}
+
+std::size_t BudgetHold::held() const noexcept {
+  std::lock_guard lock(mutex_);
+  return held_;
+}
+
 }  // namespace datafold::net::detail

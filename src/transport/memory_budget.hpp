@@ -6,11 +6,14 @@
 //
 // The share decides when a connection is slowed (it stops reading from its peer,
 // so TCP pushes back at no cost to the node); the total decides when one holding
-// more than its share is closed. BudgetAccount is one connection's view of it.
+// more than its share is closed. BudgetAccount is one connection's view of it;
+// BudgetHold counts what a reader keeps of a connection's replies.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 
 namespace datafold::net::detail {
 
@@ -75,6 +78,32 @@ class BudgetAccount {
 
  private:
   MemoryBudget* budget_;
+  std::size_t held_ = 0;
+};
+
+// Bytes kept off any connection's strand once they have arrived: an answer's parts
+// waiting for their reader, or an answer being joined. Charged to the node's budget
+// while held, so a reader that keeps what it is sent slows the node's readers as a
+// peer's backlog would. Thread-safe. A null budget counts but never refuses.
+// Releases all it holds when destroyed.
+class BudgetHold {
+ public:
+  explicit BudgetHold(std::shared_ptr<MemoryBudget> budget) noexcept : budget_(std::move(budget)) {}
+  ~BudgetHold() { release_all(); }
+  BudgetHold(const BudgetHold&) = delete;
+  BudgetHold& operator=(const BudgetHold&) = delete;
+
+  // Charges `bytes` if the node's total allows it; false (nothing charged) if not.
+  bool try_charge(std::size_t bytes) noexcept;
+  // Charges `bytes` even past the total: they are held already.
+  void charge(std::size_t bytes) noexcept;
+  void release(std::size_t bytes) noexcept;
+  void release_all() noexcept;
+  std::size_t held() const noexcept;
+
+ private:
+  const std::shared_ptr<MemoryBudget> budget_;
+  mutable std::mutex mutex_;
   std::size_t held_ = 0;
 };
 

@@ -177,6 +177,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void request(Message request, Completion done, std::chrono::milliseconds timeout) override;
   void send_message(Message message) override;
   void close() override;
+  std::shared_ptr<MemoryBudget> memory_budget() const noexcept override { return limits_.budget; }
 
   // Pauses reading from the peer for `wait` (on the strand, e.g. from
   // ConnectionEvents::on_incoming): the request rate's token debt.

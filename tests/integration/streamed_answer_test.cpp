@@ -134,6 +134,52 @@ TEST_F(StreamedAnswers, ASlowReaderHoldsTheAnswererToItsWindow) {
   EXPECT_LT(table_->pages_made(), 20);
 }
 
+TEST_F(StreamedAnswers, PartsWaitingForTheirReaderAreChargedToTheAskersMemoryBudget) {
+  serve(50'000, 1000);
+  const auto idle = client_->stats().memory_in_use_bytes;
+  QueryStream::Options options;
+  options.window = 4;
+  auto stream = client_->stream_query(server_->local_node_id(), Query{"T", {"n", "payload"}, "", 0, std::nullopt},
+                                      options);
+  ASSERT_TRUE(stream) << stream.error().to_string();
+  // Not reading: the window's parts (about 256 KiB each) arrive and wait, counted.
+  constexpr std::uint64_t kThreeParts = 3 * (200u << 10);
+  EXPECT_TRUE(testing::eventually([&] { return client_->stats().memory_in_use_bytes >= idle + kThreeParts; }))
+      << client_->stats().memory_in_use_bytes << " bytes in use, " << idle << " idle";
+  EXPECT_LE(client_->stats().memory_in_use_bytes, idle + 5 * (300u << 10)) << "more than the window is held";
+  // Taken, or dropped by cancel: no longer counted.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE((*stream)->next());
+  (*stream)->cancel();
+  EXPECT_TRUE(testing::eventually([&] { return client_->stats().memory_in_use_bytes < idle + (200u << 10); }))
+      << client_->stats().memory_in_use_bytes << " bytes still in use, " << idle << " idle";
+}
+
+TEST_F(StreamedAnswers, AnAnswerTooLargeForTheAskersBudgetFailsClearlyInsteadOfJoining) {
+  serve(20'000, 1000);  // about 20 MB
+  auto config = testing::loopback_config();
+  config.memory_budget_bytes = 8u << 20;
+  auto small = start_node(config);
+  ASSERT_TRUE(small);
+  introduce(*small, *server_);
+  auto whole = small->query_node(server_->local_node_id(), Query{"T", {"n", "payload"}, "", 0, std::nullopt});
+  ASSERT_FALSE(whole);
+  EXPECT_EQ(whole.error().code, ErrorCode::ResourceExhausted);
+  EXPECT_NE(whole.error().message.find("memory budget"), std::string::npos) << whole.error().message;
+  EXPECT_TRUE(testing::eventually([&] { return small->stats().memory_in_use_bytes < (1u << 20); }))
+      << small->stats().memory_in_use_bytes << " bytes still in use";
+  // Read in parts, the same answer goes through: each part is let go once read.
+  auto stream = small->stream_query(server_->local_node_id(), Query{"T", {"n", "payload"}, "", 0, std::nullopt});
+  ASSERT_TRUE(stream);
+  std::size_t rows = 0;
+  for (;;) {
+    auto part = (*stream)->next();
+    ASSERT_TRUE(part) << part.error().to_string();
+    if (!*part) break;
+    rows += (*part)->find("n")->value().size();
+  }
+  EXPECT_EQ(rows, 20'000u);
+}
+
 TEST_F(StreamedAnswers, PagingWithALimitReturnsEveryRowOnceAndCursorsAreBoundToRequesterAndQuery) {
   serve(100'000, 10);
   const Query first{"T", {"n"}, "", 0, std::nullopt, 1'000};

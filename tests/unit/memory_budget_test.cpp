@@ -1,5 +1,6 @@
 #include "transport/memory_budget.hpp"
 
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -88,6 +89,33 @@ TEST(MemoryBudget, ConcurrentChargesNeverPassTheTotal) {
   EXPECT_LE(budget.peak(), budget.total());
   EXPECT_EQ(budget.in_use(), charged.load());
   EXPECT_GT(charged.load(), 100'000u - 7);
+}
+
+TEST(MemoryBudget, AHoldChargesFromAnyThreadAndReleasesTheRestWhenDestroyed) {
+  auto budget = std::make_shared<MemoryBudget>(100'000, 1);
+  {
+    BudgetHold hold(budget);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 1'000; ++i) {
+          hold.charge(10);
+          if (i % 2 == 0) hold.release(10);
+        }
+      });
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(hold.held(), 20'000u);
+    EXPECT_EQ(budget->in_use(), 20'000u);
+    EXPECT_FALSE(hold.try_charge(80'001));  // past the total: refused, nothing charged
+    EXPECT_TRUE(hold.try_charge(80'000));
+    hold.release(1'000'000);  // never more than it holds
+    EXPECT_EQ(budget->in_use(), 0u);
+    hold.charge(500);
+  }
+  EXPECT_EQ(budget->in_use(), 0u);
+  BudgetHold uncounted(nullptr);
+  EXPECT_TRUE(uncounted.try_charge(1u << 30));
+  EXPECT_EQ(uncounted.held(), 1u << 30);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "datafold/net/error.hpp"
@@ -14,6 +15,10 @@
 #include "datafold/net/public_key.hpp"
 
 namespace datafold::net {
+
+namespace detail {
+class MemoryBudget;
+}
 
 enum class ConnectionState {
   Handshaking, // TLS and Hello under way
@@ -57,6 +62,11 @@ class Connection {
   virtual void send_message(Message message) = 0;
   // Closes now; pending requests fail with a Connection error.
   virtual void close() = 0;
+
+  // The node's memory budget this connection is charged to (DESIGN section 10.5),
+  // which what a reader keeps of its replies is charged to too (a QueryStream's
+  // waiting parts, an answer being joined); null: nothing is counted.
+  virtual std::shared_ptr<detail::MemoryBudget> memory_budget() const noexcept { return nullptr; }
 };
 
 }  // namespace datafold::net

@@ -10,6 +10,7 @@
 //    is credited back when next() takes it, so a slow reader slows the sender.
 // cancel(), a timeout or the connection's end stops the sender at once: it is
 // told (QueryCredit{cancel}) and sends at most the part it is making.
+// Parts waiting for next() are charged to the node's memory budget until taken.
 #pragma once
 
 #include <chrono>
@@ -29,6 +30,10 @@
 
 namespace datafold::net {
 
+namespace detail {
+class BudgetHold;
+}
+
 class QueryStream : public std::enable_shared_from_this<QueryStream> {
  public:
   // A part: its rows (QueryResult holds the next rows of each field) and whether it
@@ -44,6 +49,8 @@ class QueryStream : public std::enable_shared_from_this<QueryStream> {
 
   // Sends `request` on `connection`, asking for the answer in parts. With
   // `on_part`, parts go to it; without, to next().
+  ~QueryStream();
+
   static std::shared_ptr<QueryStream> start(const std::shared_ptr<Connection>& connection, QueryMessage request,
                                             Options options, PartHandler on_part = {});
 
@@ -60,7 +67,7 @@ class QueryStream : public std::enable_shared_from_this<QueryStream> {
   const Uuid& query_id() const noexcept { return query_id_; }
 
  private:
-  QueryStream(std::weak_ptr<Connection> connection, Uuid query_id, Options options, PartHandler on_part);
+  QueryStream(const std::shared_ptr<Connection>& connection, Uuid query_id, Options options, PartHandler on_part);
   void on_reply(NetworkResult<Message> reply);
   // Sends QueryCredit: `parts` more, or cancel.
   void send_credit(std::uint32_t parts, bool cancel);
@@ -74,9 +81,16 @@ class QueryStream : public std::enable_shared_from_this<QueryStream> {
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
+  // A part not yet taken by next(), and what it is charged to the budget.
+  struct Waiting {
+    NetworkResult<QueryResult> part;
+    bool last = false;
+    std::size_t bytes = 0;
+  };
   // Parts not yet taken by next(); the answer's end (last part or error) is the
   // last entry, with ended_ set.
-  std::deque<std::pair<NetworkResult<QueryResult>, bool>> parts_;
+  std::deque<Waiting> parts_;
+  const std::unique_ptr<detail::BudgetHold> held_;  // the bytes of parts_
   std::uint32_t expected_part_ = 0;
   std::uint64_t received_ = 0;
   bool ended_ = false;   // the last part or an error has come (or been decided)
