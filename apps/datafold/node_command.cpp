@@ -276,6 +276,8 @@ int NodeCommand::run() const {
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;
+  // Schemas' allow-lists may name keys; the names are the trust store's.
+  data->set_reader_names([&core](std::string_view name) { return core.trust_store().key_named(name); });
 
   // Decided per requester: the verified key and effective distance, never the client's word.
   // A page at a time: answers of any size go out in parts, and limits end in cursors.

@@ -4,10 +4,12 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <string_view>
 #include <vector>
 
 #include <datafold/net/json.hpp>
+#include <datafold/net/trust_store.hpp>
 
 #include "client_commands.hpp"
 #include "data_dir.hpp"
@@ -73,8 +75,27 @@ net::NetworkResult<store::SqliteStore> open_store(const GlobalOptions& global) {
 
 std::string policy_text(const store::FieldPolicy& policy) {
   std::string text = policy.max_distance ? "distance<=" + std::to_string(*policy.max_distance) : "anyone";
-  if (!policy.explicit_readers.empty()) text += "+" + std::to_string(policy.explicit_readers.size()) + " keys";
+  const auto listed = policy.explicit_readers.size() + policy.named_readers.size();
+  if (listed > 0) text += "+" + std::to_string(listed) + (listed == 1 ? " key" : " keys");
   return text;
+}
+
+// What `schema add` warns about beyond the schema's own warnings: allow-list names the
+// trust store gives no key, which grant nothing until it does.
+std::vector<std::string> unresolved_names(const store::SchemaDefinition& schema, const net::TrustStore& trust) {
+  std::map<std::string, std::vector<std::string>> fields_by_name;
+  for (const auto& field : schema.fields)
+    for (const auto& [name, count] : field.policy.named_readers)
+      if (!trust.key_named(name)) fields_by_name[name].push_back(field.name);
+  std::vector<std::string> out;
+  for (const auto& [name, fields] : fields_by_name) {
+    std::string where;
+    for (const auto& field : fields) where += (where.empty() ? "fields." : ", fields.") + field;
+    out.push_back("the allow-list name '" + name + "' (" + where +
+                  ") is no key's name in the trust store, so it grants nothing: name a key with "
+                  "`datafold trust set KEY DISTANCE --name " + name + "`");
+  }
+  return out;
 }
 
 }  // namespace
@@ -86,12 +107,15 @@ SchemaCommand::SchemaCommand(CLI::App& app, const GlobalOptions& global)
   add_ = command_->add_subcommand("add", "Add a schema (fold_db JSON) or replace the one of the same name");
   add_->add_option("file", file_, "Schema file, or - for stdin")->required();
   list_ = command_->add_subcommand("list", "List the store's schemas, their fields' read policies and row counts");
+  show_ = command_->add_subcommand("show", "Print a schema's JSON as it was added");
+  show_->add_option("name", name_, "Schema name")->required();
 }
 
 int SchemaCommand::run() const {
   if (add_->parsed()) return run_add();
   if (list_->parsed()) return run_list();
-  return fail(ExitCode::kUsage, "schema: give a sub-command: add or list (see datafold schema --help)");
+  if (show_->parsed()) return run_show();
+  return fail(ExitCode::kUsage, "schema: give a sub-command: add, list or show (see datafold schema --help)");
 }
 
 int SchemaCommand::run_add() const {
@@ -101,6 +125,10 @@ int SchemaCommand::run_add() const {
   if (!document) return fail("schema add", document.error());
   auto schema = store::schema_from_json(*document);
   if (!schema) return fail("schema add: " + input_name(file_), schema.error());
+  auto trust = net::TrustStore::open(trust_store_path(global_.data_dir));
+  if (!trust) return fail("schema add", trust.error());
+  std::vector<std::string> warnings = schema->warnings;
+  for (auto& line : unresolved_names(*schema, *trust)) warnings.push_back(std::move(line));
 
   auto opened = open_store(global_);
   if (!opened) return fail("schema add", opened.error());
@@ -112,13 +140,30 @@ int SchemaCommand::run_add() const {
   if (global_.json) {
     std::cout << json_text(Json{{"schema", schema->name},
                                 {"version", schema->version},
+                                {"kind", std::string(to_string(schema->kind))},
                                 {"fields", schema->fields.size()},
-                                {"replaced", replaced}})
+                                {"replaced", replaced},
+                                {"warnings", warnings}})
               << '\n';
   } else {
     std::cout << (replaced ? "replaced" : "added") << " schema " << schema->name << " (version " << schema->version
               << ", " << schema->fields.size() << " fields)\n";
   }
+  // Added all the same: the schema is kept whole, and these say what of it this node
+  // does not do, so its operator is not surprised later.
+  for (const auto& line : warnings) std::cerr << "warning: " << input_name(file_) << ": " << line << '\n';
+  return static_cast<int>(ExitCode::kOk);
+}
+
+int SchemaCommand::run_show() const {
+  auto opened = open_store(global_);
+  if (!opened) return fail("schema show", opened.error());
+  auto schema = opened->get_schema(name_);
+  if (!schema) return fail("schema show", schema.error());
+  if (!*schema)
+    return fail(ExitCode::kUsage, "schema show: no schema named '" + name_ + "' (see datafold schema list)");
+  // As it was added, whatever its format.
+  std::cout << store::stored_document(**schema).dump(2) << '\n';
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -133,7 +178,11 @@ int SchemaCommand::run_list() const {
   for (const auto& schema : *schemas) {
     auto count = opened->count_rows(schema.name);
     if (!count) return fail("schema list", count.error());
-    Json entry{{"name", schema.name}, {"version", schema.version}, {"rows", *count}, {"definition", to_json(schema)}};
+    Json entry{{"name", schema.name},
+               {"version", schema.version},
+               {"kind", std::string(to_string(schema.kind))},
+               {"rows", *count},
+               {"definition", store::stored_document(schema)}};
     if (schema.description) entry["description"] = *schema.description;
     out.push_back(std::move(entry));
     std::string fields;

@@ -11,8 +11,9 @@
 
 namespace datafold::app {
 
-// `datafold schema add FILE|-` (fold_db's schema JSON; a schema of the same name is
-// replaced, its rows kept) and `datafold schema list`.
+// `datafold schema add FILE|-` (fold_db's schema JSON in any of its formats; a schema of
+// the same name is replaced, its rows kept; what the node does not enforce is warned
+// about on stderr), `datafold schema list` and `datafold schema show NAME`.
 class SchemaCommand {
  public:
   SchemaCommand(CLI::App& app, const GlobalOptions& global);
@@ -22,12 +23,15 @@ class SchemaCommand {
  private:
   int run_add() const;
   int run_list() const;
+  int run_show() const;
 
   const GlobalOptions& global_;
   CLI::App* command_;
   CLI::App* add_;
   CLI::App* list_;
+  CLI::App* show_;
   std::string file_;
+  std::string name_;
 };
 
 // `datafold insert SCHEMA FILE|-`: one JSON object or an array of them; all or nothing.

@@ -27,9 +27,12 @@ bool looks_like_node_id(const std::string& text) {
          text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == std::string::npos;
 }
 
-Json entry_json(const net::PublicKey& key, std::uint32_t distance, const std::string& note) {
-  Json out{{"node_id", key.node_id().to_string()}, {"public_key", key.to_string()}, {"distance", distance}};
-  out["note"] = note.empty() ? Json(nullptr) : Json(note);
+Json entry_json(const net::TrustEntry& entry) {
+  Json out{{"node_id", entry.public_key.node_id().to_string()},
+           {"public_key", entry.public_key.to_string()},
+           {"distance", entry.distance}};
+  out["note"] = entry.note.empty() ? Json(nullptr) : Json(entry.note);
+  out["name"] = entry.name.empty() ? Json(nullptr) : Json(entry.name);
   return out;
 }
 
@@ -93,6 +96,8 @@ TrustCommand::TrustCommand(CLI::App& app, const GlobalOptions& global)
   set_->add_option("node", target_, "NODE_ID (or unique prefix) or PUBKEY (base64)")->required();
   set_->add_option("distance", distance_, "Trust distance, 0..4294967295")->required();
   set_->add_option("--note", note_, "Free text kept with the entry (who this is)");
+  set_->add_option("--name", name_,
+                   "What schemas' allow-lists call this key (e.g. trusted_service_key); \"\" clears it");
   set_->add_option("--http", http_, "The local node's HTTP API, asked for the key of a NODE_ID")->capture_default_str();
 
   remove_ = command_->add_subcommand("remove", "Forget a key: it is treated as unknown again");
@@ -123,16 +128,18 @@ int TrustCommand::run_set() const {
   if (!key) return fail("trust set", key.error());
   std::optional<std::string> note;
   if (set_->count("--note") > 0) note = note_;
-  if (auto saved = store->set(*key, distance, note); !saved) return fail("trust set", saved.error());
+  std::optional<std::string> name;
+  if (set_->count("--name") > 0) name = name_;
+  if (auto saved = store->set(*key, distance, note, name); !saved) return fail("trust set", saved.error());
 
-  std::string stored_note;
+  net::TrustEntry stored{*key, distance, {}};
   for (const auto& entry : store->entries())
-    if (entry.public_key == *key) stored_note = entry.note;
+    if (entry.public_key == *key) stored = entry;
   if (global_.json) {
-    std::cout << json_text(entry_json(*key, distance, stored_note)) << '\n';
+    std::cout << json_text(entry_json(stored)) << '\n';
   } else {
     std::cout << "trusting node " << key->node_id().short_string() << " (key " << key->to_string()
-              << ") at distance " << distance << '\n';
+              << ") at distance " << distance << (stored.name.empty() ? "" : ", named " + stored.name) << '\n';
   }
   return static_cast<int>(ExitCode::kOk);
 }
@@ -166,7 +173,7 @@ int TrustCommand::run_list() const {
   const auto entries = store->entries();
   if (global_.json) {
     Json out = Json::array();
-    for (const auto& entry : entries) out.push_back(entry_json(entry.public_key, entry.distance, entry.note));
+    for (const auto& entry : entries) out.push_back(entry_json(entry));
     std::cout << json_text(out) << '\n';
     return static_cast<int>(ExitCode::kOk);
   }
@@ -177,8 +184,8 @@ int TrustCommand::run_list() const {
   std::vector<std::vector<std::string>> rows;
   for (const auto& entry : entries)
     rows.push_back({entry.public_key.node_id().short_string(), entry.public_key.to_string(),
-                    std::to_string(entry.distance), entry.note});
-  print_table(std::cout, {"NODE", "PUBLIC KEY", "DISTANCE", "NOTE"}, rows);
+                    std::to_string(entry.distance), entry.name, entry.note});
+  print_table(std::cout, {"NODE", "PUBLIC KEY", "DISTANCE", "NAME", "NOTE"}, rows);
   return static_cast<int>(ExitCode::kOk);
 }
 

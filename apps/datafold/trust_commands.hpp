@@ -31,6 +31,7 @@ class TrustCommand {
   std::string target_;
   std::string distance_;
   std::string note_;
+  std::string name_;
   // A node id becomes a key by asking the local node (its HTTP API) which key it proved.
   std::string http_;
 };

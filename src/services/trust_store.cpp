@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 struct Entry {
   std::uint32_t distance = 0;
   std::string note;
+  std::string name;
 };
 using EntryMap = std::map<PublicKey, Entry>;
 
@@ -80,14 +81,14 @@ struct Loaded {
 
 EntryMap to_map(std::vector<TrustEntry> entries) {
   EntryMap map;
-  for (auto& e : entries) map[e.public_key] = Entry{e.distance, std::move(e.note)};
+  for (auto& e : entries) map[e.public_key] = Entry{e.distance, std::move(e.note), std::move(e.name)};
   return map;
 }
 
 std::vector<TrustEntry> to_vector(const EntryMap& map) {
   std::vector<TrustEntry> out;
   out.reserve(map.size());
-  for (const auto& [key, entry] : map) out.push_back({key, entry.distance, entry.note});
+  for (const auto& [key, entry] : map) out.push_back({key, entry.distance, entry.note, entry.name});
   return out;
 }
 
@@ -227,21 +228,50 @@ std::optional<std::uint32_t> TrustStore::get(const PublicKey& key) const {
   return it->second.distance;
 }
 
+std::optional<PublicKey> TrustStore::key_named(std::string_view name) const {
+  if (name.empty()) return std::nullopt;
+  std::shared_lock lock(state_->mutex);
+  for (const auto& [key, entry] : state_->entries)
+    if (entry.name == name) return key;
+  return std::nullopt;
+}
+
+bool TrustStore::valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || PublicKey::from_string(name)) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+}
+
 std::vector<TrustEntry> TrustStore::entries() const {
   std::shared_lock lock(state_->mutex);
   return to_vector(state_->entries);
 }
 
-NetworkResult<void> TrustStore::set(const PublicKey& key, std::uint32_t distance, std::optional<std::string> note) {
+NetworkResult<void> TrustStore::set(const PublicKey& key, std::uint32_t distance, std::optional<std::string> note,
+                                    std::optional<std::string> name) {
   // JSON text must be UTF-8; refusing here keeps the file and memory identical.
   if (note && !detail::is_valid_utf8(*note)) return make_error(ErrorKind::Config, "trust note is not valid UTF-8");
+  if (name && !name->empty() && !valid_name(*name))
+    return make_error(ErrorKind::Config, "trust name '" + *name +
+                                             "' is not a name: use 1 to 64 letters, digits, '_', '-' or '.'");
+  // Applies the change to `entries`, unless the name is another key's.
+  auto apply = [&](EntryMap& entries) -> NetworkResult<void> {
+    if (name && !name->empty())
+      for (const auto& [other, entry] : entries)
+        if (other != key && entry.name == *name)
+          return make_error(ErrorKind::Config, "trust name '" + *name + "' is already the name of " + other.to_string());
+    auto& entry = entries[key];
+    entry.distance = distance;
+    if (note) entry.note = std::move(*note);
+    if (name) entry.name = std::move(*name);
+    return {};
+  };
   State& s = *state_;
   if (s.path.empty()) {
     std::unique_lock lock(s.mutex);
-    auto& entry = s.entries[key];
-    entry.distance = distance;
-    if (note) entry.note = std::move(*note);
-    return {};
+    return apply(s.entries);
   }
   std::lock_guard file_lock(s.file_mutex);
   if (auto dir = ensure_parent_dir(s.path); !dir) return dir;
@@ -252,9 +282,7 @@ NetworkResult<void> TrustStore::set(const PublicKey& key, std::uint32_t distance
   auto current = load(s.path);
   if (!current) return std::move(current).error();
   EntryMap next = std::move(current->entries);
-  auto& entry = next[key];
-  entry.distance = distance;
-  if (note) entry.note = std::move(*note);
+  if (auto applied = apply(next); !applied) return applied;
   auto written = write_atomically(s.path, serialize(to_vector(next)));
   if (!written) return std::move(written).error();
   s.replace(std::move(next), *written);
@@ -341,6 +369,7 @@ NetworkResult<std::vector<TrustEntry>> TrustStore::parse(std::string_view json_t
   std::vector<TrustEntry> out;
   out.reserve(list->size());
   std::map<PublicKey, std::size_t> seen;
+  std::map<std::string, std::size_t> names;
   for (std::size_t i = 0; i < list->size(); ++i) {
     const Json& item = (*list)[i];
     const std::string where = "entries[" + std::to_string(i) + "]";
@@ -364,10 +393,20 @@ NetworkResult<std::vector<TrustEntry>> TrustStore::parse(std::string_view json_t
       note = note_it->get<std::string>();
     }
 
+    std::string name;
+    if (auto name_it = item.find("name"); name_it != item.end() && !name_it->is_null()) {
+      if (!name_it->is_string() || !valid_name(name_it->get_ref<const std::string&>()))
+        return bad(where + ".name must be 1 to 64 letters, digits, '_', '-' or '.'");
+      name = name_it->get<std::string>();
+      auto [first, fresh] = names.emplace(name, i);
+      if (!fresh) return bad(where + ".name '" + name + "' repeats entries[" + std::to_string(first->second) + "]");
+    }
+
     auto [dup, inserted] = seen.emplace(*key, i);
     if (!inserted)
       return bad(where + ".public_key " + key->to_string() + " repeats entries[" + std::to_string(dup->second) + "]");
-    out.push_back({*key, static_cast<std::uint32_t>(distance_it->get<std::uint64_t>()), std::move(note)});
+    out.push_back({*key, static_cast<std::uint32_t>(distance_it->get<std::uint64_t>()), std::move(note),
+                   std::move(name)});
   }
   return out;
 }
@@ -387,6 +426,7 @@ std::string TrustStore::serialize(const std::vector<TrustEntry>& entries) {
     out += "{\"public_key\": \"" + e.public_key.to_string() + "\", \"distance\": " + std::to_string(e.distance);
     if (!e.note.empty())
       out += ", \"note\": " + Json(e.note).dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (!e.name.empty()) out += ", \"name\": \"" + e.name + "\"";  // valid_name: nothing to escape
     out += "}";
   }
   out += sorted.empty() ? "]}\n" : "\n]}\n";

@@ -1,5 +1,8 @@
 // `datafold schema add|list` and `datafold insert` against the data dir of a running node,
 // which serves each change on its next query.
+#include <filesystem>
+#include <fstream>
+
 #include "cli/cli_fixture.hpp"
 
 namespace datafold::cli_test {
@@ -48,7 +51,7 @@ TEST_F(StoreCli, SchemaAddListAndInsertAreServedAtOnce) {
   const auto listed = datafold("node", {"schema", "list"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_NE(listed.out.find("Contacts"), std::string::npos) << listed.out;
-  EXPECT_NE(listed.out.find("email(distance<=1+1 keys)"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("email(distance<=1+1 key)"), std::string::npos) << listed.out;
   EXPECT_NE(listed.out.find("name(anyone)"), std::string::npos) << listed.out;
   const auto listed_json = parse_json(datafold("node", {"--json", "schema", "list"}).out);
   ASSERT_TRUE(listed_json.is_array());
@@ -64,6 +67,60 @@ TEST_F(StoreCli, SchemaAddListAndInsertAreServedAtOnce) {
   EXPECT_EQ(result["results"][1]["value"], (net::Json{"ann@example.org", nullptr, "cas@example.net"})) << read.out;
   const auto stranger = client("stranger", {"--json", "query", node.address(), "Contacts", "email"});
   EXPECT_EQ(parse_json(stranger.out)["results"][0]["error"]["kind"], "InvalidPermission") << stranger.out;
+}
+
+// fold_db's own files, from ../shared/reference/fold_db/schemas.
+std::filesystem::path fold_db_schema(const std::string& file) {
+  return std::filesystem::path(DATAFOLD_SOURCE_DIR) / ".." / "shared" / "reference" / "fold_db" / "schemas" /
+         ("EdgeVector+fold_db__" + file);
+}
+
+TEST_F(StoreCli, AFoldDbSchemaIsKeptWholeWarnsAboutWhatIsNotEnforcedAndItsAllowListNamesResolveThroughTheTrustStore) {
+  auto& node = start_node("node", {});
+  const auto file = fold_db_schema("fold_node__src__datafold_node__examples__user_profile_schema.json");
+  const auto added = datafold("node", {"schema", "add", file.string()});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(added.out, "added schema UserProfile (version 1, 6 fields)\n");
+  // Warnings on stderr, each naming the file and the JSON paths.
+  EXPECT_NE(added.err.find("warning: " + file.string() + ": payment is not enforced"), std::string::npos) << added.err;
+  EXPECT_NE(added.err.find("the allow-list name 'trusted_service_key' (fields.email) is no key's name in the trust "
+                           "store, so it grants nothing"),
+            std::string::npos)
+      << added.err;
+  const auto as_json = datafold("node", {"--json", "schema", "add", file.string()});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  EXPECT_FALSE(parse_json(as_json.out)["warnings"].empty()) << as_json.out;
+
+  // `schema show` gives back the file as it was, payment_config and all.
+  const auto shown = datafold("node", {"schema", "show", "UserProfile"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  std::ifstream in(file);
+  EXPECT_EQ(parse_json(shown.out), net::Json::parse(in));
+  const auto absent = datafold("node", {"schema", "show", "Nope"});
+  EXPECT_EQ(absent.exit_code, 2);
+  EXPECT_NE(absent.err.find("no schema named 'Nope'"), std::string::npos) << absent.err;
+
+  ASSERT_EQ(datafold("node", {"insert", "UserProfile", "-"}, R"({"username": "ann", "email": "ann@example.org"})")
+                .exit_code,
+            0);
+  // email is Distance 1, or the key named trusted_service_key: an unknown reader is denied
+  // until the operator gives its key that name.
+  const auto denied = client("service", {"--json", "query", node.address(), "UserProfile", "email"});
+  EXPECT_EQ(parse_json(denied.out)["results"][0]["error"]["kind"], "InvalidPermission") << denied.out << denied.err;
+  const auto named = datafold("node", {"trust", "set", public_key_of("service"), "9", "--name", "trusted_service_key"});
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_NE(named.out.find("named trusted_service_key"), std::string::npos) << named.out;
+  EXPECT_TRUE(eventually([&] {
+    const auto read = client("service", {"--json", "query", node.address(), "UserProfile", "email"});
+    return parse_json(read.out)["results"][0]["value"] == net::Json{"ann@example.org"};
+  })) << "the named key still cannot read email";
+  // A name is one key's: giving it to another is refused.
+  const auto taken = datafold("node", {"trust", "set", public_key_of("other"), "9", "--name", "trusted_service_key"});
+  EXPECT_EQ(taken.exit_code, 2);
+  EXPECT_NE(taken.err.find("already the name of"), std::string::npos) << taken.err;
+  // With the name given, `schema add` no longer warns about it.
+  const auto again = datafold("node", {"schema", "add", file.string()});
+  EXPECT_EQ(again.err.find("trusted_service_key"), std::string::npos) << again.err;
 }
 
 TEST_F(StoreCli, BadInputSaysWhereAndChangesNothing) {

@@ -40,7 +40,7 @@ TEST_F(TrustCli, SetListRemoveByPublicKey) {
   const auto changed = datafold("me", {"--json", "trust", "set", key, "3"});
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   EXPECT_EQ(parse_json(changed.out),
-            (net::Json{{"node_id", id}, {"public_key", key}, {"distance", 3}, {"note", "my friend"}}));
+            (net::Json{{"node_id", id}, {"public_key", key}, {"distance", 3}, {"note", "my friend"}, {"name", nullptr}}));
   const auto json = parse_json(datafold("me", {"trust", "list", "--json"}).out);
   ASSERT_TRUE(json.is_array());
   ASSERT_EQ(json.size(), 1u);

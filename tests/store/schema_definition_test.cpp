@@ -110,8 +110,14 @@ TEST(SchemaDefinition, IndexOptOut) {
 
 struct BadSchema {
   const char* json;
-  const char* message;
+  std::string message;
 };
+
+const std::string kNoFields =
+    R"(fields: expected an object of fields, a list of field names, or (for a view) "transform_fields")";
+const std::string kNeither =
+    "neither a public key (base64 of 32 bytes, as `datafold --json id` prints it) nor a name "
+    "(1 to 64 letters, digits, '_', '-' or '.', as `datafold trust set --name` gives)";
 
 class SchemaDefinitionErrors : public ::testing::TestWithParam<BadSchema> {};
 
@@ -131,25 +137,46 @@ INSTANTIATE_TEST_SUITE_P(
         BadSchema{R"({"fields": {}})", "name: expected a non-empty string"},
         BadSchema{R"({"name": "", "fields": {}})", "name: expected a non-empty string"},
         BadSchema{R"({"name": 5, "fields": {}})", "name: expected a non-empty string"},
-        BadSchema{R"({"name": "S"})", "fields: expected an object with at least one field"},
-        BadSchema{R"({"name": "S", "fields": {}})", "fields: expected an object with at least one field"},
-        BadSchema{R"({"name": "S", "fields": []})", "fields: expected an object with at least one field"},
+        BadSchema{R"({"name": "S"})", kNoFields},
+        BadSchema{R"({"name": "S", "fields": {}})", kNoFields},
+        BadSchema{R"({"name": "S", "fields": []})", kNoFields},
+        BadSchema{R"({"name": "S", "fields": "a"})", kNoFields},
+        BadSchema{R"({"name": "S", "fields": ["a", 3]})", "fields[1]: expected a field name (a non-empty string)"},
+        BadSchema{R"({"name": "S", "fields": ["a", "a"]})", "fields[1]: field 'a' is listed twice"},
+        BadSchema{R"({"name": "S", "transform_fields": {"a": 1}})",
+                  "transform_fields.a: expected a transform expression (a string)"},
+        BadSchema{R"({"name": "S", "fields": ["a"], "key": {"range_field": "b"}})",
+                  "key.range_field: expected the name of a field of the schema"},
+        BadSchema{R"({"name": "S", "fields": ["a"], "key": "a"})",
+                  R"(key: expected {"hash_field"?: "<field>", "range_field"?: "<field>"})"},
+        BadSchema{R"({"name": "S", "fields": ["a"], "schema_type": "Range"})",
+                  "key.range_field: missing; a Range schema needs its range key"},
+        BadSchema{R"({"name": "S", "fields": ["a", "b"], "schema_type": "HashRange", "key": {"range_field": "b"}})",
+                  "key.hash_field: missing; a HashRange schema needs its hash key"},
+        BadSchema{R"({"name": "S", "fields": ["a", "b"], "schema_type": "Range", "key": {"hash_field": "a", "range_field": "b"}})",
+                  "key.hash_field: only a HashRange schema has a hash key"},
+        BadSchema{R"({"name": "S", "fields": ["a"], "schema_type": "Single", "key": {"range_field": "a"}})",
+                  "key.range_field: a Single schema has no range key"},
+        BadSchema{R"({"name": "S", "fields": ["a"], "schema_type": "Hash"})",
+                  R"(schema_type: expected "Single", "Range", "HashRange" or {"Range": {"range_key": "<field>"}})"},
+        BadSchema{R"({"name": "S", "fields": ["a"], "schema_type": {"Range": {"range_key": "z"}}})",
+                  "schema_type.Range.range_key: expected the name of a field of the schema"},
+        BadSchema{R"({"name": "S", "fields": ["a"], "field_topologies": {"b": {}}})",
+                  "field_topologies.b: 'b' is not a field of the schema"},
         BadSchema{R"({"name": "S", "version": true, "fields": {"a": {}}})",
                   "version: expected a non-empty string or an integer"},
         BadSchema{R"({"name": "S", "description": 1, "fields": {"a": {}}})", "description: expected a string"},
         BadSchema{R"({"name": "S", "fields": {"email": 1}})",
-                  R"(fields.email: expected an object with "permission_policy")"},
-        BadSchema{R"({"name": "S", "fields": {"email": {}}})",
-                  R"(fields.email.permission_policy: missing; expected an object with "read_policy")"},
+                  R"(fields.email: expected an object (with a "permission_policy"))"},
         BadSchema{FIELD("[]"), R"(fields.email.permission_policy: expected an object with "read_policy")"},
         BadSchema{FIELD(R"({"write_policy": {"Distance": 0}})"),
-                  R"(fields.email.permission_policy.read_policy: missing; expected {"Distance": n} or {"NoRequirement": null})"},
+                  R"(fields.email.permission_policy.read_policy: missing; expected {"Distance": n}, {"NoRequirement": null} or "NoRequirement")"},
         BadSchema{FIELD(R"({"read_policy": {"Anyone": null}})"),
-                  R"(fields.email.permission_policy.read_policy: expected {"Distance": n} or {"NoRequirement": null})"},
-        BadSchema{FIELD(R"({"read_policy": "NoRequirement"})"),
-                  R"(fields.email.permission_policy.read_policy: expected {"Distance": n} or {"NoRequirement": null})"},
+                  R"(fields.email.permission_policy.read_policy: expected {"Distance": n}, {"NoRequirement": null} or "NoRequirement")"},
+        BadSchema{FIELD(R"({"read_policy": "Anyone"})"),
+                  R"(fields.email.permission_policy.read_policy: expected {"Distance": n}, {"NoRequirement": null} or "NoRequirement")"},
         BadSchema{FIELD(R"({"read_policy": {"Distance": 1, "NoRequirement": null}})"),
-                  R"(fields.email.permission_policy.read_policy: expected {"Distance": n} or {"NoRequirement": null})"},
+                  R"(fields.email.permission_policy.read_policy: expected {"Distance": n}, {"NoRequirement": null} or "NoRequirement")"},
         BadSchema{FIELD(R"({"read_policy": {"NoRequirement": 0}})"),
                   "fields.email.permission_policy.read_policy.NoRequirement: expected null"},
         BadSchema{FIELD(R"({"read_policy": {"Distance": -1}})"),
@@ -161,19 +188,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadSchema{FIELD(R"({"read_policy": {"Distance": "1"}})"),
                   "fields.email.permission_policy.read_policy.Distance: expected an integer from 0 to 4294967295"},
         BadSchema{FIELD(R"({"read_policy": {"Distance": 1}, "explicit_read_policy": ["k"]})"),
-                  R"(fields.email.permission_policy.explicit_read_policy: expected null or {"counts_by_pub_key": {"<public key>": n}})"},
+                  R"(fields.email.permission_policy.explicit_read_policy: expected null or {"counts_by_pub_key": {"<public key or name>": n}})"},
         BadSchema{FIELD(R"({"read_policy": {"Distance": 1}, "explicit_read_policy": {}})"),
-                  R"(fields.email.permission_policy.explicit_read_policy: expected null or {"counts_by_pub_key": {"<public key>": n}})"},
+                  R"(fields.email.permission_policy.explicit_read_policy: expected null or {"counts_by_pub_key": {"<public key or name>": n}})"},
         BadSchema{FIELD(R"({"read_policy": {"Distance": 1}, "explicit_read_policy": {"counts_by_pub_key": []}})"),
-                  R"(fields.email.permission_policy.explicit_read_policy.counts_by_pub_key: expected an object {"<public key>": n})"},
-        BadSchema{FIELD(R"({"read_policy": {"Distance": 1}, "explicit_read_policy": {"counts_by_pub_key": {"abc": 1}}})"),
-                  "fields.email.permission_policy.explicit_read_policy.counts_by_pub_key.abc: not a public key "
-                  "(expected base64 of 32 bytes, as `datafold --json id` prints it)"},
-        // Base64 of 31 bytes: well-formed base64, wrong length.
+                  R"(fields.email.permission_policy.explicit_read_policy.counts_by_pub_key: expected an object {"<public key or name>": n})"},
+        BadSchema{FIELD(R"({"read_policy": {"Distance": 1}, "explicit_read_policy": {"counts_by_pub_key": {"a b": 1}}})"),
+                  "fields.email.permission_policy.explicit_read_policy.counts_by_pub_key.a b: " + kNeither},
+        // Base64 of 31 bytes: well-formed base64, wrong length, and no name either.
         BadSchema{FIELD(R"({"read_policy": {"Distance": 1}, "explicit_read_policy": {"counts_by_pub_key": {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==": 1}}})"),
                   "fields.email.permission_policy.explicit_read_policy.counts_by_pub_key."
-                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==: not a public key "
-                  "(expected base64 of 32 bytes, as `datafold --json id` prints it)"},
+                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==: " + kNeither},
         BadSchema{FIELD(R"({"read_policy": {"Distance": 1}, "explicit_read_policy": {"counts_by_pub_key": {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=": -2}}})"),
                   "fields.email.permission_policy.explicit_read_policy.counts_by_pub_key."
                   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=: expected a non-negative integer count"},

@@ -131,7 +131,8 @@ TEST_F(SqliteStoreTest, AddSchemaRefusesWhatParseWouldRefuse) {
   auto added = store_.add_schema(empty);
   ASSERT_FALSE(added);
   EXPECT_EQ(added.error().kind, net::ErrorKind::Config);
-  EXPECT_EQ(added.error().message, "fields: expected an object with at least one field");
+  EXPECT_EQ(added.error().message,
+            R"(fields: expected an object of fields, a list of field names, or (for a view) "transform_fields")");
 }
 
 TEST_F(SqliteStoreTest, ReplacingSchemaKeepsRows) {

@@ -155,6 +155,48 @@ TEST_F(TrustStoreFile, TheFileIsTheDocumentedJson) {
   EXPECT_EQ(TrustStore::serialize(store.entries()), read_raw());
 }
 
+TEST_F(TrustStoreFile, ANameIsOneKeysAndSurvivesTheFile) {
+  const PublicKey a = new_key();
+  const PublicKey b = new_key();
+  {
+    TrustStore store = open_ok();
+    ASSERT_TRUE(store.set(a, 2, std::nullopt, "trusted_service_key"));
+    EXPECT_EQ(store.key_named("trusted_service_key"), a);
+    EXPECT_FALSE(store.key_named("warehouse_manager_key"));
+    EXPECT_FALSE(store.key_named(""));
+    // Another key may not take it; nothing changes.
+    auto taken = store.set(b, 1, std::nullopt, "trusted_service_key");
+    ASSERT_FALSE(taken);
+    EXPECT_NE(taken.error().message.find("already the name of " + a.to_string()), std::string::npos);
+    EXPECT_FALSE(store.get(b));
+    // Not names: a space, too long, not ASCII, a public key's text, a quote.
+    for (const std::string& bad : {std::string("a b"), std::string(65, 'n'), std::string("caf\xc3\xa9"), b.to_string(), std::string("x\"y")})
+      EXPECT_FALSE(store.set(b, 1, std::nullopt, bad)) << bad;
+    // Setting the distance alone keeps the name; "" clears it.
+    ASSERT_TRUE(store.set(a, 3));
+    EXPECT_EQ(store.key_named("trusted_service_key"), a);
+  }
+  const Json doc = Json::parse(read_raw());
+  EXPECT_EQ(doc["entries"][0]["name"], "trusted_service_key");
+  TrustStore store = open_ok();
+  EXPECT_EQ(store.key_named("trusted_service_key"), a);
+  ASSERT_TRUE(store.set(a, 3, std::nullopt, ""));
+  EXPECT_FALSE(store.key_named("trusted_service_key"));
+  EXPECT_FALSE(Json::parse(read_raw())["entries"][0].contains("name"));
+
+  // A file naming two keys alike, or with a name that is none, is refused saying where.
+  const std::string twice = "{\"version\": 1, \"entries\": [{\"public_key\": \"" + a.to_string() +
+                            "\", \"distance\": 1, \"name\": \"n\"}, {\"public_key\": \"" + b.to_string() +
+                            "\", \"distance\": 1, \"name\": \"n\"}]}";
+  auto refused = TrustStore::parse(twice);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("entries[1].name 'n' repeats entries[0]"), std::string::npos)
+      << refused.error().message;
+  const std::string odd = "{\"version\": 1, \"entries\": [{\"public_key\": \"" + a.to_string() +
+                          "\", \"distance\": 1, \"name\": 7}]}";
+  EXPECT_FALSE(TrustStore::parse(odd));
+}
+
 TEST_F(TrustStoreFile, RewritesReplaceTheFileAtomically) {
   TrustStore store = open_ok();
   ASSERT_TRUE(store.set(new_key(), 1));

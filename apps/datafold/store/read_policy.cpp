@@ -20,7 +20,8 @@ ReadDecision decide(const FieldPolicy& policy, const net::RequestContext& reques
   // fold_db's explicit_read_policy maps a key to a count; the number is fold_db's and not
   // used here: a listed key may read, whatever its count. An empty
   // key means "no proven key" and must never match a listed all-zero key.
-  if (!requester.public_key.empty() && policy.explicit_readers.contains(requester.public_key))
+  if (!requester.public_key.empty() && (policy.explicit_readers.contains(requester.public_key) ||
+                                        policy.resolved_readers.contains(requester.public_key)))
     return allowed();
   return ReadDecision{false, *policy.max_distance,
                       "needs trust distance <= " + std::to_string(*policy.max_distance) +

@@ -234,6 +234,7 @@ SqlFilter build_sql_filter(const SchemaDefinition& schema, const std::vector<Fil
 struct SqliteStore::Impl {
   std::filesystem::path file;
   Options options;
+  ReaderNames reader_names;
   std::mutex mutex;
   DbPtr db;  // declared before the statements so it outlives them
   std::unordered_map<std::string, StmtPtr> statements;
@@ -410,7 +411,15 @@ struct SqliteStore::Impl {
     if (!schema)
       return net::make_error(net::ErrorKind::Message,
                              "stored schema in " + file.string() + " is unreadable: " + schema.error().message);
+    resolve_reader_names(*schema);
     return schema;
+  }
+
+  void resolve_reader_names(SchemaDefinition& schema) const {
+    if (!reader_names) return;
+    for (auto& field : schema.fields)
+      for (const auto& [name, count] : field.policy.named_readers)
+        if (const auto key = reader_names(name)) field.policy.resolved_readers.insert(*key);
   }
 
   NetworkResult<std::vector<SchemaDefinition>> list_schemas() {
@@ -429,8 +438,9 @@ struct SqliteStore::Impl {
   }
 
   NetworkResult<void> add_schema(const SchemaDefinition& schema) {
-    // Store only what parse_schema accepts, so every stored schema loads again.
-    const Json definition = to_json(schema);
+    // Store only what parse_schema accepts, so every stored schema loads again: the
+    // document as it was given, so nothing of it is lost.
+    const Json definition = stored_document(schema);
     if (auto reparsed = schema_from_json(definition); !reparsed) return std::move(reparsed).error();
     const auto text = dump_json(definition);
     if (!text) return bad_input("schema " + schema.name + ": a name is not valid UTF-8");
@@ -634,6 +644,11 @@ NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path, 
 }
 
 const std::filesystem::path& SqliteStore::path() const noexcept { return impl_->file; }
+
+void SqliteStore::set_reader_names(ReaderNames names) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->reader_names = std::move(names);
+}
 
 NetworkResult<void> SqliteStore::add_schema(const SchemaDefinition& schema) {
   std::lock_guard lock(impl_->mutex);

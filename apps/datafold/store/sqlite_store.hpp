@@ -50,6 +50,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,9 @@ struct SqliteStoreOptions {
   static constexpr std::size_t kBulkInsertCacheMib = 64;
 };
 
+// The key the operator gave a name (the trust store's names), or nullopt.
+using ReaderNames = std::function<std::optional<net::PublicKey>(std::string_view name)>;
+
 class SqliteStore {
  public:
   // How long a call waits for another process's write transaction before failing.
@@ -110,6 +114,11 @@ class SqliteStore {
   ~SqliteStore();
 
   const std::filesystem::path& path() const noexcept;
+
+  // What an allow-list entry that is a name (FieldPolicy::named_readers) grants: the
+  // key `names` gives it, looked up each time a schema is read, so a name given later
+  // applies at once. Until set, names grant nothing. Set before the store is shared.
+  void set_reader_names(ReaderNames names);
 
   // Adds `schema`, or replaces the schema of the same name (its rows are kept; a row's
   // values for fields the new schema lacks are no longer served), and makes its field

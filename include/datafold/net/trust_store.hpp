@@ -4,8 +4,9 @@
 // always 0 without being stored.
 //
 // Persisted as a small JSON file in the data dir:
-//   {"version": 1, "entries": [{"public_key": "<base64>", "distance": 1, "note": "alice"}, ...]}
-// ("note" is optional). Every write replaces the file atomically (temp file +
+//   {"version": 1, "entries": [{"public_key": "<base64>", "distance": 1, "note": "alice",
+//                               "name": "trusted_service_key"}, ...]}
+// ("note" and "name" are optional; a name is unique in the store). Every write replaces the file atomically (temp file +
 // rename), so a reader never sees half a file, and re-reads it first, so two
 // processes sharing the file (a running node and `datafold trust set`) do not
 // undo each other's changes. A store without a path lives in memory only.
@@ -31,6 +32,9 @@ struct TrustEntry {
   PublicKey public_key;
   std::uint32_t distance = 0;
   std::string note;  // free text for the operator; empty: none
+  // What schemas call this key in their allow-lists (fold_db's files name keys, e.g.
+  // "trusted_service_key"); empty: none. Unique in the store; see valid_name().
+  std::string name{};
 
   friend bool operator==(const TrustEntry&, const TrustEntry&) = default;
 };
@@ -55,15 +59,22 @@ class TrustStore {
   TrustStore& operator=(TrustStore&&) noexcept;  // a moved-from store may only be assigned or destroyed
   ~TrustStore();
 
-  // Sets `key`'s distance. `note` replaces the entry's note; nullopt keeps the
-  // existing one. Persisted before it returns: on a write failure (Config error)
-  // neither the file nor the store has changed.
+  // Sets `key`'s distance. `note` and `name` replace the entry's; nullopt keeps the
+  // existing ones ("" clears). Persisted before it returns: on a write failure or a
+  // name that is invalid or another key's (Config error) neither the file nor the
+  // store has changed.
   NetworkResult<void> set(const PublicKey& key, std::uint32_t distance,
-                          std::optional<std::string> note = std::nullopt);
+                          std::optional<std::string> note = std::nullopt,
+                          std::optional<std::string> name = std::nullopt);
   // Forgets `key`; false if it was not there. Persisted as set() is.
   NetworkResult<bool> remove(const PublicKey& key);
 
   std::optional<std::uint32_t> get(const PublicKey& key) const;
+  // The key the store calls `name`, if any.
+  std::optional<PublicKey> key_named(std::string_view name) const;
+  // A name is 1 to 64 of A-Z a-z 0-9 _ - . and never a public key's text, so an
+  // allow-list entry is unambiguously one or the other.
+  static bool valid_name(std::string_view name);
   // Every entry, ordered by key bytes.
   std::vector<TrustEntry> entries() const;
 
