@@ -56,6 +56,11 @@ TEST(RowFilterParse, OperatorForm) {
         << name;
   EXPECT_EQ(parse_ok(Json{{"field", "name"}, {"operator", "eq"}, {"value", nullptr}}),
             (std::vector<FilterClause>{{"name", Op::Eq, nullptr}}));
+  // ne and contains take any value: they compare, they do not order.
+  EXPECT_EQ(parse_ok(Json{{"field", "name"}, {"operator", "ne"}, {"value", nullptr}}),
+            (std::vector<FilterClause>{{"name", Op::Ne, nullptr}}));
+  EXPECT_EQ(parse_ok(Json{{"field", "name"}, {"operator", "contains"}, {"value", true}}),
+            (std::vector<FilterClause>{{"name", Op::Contains, true}}));
 }
 
 TEST(RowFilterParse, RangeFilterForms) {
@@ -72,6 +77,45 @@ TEST(RowFilterParse, RangeFilterForms) {
   // The empty prefix is every string.
   EXPECT_EQ(parse_ok(Json::parse(R"({"range_filter": {"name": {"KeyPrefix": ""}}})")),
             (std::vector<FilterClause>{{"name", Op::Gte, ""}}));
+  // A pattern's literal start bounds it like a prefix, so an index narrows it.
+  EXPECT_EQ(parse_ok(Json::parse(R"({"range_filter": {"name": {"KeyPattern": "an*e"}}})")),
+            (std::vector<FilterClause>{{"name", Op::Gte, "an"}, {"name", Op::Lt, "ao"}, {"name", Op::Pattern, "an*e"}}));
+  EXPECT_EQ(parse_ok(Json::parse(R"({"range_filter": {"name": {"KeyPattern": "*e"}}})")),
+            (std::vector<FilterClause>{{"name", Op::Pattern, "*e"}}));
+}
+
+TEST(RowFilterMatch, NeContainsAndPatterns) {
+  const Json row = Json::parse(R"({"name": "anne", "tags": ["a", 2, {"k": 1}], "age": 30})");
+  EXPECT_TRUE(matches({{"name", Op::Ne, "ann"}}, row));
+  EXPECT_FALSE(matches({{"name", Op::Ne, "anne"}}, row));
+  EXPECT_TRUE(matches({{"missing", Op::Ne, "x"}}, row));
+  EXPECT_FALSE(matches({{"missing", Op::Ne, nullptr}}, row));
+  EXPECT_TRUE(matches({{"name", Op::Contains, "nn"}}, row));
+  EXPECT_FALSE(matches({{"name", Op::Contains, "x"}}, row));
+  EXPECT_TRUE(matches({{"tags", Op::Contains, 2}}, row));
+  EXPECT_TRUE(matches({{"tags", Op::Contains, Json{{"k", 1}}}}, row));
+  EXPECT_FALSE(matches({{"tags", Op::Contains, "2"}}, row));
+  EXPECT_FALSE(matches({{"age", Op::Contains, 3}}, row));
+  EXPECT_TRUE(matches({{"name", Op::Pattern, "an*e"}}, row));
+  EXPECT_TRUE(matches({{"name", Op::Pattern, "?nne"}}, row));
+  EXPECT_FALSE(matches({{"name", Op::Pattern, "an?"}}, row));
+  EXPECT_FALSE(matches({{"age", Op::Pattern, "3*"}}, row));
+}
+
+TEST(RowFilterMatch, GlobsMatchWholeStrings) {
+  EXPECT_TRUE(glob_matches("", ""));
+  EXPECT_TRUE(glob_matches("*", ""));
+  EXPECT_TRUE(glob_matches("*", "anything"));
+  EXPECT_TRUE(glob_matches("user_*", "user_42"));
+  EXPECT_FALSE(glob_matches("user_*", "xuser_42"));
+  EXPECT_TRUE(glob_matches("*_42", "user_42"));
+  EXPECT_TRUE(glob_matches("a*b*c", "aXXbYYbZc"));
+  EXPECT_FALSE(glob_matches("a*b*c", "aXXbYYbZ"));
+  EXPECT_TRUE(glob_matches("a?c", "abc"));
+  EXPECT_FALSE(glob_matches("a?c", "ac"));
+  EXPECT_FALSE(glob_matches("abc", "abcd"));
+  // Many stars against a long non-match ends quickly (no exponential backtracking).
+  EXPECT_FALSE(glob_matches("*a*a*a*a*a*a*a*a*b", std::string(10'000, 'a')));
 }
 
 TEST(RowFilterParse, ErrorsSayWhatIsWrong) {
@@ -80,7 +124,7 @@ TEST(RowFilterParse, ErrorsSayWhatIsWrong) {
   EXPECT_EQ(parse_error(Json{{"field", "salary"}, {"operator", "gt"}, {"value", 1}}),
             "filter.salary: unknown field of schema People (fields: age, name)");
   EXPECT_EQ(parse_error(Json{{"field", "age"}, {"operator", "between"}, {"value", 1}}),
-            "filter.operator: unknown operator 'between' (expected eq, gt, gte, lt or lte)");
+            "filter.operator: unknown operator 'between' (expected eq, ne, gt, gte, lt, lte or contains)");
   EXPECT_EQ(parse_error(Json{{"field", 3}, {"operator", "gt"}, {"value", 1}}), "filter.field: expected a field name");
   EXPECT_EQ(parse_error(Json{{"field", "age"}, {"operator", "gt"}, {"value", true}}),
             "filter.value: operator gt needs a string or number, got boolean");
@@ -94,12 +138,12 @@ TEST(RowFilterParse, ErrorsSayWhatIsWrong) {
             "filter.range_filter.age.Key: a key must be a string or number, got null");
   EXPECT_EQ(parse_error(Json::parse(R"({"range_filter": {"name": {"KeyPrefix": 3}}})")),
             "filter.range_filter.name.KeyPrefix: a prefix must be a string, got number");
-  EXPECT_EQ(parse_error(Json::parse(R"({"range_filter": {"name": {"KeyPattern": "a*"}}})")),
-            "filter.range_filter.name.KeyPattern: KeyPattern is not supported (use Key, KeyRange or KeyPrefix)");
+  EXPECT_EQ(parse_error(Json::parse(R"({"range_filter": {"name": {"KeyPattern": 1}}})")),
+            "filter.range_filter.name.KeyPattern: a pattern must be a string, got number");
   EXPECT_EQ(parse_error(Json::parse(R"({"range_filter": {"name": {"Nope": 1}}})")),
-            "filter.range_filter.name.Nope: unknown range operation (expected Key, KeyRange or KeyPrefix)");
+            "filter.range_filter.name.Nope: unknown range operation (expected Key, KeyRange, KeyPrefix or KeyPattern)");
   EXPECT_EQ(parse_error(Json::parse(R"({"range_filter": {"name": 5}})")),
-            R"(filter.range_filter.name: expected one of {"Key": v}, {"KeyRange": {"start": a, "end": b}}, {"KeyPrefix": "p"})");
+            R"(filter.range_filter.name: expected one of {"Key": v}, {"KeyRange": {"start": a, "end": b}}, {"KeyPrefix": "p"}, {"KeyPattern": "p*"})");
   EXPECT_EQ(parse_error(Json::parse(R"({"range_filter": {}})")),
             R"(filter.range_filter: expected {"<field>": {"Key": v}} or another range operation)");
   EXPECT_EQ(parse_error(Json::parse(R"({"field": "nope", "range_filter": {"Key": 1}})")),

@@ -243,6 +243,21 @@ TEST_F(SqliteStoreTest, InsertRefusesBadInput) {
   EXPECT_EQ(store_.count_rows("People").value(), 3u);
 }
 
+TEST_F(SqliteStoreTest, FoldDbsOtherOperatorsAndKeyPatternSelectThroughSql) {
+  const auto filter = [](const char* field, const char* op, Json value) {
+    return Json{{"field", field}, {"operator", op}, {"value", std::move(value)}};
+  };
+  EXPECT_EQ(select({"name"}, filter("age", "ne", 30))[0], Json::parse(R"(["ben"])"));
+  EXPECT_EQ(select({"name"}, filter("name", "contains", "i"))[0], Json::parse(R"(["cid"])"));
+  EXPECT_EQ(select({"name"}, filter("extra", "contains", 1))[0], Json::array());  // an object, not an array
+  EXPECT_EQ(select({"name"}, Json::parse(R"({"range_filter": {"name": {"KeyPattern": "?i*"}}})"))[0],
+            Json::parse(R"(["cid"])"));
+  EXPECT_EQ(select({"name"}, Json::parse(R"({"range_filter": {"name": {"KeyPattern": "b*"}}})"))[0],
+            Json::parse(R"(["ben"])"));
+  EXPECT_EQ(select({"name"}, Json::parse(R"({"field": "name", "range_filter": {"KeyPattern": "*n"}})"))[0],
+            Json::parse(R"(["ann", "ben"])"));
+}
+
 TEST_F(SqliteStoreTest, FilterIsEqualityOnEveryGivenField) {
   EXPECT_EQ(select({"name"}, Json{{"age", 30}})[0], Json::parse(R"(["ann", "cid"])"));
   EXPECT_EQ(select({"name"}, Json{{"age", 30}, {"admin", false}})[0], Json::parse(R"(["cid"])"));

@@ -1,5 +1,6 @@
 #include "store/row_filter.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -17,8 +18,12 @@ net::NetworkError bad(const std::string& path, const std::string& why) {
   return net::make_error(net::ErrorKind::Config, path + ": " + why);
 }
 
-constexpr std::pair<Op, std::string_view> kOpNames[] = {
-    {Op::Eq, "eq"}, {Op::Gt, "gt"}, {Op::Gte, "gte"}, {Op::Lt, "lt"}, {Op::Lte, "lte"}};
+// The operator form's operators (Pattern is KeyPattern's, not one of them).
+constexpr std::pair<Op, std::string_view> kOpNames[] = {{Op::Eq, "eq"},   {Op::Ne, "ne"},   {Op::Gt, "gt"},
+                                                        {Op::Gte, "gte"}, {Op::Lt, "lt"},   {Op::Lte, "lte"},
+                                                        {Op::Contains, "contains"}};
+
+bool ordering(Op op) { return op == Op::Gt || op == Op::Gte || op == Op::Lt || op == Op::Lte; }
 
 bool string_or_number(const Json& v) { return v.is_string() || v.is_number(); }
 
@@ -32,11 +37,13 @@ std::optional<std::string> prefix_successor(std::string prefix) {
   return prefix;
 }
 
-// One fold_db range operation ({"Key": v}, {"KeyRange": {...}}, {"KeyPrefix": "p"}) on `field`.
+// One fold_db range operation ({"Key": v}, {"KeyRange": {...}}, {"KeyPrefix": "p"},
+// {"KeyPattern": "p*"}) on `field`.
 NetworkResult<void> parse_range_op(const std::string& field, const Json& op, const std::string& path,
                                    std::vector<FilterClause>& out) {
   if (!op.is_object() || op.size() != 1)
-    return bad(path, R"(expected one of {"Key": v}, {"KeyRange": {"start": a, "end": b}}, {"KeyPrefix": "p"})");
+    return bad(path,
+               R"(expected one of {"Key": v}, {"KeyRange": {"start": a, "end": b}}, {"KeyPrefix": "p"}, {"KeyPattern": "p*"})");
   const std::string& kind = op.begin().key();
   const Json& arg = op.begin().value();
   const std::string at = path + "." + kind;
@@ -63,8 +70,20 @@ NetworkResult<void> parse_range_op(const std::string& field, const Json& op, con
     if (auto next = prefix_successor(prefix)) out.push_back({field, Op::Lt, Json(std::move(*next))});
     return {};
   }
-  if (kind == "KeyPattern") return bad(at, "KeyPattern is not supported (use Key, KeyRange or KeyPrefix)");
-  return bad(at, "unknown range operation (expected Key, KeyRange or KeyPrefix)");
+  if (kind == "KeyPattern") {
+    if (!arg.is_string()) return bad(at, std::string("a pattern must be a string, got ") + arg.type_name());
+    const auto& pattern = arg.get_ref<const std::string&>();
+    // The part before the first wildcard bounds the range, as a KeyPrefix would: an
+    // index then reads only the keys that can match.
+    const std::string prefix = pattern.substr(0, pattern.find_first_of("*?"));
+    if (!prefix.empty()) {
+      out.push_back({field, Op::Gte, Json(prefix)});
+      if (auto next = prefix_successor(prefix)) out.push_back({field, Op::Lt, Json(std::move(*next))});
+    }
+    out.push_back({field, Op::Pattern, arg});
+    return {};
+  }
+  return bad(at, "unknown range operation (expected Key, KeyRange, KeyPrefix or KeyPattern)");
 }
 
 NetworkResult<void> parse_range_filter(const Json& filter, std::vector<FilterClause>& out) {
@@ -87,12 +106,12 @@ NetworkResult<void> parse_operator_form(const Json& filter, std::vector<FilterCl
   for (const auto& [op, op_name] : kOpNames) {
     if (name != op_name) continue;
     const Json& value = filter["value"];
-    if (op != Op::Eq && !string_or_number(value))
+    if (ordering(op) && !string_or_number(value))
       return bad("filter.value", "operator " + name + " needs a string or number, got " + value.type_name());
     out.push_back({field.get<std::string>(), op, value});
     return {};
   }
-  return bad("filter.operator", "unknown operator '" + name + "' (expected eq, gt, gte, lt or lte)");
+  return bad("filter.operator", "unknown operator '" + name + "' (expected eq, ne, gt, gte, lt, lte or contains)");
 }
 
 // Exact comparisons of JSON numbers of different representations.
@@ -145,7 +164,28 @@ int compare_numbers(const Json& a, const Json& b) {
 std::string_view to_string(FilterClause::Op op) noexcept {
   for (const auto& [o, name] : kOpNames)
     if (o == op) return name;
-  return "?";
+  return op == Op::Pattern ? "pattern" : "?";
+}
+
+bool glob_matches(std::string_view pattern, std::string_view text) noexcept {
+  // Greedy with one backtrack point, the last '*': linear in practice, never exponential.
+  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>& filter) {
@@ -197,9 +237,27 @@ bool matches(const std::vector<FilterClause>& clauses, const Json& row) {
   for (const auto& clause : clauses) {
     const auto it = row.find(clause.field);  // end() for a row that is not an object
     const Json& value = it != row.end() ? *it : kNull;
-    if (clause.op == Op::Eq) {
-      if (value != clause.value) return false;
-      continue;
+    switch (clause.op) {
+      case Op::Eq:
+        if (value != clause.value) return false;
+        continue;
+      case Op::Ne:
+        if (value == clause.value) return false;
+        continue;
+      case Op::Contains:
+        if (value.is_string() && clause.value.is_string()) {
+          if (value.get_ref<const std::string&>().find(clause.value.get_ref<const std::string&>()) == std::string::npos)
+            return false;
+        } else if (!value.is_array() || std::find(value.begin(), value.end(), clause.value) == value.end()) {
+          return false;
+        }
+        continue;
+      case Op::Pattern:
+        if (!value.is_string() ||
+            !glob_matches(clause.value.get_ref<const std::string&>(), value.get_ref<const std::string&>()))
+          return false;
+        continue;
+      default: break;
     }
     const auto order = compare_ordered(value, clause.value);
     if (!order) return false;
@@ -208,7 +266,7 @@ bool matches(const std::vector<FilterClause>& clauses, const Json& row) {
       case Op::Gte: if (!(*order >= 0)) return false; break;
       case Op::Lt: if (!(*order < 0)) return false; break;
       case Op::Lte: if (!(*order <= 0)) return false; break;
-      case Op::Eq: break;
+      default: break;
     }
   }
   return true;

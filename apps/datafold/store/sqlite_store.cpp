@@ -201,6 +201,10 @@ SqlFilter build_sql_filter(const SchemaDefinition& schema, const std::vector<Fil
     const bool untyped = field != nullptr && !field->type;
     const Sides& side = sides[clause.field];
     switch (clause.op) {
+      // Decided by matches() alone: SQL cannot narrow them without an index to range.
+      case FilterClause::Op::Ne:
+      case FilterClause::Op::Contains:
+      case FilterClause::Op::Pattern: continue;
       case FilterClause::Op::Eq: out.where += " AND " + *expr + " = " + param(clause.value); break;
       case FilterClause::Op::Gt:
       case FilterClause::Op::Gte:
