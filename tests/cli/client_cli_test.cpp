@@ -15,11 +15,11 @@ class ClientCli : public CliTest {
  protected:
   // A data dir whose node id starts with the same character as `id`, so a one-character
   // prefix names both. About 32 keys are made on average; each takes microseconds.
-  void make_identity_sharing_first_character(const std::string& name, const std::string& id) {
+  void make_identity_sharing_first_character(const std::string& name, const std::string& id, bool sharing = true) {
     for (;;) {
       auto identity = net::Identity::generate();
       ASSERT_TRUE(identity);
-      if (identity->node_id().to_string().front() != id.front()) continue;
+      if ((identity->node_id().to_string().front() == id.front()) != sharing) continue;
       std::filesystem::create_directories(dir(name));
       ASSERT_TRUE(identity->save(dir(name) + "/identity.pem"));
       return;
@@ -158,6 +158,9 @@ TEST_F(ClientCli, BadInputsFailInOneLineAndLeaveTheNodeServing) {
   auto& server = start_node("server");
   // A second node whose id shares the server's first character, for an ambiguous prefix.
   make_identity_sharing_first_character("twin", server.node_id());
+  // And a client whose id does not: one time in 32 a random one would make the ambiguous
+  // prefixes below match three nodes instead of two.
+  make_identity_sharing_first_character("client", server.node_id(), /*sharing=*/false);
   // The client's own id counts too: here as a short-lived node of its own (none runs on
   // its data dir yet), below through its running node.
   auto own_prefix_query = [&](const std::string& http) {
