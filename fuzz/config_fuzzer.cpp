@@ -131,6 +131,8 @@ NodeSettings initial_settings(const std::string& file) {
                       .request_burst_per_peer = 4'000,
                       .memory_budget_mib = 256,
                       .sample = false,
+                      .dht_bootstrap = {},
+                      .relays = {},
                       .file = file,
                       .from_file = {}};
 }

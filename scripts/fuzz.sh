@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/) with clang 14 into ./build-fuzz and runs each
-# for DATAFOLD_FUZZ_SECONDS (default 20) through CTest, from its seed corpus.
+# for DATAFOLD_FUZZ_SECONDS (default 20) through CTest, from its seed corpus and the
+# crash inputs found so far (fuzz/crashes/). The ordinary build replays the same inputs
+# without libFuzzer, as the tests labelled fuzz.
 # Exits non-zero if any fuzzer finds a crash, a leak, undefined behaviour or a broken
 # invariant; the input that did it is kept in build-fuzz/fuzz/artifacts/ and can be
 # replayed with `build-fuzz/fuzz/<name> <input>`.

@@ -56,7 +56,7 @@ df alice trust set "${key[bob]}" 1 --note bob >/dev/null
 df alice trust list | sed 's/^/  /'
 
 section "Starting the nodes (alice serves the sample UserProfile schema)"
-declare -A address http
+declare -A address
 for who in alice bob carol; do
   extra=()
   [ "$who" = alice ] && extra=(--sample)
@@ -70,25 +70,24 @@ for who in alice bob carol; do
     sleep 0.05
   done
   address[$who]=$(sed -n 's/.* listening on \(.*\)$/\1/p' "$work/$who.out")
-  http[$who]=$(sed -n 's/.*HTTP API on \(.*\)$/\1/p' "$work/$who.log" | head -n1)
   [ -n "${address[$who]}" ] || { echo "node $who did not start:" >&2; cat "$work/$who.log" >&2; exit 1; }
   printf '  %-6s listening on %s\n' "$who" "${address[$who]}"
 done
 
 section "Discovery: what carol finds on the LAN (signed UDP multicast + broadcast)"
-df carol discover "${lan[@]}" --http "${http[carol]}" | sed 's/^/  /'
+df carol discover "${lan[@]}" | sed 's/^/  /'
 
 section "Schema listing: alice's schemas, as bob and carol see them"
 for who in bob carol; do
   printf '  as %s:\n' "$who"
-  df "$who" schemas "${address[alice]}" --http "${http[$who]}" --network "$network" | sed 's/^/    /'
+  df "$who" schemas "${address[alice]}" --network "$network" | sed 's/^/    /'
 done
 
 section "The same query to alice, from a trusted and an unknown node"
 for who in bob carol; do
   if [ "$who" = bob ]; then label="trusted (distance 1)"; else label="unknown"; fi
   printf '  %s asks, %s:\n' "$who" "$label"
-  df "$who" query "${address[alice]}" UserProfile username email phone --http "${http[$who]}" --network "$network" \
+  df "$who" query "${address[alice]}" UserProfile username email phone --network "$network" \
     | sed 's/^/    /'
 done
 
@@ -100,7 +99,7 @@ EOF
 
 if [ "$duration" -gt 0 ]; then
   section "The network stays up for $duration s; try for example:"
-  echo "  $datafold --data-dir $work/bob query ${address[alice]} UserProfile username email --http ${http[bob]}"
-  echo "  $datafold --data-dir $work/bob peers --http ${http[bob]}"
+  echo "  $datafold --data-dir $work/bob query ${address[alice]} UserProfile username email"
+  echo "  $datafold --data-dir $work/bob peers"
   sleep "$duration"
 fi

@@ -16,6 +16,7 @@
 
 #include "data_dir.hpp"
 #include "exit_code.hpp"
+#include "running_node.hpp"
 #include "datafold/net/host_port.hpp"
 #include "json_views.hpp"
 #include "seconds_validator.hpp"
@@ -86,6 +87,12 @@ std::optional<httplib::Client> api_client(const std::string& address, std::chron
 
 net::NetworkError bad_http_address(const std::string& address) {
   return net::make_error(net::ErrorKind::Config, "--http: '" + address + "' is not HOST:PORT");
+}
+
+net::NetworkError http_off() {
+  return net::make_error(net::ErrorKind::Config,
+                         "no HTTP API to ask: --http is off, or the node running on this data dir serves none "
+                         "(start it with --http IP:PORT)");
 }
 
 // ------------------------------------------------------------------ text output
@@ -601,8 +608,10 @@ class OwnNodeSession final : public ClientSession {
   ClientNetworkOptions options_;
 };
 
-// `options` with progress shown unless --log-level asks for warnings or less.
-ClientNetworkOptions with_progress(ClientNetworkOptions options, const GlobalOptions& global) {
+// `options` as this run uses them: --http resolved for the data dir, progress shown
+// unless --log-level asks for warnings or less.
+ClientNetworkOptions for_this_run(ClientNetworkOptions options, const GlobalOptions& global) {
+  options.http = options.http_option.address(global.data_dir);
   options.show_progress = global.log_level == "trace" || global.log_level == "debug" || global.log_level == "info";
   return options;
 }
@@ -625,6 +634,14 @@ net::NetworkResult<std::unique_ptr<ClientSession>> open_session(const GlobalOpti
         status->value("running", false))
       return std::unique_ptr<ClientSession>(std::make_unique<OwnNodeSession>(identity->node_id(), options));
   }
+  // Dialling with the identity of the node running on this data dir would replace that
+  // node's own connections (OwnNodeSession says why): through its HTTP API or not at all.
+  if (auto running = find_running_node(global.data_dir))
+    return net::make_error(net::ErrorKind::Config,
+                           "the node running on this data dir (" + running->describe() + ") is not reachable " +
+                               (options.http == "off" ? std::string("with --http off") : "at " + options.http) +
+                               ", and this command may not dial with that node's identity while it runs; "
+                               "let it go through the node's HTTP API, or use another --data-dir");
   auto node = ClientNode::create(global, std::move(*identity), options, discovery);
   if (!node) return std::move(node).error();
   return std::unique_ptr<ClientSession>(std::move(*node));
@@ -678,6 +695,7 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
 
 net::NetworkResult<Json> local_api_get(const std::string& address, const std::string& path,
                                        std::chrono::milliseconds timeout) {
+  if (address == "off") return http_off();
   auto client = api_client(address, timeout);
   if (!client) return bad_http_address(address);
   return api_answer(address, client->Get(path));
@@ -685,6 +703,7 @@ net::NetworkResult<Json> local_api_get(const std::string& address, const std::st
 
 net::NetworkResult<Json> local_api_post(const std::string& address, const std::string& path, const Json& body,
                                         std::chrono::milliseconds timeout) {
+  if (address == "off") return http_off();
   auto client = api_client(address, timeout);
   if (!client) return bad_http_address(address);
   return api_answer(address, client->Post(path, json_text(body), "application/json"));
@@ -710,11 +729,9 @@ void ClientNetworkOptions::add_to(CLI::App& command) {
   command.add_option("--timeout", timeout_seconds, "Seconds to wait for a connection or an answer")
       ->capture_default_str()
       ->check(seconds_validator(kMaxClientTimeoutSeconds));
-  command.add_option("--http", http,
-                     "The local node's HTTP API (IP:PORT): if the node there runs on this data dir, the command "
-                     "goes through it; otherwise it is asked where a node is when the LAN does not say; "
-                     "'off' not to use it")
-      ->capture_default_str();
+  http_option.add_to(command,
+                     "The local node's HTTP API: if the node there runs on this data dir, the command goes "
+                     "through it; otherwise it is asked where a node is when the LAN does not say");
 }
 
 // ------------------------------------------------------------------ discover
@@ -727,7 +744,7 @@ DiscoverCommand::DiscoverCommand(CLI::App& app, const GlobalOptions& global)
 int DiscoverCommand::run() const {
   if (network_.no_discovery && network_.bootstrap.empty())
     return fail(ExitCode::kUsage, "discover: --no-discovery leaves nothing to do without --bootstrap");
-  auto session = open_session(global_, with_progress(network_, global_), true);
+  auto session = open_session(global_, for_this_run(network_, global_), true);
   if (!session) return fail("discover", session.error());
   auto nodes = (*session)->discover();
   if (!nodes) return fail("discover", nodes.error());
@@ -747,7 +764,7 @@ SchemasCommand::SchemasCommand(CLI::App& app, const GlobalOptions& global)
 int SchemasCommand::run() const {
   if (auto checked = check_reference(node_); !checked) return fail("schemas", checked.error());
   // A node named by address needs no LAN probe to be found.
-  auto session = open_session(global_, with_progress(network_, global_), !is_address(node_));
+  auto session = open_session(global_, for_this_run(network_, global_), !is_address(node_));
   if (!session) return fail("schemas", session.error());
   auto schemas = (*session)->schemas(node_);
   if (!schemas) return fail("schemas", schemas.error());
@@ -798,7 +815,7 @@ int QueryCommand::run() const {
   }
   if (auto checked = check_reference(node_); !checked) return fail("query", checked.error());
 
-  auto session = open_session(global_, with_progress(network_, global_), !is_address(node_));
+  auto session = open_session(global_, for_this_run(network_, global_), !is_address(node_));
   if (!session) return fail("query", session.error());
   // Rows are printed as they arrive; --json joins them into one document first.
   QueryPrinter printer;
@@ -828,15 +845,16 @@ int QueryCommand::run() const {
 
 PeersCommand::PeersCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global), command_(app.add_subcommand("peers", "List the nodes the local running node knows")) {
-  command_->add_option("--http", http_, "The local node's HTTP API (IP:PORT)")->capture_default_str();
+  http_.add_to(*command_, "The local node's HTTP API");
 }
 
 int PeersCommand::run() const {
-  auto nodes = local_api_get(http_, "/api/network/nodes");
+  const auto http = http_.address(global_.data_dir);
+  auto nodes = local_api_get(http, "/api/network/nodes");
   if (!nodes) return fail("peers", nodes.error());
   // Below the nodes it knows, every other key the node has scored (a peer that only
   // ever dialled in, a banned attacker), so nobody it refuses is out of sight.
-  if (auto scored = local_api_get(http_, "/api/v1/reputation"); scored && nodes->is_array()) {
+  if (auto scored = local_api_get(http, "/api/v1/reputation"); scored && nodes->is_array()) {
     std::set<std::string> listed;
     for (const auto& node : *nodes) listed.insert(node.value("node_id", ""));
     for (const auto& entry : scored->value("entries", Json::array())) {
@@ -857,11 +875,11 @@ int PeersCommand::run() const {
 
 StatusCommand::StatusCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global), command_(app.add_subcommand("status", "Show the local running node's state and counters")) {
-  command_->add_option("--http", http_, "The local node's HTTP API (IP:PORT)")->capture_default_str();
+  http_.add_to(*command_, "The local node's HTTP API");
 }
 
 int StatusCommand::run() const {
-  auto status = local_api_get(http_, "/api/network/status");
+  auto status = local_api_get(http_.address(global_.data_dir), "/api/network/status");
   if (!status) return fail("status", status.error());
   if (global_.json) {
     std::cout << json_text(*status) << '\n';

@@ -17,11 +17,9 @@
 #include <datafold/net/json.hpp>
 
 #include "global_options.hpp"
+#include "local_api_option.hpp"
 
 namespace datafold::app {
-
-// Where `datafold node` serves its HTTP API unless told otherwise (its --http default).
-inline constexpr const char* kDefaultHttpAddress = "127.0.0.1:9080";
 
 // One line of JSON. Invalid UTF-8 (a peer's string, a command-line argument) becomes
 // U+FFFD instead of making nlohmann's dump() throw.
@@ -38,9 +36,10 @@ std::vector<std::size_t> column_widths(const std::vector<std::string>& header,
 void print_row(std::ostream& out, const std::vector<std::size_t>& widths, const std::vector<std::string>& cells);
 
 // GET `path` from the HTTP API of the node at `address` ("host:port") and return the
-// body's "data". Connection error (naming the address, suggesting --http) when nothing
-// answers; Protocol error when the answer is not the API's {"data": …}; an {"error": …}
-// answer comes back as its message with the kind in its "details" (Discovery if absent).
+// body's "data". Config error for "off" (no API to ask); Connection error (naming the
+// address, suggesting --http) when nothing answers; Protocol error when the answer is not
+// the API's {"data": …}; an {"error": …} answer comes back as its message with the kind
+// in its "details" (Discovery if absent).
 net::NetworkResult<net::Json> local_api_get(const std::string& address, const std::string& path,
                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
 // As above with POST and a JSON body.
@@ -58,8 +57,10 @@ struct ClientNetworkOptions {
   std::vector<std::string> discovery_interfaces;
   long wait_ms = 300;
   double timeout_seconds = 10;
-  // The local node's HTTP API, asked for the address of a node the client cannot find.
+  // The local node's HTTP API, asked for the address of a node the client cannot find:
+  // `http_option` resolved for the data dir when the command runs.
   std::string http = kDefaultHttpAddress;
+  LocalApiOption http_option;
   // Progress lines on stderr ("probing for 300 ms…"); off with --log-level warn or quieter.
   bool show_progress = true;
 
@@ -125,7 +126,7 @@ class PeersCommand {
  private:
   const GlobalOptions& global_;
   CLI::App* command_;
-  std::string http_ = kDefaultHttpAddress;
+  LocalApiOption http_;
 };
 
 // `datafold status`: the local running node's id, listener, peers and counters.
@@ -138,7 +139,7 @@ class StatusCommand {
  private:
   const GlobalOptions& global_;
   CLI::App* command_;
-  std::string http_ = kDefaultHttpAddress;
+  LocalApiOption http_;
 };
 
 }  // namespace datafold::app

@@ -7,6 +7,7 @@
 
 #include "http_replies.hpp"
 #include "http_reputation.hpp"
+#include "http_trust.hpp"
 #include "json_views.hpp"
 #include "node_ref.hpp"
 
@@ -114,6 +115,7 @@ void HttpApi::install_routes() {
     reply_data(res, listed);
   });
   install_reputation_routes(s, core_);
+  install_trust_routes(s, core_);
 
   // What the DHT holds for a node, every value checked (`datafold lookup`).
   s.Get(R"(/api/v1/dht/([a-z2-7]+))", [this](const httplib::Request& req, httplib::Response& res) {

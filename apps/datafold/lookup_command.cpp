@@ -36,7 +36,7 @@ LookupCommand::LookupCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global),
       command_(app.add_subcommand("lookup", "Show what the DHT holds for a node (asks the local running node)")) {
   command_->add_option("node", node_, "The node's whole id")->required();
-  command_->add_option("--http", http_, "The local node's HTTP API (IP:PORT)")->capture_default_str();
+  http_.add_to(*command_, "The local node's HTTP API");
   command_->add_option("--timeout", timeout_seconds_, "Seconds to wait for the DHT")
       ->capture_default_str()
       ->check(seconds_validator(600));
@@ -47,7 +47,7 @@ int LookupCommand::run() const {
     return fail(ExitCode::kUsage, "lookup: '" + node_ + "' is not a whole node id (52 base32 characters)");
   if (!global_.json) std::cerr << "asking the DHT for " << node_.substr(0, 12) << "…\n";
   const auto timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds_ * 1000));
-  auto records = local_api_get(http_, "/api/v1/dht/" + node_, timeout);
+  auto records = local_api_get(http_.address(global_.data_dir), "/api/v1/dht/" + node_, timeout);
   if (!records) return fail("lookup", records.error());
   if (global_.json) {
     std::cout << json_text(*records) << '\n';

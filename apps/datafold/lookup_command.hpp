@@ -22,7 +22,7 @@ class LookupCommand {
   const GlobalOptions& global_;
   CLI::App* command_;
   std::string node_;
-  std::string http_ = kDefaultHttpAddress;
+  LocalApiOption http_;
   double timeout_seconds_ = 15;
 };
 

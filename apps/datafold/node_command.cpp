@@ -11,10 +11,12 @@
 #include <spdlog/spdlog.h>
 
 #include "http_api.hpp"
+#include "store/read_policy.hpp"
 #include "store/sample_data.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store_query_handler.hpp"
 #include "data_dir.hpp"
+#include "data_dir_lock.hpp"
 #include "exit_code.hpp"
 #include "datafold/net/host_port.hpp"
 #include "node_settings.hpp"
@@ -211,6 +213,10 @@ int NodeCommand::run() const {
                   settings.origin("dht_bootstrap", "--dht-bootstrap") + ": '" + node + "' is not HOST:PORT");
 
   if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("node", made.error());
+  // Before anything in the data dir is read or made: two nodes starting on a new data dir
+  // would otherwise each create an identity. Held until this function returns.
+  auto lock = DataDirLock::acquire(global_.data_dir);
+  if (!lock) return fail("node", lock.error());
   auto identity = net::Identity::load_or_create(identity_path(global_.data_dir));
   if (!identity) return fail("node", identity.error());
   const auto node_id = identity->node_id();
@@ -284,8 +290,9 @@ int NodeCommand::run() const {
   core.set_page_callback([data](const net::Query& query, const net::PageRequest& page,
                                 const net::RequestContext& requester) {
     if (page.position.empty())
-      spdlog::debug("query from {}: {} ({} fields, distance {})", requester.node_id.short_string(),
-                    query.schema_name, query.fields.size(), requester.trust_distance);
+      spdlog::debug("query from {}: {} ({} fields, requester {})", requester.node_id.short_string(),
+                    query.schema_name, query.fields.size(),
+                    store::requester_distance_text(requester.trust_distance));
     return store::answer_query_page(*data, query, requester, page);
   });
   core.set_schema_list_callback(
@@ -306,6 +313,14 @@ int NodeCommand::run() const {
       return fail("node: --http", serving.error());
     }
     spdlog::info("HTTP API on {}", net::HostPort{http->host, api.port()}.to_string());
+  }
+  // Now that both addresses are known: CLI commands on this data dir find the API here.
+  const std::optional<std::string> http_address =
+      http ? std::optional(net::HostPort{http->host, api.port()}.to_string()) : std::nullopt;
+  if (auto published = lock->publish(node_id.to_string(), address, http_address); !published) {
+    api.stop();
+    (void)core.stop();
+    return fail("node", published.error());
   }
   if (global_.json) {
     std::cout << nlohmann::json{{"event", "listening"}, {"node_id", node_id.to_string()}, {"address", address}}

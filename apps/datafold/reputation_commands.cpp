@@ -33,7 +33,7 @@ ReputationCommand::ReputationCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global),
       command_(app.add_subcommand("reputation", "Show or change what the local running node thinks of its peers")) {
   command_->require_subcommand(1);
-  command_->add_option("--http", http_, "The local node's HTTP API (IP:PORT)")->capture_default_str();
+  http_.add_to(*command_, "The local node's HTTP API");
   show_ = command_->add_subcommand("show", "Every scored node id and IP, worst first, with events counted");
   ban_ = command_->add_subcommand("ban", "Refuse a node id or an IP for a while (closes its connections)");
   unban_ = command_->add_subcommand("unban", "Lift a ban; the subject starts again from neutral");
@@ -53,7 +53,7 @@ int ReputationCommand::run() const {
 }
 
 int ReputationCommand::run_show() const {
-  auto data = local_api_get(http_, "/api/v1/reputation");
+  auto data = local_api_get(http_.address(global_.data_dir), "/api/v1/reputation");
   if (!data) return fail("reputation show", data.error());
   if (global_.json) {
     std::cout << json_text(*data) << '\n';
@@ -81,7 +81,8 @@ int ReputationCommand::run_show() const {
 }
 
 int ReputationCommand::run_ban() const {
-  auto data = local_api_post(http_, "/api/v1/reputation/ban", Json{{"subject", subject_}, {"seconds", seconds_}});
+  auto data = local_api_post(http_.address(global_.data_dir), "/api/v1/reputation/ban",
+                             Json{{"subject", subject_}, {"seconds", seconds_}});
   if (!data) return fail("reputation ban", data.error());
   if (global_.json) std::cout << json_text(*data) << '\n';
   else std::cout << "banned " << subject_ << " for " << seconds_ << " s\n";
@@ -90,7 +91,8 @@ int ReputationCommand::run_ban() const {
 
 int ReputationCommand::run_lift(bool reset) const {
   const char* what = reset ? "reset" : "unban";
-  auto data = local_api_post(http_, std::string("/api/v1/reputation/") + what, Json{{"subject", subject_}});
+  auto data = local_api_post(http_.address(global_.data_dir), std::string("/api/v1/reputation/") + what,
+                             Json{{"subject", subject_}});
   if (!data) return fail(std::string("reputation ") + what, data.error());
   if (global_.json) {
     std::cout << json_text(*data) << '\n';

@@ -32,7 +32,7 @@ class ReputationCommand {
   CLI::App* reset_;
   std::string subject_;
   std::int64_t seconds_ = 3600;
-  std::string http_ = kDefaultHttpAddress;
+  LocalApiOption http_;
 };
 
 }  // namespace datafold::app

@@ -12,6 +12,7 @@
 #include "client_commands.hpp"
 #include "data_dir.hpp"
 #include "exit_code.hpp"
+#include "running_node.hpp"
 
 namespace datafold::app {
 
@@ -84,12 +85,39 @@ net::NetworkResult<net::PublicKey> resolve_key(const std::string& text, const ne
                                                      " (it has not met it); " + kKeyHint);
 }
 
+// Asks the node running on `data_dir`, if one does, to re-read the trust store now, so a
+// change just written holds for its very next query. True when it did; false when no
+// node runs there (it reads the file when it starts) or, with a warning on stderr saying
+// when the change will hold, when it could not be asked.
+bool apply_to_running_node(const std::filesystem::path& data_dir, const std::string& context) {
+  const auto node = find_running_node(data_dir);
+  if (!node) return false;
+  const std::string later = " it applies the change within " +
+                            std::to_string(net::TrustStore::kReloadInterval.count()) +
+                            " ms, when it next looks at the file";
+  if (!node->published) {
+    std::cerr << "datafold: warning: " << context << ": the node on this data dir (" << node->describe() << ");"
+              << later << '\n';
+    return false;
+  }
+  if (!node->http) {
+    std::cerr << "datafold: warning: " << context << ": the node running on this data dir (" << node->describe()
+              << ") serves no HTTP API to tell;" << later << '\n';
+    return false;
+  }
+  if (auto reloaded = local_api_post(*node->http, "/api/v1/trust/reload", Json::object()); !reloaded) {
+    std::cerr << "datafold: warning: " << context << ": cannot tell the node running on this data dir ("
+              << node->describe() << "): " << reloaded.error().message << ";" << later << '\n';
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 TrustCommand::TrustCommand(CLI::App& app, const GlobalOptions& global)
     : global_(global),
-      command_(app.add_subcommand("trust", "Set, remove or list the trust distances this node gives other keys")),
-      http_(kDefaultHttpAddress) {
+      command_(app.add_subcommand("trust", "Set, remove or list the trust distances this node gives other keys")) {
   // At most one; none is reported by run() with the choices, which CLI11's message lacks.
   command_->require_subcommand(0, 1);
   set_ = command_->add_subcommand("set", "Trust a key at a distance (0 = as this node itself; lower = more trusted)");
@@ -98,12 +126,11 @@ TrustCommand::TrustCommand(CLI::App& app, const GlobalOptions& global)
   set_->add_option("--note", note_, "Free text kept with the entry (who this is)");
   set_->add_option("--name", name_,
                    "What schemas' allow-lists call this key (e.g. trusted_service_key); \"\" clears it");
-  set_->add_option("--http", http_, "The local node's HTTP API, asked for the key of a NODE_ID")->capture_default_str();
+  http_.add_to(*set_, "The local node's HTTP API, asked for the key of a NODE_ID");
 
   remove_ = command_->add_subcommand("remove", "Forget a key: it is treated as unknown again");
   remove_->add_option("node", target_, "NODE_ID (or unique prefix) or PUBKEY (base64)")->required();
-  remove_->add_option("--http", http_, "The local node's HTTP API, asked for the key of a NODE_ID")
-      ->capture_default_str();
+  http_.add_to(*remove_, "The local node's HTTP API, asked for the key of a NODE_ID");
 
   list_ = command_->add_subcommand("list", "List the trusted keys and their distances");
 }
@@ -124,7 +151,7 @@ int TrustCommand::run_set() const {
   if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("trust set", made.error());
   auto store = net::TrustStore::open(trust_store_path(global_.data_dir));
   if (!store) return fail("trust set", store.error());
-  auto key = resolve_key(target_, *store, http_);
+  auto key = resolve_key(target_, *store, http_.address(global_.data_dir));
   if (!key) return fail("trust set", key.error());
   std::optional<std::string> note;
   if (set_->count("--note") > 0) note = note_;
@@ -135,11 +162,13 @@ int TrustCommand::run_set() const {
   net::TrustEntry stored{*key, distance, {}};
   for (const auto& entry : store->entries())
     if (entry.public_key == *key) stored = entry;
+  const bool applied = apply_to_running_node(global_.data_dir, "trust set");
   if (global_.json) {
     std::cout << json_text(entry_json(stored)) << '\n';
   } else {
     std::cout << "trusting node " << key->node_id().short_string() << " (key " << key->to_string()
-              << ") at distance " << distance << (stored.name.empty() ? "" : ", named " + stored.name) << '\n';
+              << ") at distance " << distance << (stored.name.empty() ? "" : ", named " + stored.name)
+              << (applied ? "; the running node applies it from its next query" : "") << '\n';
   }
   return static_cast<int>(ExitCode::kOk);
 }
@@ -148,20 +177,21 @@ int TrustCommand::run_remove() const {
   if (auto made = ensure_data_dir(global_.data_dir); !made) return fail("trust remove", made.error());
   auto store = net::TrustStore::open(trust_store_path(global_.data_dir));
   if (!store) return fail("trust remove", store.error());
-  auto key = resolve_key(target_, *store, http_);
+  auto key = resolve_key(target_, *store, http_.address(global_.data_dir));
   if (!key) return fail("trust remove", key.error());
   auto removed = store->remove(*key);
   if (!removed) return fail("trust remove", removed.error());
   if (!*removed)
     return fail(ExitCode::kRuntime, "trust remove: node " + key->node_id().short_string() + " (key " +
                                         key->to_string() + ") is not in the trust store");
+  const bool applied = apply_to_running_node(global_.data_dir, "trust remove");
   if (global_.json) {
     std::cout << json_text(Json{
                      {"node_id", key->node_id().to_string()}, {"public_key", key->to_string()}, {"removed", true}})
               << '\n';
   } else {
     std::cout << "removed node " << key->node_id().short_string() << " (key " << key->to_string()
-              << "): it is unknown again\n";
+              << "): it is unknown again" << (applied ? ", from the running node's next query" : "") << '\n';
   }
   return static_cast<int>(ExitCode::kOk);
 }

@@ -1,6 +1,7 @@
 // `datafold trust set|remove|list`: the data dir's trust store (trust.json), which maps
-// public keys to trust distances. A running node re-reads the file on its next request,
-// so a change applies without a restart.
+// public keys to trust distances. set and remove write the file, then ask the node running
+// on the data dir (found there: running_node.hpp) to re-read it over its HTTP API before
+// they return, so a change applies to the node's very next query, without a restart.
 #pragma once
 
 #include <string>
@@ -8,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "global_options.hpp"
+#include "local_api_option.hpp"
 
 namespace datafold::app {
 
@@ -33,7 +35,7 @@ class TrustCommand {
   std::string note_;
   std::string name_;
   // A node id becomes a key by asking the local node (its HTTP API) which key it proved.
-  std::string http_;
+  LocalApiOption http_;
 };
 
 }  // namespace datafold::app

@@ -200,6 +200,21 @@ struct TrustStore::State {
     bad_stamp.reset();
     bad_error.reset();
   }
+
+  // Loads the file (seen as `seen` a moment ago) into `entries`; file_mutex held.
+  NetworkResult<bool> replace_from_file(const FileStamp& seen) {
+    auto loaded = load(path);
+    if (!loaded) {
+      // Keep serving the last good contents: a half-edited file should not make
+      // every peer a stranger (or a friend) until someone notices.
+      spdlog::warn("{}; keeping the trust store's last good contents", loaded.error().message);
+      bad_stamp = seen;
+      bad_error = loaded.error();
+      return std::move(loaded).error();
+    }
+    replace(std::move(loaded->entries), loaded->stamp);
+    return true;
+  }
 };
 
 TrustStore::TrustStore() : state_(std::make_unique<State>()) {}
@@ -334,18 +349,18 @@ NetworkResult<bool> TrustStore::reload_if_changed(std::chrono::steady_clock::tim
   if (seen.error != 0) return file_error(s.path, "cannot stat: " + errno_text(seen.error));
   if (seen.stamp == s.stamp) return false;
   if (s.bad_stamp && *s.bad_stamp == seen.stamp) return *s.bad_error;  // reported already
+  return s.replace_from_file(seen.stamp);
+}
 
-  auto loaded = load(s.path);
-  if (!loaded) {
-    // Keep serving the last good contents: a half-edited file should not make
-    // every peer a stranger (or a friend) until someone notices.
-    spdlog::warn("{}; keeping the trust store's last good contents", loaded.error().message);
-    s.bad_stamp = seen.stamp;
-    s.bad_error = loaded.error();
-    return std::move(loaded).error();
-  }
-  s.replace(std::move(loaded->entries), loaded->stamp);
-  return true;
+NetworkResult<bool> TrustStore::reload() {
+  State& s = *state_;
+  if (s.path.empty()) return false;
+  std::lock_guard file_lock(s.file_mutex);
+  // Not the stamp: a caller who says the file changed knows better than a stat, which
+  // can miss a rewrite of the same size within one mtime tick on a reused inode.
+  const auto seen = stat_file(s.path);
+  if (seen.error != 0) return file_error(s.path, "cannot stat: " + errno_text(seen.error));
+  return s.replace_from_file(seen.stamp);
 }
 
 NetworkResult<std::vector<TrustEntry>> TrustStore::parse(std::string_view json_text) {

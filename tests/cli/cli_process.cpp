@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -195,8 +196,11 @@ std::unique_ptr<NodeProcess> NodeProcess::start(const std::string& data_dir, con
   std::filesystem::remove(err_path, ignored);
   // No port mapping: these nodes run on this machine's own network, whose gateway
   // is not the test's to touch.
+  // --http from `args` when they give it (CLI11 refuses an option given twice).
+  const bool own_http = std::find(args.begin(), args.end(), "--http") != args.end();
   std::vector<std::string> storage{DATAFOLD_BINARY, "--data-dir", data_dir, "node", "--listen", "127.0.0.1:0",
-                                   "--http", "127.0.0.1:0", "--no-port-mapping"};
+                                   "--no-port-mapping"};
+  if (!own_http) storage.insert(storage.end(), {"--http", "127.0.0.1:0"});
   storage.insert(storage.end(), args.begin(), args.end());
   auto argv = make_argv(storage);
 
@@ -288,6 +292,14 @@ int NodeProcess::stop(std::chrono::milliseconds deadline) {
     exit_code_ = -1;
   }
   return *exit_code_;
+}
+
+void NodeProcess::crash() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  exit_code_ = -1;
 }
 
 std::string NodeProcess::log() const {

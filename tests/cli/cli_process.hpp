@@ -65,8 +65,8 @@ std::string unique_network_name();
 // Parses `text` as JSON; a discarded value (is_discarded()) if it is not.
 net::Json parse_json(const std::string& text);
 
-// `datafold --data-dir DIR node --listen 127.0.0.1:0 --http 127.0.0.1:0 ARGS…` in the
-// background; stdout and stderr go to files in DIR.
+// `datafold --data-dir DIR node --listen 127.0.0.1:0 --http 127.0.0.1:0 ARGS…` (ARGS may give
+// --http instead) in the background; stdout and stderr go to files in DIR.
 class NodeProcess {
  public:
   // Starts it and waits until it prints its id and address and logs its HTTP port.
@@ -82,8 +82,11 @@ class NodeProcess {
   const std::string& http() const { return http_; }        // "127.0.0.1:PORT" (empty with --http off)
   std::uint16_t http_port() const;
   const std::string& data_dir() const { return data_dir_; }
+  pid_t pid() const { return pid_; }
 
   bool running();
+  // SIGKILL, as a crash would end it: no clean-up of its own runs. Waits until it is gone.
+  void crash();
   // SIGTERM, then waits up to `deadline` (SIGKILL after it). The exit code, or -1.
   int stop(std::chrono::milliseconds deadline = 20s);
   // stdout and stderr so far.

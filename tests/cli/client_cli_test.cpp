@@ -15,11 +15,11 @@ class ClientCli : public CliTest {
  protected:
   // A data dir whose node id starts with the same character as `id`, so a one-character
   // prefix names both. About 32 keys are made on average; each takes microseconds.
-  void make_identity_sharing_first_character(const std::string& name, const std::string& id) {
+  void make_identity_sharing_first_character(const std::string& name, const std::string& id, bool sharing = true) {
     for (;;) {
       auto identity = net::Identity::generate();
       ASSERT_TRUE(identity);
-      if (identity->node_id().to_string().front() != id.front()) continue;
+      if ((identity->node_id().to_string().front() == id.front()) != sharing) continue;
       std::filesystem::create_directories(dir(name));
       ASSERT_TRUE(identity->save(dir(name) + "/identity.pem"));
       return;
@@ -158,6 +158,19 @@ TEST_F(ClientCli, BadInputsFailInOneLineAndLeaveTheNodeServing) {
   auto& server = start_node("server");
   // A second node whose id shares the server's first character, for an ambiguous prefix.
   make_identity_sharing_first_character("twin", server.node_id());
+  // And a client whose id does not: one time in 32 a random one would make the ambiguous
+  // prefixes below match three nodes instead of two.
+  make_identity_sharing_first_character("client", server.node_id(), /*sharing=*/false);
+  // The client's own id counts too: here as a short-lived node of its own (none runs on
+  // its data dir yet), below through its running node.
+  auto own_prefix_query = [&](const std::string& http) {
+    return datafold("twin", {"query", server.node_id().substr(0, 1), "UserProfile", "username", "--network", network_,
+                             "--no-discovery", "--http", http, "--bootstrap", server.address()});
+  };
+  const auto alone = own_prefix_query("off");
+  EXPECT_EQ(alone.exit_code, 2) << alone.err;
+  EXPECT_NE(alone.error_line().find("matches 2 nodes (this data dir's own among them)"), std::string::npos)
+      << alone.err;
   auto& twin = start_node("twin");
   ASSERT_EQ(twin.node_id().front(), server.node_id().front());
   const std::string other_first = server.node_id().front() == 'a' ? "b" : "a";
@@ -194,14 +207,15 @@ TEST_F(ClientCli, BadInputsFailInOneLineAndLeaveTheNodeServing) {
     EXPECT_TRUE(server.running()) << c.what;
     expect_good_query(server);
   }
-  // The client's own id counts too, and through its running node as well as without it.
-  for (const auto& http : {std::string("off"), twin.http()}) {
-    const auto own = datafold("twin", {"query", server.node_id().substr(0, 1), "UserProfile", "username", "--network",
-                                       network_, "--no-discovery", "--http", http, "--bootstrap", server.address()});
-    EXPECT_EQ(own.exit_code, 2) << http << ": " << own.err;
-    EXPECT_NE(own.error_line().find("matches 2 nodes (this data dir's own among them)"), std::string::npos)
-        << http << ": " << own.err;
-  }
+  const auto through_node = own_prefix_query(twin.http());
+  EXPECT_EQ(through_node.exit_code, 2) << through_node.err;
+  EXPECT_NE(through_node.error_line().find("matches 2 nodes (this data dir's own among them)"), std::string::npos)
+      << through_node.err;
+  // With the node running, --http off may not dial as that node (it would cut its connections).
+  const auto as_the_node = own_prefix_query("off");
+  EXPECT_EQ(as_the_node.exit_code, 2) << as_the_node.err;
+  EXPECT_NE(as_the_node.error_line().find("may not dial with that node's identity while it runs"), std::string::npos)
+      << as_the_node.err;
   expect_good_query(server);
   // The ambiguity goes away with one more character.
   std::size_t common = 0;

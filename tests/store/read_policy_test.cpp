@@ -45,6 +45,9 @@ TEST(ReadPolicy, DistanceIsInclusiveBoundary) {
   EXPECT_EQ(denied.required_distance, 2u);
   EXPECT_EQ(denied.reason, "needs trust distance <= 2, requester is at 3");
   EXPECT_FALSE(decide(policy, at(kUntrusted)).allowed);
+  // 4294967295 is no distance anyone would recognise: it is the one unknown keys get.
+  EXPECT_EQ(decide(policy, at(kUntrusted)).reason,
+            "needs trust distance <= 2, requester is unknown (not in the trust store)");
 }
 
 TEST(ReadPolicy, NodeItselfReadsEverything) {

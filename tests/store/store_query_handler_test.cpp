@@ -85,7 +85,7 @@ TEST_F(StoreQueryHandlerTest, UnknownRequesterSeesOnlyOpenFields) {
   ASSERT_EQ(result.results.size(), 3u);
   expect_value(result.results[0], "username", R"(["alice", "bob", "carol"])");
   expect_error(result.results[1], "email", SchemaError::Kind::InvalidPermission,
-               "field 'email' needs trust distance <= 1, requester is at 4294967295");
+               "field 'email' needs trust distance <= 1, requester is unknown (not in the trust store)");
   expect_value(result.results[2], "display_name", R"(["Alice Liddell", "Bob Stone", "Carol Reyes"])");
 }
 

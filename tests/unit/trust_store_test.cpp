@@ -330,6 +330,38 @@ TEST_F(TrustStoreFile, AnotherInstancesChangeIsSeenByReloadIfChanged) {
   EXPECT_EQ(node.get(a), 6u);
 }
 
+// What the running node does when `datafold trust set` tells it the file changed: the
+// change holds at once, not after the next kReloadInterval.
+TEST_F(TrustStoreFile, ReloadReadsAChangeAtOnceWhateverTheThrottle) {
+  TrustStore node = open_ok();
+  TrustStore cli = open_ok();
+  const PublicKey a = new_key();
+  const auto t = std::chrono::steady_clock::now();
+  EXPECT_EQ(node.reload_if_changed(t).value(), false);  // the throttle's clock starts
+
+  ASSERT_TRUE(cli.set(a, 2));
+  EXPECT_EQ(node.reload_if_changed(t).value(), false);  // throttled
+  EXPECT_EQ(node.reload().value(), true);
+  EXPECT_EQ(node.get(a), 2u);
+
+  ASSERT_TRUE(cli.remove(a).value());
+  EXPECT_EQ(node.reload().value(), true);
+  EXPECT_FALSE(node.get(a));
+
+  // A malformed file is an error naming it, and the last good contents stay.
+  ASSERT_TRUE(cli.set(a, 7));
+  ASSERT_TRUE(node.reload());
+  write_raw("{\"version\": 1, \"entries\": [");
+  auto broken = node.reload();
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().kind, ErrorKind::Config);
+  EXPECT_NE(broken.error().message.find(file_.string()), std::string::npos) << broken.error().message;
+  EXPECT_EQ(node.get(a), 7u);
+
+  TrustStore in_memory;
+  EXPECT_EQ(in_memory.reload().value(), false);
+}
+
 TEST_F(TrustStoreFile, WritersMergeRatherThanUndoEachOther) {
   TrustStore one = open_ok();
   TrustStore two = open_ok();  // opened before one's change: its memory is stale

@@ -1,6 +1,7 @@
 #include "store/read_policy.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 namespace datafold::store {
@@ -8,6 +9,9 @@ namespace datafold::store {
 namespace {
 
 ReadDecision allowed() { return ReadDecision{true, std::nullopt, {}}; }
+
+// NetworkConfig::unknown_trust_distance's default: what a key the trust store lacks gets.
+constexpr std::uint32_t kUnknownDistance = std::numeric_limits<std::uint32_t>::max();
 
 }  // namespace
 
@@ -25,12 +29,17 @@ ReadDecision decide(const FieldPolicy& policy, const net::RequestContext& reques
     return allowed();
   return ReadDecision{false, *policy.max_distance,
                       "needs trust distance <= " + std::to_string(*policy.max_distance) +
-                          ", requester is at " + std::to_string(requester.trust_distance)};
+                          ", requester is " + requester_distance_text(requester.trust_distance)};
 }
 
 bool can_read_anything(const SchemaDefinition& schema, const net::RequestContext& requester) {
   return std::any_of(schema.fields.begin(), schema.fields.end(),
                      [&](const FieldDefinition& f) { return decide(f.policy, requester).allowed; });
+}
+
+std::string requester_distance_text(std::uint32_t distance) {
+  if (distance == kUnknownDistance) return "unknown (not in the trust store)";
+  return "at " + std::to_string(distance);
 }
 
 }  // namespace datafold::store

@@ -30,4 +30,9 @@ ReadDecision decide(const FieldPolicy& policy, const net::RequestContext& reques
 // only such schemas.
 bool can_read_anything(const SchemaDefinition& schema, const net::RequestContext& requester);
 
+// A requester's effective distance as a person reads it: "at 5", or "unknown (not in the
+// trust store)" for 4294967295, the distance a node gives a key its trust store lacks
+// (NetworkConfig::unknown_trust_distance), which as a number reads like a real one.
+std::string requester_distance_text(std::uint32_t distance);
+
 }  // namespace datafold::store

@@ -87,6 +87,13 @@ class TrustStore {
   NetworkResult<bool> reload_if_changed();
   // The same with the caller's clock (tests step it instead of sleeping).
   NetworkResult<bool> reload_if_changed(std::chrono::steady_clock::time_point now);
+  // Re-reads the file now, whatever the clock or the file's stamp says, waiting for a
+  // write in progress in this process: for a caller told that the file changed (the
+  // running node, when `datafold trust set` asks it to), so the change holds for the
+  // very next lookup. True if the contents were replaced (always, for a readable file).
+  // A malformed file is a Config error and the last good contents stay, as above.
+  // Always false in memory.
+  NetworkResult<bool> reload();
 
   // The backing file; empty for an in-memory store.
   const std::filesystem::path& path() const noexcept;
