@@ -75,7 +75,7 @@ TEST_F(IdentityCli, AnUnknownSubCommandIsAUsageError) {
   EXPECT_NE(trust.error_line().find("set, remove or list"), std::string::npos) << trust.err;
   const auto schema = datafold("me", {"schema"});
   EXPECT_EQ(schema.exit_code, 2);
-  EXPECT_NE(schema.error_line().find("add or list"), std::string::npos) << schema.err;
+  EXPECT_NE(schema.error_line().find("add, list or show"), std::string::npos) << schema.err;
 }
 
 }  // namespace

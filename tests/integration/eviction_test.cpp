@@ -2,6 +2,7 @@
 // longest ago among those with nothing in flight; busy connections are never cut.
 #include "datafold/net/network_core.hpp"
 
+#include <atomic>
 #include <future>
 
 #include <gtest/gtest.h>
@@ -67,7 +68,9 @@ TEST(Eviction, ConnectionsWithRequestsInFlightAreNeverClosedToMakeRoom) {
   auto server = start_server(2);
   ASSERT_TRUE(server);
   testing::Gate gate;  // holds every request until the newcomer has been refused
-  server->set_query_callback([waiter = gate.waiter()](Query query) {
+  auto arrived = std::make_shared<std::atomic<int>>(0);
+  server->set_query_callback([waiter = gate.waiter(), arrived](Query query) {
+    ++*arrived;
     waiter.wait();
     QueryResult result;
     result.results.push_back({query.fields.at(0), Json("late but whole")});
@@ -81,7 +84,9 @@ TEST(Eviction, ConnectionsWithRequestsInFlightAreNeverClosedToMakeRoom) {
     introduce(*busy.back(), *server);
     answers.push_back(busy.back()->async_query_node(server->local_node_id(), field_query("x")));
   }
-  ASSERT_TRUE(eventually([&] { return server->stats().open_connections == 2; }));
+  // Both requests are being answered, not merely their connections open: until a
+  // request arrives, its connection is as idle as any other and may be evicted.
+  ASSERT_TRUE(eventually([&] { return server->stats().open_connections == 2 && arrived->load() == 2; }));
 
   auto newcomer = start_node();
   ASSERT_TRUE(newcomer);
