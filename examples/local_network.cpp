@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <iomanip>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -128,7 +127,14 @@ int main(int argc, char** argv) {
     }
     Node node{sample_table(i), std::make_unique<net::NetworkCore>(std::move(*core))};
     // The callbacks run on the node's handler threads; they only read their own table.
-    node.core->set_schema_list_callback([info = node.table.info] { return std::vector<net::SchemaInfo>{info}; });
+    // The listing says, per field, whether this requester may read it: what a querier
+    // needs to ask for fields it will get (PROTOCOL.md 7.5).
+    node.core->set_schema_list_callback([table = node.table](const net::RequestContext& requester) {
+      net::SchemaInfo info = table.info;
+      for (const auto& field : table.fields)
+        info.fields.push_back({field.name, "", !field.max_distance || requester.trust_distance <= *field.max_distance});
+      return std::vector<net::SchemaInfo>{info};
+    });
     node.core->set_query_callback([table = node.table](net::Query query) { return answer(table, query); });
     if (auto started = node.core->start(); !started) {
       std::cerr << "node " << i << ": " << started.error().to_string() << "\n";
@@ -152,12 +158,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  // What a querier knows about a schema it lists: SchemaInfo carries no field
-  // list, so it asks for the fields the schema is documented to have.
-  std::map<std::string, std::vector<std::string>> documented_fields;
-  for (const auto& node : nodes)
-    for (const auto& field : node.table.fields) documented_fields[node.table.info.name].push_back(field.name);
-
   std::size_t listings = 0, queries = 0, errors = 0;
   for (auto& asker : nodes) {
     std::cout << "\n" << asker.name() << " asks:\n";
@@ -176,9 +176,14 @@ int main(int argc, char** argv) {
         std::cout << "    " << schema.name << " v" << schema.version;
         if (schema.description) std::cout << " - " << *schema.description;
         std::cout << "\n";
+        // Every field the listing names, those it may not read too: the answer shows
+        // each one's reason beside the values it may read.
         net::Query query;
         query.schema_name = schema.name;
-        query.fields = documented_fields[schema.name];
+        for (const auto& field : schema.fields) {
+          query.fields.push_back(field.name);
+          if (!field.readable) std::cout << "      (" << field.name << ": listed as not readable by " << asker.name() << ")\n";
+        }
         auto result = asker.core->query_node(target_id, query);
         if (!result) {
           std::cout << "      query failed: " << result.error().to_string() << "\n";

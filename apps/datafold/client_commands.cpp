@@ -164,11 +164,24 @@ void print_schemas(const Json& schemas) {
     std::cout << "no schemas this node may read\n";
     return;
   }
+  // Fields as "name:type" ("name" when the type is not declared), those this identity
+  // may read apart from the others, so a query can be written without trial and error.
+  const auto fields = [](const Json& schema, bool readable) {
+    std::string out;
+    if (!schema.contains("fields") || !schema["fields"].is_array()) return out;
+    for (const auto& field : schema["fields"]) {
+      if (field.value("readable", false) != readable) continue;
+      if (!out.empty()) out += ' ';
+      out += field.value("name", "");
+      if (const auto type = field.value("type", ""); !type.empty()) out += ":" + type;
+    }
+    return out;
+  };
   std::vector<std::vector<std::string>> rows;
   for (const auto& schema : schemas)
     rows.push_back({schema.value("name", ""), cell(schema.value("version", Json())),
-                    cell(schema.value("description", Json()))});
-  print_table(std::cout, {"SCHEMA", "VERSION", "DESCRIPTION"}, rows);
+                    cell(schema.value("description", Json())), fields(schema, true), fields(schema, false)});
+  print_table(std::cout, {"SCHEMA", "VERSION", "DESCRIPTION", "READABLE FIELDS", "OTHER FIELDS"}, rows);
 }
 
 // An answer as json_views shows it ({"results": [{"field", "value" | "error"}]}), printed

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <sstream>
 
+#include <datafold/net/query_refusal.hpp>
+
 #include "http_replies.hpp"
 #include "http_reputation.hpp"
 #include "http_trust.hpp"
@@ -170,7 +172,11 @@ void HttpApi::install_routes() {
       if (!local_.query) return reply_error(res, 404, "this node serves no data");
       if (query.limit != 0 || !query.cursor.empty())
         return reply_error(res, 400, "\"limit\" and \"cursor\" page a query to another node (\"node\")");
-      return reply_data(res, to_json(local_.query(query)));
+      // Refused as the network layer refuses a peer's query, so a client sees one answer
+      // whether it asks this node or another.
+      auto answer = local_.query(query);
+      if (auto refused = net::refusal_of(answer)) return reply_network_error(res, *refused);
+      return reply_data(res, to_json(answer));
     }
     if (!(*body)["node"].is_string()) return reply_error(res, 400, "\"node\" must be a string");
     auto id = resolve_node(core_, (*body)["node"]);

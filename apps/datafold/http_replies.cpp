@@ -21,6 +21,13 @@ void reply_error(httplib::Response& res, int status, const std::string& message,
 
 // The HTTP status for a network error: the caller's fault (4xx) or the network's (5xx).
 int status_for(const net::NetworkError& error) {
+  // A query refused as a whole (net::refusal_of) is about what the caller asked.
+  switch (error.code) {
+    case net::ErrorCode::SchemaNotFound: return 404;
+    case net::ErrorCode::InvalidDsl: return 400;
+    case net::ErrorCode::PermissionDenied: return 403;
+    default: break;
+  }
   switch (error.kind) {
     case net::ErrorKind::Config: return 400;
     case net::ErrorKind::Discovery: return 404;

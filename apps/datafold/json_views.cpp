@@ -122,6 +122,13 @@ net::Json to_json(const std::vector<net::NodeInfo>& nodes) {
 net::Json to_json(const net::SchemaInfo& schema) {
   net::Json out{{"name", schema.name}, {"version", schema.version}};
   if (schema.description) out["description"] = *schema.description;
+  // Absent from a node that predates field listings, which said nothing about fields.
+  if (!schema.fields.empty()) {
+    net::Json fields = net::Json::array();
+    for (const auto& field : schema.fields)
+      fields.push_back({{"name", field.name}, {"type", field.type}, {"readable", field.readable}});
+    out["fields"] = std::move(fields);
+  }
   return out;
 }
 

@@ -82,7 +82,7 @@ net::QueryResult answer(const net::NetworkCore& node, const net::Query& query) {
     if (value) {
       result.results.push_back({field, std::move(*value)});
     } else {
-      result.results.push_back({field, net::SchemaError{net::SchemaError::Kind::NotFound, "no such field"}});
+      result.results.push_back({field, net::SchemaError{net::SchemaError::Kind::InvalidField, "no such field"}});
     }
   }
   return result;

@@ -32,7 +32,7 @@ net::QueryResult answer(const net::NetworkCore& node, const net::Query& query) {
       const auto heap = mallinfo2();
       result.results.push_back({field, net::Json(heap.uordblks + heap.hblkhd)});
     } else {
-      result.results.push_back({field, net::SchemaError{net::SchemaError::Kind::NotFound, "no such field"}});
+      result.results.push_back({field, net::SchemaError{net::SchemaError::Kind::InvalidField, "no such field"}});
     }
   }
   return result;

@@ -34,6 +34,7 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::UnsupportedVersion: return "UnsupportedVersion";
     case ErrorCode::ResourceExhausted: return "ResourceExhausted";
     case ErrorCode::UnsupportedMessage: return "UnsupportedMessage";
+    case ErrorCode::InvalidDsl: return "InvalidDsl";
   }
   return "Unknown";
 }
@@ -51,6 +52,7 @@ ErrorKind kind_for_remote_code(ErrorCode code) noexcept {
     case ErrorCode::None:
     case ErrorCode::InvalidMessage:
     case ErrorCode::SchemaNotFound:
+    case ErrorCode::InvalidDsl:
     case ErrorCode::QueryFailed:
     case ErrorCode::InternalError: return ErrorKind::Message;
   }

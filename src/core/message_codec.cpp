@@ -167,6 +167,13 @@ void put_envelope(const Message& message, wire::Envelope& env) {
             out->set_name(s.name);
             out->set_version(s.version);
             if (s.description) out->set_description(*s.description);
+            out->mutable_fields()->Reserve(static_cast<int>(s.fields.size()));
+            for (const auto& f : s.fields) {
+              auto* field = out->add_fields();
+              field->set_name(f.name);
+              field->set_type(f.type);
+              field->set_readable(f.readable);
+            }
           }
         } else if constexpr (std::is_same_v<T, NodeAnnouncementMessage>) {
           set_id(env.mutable_message_id(), m.message_id);
@@ -424,6 +431,8 @@ Problem read_schema_list(const wire::Envelope& env, SchemaListResponseMessage& o
     info.name = s.name();
     info.version = s.version();
     if (s.has_description()) info.description = s.description();
+    info.fields.reserve(static_cast<std::size_t>(s.fields_size()));
+    for (const auto& f : s.fields()) info.fields.push_back(SchemaFieldInfo{f.name(), f.type(), f.readable()});
   }
   return {};
 }

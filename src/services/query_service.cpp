@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "datafold/net/query_refusal.hpp"
 #include "datafold/net/query_stream.hpp"
 #include "services/query_cursor.hpp"
 #include "services/result_size.hpp"
@@ -107,6 +108,8 @@ NetworkResult<QueryPage> QueryService::next_part(const Admitted& admitted, const
   } catch (const std::exception&) {
     return make_error(ErrorKind::Message, "query handler failed", ErrorCode::InternalError);
   }
+  // A reason every field shares is about the query: one Error, not one per slot.
+  if (auto refused = refusal_of(page.result)) return std::move(*refused);
   if (!page.next_position.empty()) {
     page.result.cursor = cursors_->seal(admitted.context.public_key, admitted.query, page.next_position);
     if (page.result.cursor.empty())

@@ -25,6 +25,20 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const u
   return SSL_TLSEXT_ERR_OK;
 }
 
+// The ALPN callback runs only when the client offers ALPN, so a client offering none
+// would complete the handshake and only then be cut off, told nothing. PROTOCOL.md 1
+// refuses it in the handshake, with the alert a client can act on: looked for here,
+// when the ClientHello arrives (server side only).
+int require_alpn_offer(SSL* ssl, int* alert, void*) {
+  const unsigned char* offered = nullptr;
+  std::size_t offered_len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &offered,
+                                &offered_len) == 1)
+    return SSL_CLIENT_HELLO_SUCCESS;  // what it offers is select_alpn's to judge
+  *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+  return SSL_CLIENT_HELLO_ERROR;
+}
+
 // Every node's certificate is self-signed: what matters is that the peer proves
 // the certificate's key, which TLS does, and that the key is Ed25519 so it maps to
 // a NodeId. Who that node is, and whether it is the one we dialled, is checked
@@ -58,6 +72,7 @@ NetworkResult<std::shared_ptr<asio::ssl::context>> make_tls_context(const Identi
     return make_error(ErrorKind::Config, "cannot install the node certificate in TLS");
 
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_peer);
+  SSL_CTX_set_client_hello_cb(native, require_alpn_offer, nullptr);
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
   return ctx;
 }

@@ -154,6 +154,70 @@ TEST_F(ClientCli, QueryWithAndWithoutFilter) {
   EXPECT_EQ(parse_json(none.out)["results"][0]["value"], net::Json::array());
 }
 
+// PROTOCOL.md 7.3: a query refused as a whole fails the command (exit 1, the node's
+// reason in one line), whether the client dials the node or goes through its own node.
+TEST_F(ClientCli, AQueryRefusedWholeExitsOneWithTheNodesReason) {
+  auto& server = start_node("server");
+  auto& node = start_node("node", {"--sample"});
+  const auto through_node = [&](std::vector<std::string> args) {
+    for (const auto& flag : {"--network", network_.c_str(), "--no-discovery", "--http", node.http().c_str()})
+      args.push_back(flag);
+    return datafold("node", args);
+  };
+  struct Case {
+    std::string what;
+    std::vector<std::string> query;  // after "query NODE"
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {"unknown schema", {"Nope", "username"}, "schema 'Nope' not found"},
+      {"filter on an unknown field", {"UserProfile", "username", "--filter", R"({"age": 3})"},
+       "filter names unknown field 'age' of schema UserProfile"},
+      {"filter the node cannot run", {"UserProfile", "username", "--filter", R"({"field": "username", "operator": "like", "value": "a"})"},
+       "unknown operator 'like'"},
+      {"nothing readable", {"UserProfile", "email", "phone"}, "may read nothing it asked for: field 'email'"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> direct{"query", server.address()};
+    direct.insert(direct.end(), c.query.begin(), c.query.end());
+    std::vector<std::string> relayed{"query", server.node_id()};
+    relayed.insert(relayed.end(), c.query.begin(), c.query.end());
+    relayed.insert(relayed.end(), {"--bootstrap", server.address()});  // after the fields it would take
+    for (const auto& result : {client("client", direct), through_node(relayed)}) {
+      EXPECT_EQ(result.exit_code, 1) << c.what << ": " << result.out << result.err;
+      EXPECT_NE(result.error_line().find(c.message), std::string::npos) << c.what << ": " << result.err;
+      EXPECT_EQ(result.out, "") << c.what;
+    }
+  }
+  // The node's own data, through its HTTP API: an unknown schema fails there too.
+  const auto own = through_node({"query", node.node_id().substr(0, 10), "Nope", "x"});
+  EXPECT_EQ(own.exit_code, 1) << own.out << own.err;
+  EXPECT_NE(own.error_line().find("schema 'Nope' not found"), std::string::npos) << own.err;
+  expect_good_query(server);
+}
+
+// PROTOCOL.md 7.5: the listing says each field's name, type and whether this client may
+// read it, so a query can be written without trial and error.
+TEST_F(ClientCli, SchemasListEachFieldWithItsTypeAndWhetherThisClientMayReadIt) {
+  auto& server = start_node("server");
+  const auto json = client("client", {"--json", "schemas", server.address()});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto schemas = parse_json(json.out);
+  ASSERT_EQ(schemas.size(), 1u) << json.out;
+  // A stranger to the server: username and display_name are open, email and phone are not.
+  EXPECT_EQ(schemas[0]["fields"], net::Json::parse(R"([
+      {"name": "display_name", "type": "string", "readable": true},
+      {"name": "email", "type": "string", "readable": false},
+      {"name": "phone", "type": "string", "readable": false},
+      {"name": "username", "type": "string", "readable": true}])")) << json.out;
+
+  const auto table = client("client", {"schemas", server.address()});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  for (const char* text : {"READABLE FIELDS", "OTHER FIELDS", "display_name:string username:string",
+                           "email:string phone:string"})
+    EXPECT_NE(table.out.find(text), std::string::npos) << text << " in " << table.out;
+}
+
 TEST_F(ClientCli, BadInputsFailInOneLineAndLeaveTheNodeServing) {
   auto& server = start_node("server");
   // A second node whose id shares the server's first character, for an ambiguous prefix.

@@ -206,10 +206,28 @@ TEST_F(HttpApi, QueryLocalAndRemote) {
   EXPECT_EQ(remote_results[0]["value"], (net::Json{"alice", "bob", "carol"})) << remote.text;
   EXPECT_EQ(remote_results[1]["error"]["kind"], "InvalidPermission") << remote.text;
 
-  // A field or schema that does not exist is an answer with an error in its slot.
-  const auto missing = post_json(a, "/api/query", net::Json{{"schema", "Nope"}, {"fields", {"x"}}});
-  ASSERT_EQ(missing.status, 200) << missing.text;
-  EXPECT_EQ(missing.body["data"]["results"][0]["error"]["kind"], "NotFound") << missing.text;
+  // A field that does not exist is an error in its slot; a schema that does not exist,
+  // a filter that cannot run and a query that may read nothing are refused whole, the same
+  // here and from another node (PROTOCOL.md 7.3).
+  const auto no_field = post_json(a, "/api/query", net::Json{{"schema", "UserProfile"}, {"fields", {"username", "x"}}});
+  ASSERT_EQ(no_field.status, 200) << no_field.text;
+  EXPECT_EQ(no_field.body["data"]["results"][1]["error"]["kind"], "InvalidField") << no_field.text;
+  for (const auto& node : {std::string(), b.node_id()}) {
+    const auto ask = [&](net::Json body) {
+      if (!node.empty()) body["node"] = node;
+      return post_json(a, "/api/query", body);
+    };
+    const auto missing = ask(net::Json{{"schema", "Nope"}, {"fields", {"x"}}});
+    expect_client_error(missing, 404, "unknown schema via " + node);
+    EXPECT_EQ(missing.body["details"]["code"], 1003) << missing.text;
+    const auto bad_filter = ask(net::Json{{"schema", "UserProfile"}, {"fields", {"username"}}, {"filter", {{"age", 3}}}});
+    expect_client_error(bad_filter, 400, "filter on an unknown field via " + node);
+    EXPECT_EQ(bad_filter.body["details"]["code"], 1012) << bad_filter.text;
+  }
+  // B lets a stranger read neither email nor phone.
+  const auto denied = post_json(a, "/api/query", net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"email", "phone"}}});
+  expect_client_error(denied, 403, "nothing readable");
+  EXPECT_EQ(denied.body["details"]["code"], 1004) << denied.text;
 }
 
 TEST_F(HttpApi, QueryRefusesBadBodies) {

@@ -125,11 +125,11 @@ TEST_F(StoreQueryHandlerTest, FilterMustBeReadableKnownAndAnObject) {
                  "filter uses field 'email', which needs trust distance <= 1, requester is at 5");
 
   const auto unknown = answer_query(*store_, query({"username"}, Json{{"age", 3}}), at(0));
-  expect_error(unknown.results.at(0), "username", SchemaError::Kind::InvalidField,
+  expect_error(unknown.results.at(0), "username", SchemaError::Kind::InvalidDSL,
                "filter names unknown field 'age' of schema UserProfile");
 
   const auto not_object = answer_query(*store_, query({"username"}, Json::array()), at(0));
-  expect_error(not_object.results.at(0), "username", SchemaError::Kind::InvalidData,
+  expect_error(not_object.results.at(0), "username", SchemaError::Kind::InvalidDSL,
                "filter must be a JSON object {field: value}");
 
   const auto allowed = answer_query(*store_, query({"username"}, Json{{"email", "bob@example.org"}}), at(1));
@@ -176,7 +176,24 @@ TEST_F(StoreQueryHandlerTest, ListingHidesSchemasRequesterCannotRead) {
 
   const auto all = visible_schemas(*store_, at(0));
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0], (net::SchemaInfo{"Secrets", "7", std::string("keys")}));
+  EXPECT_EQ(all[0], (net::SchemaInfo{"Secrets", "7", std::string("keys"),
+                                     {net::SchemaFieldInfo{"note", "", true}, net::SchemaFieldInfo{"pin", "", true}}}));
+}
+
+TEST_F(StoreQueryHandlerTest, ListingSaysEachFieldsTypeAndWhetherThisRequesterMayReadIt) {
+  using F = net::SchemaFieldInfo;
+  const auto profile = [&](const net::RequestContext& who) {
+    for (const auto& info : visible_schemas(*store_, who))
+      if (info.name == kSampleSchemaName) return info.fields;
+    return std::vector<F>{};
+  };
+  // The sample's fields are sorted by name: username and display_name open, email at 1, phone at 0.
+  EXPECT_EQ(profile(at(0)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", true},
+                                            {"phone", "string", true}, {"username", "string", true}}));
+  EXPECT_EQ(profile(at(1)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", true},
+                                            {"phone", "string", false}, {"username", "string", true}}));
+  EXPECT_EQ(profile(at(kUntrusted)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", false},
+                                                     {"phone", "string", false}, {"username", "string", true}}));
 }
 
 }  // namespace

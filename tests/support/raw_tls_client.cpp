@@ -34,7 +34,14 @@ bool RawTlsClient::connect_from(const std::string& source_ip, std::uint16_t port
   closed_ = false;
   decoder_ = FrameDecoder{};
   stream_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(io_, *tls_);
-  detail::configure_client(stream_->native_handle());
+  if (alpn_ == std::string(kAlpnProtocol)) {
+    detail::configure_client(stream_->native_handle());
+  } else if (alpn_ && !alpn_->empty()) {
+    std::string wire(1, static_cast<char>(alpn_->size()));
+    wire += *alpn_;
+    SSL_set_alpn_protos(stream_->native_handle(), reinterpret_cast<const unsigned char*>(wire.data()),
+                        static_cast<unsigned>(wire.size()));
+  }
   bool done = false;
   std::error_code result;
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
@@ -58,7 +65,9 @@ bool RawTlsClient::connect_from(const std::string& source_ip, std::uint16_t port
       done = true;
     });
   });
-  return run_until(io_, stream_->lowest_layer(), done, deadline) && !result;
+  const bool finished = run_until(io_, stream_->lowest_layer(), done, deadline);
+  connect_error_ = finished ? result : std::make_error_code(std::errc::timed_out);
+  return finished && !result;
 }
 
 bool RawTlsClient::exchange_hello(std::uint32_t min_version, std::uint32_t max_version,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -25,6 +26,12 @@ class RawTlsClient {
 
   RawTlsClient();
   const Identity& identity() const { return identity_; }
+
+  // What the next connect offers as ALPN: datafold/1 by default; nullopt offers no ALPN
+  // at all, "" likewise, any other text that one protocol id.
+  void offer_alpn(std::optional<std::string> protocol) { alpn_ = std::move(protocol); }
+  // Why the last connect failed (the TLS alert the node sent, as OpenSSL reports it).
+  std::error_code connect_error() const { return connect_error_; }
 
   // TCP connect and TLS handshake (with ALPN datafold/1). False on failure.
   bool connect(std::uint16_t port, Millis deadline = Millis(5000)) { return connect_from("", port, deadline); }
@@ -61,6 +68,8 @@ class RawTlsClient {
   FrameDecoder decoder_;
   HelloMessage node_hello_;
   bool closed_ = false;
+  std::optional<std::string> alpn_{std::string(kAlpnProtocol)};
+  std::error_code connect_error_;
 };
 
 }  // namespace datafold::net::testing

@@ -237,7 +237,9 @@ std::vector<Message> sample_messages() {
   schemas.message_id = id(0x09);
   schemas.request_id = id(0x08);
   schemas.schemas = {{"UserProfile", "1.0", "public profile"}, {"Orders", "2", std::nullopt},
-                     {"Empty", "", std::string()}};  // an empty description is still a description
+                     {"Empty", "", std::string()},  // an empty description is still a description
+                     {"Fields", "3", std::nullopt,
+                      {{"name", "string", true}, {"age", "integer", false}, {"any", "", true}}}};
   out.emplace_back(schemas);
 
   NodeAnnouncementMessage announcement;
@@ -385,6 +387,7 @@ static_assert(static_cast<int>(ErrorCode::Timeout) == wire::TIMEOUT);
 static_assert(static_cast<int>(ErrorCode::UnsupportedVersion) == wire::UNSUPPORTED_VERSION);
 static_assert(static_cast<int>(ErrorCode::ResourceExhausted) == wire::RESOURCE_EXHAUSTED);
 static_assert(static_cast<int>(ErrorCode::UnsupportedMessage) == wire::UNSUPPORTED_MESSAGE);
+static_assert(static_cast<int>(ErrorCode::InvalidDsl) == wire::INVALID_DSL);
 static_assert(static_cast<int>(SchemaError::Kind::NotFound) == wire::SchemaError::NOT_FOUND);
 static_assert(static_cast<int>(SchemaError::Kind::InvalidField) == wire::SchemaError::INVALID_FIELD);
 static_assert(static_cast<int>(SchemaError::Kind::InvalidPermission) == wire::SchemaError::INVALID_PERMISSION);

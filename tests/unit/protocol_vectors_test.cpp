@@ -15,6 +15,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "datafold/net/identity.hpp"
+#include "datafold/net/query_service.hpp"
+
 #ifndef DATAFOLD_SOURCE_DIR
 #error "DATAFOLD_SOURCE_DIR must name the source tree (tests/CMakeLists.txt sets it)"
 #endif
@@ -64,6 +67,14 @@ const NodeId kNodeId{from_hex<32>("21fe31dfa154a261626bf854046fd2271b7bed4b6abe4
 // Envelope field 99 = { 1: "future" }: a body this version does not know.
 const std::string kUnknownBody = std::string("\x9a\x06\x08\x0a\x06", 5) + "future";
 
+// RFC 8032 section 7.1, test 1: the key of section 2, from its fixed seed.
+Identity rfc8032_test1_identity() {
+  return std::move(Identity::from_pem("-----BEGIN PRIVATE KEY-----\n"
+                                      "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+                                      "-----END PRIVATE KEY-----\n")
+                       .value());
+}
+
 struct Vector {
   Message message;
   std::string trailing;  // bytes the codec does not emit (unknown fields), appended to its encoding
@@ -98,6 +109,14 @@ std::map<std::string, Vector> expected_vectors() {
   query.trust_proof.trust_distance = 1;
   query.trust_proof.timestamp_ms = 1'700'000'000'000;
   v["query"] = {query, {}};
+  // The same query relayed on the key's behalf, so signed (section 7.2): the signature is
+  // made here from RFC 8032 test 1's seed (Ed25519 signatures are deterministic), not
+  // copied from the document.
+  QueryMessage signed_query = query;
+  signed_query.trust_proof = make_trust_proof(rfc8032_test1_identity(), query.query_id, query.query,
+                                              query.trust_proof.trust_distance, query.trust_proof.timestamp_ms,
+                                              /*sign=*/true);
+  v["query-signed"] = {signed_query, {}};
 
   QueryResponseMessage response;
   response.message_id = uuid_of(3);
@@ -145,6 +164,12 @@ std::map<std::string, Vector> expected_vectors() {
   schemas.request_id = uuid_of(4);
   schemas.schemas = {{"UserProfile", "1.0", "Public user profile"}, {"Orders", "2", std::nullopt}};
   v["schema-list-response"] = {schemas, {}};
+  SchemaListResponseMessage with_fields;
+  with_fields.message_id = uuid_of(5);
+  with_fields.request_id = uuid_of(4);
+  with_fields.schemas = {{"UserProfile", "1.0", "Public user profile",
+                          {{"username", "string", true}, {"email", "string", false}, {"notes", "", true}}}};
+  v["schema-list-response-fields"] = {with_fields, {}};
 
   ErrorMessage error;
   error.message_id = uuid_of(6);
@@ -153,6 +178,12 @@ std::map<std::string, Vector> expected_vectors() {
   error.message = "schema not found";
   error.details = "Missing";
   v["error"] = {error, {}};
+  ErrorMessage invalid_dsl;
+  invalid_dsl.message_id = uuid_of(6);
+  invalid_dsl.related_message_id = uuid_of(2);
+  invalid_dsl.code = ErrorCode::InvalidDsl;
+  invalid_dsl.message = "filter names unknown field 'age' of schema UserProfile";
+  v["error-invalid-dsl"] = {invalid_dsl, {}};
 
   v["ping"] = {PingMessage{uuid_of(7), 1'700'000'000'000'000}, {}};
   v["pong"] = {PongMessage{uuid_of(9), uuid_of(7), 1'700'000'000'000'000}, {}};

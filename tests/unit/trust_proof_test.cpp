@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -86,6 +89,42 @@ TEST(TrustProof, SignatureMatchesTheFixedVectorAndVerifies) {
   EXPECT_EQ(proof.timestamp_ms, kVectorTimestamp);
   EXPECT_EQ(detail::hex_encode(proof.signature), kVectorSignatureHex);
   EXPECT_TRUE(detail::verify_trust_proof(vector_id(), vector_query(), proof));
+}
+
+// The blocks of docs/PROTOCOL.md whose info string is `proof-hex`, by their "name:" line:
+// the spec itself carries this vector, for implementers who never see this file.
+std::map<std::string, std::string> spec_proof_blocks() {
+  std::ifstream doc(DATAFOLD_SOURCE_DIR "/docs/PROTOCOL.md");
+  std::map<std::string, std::string> blocks;
+  std::string line, name, hex;
+  bool inside = false;
+  while (std::getline(doc, line)) {
+    if (!inside) {
+      inside = line == "```proof-hex";
+      name.clear();
+      hex.clear();
+    } else if (line == "```") {
+      inside = false;
+      blocks[name] = hex;
+    } else if (line.rfind("name: ", 0) == 0) {
+      name = line.substr(6);
+    } else {
+      for (char c : line)
+        if (std::isxdigit(static_cast<unsigned char>(c))) hex += static_cast<char>(std::tolower(c));
+    }
+  }
+  return blocks;
+}
+
+TEST(TrustProof, TheSpecCarriesTheSignedBytesAndTheSignature) {
+  const auto blocks = spec_proof_blocks();
+  ASSERT_EQ(blocks.count("trust-proof-bytes"), 1u) << "PROTOCOL.md 7.2 lost its proof-hex block";
+  ASSERT_EQ(blocks.count("trust-proof-signature"), 1u) << "PROTOCOL.md 7.2 lost its proof-hex block";
+  const auto bytes = detail::trust_proof_bytes(vector_id(), vector_query(), kVectorClaim, kVectorTimestamp);
+  EXPECT_EQ(blocks.at("trust-proof-bytes"), detail::hex_encode(bytes));
+  const TrustProof proof =
+      make_trust_proof(vector_identity(), vector_id(), vector_query(), kVectorClaim, kVectorTimestamp, /*sign=*/true);
+  EXPECT_EQ(blocks.at("trust-proof-signature"), detail::hex_encode(proof.signature));
 }
 
 TEST(TrustProof, UnsignedProofCarriesNoSignatureAndDoesNotVerify) {

@@ -30,14 +30,16 @@ net::QueryResult every_field_fails(const net::Query& query, SchemaError::Kind ki
 // one the requester may read: filtering on a field would reveal its values.
 std::variant<std::vector<FilterClause>, SchemaError> check_filter(const SchemaDefinition& schema, const Json& filter,
                                                                   const net::RequestContext& requester) {
+  // A filter this node cannot run is the query's fault, not a field's: InvalidDSL in every
+  // slot, which the network layer sends as one Error{INVALID_DSL} (query_refusal.hpp).
   if (!filter.is_object())
-    return SchemaError{SchemaError::Kind::InvalidData, "filter must be a JSON object {field: value}"};
+    return SchemaError{SchemaError::Kind::InvalidDSL, "filter must be a JSON object {field: value}"};
   auto clauses = parse_filter(filter);
-  if (!clauses) return SchemaError{SchemaError::Kind::InvalidData, clauses.error().message};
+  if (!clauses) return SchemaError{SchemaError::Kind::InvalidDSL, clauses.error().message};
   for (const auto& clause : *clauses) {
     const FieldDefinition* field = schema.find_field(clause.field);
     if (field == nullptr)
-      return SchemaError{SchemaError::Kind::InvalidField,
+      return SchemaError{SchemaError::Kind::InvalidDSL,
                          "filter names unknown field '" + clause.field + "' of schema " + schema.name};
     if (auto decision = decide(field->policy, requester); !decision.allowed)
       return SchemaError{SchemaError::Kind::InvalidPermission,
@@ -135,9 +137,15 @@ std::vector<net::SchemaInfo> visible_schemas(SqliteStore& store, const net::Requ
   std::vector<net::SchemaInfo> out;
   auto schemas = store.list_schemas();
   if (!schemas) return out;
-  for (const auto& schema : *schemas)
-    if (can_read_anything(schema, requester))
-      out.push_back(net::SchemaInfo{schema.name, schema.version, schema.description});
+  for (const auto& schema : *schemas) {
+    if (!can_read_anything(schema, requester)) continue;
+    net::SchemaInfo info{schema.name, schema.version, schema.description};
+    info.fields.reserve(schema.fields.size());
+    for (const auto& field : schema.fields)
+      info.fields.push_back(net::SchemaFieldInfo{field.name, field.type ? std::string(to_string(*field.type)) : "",
+                                                 decide(field.policy, requester).allowed});
+    out.push_back(std::move(info));
+  }
   return out;
 }
 

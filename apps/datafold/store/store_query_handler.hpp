@@ -18,12 +18,16 @@ namespace datafold::store {
 // filter (any shape parse_filter accepts; see SqliteStore::query). Otherwise the entry
 // holds a SchemaError:
 //   NotFound           every field, when the schema does not exist;
-//   InvalidField       a field the schema lacks (every field, if the filter names one);
+//   InvalidField       a field the schema lacks;
 //   InvalidPermission  a field the requester's effective distance and key may not read,
 //                      saying what distance it needs; every field if any filter clause uses
 //                      such a field (filtering on a field would reveal its values);
-//   InvalidData        every field, when the filter is not a JSON object, parse_filter
-//                      refuses it, or the store fails.
+//   InvalidDSL         every field, when the filter is not a JSON object, parse_filter
+//                      refuses it, or it names a field the schema lacks;
+//   InvalidData        every field, when the store fails.
+// The network layer sends an answer whose every field fails alike as one Error
+// (net::refusal_of): SCHEMA_NOT_FOUND, INVALID_DSL, or PERMISSION_DENIED when nothing
+// asked for may be read.
 // Reads SQLite afresh, so writes by another process show at once. Never throws.
 net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const net::RequestContext& requester);
 
@@ -35,8 +39,9 @@ net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const
 net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, const net::RequestContext& requester,
                                  const net::PageRequest& page);
 
-// The schemas `requester` may read at least one field of, by name. Empty if the store
-// cannot be read: a schema listing has no slot for an error.
+// The schemas `requester` may read at least one field of, by name, each with every field's
+// name, declared type and whether `requester` may read it. Empty if the store cannot be
+// read: a schema listing has no slot for an error.
 std::vector<net::SchemaInfo> visible_schemas(SqliteStore& store, const net::RequestContext& requester);
 
 }  // namespace datafold::store

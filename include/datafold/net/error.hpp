@@ -40,6 +40,7 @@ enum class ErrorCode : std::uint32_t {
   UnsupportedVersion = 1009,
   ResourceExhausted = 1010,
   UnsupportedMessage = 1011,
+  InvalidDsl = 1012,
 };
 
 std::string_view to_string(ErrorKind kind) noexcept;

@@ -109,11 +109,17 @@ class NetworkCore {
   // closes every connection, joins the threads. Idempotent.
   NetworkResult<void> stop();
 
+  // The callback answers in fold_db's per-field shape; an answer whose every field
+  // fails alike is sent as one Error (query_refusal.hpp): NotFound everywhere is
+  // SCHEMA_NOT_FOUND, InvalidDSL everywhere INVALID_DSL, nothing readable with a field
+  // denied PERMISSION_DENIED (docs/PROTOCOL.md 7.3).
   void set_query_callback(QueryCallback cb);
   void set_query_callback(QueryCallbackWithContext cb);
   // Answers queries a page at a time (replaces a query callback): what lets this node
   // send answers of any size in parts and honour limits with cursors.
   void set_page_callback(QueryService::PageCallback cb);
+  // A listing should give each schema's fields (SchemaInfo::fields) as the requester
+  // sees them: which it may read is what lets a client write a query that is answered.
   void set_schema_list_callback(SchemaListCallback cb);
   void set_schema_list_callback(SchemaListCallbackWithContext cb);
 
