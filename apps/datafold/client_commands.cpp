@@ -478,9 +478,9 @@ class ClientNode final : public ClientSession {
   bool learn_from_local_node(const std::string& prefix) {
     say("asking the node at " + options_.http + " where " + prefix + " is…");
     const auto timeout = to_millis(options_.timeout_seconds);
-    auto nodes = local_api_get(options_.http, "/api/network/nodes", timeout);
+    auto nodes = local_api_get(options_.http, "/api/v1/network/nodes", timeout);
     if (!nodes || !nodes->is_array()) return false;
-    if (auto status = local_api_get(options_.http, "/api/network/status", timeout);
+    if (auto status = local_api_get(options_.http, "/api/v1/network/status", timeout);
         status && status->is_object() && status->value("listen_port", 0) != 0) {
       // It listens on the address its HTTP API is on, or on every address.
       const auto http = net::parse_host_port(options_.http);
@@ -541,7 +541,7 @@ class OwnNodeSession final : public ClientSession {
   net::NetworkResult<Json> discover() override {
     connect_bootstrap();
     say("asking this data dir's node at " + options_.http + " to probe…");
-    auto found = post("/api/network/discover", Json::object());
+    auto found = post("/api/v1/network/discover", Json::object());
     if (!found) return found;
     Json nodes = Json::array();
     if (found->is_array())
@@ -554,9 +554,9 @@ class OwnNodeSession final : public ClientSession {
   net::NetworkResult<Json> schemas(const std::string& node) override {
     auto id = resolve(node);
     if (!id) return std::move(id).error();
-    if (*id == own_id_) return get("/api/schemas");
+    if (*id == own_id_) return get("/api/v1/schemas");
     say("listing schemas of " + id->short_string() + " through this data dir's node at " + options_.http + "…");
-    return get("/api/schemas?node=" + id->to_string());
+    return get("/api/v1/schemas?node=" + id->to_string());
   }
 
   net::NetworkResult<Json> query(const std::string& node, net::Query query) override {
@@ -570,7 +570,7 @@ class OwnNodeSession final : public ClientSession {
       say("querying " + id->short_string() + " through this data dir's node at " + options_.http + "…");
       body["node"] = id->to_string();
     }
-    auto answer = post("/api/query", body);
+    auto answer = post("/api/v1/query", body);
     if (!answer) return answer;
     if (answer->is_object()) (*answer)["node_id"] = id->to_string();
     return answer;
@@ -591,7 +591,7 @@ class OwnNodeSession final : public ClientSession {
   void connect_bootstrap() {
     for (const auto& peer : options_.bootstrap) {
       say("connecting to " + peer + " through this data dir's node…");
-      if (auto connected = post("/api/network/connect", {{"address", peer}}); !connected)
+      if (auto connected = post("/api/v1/network/connect", {{"address", peer}}); !connected)
         to_stderr("datafold: warning: --bootstrap " + peer + ": " + connected.error().message);
     }
   }
@@ -603,14 +603,14 @@ class OwnNodeSession final : public ClientSession {
     if (!is_address(text) && own_id_.matches_prefix(text)) {
       // The node's list leaves itself out: a prefix it shares with a node it knows is ambiguous.
       std::size_t matches = 1;
-      if (auto nodes = get("/api/network/nodes"); nodes && nodes->is_array())
+      if (auto nodes = get("/api/v1/network/nodes"); nodes && nodes->is_array())
         for (const auto& node : *nodes)
           if (auto id = net::NodeId::from_string(node.value("node_id", "")); id && id->matches_prefix(text)) ++matches;
       if (matches > 1) return ambiguous(text, matches, true);
       return own_id_;
     }
     if (is_address(text)) say("connecting to " + text + " through this data dir's node…");
-    auto connected = post("/api/network/connect", is_address(text) ? Json{{"address", text}} : Json{{"node_id", text}});
+    auto connected = post("/api/v1/network/connect", is_address(text) ? Json{{"address", text}} : Json{{"node_id", text}});
     if (!connected) return std::move(connected).error();
     auto id = net::NodeId::from_string(connected->is_object() ? connected->value("node_id", "") : std::string{});
     if (!id) return net::make_error(net::ErrorKind::Protocol, "the node at " + options_.http + " named no node id");
@@ -642,7 +642,7 @@ net::NetworkResult<std::unique_ptr<ClientSession>> open_session(const GlobalOpti
   if (options.http != "off") {
     if (!net::parse_host_port(options.http)) return bad_http_address(options.http);
     // Nothing listening on loopback answers at once, so this costs little when no node runs.
-    auto status = local_api_get(options.http, "/api/network/status", std::chrono::seconds(3));
+    auto status = local_api_get(options.http, "/api/v1/network/status", std::chrono::seconds(3));
     if (status && status->is_object() && status->value("node_id", "") == identity->node_id().to_string() &&
         status->value("running", false))
       return std::unique_ptr<ClientSession>(std::make_unique<OwnNodeSession>(identity->node_id(), options));
@@ -863,7 +863,7 @@ PeersCommand::PeersCommand(CLI::App& app, const GlobalOptions& global)
 
 int PeersCommand::run() const {
   const auto http = http_.address(global_.data_dir);
-  auto nodes = local_api_get(http, "/api/network/nodes");
+  auto nodes = local_api_get(http, "/api/v1/network/nodes");
   if (!nodes) return fail("peers", nodes.error());
   // Below the nodes it knows, every other key the node has scored (a peer that only
   // ever dialled in, a banned attacker), so nobody it refuses is out of sight.
@@ -892,7 +892,7 @@ StatusCommand::StatusCommand(CLI::App& app, const GlobalOptions& global)
 }
 
 int StatusCommand::run() const {
-  auto status = local_api_get(http_.address(global_.data_dir), "/api/network/status");
+  auto status = local_api_get(http_.address(global_.data_dir), "/api/v1/network/status");
   if (!status) return fail("status", status.error());
   if (global_.json) {
     std::cout << json_text(*status) << '\n';

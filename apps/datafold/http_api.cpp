@@ -7,6 +7,7 @@
 
 #include <datafold/net/query_refusal.hpp>
 
+#include "http_fold_db.hpp"
 #include "http_replies.hpp"
 #include "http_reputation.hpp"
 #include "http_trust.hpp"
@@ -43,8 +44,19 @@ void HttpApi::stop() {
 
 void HttpApi::install_routes() {
   auto& s = *server_;
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112
+  // 6.3), but this httplib reads such a POST until the client closes, then answers 400:
+  // `curl -X POST URL`, as fold_db's docs call start and stop, would hang. Saying so
+  // before the body is read makes it an empty body. (The Request is the server's own,
+  // not const; the handler type only lends it as one.)
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding"))
+      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  install_fold_db_routes(s, core_, local_);
 
-  s.Get("/api/network/status", [this](const httplib::Request&, httplib::Response& res) {
+  s.Get("/api/v1/network/status", [this](const httplib::Request&, httplib::Response& res) {
     net::Json status{{"node_id", core_.local_node_id().to_string()},
                      {"public_key", core_.public_key().to_string()},
                      {"listen_port", core_.listen_port()},
@@ -68,15 +80,15 @@ void HttpApi::install_routes() {
 
   // fold_db's init takes a network config; here the node is configured at start-up,
   // so init reports what it is and changes nothing.
-  s.Post("/api/network/init", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/network/init", [this](const httplib::Request& req, httplib::Response& res) {
     if (!json_body(req, res, true)) return;
     reply_data(res, {{"initialized", true}, {"node_id", core_.local_node_id().to_string()}});
   });
-  s.Post("/api/network/start", [this](const httplib::Request&, httplib::Response& res) {
+  s.Post("/api/v1/network/start", [this](const httplib::Request&, httplib::Response& res) {
     if (auto started = core_.start(); !started) return reply_network_error(res, started.error());
     reply_data(res, {{"running", true}});
   });
-  s.Post("/api/network/stop", [this](const httplib::Request&, httplib::Response& res) {
+  s.Post("/api/v1/network/stop", [this](const httplib::Request&, httplib::Response& res) {
     if (auto stopped = core_.stop(); !stopped) return reply_network_error(res, stopped.error());
     reply_data(res, {{"running", false}});
   });
@@ -86,10 +98,10 @@ void HttpApi::install_routes() {
     if (!found) return reply_network_error(res, found.error());
     reply_data(res, to_json(*found));
   };
-  s.Get("/api/network/discover", discover);
-  s.Post("/api/network/discover", discover);
+  s.Get("/api/v1/network/discover", discover);
+  s.Post("/api/v1/network/discover", discover);
 
-  s.Post("/api/network/connect", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/network/connect", [this](const httplib::Request& req, httplib::Response& res) {
     auto body = json_body(req, res, false);
     if (!body) return;
     std::string target;
@@ -102,7 +114,7 @@ void HttpApi::install_routes() {
     reply_data(res, {{"node_id", id->to_string()}, {"connected", true}});
   });
 
-  s.Get("/api/network/nodes", [this](const httplib::Request&, httplib::Response& res) {
+  s.Get("/api/v1/network/nodes", [this](const httplib::Request&, httplib::Response& res) {
     std::vector<net::NodeInfo> nodes;
     for (auto& [id, info] : core_.known_nodes()) nodes.push_back(std::move(info));
     auto listed = with_paths(to_json(nodes), core_.connected_nodes());
@@ -130,7 +142,7 @@ void HttpApi::install_routes() {
     reply_data(res, out);
   });
 
-  s.Get("/api/schemas", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/api/v1/schemas", [this](const httplib::Request& req, httplib::Response& res) {
     if (!req.has_param("node")) return reply_data(res, to_json(local_.schemas ? local_.schemas() : std::vector<net::SchemaInfo>{}));
     auto id = resolve_node(core_, req.get_param_value("node"));
     if (!id) return reply_network_error(res, id.error());
@@ -139,7 +151,7 @@ void HttpApi::install_routes() {
     reply_data(res, to_json(*schemas));
   });
 
-  s.Post("/api/query", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/api/v1/query", [this](const httplib::Request& req, httplib::Response& res) {
     auto body = json_body(req, res, false);
     if (!body) return;
     net::Query query;
@@ -184,6 +196,14 @@ void HttpApi::install_routes() {
     auto result = core_.query_node(*id, std::move(query));
     if (!result) return reply_network_error(res, result.error());
     reply_data(res, to_json(*result));
+  });
+
+  s.Post("/api/v1/mutation", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!local_.mutate) return reply_error(res, 404, "this node serves no data");
+    if (!json_body(req, res, false)) return;
+    auto applied = local_.mutate(req.body);
+    if (!applied) return reply_error(res, applied.error().kind == net::ErrorKind::Config ? 400 : 500, applied.error().message);
+    reply_data(res, *applied);
   });
 
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

@@ -1,5 +1,6 @@
-// The node's local HTTP API: fold_db's /api/network/* routes, /api/schemas,
-// /api/query and Prometheus /metrics. Bodies are {"data": …} or {"error": …}.
+// The node's local HTTP API: fold_db's routes with fold_db's shapes (http_fold_db.hpp),
+// the project's own under /api/v1 (what the CLI uses), and Prometheus /metrics. The
+// /api/v1 bodies are {"data": …} or {"error": …, "details": …}.
 // Binds 127.0.0.1 unless told otherwise: it acts with the node's identity, so it
 // must not be on the network by accident.
 #pragma once
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,14 @@ class HttpApi {
   struct LocalData {
     std::function<net::QueryResult(const net::Query&)> query;
     std::function<std::vector<net::SchemaInfo>()> schemas;
+    // Applies fold_db mutation documents (the request body's JSON text): {"created": n,
+    // "updated": n, "deleted": n}, or Config for a bad document, Message if storage fails.
+    std::function<net::NetworkResult<net::Json>(const std::string& documents)> mutate;
+    // Adds (or replaces) a schema from its JSON text: what it warns about, or Config for a
+    // schema it refuses, Message if storage fails.
+    std::function<net::NetworkResult<std::vector<std::string>>(const std::string& schema)> add_schema;
+    // The schema called `name` as it was added, or nullopt.
+    std::function<std::optional<net::Json>(const std::string& name)> schema_document;
   };
   // Extra metric lines (Prometheus text) the node appends, e.g. from discovery.
   using ExtraMetrics = std::function<std::string()>;

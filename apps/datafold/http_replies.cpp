@@ -11,6 +11,8 @@ void reply_data(httplib::Response& res, const net::Json& data) {
   res.set_content(net::Json{{"data", data}}.dump(), "application/json");
 }
 
+void reply_success(httplib::Response& res) { res.set_content(net::Json{{"success", true}}.dump(), "application/json"); }
+
 void reply_error(httplib::Response& res, int status, const std::string& message,
                  const std::optional<net::NetworkError>& error) {
   net::Json body{{"error", message}};

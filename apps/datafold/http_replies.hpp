@@ -18,6 +18,8 @@ struct Response;
 namespace datafold::app {
 
 void reply_data(httplib::Response& res, const net::Json& data);
+// fold_db's answer to a command that has nothing to return: {"success": true}.
+void reply_success(httplib::Response& res);
 void reply_error(httplib::Response& res, int status, const std::string& message,
                  const std::optional<net::NetworkError>& error = std::nullopt);
 // The HTTP status for a network error: the caller's fault (4xx) or the network's (5xx).

@@ -306,6 +306,25 @@ int NodeCommand::run() const {
   HttpApi api(core, HttpApi::LocalData{
                         [data, self](const net::Query& q) { return store::answer_query(*data, q, self); },
                         [data, self] { return store::visible_schemas(*data, self); },
+                        [data](const std::string& documents) -> net::NetworkResult<net::Json> {
+                          auto mutations = store::parse_mutations(documents);
+                          if (!mutations) return std::move(mutations).error();
+                          auto counts = data->apply_mutations(*mutations);
+                          if (!counts) return std::move(counts).error();
+                          return store::to_json(*counts);
+                        },
+                        [data](const std::string& text) -> net::NetworkResult<std::vector<std::string>> {
+                          auto schema = store::parse_schema(text);
+                          if (!schema) return std::move(schema).error();
+                          if (auto added = data->add_schema(*schema); !added) return std::move(added).error();
+                          for (const auto& warning : schema->warnings) spdlog::warn("schema {}: {}", schema->name, warning);
+                          return schema->warnings;
+                        },
+                        [data](const std::string& name) -> std::optional<net::Json> {
+                          auto schema = data->get_schema(name);
+                          if (!schema || !*schema) return std::nullopt;
+                          return store::stored_document(**schema);
+                        },
                     });
   if (http) {
     if (auto serving = api.start(http->host, http->port); !serving) {

@@ -14,6 +14,7 @@
 #include "client_commands.hpp"
 #include "data_dir.hpp"
 #include "exit_code.hpp"
+#include "store/mutation.hpp"
 #include "store/schema_definition.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -197,26 +198,65 @@ int SchemaCommand::run_list() const {
 }
 
 InsertCommand::InsertCommand(CLI::App& app, const GlobalOptions& global)
-    : global_(global), command_(app.add_subcommand("insert", "Insert rows (a JSON object or an array of them)")) {
-  command_->add_option("schema", schema_, "Schema to insert into")->required();
-  command_->add_option("file", file_, "JSON file, or - for stdin")->required();
+    : global_(global),
+      command_(app.add_subcommand("insert", "Write rows, or apply fold_db mutation documents (create, update, delete)")) {
+  command_
+      ->add_option("args", args_,
+                   "SCHEMA FILE: rows for SCHEMA (a JSON object or an array of them); FILE alone: fold_db "
+                   "mutation documents, each naming its schema. FILE - reads stdin")
+      ->required()
+      ->expected(1, 2);
 }
 
 int InsertCommand::run() const {
-  auto text = read_input(file_);
+  const std::string& file = args_.back();
+  const std::optional<std::string> schema = args_.size() == 2 ? std::optional(args_.front()) : std::nullopt;
+  auto text = read_input(file);
   if (!text) return fail("insert", text.error());
-  auto rows = parse_input(file_, *text);
-  if (!rows) return fail("insert", rows.error());
-  if (!rows->is_object() && !rows->is_array())
-    return fail(ExitCode::kUsage, "insert: " + input_name(file_) + ": expected a JSON object or an array of them, not " +
-                                      rows->type_name());
+  auto document = parse_input(file, *text);
+  if (!document) return fail("insert", document.error());
+  if (!document->is_object() && !document->is_array())
+    return fail(ExitCode::kUsage, "insert: " + input_name(file) + ": expected a JSON object or an array of them, not " +
+                                      document->type_name());
+  const Json& first = document->is_array() && !document->empty() ? (*document)[0] : *document;
+  if (store::is_mutation_document(first)) return apply(file, *text, schema);
+  if (!schema)
+    return fail(ExitCode::kUsage, "insert: " + input_name(file) +
+                                      ": rows need a schema: `datafold insert SCHEMA " + file +
+                                      "` (fold_db mutation documents name theirs: {\"type\": \"mutation\", "
+                                      "\"schema\": …, \"mutation_type\": \"create\", \"data\": {…}})");
 
   auto opened = open_store(global_);
   if (!opened) return fail("insert", opened.error());
-  auto inserted = opened->insert_rows(schema_, *rows);
-  if (!inserted) return fail("insert: " + input_name(file_), inserted.error());
-  if (global_.json) std::cout << json_text(Json{{"schema", schema_}, {"inserted", *inserted}}) << '\n';
-  else std::cout << "inserted " << *inserted << (*inserted == 1 ? " row" : " rows") << " into " << schema_ << '\n';
+  auto inserted = opened->insert_rows(*schema, *document);
+  if (!inserted) return fail("insert: " + input_name(file), inserted.error());
+  if (global_.json) std::cout << json_text(Json{{"schema", *schema}, {"inserted", *inserted}}) << '\n';
+  else std::cout << "inserted " << *inserted << (*inserted == 1 ? " row" : " rows") << " into " << *schema << '\n';
+  return static_cast<int>(ExitCode::kOk);
+}
+
+int InsertCommand::apply(const std::string& file, const std::string& text,
+                         const std::optional<std::string>& schema) const {
+  auto mutations = store::parse_mutations(text);
+  if (!mutations) return fail("insert: " + input_name(file), mutations.error());
+  if (schema) {
+    for (const auto& m : *mutations)
+      if (m.schema != *schema)
+        return fail(ExitCode::kUsage, "insert: " + input_name(file) + ": " + m.path + " is for schema " + m.schema +
+                                          ", not " + *schema + " (leave SCHEMA out: each document names its own)");
+  }
+  auto opened = open_store(global_);
+  if (!opened) return fail("insert", opened.error());
+  auto counts = opened->apply_mutations(*mutations);
+  if (!counts) return fail("insert: " + input_name(file), counts.error());
+  if (global_.json) {
+    std::cout << json_text(store::to_json(*counts)) << '\n';
+  } else {
+    const auto rows = [](std::size_t n) { return std::to_string(n) + (n == 1 ? " row" : " rows"); };
+    std::cout << "applied " << mutations->size() << (mutations->size() == 1 ? " mutation" : " mutations") << ": "
+              << rows(counts->created) << " created, " << rows(counts->updated) << " updated, "
+              << rows(counts->deleted) << " deleted\n";
+  }
   return static_cast<int>(ExitCode::kOk);
 }
 

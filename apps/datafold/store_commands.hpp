@@ -3,7 +3,9 @@
 // reads SQLite afresh for every request, so it serves the change at once.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -34,7 +36,8 @@ class SchemaCommand {
   std::string name_;
 };
 
-// `datafold insert SCHEMA FILE|-`: one JSON object or an array of them; all or nothing.
+// `datafold insert SCHEMA FILE|-`: rows, one JSON object or an array of them;
+// `datafold insert FILE|-`: fold_db mutation documents (store/mutation.hpp). All or nothing.
 class InsertCommand {
  public:
   InsertCommand(CLI::App& app, const GlobalOptions& global);
@@ -42,10 +45,13 @@ class InsertCommand {
   int run() const;
 
  private:
+  // Applies the mutation documents in `text` (read from `file`); with `schema`, each
+  // must be for it.
+  int apply(const std::string& file, const std::string& text, const std::optional<std::string>& schema) const;
+
   const GlobalOptions& global_;
   CLI::App* command_;
-  std::string schema_;
-  std::string file_;
+  std::vector<std::string> args_;  // [SCHEMA] FILE
 };
 
 }  // namespace datafold::app

@@ -65,7 +65,7 @@ net::NetworkResult<net::PublicKey> resolve_key(const std::string& text, const ne
   if (http == "off")
     return net::make_error(net::ErrorKind::Config,
                            "node '" + text + "' is not in the trust store and --http is off; " + kKeyHint);
-  auto nodes = local_api_get(http, "/api/network/nodes");
+  auto nodes = local_api_get(http, "/api/v1/network/nodes");
   if (!nodes)
     return net::make_error(net::ErrorKind::Config, "cannot look up the key of node '" + text + "': " +
                                                        nodes.error().message + "; " + kKeyHint);

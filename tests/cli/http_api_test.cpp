@@ -43,14 +43,14 @@ class HttpApi : public CliTest {
 
   // Makes `a` know `b` by dialling its address.
   void connect(const NodeProcess& a, const NodeProcess& b) {
-    const auto r = post_json(a, "/api/network/connect", net::Json{{"address", b.address()}});
+    const auto r = post_json(a, "/api/v1/network/connect", net::Json{{"address", b.address()}});
     ASSERT_EQ(r.status, 200) << r.text;
   }
 };
 
 TEST_F(HttpApi, StatusDescribesTheNode) {
   auto& node = start_node("a");
-  const auto r = get(node, "/api/network/status");
+  const auto r = get(node, "/api/v1/network/status");
   ASSERT_EQ(r.status, 200) << r.text;
   const auto& data = r.body["data"];
   EXPECT_EQ(data.value("node_id", ""), node.node_id());
@@ -63,35 +63,35 @@ TEST_F(HttpApi, StatusDescribesTheNode) {
 TEST_F(HttpApi, InitTakesNothingOrAJsonObject) {
   auto& node = start_node("a");
   for (const std::string body : {"", "{}", R"({"network": {"port": 9000}})"}) {
-    const auto r = post(node, "/api/network/init", body);
+    const auto r = post(node, "/api/v1/network/init", body);
     ASSERT_EQ(r.status, 200) << body << ": " << r.text;
     EXPECT_TRUE(r.body["data"].value("initialized", false));
     EXPECT_EQ(r.body["data"].value("node_id", ""), node.node_id());
   }
-  expect_client_error(post(node, "/api/network/init", "not json"), 400, "not JSON");
-  expect_client_error(post(node, "/api/network/init", "[1]"), 400, "an array");
+  expect_client_error(post(node, "/api/v1/network/init", "not json"), 400, "not JSON");
+  expect_client_error(post(node, "/api/v1/network/init", "[1]"), 400, "an array");
 }
 
 TEST_F(HttpApi, StopThenStartTheNetwork) {
   auto& node = start_node("a");
-  const auto stopped = post(node, "/api/network/stop", "");
+  const auto stopped = post(node, "/api/v1/network/stop", "");
   ASSERT_EQ(stopped.status, 200) << stopped.text;
   EXPECT_FALSE(stopped.body["data"].value("running", true));
-  const auto status = get(node, "/api/network/status");
+  const auto status = get(node, "/api/v1/network/status");
   EXPECT_FALSE(status.body["data"].value("running", true)) << status.text;
   EXPECT_NE(client("client", {"query", node.address(), "UserProfile", "username", "--timeout", "5"}).exit_code, 0);
 
-  const auto started = post(node, "/api/network/start", "");
+  const auto started = post(node, "/api/v1/network/start", "");
   ASSERT_EQ(started.status, 200) << started.text;
   EXPECT_TRUE(started.body["data"].value("running", false));
-  const auto again = get(node, "/api/network/status");
+  const auto again = get(node, "/api/v1/network/status");
   ASSERT_TRUE(again.body["data"].value("running", false)) << again.text;
   // Started with --listen 127.0.0.1:0, the node may come back on another port.
   const auto address = "127.0.0.1:" + std::to_string(again.body["data"].value("listen_port", 0));
   const auto good = client("client", {"query", address, "UserProfile", "username"});
   EXPECT_EQ(good.exit_code, 0) << good.err;
   // Starting a running node changes nothing.
-  EXPECT_EQ(post(node, "/api/network/start", "").status, 200);
+  EXPECT_EQ(post(node, "/api/v1/network/start", "").status, 200);
 }
 
 TEST_F(HttpApi, DiscoverGetAndPostFindTheLanNode) {
@@ -100,7 +100,7 @@ TEST_F(HttpApi, DiscoverGetAndPostFindTheLanNode) {
   for (const char* method : {"GET", "POST"}) {
     Reply r;
     EXPECT_TRUE(eventually([&] {
-      r = method == std::string("GET") ? get(a, "/api/network/discover") : post(a, "/api/network/discover", "");
+      r = method == std::string("GET") ? get(a, "/api/v1/network/discover") : post(a, "/api/v1/network/discover", "");
       return r.status == 200 && r.text.find(b.node_id()) != std::string::npos;
     })) << method << ": " << r.text;
     ASSERT_TRUE(r.body["data"].is_array()) << r.text;
@@ -115,30 +115,30 @@ TEST_F(HttpApi, DiscoverGetAndPostFindTheLanNode) {
 TEST_F(HttpApi, ConnectByAddressAndById) {
   auto& a = start_node("a");
   auto& b = start_node("b");
-  const auto by_address = post_json(a, "/api/network/connect", net::Json{{"address", b.address()}});
+  const auto by_address = post_json(a, "/api/v1/network/connect", net::Json{{"address", b.address()}});
   ASSERT_EQ(by_address.status, 200) << by_address.text;
   EXPECT_EQ(by_address.body["data"].value("node_id", ""), b.node_id());
   EXPECT_TRUE(by_address.body["data"].value("connected", false));
 
   for (const auto& id : {b.node_id(), b.node_id().substr(0, 8)}) {
-    const auto by_id = post_json(a, "/api/network/connect", net::Json{{"node_id", id}});
+    const auto by_id = post_json(a, "/api/v1/network/connect", net::Json{{"node_id", id}});
     ASSERT_EQ(by_id.status, 200) << id << ": " << by_id.text;
     EXPECT_EQ(by_id.body["data"].value("node_id", ""), b.node_id());
   }
-  const auto status = get(a, "/api/network/status");
+  const auto status = get(a, "/api/v1/network/status");
   EXPECT_EQ(status.body["data"].value("connected_nodes", 0), 1) << status.text;
 }
 
 TEST_F(HttpApi, ConnectRefusesBadBodies) {
   auto& a = start_node("a");
   const std::string unknown_first = a.node_id().front() == 'a' ? "b" : "a";
-  expect_client_error(post(a, "/api/network/connect", "not json"), 400, "not JSON");
-  expect_client_error(post(a, "/api/network/connect", "{}"), 400, "no target");
-  expect_client_error(post(a, "/api/network/connect", R"({"node_id": 5})"), 400, "id not a string");
-  expect_client_error(post_json(a, "/api/network/connect", net::Json{{"node_id", unknown_first + "zzzz"}}), 404,
+  expect_client_error(post(a, "/api/v1/network/connect", "not json"), 400, "not JSON");
+  expect_client_error(post(a, "/api/v1/network/connect", "{}"), 400, "no target");
+  expect_client_error(post(a, "/api/v1/network/connect", R"({"node_id": 5})"), 400, "id not a string");
+  expect_client_error(post_json(a, "/api/v1/network/connect", net::Json{{"node_id", unknown_first + "zzzz"}}), 404,
                       "unknown node");
   const auto unreachable =
-      post_json(a, "/api/network/connect", net::Json{{"address", "127.0.0.1:" + std::to_string(free_tcp_port())}});
+      post_json(a, "/api/v1/network/connect", net::Json{{"address", "127.0.0.1:" + std::to_string(free_tcp_port())}});
   EXPECT_GE(unreachable.status, 500) << unreachable.text;
   EXPECT_TRUE(unreachable.body.contains("error")) << unreachable.text;
   expect_good_query(a);
@@ -147,9 +147,9 @@ TEST_F(HttpApi, ConnectRefusesBadBodies) {
 TEST_F(HttpApi, NodesListsWhatTheNodeKnows) {
   auto& a = start_node("a");
   auto& b = start_node("b");
-  EXPECT_EQ(get(a, "/api/network/nodes").body, (net::Json{{"data", net::Json::array()}}));
+  EXPECT_EQ(get(a, "/api/v1/network/nodes").body, (net::Json{{"data", net::Json::array()}}));
   connect(a, b);
-  const auto r = get(a, "/api/network/nodes");
+  const auto r = get(a, "/api/v1/network/nodes");
   ASSERT_EQ(r.status, 200) << r.text;
   ASSERT_EQ(r.body["data"].size(), 1u) << r.text;
   const auto& node = r.body["data"][0];
@@ -163,43 +163,43 @@ TEST_F(HttpApi, NodesListsWhatTheNodeKnows) {
 TEST_F(HttpApi, SchemasLocalAndRemote) {
   auto& a = start_node("a");
   auto& b = start_node("b", {});  // no sample: its store is empty
-  const auto local = get(a, "/api/schemas");
+  const auto local = get(a, "/api/v1/schemas");
   ASSERT_EQ(local.status, 200) << local.text;
   ASSERT_EQ(local.body["data"].size(), 1u) << local.text;
   EXPECT_EQ(local.body["data"][0].value("name", ""), "UserProfile");
 
   connect(a, b);
   connect(b, a);
-  const auto remote_empty = get(a, "/api/schemas?node=" + b.node_id());
+  const auto remote_empty = get(a, "/api/v1/schemas?node=" + b.node_id());
   ASSERT_EQ(remote_empty.status, 200) << remote_empty.text;
   EXPECT_EQ(remote_empty.body["data"], net::Json::array());
-  const auto remote = get(b, "/api/schemas?node=" + a.node_id().substr(0, 10));
+  const auto remote = get(b, "/api/v1/schemas?node=" + a.node_id().substr(0, 10));
   ASSERT_EQ(remote.status, 200) << remote.text;
   ASSERT_EQ(remote.body["data"].size(), 1u) << remote.text;
   EXPECT_EQ(remote.body["data"][0].value("name", ""), "UserProfile");
 
   const std::string unknown_first = a.node_id().front() == 'a' ? "b" : "a";
-  expect_client_error(get(a, "/api/schemas?node=" + unknown_first + "zzzz"), 404, "unknown node");
+  expect_client_error(get(a, "/api/v1/schemas?node=" + unknown_first + "zzzz"), 404, "unknown node");
 }
 
 TEST_F(HttpApi, QueryLocalAndRemote) {
   auto& a = start_node("a");
   auto& b = start_node("b");
   // Local: the operator reads as the node itself, every field.
-  const auto local = post_json(a, "/api/query", net::Json{{"schema", "UserProfile"}, {"fields", {"username", "phone"}}});
+  const auto local = post_json(a, "/api/v1/query", net::Json{{"schema", "UserProfile"}, {"fields", {"username", "phone"}}});
   ASSERT_EQ(local.status, 200) << local.text;
   const auto& results = local.body["data"]["results"];
   EXPECT_EQ(results[0]["value"], (net::Json{"alice", "bob", "carol"})) << local.text;
   EXPECT_EQ(results[1]["value"], (net::Json{"+1-555-0100", "+1-555-0101", "+1-555-0102"})) << local.text;
 
-  const auto filtered = post_json(a, "/api/query",
+  const auto filtered = post_json(a, "/api/v1/query",
                              net::Json{{"schema", "UserProfile"}, {"fields", {"email"}}, {"filter", {{"username", "bob"}}}});
   ASSERT_EQ(filtered.status, 200) << filtered.text;
   EXPECT_EQ(filtered.body["data"]["results"][0]["value"], net::Json::array({"bob@example.org"})) << filtered.text;
 
   // Remote: B answers A as the stranger it is.
   connect(a, b);
-  const auto remote = post_json(a, "/api/query",
+  const auto remote = post_json(a, "/api/v1/query",
                            net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"username", "email"}}});
   ASSERT_EQ(remote.status, 200) << remote.text;
   const auto& remote_results = remote.body["data"]["results"];
@@ -209,13 +209,13 @@ TEST_F(HttpApi, QueryLocalAndRemote) {
   // A field that does not exist is an error in its slot; a schema that does not exist,
   // a filter that cannot run and a query that may read nothing are refused whole, the same
   // here and from another node (PROTOCOL.md 7.3).
-  const auto no_field = post_json(a, "/api/query", net::Json{{"schema", "UserProfile"}, {"fields", {"username", "x"}}});
+  const auto no_field = post_json(a, "/api/v1/query", net::Json{{"schema", "UserProfile"}, {"fields", {"username", "x"}}});
   ASSERT_EQ(no_field.status, 200) << no_field.text;
   EXPECT_EQ(no_field.body["data"]["results"][1]["error"]["kind"], "InvalidField") << no_field.text;
   for (const auto& node : {std::string(), b.node_id()}) {
     const auto ask = [&](net::Json body) {
       if (!node.empty()) body["node"] = node;
-      return post_json(a, "/api/query", body);
+      return post_json(a, "/api/v1/query", body);
     };
     const auto missing = ask(net::Json{{"schema", "Nope"}, {"fields", {"x"}}});
     expect_client_error(missing, 404, "unknown schema via " + node);
@@ -225,7 +225,7 @@ TEST_F(HttpApi, QueryLocalAndRemote) {
     EXPECT_EQ(bad_filter.body["details"]["code"], 1012) << bad_filter.text;
   }
   // B lets a stranger read neither email nor phone.
-  const auto denied = post_json(a, "/api/query", net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"email", "phone"}}});
+  const auto denied = post_json(a, "/api/v1/query", net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"email", "phone"}}});
   expect_client_error(denied, 403, "nothing readable");
   EXPECT_EQ(denied.body["details"]["code"], 1004) << denied.text;
 }
@@ -244,18 +244,63 @@ TEST_F(HttpApi, QueryRefusesBadBodies) {
       {"filter not an object", R"({"schema": "UserProfile", "fields": ["username"], "filter": "bob"})"},
       {"node not a string", R"({"node": 7, "schema": "UserProfile", "fields": ["username"]})"},
   };
-  for (const auto& [what, body] : bodies) expect_client_error(post(a, "/api/query", body), 400, what);
+  for (const auto& [what, body] : bodies) expect_client_error(post(a, "/api/v1/query", body), 400, what);
   expect_client_error(
-      post_json(a, "/api/query", net::Json{{"node", unknown_first + "zzzz"}, {"schema", "UserProfile"}, {"fields", {"username"}}}),
+      post_json(a, "/api/v1/query", net::Json{{"node", unknown_first + "zzzz"}, {"schema", "UserProfile"}, {"fields", {"username"}}}),
       404, "unknown node");
   expect_good_query(a);
+}
+
+TEST_F(HttpApi, MutationTakesFoldDbsDocumentsAndAnswersAsFoldDbDoes) {
+  auto& a = start_node("a");
+  const auto usernames = [&] {
+    const auto r = post_json(a, "/api/v1/query", net::Json{{"schema", "UserProfile"}, {"fields", {"username", "email"}}});
+    EXPECT_EQ(r.status, 200) << r.text;
+    return r.body["data"]["results"];
+  };
+  const auto created = post_json(a, "/api/mutation",
+                                 net::Json{{"type", "mutation"}, {"schema", "UserProfile"}, {"mutation_type", "create"},
+                                           {"data", {{"username", "dave"}, {"email", "dave@example.org"}}}});
+  ASSERT_EQ(created.status, 200) << created.text;
+  EXPECT_EQ(created.body, (net::Json{{"success", true}})) << created.text;
+  EXPECT_EQ(usernames()[0]["value"], (net::Json{"alice", "bob", "carol", "dave"}));
+
+  // fold_db's shape: the row named by the first field of data, the rest set.
+  const auto updated = post(a, "/api/mutation",
+                            R"({"type": "mutation", "schema": "UserProfile", "mutation_type": "update",
+                                "data": {"username": "bob", "email": "bob@example.net"}})");
+  ASSERT_EQ(updated.status, 200) << updated.text;
+  EXPECT_EQ(usernames()[1]["value"][1], "bob@example.net");
+
+  // The versioned route says what changed.
+  const auto deleted = post_json(a, "/api/v1/mutation",
+                                 net::Json{{"type", "mutation"}, {"schema", "UserProfile"}, {"mutation_type", "delete"},
+                                           {"filter", {{"field", "username"}, {"operator", "ne"}, {"value", "alice"}}},
+                                           {"data", net::Json::object()}});
+  ASSERT_EQ(deleted.status, 200) << deleted.text;
+  EXPECT_EQ(deleted.body["data"], (net::Json{{"created", 0}, {"updated", 0}, {"deleted", 3}})) << deleted.text;
+  EXPECT_EQ(usernames()[0]["value"], (net::Json{"alice"}));
+
+  // Refusals name the key at fault and write nothing.
+  const auto wrong_type = post_json(a, "/api/mutation",
+                                    net::Json{{"type", "mutation"}, {"schema", "UserProfile"}, {"mutation_type", "create"},
+                                              {"data", {{"username", 7}}}});
+  expect_client_error(wrong_type, 400, "a number in a string field");
+  EXPECT_NE(wrong_type.body.value("error", "").find("mutation.data.username: expected string"), std::string::npos)
+      << wrong_type.text;
+  expect_client_error(post(a, "/api/mutation", ""), 400, "no body");
+  const auto collection = post_json(a, "/api/mutation",
+                                    net::Json{{"type", "mutation"}, {"schema", "UserProfile"},
+                                              {"mutation_type", "add_to_collection:likes"}, {"data", net::Json::object()}});
+  expect_client_error(collection, 400, "an operation this node does not do");
+  EXPECT_EQ(usernames()[0]["value"], (net::Json{"alice"}));
 }
 
 TEST_F(HttpApi, MetricsHasTheCounters) {
   auto& a = start_node("a");
   auto& b = start_node("b");
   connect(a, b);
-  ASSERT_EQ(post_json(a, "/api/query", net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"username"}}})
+  ASSERT_EQ(post_json(a, "/api/v1/query", net::Json{{"node", b.node_id()}, {"schema", "UserProfile"}, {"fields", {"username"}}})
                 .status,
             200);
   expect_good_query(a);  // one request received from a client

@@ -107,8 +107,8 @@ TEST_F(StoreCli, AFoldDbSchemaIsKeptWholeWarnsAboutWhatIsNotEnforcedAndItsAllowL
             0);
   // email is Distance 1, or the key named trusted_service_key: an unknown reader is denied
   // until the operator gives its key that name.
-  const auto denied = client("service", {"--json", "query", node.address(), "UserProfile", "email"});
-  EXPECT_EQ(parse_json(denied.out)["results"][0]["error"]["kind"], "InvalidPermission") << denied.out << denied.err;
+  const auto denied = client("service", {"--json", "query", node.address(), "UserProfile", "username", "email"});
+  EXPECT_EQ(parse_json(denied.out)["results"][1]["error"]["kind"], "InvalidPermission") << denied.out << denied.err;
   const auto named = datafold("node", {"trust", "set", public_key_of("service"), "9", "--name", "trusted_service_key"});
   ASSERT_EQ(named.exit_code, 0) << named.err;
   EXPECT_NE(named.out.find("named trusted_service_key"), std::string::npos) << named.out;
@@ -123,6 +123,31 @@ TEST_F(StoreCli, AFoldDbSchemaIsKeptWholeWarnsAboutWhatIsNotEnforcedAndItsAllowL
   // With the name given, `schema add` no longer warns about it.
   const auto again = datafold("node", {"schema", "add", file.string()});
   EXPECT_EQ(again.err.find("trusted_service_key"), std::string::npos) << again.err;
+}
+
+TEST_F(StoreCli, InsertAppliesFoldDbsMutationDocumentsFromTheirOwnFiles) {
+  const std::filesystem::path reference = std::filesystem::path(DATAFOLD_SOURCE_DIR) / ".." / "shared" / "reference" / "fold_db";
+  ASSERT_EQ(datafold("node", {"schema", "add",
+                              reference / "schemas" / "EdgeVector+fold_db__fold_node__src__datafold_node__samples__data__UserProfile.json"})
+                .exit_code,
+            0);
+  const auto applied = datafold("node", {"insert", reference / "documents" / "examples__user_profile_mutations.json"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_EQ(applied.out, "applied 6 mutations: 3 rows created, 2 rows updated, 1 row deleted\n");
+  const auto update = datafold("node", {"--json", "insert", "UserProfile", reference / "documents" / "samples__data__UpdateUser.json"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  EXPECT_EQ(parse_json(update.out), (net::Json{{"created", 0}, {"updated", 1}, {"deleted", 0}}));
+
+  // A document for another schema than the one named, and rows without a schema, are usage errors.
+  const auto other = datafold("node", {"insert", "Contacts", reference / "documents" / "samples__data__UpdateUser.json"});
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  EXPECT_NE(other.err.find("mutation is for schema UserProfile, not Contacts"), std::string::npos) << other.err;
+  const auto rows = datafold("node", {"insert", "-"}, R"({"username": "eve"})");
+  EXPECT_EQ(rows.exit_code, 2) << rows.err;
+  EXPECT_NE(rows.err.find("rows need a schema"), std::string::npos) << rows.err;
+  const auto unsupported = datafold("node", {"insert", reference / "documents" / "samples__data__AddLikeToSocialPost.json"});
+  EXPECT_NE(unsupported.exit_code, 0);
+  EXPECT_NE(unsupported.err.find("expected create, update or delete"), std::string::npos) << unsupported.err;
 }
 
 TEST_F(StoreCli, BadInputSaysWhereAndChangesNothing) {

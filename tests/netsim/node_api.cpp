@@ -76,7 +76,7 @@ NodeApi::Reply NodeApi::post(const std::string& path, const Json& body, std::chr
 
 NodeApi::Reply NodeApi::query(const std::string& node, const std::string& schema,
                               const std::vector<std::string>& fields, std::chrono::milliseconds timeout) const {
-  return post("/api/query", Json{{"node", node}, {"schema", schema}, {"fields", fields}}, timeout);
+  return post("/api/v1/query", Json{{"node", node}, {"schema", schema}, {"fields", fields}}, timeout);
 }
 
 bool query_answered(const NodeApi::Reply& reply) {

@@ -18,10 +18,10 @@ class NodeApi {
 
   // GET `path`: the reply's "data", or nullopt (no reply, not 200, no "data").
   std::optional<Json> get_data(const std::string& path, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
-  std::optional<Json> status() const { return get_data("/api/network/status"); }
+  std::optional<Json> status() const { return get_data("/api/v1/network/status"); }
   std::optional<std::string> node_id() const;
   // GET /api/network/nodes -> data (an array of node objects).
-  std::optional<Json> nodes() const { return get_data("/api/network/nodes"); }
+  std::optional<Json> nodes() const { return get_data("/api/v1/network/nodes"); }
   std::vector<std::string> known_ids() const;
   // The entry for `node_id` in nodes(), if listed.
   std::optional<Json> node(const std::string& node_id) const;

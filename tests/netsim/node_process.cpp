@@ -63,12 +63,12 @@ std::optional<Json> LanNode::get(const std::string& path) {
 }
 
 std::optional<std::string> LanNode::node_id() {
-  auto status = get("/api/network/status");
+  auto status = get("/api/v1/network/status");
   if (!status || !status->contains("node_id")) return std::nullopt;
   return (*status)["node_id"].get<std::string>();
 }
 
-std::optional<Json> LanNode::nodes() { return get("/api/network/nodes"); }
+std::optional<Json> LanNode::nodes() { return get("/api/v1/network/nodes"); }
 
 std::vector<std::string> LanNode::known_ids() {
   std::vector<std::string> out;
@@ -90,7 +90,7 @@ std::optional<Json> LanNode::query(const std::string& node, const std::string& s
   client.set_connection_timeout(std::chrono::seconds(2));
   client.set_read_timeout(std::chrono::seconds(30));
   Json body{{"node", node}, {"schema", schema}, {"fields", fields}};
-  auto response = client.Post("/api/query", body.dump(), "application/json");
+  auto response = client.Post("/api/v1/query", body.dump(), "application/json");
   if (!response) return std::nullopt;
   auto parsed = Json::parse(response->body, nullptr, false);
   if (parsed.is_discarded()) return std::nullopt;
@@ -102,7 +102,7 @@ LanNode::HttpExchange LanNode::post_query(const Json& body, std::chrono::millise
   client.set_connection_timeout(std::chrono::seconds(2));
   client.set_write_timeout(std::chrono::seconds(5));
   client.set_read_timeout(timeout);
-  auto response = client.Post("/api/query", body.dump(), "application/json");
+  auto response = client.Post("/api/v1/query", body.dump(), "application/json");
   if (!response) return {std::nullopt, "", httplib::to_string(response.error())};
   return {response->status, response->body, ""};
 }

@@ -34,7 +34,7 @@ class LanNode {
   bool running() { return pid_ > 0 && lan_.running(pid_); }
 
   // GET /api/network/status -> data
-  std::optional<Json> status() { return get("/api/network/status"); }
+  std::optional<Json> status() { return get("/api/v1/network/status"); }
   // data.node_id of the status
   std::optional<std::string> node_id();
   // GET /api/v1/reputation -> data ({"entries": [...], "stats": {...}})

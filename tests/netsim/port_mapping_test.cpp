@@ -145,7 +145,7 @@ void map_reach_and_unmap(const std::string& protocol) {
   // The public node knows only the mapped address: it connects there, finds the
   // inner node's id behind it, and queries it.
   const auto connected = outer.call([&](const NodeApi& api) {
-    return api.post("/api/network/connect", Json{{"address", expected}}, 20s).json();
+    return api.post("/api/v1/network/connect", Json{{"address", expected}}, 20s).json();
   });
   EXPECT_EQ(connected.value("data", Json::object()).value("node_id", ""), inner.id()) << connected.dump();
   const auto answer = outer.call(

@@ -248,7 +248,7 @@ TEST_F(WideArea, ForgedValuesMakeNoNodeAppearAndDrawNoQuery) {
     if (auto metrics = api.metrics()) rejected += dht_metrics::values_rejected(*metrics);
   }
   // What discover_nodes() finds under the network's key: the real nodes, no forged one.
-  const auto found = fleet_->node(kBootstrapHost).api().get_data("/api/network/discover", 30s);
+  const auto found = fleet_->node(kBootstrapHost).api().get_data("/api/v1/network/discover", 30s);
   ASSERT_TRUE(found && found->is_array());
   std::vector<std::string> found_ids;
   for (const auto& n : *found) found_ids.push_back(n.value("node_id", ""));

@@ -84,6 +84,29 @@ TEST(RowFilterParse, RangeFilterForms) {
             (std::vector<FilterClause>{{"name", Op::Pattern, "*e"}}));
 }
 
+TEST(RowFilterParse, FoldDbsOperatorObjectsInTheEqualityMapAndAndConditions) {
+  // examples__user_profile_queries.json: {"age": {"gt": 30}}, {"bio": {"contains": "engineer"}}.
+  EXPECT_EQ(parse_ok(Json::parse(R"({"age": {"gt": 30}, "name": {"contains": "an"}})")),
+            (std::vector<FilterClause>{{"age", Op::Gt, 30}, {"name", Op::Contains, "an"}}));
+  // An object that is no operator is compared whole.
+  EXPECT_EQ(parse_ok(Json::parse(R"({"name": {"first": "ann"}})")),
+            (std::vector<FilterClause>{{"name", Op::Eq, Json{{"first", "ann"}}}}));
+  // samples__data__PopularSocialPostsQuery.json's shape.
+  EXPECT_EQ(parse_ok(Json::parse(R"({"operator": "and", "conditions": [
+                                       {"field": "age", "operator": "gte", "value": 18},
+                                       {"field": "name", "operator": "ne", "value": "bob"}]})")),
+            (std::vector<FilterClause>{{"age", Op::Gte, 18}, {"name", Op::Ne, "bob"}}));
+  EXPECT_NE(parse_error(Json::parse(R"({"operator": "or", "conditions": [{"name": "a"}, {"name": "b"}]})"))
+                .find("filter.operator: 'or' is not supported"),
+            std::string::npos);
+  EXPECT_NE(parse_error(Json::parse(R"({"operator": "and", "conditions": [{"name": "a"},
+                                         {"field": "age", "operator": "between", "value": 1}]})"))
+                .find("filter.conditions[1].operator: unknown operator 'between'"),
+            std::string::npos);
+  EXPECT_NE(parse_error(Json::parse(R"({"age": {"gt": [1]}})")).find("filter.age.gt: needs a string or number"),
+            std::string::npos);
+}
+
 TEST(RowFilterMatch, NeContainsAndPatterns) {
   const Json row = Json::parse(R"({"name": "anne", "tags": ["a", 2, {"k": 1}], "age": 30})");
   EXPECT_TRUE(matches({{"name", Op::Ne, "ann"}}, row));

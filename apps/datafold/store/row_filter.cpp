@@ -114,6 +114,36 @@ NetworkResult<void> parse_operator_form(const Json& filter, std::vector<FilterCl
   return bad("filter.operator", "unknown operator '" + name + "' (expected eq, ne, gt, gte, lt, lte or contains)");
 }
 
+// {"gt": 30} in the equality map ({"age": {"gt": 30}}, fold_db's example queries): the
+// operator and its value; nullopt for any other value, which is compared for equality.
+std::optional<std::pair<Op, Json>> operator_object(const Json& value) {
+  if (!value.is_object() || value.size() != 1) return std::nullopt;
+  for (const auto& [op, op_name] : kOpNames)
+    if (value.begin().key() == op_name) return std::pair{op, value.begin().value()};
+  return std::nullopt;
+}
+
+NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, const std::string& path);
+
+// {"operator": "and", "conditions": [filter, …]}: every condition's clauses. "or" cannot
+// be a list of clauses that must all hold, so it is refused rather than answered wrong.
+NetworkResult<void> parse_conditions(const Json& filter, std::vector<FilterClause>& out) {
+  const auto& name = filter["operator"].get_ref<const std::string&>();
+  if (filter.size() != 2) return bad("filter", R"(expected {"operator": "and", "conditions": [filter, …]})");
+  if (name != "and")
+    return bad("filter.operator", "'" + name +
+                                      "' is not supported: a filter here is a conjunction (\"and\"); ask one query "
+                                      "per alternative");
+  const Json& conditions = filter["conditions"];
+  if (!conditions.is_array() || conditions.empty()) return bad("filter.conditions", "expected a list of filters");
+  for (std::size_t i = 0; i < conditions.size(); ++i) {
+    auto clauses = parse_filter_at(conditions[i], "filter.conditions[" + std::to_string(i) + "]");
+    if (!clauses) return std::move(clauses).error();
+    out.insert(out.end(), clauses->begin(), clauses->end());
+  }
+  return {};
+}
+
 // Exact comparisons of JSON numbers of different representations.
 template <class T>
 int three_way(T a, T b) {
@@ -205,9 +235,31 @@ NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>&
     if (auto r = parse_range_filter(f, out); !r) return std::move(r).error();
     return out;
   }
-  for (const auto& [name, value] : f.items()) out.push_back({name, Op::Eq, value});
+  if (const auto op = f.find("operator"); op != f.end() && op->is_string() && f.contains("conditions")) {
+    if (auto r = parse_conditions(f, out); !r) return std::move(r).error();
+    return out;
+  }
+  for (const auto& [name, value] : f.items()) {
+    if (auto op = operator_object(value)) {
+      if (ordering(op->first) && !string_or_number(op->second))
+        return bad("filter." + name + "." + std::string(to_string(op->first)),
+                   "needs a string or number, got " + std::string(op->second.type_name()));
+      out.push_back({name, op->first, op->second});
+    } else {
+      out.push_back({name, Op::Eq, value});
+    }
+  }
   return out;
 }
+
+namespace {
+NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, const std::string& path) {
+  auto clauses = parse_filter(std::optional<Json>(filter));
+  if (clauses || !clauses.error().message.starts_with("filter")) return clauses;
+  return bad(path + clauses.error().message.substr(6, clauses.error().message.find(": ") - 6),
+             clauses.error().message.substr(clauses.error().message.find(": ") + 2));
+}
+}  // namespace
 
 NetworkResult<std::vector<FilterClause>> parse_filter(const SchemaDefinition& schema,
                                                       const std::optional<Json>& filter) {

@@ -4,6 +4,13 @@
 // Accepted filter shapes (parse_filter):
 //   absent or null                         no clauses: every row;
 //   {"name": "ann", "age": 30}             equality on each field (the store's own shape);
+//   {"age": {"gt": 30}, "bio": {"contains": "x"}}
+//                                          a value that is an object with one key, an
+//                                          operator below, applies that operator (fold_db's
+//                                          example queries); any other value is equality;
+//   {"operator": "and", "conditions": [filter, …]}
+//                                          every condition holds ("or" is refused: clauses
+//                                          here must all hold);
 //   {"field": "age", "operator": "gt", "value": 25}
 //                                          fold_db's operator form; operators eq, ne, gt, gte,
 //                                          lt, lte, contains (recognised when "operator" is a

@@ -486,31 +486,151 @@ struct SqliteStore::Impl {
     if (!rows.is_object() && !rows.is_array())
       return bad_input("rows: expected a JSON object or an array of objects");
 
-    // Check and encode every row before writing any, so a bad row leaves nothing behind.
-    std::vector<std::string> encoded;
+    // Every row is checked before any is written, so the first bad one is named whatever
+    // its place; the transaction makes the writes all or nothing.
     const bool single = rows.is_object();
-    for (std::size_t i = 0; i < (single ? 1 : rows.size()); ++i) {
+    const std::size_t count = single ? 1 : rows.size();
+    const auto path_of = [&](std::size_t i) { return single ? std::string("row") : "rows[" + std::to_string(i) + "]"; };
+    std::vector<std::vector<FilterClause>> same_key(count);
+    for (std::size_t i = 0; i < count; ++i) {
       const Json& row = single ? rows : rows[i];
-      const std::string path = single ? "row" : "rows[" + std::to_string(i) + "]";
-      if (auto why = check_row(**schema, row, path)) return bad_input(std::move(*why));
-      auto text = dump_json(row);
-      if (!text) return bad_input(path + ": a string is not valid UTF-8");
-      encoded.push_back(std::move(*text));
+      if (auto why = check_row(**schema, row, path_of(i))) return bad_input(std::move(*why));
+      auto key = key_clauses(**schema, row, path_of(i));
+      if (!key) return std::move(key).error();
+      same_key[i] = std::move(*key);
     }
 
     Transaction tx(*this);
     if (auto r = tx.begin(); !r) return std::move(r).error();
-    auto stmt = prepare("INSERT INTO rows (schema, json) VALUES (?1, ?2)");
-    if (!stmt) return std::move(stmt).error();
-    for (const auto& text : encoded) {
-      StatementUse use(*stmt);
-      sqlite3_bind_text(use.get(), 1, schema_name.data(), static_cast<int>(schema_name.size()), SQLITE_TRANSIENT);
-      sqlite3_bind_text(use.get(), 2, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-      if (sqlite3_step(use.get()) != SQLITE_DONE)
-        return storage_error("cannot insert into " + std::string(schema_name));
+    for (std::size_t i = 0; i < count; ++i) {
+      auto written = write_row(**schema, single ? rows : rows[i], same_key[i], path_of(i));
+      if (!written) return std::move(written).error();
     }
     if (auto r = tx.commit(); !r) return std::move(r).error();
-    return encoded.size();
+    return count;
+  }
+
+  NetworkResult<MutationCounts> apply_mutations(const std::vector<Mutation>& mutations) {
+    Transaction tx(*this);
+    if (auto r = tx.begin(); !r) return std::move(r).error();
+    MutationCounts counts;
+    for (const auto& m : mutations) {
+      auto schema = get_schema(m.schema);
+      if (!schema) return std::move(schema).error();
+      if (!*schema) return bad_input(m.path + ".schema: schema '" + m.schema + "' not found");
+      if (auto why = check_row(**schema, m.data, m.path + ".data")) return bad_input(std::move(*why));
+      auto touched = rows_touched(**schema, m);
+      if (!touched) return std::move(touched).error();
+      switch (m.kind) {
+        case Mutation::Kind::Create: {
+          auto created = write_row(**schema, m.data, touched->value_or(std::vector<FilterClause>{}), m.path);
+          if (!created) return std::move(created).error();
+          ++(*created ? counts.created : counts.updated);
+          break;
+        }
+        case Mutation::Kind::Update:
+        case Mutation::Kind::Delete: {
+          const bool update = m.kind == Mutation::Kind::Update;
+          auto changed = change_rows(**schema, **touched, update ? &m.data : nullptr, m.path);
+          if (!changed) return std::move(changed).error();
+          (update ? counts.updated : counts.deleted) += *changed;
+          break;
+        }
+      }
+    }
+    if (auto r = tx.commit(); !r) return std::move(r).error();
+    return counts;
+  }
+
+  // Stores a checked row of `schema`: over the rows `same_key` selects (a Range or
+  // HashRange row with the same key; empty for a schema without a key), keeping their
+  // other fields, or else as a new row. True when the row is new. Inside a transaction.
+  NetworkResult<bool> write_row(const SchemaDefinition& schema, const Json& row,
+                                const std::vector<FilterClause>& same_key, const std::string& path) {
+    if (!same_key.empty()) {
+      auto replaced = change_rows(schema, same_key, &row, path);
+      if (!replaced) return std::move(replaced).error();
+      if (*replaced > 0) return false;
+    }
+    auto text = dump_json(row);
+    if (!text) return bad_input(path + ": a string is not valid UTF-8");
+    auto stmt = prepare("INSERT INTO rows (schema, json) VALUES (?1, ?2)");
+    if (!stmt) return std::move(stmt).error();
+    StatementUse use(*stmt);
+    sqlite3_bind_text(use.get(), 1, schema.name.data(), static_cast<int>(schema.name.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(use.get(), 2, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(use.get()) != SQLITE_DONE) return storage_error("cannot insert into " + schema.name);
+    return true;
+  }
+
+  // Sets `changes` (field: value) in every row of `schema` matching `clauses`, or deletes
+  // those rows when `changes` is null. Returns how many. A batch of rows at a time, so a
+  // change to many rows holds only a batch in memory. Inside a transaction.
+  NetworkResult<std::size_t> change_rows(const SchemaDefinition& schema, const std::vector<FilterClause>& clauses,
+                                         const Json* changes, const std::string& path) {
+    constexpr std::size_t kBatchRows = 1000;
+    std::size_t changed = 0;
+    std::int64_t after = 0;
+    for (;;) {
+      auto batch = matching_rows(schema, clauses, after, kBatchRows);
+      if (!batch) return std::move(batch).error();
+      for (auto& [id, row] : *batch) {
+        after = id;
+        if (changes != nullptr) {
+          row.update(*changes);
+          auto text = dump_json(row);
+          if (!text) return bad_input(path + ": a string is not valid UTF-8");
+          auto stmt = prepare("UPDATE rows SET json = ?2 WHERE id = ?1");
+          if (!stmt) return std::move(stmt).error();
+          StatementUse use(*stmt);
+          sqlite3_bind_int64(use.get(), 1, id);
+          sqlite3_bind_text(use.get(), 2, text->data(), static_cast<int>(text->size()), SQLITE_TRANSIENT);
+          if (sqlite3_step(use.get()) != SQLITE_DONE) return storage_error("cannot update a row of " + schema.name);
+        } else {
+          auto stmt = prepare("DELETE FROM rows WHERE id = ?1");
+          if (!stmt) return std::move(stmt).error();
+          StatementUse use(*stmt);
+          sqlite3_bind_int64(use.get(), 1, id);
+          if (sqlite3_step(use.get()) != SQLITE_DONE) return storage_error("cannot delete a row of " + schema.name);
+        }
+        ++changed;
+      }
+      if (batch->size() < kBatchRows) return changed;
+    }
+  }
+
+  // Up to `max_rows` rows of `schema` with id > after_id matching `clauses`, as (id, row),
+  // in id order.
+  NetworkResult<std::vector<std::pair<std::int64_t, Json>>> matching_rows(const SchemaDefinition& schema,
+                                                                          const std::vector<FilterClause>& clauses,
+                                                                          std::int64_t after_id, std::size_t max_rows) {
+    auto stmt = page_statement(schema, clauses, "");
+    if (!stmt) return std::move(stmt).error();
+    StatementUse use(*stmt);
+    sqlite3_bind_int64(use.get(), 1, after_id);
+    std::vector<std::pair<std::int64_t, Json>> rows;
+    while (rows.size() < max_rows) {
+      const int rc = sqlite3_step(use.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return storage_error("cannot read " + schema.name);
+      auto row = stored_row(schema, use.get());
+      if (!row) return std::move(row).error();
+      if (matches(clauses, *row)) rows.emplace_back(sqlite3_column_int64(use.get(), 0), std::move(*row));
+    }
+    return rows;
+  }
+
+  // Column 1 of `stmt`'s current row, a stored row of `schema`, parsed.
+  NetworkResult<Json> stored_row(const SchemaDefinition& schema, sqlite3_stmt* stmt) const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+    const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1));
+    Json row = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, /*allow_exceptions=*/false);
+    // Rows are written by this store only; a broken one was edited by hand. Skipping it
+    // would silently change answers, so say so.
+    if (!row.is_object())
+      return net::make_error(net::ErrorKind::Message,
+                             "a stored row of " + schema.name + " in " + file.string() + " is not a JSON object");
+    return row;
   }
 
   NetworkResult<std::uint64_t> count_rows(std::string_view schema_name) {
@@ -577,14 +697,10 @@ struct SqliteStore::Impl {
       const int rc = sqlite3_step(use.get());
       if (rc == SQLITE_DONE) return page;
       if (rc != SQLITE_ROW) return storage_error("cannot query " + schema.name);
-      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(use.get(), 1));
+      auto parsed = stored_row(schema, use.get());
+      if (!parsed) return std::move(parsed).error();
+      const Json& row = *parsed;
       const auto size = static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 1));
-      Json row = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, /*allow_exceptions=*/false);
-      // Rows are written by insert_rows only; a broken one was edited by hand. Skipping it
-      // would silently change answers, so say so.
-      if (!row.is_object())
-        return net::make_error(net::ErrorKind::Message,
-                               "a stored row of " + schema.name + " in " + file.string() + " is not a JSON object");
       if (!matches(clauses, row)) continue;
       if (full) {
         page.more = true;
@@ -672,6 +788,11 @@ NetworkResult<std::optional<SchemaDefinition>> SqliteStore::get_schema(std::stri
 NetworkResult<std::size_t> SqliteStore::insert_rows(std::string_view schema_name, const Json& rows) {
   std::lock_guard lock(impl_->mutex);
   return impl_->insert_rows(schema_name, rows);
+}
+
+NetworkResult<MutationCounts> SqliteStore::apply_mutations(const std::vector<Mutation>& mutations) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->apply_mutations(mutations);
 }
 
 NetworkResult<std::uint64_t> SqliteStore::count_rows(std::string_view schema_name) {

@@ -60,6 +60,7 @@
 #include <datafold/net/error.hpp>
 #include <datafold/net/json.hpp>
 
+#include "store/mutation.hpp"
 #include "store/row_filter.hpp"
 #include "store/schema_definition.hpp"
 
@@ -133,11 +134,23 @@ class SqliteStore {
   net::NetworkResult<std::optional<SchemaDefinition>> get_schema(std::string_view name);
 
   // Inserts `rows` (one JSON object {field: value}, or an array of them) into schema
-  // `schema_name`; returns how many were inserted. All or nothing: Config naming the row
+  // `schema_name`; returns how many were written. All or nothing: Config naming the row
   // and field at fault (unknown schema, a key that is not a field, a value that does not
-  // match the field's declared "type"; null fits every type) and nothing is inserted.
-  // A row may omit fields; they read as null.
+  // match the field's declared "type"; null fits every type; a Range or HashRange row
+  // without its key) and nothing is written. A row may omit fields; they read as null.
+  // A Range or HashRange schema keeps one row per key: a row whose key is stored already
+  // is written over that row (fields it omits keep their values).
   net::NetworkResult<std::size_t> insert_rows(std::string_view schema_name, const net::Json& rows);
+
+  // Applies fold_db mutation documents in order, in one transaction: all or nothing.
+  //   create  inserts data as a row, as insert_rows does (counted as updated when it
+  //           replaces the row with the same key);
+  //   update  sets data's fields in each row rows_touched() selects;
+  //   delete  deletes each row rows_touched() selects.
+  // Config naming the document ("mutations[1].data.age: expected number, got string") for
+  // an unknown schema or field, a value of the wrong type, or a filter parse_filter refuses.
+  // Selecting no row is not an error: the counts say.
+  net::NetworkResult<MutationCounts> apply_mutations(const std::vector<Mutation>& mutations);
 
   // How many rows schema `schema_name` holds (0 for an unknown schema).
   net::NetworkResult<std::uint64_t> count_rows(std::string_view schema_name);
