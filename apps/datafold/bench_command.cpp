@@ -39,7 +39,7 @@ constexpr auto kWarmup = std::chrono::milliseconds(500);
 constexpr auto kClientTimeout = std::chrono::milliseconds(5000);
 // After the deadline, queries in flight get this long; each times out within kClientTimeout.
 constexpr auto kTailTimeout = kClientTimeout + std::chrono::milliseconds(1000);
-constexpr double kMaxDurationSeconds = 3600;
+constexpr double kMaxBenchSeconds = 3600;
 // Half the default 16 MiB frame: the reply's envelope has to fit around it.
 constexpr std::size_t kMaxPayloadBytes = 8u << 20;
 // What the built-in target serves: every field of this schema is payload_bytes long.
@@ -208,7 +208,7 @@ BenchCommand::BenchCommand(CLI::App& app)
   auto* in_flight = command_->add_option("--in-flight", in_flight_, "Queries in flight per connection (M)")
                         ->capture_default_str();
   command_->add_option("--duration", duration_seconds_, "Measured seconds per run, after a short warm-up")
-      ->check(seconds_validator(kMaxDurationSeconds))
+      ->check(seconds_validator(kMaxBenchSeconds))
       ->capture_default_str();
   payload_option_ = command_->add_option("--payload-bytes", payload_bytes_,
                                          "Bytes of payload in each reply of the built-in target")

@@ -61,7 +61,7 @@ net::NetworkResult<net::Query> query_of(const Json& document) {
 
 // Answers a query with fold_db's shapes: one object per row keyed by field name; a field
 // that cannot be read fails the whole query as [{"error": …}] (fold_db's answer).
-void answer_query(const HttpApi::LocalData& local, const net::Query& query, httplib::Response& res) {
+void answer_fold_db_query(const HttpApi::LocalData& local, const net::Query& query, httplib::Response& res) {
   if (!local.query) return fold_db_error(res, 500, "Failed to execute query: this node serves no data");
   const auto answer = local.query(query);
   if (auto refused = net::refusal_of(answer)) {
@@ -83,7 +83,7 @@ void answer_query(const HttpApi::LocalData& local, const net::Query& query, http
 }
 
 // Applies mutation documents (JSON text); fold_db's 400 for a document it cannot apply.
-bool apply_mutations(const HttpApi::LocalData& local, const std::string& text, httplib::Response& res, Json* counts) {
+bool apply_fold_db_mutations(const HttpApi::LocalData& local, const std::string& text, httplib::Response& res, Json* counts) {
   if (!local.mutate) {
     fold_db_error(res, 500, "this node serves no data");
     return false;
@@ -173,10 +173,10 @@ void install_fold_db_routes(httplib::Server& s, net::NetworkCore& core, const Ht
     if (body.is_discarded()) return fold_db_error(res, 400, "Failed to parse query: the body is not JSON");
     auto query = query_of(body);
     if (!query) return fold_db_error(res, 400, "Failed to parse query: " + query.error().message);
-    answer_query(local, *query, res);
+    answer_fold_db_query(local, *query, res);
   });
   s.Post("/api/mutation", [&local](const httplib::Request& req, httplib::Response& res) {
-    if (apply_mutations(local, req.body, res, nullptr)) reply_success(res);
+    if (apply_fold_db_mutations(local, req.body, res, nullptr)) reply_success(res);
   });
   s.Post("/api/execute", [&local](const httplib::Request& req, httplib::Response& res) {
     auto body = Json::parse(req.body, nullptr, false);
@@ -188,10 +188,10 @@ void install_fold_db_routes(httplib::Server& s, net::NetworkCore& core, const Ht
     if (operation.is_object() && operation.value("type", "") == "query") {
       auto query = query_of(operation);
       if (!query) return fold_db_error(res, 400, "Failed to parse query: " + query.error().message);
-      return answer_query(local, *query, res);
+      return answer_fold_db_query(local, *query, res);
     }
     Json counts;
-    if (apply_mutations(local, text, res, &counts)) fold_db_data(res, counts);
+    if (apply_fold_db_mutations(local, text, res, &counts)) fold_db_data(res, counts);
   });
 }
 

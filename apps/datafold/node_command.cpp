@@ -30,7 +30,7 @@ namespace {
 // How often the foreground loop looks at the peer set, to log who came and went.
 constexpr auto kPeerPollInterval = std::chrono::seconds(1);
 // A year: long enough for any test run, short enough that the deadline arithmetic cannot overflow.
-constexpr double kMaxDurationSeconds = 365.0 * 24 * 3600;
+constexpr double kMaxRunSeconds = 365.0 * 24 * 3600;
 
 // Logs peers as they connect and disconnect, so an operator sees bootstrap work.
 class PeerLog {
@@ -164,7 +164,7 @@ NodeCommand::NodeCommand(CLI::App& app, const GlobalOptions& global)
   command_->add_flag("--sample", sample_, "Seed a sample UserProfile schema whose fields have different read policies");
   duration_option_ = command_->add_option("--duration", duration_seconds_,
                                           "Stop after this many seconds instead of waiting for a signal")
-                         ->check(seconds_validator(kMaxDurationSeconds));
+                         ->check(seconds_validator(kMaxRunSeconds));
 }
 
 int NodeCommand::run() const {

@@ -16,7 +16,7 @@ namespace {
 // own retry timer is further off.
 constexpr auto kMaxSelectWait = std::chrono::milliseconds(100);
 
-std::string describe(int code) {
+std::string natpmp_error_text(int code) {
   switch (code) {
     case NATPMP_ERR_CANNOTGETGATEWAY: return "no default gateway";
     case NATPMP_ERR_NOGATEWAYSUPPORT: return "the gateway does not speak NAT-PMP";
@@ -36,7 +36,7 @@ NetworkError failure(int code) {
   const auto kind = code == NATPMP_ERR_NOGATEWAYSUPPORT || code == NATPMP_ERR_CANNOTGETGATEWAY
                         ? ErrorKind::Discovery
                         : refused ? ErrorKind::Protocol : ErrorKind::Connection;
-  return make_error(kind, "NAT-PMP: " + describe(code));
+  return make_error(kind, "NAT-PMP: " + natpmp_error_text(code));
 }
 
 struct Session {

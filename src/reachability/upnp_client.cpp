@@ -21,7 +21,7 @@ constexpr int kOtherPortsToTry = 3;
 // SSDP answers arrive within a second or two; more only delays a node with no IGD.
 constexpr auto kMaxDiscoveryWait = std::chrono::milliseconds(2000);
 
-std::string describe(int code) {
+std::string upnp_error_text(int code) {
   const char* text = strupnperror(code);
   return "UPnP error " + std::to_string(code) + (text ? std::string(" (") + text + ")" : std::string());
 }
@@ -90,7 +90,7 @@ NetworkResult<GrantedMapping> UpnpClient::add(const MappingRequest& request, con
   if (result == UPNPCOMMAND_SUCCESS) return granted(wanted);
   if (result != kConflictInMappingEntry) {
     return make_error(result > 0 ? ErrorKind::Protocol : ErrorKind::Connection,
-                      "UPnP AddPortMapping: " + describe(result));
+                      "UPnP AddPortMapping: " + upnp_error_text(result));
   }
   // The wanted port is someone else's: let the gateway choose (IGD v2), else try a few.
   char reserved[8] = {};
@@ -108,7 +108,7 @@ NetworkResult<GrantedMapping> UpnpClient::add(const MappingRequest& request, con
     if (result == UPNPCOMMAND_SUCCESS) return granted(port);
   }
   return make_error(ErrorKind::Protocol, "UPnP AddPortMapping: port " + std::to_string(wanted) +
-                                             " is taken and no other was granted: " + describe(result));
+                                             " is taken and no other was granted: " + upnp_error_text(result));
 }
 
 NetworkResult<GrantedMapping> UpnpClient::map(const MappingRequest& request, Clock::time_point deadline) {
@@ -117,7 +117,7 @@ NetworkResult<GrantedMapping> UpnpClient::map(const MappingRequest& request, Clo
   const int asked = UPNP_GetExternalIPAddress(gateway_->urls.controlURL, gateway_->data.first.servicetype, external_ip);
   if (asked != UPNPCOMMAND_SUCCESS || external_ip[0] == '\0') {
     gateway_.reset();  // search again next time: the gateway may have gone or moved
-    return make_error(ErrorKind::Connection, "UPnP GetExternalIPAddress: " + describe(asked));
+    return make_error(ErrorKind::Connection, "UPnP GetExternalIPAddress: " + upnp_error_text(asked));
   }
   auto added = add(request, external_ip);
   if (!added && added.error().kind == ErrorKind::Connection) gateway_.reset();
@@ -130,7 +130,7 @@ NetworkResult<void> UpnpClient::unmap(const GrantedMapping& mapping, std::uint16
                                             std::to_string(mapping.external_port).c_str(), "TCP", nullptr);
   if (result != UPNPCOMMAND_SUCCESS)
     return make_error(result > 0 ? ErrorKind::Protocol : ErrorKind::Connection,
-                      "UPnP DeletePortMapping: " + describe(result));
+                      "UPnP DeletePortMapping: " + upnp_error_text(result));
   return {};
 }
 

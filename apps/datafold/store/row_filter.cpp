@@ -14,7 +14,7 @@ using net::Json;
 using net::NetworkResult;
 using Op = FilterClause::Op;
 
-net::NetworkError bad(const std::string& path, const std::string& why) {
+net::NetworkError filter_error(const std::string& path, const std::string& why) {
   return net::make_error(net::ErrorKind::Config, path + ": " + why);
 }
 
@@ -42,36 +42,36 @@ std::optional<std::string> prefix_successor(std::string prefix) {
 NetworkResult<void> parse_range_op(const std::string& field, const Json& op, const std::string& path,
                                    std::vector<FilterClause>& out) {
   if (!op.is_object() || op.size() != 1)
-    return bad(path,
+    return filter_error(path,
                R"(expected one of {"Key": v}, {"KeyRange": {"start": a, "end": b}}, {"KeyPrefix": "p"}, {"KeyPattern": "p*"})");
   const std::string& kind = op.begin().key();
   const Json& arg = op.begin().value();
   const std::string at = path + "." + kind;
   if (kind == "Key") {
-    if (!string_or_number(arg)) return bad(at, std::string("a key must be a string or number, got ") + arg.type_name());
+    if (!string_or_number(arg)) return filter_error(at, std::string("a key must be a string or number, got ") + arg.type_name());
     out.push_back({field, Op::Eq, arg});
     return {};
   }
   if (kind == "KeyRange") {
     if (!arg.is_object() || !arg.contains("start") || !arg.contains("end") || arg.size() != 2)
-      return bad(at, R"(expected {"start": a, "end": b})");
+      return filter_error(at, R"(expected {"start": a, "end": b})");
     for (const char* bound : {"start", "end"})
       if (!string_or_number(arg[bound]))
-        return bad(at + "." + bound,
+        return filter_error(at + "." + bound,
                    std::string("a range bound must be a string or number, got ") + arg[bound].type_name());
     out.push_back({field, Op::Gte, arg["start"]});
     out.push_back({field, Op::Lt, arg["end"]});
     return {};
   }
   if (kind == "KeyPrefix") {
-    if (!arg.is_string()) return bad(at, std::string("a prefix must be a string, got ") + arg.type_name());
+    if (!arg.is_string()) return filter_error(at, std::string("a prefix must be a string, got ") + arg.type_name());
     const auto& prefix = arg.get_ref<const std::string&>();
     out.push_back({field, Op::Gte, arg});
     if (auto next = prefix_successor(prefix)) out.push_back({field, Op::Lt, Json(std::move(*next))});
     return {};
   }
   if (kind == "KeyPattern") {
-    if (!arg.is_string()) return bad(at, std::string("a pattern must be a string, got ") + arg.type_name());
+    if (!arg.is_string()) return filter_error(at, std::string("a pattern must be a string, got ") + arg.type_name());
     const auto& pattern = arg.get_ref<const std::string&>();
     // The part before the first wildcard bounds the range, as a KeyPrefix would: an
     // index then reads only the keys that can match.
@@ -83,35 +83,35 @@ NetworkResult<void> parse_range_op(const std::string& field, const Json& op, con
     out.push_back({field, Op::Pattern, arg});
     return {};
   }
-  return bad(at, "unknown range operation (expected Key, KeyRange, KeyPrefix or KeyPattern)");
+  return filter_error(at, "unknown range operation (expected Key, KeyRange, KeyPrefix or KeyPattern)");
 }
 
 NetworkResult<void> parse_range_filter(const Json& filter, std::vector<FilterClause>& out) {
   const Json& range = filter["range_filter"];
   if (const auto field = filter.find("field"); field != filter.end()) {
-    if (!field->is_string()) return bad("filter.field", "expected a field name");
+    if (!field->is_string()) return filter_error("filter.field", "expected a field name");
     return parse_range_op(field->get<std::string>(), range, "filter.range_filter", out);
   }
-  if (range.empty()) return bad("filter.range_filter", R"(expected {"<field>": {"Key": v}} or another range operation)");
+  if (range.empty()) return filter_error("filter.range_filter", R"(expected {"<field>": {"Key": v}} or another range operation)");
   for (const auto& [name, op] : range.items())
     if (auto r = parse_range_op(name, op, "filter.range_filter." + name, out); !r) return r;
   return {};
 }
 
 NetworkResult<void> parse_operator_form(const Json& filter, std::vector<FilterClause>& out) {
-  if (filter.size() != 3) return bad("filter", R"(the operator form is {"field": f, "operator": op, "value": v})");
+  if (filter.size() != 3) return filter_error("filter", R"(the operator form is {"field": f, "operator": op, "value": v})");
   const Json& field = filter["field"];
-  if (!field.is_string()) return bad("filter.field", "expected a field name");
+  if (!field.is_string()) return filter_error("filter.field", "expected a field name");
   const auto& name = filter["operator"].get_ref<const std::string&>();
   for (const auto& [op, op_name] : kOpNames) {
     if (name != op_name) continue;
     const Json& value = filter["value"];
     if (ordering(op) && !string_or_number(value))
-      return bad("filter.value", "operator " + name + " needs a string or number, got " + value.type_name());
+      return filter_error("filter.value", "operator " + name + " needs a string or number, got " + value.type_name());
     out.push_back({field.get<std::string>(), op, value});
     return {};
   }
-  return bad("filter.operator", "unknown operator '" + name + "' (expected eq, ne, gt, gte, lt, lte or contains)");
+  return filter_error("filter.operator", "unknown operator '" + name + "' (expected eq, ne, gt, gte, lt, lte or contains)");
 }
 
 // {"gt": 30} in the equality map ({"age": {"gt": 30}}, fold_db's example queries): the
@@ -129,13 +129,13 @@ NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, con
 // be a list of clauses that must all hold, so it is refused rather than answered wrong.
 NetworkResult<void> parse_conditions(const Json& filter, std::vector<FilterClause>& out) {
   const auto& name = filter["operator"].get_ref<const std::string&>();
-  if (filter.size() != 2) return bad("filter", R"(expected {"operator": "and", "conditions": [filter, …]})");
+  if (filter.size() != 2) return filter_error("filter", R"(expected {"operator": "and", "conditions": [filter, …]})");
   if (name != "and")
-    return bad("filter.operator", "'" + name +
+    return filter_error("filter.operator", "'" + name +
                                       "' is not supported: a filter here is a conjunction (\"and\"); ask one query "
                                       "per alternative");
   const Json& conditions = filter["conditions"];
-  if (!conditions.is_array() || conditions.empty()) return bad("filter.conditions", "expected a list of filters");
+  if (!conditions.is_array() || conditions.empty()) return filter_error("filter.conditions", "expected a list of filters");
   for (std::size_t i = 0; i < conditions.size(); ++i) {
     auto clauses = parse_filter_at(conditions[i], "filter.conditions[" + std::to_string(i) + "]");
     if (!clauses) return std::move(clauses).error();
@@ -221,7 +221,7 @@ bool glob_matches(std::string_view pattern, std::string_view text) noexcept {
 NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>& filter) {
   std::vector<FilterClause> out;
   if (!filter || filter->is_null()) return out;
-  if (!filter->is_object()) return bad("filter", "expected a JSON object {field: value}");
+  if (!filter->is_object()) return filter_error("filter", "expected a JSON object {field: value}");
   const Json& f = *filter;
 
   if (const auto op = f.find("operator"); op != f.end() && op->is_string() && f.contains("field") &&
@@ -242,7 +242,7 @@ NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>&
   for (const auto& [name, value] : f.items()) {
     if (auto op = operator_object(value)) {
       if (ordering(op->first) && !string_or_number(op->second))
-        return bad("filter." + name + "." + std::string(to_string(op->first)),
+        return filter_error("filter." + name + "." + std::string(to_string(op->first)),
                    "needs a string or number, got " + std::string(op->second.type_name()));
       out.push_back({name, op->first, op->second});
     } else {
@@ -256,7 +256,7 @@ namespace {
 NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, const std::string& path) {
   auto clauses = parse_filter(std::optional<Json>(filter));
   if (clauses || !clauses.error().message.starts_with("filter")) return clauses;
-  return bad(path + clauses.error().message.substr(6, clauses.error().message.find(": ") - 6),
+  return filter_error(path + clauses.error().message.substr(6, clauses.error().message.find(": ") - 6),
              clauses.error().message.substr(clauses.error().message.find(": ") + 2));
 }
 }  // namespace
@@ -269,7 +269,7 @@ NetworkResult<std::vector<FilterClause>> parse_filter(const SchemaDefinition& sc
     if (schema.find_field(clause.field) != nullptr) continue;
     std::string fields;
     for (const auto& f : schema.fields) fields += (fields.empty() ? "" : ", ") + f.name;
-    return bad("filter." + clause.field, "unknown field of schema " + schema.name + " (fields: " + fields + ")");
+    return filter_error("filter." + clause.field, "unknown field of schema " + schema.name + " (fields: " + fields + ")");
   }
   return clauses;
 }

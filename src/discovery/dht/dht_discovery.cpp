@@ -23,7 +23,6 @@ namespace datafold::net::discovery {
 
 namespace {
 
-dht::InfoHash info_hash(const DhtKey& key) { return dht::InfoHash(key.data(), key.size()); }
 
 dht::SockAddr sock_addr(const asio::ip::address& address, std::uint16_t port) {
   const asio::ip::udp::endpoint endpoint(address, port);

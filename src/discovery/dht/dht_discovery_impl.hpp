@@ -28,6 +28,9 @@
 
 namespace datafold::net::discovery {
 
+// The OpenDHT key a DhtKey stands for.
+inline dht::InfoHash info_hash(const DhtKey& key) { return dht::InfoHash(key.data(), key.size()); }
+
 struct DhtLookup {
   enum class Kind : std::uint8_t { Node, Network, Inspect };
 

@@ -23,7 +23,6 @@ constexpr std::size_t kMaxValuesPerLookup = 1024;
 constexpr std::chrono::milliseconds kFirstRetry{250};
 constexpr std::chrono::milliseconds kMaxRetry{4000};
 
-dht::InfoHash info_hash(const DhtKey& key) { return dht::InfoHash(key.data(), key.size()); }
 
 std::chrono::system_clock::time_point as_time_point(std::int64_t unix_ms) {
   return std::chrono::system_clock::time_point{std::chrono::milliseconds{unix_ms}};
