@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "core/encoding.hpp"
+#include "core/openssl_ptr.hpp"
 
 namespace datafold::net {
 namespace {
@@ -25,17 +26,10 @@ namespace {
 constexpr off_t kMaxKeyFileSize = 64 * 1024;
 constexpr int kTempNameAttempts = 8;
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const noexcept { BIO_free_all(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using BioPtr = std::unique_ptr<BIO, BioFree>;
+using detail::BioPtr;
+using detail::MdCtxFree;
+using detail::PkeyFree;
+using detail::PkeyPtr;
 
 class FileDescriptor {
  public:
@@ -129,7 +123,7 @@ int read_small_file(const std::filesystem::path& path, std::string& out) {
   return 0;
 }
 
-int write_all(int fd, std::string_view data) {
+int write_all_or_errno(int fd, std::string_view data) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
@@ -172,7 +166,7 @@ int write_private_file(const std::filesystem::path& path, std::string_view data,
   int err = 0;
   // The umask can only clear bits; fchmod makes the mode exactly 0600.
   if (::fchmod(fd.get(), S_IRUSR | S_IWUSR) != 0) err = errno;
-  if (err == 0) err = write_all(fd.get(), data);
+  if (err == 0) err = write_all_or_errno(fd.get(), data);
   if (err == 0 && ::fsync(fd.get()) != 0) err = errno;
   if (fd.close() != 0 && err == 0) err = errno;
   if (err == 0) {

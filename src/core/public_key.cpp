@@ -7,18 +7,15 @@
 #include <memory>
 
 #include "core/encoding.hpp"
+#include "core/openssl_ptr.hpp"
 
 namespace datafold::net {
 namespace {
 
 constexpr std::size_t kSignatureSize = 64;
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
-};
+using detail::MdCtxFree;
+using detail::PkeyFree;
 
 // OpenSSL wants a non-null pointer even for an empty message.
 const unsigned char* data_or_empty(std::span<const std::uint8_t> bytes) noexcept {

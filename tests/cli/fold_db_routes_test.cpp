@@ -31,7 +31,7 @@ std::string reference_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-struct Reply {
+struct RouteReply {
   int status = 0;  // 0: no answer
   Json body;       // discarded if not JSON
   std::string text;
@@ -39,7 +39,7 @@ struct Reply {
 
 class FoldDbRoutes : public CliTest {
  protected:
-  static Reply reply(const httplib::Result& result) {
+  static RouteReply reply(const httplib::Result& result) {
     if (!result) return {};
     return {result->status, parse_json(result->body), result->body};
   }
@@ -49,14 +49,14 @@ class FoldDbRoutes : public CliTest {
     http.set_read_timeout(std::chrono::seconds(30));
     return http;
   }
-  Reply get(const NodeProcess& node, const std::string& path) { return reply(client_for(node).Get(path)); }
-  Reply post(const NodeProcess& node, const std::string& path, const std::string& body) {
+  RouteReply get(const NodeProcess& node, const std::string& path) { return reply(client_for(node).Get(path)); }
+  RouteReply post(const NodeProcess& node, const std::string& path, const std::string& body) {
     return reply(client_for(node).Post(path, body, "application/json"));
   }
 
   // `curl -X POST URL` as fold_db's docs show it: no body and no Content-Length, over a
   // plain socket so no client library adds one. The status and body, or status 0.
-  static Reply bodiless_post(const NodeProcess& node, const std::string& path) {
+  static RouteReply bodiless_post(const NodeProcess& node, const std::string& path) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return {};
     timeval timeout{30, 0};
@@ -76,7 +76,7 @@ class FoldDbRoutes : public CliTest {
       }
     }
     ::close(fd);
-    Reply r;
+    RouteReply r;
     if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return r;
     r.status = std::stoi(response.substr(9, 3));
     const auto body_at = response.find("\r\n\r\n");
@@ -85,11 +85,11 @@ class FoldDbRoutes : public CliTest {
     return r;
   }
 
-  static void expect_success(const Reply& r, const std::string& what, int status = 200) {
+  static void expect_success(const RouteReply& r, const std::string& what, int status = 200) {
     EXPECT_EQ(r.status, status) << what << ": " << r.text;
     EXPECT_EQ(r.body, (Json{{"success", true}})) << what << ": " << r.text;
   }
-  static void expect_error(const Reply& r, int status, const std::string& contains, const std::string& what) {
+  static void expect_error(const RouteReply& r, int status, const std::string& contains, const std::string& what) {
     EXPECT_EQ(r.status, status) << what << ": " << r.text;
     ASSERT_TRUE(r.body.is_object() && r.body.size() == 1 && r.body.contains("error")) << what << ": " << r.text;
     EXPECT_NE(r.body["error"].get<std::string>().find(contains), std::string::npos) << what << ": " << r.text;
@@ -115,7 +115,7 @@ TEST_F(FoldDbRoutes, TheNetworkRoutesTakeFoldDbsBodiesAndBodilessPostsAndAnswerI
       << status.text;
 
   // discover: a list of node ids; b answers on the test's loopback LAN.
-  Reply found;
+  RouteReply found;
   EXPECT_TRUE(eventually([&] {
     found = bodiless_post(a, "/api/network/discover");
     return found.status == 200 && found.body["data"].is_array() &&

@@ -89,7 +89,7 @@ TEST(NodeAgainstSpec, AClientOfferingAnotherProtocolFailsTheHandshakeWithNoAppli
 
 // ------------------------------------------------------------------ (b)-(d) sections 7.3, 9
 
-QueryMessage raw_query(const RawTlsClient& raw, std::string schema, std::vector<std::string> fields,
+QueryMessage spec_query(const RawTlsClient& raw, std::string schema, std::vector<std::string> fields,
                        std::optional<Json> filter = std::nullopt) {
   QueryMessage request;
   request.query_id = Uuid::random();
@@ -113,7 +113,7 @@ TEST(NodeAgainstSpec, AnUnknownSchemaIsOneSchemaNotFoundErrorAndTheConnectionSta
   ASSERT_TRUE(raw.connect(node->listen_port()));
   ASSERT_TRUE(raw.exchange_hello());
 
-  const auto request = raw_query(raw, "Nope", {"a", "b"});
+  const auto request = spec_query(raw, "Nope", {"a", "b"});
   const auto reply = ask(raw, request);
   ASSERT_TRUE(reply);
   const auto* error = std::get_if<ErrorMessage>(&*reply);
@@ -123,7 +123,7 @@ TEST(NodeAgainstSpec, AnUnknownSchemaIsOneSchemaNotFoundErrorAndTheConnectionSta
   EXPECT_EQ(error->message, "schema 'Nope' not found");
 
   // The connection stays: the next query on it is answered.
-  const auto next = ask(raw, raw_query(raw, "UserProfile", {"username"}));
+  const auto next = ask(raw, spec_query(raw, "UserProfile", {"username"}));
   ASSERT_TRUE(next);
   ASSERT_TRUE(std::holds_alternative<QueryResponseMessage>(*next));
 }

@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-NetworkConfig dht_config(std::vector<std::string> bootstrap) {
+NetworkConfig relay_dht_config(std::vector<std::string> bootstrap) {
   auto config = loopback_config();
   config.enable_dht = true;
   config.dht_port = 0;
@@ -24,13 +24,13 @@ NetworkConfig dht_config(std::vector<std::string> bootstrap) {
 }
 
 TEST(RelayFromDht, ANodeThatKnowsNoRelayReservesAtOneAnnouncedInTheDht) {
-  auto relay_config = dht_config({});
+  auto relay_config = relay_dht_config({});
   relay_config.relay = true;
   auto relay = start_node(relay_config);
   ASSERT_TRUE(relay);
   const std::string seed = "127.0.0.1:" + std::to_string(relay->dht_stats()->port);
 
-  auto hidden_config = dht_config({seed});
+  auto hidden_config = relay_dht_config({seed});
   hidden_config.use_relays = NetworkConfig::RelayUse::Always;  // no relays named, none known
   hidden_config.accept_connections = false;  // no direct way in: the relay is the only one
   auto hidden = start_node(hidden_config);
@@ -51,7 +51,7 @@ TEST(RelayFromDht, ANodeThatKnowsNoRelayReservesAtOneAnnouncedInTheDht) {
 
   // The relayed address reaches the DHT too: a caller with the id alone gets
   // through the relay.
-  auto caller = start_node(dht_config({seed}));
+  auto caller = start_node(relay_dht_config({seed}));
   ASSERT_TRUE(caller);
   Query query;
   query.schema_name = "Anything";

@@ -19,7 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Query one_field() {
+Query relay_one_field() {
   Query query;
   query.schema_name = "Anything";
   query.fields = {"name"};
@@ -77,7 +77,7 @@ Faulty faulty_relay() {
 void expect_errors_never_wrong_data(NetworkCore& caller, const NodeId& target, std::initializer_list<ErrorKind> kinds) {
   int failures = 0;
   for (int i = 0; i < 20 && failures < 3; ++i) {
-    auto result = caller.query_node(target, one_field());
+    auto result = caller.query_node(target, relay_one_field());
     if (result.ok()) {
       EXPECT_TRUE(is_the_answer(*result)) << "wrong data through a faulty relay";
     } else {
@@ -91,7 +91,7 @@ void expect_errors_never_wrong_data(NetworkCore& caller, const NodeId& target, s
 TEST(RelayFaults, ARelayThatFlipsBytesGivesErrorsNeverWrongData) {
   auto f = faulty_relay();
   ASSERT_TRUE(f.caller);
-  auto first = f.caller->query_node(f.hidden->local_node_id(), one_field());
+  auto first = f.caller->query_node(f.hidden->local_node_id(), relay_one_field());
   ASSERT_TRUE(first.ok()) << first.error().to_string();
   ASSERT_TRUE(is_the_answer(*first));
   // One direction only: both ends of the circuit pass through the proxy, and the same
@@ -104,7 +104,7 @@ TEST(RelayFaults, ARelayThatFlipsBytesGivesErrorsNeverWrongData) {
 TEST(RelayFaults, ARelayThatCutsACircuitFailsItsRequestsAsConnectionErrors) {
   auto f = faulty_relay();
   ASSERT_TRUE(f.caller);
-  ASSERT_TRUE(f.caller->query_node(f.hidden->local_node_id(), one_field()).ok());
+  ASSERT_TRUE(f.caller->query_node(f.hidden->local_node_id(), relay_one_field()).ok());
   f.proxy->cut_after(FaultProxy::Direction::Both, 10);
   expect_errors_never_wrong_data(*f.caller, f.hidden->local_node_id(), {ErrorKind::Connection});
 }
@@ -112,10 +112,10 @@ TEST(RelayFaults, ARelayThatCutsACircuitFailsItsRequestsAsConnectionErrors) {
 TEST(RelayFaults, ARelayThatTruncatesACircuitEndsItsRequestsWithErrors) {
   auto f = faulty_relay();
   ASSERT_TRUE(f.caller);
-  ASSERT_TRUE(f.caller->query_node(f.hidden->local_node_id(), one_field()).ok());
+  ASSERT_TRUE(f.caller->query_node(f.hidden->local_node_id(), relay_one_field()).ok());
   f.proxy->truncate_after(FaultProxy::Direction::Both, 10);
   // Nothing comes back: the request ends at its deadline (or the ping's), never hangs.
-  auto result = f.caller->query_node(f.hidden->local_node_id(), one_field());
+  auto result = f.caller->query_node(f.hidden->local_node_id(), relay_one_field());
   ASSERT_FALSE(result.ok());
   EXPECT_TRUE(result.error().kind == ErrorKind::Timeout || result.error().kind == ErrorKind::Connection)
       << result.error().to_string();
@@ -142,7 +142,7 @@ TEST(RelayFaults, ARelayKilledUnderLoadFailsItsRequestsAtOnceAndTheNodesGoOnThro
   auto caller = start_node(quiet_config());
   ASSERT_TRUE(caller);
   know_only_at(*caller, *hidden, report.relayed_addresses);
-  ASSERT_TRUE(caller->query_node(hidden->local_node_id(), one_field()).ok());
+  ASSERT_TRUE(caller->query_node(hidden->local_node_id(), relay_one_field()).ok());
   // The relay the caller went through (both are dialled, staggered, and the first
   // circuit up wins) is the one to kill; the other is where it must go on.
   const auto used = caller->known_nodes().at(hidden->local_node_id()).relayed_via;
@@ -170,7 +170,7 @@ TEST(RelayFaults, ARelayKilledUnderLoadFailsItsRequestsAtOnceAndTheNodesGoOnThro
       ++outstanding;
     }
     ++issued;
-    caller->async_query_node(hidden->local_node_id(), one_field(), [&](NetworkResult<QueryResult> result) {
+    caller->async_query_node(hidden->local_node_id(), relay_one_field(), [&](NetworkResult<QueryResult> result) {
       if (result.ok()) {
         (is_the_answer(*result) ? answered : wrong)++;
       } else {
@@ -197,7 +197,7 @@ TEST(RelayFaults, ARelayKilledUnderLoadFailsItsRequestsAtOnceAndTheNodesGoOnThro
   EXPECT_EQ(other_errors, 0);
   EXPECT_GT(answered, answered_at_kill + 100) << "the nodes did not go on through the other relay";
   // They go on through the second relay.
-  auto after = caller->query_node(hidden->local_node_id(), one_field());
+  auto after = caller->query_node(hidden->local_node_id(), relay_one_field());
   ASSERT_TRUE(after.ok()) << after.error().to_string();
   EXPECT_EQ(*caller->known_nodes().at(hidden->local_node_id()).relayed_via, survivor->local_node_id());
   std::printf("relay killed under load: issued %d, answered %d, failed %d\n", issued.load(), answered.load(),

@@ -38,7 +38,7 @@ NetworkConfig scoring_config() {
   return config;
 }
 
-std::string header(std::uint32_t length) {
+std::string frame_header(std::uint32_t length) {
   return {static_cast<char>(length >> 24), static_cast<char>(length >> 16), static_cast<char>(length >> 8),
           static_cast<char>(length)};
 }
@@ -48,7 +48,7 @@ std::string header(std::uint32_t length) {
 bool send_garbage_until_closed(RawTlsClient& raw, std::uint16_t port, const std::string& host = kAbusiveHost) {
   if (!raw.connect_from(host, port) || !raw.exchange_hello()) return false;
   const std::string junk = "\xff\xff\xff\xff\x0f";
-  for (int i = 0; i < 3; ++i) (void)raw.write(header(static_cast<std::uint32_t>(junk.size())) + junk);
+  for (int i = 0; i < 3; ++i) (void)raw.write(frame_header(static_cast<std::uint32_t>(junk.size())) + junk);
   EXPECT_TRUE(raw.wait_closed()) << "repeated violations must close the connection";
   return true;
 }

@@ -20,7 +20,7 @@ using net::Json;
 const std::filesystem::path kReference =
     std::filesystem::path(DATAFOLD_SOURCE_DIR) / ".." / "shared" / "reference" / "fold_db";
 
-std::string read_file(const std::filesystem::path& path) {
+std::string read_reference_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   EXPECT_TRUE(in) << path;
   std::stringstream text;
@@ -28,10 +28,10 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-std::string document(const std::string& name) { return read_file(kReference / "documents" / name); }
+std::string document(const std::string& name) { return read_reference_file(kReference / "documents" / name); }
 
 SchemaDefinition reference_schema(const std::string& file) {
-  auto parsed = parse_schema(read_file(kReference / "schemas" / ("EdgeVector+fold_db__" + file)));
+  auto parsed = parse_schema(read_reference_file(kReference / "schemas" / ("EdgeVector+fold_db__" + file)));
   EXPECT_TRUE(parsed) << file << ": " << parsed.error().message;
   return parsed ? *parsed : SchemaDefinition{};
 }
@@ -210,7 +210,7 @@ TEST_F(Mutations, WhatTheNodeDoesNotDoIsRefusedNamingTheKey) {
 TEST(MutationDocuments, EveryReferenceDocumentIsAQueryOrParsesOrIsRefusedForAReason) {
   int mutations = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kReference / "documents")) {
-    const std::string text = read_file(entry.path());
+    const std::string text = read_reference_file(entry.path());
     const Json parsed = Json::parse(text);
     const Json& first = parsed.is_array() ? parsed[0] : parsed;
     if (first.value("type", "") == "query") continue;

@@ -10,7 +10,7 @@ namespace {
 
 using net::Json;
 
-net::PublicKey key_of(std::uint8_t fill) {
+net::PublicKey schema_key_of(std::uint8_t fill) {
   std::array<std::uint8_t, net::PublicKey::kSize> bytes{};
   bytes.fill(fill);
   return net::PublicKey(bytes);
@@ -30,7 +30,7 @@ std::string issue_example(const std::string& key) {
 }
 
 TEST(SchemaDefinition, IssueExampleLoadsUnchanged) {
-  const auto key = key_of(7);
+  const auto key = schema_key_of(7);
   auto parsed = parse_schema(issue_example(key.to_string()));
   ASSERT_TRUE(parsed) << parsed.error().message;
   const SchemaDefinition& schema = *parsed;
@@ -73,7 +73,7 @@ TEST(SchemaDefinition, OptionalTypeVersionAndDescription) {
 }
 
 TEST(SchemaDefinition, RoundTripsThroughToJson) {
-  auto parsed = parse_schema(issue_example(key_of(9).to_string()));
+  auto parsed = parse_schema(issue_example(schema_key_of(9).to_string()));
   ASSERT_TRUE(parsed);
   parsed->description = "people";
   parsed->fields[0].type = FieldType::String;

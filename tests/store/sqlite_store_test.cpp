@@ -27,7 +27,7 @@ SchemaDefinition people_schema() {
   return *parsed;
 }
 
-SqliteStore open_store(const std::filesystem::path& path) {
+SqliteStore open_test_store(const std::filesystem::path& path) {
   auto store = SqliteStore::open(path);
   EXPECT_TRUE(store) << store.error().message;
   return std::move(store).value();
@@ -52,7 +52,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  SqliteStore store_ = open_store(dir_.db());
+  SqliteStore store_ = open_test_store(dir_.db());
 };
 
 TEST(SqliteStoreOpen, CreatesFileInWalModeAndReopens) {
@@ -300,7 +300,7 @@ TEST_F(SqliteStoreTest, QueryRefusesBadFieldsAndFilters) {
 // `datafold insert` and `datafold schema add` run in another process while the node
 // serves: a second store on the same file stands in for that process.
 TEST_F(SqliteStoreTest, SecondStoreOnSameFileSeesWritesAtOnce) {
-  SqliteStore cli = open_store(dir_.db());
+  SqliteStore cli = open_test_store(dir_.db());
   SchemaDefinition notes = people_schema();
   notes.name = "Notes";
   ASSERT_TRUE(cli.add_schema(notes));
@@ -321,7 +321,7 @@ TEST_F(SqliteStoreTest, SecondStoreOnSameFileSeesWritesAtOnce) {
 // instead of failing with "database is locked".
 TEST_F(SqliteStoreTest, ConcurrentWritersFromTwoConnectionsAllSucceed) {
   constexpr int kRowsEach = 300;
-  SqliteStore other = open_store(dir_.db());
+  SqliteStore other = open_test_store(dir_.db());
   auto write = [](SqliteStore& store, const char* who, bool& ok) {
     ok = true;
     for (int i = 0; i < kRowsEach && ok; ++i) {

@@ -15,15 +15,15 @@ using net::Json;
 using net::SchemaError;
 using testutil::TempDir;
 
-constexpr std::uint32_t kUntrusted = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint32_t kStranger = std::numeric_limits<std::uint32_t>::max();
 
-net::PublicKey key_of(std::uint8_t fill) {
+net::PublicKey reader_key_of(std::uint8_t fill) {
   std::array<std::uint8_t, net::PublicKey::kSize> bytes{};
   bytes.fill(fill);
   return net::PublicKey(bytes);
 }
 
-net::RequestContext at(std::uint32_t distance, net::PublicKey key = key_of(0x42)) {
+net::RequestContext requester_at(std::uint32_t distance, net::PublicKey key = reader_key_of(0x42)) {
   net::RequestContext context;
   context.public_key = key;
   context.node_id = key.node_id();
@@ -69,7 +69,7 @@ class StoreQueryHandlerTest : public ::testing::Test {
 };
 
 TEST_F(StoreQueryHandlerTest, OneSlotPerFieldInRequestOrder) {
-  const auto result = answer_query(*store_, query({"phone", "nickname", "username", "email", "username"}), at(1));
+  const auto result = answer_query(*store_, query({"phone", "nickname", "username", "email", "username"}), requester_at(1));
   ASSERT_EQ(result.results.size(), 5u);
   expect_error(result.results[0], "phone", SchemaError::Kind::InvalidPermission,
                "field 'phone' needs trust distance <= 0, requester is at 1");
@@ -81,7 +81,7 @@ TEST_F(StoreQueryHandlerTest, OneSlotPerFieldInRequestOrder) {
 }
 
 TEST_F(StoreQueryHandlerTest, UnknownRequesterSeesOnlyOpenFields) {
-  const auto result = answer_query(*store_, query({"username", "email", "display_name"}), at(kUntrusted));
+  const auto result = answer_query(*store_, query({"username", "email", "display_name"}), requester_at(kStranger));
   ASSERT_EQ(result.results.size(), 3u);
   expect_value(result.results[0], "username", R"(["alice", "bob", "carol"])");
   expect_error(result.results[1], "email", SchemaError::Kind::InvalidPermission,
@@ -90,14 +90,14 @@ TEST_F(StoreQueryHandlerTest, UnknownRequesterSeesOnlyOpenFields) {
 }
 
 TEST_F(StoreQueryHandlerTest, NodeItselfSeesEverything) {
-  const auto result = answer_query(*store_, query({"phone", "email"}, Json{{"username", "bob"}}), at(0));
+  const auto result = answer_query(*store_, query({"phone", "email"}, Json{{"username", "bob"}}), requester_at(0));
   ASSERT_EQ(result.results.size(), 2u);
   expect_value(result.results[0], "phone", R"(["+1-555-0101"])");
   expect_value(result.results[1], "email", R"(["bob@example.org"])");
 }
 
 TEST_F(StoreQueryHandlerTest, UnknownSchemaFailsEveryField) {
-  const auto result = answer_query(*store_, query({"a", "b"}, std::nullopt, "Nope"), at(0));
+  const auto result = answer_query(*store_, query({"a", "b"}, std::nullopt, "Nope"), requester_at(0));
   ASSERT_EQ(result.results.size(), 2u);
   expect_error(result.results[0], "a", SchemaError::Kind::NotFound, "schema 'Nope' not found");
   expect_error(result.results[1], "b", SchemaError::Kind::NotFound, "schema 'Nope' not found");
@@ -106,44 +106,44 @@ TEST_F(StoreQueryHandlerTest, UnknownSchemaFailsEveryField) {
 TEST_F(StoreQueryHandlerTest, AllowListedKeyReadsAtAnyDistance) {
   SchemaDefinition schema = sample_schema();
   FieldDefinition* email = const_cast<FieldDefinition*>(schema.find_field("email"));
-  email->policy.explicit_readers.emplace(key_of(0x77), 1);
+  email->policy.explicit_readers.emplace(reader_key_of(0x77), 1);
   ASSERT_TRUE(store_->add_schema(schema));
 
-  const auto listed = answer_query(*store_, query({"email"}, Json{{"username", "carol"}}), at(kUntrusted, key_of(0x77)));
+  const auto listed = answer_query(*store_, query({"email"}, Json{{"username", "carol"}}), requester_at(kStranger, reader_key_of(0x77)));
   expect_value(listed.results.at(0), "email", R"(["carol@example.net"])");
-  const auto other = answer_query(*store_, query({"email"}), at(kUntrusted, key_of(0x78)));
+  const auto other = answer_query(*store_, query({"email"}), requester_at(kStranger, reader_key_of(0x78)));
   EXPECT_FALSE(other.results.at(0).ok());
 }
 
 TEST_F(StoreQueryHandlerTest, FilterMustBeReadableKnownAndAnObject) {
   // Filtering on email would tell an untrusted requester whose email it is.
   const auto denied = answer_query(*store_, query({"username", "display_name"}, Json{{"email", "bob@example.org"}}),
-                                   at(5));
+                                   requester_at(5));
   ASSERT_EQ(denied.results.size(), 2u);
   for (const auto& [field, name] : {std::pair{0, "username"}, std::pair{1, "display_name"}})
     expect_error(denied.results[field], name, SchemaError::Kind::InvalidPermission,
                  "filter uses field 'email', which needs trust distance <= 1, requester is at 5");
 
-  const auto unknown = answer_query(*store_, query({"username"}, Json{{"age", 3}}), at(0));
+  const auto unknown = answer_query(*store_, query({"username"}, Json{{"age", 3}}), requester_at(0));
   expect_error(unknown.results.at(0), "username", SchemaError::Kind::InvalidDSL,
                "filter names unknown field 'age' of schema UserProfile");
 
-  const auto not_object = answer_query(*store_, query({"username"}, Json::array()), at(0));
+  const auto not_object = answer_query(*store_, query({"username"}, Json::array()), requester_at(0));
   expect_error(not_object.results.at(0), "username", SchemaError::Kind::InvalidDSL,
                "filter must be a JSON object {field: value}");
 
-  const auto allowed = answer_query(*store_, query({"username"}, Json{{"email", "bob@example.org"}}), at(1));
+  const auto allowed = answer_query(*store_, query({"username"}, Json{{"email", "bob@example.org"}}), requester_at(1));
   expect_value(allowed.results.at(0), "username", R"(["bob"])");
-  const auto null_filter = answer_query(*store_, query({"username"}, Json(nullptr)), at(9));
+  const auto null_filter = answer_query(*store_, query({"username"}, Json(nullptr)), requester_at(9));
   expect_value(null_filter.results.at(0), "username", R"(["alice", "bob", "carol"])");
 }
 
 TEST_F(StoreQueryHandlerTest, NoFieldsNoSlots) {
-  EXPECT_TRUE(answer_query(*store_, query({}), at(0)).results.empty());
+  EXPECT_TRUE(answer_query(*store_, query({}), requester_at(0)).results.empty());
 }
 
 TEST_F(StoreQueryHandlerTest, PolicyChangeAndOtherProcessWritesApplyToNextQuery) {
-  EXPECT_FALSE(answer_query(*store_, query({"phone"}), at(3)).results.at(0).ok());
+  EXPECT_FALSE(answer_query(*store_, query({"phone"}), requester_at(3)).results.at(0).ok());
 
   // Another process (the CLI) opens the same file, opens phone up and adds a row.
   auto cli = SqliteStore::open(dir_.db());
@@ -153,7 +153,7 @@ TEST_F(StoreQueryHandlerTest, PolicyChangeAndOtherProcessWritesApplyToNextQuery)
   ASSERT_TRUE(cli->add_schema(schema));
   ASSERT_TRUE(cli->insert_rows("UserProfile", Json{{"username", "dave"}, {"phone", "+1-555-0199"}}));
 
-  const auto result = answer_query(*store_, query({"phone"}, Json{{"username", "dave"}}), at(3));
+  const auto result = answer_query(*store_, query({"phone"}, Json{{"username", "dave"}}), requester_at(3));
   expect_value(result.results.at(0), "phone", R"(["+1-555-0199"])");
 }
 
@@ -169,12 +169,12 @@ TEST_F(StoreQueryHandlerTest, ListingHidesSchemasRequesterCannotRead) {
     for (const auto& info : visible_schemas(*store_, who)) out.push_back(info.name);
     return out;
   };
-  EXPECT_EQ(names(at(0)), (std::vector<std::string>{"Secrets", "UserProfile"}));
-  EXPECT_EQ(names(at(2)), (std::vector<std::string>{"Secrets", "UserProfile"}));
-  EXPECT_EQ(names(at(3)), (std::vector<std::string>{"UserProfile"}));
-  EXPECT_EQ(names(at(kUntrusted)), (std::vector<std::string>{"UserProfile"}));
+  EXPECT_EQ(names(requester_at(0)), (std::vector<std::string>{"Secrets", "UserProfile"}));
+  EXPECT_EQ(names(requester_at(2)), (std::vector<std::string>{"Secrets", "UserProfile"}));
+  EXPECT_EQ(names(requester_at(3)), (std::vector<std::string>{"UserProfile"}));
+  EXPECT_EQ(names(requester_at(kStranger)), (std::vector<std::string>{"UserProfile"}));
 
-  const auto all = visible_schemas(*store_, at(0));
+  const auto all = visible_schemas(*store_, requester_at(0));
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0], (net::SchemaInfo{"Secrets", "7", std::string("keys"),
                                      {net::SchemaFieldInfo{"note", "", true}, net::SchemaFieldInfo{"pin", "", true}}}));
@@ -188,11 +188,11 @@ TEST_F(StoreQueryHandlerTest, ListingSaysEachFieldsTypeAndWhetherThisRequesterMa
     return std::vector<F>{};
   };
   // The sample's fields are sorted by name: username and display_name open, email at 1, phone at 0.
-  EXPECT_EQ(profile(at(0)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", true},
+  EXPECT_EQ(profile(requester_at(0)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", true},
                                             {"phone", "string", true}, {"username", "string", true}}));
-  EXPECT_EQ(profile(at(1)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", true},
+  EXPECT_EQ(profile(requester_at(1)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", true},
                                             {"phone", "string", false}, {"username", "string", true}}));
-  EXPECT_EQ(profile(at(kUntrusted)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", false},
+  EXPECT_EQ(profile(requester_at(kStranger)), (std::vector<F>{{"display_name", "string", true}, {"email", "string", false},
                                                      {"phone", "string", false}, {"username", "string", true}}));
 }
 

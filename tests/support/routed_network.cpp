@@ -30,7 +30,7 @@ using Sysctls = std::vector<std::pair<std::string, std::string>>;
 
 // Writes /proc/sys entries as seen from inside `netns` (a thread there sees that
 // namespace's net.* values), without a child process per value.
-bool write_sysctls(const std::string& netns, const Sysctls& values, std::string& why_not) {
+bool write_routed_sysctls(const std::string& netns, const Sysctls& values, std::string& why_not) {
   bool ok = true;
   std::string failed;
   const bool entered = run_in_netns(
@@ -65,7 +65,7 @@ std::string canonical(const std::string& ip) {
   return text;
 }
 
-bool all_ok(std::initializer_list<int> statuses) {
+bool all_routed_ok(std::initializer_list<int> statuses) {
   for (int s : statuses)
     if (s != 0) return false;
   return true;
@@ -157,7 +157,7 @@ bool RoutedNetwork::build(const std::vector<SubnetSpec>& subnets, std::string& w
     namespaces_.push_back(ns);
   }
   // The switch only bridges: no addresses, no IPv6 chatter of its own.
-  if (!write_sysctls(switch_, {{"net/ipv6/conf/all/disable_ipv6", "1"}, {"net/ipv6/conf/default/disable_ipv6", "1"}},
+  if (!write_routed_sysctls(switch_, {{"net/ipv6/conf/all/disable_ipv6", "1"}, {"net/ipv6/conf/default/disable_ipv6", "1"}},
                      why_not))
     return false;
   // The door first: it picks A, which every address below is made from.
@@ -169,7 +169,7 @@ bool RoutedNetwork::build(const std::vector<SubnetSpec>& subnets, std::string& w
 }
 
 bool RoutedNetwork::build_router(std::string& why_not) {
-  if (!write_sysctls(router_,
+  if (!write_routed_sysctls(router_,
                      {{"net/ipv4/ip_forward", "1"},
                       {"net/ipv6/conf/all/forwarding", "1"},
                       {"net/ipv6/conf/default/accept_dad", "0"},
@@ -182,13 +182,13 @@ bool RoutedNetwork::build_router(std::string& why_not) {
     const std::string inner = "sub" + std::to_string(k);
     // mcast_snooping off: the bridge floods multicast to every port, as a plain
     // switch does, instead of waiting on IGMP/MLD reports to learn who listens.
-    bool ok = all_ok({run_in(switch_, {"ip", "link", "add", bridge, "type", "bridge", "mcast_snooping", "0"}),
+    bool ok = all_routed_ok({run_in(switch_, {"ip", "link", "add", bridge, "type", "bridge", "mcast_snooping", "0"}),
                       run_in(switch_, {"ip", "link", "set", bridge, "up"}),
                       run_in(switch_, {"ip", "link", "add", cable, "type", "veth", "peer", "name", inner, "netns", router_}),
                       run_in(switch_, {"ip", "link", "set", cable, "master", bridge}),
                       run_in(switch_, {"ip", "link", "set", cable, "up"})});
     if (ok && !subnets_[k].ipv6)
-      ok = write_sysctls(router_, {{"net/ipv6/conf/" + inner + "/disable_ipv6", "1"}}, why_not);
+      ok = write_routed_sysctls(router_, {{"net/ipv6/conf/" + inner + "/disable_ipv6", "1"}}, why_not);
     if (ok && subnets_[k].ipv4)
       ok = run_in(router_, {"ip", "addr", "add", v4_prefix(k) + "1/24", "dev", inner}) == 0;
     if (ok && subnets_[k].ipv6)
@@ -213,13 +213,13 @@ bool RoutedNetwork::build_door(std::string& why_not) {
     if (run_quietly({"ip", "link", "add", door_, "type", "veth", "peer", "name", "door", "netns", router_}) != 0)
       continue;
     const std::string v4 = "10." + std::to_string(a_) + "." + std::to_string(kDoorOctet) + ".";
-    bool ok = all_ok({run_quietly({"ip", "addr", "add", v4 + "1/30", "dev", door_}),
+    bool ok = all_routed_ok({run_quietly({"ip", "addr", "add", v4 + "1/30", "dev", door_}),
                       run_in(router_, {"ip", "addr", "add", v4 + "2/30", "dev", "door"}),
                       run_quietly({"ip", "link", "set", door_, "up"}),
                       run_in(router_, {"ip", "link", "set", "door", "up"})});
     if (ok && door_v6_) {
       const std::string v6 = v6_site() + kDoorV6Group + "::";
-      ok = all_ok({run_quietly({"ip", "addr", "add", v6 + "1/64", "dev", door_, "nodad"}),
+      ok = all_routed_ok({run_quietly({"ip", "addr", "add", v6 + "1/64", "dev", door_, "nodad"}),
                    run_in(router_, {"ip", "addr", "add", v6 + "2/64", "dev", "door", "nodad"})});
     }
     if (!ok) {
@@ -267,14 +267,14 @@ bool RoutedNetwork::build_host(int subnet, int index, std::string& why_not) {
                      {"net/ipv4/conf/default/promote_secondaries", "1"},
                      {"net/ipv4/conf/all/promote_secondaries", "1"}};
   if (!spec.ipv6) sysctls.push_back({"net/ipv6/conf/default/disable_ipv6", "1"});
-  if (!write_sysctls(host.netns, sysctls, why_not)) return false;
-  bool ok = all_ok({run_in(switch_, {"ip", "link", "add", host.cable, "type", "veth", "peer", "name", kHostInterface,
+  if (!write_routed_sysctls(host.netns, sysctls, why_not)) return false;
+  bool ok = all_routed_ok({run_in(switch_, {"ip", "link", "add", host.cable, "type", "veth", "peer", "name", kHostInterface,
                                      "netns", host.netns}),
                     run_in(switch_, {"ip", "link", "set", host.cable, "master", "br" + std::to_string(subnet)}),
                     run_in(switch_, {"ip", "link", "set", host.cable, "up"}),
                     run_in(host.netns, {"ip", "link", "set", "lo", "up"})});
   if (ok && spec.ipv4)
-    ok = all_ok({run_in(host.netns, {"ip", "addr", "add", host.ipv4 + "/24", "brd", "+", "dev", kHostInterface})});
+    ok = all_routed_ok({run_in(host.netns, {"ip", "addr", "add", host.ipv4 + "/24", "brd", "+", "dev", kHostInterface})});
   if (ok && spec.ipv6)
     ok = run_in(host.netns, {"ip", "addr", "add", host.ipv6 + "/64", "dev", kHostInterface, "nodad"}) == 0;
   ok = ok && run_in(host.netns, {"ip", "link", "set", kHostInterface, "up"}) == 0;
@@ -314,7 +314,7 @@ bool RoutedNetwork::change_ip(int host, const std::string& new_ip_text) {
   else add.insert(add.end(), {"brd", "+"});
   // Added before the old one goes, so the interface never lacks an address of the
   // family (which would take the default route with it); the route is put back anyway.
-  const bool ok = all_ok({run_in(h.netns, add),
+  const bool ok = all_routed_ok({run_in(h.netns, add),
                           run_in(h.netns, {"ip", "addr", "del", old_ip + length, "dev", kHostInterface}),
                           run_in(h.netns, {"ip", v6 ? "-6" : "-4", "route", "replace", "default", "via", gateway})});
   if (!ok) return false;
@@ -343,7 +343,7 @@ bool RoutedNetwork::drop_tcp_to(int host, const std::string& ip, int port) {
   Host& h = hosts_[host];
   const bool v6 = ip.find(':') != std::string::npos;
   // nft joins its arguments with spaces, so each token is its own argument.
-  const bool ok = all_ok(
+  const bool ok = all_routed_ok(
       {run_in(h.netns, {"nft", "add", "table", "inet", kDropTable}),
        run_in(h.netns, {"nft", "add", "chain", "inet", kDropTable, kDropChain, "{", "type", "filter", "hook", "output",
                         "priority", "0", ";", "policy", "accept", ";", "}"}),

@@ -20,7 +20,7 @@ std::vector<char*> c_args(const std::vector<std::string>& argv) {
   return out;
 }
 
-pid_t start(const std::vector<std::string>& argv, const std::string& log_file) {
+pid_t start_lan_process(const std::vector<std::string>& argv, const std::string& log_file) {
   auto args = c_args(argv);
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
@@ -40,7 +40,7 @@ pid_t start(const std::vector<std::string>& argv, const std::string& log_file) {
 }  // namespace
 
 int run_command(const std::vector<std::string>& argv) {
-  const pid_t pid = start(argv, "");
+  const pid_t pid = start_lan_process(argv, "");
   if (pid < 0) return -1;
   int status = 0;
   if (::waitpid(pid, &status, 0) < 0) return -1;
@@ -116,7 +116,7 @@ bool VirtualLan::set_link(int host, bool up) {
 pid_t VirtualLan::spawn(int host, const std::vector<std::string>& argv, const std::string& log_file) {
   std::vector<std::string> full = {"ip", "netns", "exec", hosts_[host].netns};
   full.insert(full.end(), argv.begin(), argv.end());
-  const pid_t pid = start(full, log_file);
+  const pid_t pid = start_lan_process(full, log_file);
   if (pid > 0) processes_.push_back(pid);
   return pid;
 }

@@ -19,13 +19,13 @@ namespace {
 constexpr std::int64_t kNow = 1'700'000'000'000;
 constexpr std::int64_t kSkewMs = 60'000;
 
-Identity new_identity() {
+Identity checker_identity() {
   auto identity = Identity::generate();
   EXPECT_TRUE(identity.ok());
   return std::move(identity).value();
 }
 
-std::span<const std::uint8_t> bytes_of(const std::string& s) {
+std::span<const std::uint8_t> checker_bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
@@ -43,8 +43,8 @@ AnnouncementFields fields(const std::string& network = "testnet") {
 
 class DhtValueCheckerTest : public ::testing::Test {
  protected:
-  Identity alice = new_identity();
-  Identity bob = new_identity();
+  Identity alice = checker_identity();
+  Identity bob = checker_identity();
   DhtValueChecker checker{DhtCheckerConfig{"testnet", std::chrono::milliseconds{kSkewMs}}};
 
   DhtVerdict verdict(const std::string& value, const DhtKeyRef& key, std::int64_t now = kNow) {
@@ -61,7 +61,7 @@ TEST_F(DhtValueCheckerTest, ARefusedNodesValuesAreDroppedBeforeTheirSignatureIsC
   // Alice's announcement under Bob's signature: a forgery, unless Alice is refused.
   wire::SignedAnnouncement s;
   ASSERT_TRUE(s.ParseFromString(sign_announcement(fields(), alice)));
-  const auto signature = bob.sign(bytes_of(s.announcement()));
+  const auto signature = bob.sign(checker_bytes(s.announcement()));
   s.set_signature(signature.data(), signature.size());
   const std::vector<std::string> values{s.SerializeAsString(), sign_announcement(fields(), alice),
                                         sign_announcement(fields(), bob)};
@@ -72,21 +72,21 @@ TEST_F(DhtValueCheckerTest, ARefusedNodesValuesAreDroppedBeforeTheirSignatureIsC
   EXPECT_EQ(out[2].verdict, DhtVerdict::Accepted);
   EXPECT_EQ(banning.counters().refused, 2u);
   EXPECT_EQ(banning.counters().forged(), 0u);
-  EXPECT_EQ(checker.examine(bytes_of(values[0]), DhtKeyRef::network(), kNow).verdict, DhtVerdict::BadSignature)
+  EXPECT_EQ(checker.examine(checker_bytes(values[0]), DhtKeyRef::network(), kNow).verdict, DhtVerdict::BadSignature)
       << "without the ban, a forgery";
 }
 
 TEST_F(DhtValueCheckerTest, AcceptsAGenuineValueUnderItsNodeKeyAndTheNetworkKey) {
   AnnouncementFields f = fields();
   const std::string value = sign_announcement(f, alice);
-  const auto under_node = checker.examine(bytes_of(value), DhtKeyRef::node(alice.node_id()), kNow);
+  const auto under_node = checker.examine(checker_bytes(value), DhtKeyRef::node(alice.node_id()), kNow);
   ASSERT_EQ(under_node.verdict, DhtVerdict::Accepted);
   ASSERT_TRUE(under_node.fields.has_value());
   EXPECT_EQ(under_node.fields->node_id, alice.node_id());
   EXPECT_EQ(under_node.fields->public_key, alice.public_key());
   EXPECT_EQ(under_node.fields->addresses, f.addresses);
   EXPECT_EQ(under_node.bytes, value.size());
-  EXPECT_EQ(checker.examine(bytes_of(value), DhtKeyRef::network(), kNow).verdict, DhtVerdict::Accepted);
+  EXPECT_EQ(checker.examine(checker_bytes(value), DhtKeyRef::network(), kNow).verdict, DhtVerdict::Accepted);
 }
 
 TEST_F(DhtValueCheckerTest, RejectsOversizeBeforeParsing) {
@@ -125,7 +125,7 @@ TEST_F(DhtValueCheckerTest, RejectsAnotherNodesIdSignedWithOwnKey) {
   a.set_ttl_seconds(600);
   wire::SignedAnnouncement s;
   a.SerializeToString(s.mutable_announcement());
-  const auto signature = bob.sign(bytes_of(s.announcement()));
+  const auto signature = bob.sign(checker_bytes(s.announcement()));
   s.set_signature(signature.data(), signature.size());
   EXPECT_EQ(verdict(s.SerializeAsString(), DhtKeyRef::node(alice.node_id())), DhtVerdict::IdMismatch);
 }

@@ -19,13 +19,13 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-Identity new_identity() {
+Identity core_identity() {
   auto identity = Identity::generate();
   EXPECT_TRUE(identity.ok());
   return std::move(identity).value();
 }
 
-std::span<const std::uint8_t> bytes_of(const std::string& s) {
+std::span<const std::uint8_t> core_bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
@@ -47,7 +47,7 @@ constexpr const char* kNetwork = "lab";
 
 // A remote node that builds its own datagrams, so each test says exactly what arrives.
 struct Peer {
-  Identity identity = new_identity();
+  Identity identity = core_identity();
   Uuid instance = Uuid::random();
   std::uint64_t sequence = 0;
   std::uint16_t tcp_port = 9000;
@@ -101,11 +101,11 @@ class DiscoveryCoreTest : public ::testing::Test {
   DiscoveryCore& make_core() { return make_core(base_config()); }
 
   void receive(const std::string& datagram, const std::string& ip = "10.0.0.2", std::uint16_t port = 9001) {
-    core_->on_datagram(ip, port, bytes_of(datagram), clock_.now);
+    core_->on_datagram(ip, port, core_bytes(datagram), clock_.now);
   }
   bool knows(const NodeId& id) const { return core_->known_nodes().contains(id); }
 
-  Identity local_ = new_identity();
+  Identity local_ = core_identity();
   FakeClock clock_;
   std::uint64_t random_value_ = 0;
   std::vector<Sent> sent_;
@@ -139,7 +139,7 @@ TEST_F(DiscoveryCoreTest, ForgedSignatureIsIgnoredAndCounted) {
   wire::SignedAnnouncement s;
   ASSERT_TRUE(s.ParseFromString(sign_announcement(victim.fields(clock_), victim.identity)));
   const std::string body = s.announcement();
-  const auto forged = mallory.identity.sign(bytes_of(body));
+  const auto forged = mallory.identity.sign(core_bytes(body));
   s.set_signature(forged.data(), forged.size());
   receive(frame_datagram(DatagramKind::Announcement, s.SerializeAsString()));
 
@@ -175,7 +175,7 @@ TEST_F(DiscoveryCoreTest, ReputationRefusesBannedSendersAndNodesAndHearsOfForger
 
   wire::SignedAnnouncement s;
   ASSERT_TRUE(s.ParseFromString(sign_announcement(victim.fields(clock_), victim.identity)));
-  const auto forged = mallory.identity.sign(bytes_of(s.announcement()));
+  const auto forged = mallory.identity.sign(core_bytes(s.announcement()));
   s.set_signature(forged.data(), forged.size());
   receive(frame_datagram(DatagramKind::Announcement, s.SerializeAsString()), "10.0.0.5");
   EXPECT_EQ(forgers, std::vector<std::string>{"10.0.0.5"}) << "the sender's address, not the claimed id";
@@ -201,7 +201,7 @@ TEST_F(DiscoveryCoreTest, IdThatIsNotTheHashOfTheKeyIsIgnoredAndCounted) {
   ASSERT_TRUE(a.ParseFromString(s.announcement()));
   a.set_node_id(victim.id().bytes().data(), NodeId::kSize);
   a.SerializeToString(s.mutable_announcement());
-  const auto signature = mallory.identity.sign(bytes_of(s.announcement()));
+  const auto signature = mallory.identity.sign(core_bytes(s.announcement()));
   s.set_signature(signature.data(), signature.size());
   receive(frame_datagram(DatagramKind::Announcement, s.SerializeAsString()));
 
@@ -398,7 +398,7 @@ TEST_F(DiscoveryCoreTest, ProbeGetsAUnicastReplyAfterTheRandomDelay) {
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_EQ(sent_[0].destination, Destination::unicast("10.0.0.7", 40000));
   EXPECT_EQ(sent_[0].destination.to_string(), "10.0.0.7:40000");
-  const DatagramParse reply = parse_datagram(bytes_of(sent_[0].datagram));
+  const DatagramParse reply = parse_datagram(core_bytes(sent_[0].datagram));
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply.kind, DatagramKind::Announcement);
   EXPECT_EQ(reply.fields.node_id, local_.node_id());
@@ -458,7 +458,7 @@ TEST_F(DiscoveryCoreTest, SignedAnnouncementFromAConnectionIsCheckedTheSameWay) 
   const std::string datagram = peer.announce(clock_, DatagramKind::Probe);
   const std::string signed_only = datagram.substr(kDatagramHeaderBytes);
 
-  core.on_signed_announcement("10.0.0.2", bytes_of(signed_only), clock_.now);
+  core.on_signed_announcement("10.0.0.2", core_bytes(signed_only), clock_.now);
   const auto node = core.find(peer.id());
   ASSERT_TRUE(node.has_value());
   EXPECT_EQ(node->info.address, "10.0.0.2:9000");
@@ -474,14 +474,14 @@ TEST_F(DiscoveryCoreTest, SignedAnnouncementFromAConnectionIsCheckedTheSameWay) 
   EXPECT_EQ(core.counters().probe_replies_sent, 0u);
 
   // With a header it is not a SignedAnnouncement; a forged one is caught.
-  core.on_signed_announcement("10.0.0.2", bytes_of(datagram), clock_.now);
+  core.on_signed_announcement("10.0.0.2", core_bytes(datagram), clock_.now);
   EXPECT_EQ(core.counters().malformed, 1u);
   Peer other;
   std::string forged = other.announce(clock_).substr(kDatagramHeaderBytes);
   forged.back() = static_cast<char>(forged.back() ^ 1);
-  core.on_signed_announcement("10.0.0.3", bytes_of(forged), clock_.now);
+  core.on_signed_announcement("10.0.0.3", core_bytes(forged), clock_.now);
   EXPECT_EQ(core.counters().bad_signature, 1u);
-  core.on_signed_announcement("10.0.0.3", bytes_of(std::string(kMaxDatagramBytes + 1, 'x')), clock_.now);
+  core.on_signed_announcement("10.0.0.3", core_bytes(std::string(kMaxDatagramBytes + 1, 'x')), clock_.now);
   EXPECT_EQ(core.counters().too_large, 1u);
   EXPECT_EQ(core.counters().received, 5u);
   EXPECT_EQ(core.counters().accepted, 1u);
@@ -603,7 +603,7 @@ TEST_F(DiscoveryCoreTest, FirstSightOfANodeSendsOneExtraAnnouncementAtMostOncePe
   receive(a.announce(clock_));
   ASSERT_EQ(sent_.size(), 1u);  // at once, for the node we had never seen
   EXPECT_EQ(sent_[0].destination, Destination::group());
-  EXPECT_EQ(parse_datagram(bytes_of(sent_[0].datagram)).kind, DatagramKind::Announcement);
+  EXPECT_EQ(parse_datagram(core_bytes(sent_[0].datagram)).kind, DatagramKind::Announcement);
 
   receive(a.announce(clock_));  // known node: nothing
   clock_.advance(100ms);
@@ -627,7 +627,7 @@ TEST_F(DiscoveryCoreTest, PeriodicAnnouncementsUseTheIntervalWithTenPercentJitte
     const TimePoint started = clock_.now;
     core.start(started);
     ASSERT_EQ(sent_.size(), 1u);
-    EXPECT_EQ(parse_datagram(bytes_of(sent_[0].datagram)).kind, DatagramKind::Probe);
+    EXPECT_EQ(parse_datagram(core_bytes(sent_[0].datagram)).kind, DatagramKind::Probe);
     EXPECT_EQ(core.next_wakeup(), std::optional<TimePoint>{started + expected});
 
     clock_.advance_to(started + expected - 1ms);
@@ -636,7 +636,7 @@ TEST_F(DiscoveryCoreTest, PeriodicAnnouncementsUseTheIntervalWithTenPercentJitte
     clock_.advance(1ms);
     core.on_timer(clock_.now);
     ASSERT_EQ(sent_.size(), 2u);
-    const DatagramParse periodic = parse_datagram(bytes_of(sent_[1].datagram));
+    const DatagramParse periodic = parse_datagram(core_bytes(sent_[1].datagram));
     ASSERT_TRUE(periodic.ok());
     EXPECT_EQ(periodic.kind, DatagramKind::Announcement);
     EXPECT_EQ(periodic.fields.ttl_seconds, 90u);
@@ -650,7 +650,7 @@ TEST_F(DiscoveryCoreTest, StopSendsAGoodbyeAndGoesQuiet) {
   core.start(clock_.now);
   core.stop(clock_.now);
   ASSERT_EQ(sent_.size(), 2u);
-  const DatagramParse goodbye = parse_datagram(bytes_of(sent_[1].datagram));
+  const DatagramParse goodbye = parse_datagram(core_bytes(sent_[1].datagram));
   ASSERT_TRUE(goodbye.ok());
   EXPECT_EQ(goodbye.fields.ttl_seconds, 0u);
   EXPECT_EQ(sent_[1].destination, Destination::group());
@@ -699,7 +699,7 @@ TEST_F(DiscoveryCoreTest, ThrowingSendCallbackIsContained) {
   Peer peer;
   EXPECT_THROW(core.start(clock_.now), std::runtime_error);  // start() is the adapter's own call
   // A datagram that makes the core send (first sight) must not throw out of on_datagram.
-  EXPECT_NO_THROW(core.on_datagram("10.0.0.2", 9001, bytes_of(peer.announce(clock_)), clock_.now));
+  EXPECT_NO_THROW(core.on_datagram("10.0.0.2", 9001, core_bytes(peer.announce(clock_)), clock_.now));
   EXPECT_EQ(core.counters().internal_error, 1u);
 }
 
@@ -721,7 +721,7 @@ class Lan {
 
   std::size_t add_host(std::chrono::milliseconds interval = 30s) {
     const std::size_t index = hosts_.size();
-    DiscoveryConfig config{.identity = new_identity()};
+    DiscoveryConfig config{.identity = core_identity()};
     config.network_name = kNetwork;
     config.tcp_port = 9000;
     config.announcement_interval = interval;
@@ -795,7 +795,7 @@ class Lan {
         if (!h.linked) continue;
         const bool addressed = w.destination.kind == Destination::Kind::Group ||
                                (w.destination.ip == h.ip && w.destination.port == kPort);
-        if (addressed) h.core->on_datagram(from_ip, kPort, bytes_of(w.datagram), clock.now);
+        if (addressed) h.core->on_datagram(from_ip, kPort, core_bytes(w.datagram), clock.now);
       }
     }
   }
@@ -893,7 +893,7 @@ TEST_F(DiscoveryCoreTest, AnIpv6SourceIsWhereASilentNodeIs) {
   auto& core = make_core();
   Peer global, link_local;
   receive(global.announce(clock_), "2001:db8::5", 40000);
-  core_->on_datagram("fe80::2%eth1", 40001, bytes_of(link_local.announce(clock_)), clock_.now);
+  core_->on_datagram("fe80::2%eth1", 40001, core_bytes(link_local.announce(clock_)), clock_.now);
   EXPECT_EQ(core.known_nodes().at(global.id()).address, "[2001:db8::5]:9000");
   const auto node = core.find(link_local.id());
   ASSERT_TRUE(node);
@@ -906,7 +906,7 @@ TEST_F(DiscoveryCoreTest, AnnouncedLinkLocalAddressesTakeTheReceiversInterfaceAs
   Peer peer;
   // Scopes name the sender's interfaces, which mean nothing here.
   peer.addresses = {"10.0.0.5", "2001:db8::5", "fe80::5%en0", "[fe80::6%en1]:9100"};
-  core_->on_datagram("10.0.0.5", 9001, bytes_of(peer.announce(clock_)), clock_.now, "eth1");
+  core_->on_datagram("10.0.0.5", 9001, core_bytes(peer.announce(clock_)), clock_.now, "eth1");
   const auto node = core.find(peer.id());
   ASSERT_TRUE(node);
   // Over IPv4 nothing tells which link-local address shares our link: both are
@@ -919,7 +919,7 @@ TEST_F(DiscoveryCoreTest, OverLinkLocalIpv6OnlyTheSourcesOwnLinkLocalAddressIsKe
   auto& core = make_core();
   Peer peer;
   peer.addresses = {"10.0.0.5", "2001:db8::5", "fe80::5%en0", "fe80::6%en1"};
-  core_->on_datagram("fe80::5%eth1", 9001, bytes_of(peer.announce(clock_)), clock_.now);
+  core_->on_datagram("fe80::5%eth1", 9001, core_bytes(peer.announce(clock_)), clock_.now);
   const auto node = core.find(peer.id());
   ASSERT_TRUE(node);
   // fe80::6 is on another of the sender's links: unreachable from this one.
@@ -931,7 +931,7 @@ TEST_F(DiscoveryCoreTest, UnspecifiedIpv6MeansTheLinkLocalSourceWithItsScope) {
   auto& core = make_core();
   Peer peer;
   peer.addresses = {"::", "[::]:9200"};
-  core_->on_datagram("fe80::2%eth1", 9001, bytes_of(peer.announce(clock_)), clock_.now);
+  core_->on_datagram("fe80::2%eth1", 9001, core_bytes(peer.announce(clock_)), clock_.now);
   EXPECT_EQ(core.find(peer.id())->addresses,
             (std::vector<std::string>{"[fe80::2%eth1]:9000", "[fe80::2%eth1]:9200"}));
 }
@@ -940,7 +940,7 @@ TEST_F(DiscoveryCoreTest, ALinkLocalAddressWithAnOddScopeIsDropped) {
   auto& core = make_core();
   Peer peer;
   peer.addresses = {"fe80::5%en0/../x", "fe80::5%en 0", "10.0.0.5"};
-  core_->on_datagram("10.0.0.5", 9001, bytes_of(peer.announce(clock_)), clock_.now, "eth1");
+  core_->on_datagram("10.0.0.5", 9001, core_bytes(peer.announce(clock_)), clock_.now, "eth1");
   EXPECT_EQ(core.find(peer.id())->addresses, (std::vector<std::string>{"10.0.0.5:9000"}));
 }
 
@@ -966,8 +966,8 @@ TEST_F(DiscoveryCoreTest, OneAnnouncementOverIpv4AndIpv6IsOneNodeAndOneDuplicate
   Peer peer;
   peer.addresses = {"10.0.0.5", "fe80::5%en0"};
   const std::string datagram = peer.announce(clock_);
-  core_->on_datagram("10.0.0.5", 9001, bytes_of(datagram), clock_.now, "eth1");
-  core_->on_datagram("fe80::5%eth1", 9001, bytes_of(datagram), clock_.now);
+  core_->on_datagram("10.0.0.5", 9001, core_bytes(datagram), clock_.now, "eth1");
+  core_->on_datagram("fe80::5%eth1", 9001, core_bytes(datagram), clock_.now);
   EXPECT_EQ(core.size(), 1u);
   EXPECT_EQ(core.counters().accepted, 1u);
   EXPECT_EQ(core.counters().duplicate, 1u);
@@ -994,7 +994,7 @@ TEST_F(DiscoveryCoreTest, AProbeFromALinkLocalSourceIsAnsweredThereWithItsScope)
   core.start(clock_.now);
   sent_.clear();
   Peer prober;
-  core_->on_datagram("fe80::7%eth1", 40000, bytes_of(prober.announce(clock_, DatagramKind::Probe)), clock_.now);
+  core_->on_datagram("fe80::7%eth1", 40000, core_bytes(prober.announce(clock_, DatagramKind::Probe)), clock_.now);
   clock_.advance(100ms);
   core.on_timer(clock_.now);
   ASSERT_EQ(sent_.size(), 1u);
@@ -1008,7 +1008,7 @@ TEST_F(DiscoveryCoreTest, OurAdvertisedAddressesGoOutAsConfigured) {
   auto& core = make_core(std::move(config));
   core.start(clock_.now);
   ASSERT_EQ(sent_.size(), 1u);
-  const DatagramParse probe = parse_datagram(bytes_of(sent_[0].datagram));
+  const DatagramParse probe = parse_datagram(core_bytes(sent_[0].datagram));
   ASSERT_TRUE(probe.ok());
   EXPECT_EQ(probe.fields.addresses, (std::vector<std::string>{"10.0.0.1", "2001:db8::1", "fe80::1%eth0"}));
 }
@@ -1022,7 +1022,7 @@ TEST_F(DiscoveryCoreTest, NewAdvertisedAddressesGoOutWithTheNextAnnouncement) {
   EXPECT_EQ(sent_.size(), 1u) << "nothing is sent for it";
   ASSERT_TRUE(core.announce_presence(clock_.now));
   ASSERT_EQ(sent_.size(), 2u);
-  const DatagramParse next = parse_datagram(bytes_of(sent_[1].datagram));
+  const DatagramParse next = parse_datagram(core_bytes(sent_[1].datagram));
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next.fields.addresses, (std::vector<std::string>{"10.0.0.1", "203.0.113.7:9000"}));
 }

@@ -19,11 +19,11 @@ namespace {
 
 namespace wire = ::datafold::wire;
 
-std::span<const std::uint8_t> bytes_of(const std::string& s) {
+std::span<const std::uint8_t> codec_bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-Uuid id(std::uint8_t fill) {
+Uuid codec_id(std::uint8_t fill) {
   std::array<std::uint8_t, Uuid::kSize> b{};
   b.fill(fill);
   b[6] = static_cast<std::uint8_t>(0x40 | (fill & 0x0f));
@@ -157,7 +157,7 @@ std::vector<Message> sample_messages() {
   std::vector<Message> out;
 
   HelloMessage hello;
-  hello.message_id = id(0x01);
+  hello.message_id = codec_id(0x01);
   hello.min_version = 1;
   hello.max_version = 3;
   hello.node_id = NodeId{counting<32>(0x40)};
@@ -169,7 +169,7 @@ std::vector<Message> sample_messages() {
   out.emplace_back(hello);
 
   QueryMessage query;
-  query.query_id = id(0x02);
+  query.query_id = codec_id(0x02);
   query.query.schema_name = "UserProfile";
   query.query.fields = {"username", "email", ""};
   query.query.pub_key = "key-text";
@@ -182,19 +182,19 @@ std::vector<Message> sample_messages() {
   out.emplace_back(query);
 
   QueryMessage no_filter = query;
-  no_filter.query_id = id(0x03);
+  no_filter.query_id = codec_id(0x03);
   no_filter.query.filter.reset();
   no_filter.trust_proof.signature.clear();
   out.emplace_back(no_filter);
 
   QueryMessage null_filter = no_filter;
-  null_filter.query_id = id(0x04);
+  null_filter.query_id = codec_id(0x04);
   null_filter.query.filter = Json(nullptr);  // a null filter is not "no filter"
   out.emplace_back(null_filter);
 
   QueryResponseMessage response;
-  response.message_id = id(0x05);
-  response.query_id = id(0x02);
+  response.message_id = codec_id(0x05);
+  response.query_id = codec_id(0x02);
   response.result.results = {
       {"username", Json("alice")},
       {"email", SchemaError{SchemaError::Kind::InvalidPermission, "needs distance 0"}},
@@ -205,37 +205,37 @@ std::vector<Message> sample_messages() {
   out.emplace_back(response);
 
   QueryResponseMessage empty_response;
-  empty_response.message_id = id(0x06);
-  empty_response.query_id = id(0x07);
+  empty_response.message_id = codec_id(0x06);
+  empty_response.query_id = codec_id(0x07);
   out.emplace_back(empty_response);
 
   // Asked in parts, continuing after a cursor; a part with more to come; the credit.
   QueryMessage streamed = query;
-  streamed.query_id = id(0x1c);
+  streamed.query_id = codec_id(0x1c);
   streamed.query.limit = 1000;
   streamed.query.cursor = std::string("\x01\x00position", 10);
   streamed.stream_window = 8;
   out.emplace_back(streamed);
   QueryResponseMessage part = response;
-  part.message_id = id(0x1d);
-  part.query_id = id(0x1c);
+  part.message_id = codec_id(0x1d);
+  part.query_id = codec_id(0x1c);
   part.part = 3;
   part.more = true;
   out.emplace_back(part);
   QueryResponseMessage last_part = part;
-  last_part.message_id = id(0x1e);
+  last_part.message_id = codec_id(0x1e);
   last_part.part = 4;
   last_part.more = false;
   last_part.result.cursor = std::string("\x01\xff", 2);
   out.emplace_back(last_part);
-  out.emplace_back(QueryCreditMessage{id(0x1f), id(0x1c), 2, false});
-  out.emplace_back(QueryCreditMessage{id(0x20), id(0x1c), 0, true});
+  out.emplace_back(QueryCreditMessage{codec_id(0x1f), codec_id(0x1c), 2, false});
+  out.emplace_back(QueryCreditMessage{codec_id(0x20), codec_id(0x1c), 0, true});
 
-  out.emplace_back(ListSchemasRequestMessage{id(0x08)});
+  out.emplace_back(ListSchemasRequestMessage{codec_id(0x08)});
 
   SchemaListResponseMessage schemas;
-  schemas.message_id = id(0x09);
-  schemas.request_id = id(0x08);
+  schemas.message_id = codec_id(0x09);
+  schemas.request_id = codec_id(0x08);
   schemas.schemas = {{"UserProfile", "1.0", "public profile"}, {"Orders", "2", std::nullopt},
                      {"Empty", "", std::string()},  // an empty description is still a description
                      {"Fields", "3", std::nullopt,
@@ -243,78 +243,78 @@ std::vector<Message> sample_messages() {
   out.emplace_back(schemas);
 
   NodeAnnouncementMessage announcement;
-  announcement.message_id = id(0x0a);
+  announcement.message_id = codec_id(0x0a);
   announcement.signed_announcement = signed_announcement_bytes();
   out.emplace_back(announcement);
 
   ErrorMessage error;
-  error.message_id = id(0x0b);
+  error.message_id = codec_id(0x0b);
   error.code = ErrorCode::SchemaNotFound;
   error.message = "no such schema";
   error.details = "Missing";
-  error.related_message_id = id(0x02);
+  error.related_message_id = codec_id(0x02);
   out.emplace_back(error);
 
   ErrorMessage bare_error;
-  bare_error.message_id = id(0x0c);
+  bare_error.message_id = codec_id(0x0c);
   bare_error.code = ErrorCode::ProtocolError;
   out.emplace_back(bare_error);
 
-  out.emplace_back(PingMessage{id(0x0d), 1'700'000'000'000'000});
-  out.emplace_back(PongMessage{id(0x0e), id(0x0d), 1'700'000'000'000'000});
+  out.emplace_back(PingMessage{codec_id(0x0d), 1'700'000'000'000'000});
+  out.emplace_back(PongMessage{codec_id(0x0e), codec_id(0x0d), 1'700'000'000'000'000});
 
-  out.emplace_back(DialBackRequestMessage{id(0x10), 9000});
-  out.emplace_back(DialBackResponseMessage{id(0x11), id(0x10), true, "198.51.100.7:9000", ""});
-  out.emplace_back(DialBackResponseMessage{id(0x12), id(0x10), false, "198.51.100.7:9000", "connection refused"});
+  out.emplace_back(DialBackRequestMessage{codec_id(0x10), 9000});
+  out.emplace_back(DialBackResponseMessage{codec_id(0x11), codec_id(0x10), true, "198.51.100.7:9000", ""});
+  out.emplace_back(DialBackResponseMessage{codec_id(0x12), codec_id(0x10), false, "198.51.100.7:9000", "connection refused"});
 
   RelayRequestMessage reserve;
-  reserve.request_id = id(0x13);
+  reserve.request_id = codec_id(0x13);
   reserve.kind = RelayRequestMessage::Kind::Reserve;
   out.emplace_back(reserve);
   RelayRequestMessage connect;
-  connect.request_id = id(0x14);
+  connect.request_id = codec_id(0x14);
   connect.kind = RelayRequestMessage::Kind::Connect;
   connect.node = NodeId{counting<32>(0x60)};
   out.emplace_back(connect);
   RelayRequestMessage invite;
-  invite.request_id = id(0x15);
+  invite.request_id = codec_id(0x15);
   invite.kind = RelayRequestMessage::Kind::Invite;
   invite.node = NodeId{counting<32>(0x61)};
   invite.token = counting<32>(0xa0);
   out.emplace_back(invite);
 
   RelayResponseMessage reserved;
-  reserved.message_id = id(0x16);
-  reserved.request_id = id(0x13);
+  reserved.message_id = codec_id(0x16);
+  reserved.request_id = codec_id(0x13);
   reserved.status = RelayResponseMessage::Status::Ok;
   reserved.max_circuit_seconds = 1800;
   reserved.max_circuit_bytes = 1ull << 28;
   out.emplace_back(reserved);
   RelayResponseMessage circuit;
-  circuit.message_id = id(0x17);
-  circuit.request_id = id(0x14);
+  circuit.message_id = codec_id(0x17);
+  circuit.request_id = codec_id(0x14);
   circuit.status = RelayResponseMessage::Status::Ok;
   circuit.token = counting<32>(0xa0);
   out.emplace_back(circuit);
   RelayResponseMessage refused;
-  refused.message_id = id(0x18);
-  refused.request_id = id(0x14);
+  refused.message_id = codec_id(0x18);
+  refused.request_id = codec_id(0x14);
   refused.status = RelayResponseMessage::Status::NoReservation;
   refused.message = "no reservation";
   out.emplace_back(refused);
 
   HolePunchMessage punch;
-  punch.request_id = id(0x19);
+  punch.request_id = codec_id(0x19);
   punch.phase = HolePunchMessage::Phase::Connect;
   punch.addresses = {"203.0.113.9:41000", "[2001:db8::9]:41000"};
   punch.reachable = true;
   out.emplace_back(punch);
   HolePunchMessage sync;
-  sync.request_id = id(0x1a);
+  sync.request_id = codec_id(0x1a);
   sync.phase = HolePunchMessage::Phase::Sync;
   out.emplace_back(sync);
-  out.emplace_back(HolePunchResponseMessage{id(0x1b), id(0x19), {"198.51.100.4:52000"}, false});
-  out.emplace_back(UnknownMessage{id(0x0f)});
+  out.emplace_back(HolePunchResponseMessage{codec_id(0x1b), codec_id(0x19), {"198.51.100.4:52000"}, false});
+  out.emplace_back(UnknownMessage{codec_id(0x0f)});
   return out;
 }
 
@@ -326,7 +326,7 @@ TEST(MessageCodec, EveryMessageRoundTrips) {
     SCOPED_TRACE(std::string(to_string(type_of(m))));
     seen[m.index()] = true;
     const std::string bytes = encode_envelope(m);
-    auto decoded = decode_envelope(bytes_of(bytes));
+    auto decoded = decode_envelope(codec_bytes(bytes));
     ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
     expect_same(*decoded, m);
     // Deterministic: encoding what was decoded gives the same bytes.
@@ -355,16 +355,16 @@ TEST(MessageCodec, AppendFrameAddsHeaderAndKeepsWhatWasThere) {
 
 TEST(MessageCodec, MessageIdsAndTypes) {
   const auto messages = sample_messages();
-  EXPECT_EQ(message_id(messages[0]), id(0x01));
-  EXPECT_EQ(message_id(messages[1]), id(0x02));  // a query's id is its query_id
+  EXPECT_EQ(message_id(messages[0]), codec_id(0x01));
+  EXPECT_EQ(message_id(messages[1]), codec_id(0x02));  // a query's id is its query_id
   EXPECT_EQ(related_message_id(messages[1]), std::nullopt);
-  EXPECT_EQ(message_id(Message{ListSchemasRequestMessage{id(0x08)}}), id(0x08));
-  EXPECT_EQ(related_message_id(messages[4]), id(0x02));  // response -> query
-  EXPECT_EQ(related_message_id(Message{PongMessage{id(1), id(2), 0}}), id(2));
+  EXPECT_EQ(message_id(Message{ListSchemasRequestMessage{codec_id(0x08)}}), codec_id(0x08));
+  EXPECT_EQ(related_message_id(messages[4]), codec_id(0x02));  // response -> query
+  EXPECT_EQ(related_message_id(Message{PongMessage{codec_id(1), codec_id(2), 0}}), codec_id(2));
   ErrorMessage e;
   EXPECT_EQ(related_message_id(Message{e}), std::nullopt);
-  e.related_message_id = id(3);
-  EXPECT_EQ(related_message_id(Message{e}), id(3));
+  e.related_message_id = codec_id(3);
+  EXPECT_EQ(related_message_id(Message{e}), codec_id(3));
 
   EXPECT_EQ(to_string(MessageType::Hello), "Hello");
   EXPECT_EQ(to_string(MessageType::SchemaListResponse), "SchemaListResponse");
@@ -399,20 +399,20 @@ static_assert(static_cast<int>(SchemaError::Kind::MappingError) == wire::SchemaE
 TEST(MessageCodec, ErrorCodeAndKindOnTheWire) {
   for (int code = 1000; code <= 1011; ++code) {
     ErrorMessage e;
-    e.message_id = id(1);
+    e.message_id = codec_id(1);
     e.code = static_cast<ErrorCode>(code);
     wire::Envelope env;
     ASSERT_TRUE(env.ParseFromString(encode_envelope(e)));
     EXPECT_EQ(static_cast<int>(env.error().code()), code);
   }
   QueryResponseMessage r;
-  r.message_id = id(1);
-  r.query_id = id(2);
+  r.message_id = codec_id(1);
+  r.query_id = codec_id(2);
   r.result.results = {{"f", SchemaError{SchemaError::Kind::InvalidPermission, "no"}}};
   wire::Envelope env;
   ASSERT_TRUE(env.ParseFromString(encode_envelope(r)));
   EXPECT_EQ(env.query_response().results(0).error().kind(), wire::SchemaError::INVALID_PERMISSION);
-  EXPECT_EQ(env.related_message_id(), std::string(reinterpret_cast<const char*>(id(2).bytes().data()), 16));
+  EXPECT_EQ(env.related_message_id(), std::string(reinterpret_cast<const char*>(codec_id(2).bytes().data()), 16));
 }
 
 TEST(MessageCodec, UnknownErrorCodeFromNewerPeerPassesThrough) {
@@ -420,7 +420,7 @@ TEST(MessageCodec, UnknownErrorCodeFromNewerPeerPassesThrough) {
   env.set_message_id(std::string(16, '\x01'));
   env.mutable_error()->set_code(static_cast<wire::ErrorCode>(1234));
   env.mutable_error()->set_message("future");
-  auto decoded = decode_envelope(bytes_of(env.SerializeAsString()));
+  auto decoded = decode_envelope(codec_bytes(env.SerializeAsString()));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(static_cast<int>(std::get<ErrorMessage>(*decoded).code), 1234);
 }
@@ -429,7 +429,7 @@ TEST(MessageCodec, UnknownErrorCodeFromNewerPeerPassesThrough) {
 
 void expect_invalid(const wire::Envelope& env, std::string_view why) {
   SCOPED_TRACE(std::string(why));
-  auto decoded = decode_envelope(bytes_of(env.SerializeAsString()));
+  auto decoded = decode_envelope(codec_bytes(env.SerializeAsString()));
   ASSERT_FALSE(decoded.ok()) << "decoded as " << to_string(type_of(*decoded));
   EXPECT_EQ(decoded.error().kind, ErrorKind::Message);
   EXPECT_EQ(decoded.error().code, ErrorCode::InvalidMessage);
@@ -475,8 +475,8 @@ TEST(MessageCodec, RepliesNeedTheIdTheyAnswer) {
   }
   // An Error may answer nothing (e.g. a frame that could not be parsed).
   ErrorMessage e;
-  e.message_id = id(1);
-  auto decoded = decode_envelope(bytes_of(encode_envelope(e)));
+  e.message_id = codec_id(1);
+  auto decoded = decode_envelope(codec_bytes(encode_envelope(e)));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(std::get<ErrorMessage>(*decoded).related_message_id, std::nullopt);
 }
@@ -515,7 +515,7 @@ TEST(MessageCodec, HelloObservedAddressIsOptionalAndAdvisory) {
   older.mutable_hello()->clear_observed_address();
   std::string bytes;
   older.SerializeToString(&bytes);
-  auto decoded = decode_envelope(bytes_of(bytes));
+  auto decoded = decode_envelope(codec_bytes(bytes));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(std::get<HelloMessage>(*decoded).observed_address, "");
 
@@ -524,7 +524,7 @@ TEST(MessageCodec, HelloObservedAddressIsOptionalAndAdvisory) {
   auto odd = envelope_of(sample_messages()[0]);
   odd.mutable_hello()->set_observed_address("not an address");
   odd.SerializeToString(&bytes);
-  decoded = decode_envelope(bytes_of(bytes));
+  decoded = decode_envelope(codec_bytes(bytes));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(std::get<HelloMessage>(*decoded).observed_address, "not an address");
 }
@@ -565,14 +565,14 @@ TEST(MessageCodec, GarbageIsRejected) {
       "hello, world",
   };
   for (const auto& g : garbage) {
-    auto decoded = decode_envelope(bytes_of(g));
+    auto decoded = decode_envelope(codec_bytes(g));
     ASSERT_FALSE(decoded.ok());
     EXPECT_EQ(decoded.error().code, ErrorCode::InvalidMessage);
   }
 
   // Trailing bytes after a stray end-group tag must not be silently ignored.
-  std::string with_end_group = encode_envelope(PingMessage{id(1), 5}) + std::string("\x0c\x08\x01", 3);
-  EXPECT_FALSE(decode_envelope(bytes_of(with_end_group)).ok());
+  std::string with_end_group = encode_envelope(PingMessage{codec_id(1), 5}) + std::string("\x0c\x08\x01", 3);
+  EXPECT_FALSE(decode_envelope(codec_bytes(with_end_group)).ok());
 
   // Proto3 strings must be UTF-8.
   google::protobuf::LogSilencer quiet;
@@ -580,7 +580,7 @@ TEST(MessageCodec, GarbageIsRejected) {
   env.mutable_hello()->set_agent(std::string("\xff\xfe", 2));
   std::string bad_utf8;
   env.SerializePartialToString(&bad_utf8);
-  EXPECT_FALSE(decode_envelope(bytes_of(bad_utf8)).ok());
+  EXPECT_FALSE(decode_envelope(codec_bytes(bad_utf8)).ok());
 }
 
 TEST(MessageCodec, TruncatedAndMutatedEnvelopesNeverCrash) {
@@ -588,15 +588,15 @@ TEST(MessageCodec, TruncatedAndMutatedEnvelopesNeverCrash) {
   for (const auto& m : sample_messages()) {
     const std::string bytes = encode_envelope(m);
     for (std::size_t n = 0; n < bytes.size(); ++n)
-      (void)decode_envelope(bytes_of(bytes.substr(0, n)));  // must return, either way
+      (void)decode_envelope(codec_bytes(bytes.substr(0, n)));  // must return, either way
     for (int i = 0; i < 200; ++i) {
       std::string mutated = bytes;
       mutated[rng() % mutated.size()] = static_cast<char>(rng());
-      auto decoded = decode_envelope(bytes_of(mutated));
+      auto decoded = decode_envelope(codec_bytes(mutated));
       if (decoded.ok()) {
         // Whatever decodes re-encodes to something that decodes the same.
         const std::string again = encode_envelope(*decoded);
-        auto twice = decode_envelope(bytes_of(again));
+        auto twice = decode_envelope(codec_bytes(again));
         ASSERT_TRUE(twice.ok());
         EXPECT_EQ(encode_envelope(*twice), again);
       }
@@ -606,24 +606,24 @@ TEST(MessageCodec, TruncatedAndMutatedEnvelopesNeverCrash) {
 
 TEST(MessageCodec, UnknownBodyDecodesToUnknownMessage) {
   // Envelope { message_id, 99: { 1: "future" } }: a body from a newer peer.
-  std::string bytes = encode_envelope(UnknownMessage{id(0x2a)});
+  std::string bytes = encode_envelope(UnknownMessage{codec_id(0x2a)});
   const std::string body = "\x0a\x06" "future";
   bytes += "\x9a\x06";  // field 99, wire type 2
   bytes += static_cast<char>(body.size());
   bytes += body;
-  auto decoded = decode_envelope(bytes_of(bytes));
+  auto decoded = decode_envelope(codec_bytes(bytes));
   ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
   ASSERT_EQ(type_of(*decoded), MessageType::Unknown);
-  EXPECT_EQ(message_id(*decoded), id(0x2a));
+  EXPECT_EQ(message_id(*decoded), codec_id(0x2a));
 
   // Also an unknown varint field and an envelope with no body at all.
-  std::string varint_body = encode_envelope(UnknownMessage{id(0x2b)}) + "\xa0\x06\x01";
-  decoded = decode_envelope(bytes_of(varint_body));
+  std::string varint_body = encode_envelope(UnknownMessage{codec_id(0x2b)}) + "\xa0\x06\x01";
+  decoded = decode_envelope(codec_bytes(varint_body));
   ASSERT_TRUE(decoded.ok());
-  EXPECT_EQ(std::get<UnknownMessage>(*decoded).message_id, id(0x2b));
+  EXPECT_EQ(std::get<UnknownMessage>(*decoded).message_id, codec_id(0x2b));
 
   // ...but the id rules still hold: no id, no message.
-  decoded = decode_envelope(bytes_of(std::string("\x9a\x06\x00", 3)));
+  decoded = decode_envelope(codec_bytes(std::string("\x9a\x06\x00", 3)));
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.error().code, ErrorCode::InvalidMessage);
 }
@@ -635,7 +635,7 @@ TEST(MessageCodec, DeepValuesUpToTheLimitDecode) {
   for (int i = 0; i < detail::kMaxValueDepth; ++i) filter = Json{{"k", std::move(filter)}};
   QueryMessage q = std::get<QueryMessage>(sample_messages()[1]);
   q.query.filter = filter;
-  auto decoded = decode_envelope(bytes_of(encode_envelope(q)));
+  auto decoded = decode_envelope(codec_bytes(encode_envelope(q)));
   ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
   expect_same(*decoded, q);
 
@@ -664,7 +664,7 @@ TEST(MessageCodec, HostileNestingIsRefusedWithoutExhaustingTheStack) {
   for (int i = 0; i < 5000; ++i) value = wrap(0x0a, wrap(0x3a, value));  // ListValue.values / Value.list_value
   std::string bytes = std::string("\x0a\x10", 2) + std::string(16, '\x01') +
                       wrap(0x5a, wrap(0x0a, wrap(0x2a, value)));
-  auto decoded = decode_envelope(bytes_of(bytes));
+  auto decoded = decode_envelope(codec_bytes(bytes));
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.error().code, ErrorCode::InvalidMessage);
 }
@@ -673,10 +673,10 @@ TEST(MessageCodec, TooDeepResultValueIsSentAsInvalidData) {
   Json deep = 1;
   for (int i = 0; i < detail::kMaxValueDepth + 1; ++i) deep = Json::array({std::move(deep)});
   QueryResponseMessage r;
-  r.message_id = id(1);
-  r.query_id = id(2);
+  r.message_id = codec_id(1);
+  r.query_id = codec_id(2);
   r.result.results = {{"ok", Json(5)}, {"deep", deep}};
-  auto decoded = decode_envelope(bytes_of(encode_envelope(r)));
+  auto decoded = decode_envelope(codec_bytes(encode_envelope(r)));
   ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
   const auto& results = std::get<QueryResponseMessage>(*decoded).result.results;
   ASSERT_EQ(results.size(), 2u);
@@ -688,9 +688,9 @@ TEST(MessageCodec, TooDeepResultValueIsSentAsInvalidData) {
 
 TEST(MessageCodec, UnparsableAnnouncementBytesGoAsEmptyAnnouncement) {
   NodeAnnouncementMessage a;
-  a.message_id = id(1);
+  a.message_id = codec_id(1);
   a.signed_announcement = "\xff\xff not protobuf";
-  auto decoded = decode_envelope(bytes_of(encode_envelope(a)));
+  auto decoded = decode_envelope(codec_bytes(encode_envelope(a)));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(std::get<NodeAnnouncementMessage>(*decoded).signed_announcement, "");
 }

@@ -12,34 +12,34 @@ namespace datafold::net {
 namespace {
 
 // RFC 8032 section 7.1, test 1.
-constexpr std::string_view kRfc8032PublicKeyHex =
+constexpr std::string_view kRfc8032KeyHex =
     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 // Computed independently of this code:
 //   printf <public key hex> | xxd -r -p | sha256sum
 //   python3: base64.b32encode(digest).decode().lower().rstrip('=')
 constexpr std::string_view kRfc8032DigestHex =
     "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9";
-constexpr std::string_view kRfc8032NodeIdText = "eh7ddx5bksrgcytl7bkai36se4nxx3klnk7elksyq57pi74xeg4q";
+constexpr std::string_view kRfc8032IdText = "eh7ddx5bksrgcytl7bkai36se4nxx3klnk7elksyq57pi74xeg4q";
 
-NodeId rfc8032_id() { return NodeId::from_public_key(*detail::hex_decode(kRfc8032PublicKeyHex)); }
+NodeId rfc8032_id() { return NodeId::from_public_key(*detail::hex_decode(kRfc8032KeyHex)); }
 
 TEST(NodeId, IsSha256OfRawPublicKey) {
   const NodeId id = rfc8032_id();
   EXPECT_EQ(detail::hex_encode(id.bytes()), kRfc8032DigestHex);
-  EXPECT_EQ(id.to_string(), kRfc8032NodeIdText);
+  EXPECT_EQ(id.to_string(), kRfc8032IdText);
   EXPECT_EQ(id.to_string().size(), NodeId::kTextSize);
 }
 
 TEST(NodeId, TextRoundTripsInEitherCase) {
   const NodeId id = rfc8032_id();
-  EXPECT_EQ(NodeId::from_string(kRfc8032NodeIdText), id);
-  std::string upper(kRfc8032NodeIdText);
+  EXPECT_EQ(NodeId::from_string(kRfc8032IdText), id);
+  std::string upper(kRfc8032IdText);
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   EXPECT_EQ(NodeId::from_string(upper), id);
 }
 
 TEST(NodeId, FromStringRejectsWrongLength) {
-  const std::string text(kRfc8032NodeIdText);
+  const std::string text(kRfc8032IdText);
   EXPECT_FALSE(NodeId::from_string(""));
   EXPECT_FALSE(NodeId::from_string(text.substr(0, 51)));
   EXPECT_FALSE(NodeId::from_string(text + "a"));
@@ -48,7 +48,7 @@ TEST(NodeId, FromStringRejectsWrongLength) {
 
 TEST(NodeId, FromStringRejectsBadCharacters) {
   for (char bad : {'0', '1', '8', '9', '=', '-', ' ', '\0'}) {
-    std::string text(kRfc8032NodeIdText);
+    std::string text(kRfc8032IdText);
     text[10] = bad;
     EXPECT_FALSE(NodeId::from_string(text)) << "char code " << int(bad);
   }
@@ -57,7 +57,7 @@ TEST(NodeId, FromStringRejectsBadCharacters) {
 TEST(NodeId, FromStringRejectsNonCanonicalTrailingBits) {
   // 52 characters carry 260 bits; the last 4 must be zero, so exactly one
   // text names each id.
-  std::string text(kRfc8032NodeIdText);
+  std::string text(kRfc8032IdText);
   ASSERT_EQ(text.back(), 'q');
   text.back() = 'r';
   EXPECT_FALSE(NodeId::from_string(text));
@@ -76,11 +76,11 @@ TEST(NodeId, MatchesPrefixIgnoringCase) {
   EXPECT_TRUE(id.matches_prefix("eh7d"));
   EXPECT_TRUE(id.matches_prefix("EH7D"));
   EXPECT_TRUE(id.matches_prefix("eH7dDx5"));
-  EXPECT_TRUE(id.matches_prefix(kRfc8032NodeIdText));
+  EXPECT_TRUE(id.matches_prefix(kRfc8032IdText));
   EXPECT_TRUE(id.matches_prefix(""));
   EXPECT_FALSE(id.matches_prefix("eh7e"));
   EXPECT_FALSE(id.matches_prefix("h7dd"));  // a substring is not a prefix
-  EXPECT_FALSE(id.matches_prefix(std::string(kRfc8032NodeIdText) + "a"));
+  EXPECT_FALSE(id.matches_prefix(std::string(kRfc8032IdText) + "a"));
 }
 
 TEST(NodeId, ShortStringIsTextPrefix) {

@@ -8,13 +8,13 @@ namespace {
 using Clock = PendingRequests::Clock;
 using std::chrono::milliseconds;
 
-struct Outcome {
+struct CallbackOutcome {
   int calls = 0;
   std::optional<NetworkError> error;
   std::optional<Message> reply;
 };
 
-PendingRequests::Completion record(Outcome& out) {
+PendingRequests::Completion record(CallbackOutcome& out) {
   return [&out](NetworkResult<Message> r) {
     ++out.calls;
     if (r) {
@@ -28,7 +28,7 @@ PendingRequests::Completion record(Outcome& out) {
 TEST(PendingRequests, CompletesByIdInAnyOrder) {
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
-  Outcome a, b;
+  CallbackOutcome a, b;
   const Uuid ida = Uuid::random(), idb = Uuid::random();
   auto da = record(a), db = record(b);
   ASSERT_TRUE(pending.add(ida, t0, t0 + milliseconds(100), da));
@@ -44,7 +44,7 @@ TEST(PendingRequests, CompletesByIdInAnyOrder) {
 TEST(PendingRequests, LateReplyIsDropped) {
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
-  Outcome a;
+  CallbackOutcome a;
   const Uuid id = Uuid::random();
   auto done = record(a);
   ASSERT_TRUE(pending.add(id, t0, t0 + milliseconds(100), done));
@@ -60,7 +60,7 @@ TEST(PendingRequests, LateReplyIsDropped) {
 TEST(PendingRequests, DuplicateIdRefused) {
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
-  Outcome a, b;
+  CallbackOutcome a, b;
   const Uuid id = Uuid::random();
   auto da = record(a), db = record(b);
   ASSERT_TRUE(pending.add(id, t0, t0 + milliseconds(5), da));
@@ -71,7 +71,7 @@ TEST(PendingRequests, DuplicateIdRefused) {
 TEST(PendingRequests, FailAllCompletesEverything) {
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
-  std::vector<Outcome> outcomes(50);
+  std::vector<CallbackOutcome> outcomes(50);
   for (auto& o : outcomes) {
     auto done = record(o);
     ASSERT_TRUE(pending.add(Uuid::random(), t0, t0 + milliseconds(1000), done));
@@ -89,7 +89,7 @@ TEST(PendingRequests, FailAllCompletesEverything) {
 TEST(PendingRequests, NextDeadlineSkipsCompletedRequests) {
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
-  Outcome a, b;
+  CallbackOutcome a, b;
   const Uuid ida = Uuid::random(), idb = Uuid::random();
   auto da = record(a), db = record(b);
   ASSERT_TRUE(pending.add(ida, t0, t0 + milliseconds(10), da));
@@ -103,7 +103,7 @@ TEST(PendingRequests, StaleDeadlinesDoNotAccumulate) {
   // Many requests completed long before their deadlines must not grow memory without bound.
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
-  Outcome sink;
+  CallbackOutcome sink;
   for (int i = 0; i < 100000; ++i) {
     const Uuid id = Uuid::random();
     auto done = record(sink);
@@ -117,7 +117,7 @@ TEST(PendingRequests, StaleDeadlinesDoNotAccumulate) {
 TEST(PendingRequests, CompletionMayAddRequests) {
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
-  Outcome second;
+  CallbackOutcome second;
   const Uuid first_id = Uuid::random();
   PendingRequests::Completion first = [&](NetworkResult<Message>) {
     auto done = record(second);
@@ -140,7 +140,7 @@ TEST(PendingRequests, AnAnswerInPartsStaysPendingAndEachPartOrCreditRestartsItsD
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
   const Uuid id = Uuid::random();
-  Outcome out;
+  CallbackOutcome out;
   auto done = record(out);
   ASSERT_TRUE(pending.add_streamed(id, t0, milliseconds(100), done));
 
@@ -166,7 +166,7 @@ TEST(PendingRequests, APartForARequestAskedWholeIsNotDelivered) {
   PendingRequests pending;
   const auto t0 = Clock::time_point{} + std::chrono::hours(1);
   const Uuid id = Uuid::random();
-  Outcome out;
+  CallbackOutcome out;
   auto done = record(out);
   ASSERT_TRUE(pending.add(id, t0, t0 + milliseconds(100), done));
   EXPECT_FALSE(pending.deliver_part(id, QueryResponseMessage{}, t0));

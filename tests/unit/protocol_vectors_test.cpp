@@ -27,7 +27,7 @@ namespace {
 
 constexpr const char* kProtocolDoc = DATAFOLD_SOURCE_DIR "/docs/PROTOCOL.md";
 
-std::span<const std::uint8_t> bytes_of(const std::string& s) {
+std::span<const std::uint8_t> vector_bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
@@ -236,7 +236,7 @@ std::map<std::string, Vector> expected_vectors() {
 }
 
 // Field-by-field equality (the message structs have no operator==).
-void expect_same(const Message& got, const Message& want) {
+void expect_same_message(const Message& got, const Message& want) {
   ASSERT_EQ(got.index(), want.index()) << "got " << to_string(type_of(got)) << ", want "
                                        << to_string(type_of(want));
   std::visit(
@@ -426,13 +426,13 @@ TEST(ProtocolVectors, VectorsDecodeToTheirMessages) {
 
     // Through the frame decoder, as a connection reads it.
     FrameDecoder frames;
-    frames.feed(bytes_of(d.frame));
+    frames.feed(vector_bytes(d.frame));
     std::span<const std::uint8_t> payload;
     ASSERT_EQ(frames.next(payload), FrameDecoder::Status::Frame);
     EXPECT_EQ(frames.buffered_bytes(), 0u) << "bytes after the frame";
     auto decoded = decode_envelope(payload);
     ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
-    expect_same(*decoded, want.message);
+    expect_same_message(*decoded, want.message);
 
     // And back: the codec produces exactly the document's bytes.
     std::string reencoded;

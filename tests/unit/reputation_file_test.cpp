@@ -32,7 +32,7 @@ class ScratchDir {
   fs::path path_;
 };
 
-NodeId node(std::uint8_t n) {
+NodeId file_node(std::uint8_t n) {
   std::array<std::uint8_t, NodeId::kSize> bytes;
   bytes.fill(n);
   return NodeId(bytes);
@@ -43,9 +43,9 @@ const Reputation::Clock::time_point t0 =
 
 Reputation sample() {
   Reputation reputation;
-  for (int i = 0; i < 6; ++i) reputation.record(PeerEvent::ProtocolViolation, node(1), "10.0.0.1", false, t0);
-  reputation.record(PeerEvent::AnsweredRequest, node(2), "2001:db8:1:2::5", false, t0);
-  reputation.record(PeerEvent::Timeout, node(3), "2001:db8:1:3::5", false, t0);
+  for (int i = 0; i < 6; ++i) reputation.record(PeerEvent::ProtocolViolation, file_node(1), "10.0.0.1", false, t0);
+  reputation.record(PeerEvent::AnsweredRequest, file_node(2), "2001:db8:1:2::5", false, t0);
+  reputation.record(PeerEvent::Timeout, file_node(3), "2001:db8:1:3::5", false, t0);
   return reputation;
 }
 
@@ -75,14 +75,14 @@ TEST(ReputationFile, WhatIsSavedLoadsBackTheSameWithModeSixHundredAndTheBanHolds
   expect_same(loaded->entries, before.entries());
   Reputation after;
   after.restore(loaded->entries, t0 + 1s);
-  EXPECT_EQ(after.state(node(1), "10.0.0.1", false, t0 + 1s), PeerState::Banned);
-  EXPECT_EQ(after.state(node(9), "10.0.0.1", false, t0 + 1s), PeerState::Banned);  // a new key, same IP
+  EXPECT_EQ(after.state(file_node(1), "10.0.0.1", false, t0 + 1s), PeerState::Banned);
+  EXPECT_EQ(after.state(file_node(9), "10.0.0.1", false, t0 + 1s), PeerState::Banned);  // a new key, same IP
 }
 
 TEST(ReputationFile, ADamagedLineIsSkippedAndCountedTheRestIsKept) {
   auto text = serialize_reputation(sample().entries());
-  text += "node notanid 1 2 -\nip 10.0.0.300 1 2 -\nip 2001:db8:1:2::7/64 1 2 -\nnode " + node(4).to_string() +
-          " nan 2 -\nnode " + node(5).to_string() + " 1 99999999999999999 -\ngarbage\n";
+  text += "node notanid 1 2 -\nip 10.0.0.300 1 2 -\nip 2001:db8:1:2::7/64 1 2 -\nnode " + file_node(4).to_string() +
+          " nan 2 -\nnode " + file_node(5).to_string() + " 1 99999999999999999 -\ngarbage\n";
   const auto parsed = parse_reputation(text);
   EXPECT_EQ(parsed.skipped_lines, 6u);
   expect_same(parsed.entries, sample().entries());

@@ -15,9 +15,9 @@ namespace datafold::net::detail {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = ReputationKeeper::Clock;
+using KeeperClock = ReputationKeeper::Clock;
 
-NodeId node(std::uint8_t n) {
+NodeId keeper_node(std::uint8_t n) {
   std::array<std::uint8_t, NodeId::kSize> bytes;
   bytes.fill(n);
   return NodeId(bytes);
@@ -40,11 +40,11 @@ class ReputationKeeperTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   ReputationSettings settings_;
-  Clock::time_point now_ = Clock::time_point{} + std::chrono::hours(24 * 365 * 50);
+  KeeperClock::time_point now_ = KeeperClock::time_point{} + std::chrono::hours(24 * 365 * 50);
 };
 
 TEST_F(ReputationKeeperTest, ABanSurvivesARestartAndEndsWhenItsTimeIsUp) {
-  const auto bad = node(1);
+  const auto bad = keeper_node(1);
   {
     auto first = keeper();
     for (int i = 0; i < 6; ++i) first->record(PeerEvent::ProtocolViolation, bad, "198.51.100.7");
@@ -69,21 +69,21 @@ TEST_F(ReputationKeeperTest, ABanSurvivesARestartAndEndsWhenItsTimeIsUp) {
 
 TEST_F(ReputationKeeperTest, LoopbackIsOneSharedHostUnlessToldOtherwise) {
   auto shared = keeper();
-  for (int i = 0; i < 6; ++i) shared->record(PeerEvent::ProtocolViolation, node(2), "127.0.0.2");
+  for (int i = 0; i < 6; ++i) shared->record(PeerEvent::ProtocolViolation, keeper_node(2), "127.0.0.2");
   EXPECT_FALSE(shared->refuse_ip("127.0.0.2")) << "a local tool's faults do not lock out every local peer";
-  EXPECT_TRUE(shared->refuse_node(node(2)));
-  EXPECT_EQ(shared->state(node(3), "127.0.0.2"), PeerState::Neutral);
+  EXPECT_TRUE(shared->refuse_node(keeper_node(2)));
+  EXPECT_EQ(shared->state(keeper_node(3), "127.0.0.2"), PeerState::Neutral);
 
   settings_.charge_loopback_addresses = true;
   settings_.file.clear();
   auto separate = keeper();
-  for (int i = 0; i < 6; ++i) separate->record(PeerEvent::ProtocolViolation, node(2), "127.0.0.2");
+  for (int i = 0; i < 6; ++i) separate->record(PeerEvent::ProtocolViolation, keeper_node(2), "127.0.0.2");
   EXPECT_TRUE(separate->refuse_ip("127.0.0.2"));
-  EXPECT_EQ(separate->state(node(3), "127.0.0.2"), PeerState::Banned) << "a new key from the host starts banned";
+  EXPECT_EQ(separate->state(keeper_node(3), "127.0.0.2"), PeerState::Banned) << "a new key from the host starts banned";
 }
 
 TEST_F(ReputationKeeperTest, ATrustedKeyIsShownNotBannedAndTheOperatorCanStillBanIt) {
-  const auto friend_node = node(4);
+  const auto friend_node = keeper_node(4);
   auto kept = keeper([&](const NodeId& id) { return id == friend_node; });
   for (int i = 0; i < 10; ++i) kept->record(PeerEvent::ForgedAnnouncement, friend_node, "203.0.113.4");
   EXPECT_FALSE(kept->refuse_node(friend_node));
@@ -109,26 +109,26 @@ TEST_F(ReputationKeeperTest, TheOperatorsSubjectsAreNodeIdsOrIps) {
     EXPECT_EQ(refused.error().kind, ErrorKind::Config);
   }
   EXPECT_FALSE(kept->ban("198.51.100.1", 0s).ok());
-  auto nothing = kept->reset(node(9).to_string());
+  auto nothing = kept->reset(keeper_node(9).to_string());
   ASSERT_TRUE(nothing.ok());
   EXPECT_FALSE(*nothing);
 }
 
 TEST_F(ReputationKeeperTest, TheTickRewardsPeersConnectedWithoutAFault) {
   auto kept = keeper();
-  kept->record(PeerEvent::RateLimitHit, node(5), "192.0.2.5");
-  for (int minute = 0; minute < 20; ++minute) kept->tick_connected({{node(5), "192.0.2.5"}, {node(6), "192.0.2.6"}});
-  // node(5) missed its first minute's credit (it had a fault then); node(6) had them all.
-  EXPECT_NEAR(kept->score(node(6), ""), 2.0, 1e-9);
-  EXPECT_NEAR(kept->score(node(5), ""), -0.5 + 1.9, 1e-9);
-  EXPECT_EQ(kept->state(node(6), ""), PeerState::Good);
+  kept->record(PeerEvent::RateLimitHit, keeper_node(5), "192.0.2.5");
+  for (int minute = 0; minute < 20; ++minute) kept->tick_connected({{keeper_node(5), "192.0.2.5"}, {keeper_node(6), "192.0.2.6"}});
+  // keeper_node(5) missed its first minute's credit (it had a fault then); keeper_node(6) had them all.
+  EXPECT_NEAR(kept->score(keeper_node(6), ""), 2.0, 1e-9);
+  EXPECT_NEAR(kept->score(keeper_node(5), ""), -0.5 + 1.9, 1e-9);
+  EXPECT_EQ(kept->state(keeper_node(6), ""), PeerState::Good);
 }
 
 TEST_F(ReputationKeeperTest, OffRecordsAndRefusesNothing) {
   settings_.enabled = false;
   auto off = keeper();
-  for (int i = 0; i < 10; ++i) off->record(PeerEvent::ProtocolViolation, node(7), "192.0.2.7");
-  EXPECT_FALSE(off->refuse_node(node(7)));
+  for (int i = 0; i < 10; ++i) off->record(PeerEvent::ProtocolViolation, keeper_node(7), "192.0.2.7");
+  EXPECT_FALSE(off->refuse_node(keeper_node(7)));
   EXPECT_FALSE(off->refuse_ip("192.0.2.7"));
   EXPECT_TRUE(off->entries().empty());
   EXPECT_FALSE(off->ban("192.0.2.7", 60s).ok());

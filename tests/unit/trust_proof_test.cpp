@@ -23,7 +23,7 @@ namespace datafold::net {
 namespace {
 
 // RFC 8032 section 7.1, test 1 (see identity_test.cpp for how it was made).
-constexpr std::string_view kRfc8032Test1Pem =
+constexpr std::string_view kRfc8032Pem =
     "-----BEGIN PRIVATE KEY-----\n"
     "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
     "-----END PRIVATE KEY-----\n";
@@ -72,7 +72,7 @@ std::vector<std::uint8_t> from_hex(std::string_view hex) {
   return bytes.value_or(std::vector<std::uint8_t>{});
 }
 
-Identity vector_identity() { return std::move(Identity::from_pem(kRfc8032Test1Pem).value()); }
+Identity vector_identity() { return std::move(Identity::from_pem(kRfc8032Pem).value()); }
 
 TEST(TrustProof, CanonicalBytesMatchTheFixedVector) {
   const auto bytes = detail::trust_proof_bytes(vector_id(), vector_query(), kVectorClaim, kVectorTimestamp);

@@ -25,6 +25,7 @@
 #include "core/endpoint.hpp"
 #include "discovery/dht/counting_socket.hpp"
 #include "discovery/dht/dht_discovery.hpp"
+#include "discovery/dht/dht_keys.hpp"
 
 namespace datafold::net::discovery {
 

@@ -18,7 +18,7 @@ bool is_unspecified(std::string_view host) {
 
 // Keeps whatever came from the network to what can be an IP literal or a host
 // name, so nothing odd reaches a log line, a table or a resolver.
-bool plausible_host(std::string_view host) {
+bool plausible_dht_host(std::string_view host) {
   if (is_unspecified(host)) return false;
   if (host.find(':') != std::string_view::npos) {
     std::error_code ec;
@@ -39,12 +39,12 @@ std::optional<std::string> dht_dialable_address(std::string_view announced, std:
     return std::string(announced);
   }
   if (auto hp = detail::parse_host_port(announced)) {
-    if (!plausible_host(hp->host)) return std::nullopt;
+    if (!plausible_dht_host(hp->host)) return std::nullopt;
     return detail::format_host_port(hp->host, hp->port);
   }
   std::string_view host = announced;
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (tcp_port == 0 || !plausible_host(host)) return std::nullopt;
+  if (tcp_port == 0 || !plausible_dht_host(host)) return std::nullopt;
   return detail::format_host_port(host, tcp_port);
 }
 

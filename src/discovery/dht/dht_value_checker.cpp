@@ -9,7 +9,7 @@ namespace datafold::net::discovery {
 
 namespace {
 
-std::span<const std::uint8_t> as_bytes(const std::string& s) noexcept {
+std::span<const std::uint8_t> value_bytes(const std::string& s) noexcept {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
@@ -99,7 +99,7 @@ std::vector<DhtValueCheck> DhtValueChecker::classify(std::span<const std::string
   std::unordered_set<std::string_view> distinct;
   for (const std::string& value : values) {
     if (!distinct.insert(value).second) continue;
-    out.push_back(examine(as_bytes(value), key, now_ms));
+    out.push_back(examine(value_bytes(value), key, now_ms));
   }
 
   // Replay: the highest sequence of each instance, here or verified before, wins.

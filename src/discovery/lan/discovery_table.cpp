@@ -33,7 +33,7 @@ bool is_unspecified_host(std::string_view host) {
   return host.empty() || host == "0.0.0.0" || host == "::" || host == "0:0:0:0:0:0:0:0";
 }
 
-bool plausible_host(std::string_view host) {
+bool plausible_lan_host(std::string_view host) {
   // Addresses come from the network: keep only what can be an IP or a host
   // name, so nothing odd reaches a log line or a resolver.
   return std::all_of(host.begin(), host.end(), [](char c) {
@@ -112,11 +112,11 @@ std::optional<std::string> resolve_address(std::string_view advertised, const Ar
     port = parse_port(advertised.substr(colon + 1));
     if (!port) return std::nullopt;
   }
-  if (!plausible_host(host)) return std::nullopt;
+  if (!plausible_lan_host(host)) return std::nullopt;
   const std::uint16_t p = port ? *port : tcp_port;
   if (p == 0) return std::nullopt;
   if (is_unspecified_host(without_scope(host))) {
-    if (arrival.source_ip.empty() || !plausible_host(arrival.source_ip)) return std::nullopt;
+    if (arrival.source_ip.empty() || !plausible_lan_host(arrival.source_ip)) return std::nullopt;
     return join_host_port(arrival.source_ip, p);
   }
   if (is_ipv6_link_local(host)) {
@@ -129,7 +129,7 @@ std::optional<std::string> resolve_address(std::string_view advertised, const Ar
     // The sender's scope names one of its interfaces; ours is the one the datagram
     // came in on. Not known (an announcement relayed over IPv4 from afar): kept bare,
     // as the sender's scope would mislead.
-    if (arrival.interface.empty() || !plausible_host(arrival.interface)) return join_host_port(bare, p);
+    if (arrival.interface.empty() || !plausible_lan_host(arrival.interface)) return join_host_port(bare, p);
     return join_host_port(std::string(bare) + "%" + std::string(arrival.interface), p);
   }
   return join_host_port(host, p);
@@ -150,7 +150,7 @@ std::vector<std::string> resolve_addresses(const AnnouncementFields& a, const Ar
   return out;
 }
 
-std::uint32_t ttl_for(std::chrono::milliseconds lifetime) {
+std::uint32_t announcement_ttl_for(std::chrono::milliseconds lifetime) {
   const auto seconds = (lifetime.count() + 999) / 1000;
   return static_cast<std::uint32_t>(std::clamp<std::int64_t>(seconds, 1, 0xFFFFFFFF));
 }
@@ -237,7 +237,7 @@ void DiscoveryCore::start(TimePoint now) {
   running_ = true;
   const auto kind = config_.probe_on_start ? DatagramKind::Probe : DatagramKind::Announcement;
   if (kind == DatagramKind::Probe) ++counters_.probes_sent;
-  queue(Destination::group(), build(kind, ttl_for(entry_lifetime())));
+  queue(Destination::group(), build(kind, announcement_ttl_for(entry_lifetime())));
   next_announce_ = now + jittered_interval();
   flush();
 }
@@ -255,14 +255,14 @@ void DiscoveryCore::stop(TimePoint /*now*/) {
 bool DiscoveryCore::probe(TimePoint /*now*/) {
   if (!running_) return false;
   ++counters_.probes_sent;
-  queue(Destination::group(), build(DatagramKind::Probe, ttl_for(entry_lifetime())));
+  queue(Destination::group(), build(DatagramKind::Probe, announcement_ttl_for(entry_lifetime())));
   flush();
   return true;
 }
 
 bool DiscoveryCore::announce_presence(TimePoint /*now*/) {
   if (!running_) return false;
-  queue(Destination::group(), build(DatagramKind::Announcement, ttl_for(entry_lifetime())));
+  queue(Destination::group(), build(DatagramKind::Announcement, announcement_ttl_for(entry_lifetime())));
   flush();
   return true;
 }
@@ -517,7 +517,7 @@ void DiscoveryCore::schedule_first_sight(TimePoint now) {
     first_sight_due_.reset();
     last_first_sight_ = now;
     ++counters_.first_sight_announcements_sent;
-    queue(Destination::group(), build(DatagramKind::Announcement, ttl_for(entry_lifetime())));
+    queue(Destination::group(), build(DatagramKind::Announcement, announcement_ttl_for(entry_lifetime())));
   }
 }
 
@@ -539,19 +539,19 @@ void DiscoveryCore::schedule_reply(const std::string& ip, std::uint16_t port, Ti
 void DiscoveryCore::on_timer(TimePoint now) {
   if (running_) {
     if (now >= next_announce_) {
-      queue(Destination::group(), build(DatagramKind::Announcement, ttl_for(entry_lifetime())));
+      queue(Destination::group(), build(DatagramKind::Announcement, announcement_ttl_for(entry_lifetime())));
       next_announce_ = now + jittered_interval();
     }
     if (first_sight_due_ && *first_sight_due_ <= now) {
       first_sight_due_.reset();
       last_first_sight_ = now;
       ++counters_.first_sight_announcements_sent;
-      queue(Destination::group(), build(DatagramKind::Announcement, ttl_for(entry_lifetime())));
+      queue(Destination::group(), build(DatagramKind::Announcement, announcement_ttl_for(entry_lifetime())));
     }
     std::string reply;  // one signed datagram serves every reply due now
     std::erase_if(replies_, [&](const PendingReply& r) {
       if (r.due > now) return false;
-      if (reply.empty()) reply = build(DatagramKind::Announcement, ttl_for(entry_lifetime()));
+      if (reply.empty()) reply = build(DatagramKind::Announcement, announcement_ttl_for(entry_lifetime()));
       ++counters_.probe_replies_sent;
       queue(r.destination, reply);
       return true;
