@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/) with clang 14 into ./build-fuzz and runs each
-# for DATAFOLD_FUZZ_SECONDS (default 20) through CTest, from its seed corpus and the
+# for DATAFOLD_FUZZ_SECONDS (default 10) through CTest, from its seed corpus and the
 # crash inputs found so far (fuzz/crashes/). The ordinary build replays the same inputs
 # without libFuzzer, as the tests labelled fuzz.
 # Exits non-zero if any fuzzer finds a crash, a leak, undefined behaviour or a broken
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${DATAFOLD_FUZZ_SECONDS:-20}"
+seconds="${DATAFOLD_FUZZ_SECONDS:-10}"
 build_dir=build-fuzz
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
