@@ -185,6 +185,27 @@ TEST_F(Mutations, ARangeSchemaKeepsOneRowPerKeyAndARowWithoutItsKeyIsRefused) {
   EXPECT_NE(keyless.error().message.find("row.publish_date: missing"), std::string::npos) << keyless.error().message;
 }
 
+TEST_F(Mutations, AHashRangeSchemaKeepsOneRowPerHashAndRangeKeyPair) {
+  add(reference_schema("available_schemas__BlogPostAuthorIndex.json"));  // hash author, range publish_date
+  const auto create = [](const std::string& author, const std::string& date, int count) {
+    return Json{{"type", "mutation"}, {"schema", "BlogPostAuthorIndex"}, {"mutation_type", "create"},
+                {"data", {{"author", author}, {"publish_date", date}, {"post_count", count}}}}
+        .dump();
+  };
+  EXPECT_EQ(apply(create("ann", "2025-01-01", 1)).created, 1u);
+  EXPECT_EQ(apply(create("ann", "2025-01-02", 1)).created, 1u);  // same hash, another range key
+  EXPECT_EQ(apply(create("ben", "2025-01-01", 1)).created, 1u);  // same range key, another hash
+  const MutationCounts again = apply(create("ann", "2025-01-01", 2));
+  EXPECT_EQ(again.created, 0u);
+  EXPECT_EQ(again.updated, 1u);
+  EXPECT_EQ(rows("BlogPostAuthorIndex", {"author", "publish_date", "post_count"}, Json{{"author", "ann"}}),
+            (std::vector<Json>{{{"author", "ann"}, {"publish_date", "2025-01-01"}, {"post_count", 2}},
+                               {{"author", "ann"}, {"publish_date", "2025-01-02"}, {"post_count", 1}}}));
+  const std::string why = refusal(R"({"type": "mutation", "schema": "BlogPostAuthorIndex", "mutation_type": "create",
+                                       "data": {"publish_date": "2025-01-03"}})");
+  EXPECT_NE(why.find("mutation.data.author: missing; it is the hash key"), std::string::npos) << why;
+}
+
 TEST_F(Mutations, WhatTheNodeDoesNotDoIsRefusedNamingTheKey) {
   add(reference_schema("fold_node__src__datafold_node__samples__data__UserProfile.json"));
   // fold_db's collection operation.

@@ -514,16 +514,23 @@ struct SqliteStore::Impl {
     Transaction tx(*this);
     if (auto r = tx.begin(); !r) return std::move(r).error();
     MutationCounts counts;
+    // Each schema is read once per call, however many documents name it.
+    std::unordered_map<std::string, SchemaDefinition> schemas;
     for (const auto& m : mutations) {
-      auto schema = get_schema(m.schema);
-      if (!schema) return std::move(schema).error();
-      if (!*schema) return bad_input(m.path + ".schema: schema '" + m.schema + "' not found");
-      if (auto why = check_row(**schema, m.data, m.path + ".data")) return bad_input(std::move(*why));
-      auto touched = rows_touched(**schema, m);
+      auto known = schemas.find(m.schema);
+      if (known == schemas.end()) {
+        auto schema = get_schema(m.schema);
+        if (!schema) return std::move(schema).error();
+        if (!*schema) return bad_input(m.path + ".schema: schema '" + m.schema + "' not found");
+        known = schemas.emplace(m.schema, std::move(**schema)).first;
+      }
+      const SchemaDefinition& schema = known->second;
+      if (auto why = check_row(schema, m.data, m.path + ".data")) return bad_input(std::move(*why));
+      auto touched = rows_touched(schema, m);
       if (!touched) return std::move(touched).error();
       switch (m.kind) {
         case Mutation::Kind::Create: {
-          auto created = write_row(**schema, m.data, touched->value_or(std::vector<FilterClause>{}), m.path);
+          auto created = write_row(schema, m.data, touched->value_or(std::vector<FilterClause>{}), m.path);
           if (!created) return std::move(created).error();
           ++(*created ? counts.created : counts.updated);
           break;
@@ -531,7 +538,7 @@ struct SqliteStore::Impl {
         case Mutation::Kind::Update:
         case Mutation::Kind::Delete: {
           const bool update = m.kind == Mutation::Kind::Update;
-          auto changed = change_rows(**schema, **touched, update ? &m.data : nullptr, m.path);
+          auto changed = change_rows(schema, **touched, update ? &m.data : nullptr, m.path);
           if (!changed) return std::move(changed).error();
           (update ? counts.updated : counts.deleted) += *changed;
           break;
