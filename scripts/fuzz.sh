@@ -35,9 +35,10 @@ fi
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 
+# Unity batches, as in scripts/sanitize.sh: the library builds in about half the time.
 echo "==> configuring and building the fuzzers in $build_dir (clang 14, ASan + UBSan, coverage)"
 cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON \
   -DCMAKE_CXX_COMPILER=clang++-14 \
   -DDATAFOLD_BUILD_FUZZ=ON \
   -DDATAFOLD_SANITIZE=address,undefined \
