@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <limits>
 
 namespace datafold::store {
@@ -105,6 +106,18 @@ TEST(RowFilterParse, FoldDbsOperatorObjectsInTheEqualityMapAndAndConditions) {
             std::string::npos);
   EXPECT_NE(parse_error(Json::parse(R"({"age": {"gt": [1]}})")).find("filter.age.gt: needs a string or number"),
             std::string::npos);
+
+  // "and" within "and" is fine a few levels deep; one nested deeper is refused, not
+  // recursed into level by level.
+  const auto nested = [](int levels) {
+    std::string text;
+    for (int i = 0; i < levels; ++i) text += R"({"operator": "and", "conditions": [)";
+    text += R"({"name": "ann"})";
+    for (int i = 0; i < levels; ++i) text += "]}";
+    return Json::parse(text);
+  };
+  EXPECT_EQ(parse_ok(nested(8)), (std::vector<FilterClause>{{"name", Op::Eq, "ann"}}));
+  EXPECT_NE(parse_error(nested(1000)).find("nest at most 8 deep"), std::string::npos);
 }
 
 TEST(RowFilterMatch, NeContainsAndPatterns) {

@@ -123,11 +123,16 @@ std::optional<std::pair<Op, Json>> operator_object(const Json& value) {
   return std::nullopt;
 }
 
-NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, const std::string& path);
+// How deep "and" filters may nest. A filter from the local HTTP API is parsed JSON of any
+// depth, and each level is a recursion here.
+constexpr int kMaxConditionDepth = 8;
+
+NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, const std::string& path, int depth);
 
 // {"operator": "and", "conditions": [filter, …]}: every condition's clauses. "or" cannot
 // be a list of clauses that must all hold, so it is refused rather than answered wrong.
-NetworkResult<void> parse_conditions(const Json& filter, std::vector<FilterClause>& out) {
+// `depth`: how many "and" filters this one is inside.
+NetworkResult<void> parse_conditions(const Json& filter, std::vector<FilterClause>& out, int depth) {
   const auto& name = filter["operator"].get_ref<const std::string&>();
   if (filter.size() != 2) return filter_error("filter", R"(expected {"operator": "and", "conditions": [filter, …]})");
   if (name != "and")
@@ -136,8 +141,10 @@ NetworkResult<void> parse_conditions(const Json& filter, std::vector<FilterClaus
                                       "per alternative");
   const Json& conditions = filter["conditions"];
   if (!conditions.is_array() || conditions.empty()) return filter_error("filter.conditions", "expected a list of filters");
+  if (depth >= kMaxConditionDepth)
+    return filter_error("filter.conditions", "\"and\" filters nest at most " + std::to_string(kMaxConditionDepth) + " deep");
   for (std::size_t i = 0; i < conditions.size(); ++i) {
-    auto clauses = parse_filter_at(conditions[i], "filter.conditions[" + std::to_string(i) + "]");
+    auto clauses = parse_filter_at(conditions[i], "filter.conditions[" + std::to_string(i) + "]", depth + 1);
     if (!clauses) return std::move(clauses).error();
     out.insert(out.end(), clauses->begin(), clauses->end());
   }
@@ -218,11 +225,12 @@ bool glob_matches(std::string_view pattern, std::string_view text) noexcept {
   return p == pattern.size();
 }
 
-NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>& filter) {
+namespace {
+
+// A filter that is not absent or null; `depth` as for parse_conditions.
+NetworkResult<std::vector<FilterClause>> parse_filter_json(const Json& f, int depth) {
   std::vector<FilterClause> out;
-  if (!filter || filter->is_null()) return out;
-  if (!filter->is_object()) return filter_error("filter", "expected a JSON object {field: value}");
-  const Json& f = *filter;
+  if (!f.is_object()) return filter_error("filter", "expected a JSON object {field: value}");
 
   if (const auto op = f.find("operator"); op != f.end() && op->is_string() && f.contains("field") &&
                                           f.contains("value")) {
@@ -236,7 +244,7 @@ NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>&
     return out;
   }
   if (const auto op = f.find("operator"); op != f.end() && op->is_string() && f.contains("conditions")) {
-    if (auto r = parse_conditions(f, out); !r) return std::move(r).error();
+    if (auto r = parse_conditions(f, out, depth); !r) return std::move(r).error();
     return out;
   }
   for (const auto& [name, value] : f.items()) {
@@ -252,14 +260,22 @@ NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>&
   return out;
 }
 
-namespace {
-NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, const std::string& path) {
-  auto clauses = parse_filter(std::optional<Json>(filter));
+// parse_filter_json on a condition, its errors named from `path` instead of "filter".
+NetworkResult<std::vector<FilterClause>> parse_filter_at(const Json& filter, const std::string& path, int depth) {
+  if (filter.is_null()) return filter_error(path, "a condition cannot be null");
+  auto clauses = parse_filter_json(filter, depth);
   if (clauses || !clauses.error().message.starts_with("filter")) return clauses;
-  return filter_error(path + clauses.error().message.substr(6, clauses.error().message.find(": ") - 6),
-             clauses.error().message.substr(clauses.error().message.find(": ") + 2));
+  const std::string& message = clauses.error().message;
+  const auto colon = message.find(": ");
+  return filter_error(path + message.substr(6, colon - 6), message.substr(colon + 2));
 }
+
 }  // namespace
+
+NetworkResult<std::vector<FilterClause>> parse_filter(const std::optional<Json>& filter) {
+  if (!filter || filter->is_null()) return std::vector<FilterClause>{};
+  return parse_filter_json(*filter, 0);
+}
 
 NetworkResult<std::vector<FilterClause>> parse_filter(const SchemaDefinition& schema,
                                                       const std::optional<Json>& filter) {
