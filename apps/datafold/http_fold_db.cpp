@@ -28,7 +28,7 @@ void fold_db_data(httplib::Response& res, const Json& data) {
 // body and no Content-Length); nullopt after answering 400 for anything else.
 std::optional<Json> optional_object_body(const httplib::Request& req, httplib::Response& res) {
   if (req.body.empty()) return Json::object();
-  auto body = Json::parse(req.body, nullptr, false);
+  auto body = parse_request_json(req.body);
   if (body.is_discarded() || !body.is_object()) {
     fold_db_error(res, 400, "request body must be a JSON object, or none");
     return std::nullopt;
@@ -88,6 +88,10 @@ bool apply_fold_db_mutations(const HttpApi::LocalData& local, const std::string&
     fold_db_error(res, 500, "this node serves no data");
     return false;
   }
+  if (json_nested_too_deep(text)) {
+    fold_db_error(res, 400, "the document nests more than " + std::to_string(kMaxRequestJsonDepth) + " deep");
+    return false;
+  }
   auto applied = local.mutate(text);
   if (!applied) {
     fold_db_error(res, applied.error().kind == net::ErrorKind::Config ? 400 : 500, applied.error().message);
@@ -121,7 +125,7 @@ void install_fold_db_routes(httplib::Server& s, net::NetworkCore& core, const Ht
                        {"connected_nodes_count", core.connected_nodes().size()}});
   });
   s.Post("/api/network/connect", [&core](const httplib::Request& req, httplib::Response& res) {
-    auto body = Json::parse(req.body, nullptr, false);
+    auto body = parse_request_json(req.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("node_id") || !body["node_id"].is_string())
       return fold_db_error(res, 400, "expected {\"node_id\": \"…\"}");
     auto id = resolve_node(core, body["node_id"].get<std::string>());
@@ -153,6 +157,8 @@ void install_fold_db_routes(httplib::Server& s, net::NetworkCore& core, const Ht
   });
   s.Post("/api/schema", [&local](const httplib::Request& req, httplib::Response& res) {
     if (!local.add_schema) return fold_db_error(res, 500, "this node serves no data");
+    if (json_nested_too_deep(req.body))
+      return fold_db_error(res, 400, "Failed to add schema: it nests more than " + std::to_string(kMaxRequestJsonDepth) + " deep");
     auto added = local.add_schema(req.body);
     if (!added)
       return fold_db_error(res, added.error().kind == net::ErrorKind::Config ? 400 : 500,
@@ -169,7 +175,7 @@ void install_fold_db_routes(httplib::Server& s, net::NetworkCore& core, const Ht
   });
 
   s.Post("/api/query", [&local](const httplib::Request& req, httplib::Response& res) {
-    auto body = Json::parse(req.body, nullptr, false);
+    auto body = parse_request_json(req.body);
     if (body.is_discarded()) return fold_db_error(res, 400, "Failed to parse query: the body is not JSON");
     auto query = query_of(body);
     if (!query) return fold_db_error(res, 400, "Failed to parse query: " + query.error().message);
@@ -179,11 +185,11 @@ void install_fold_db_routes(httplib::Server& s, net::NetworkCore& core, const Ht
     if (apply_fold_db_mutations(local, req.body, res, nullptr)) reply_success(res);
   });
   s.Post("/api/execute", [&local](const httplib::Request& req, httplib::Response& res) {
-    auto body = Json::parse(req.body, nullptr, false);
+    auto body = parse_request_json(req.body);
     if (body.is_discarded() || !body.is_object() || !body.contains("operation") || !body["operation"].is_string())
       return fold_db_error(res, 400, "expected {\"operation\": \"<a query or mutation document, as a JSON string>\"}");
     const std::string& text = body["operation"].get_ref<const std::string&>();
-    auto operation = Json::parse(text, nullptr, false);
+    auto operation = parse_request_json(text);
     if (operation.is_discarded()) return fold_db_error(res, 400, "Failed to parse operation: not JSON");
     if (operation.is_object() && operation.value("type", "") == "query") {
       auto query = query_of(operation);

@@ -45,9 +45,37 @@ void reply_network_error(httplib::Response& res, const net::NetworkError& error)
   reply_error(res, status_for(error), error.to_string(), error);
 }
 
+bool json_nested_too_deep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // the escaped character cannot end the string
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxRequestJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+net::Json parse_request_json(std::string_view text) {
+  if (json_nested_too_deep(text)) return net::Json(net::Json::value_t::discarded);
+  return net::Json::parse(text, nullptr, false);
+}
+
 // Parses a JSON object body; on failure answers 400 and returns nullopt.
 std::optional<net::Json> json_body(const httplib::Request& req, httplib::Response& res, bool allow_empty) {
   if (req.body.empty() && allow_empty) return net::Json::object();
+  if (json_nested_too_deep(req.body)) {
+    reply_error(res, 400, "request body nests more than " + std::to_string(kMaxRequestJsonDepth) + " deep");
+    return std::nullopt;
+  }
   auto body = net::Json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     reply_error(res, 400, "request body must be a JSON object");

@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include <datafold/net/error.hpp>
 #include <datafold/net/json.hpp>
@@ -25,6 +26,15 @@ void reply_error(httplib::Response& res, int status, const std::string& message,
 // The HTTP status for a network error: the caller's fault (4xx) or the network's (5xx).
 int status_for(const net::NetworkError& error);
 void reply_network_error(httplib::Response& res, const net::NetworkError& error);
+// The deepest a request's JSON may nest. Parsing is iterative, but copying and printing
+// a JSON value recurse once per level, so a body nested without end (even from a local
+// client) could exhaust a handler thread's stack.
+constexpr int kMaxRequestJsonDepth = 64;
+// Whether `text` nests arrays and objects more than kMaxRequestJsonDepth deep (brackets
+// inside strings do not count). Reads only as far as it must.
+bool json_nested_too_deep(std::string_view text);
+// `text` parsed, or a discarded value (is_discarded()) if it is not JSON or nests too deep.
+net::Json parse_request_json(std::string_view text);
 // Parses a JSON object body; on failure answers 400 and returns nullopt.
 std::optional<net::Json> json_body(const httplib::Request& req, httplib::Response& res, bool allow_empty);
 // One metric with its HELP and TYPE lines.

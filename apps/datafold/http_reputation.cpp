@@ -37,7 +37,7 @@ void install_reputation_routes(httplib::Server& server, net::NetworkCore& core) 
   server.Post("/api/v1/reputation/ban", [&core](const httplib::Request& req, httplib::Response& res) {
     auto subject = subject_of(req, res);
     if (!subject) return;
-    const auto body = net::Json::parse(req.body, nullptr, false);
+    const auto body = parse_request_json(req.body);
     std::int64_t seconds = 3600;
     if (body.contains("seconds")) {
       if (!body["seconds"].is_number_integer() || body["seconds"].get<std::int64_t>() < 1 ||

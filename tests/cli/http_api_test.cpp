@@ -296,6 +296,33 @@ TEST_F(HttpApi, MutationTakesFoldDbsDocumentsAndAnswersAsFoldDbDoes) {
   EXPECT_EQ(usernames()[0]["value"], (net::Json{"alice"}));
 }
 
+TEST_F(HttpApi, JsonNestedWithoutEndIsRefusedOnEveryRouteAndTheNodeLivesOn) {
+  auto& a = start_node("a");
+  // 200,000 levels: copying or printing such a value would recurse once per level.
+  const std::string deep_array = std::string(200000, '[') + std::string(200000, ']');
+  std::string deep_filter;
+  for (int i = 0; i < 200000; ++i) deep_filter += R"({"operator": "and", "conditions": [)";
+  deep_filter += R"({"username": "alice"})";
+  for (int i = 0; i < 200000; ++i) deep_filter += "]}";
+  const std::vector<std::pair<std::string, std::string>> requests{
+      {"/api/v1/query", R"({"schema": "UserProfile", "fields": ["username"], "filter": )" + deep_filter + "}"},
+      {"/api/query", R"({"type": "query", "schema": "UserProfile", "fields": ["username"], "filter": )" + deep_filter + "}"},
+      {"/api/mutation", R"({"type": "mutation", "schema": "UserProfile", "mutation_type": "create", "data": {"username": )" +
+                            deep_array + "}}"},
+      {"/api/v1/mutation", deep_array},
+      {"/api/schema", R"({"name": "Deep", "fields": )" + deep_array + "}"},
+      {"/api/execute", net::Json{{"operation", R"({"type": "query", "schema": "UserProfile", "fields": ["username"], "filter": )" +
+                                                    deep_filter + "}"}}.dump()},
+      {"/api/v1/network/connect", R"({"node_id": )" + deep_array + "}"},
+  };
+  for (const auto& [path, body] : requests) {
+    const auto r = post(a, path, body);
+    EXPECT_EQ(r.status, 400) << path << ": " << r.text.substr(0, 200);
+    EXPECT_TRUE(r.body.contains("error")) << path << ": " << r.text.substr(0, 200);
+  }
+  expect_good_query(a);
+}
+
 TEST_F(HttpApi, MetricsHasTheCounters) {
   auto& a = start_node("a");
   auto& b = start_node("b");
