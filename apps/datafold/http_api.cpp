@@ -78,8 +78,8 @@ void HttpApi::install_routes() {
     reply_data(res, status);
   });
 
-  // fold_db's init takes a network config; here the node is configured at start-up,
-  // so init reports what it is and changes nothing.
+  // The node is configured at start-up: init reports what it is and changes nothing
+  // (fold_db's own /api/network/init is in http_fold_db.cpp).
   s.Post("/api/v1/network/init", [this](const httplib::Request& req, httplib::Response& res) {
     if (!json_body(req, res, true)) return;
     reply_data(res, {{"initialized", true}, {"node_id", core_.local_node_id().to_string()}});

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/encoding.hpp"
+#include "core/openssl_ptr.hpp"
 
 namespace datafold::net {
 namespace {
@@ -38,13 +39,8 @@ constexpr std::string_view kRfc8032SignatureHex =
 // sha256 of the public key, lower-case unpadded base32 (computed with sha256sum + python3).
 constexpr std::string_view kRfc8032NodeIdText = "eh7ddx5bksrgcytl7bkai36se4nxx3klnk7elksyq57pi74xeg4q";
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const noexcept { BIO_free_all(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using detail::BioFree;
+using detail::PkeyPtr;
 
 std::string pkcs8_pem(EVP_PKEY* key, const EVP_CIPHER* cipher = nullptr,
                       const char* passphrase = nullptr) {

@@ -12,12 +12,11 @@
 #include <memory>
 #include <string>
 
+#include "core/openssl_ptr.hpp"
+
 namespace datafold::net::detail {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
 struct BnFree {
   void operator()(BIGNUM* p) const noexcept { BN_free(p); }
 };
