@@ -12,6 +12,8 @@ packages=(
   libsqlite3-dev libcpp-httplib-dev libopendht-dev
   libminiupnpc-dev libnatpmp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The gRPC peer of `datafold bench --peer grpc` (bench/grpc).
+  libgrpc++-dev protobuf-compiler-grpc
   iproute2 nftables
   # The NAT tests' gateway and STUN server: the packages install the programs
   # only (no service is started); the tests run them inside their namespaces.

@@ -1,6 +1,7 @@
 #include "bench_command.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <datafold/net/uuid.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench_peer.hpp"
 #include "bench_shape.hpp"
 #include "exit_code.hpp"
 #include "datafold/net/host_port.hpp"
@@ -194,7 +196,9 @@ std::string summary(const LoadReport& report) {
   out.setf(std::ios::fixed);
   out.precision(0);
   out << report.name << ' ' << report.qps << " q/s p50 " << report.p50_us << " us p99 " << report.p99_us
-      << " us errors " << report.errors;
+      << " us cpu ";
+  out.precision(1);
+  out << report.cpu_us_per_request() << " us/q errors " << report.errors;
   return out.str();
 }
 
@@ -217,6 +221,10 @@ BenchCommand::BenchCommand(CLI::App& app)
                        "HOST:PORT of a running node to load instead of one started in this process");
   command_->add_option("--network", network_, "Network name to connect with")->capture_default_str();
   command_->add_flag("--floor", floor_, "Also run raw TCP and raw TLS ping-pong floors of the same load");
+  command_->add_option("--peer", peer_,
+                       "Also run another RPC stack on the same load: grpc (a mutual-TLS unary echo of the same "
+                       "payload, the optional datafold-grpc-peer program)")
+      ->check(CLI::IsMember({"grpc"}));
   command_->add_option("--shapes", shapes_, "Runs one after another, each CxM, e.g. 1x1,1x64,16x16")
       ->excludes(connections)
       ->excludes(in_flight);
@@ -251,6 +259,12 @@ int BenchCommand::run() const {
   }
   if (payload_bytes_ > kMaxPayloadBytes)
     return fail(ExitCode::kUsage, "--payload-bytes must be at most " + std::to_string(kMaxPayloadBytes));
+
+  std::optional<std::filesystem::path> grpc_peer;
+  if (peer_ == "grpc") {
+    grpc_peer = find_grpc_peer();
+    if (!grpc_peer) return fail(ExitCode::kUsage, grpc_peer_missing_hint());
+  }
 
   std::optional<net::NetworkCore> own_node;
   std::string target = target_;
@@ -313,6 +327,13 @@ int BenchCommand::run() const {
       run["vs_tls"] = bench::compare(node, tls);
       any_errors = any_errors || tcp.errors > 0 || tls.errors > 0;
       progress += " | " + summary(tcp) + " | " + summary(tls);
+    }
+    if (grpc_peer) {
+      const auto grpc = run_grpc_peer(*grpc_peer, spec, kWarmup);
+      run["grpc"] = grpc.to_json();
+      run["vs_grpc"] = bench::compare(node, grpc);
+      any_errors = any_errors || grpc.errors > 0;
+      progress += " | " + summary(grpc);
     }
     std::cerr << progress << std::endl;
     out["runs"].push_back(std::move(run));

@@ -28,6 +28,7 @@ class BenchCommand {
   std::string network_;
   std::string shapes_;
   bool floor_ = false;
+  std::string peer_;
 };
 
 }  // namespace datafold::app

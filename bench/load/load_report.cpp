@@ -13,6 +13,10 @@ nlohmann::json ratio(double numerator, double denominator) {
 
 }  // namespace
 
+double LoadReport::cpu_us_per_request() const {
+  return completed == 0 ? 0 : cpu_seconds * 1e6 / static_cast<double>(completed);
+}
+
 nlohmann::json LoadReport::to_json() const {
   nlohmann::json j = {
       {"name", name},
@@ -29,10 +33,32 @@ nlohmann::json LoadReport::to_json() const {
       {"p99_us", p99_us},
       {"max_us", max_us},
       {"cpu_seconds", cpu_seconds},
+      {"cpu_us_per_query", completed == 0 ? nlohmann::json(nullptr) : nlohmann::json(cpu_us_per_request())},
       {"peak_rss_kib", peak_rss_kib},
   };
   if (!error.empty()) j["error"] = error;
   return j;
+}
+
+LoadReport LoadReport::from_json(const nlohmann::json& j) {
+  LoadReport r;
+  r.name = j.at("name").get<std::string>();
+  r.spec.connections = j.at("connections").get<std::size_t>();
+  r.spec.in_flight = j.at("in_flight").get<std::size_t>();
+  r.spec.duration = std::chrono::milliseconds(j.at("duration_ms").get<std::int64_t>());
+  r.spec.request_bytes = j.at("request_bytes").get<std::size_t>();
+  r.spec.response_bytes = j.at("response_bytes").get<std::size_t>();
+  r.completed = j.at("completed").get<std::uint64_t>();
+  r.errors = j.at("errors").get<std::uint64_t>();
+  r.seconds = j.at("seconds").get<double>();
+  r.qps = j.at("qps").get<double>();
+  r.p50_us = j.at("p50_us").get<double>();
+  r.p99_us = j.at("p99_us").get<double>();
+  r.max_us = j.at("max_us").get<double>();
+  r.cpu_seconds = j.at("cpu_seconds").get<double>();
+  r.peak_rss_kib = j.at("peak_rss_kib").get<std::uint64_t>();
+  r.error = j.value("error", std::string());
+  return r;
 }
 
 LoadReport make_report(std::string name, const LoadSpec& spec, const LatencyRecorder& latencies,
@@ -60,6 +86,7 @@ nlohmann::json compare(const LoadReport& subject, const LoadReport& floor) {
       {"qps_ratio", ratio(subject.qps, floor.qps)},
       {"p50_ratio", ratio(subject.p50_us, floor.p50_us)},
       {"p99_ratio", ratio(subject.p99_us, floor.p99_us)},
+      {"cpu_ratio", ratio(subject.cpu_us_per_request(), floor.cpu_us_per_request())},
   };
 }
 

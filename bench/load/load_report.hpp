@@ -38,9 +38,18 @@ struct LoadReport {
   // Empty on success; why the run could not be made (setup failure), for the operator.
   std::string error;
 
+  // CPU (user + system, the whole process) per completed request, in microseconds: a
+  // cost that, unlike q/s, hardly moves when other work shares the machine. 0 when
+  // nothing completed.
+  double cpu_us_per_request() const;
+
   // Flat object: name, the spec fields (connections, in_flight, duration_ms,
-  // request_bytes, response_bytes), then the measurements; "error" only when set.
+  // request_bytes, response_bytes), then the measurements ("cpu_us_per_query" is
+  // cpu_us_per_request(), null when nothing completed); "error" only when set.
   nlohmann::json to_json() const;
+  // The inverse of to_json, for a report another process printed (a bench's peer).
+  // Throws nlohmann::json::exception when a field is missing or of the wrong type.
+  static LoadReport from_json(const nlohmann::json& j);
 };
 
 // Builds a report from a finished run: completed = latencies.count(), qps over `window`,
@@ -50,8 +59,8 @@ LoadReport make_report(std::string name, const LoadSpec& spec, const LatencyReco
                        const ProcessUsage& before, const ProcessUsage& after);
 
 // {"subject", "floor", "qps_ratio" (subject/floor; < 1 means slower than the floor),
-//  "p50_ratio", "p99_ratio" (subject/floor; > 1 means slower)}; a ratio whose
-// denominator is 0 is null.
+//  "p50_ratio", "p99_ratio", "cpu_ratio" (CPU per request; subject/floor; > 1 means
+//  slower or costlier)}; a ratio whose denominator is 0 is null.
 nlohmann::json compare(const LoadReport& subject, const LoadReport& floor);
 
 }  // namespace datafold::bench

@@ -1,4 +1,5 @@
-// `datafold bench` with a tiny duration: it runs, and its JSON parses.
+// `datafold bench` with a tiny duration: it runs, and its JSON parses; with --peer grpc
+// the gRPC peer runs beside it.
 #include "cli/cli_fixture.hpp"
 
 namespace datafold::cli_test {
@@ -14,6 +15,38 @@ TEST_F(BenchCli, ATinyRunPrintsJson) {
   ASSERT_TRUE(report.contains("runs") && report["runs"].is_array() && !report["runs"].empty()) << result.out;
   EXPECT_GT(report["runs"][0]["node"].value("completed", 0), 0) << result.out;
   EXPECT_EQ(report["runs"][0]["node"].value("errors", -1), 0) << result.out;
+  EXPECT_TRUE(report["runs"][0]["node"]["cpu_us_per_query"].is_number()) << result.out;
+}
+
+// The gRPC peer runs in the same invocation, on the same shape and payload sizes as
+// the node, and the run says how the node compares.
+TEST_F(BenchCli, TheGrpcPeerRunsBesideTheNodeAndTheRatiosArePrinted) {
+  if (!DATAFOLD_GRPC_PEER_BUILT) GTEST_SKIP() << "gRPC was not installed when this tree was configured";
+  const auto result =
+      datafold("bench", {"bench", "--duration", "0.2", "--shapes", "1x1,2x4", "--peer", "grpc"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = parse_json(result.out);
+  ASSERT_FALSE(report.is_discarded()) << result.out;
+  ASSERT_EQ(report["runs"].size(), 2u) << result.out;
+  for (const auto& run : report["runs"]) {
+    const auto& node = run["node"];
+    const auto& grpc = run["grpc"];
+    EXPECT_GT(grpc.value("completed", 0), 0) << run;
+    EXPECT_EQ(grpc.value("errors", -1), 0) << run;
+    EXPECT_EQ(grpc["connections"], node["connections"]) << run;
+    EXPECT_EQ(grpc["in_flight"], node["in_flight"]) << run;
+    EXPECT_EQ(grpc["response_bytes"], node["response_bytes"]) << run;
+    EXPECT_TRUE(grpc["cpu_us_per_query"].is_number()) << run;
+    EXPECT_EQ(run["vs_grpc"].value("floor", ""), "grpc") << run;
+    EXPECT_TRUE(run["vs_grpc"]["qps_ratio"].is_number()) << run;
+    EXPECT_TRUE(run["vs_grpc"]["cpu_ratio"].is_number()) << run;
+  }
+}
+
+TEST_F(BenchCli, AnUnknownPeerIsAUsageError) {
+  const auto result = datafold("bench", {"bench", "--duration", "0.2", "--peer", "thrift"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.error_line().find("--peer"), std::string::npos) << result.err;
 }
 
 TEST_F(BenchCli, ABadDurationIsAUsageError) {
