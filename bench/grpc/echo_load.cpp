@@ -23,10 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kSetupTimeout = std::chrono::seconds(5);
-// Each call's own deadline, so a lost reply ends as an error instead of a hang.
-constexpr auto kCallTimeout = std::chrono::seconds(5);
-constexpr auto kTailTimeout = kCallTimeout + std::chrono::seconds(1);
 
 struct Connection {
   std::shared_ptr<grpc::Channel> channel;
@@ -37,6 +33,8 @@ struct Connection {
 };
 
 struct Run {
+  // Each call's own deadline, so a lost reply ends as an error instead of a hang.
+  std::chrono::milliseconds call_timeout{};
   Clock::time_point measure_from;
   Clock::time_point deadline;
   std::size_t response_bytes = 0;
@@ -87,7 +85,7 @@ void on_reply(Slot* slot, const grpc::Status& status) {
 
 void issue(Slot* slot) {
   slot->context = std::make_unique<grpc::ClientContext>();
-  slot->context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  slot->context->set_deadline(std::chrono::system_clock::now() + slot->run->call_timeout);
   slot->reply.Clear();
   slot->sent = Clock::now();
   slot->connection->stub->async()->Echo(slot->context.get(), &slot->request, &slot->reply,
@@ -120,15 +118,16 @@ LoadReport failed(const LoadSpec& spec, std::string why) {
 
 }  // namespace
 
-LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup, int port,
-                         const MtlsIdentity& identity) {
+LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup, std::chrono::milliseconds timeout,
+                         int port, const MtlsIdentity& identity) {
   std::vector<std::unique_ptr<Connection>> connections;
-  const auto setup_deadline = std::chrono::system_clock::now() + kSetupTimeout;
+  const auto setup_deadline = std::chrono::system_clock::now() + timeout;
   for (std::size_t i = 0; i < spec.connections; ++i) {
     auto connection = std::make_unique<Connection>();
     connection->channel = open_channel(port, identity);
     if (!connection->channel->WaitForConnected(setup_deadline))
-      return failed(spec, "gRPC channel " + std::to_string(i) + " did not connect within 5 s");
+      return failed(spec, "gRPC channel " + std::to_string(i) + " did not connect within " +
+                              std::to_string(timeout.count()) + " ms");
     connection->stub = Echo::NewStub(connection->channel);
     connections.push_back(std::move(connection));
   }
@@ -136,6 +135,7 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
   auto run_owner = std::make_unique<Run>();
   Run& run = *run_owner;
   run.response_bytes = spec.response_bytes;
+  run.call_timeout = timeout;
   run.measure_from = Clock::now() + warmup;
   run.deadline = run.measure_from + spec.duration;
   std::vector<std::unique_ptr<Slot>> slots;
@@ -160,10 +160,10 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
   bool drained = false;
   {
     std::unique_lock lock(run.mutex);
-    drained = run.idle.wait_until(lock, run.deadline + kTailTimeout, [&] { return run.outstanding == 0; });
+    drained = run.idle.wait_until(lock, run.deadline + timeout + std::chrono::seconds(1), [&] { return run.outstanding == 0; });
   }
   if (!drained) {
-    // Calls time out by themselves within kCallTimeout; this only guards against gRPC
+    // Calls time out by themselves within `timeout`; this only guards against gRPC
     // never calling back, and then what its callbacks touch must never be freed.
     run.fail("gRPC calls still outstanding after the deadline");
     for (auto& slot : slots) (void)slot.release();

@@ -12,9 +12,10 @@
 namespace datafold::bench::grpc_peer {
 
 // Connects (handshakes included) before the load starts, runs `warmup` unmeasured and
-// then spec.duration measured. Returns within about setup (5 s) + warmup + duration +
-// 6 s. Never throws: a run that could not be made has errors > 0 and `error` set.
-LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup, int port,
-                         const MtlsIdentity& identity);
+// then spec.duration measured. `timeout` bounds the setup and each call. Returns within
+// about timeout + warmup + duration + timeout + 1 s. Never throws: a run that could not
+// be made has errors > 0 and `error` set.
+LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup, std::chrono::milliseconds timeout,
+                         int port, const MtlsIdentity& identity);
 
 }  // namespace datafold::bench::grpc_peer

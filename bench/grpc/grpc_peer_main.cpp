@@ -4,7 +4,10 @@
 // "grpc") on stdout.
 //
 //   datafold-grpc-peer --connections C --in-flight M --duration-ms D --warmup-ms W
-//                      --request-bytes R --response-bytes S
+//                      --request-bytes R --response-bytes S [--timeout-ms T]
+//
+// --timeout-ms (default 5000) bounds the setup and each call; a run under valgrind
+// needs more.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -29,7 +32,7 @@ constexpr unsigned long long kMaxBytes = 64ull << 20;
 int usage(const std::string& why) {
   std::cerr << "datafold-grpc-peer: " << why
             << "\nusage: datafold-grpc-peer --connections C --in-flight M --duration-ms D --warmup-ms W "
-               "--request-bytes R --response-bytes S\n";
+               "--request-bytes R --response-bytes S [--timeout-ms T]\n";
   return 2;
 }
 
@@ -38,7 +41,7 @@ int usage(const std::string& why) {
 int main(int argc, char** argv) {
   std::map<std::string, unsigned long long, std::less<>> values = {
       {"--connections", 0}, {"--in-flight", 0},     {"--duration-ms", 0},
-      {"--warmup-ms", 0},   {"--request-bytes", 0}, {"--response-bytes", 0}};
+      {"--warmup-ms", 0},   {"--request-bytes", 0}, {"--response-bytes", 0}, {"--timeout-ms", 5000}};
   std::map<std::string, bool, std::less<>> seen;
   for (int i = 1; i < argc; i += 2) {
     const std::string_view flag = argv[i];
@@ -52,7 +55,9 @@ int main(int argc, char** argv) {
     seen[it->first] = true;
   }
   for (const auto& [flag, value] : values)
-    if (!seen[flag]) return usage(flag + " is required");
+    if (!seen[flag] && flag != "--timeout-ms") return usage(flag + " is required");
+  if (values["--timeout-ms"] == 0 || values["--timeout-ms"] > kMaxDurationMs)
+    return usage("--timeout-ms must be 1.." + std::to_string(kMaxDurationMs));
   if (values["--connections"] == 0 || values["--connections"] > kMaxCount || values["--in-flight"] == 0 ||
       values["--in-flight"] > kMaxCount)
     return usage("--connections and --in-flight must be 1.." + std::to_string(kMaxCount));
@@ -72,7 +77,8 @@ int main(int argc, char** argv) {
     const auto identity = datafold::bench::grpc_peer::make_mtls_identity();
     datafold::bench::grpc_peer::EchoServer server(identity);
     const auto report = datafold::bench::grpc_peer::run_echo_load(
-        spec, std::chrono::milliseconds(values["--warmup-ms"]), server.port(), identity);
+        spec, std::chrono::milliseconds(values["--warmup-ms"]), std::chrono::milliseconds(values["--timeout-ms"]),
+        server.port(), identity);
     std::cout << report.to_json().dump() << std::endl;
     return report.errors == 0 ? 0 : 1;
   } catch (const std::exception& e) {
