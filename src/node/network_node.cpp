@@ -87,6 +87,7 @@ NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_pt
                          TrustStore trust_store)
     : config_(std::move(config)),
       identity_(std::move(identity)),
+      public_key_text_(identity_.public_key().to_string()),
       tls_(std::move(tls)),
       trust_store_(std::move(trust_store)),
       peers_(make_peer_table()),
@@ -846,7 +847,7 @@ void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(
     // Asking ourselves needs no network: run the callback as for any requester at distance 0.
     post_to_handlers([self = shared_from_this(), query = std::move(query), done = std::move(done)]() mutable {
       RequestContext context{self->identity_.node_id(), self->identity_.public_key(), 0};
-      query.pub_key = self->identity_.public_key().to_string();
+      query.pub_key = self->public_key_text_;
       done(self->query_service_->execute_query(std::move(query), context));
     });
     return;

@@ -315,6 +315,8 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   const NetworkConfig config_;
   const Identity identity_;
+  // identity_'s key as a query's pub_key carries it, encoded once: every query sends it.
+  const std::string public_key_text_;
   const std::shared_ptr<asio::ssl::context> tls_;
   // Mutable: trust_distance_of() picks up changes another process made to the file.
   mutable TrustStore trust_store_;

@@ -112,7 +112,7 @@ QueryMessage NetworkNode::make_query_request(Query query) const {
   request.trust_proof.timestamp_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  if (query.pub_key.empty()) query.pub_key = request.trust_proof.public_key.to_string();
+  if (query.pub_key.empty()) query.pub_key = public_key_text_;
   request.query = std::move(query);
   return request;
 }

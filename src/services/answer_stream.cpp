@@ -16,7 +16,13 @@ AnswerStream::AnswerStream(Setup setup, Producer produce, Sender send, Scheduler
 
 void AnswerStream::start() {
   std::unique_lock lock(mutex_);
-  pump(lock);
+  if (done_ || making_ || credit_ == 0) return;
+  // The first part is made here, in the turn that admitted the request, rather than
+  // queued for a turn of its own: a one-part answer (most are) then costs one trip
+  // through the handler pool, not two.
+  making_ = true;
+  lock.unlock();
+  make_part();
 }
 
 void AnswerStream::credit(std::uint32_t parts) {

@@ -4,7 +4,7 @@
 // are sent ahead of what the asker has consumed, so one answer never holds more
 // than a window of parts in this node's write queue, however large it is. Each
 // part is made on the handler pool (the page callback may read a store), one at a
-// time. The last part, or the Error that ends the answer early, goes as the
+// time: the first by start(), each later one in a turn of its own. The last part, or the Error that ends the answer early, goes as the
 // request's reply (Sender's `last`), which frees the request's in-flight slot.
 //
 // Socket-free: the node gives it how to make a part, how to send, and where to run
@@ -46,7 +46,8 @@ class AnswerStream : public std::enable_shared_from_this<AnswerStream> {
 
   AnswerStream(Setup setup, Producer produce, Sender send, Scheduler schedule, Finished finished);
 
-  // Sends the first parts, as the initial window allows.
+  // Makes and sends the first part on the calling thread (the node calls it from the
+  // handler pool), then schedules the rest, as the initial window allows.
   void start();
   // The asker consumed `parts` more parts.
   void credit(std::uint32_t parts);

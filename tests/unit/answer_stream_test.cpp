@@ -133,21 +133,36 @@ TEST_F(AnswerStreamTest, StartsFromItsPosition) {
 TEST_F(AnswerStreamTest, CancelWhileAPartIsBeingMadeSendsThatPartNot) {
   auto stream = make(1);
   stream->start();
+  ASSERT_EQ(sent_.size(), 1u);  // the first part, made at once
+  stream->credit(1);
   ASSERT_EQ(work_.size(), 1u);
-  // The cancel arrives while the part is scheduled: it is made but never sent.
+  // The cancel arrives while the second part is scheduled: it is made but never sent.
   stream->cancel("cancelled by the asker");
   run_work();
-  ASSERT_EQ(sent_.size(), 1u);
-  const auto* error = std::get_if<ErrorMessage>(&sent_[0]);
+  ASSERT_EQ(sent_.size(), 2u);
+  const auto* error = std::get_if<ErrorMessage>(&sent_[1]);
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(error->code, ErrorCode::QueryFailed);
   EXPECT_EQ(error->related_message_id, query_id_);
-  EXPECT_TRUE(lasts_[0]);
+  EXPECT_TRUE(lasts_[1]);
   EXPECT_EQ(finished_, 1);
   // Nothing more, whatever comes later.
   stream->credit(5);
   run_work();
-  EXPECT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_.size(), 2u);
+}
+
+// Most answers are one part: start() makes and sends it on the calling thread, with
+// no second trip through the scheduler (the handler pool).
+TEST_F(AnswerStreamTest, AOnePartAnswerIsSentByStartWithoutSchedulingWork) {
+  rows_ = 5;
+  auto stream = make(4);
+  stream->start();
+  EXPECT_TRUE(work_.empty());
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_TRUE(lasts_[0]);
+  EXPECT_EQ(rows_sent(), (std::vector<int>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(finished_, 1);
 }
 
 TEST_F(AnswerStreamTest, AFailingPageEndsTheAnswerWithItsError) {
