@@ -15,6 +15,8 @@ packages=(
   # The gRPC peer of `datafold bench --peer grpc` (bench/grpc).
   libgrpc++-dev protobuf-compiler-grpc
   iproute2 nftables
+  # scripts/instructions_per_query.sh: callgrind, and the headers the bench marks its window with.
+  valgrind
   # The NAT tests' gateway and STUN server: the packages install the programs
   # only (no service is started); the tests run them inside their namespaces.
   miniupnpd-nftables stun-server
