@@ -1,6 +1,7 @@
 // datafold: runs a DataFold node and the tools around it.
 //
 //   datafold [--data-dir DIR] [--json] [--log-level LEVEL] <sub-command> [options]
+//   datafold --version
 //
 // Sub-commands: id, keygen, node, discover, peers, schemas, query, trust, reputation, status,
 // schema, insert, bench (docs/OPERATIONS.md describes each).
@@ -39,6 +40,9 @@ int run(int argc, char** argv) {
   // know, so `datafold --json id` and `datafold id --json` mean the same.
   app.fallthrough();
   app.require_subcommand(1);
+  // DATAFOLD_VERSION is the project's version (apps/datafold/CMakeLists.txt); the flag
+  // answers before the sub-command is required, like --help.
+  app.set_version_flag("--version", "datafold " DATAFOLD_VERSION);
   app.add_option("--data-dir", global.data_dir,
                  "Node data directory (identity, trust store, database); "
                  "default $XDG_DATA_HOME/datafold or ~/.local/share/datafold");

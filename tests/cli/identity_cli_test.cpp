@@ -64,6 +64,13 @@ TEST_F(IdentityCli, AnUnreadableKeyFileIsOneLineAndExitTwoForEveryCommandThatNee
   expect_good_query(server);
 }
 
+TEST_F(IdentityCli, VersionPrintsTheProjectVersionWithNoSubCommand) {
+  const auto result = run_datafold({"--version"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "datafold " DATAFOLD_VERSION "\n");
+  EXPECT_EQ(result.err, "");
+}
+
 TEST_F(IdentityCli, AnUnknownSubCommandIsAUsageError) {
   const auto result = datafold("me", {"frobnicate"});
   EXPECT_EQ(result.exit_code, 2);
