@@ -15,6 +15,9 @@ packages=(
   # The gRPC peer of `datafold bench --peer grpc` (bench/grpc).
   libgrpc++-dev protobuf-compiler-grpc
   iproute2 nftables
+  # The Debian package (scripts/package_check.sh): cpack's shared-library
+  # dependencies (dpkg-shlibdeps, file) and the service user (adduser).
+  dpkg-dev file adduser
   # scripts/instructions_per_query.sh: callgrind, and the headers the bench marks its window with.
   valgrind
   # The NAT tests' gateway and STUN server: the packages install the programs

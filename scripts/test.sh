@@ -3,7 +3,9 @@
 #   1. the whole suite with CTest (./build): unit, integration, netsim, CLI, quick start;
 #   2. the unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #      and the concurrency tests under ThreadSanitizer (scripts/sanitize.sh);
-#   3. each libFuzzer target for a short fixed time (scripts/fuzz.sh).
+#   3. each libFuzzer target for a short fixed time (scripts/fuzz.sh);
+#   4. the Debian package: built with cpack, installed, checked and removed
+#      (scripts/package_check.sh; needs root, skipped otherwise).
 # Steps 2 and 3 build three more trees: about 27 minutes on 2 cores from a clean
 # machine; the whole CI run (.ci/run: quick start, build, all three steps) about 55.
 # --suite runs step 1 alone.
@@ -27,12 +29,19 @@ logs=build/test-logs
 mkdir -p "$logs"
 
 # step <name> <log> <command...>: runs the command and records its outcome and wall time.
+# Exit status 77 means the command could not run here (it says why) and is recorded
+# as skipped.
 step() {
   local name=$1 log=$logs/$2.log started=$SECONDS
   shift 2
   local verdict=passed
-  "$@" 2>&1 | tee "$log" || verdict=FAILED
-  outcome+=("$(printf '%-6s  %4d s  %s' "$verdict" $((SECONDS - started)) "$name")")
+  "$@" 2>&1 | tee "$log"
+  case ${PIPESTATUS[0]} in
+    0) ;;
+    77) verdict=skipped ;;
+    *) verdict=FAILED ;;
+  esac
+  outcome+=("$(printf '%-7s  %4d s  %s' "$verdict" $((SECONDS - started)) "$name")")
   if [ $verdict = FAILED ]; then failed_logs+=("$log"); fi
 }
 
@@ -53,6 +62,7 @@ step "test suite (ctest --test-dir build)" suite \
 if [ $full -eq 1 ]; then
   step "sanitizers (scripts/sanitize.sh)" sanitizers bash scripts/sanitize.sh
   step "fuzzing (scripts/fuzz.sh)" fuzzing bash scripts/fuzz.sh
+  step "Debian package (scripts/package_check.sh)" package bash scripts/package_check.sh
 fi
 
 echo "==> summary"

@@ -1,5 +1,9 @@
 // `datafold node`: start, clean stop, --duration, --json, and --config FILE (TOML).
 #include "cli/cli_fixture.hpp"
+
+#include <filesystem>
+#include <fstream>
+
 #include "datafold/net/config.hpp"
 
 namespace datafold::cli_test {
@@ -48,6 +52,30 @@ TEST_F(NodeCli, BadFlagsAreUsageErrors) {
     const auto result = datafold("node", args);
     EXPECT_EQ(result.exit_code, 2) << args[1] << ": " << result.err;
     EXPECT_NE(result.error_line().find(args[1]), std::string::npos) << result.err;
+  }
+}
+
+TEST_F(NodeCli, ThePackagedConfigFileIsAcceptedAsShippedAndWithEveryKeyUncommented) {
+  // packaging/deb/datafold.toml, /etc/datafold/datafold.toml of the Debian package: every
+  // key commented out at its default. Both the file and the file with each `#key = value`
+  // line made live must start the node (flags keep it on loopback).
+  std::ifstream in(std::filesystem::path(DATAFOLD_SOURCE_DIR) / "packaging" / "deb" / "datafold.toml");
+  ASSERT_TRUE(in) << "cannot read packaging/deb/datafold.toml";
+  std::string shipped, live, line;
+  int keys = 0;
+  while (std::getline(in, line)) {
+    shipped += line + "\n";
+    const bool key = line.size() > 1 && line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+                     line.find(" = ") != std::string::npos;
+    keys += key ? 1 : 0;
+    live += (key ? line.substr(1) : line) + "\n";
+  }
+  EXPECT_GE(keys, 25);
+  const std::vector<std::string> loopback{"--listen", "127.0.0.1:0", "--http", "off", "--no-discovery",
+                                          "--duration", "0.2"};
+  for (const auto& text : {shipped, live}) {
+    const auto result = node_with_config(text, loopback);
+    EXPECT_EQ(result.exit_code, 0) << result.err << "\n" << text;
   }
 }
 
