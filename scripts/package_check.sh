@@ -4,6 +4,7 @@
 #   - the package's files: binary (stripped), library, headers, CMake package, unit,
 #     conffile; its control fields and maintainer scripts;
 #   - the installed `datafold --version` and `datafold id` on a temporary data dir;
+#   - tests/cmake_consumer built against the installed CMake package;
 #   - `datafold node` as the service starts it (the unit's ExecStart: user datafold,
 #     /var/lib/datafold, /etc/datafold/datafold.toml), kept to loopback by flags;
 #   - the unit file, with `systemd-analyze verify` where it runs;
@@ -11,7 +12,8 @@
 # Needs root (dpkg -i); without it, or when a datafold package or its directories
 # are already on this machine (someone's node: not ours to remove), it says why and
 # exits 77, which scripts/test.sh records as skipped. The package is removed on
-# every exit, failed checks included. About 1-2 minutes, most of it cpack.
+# every exit, failed checks included. About a minute on 2 cores: cpack 20-35 s,
+# the consumer build 10 s.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +29,7 @@ step() { echo "==> $*"; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root to install the package (dpkg -i); run it as root"
 [ -f "$build/CPackConfig.cmake" ] || fail "no $build/CPackConfig.cmake: configure and build $build first (scripts/setup.sh)"
-for tool in cpack dpkg dpkg-deb dpkg-shlibdeps file adduser; do
+for tool in cpack cmake ninja dpkg dpkg-deb dpkg-shlibdeps file adduser runuser; do
   command -v "$tool" >/dev/null || fail "$tool is missing (scripts/setup.sh installs it)"
 done
 if dpkg-query -W -f='${Status}\n' datafold 2>/dev/null | grep -qv '^unknown ok not-installed$'; then
@@ -115,6 +117,15 @@ echo "  $(head -1 "$work/node.out")"
 for file in identity.pem node.lock; do
   [ "$(stat -c '%U %a' "$state/$file")" = "datafold 600" ] || fail "$state/$file: $(stat -c '%U %a' "$state/$file")"
 done
+
+step "the installed CMake package: tests/cmake_consumer against /usr"
+# Only the system: never the build tree or a user's package registry.
+cmake -S tests/cmake_consumer -B "$work/consumer" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$work/consumer.log" 2>&1 &&
+  grep -qx 'datafold_net_DIR:PATH=/usr/lib/cmake/datafold_net' "$work/consumer/CMakeCache.txt" &&
+  cmake --build "$work/consumer" >>"$work/consumer.log" 2>&1 &&
+  "$work/consumer/datafold_consumer" >>"$work/consumer.log" 2>&1 || { cat "$work/consumer.log"; fail "cmake_consumer on the package"; }
+echo "  found /usr/lib/cmake/datafold_net, built and ran"
 
 step "systemd-analyze verify"
 if command -v systemd-analyze >/dev/null; then
