@@ -15,7 +15,7 @@
 # every exit, failed checks included. About a minute on 2 cores: cpack 20-35 s,
 # the consumer build 10 s.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 build=${BUILD_DIR:-build}
 out=$build/package
