@@ -12,7 +12,7 @@
 # Needs root (dpkg -i); without it, or when a datafold package or its directories
 # are already on this machine (someone's node: not ours to remove), it says why and
 # exits 77, which scripts/test.sh records as skipped. The package is removed on
-# every exit, failed checks included. About a minute on 2 cores: cpack 20-35 s,
+# every exit, failed checks included. About a minute on 2 cores: cpack 20-40 s,
 # the consumer build 10 s.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1

@@ -7,7 +7,7 @@
 #   4. the Debian package: built with cpack, installed, checked and removed
 #      (scripts/package_check.sh; needs root, skipped otherwise).
 # Steps 2 and 3 build three more trees: about 27 minutes on 2 cores from a clean
-# machine; step 4 about a minute (measured: 24-53 s); the whole CI run (.ci/run:
+# machine; step 4 about a minute (measured: 24-61 s); the whole CI run (.ci/run:
 # quick start, build, all four steps) about 56.
 # --suite runs step 1 alone.
 # Every step runs even if an earlier one failed; the exit status says whether all passed.
