@@ -381,6 +381,14 @@ TEST_F(HttpApi, TrustSetListAndRemoveCheckAsTheCliDoes) {
   EXPECT_EQ(listed.body["data"][0].value("note", ""), "bee");
   // What the CLI sees in the same file.
   EXPECT_NE(datafold("a", {"trust", "list"}).out.find("b_key"), std::string::npos);
+  // The known nodes say the distance the store gives now, not the one b had when it connected.
+  const auto distance_of_b = [&] {
+    const auto nodes = get(a, "/api/v1/network/nodes");
+    for (const auto& node : nodes.body["data"])
+      if (node.value("node_id", "") == b.node_id()) return node.value("trust_distance", std::uint64_t{0});
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(distance_of_b(), 2u);
 
   expect_client_error(post_json(a, "/api/v1/trust/set", {{"node", "not a key!"}, {"distance", 1}}), 400, "not a key");
   expect_client_error(post_json(a, "/api/v1/trust/set", {{"node", b.node_id()}, {"distance", -1}}), 400, "negative");
@@ -394,6 +402,7 @@ TEST_F(HttpApi, TrustSetListAndRemoveCheckAsTheCliDoes) {
   EXPECT_TRUE(removed.body["data"].value("removed", false));
   expect_client_error(post_json(a, "/api/v1/trust/remove", {{"node", public_key_of("b")}}), 404, "removed twice");
   EXPECT_TRUE(get(a, "/api/v1/trust").body["data"].empty());
+  EXPECT_EQ(distance_of_b(), 0xFFFFFFFFu);  // unknown again
 }
 
 TEST_F(HttpApi, ReadPoliciesSayWhoMayReadEachField) {

@@ -194,6 +194,12 @@ describe('the dashboard in Chromium', { timeout: 170000 }, () => {
     assert.ok(Number(answered) >= 2, `alice answered ${answered} queries`);
     await waitFor('a few seconds of snapshots', async () => Number(await page.locator('body').getAttribute('data-snapshots')) >= 8);
     await screenshot(page, 'overview');
+    // The peers again, carol now trusted at distance 1 (the README's picture).
+    await showView(page, 'peers');
+    await waitFor('carol trusted in the table', async () =>
+      (await page.locator(`#peer-table tr[data-node-id="${network.nodes.carol.id}"] td:nth-child(4)`).textContent()) === '1');
+    await page.waitForTimeout(300);
+    await screenshot(page, 'peers-after-trust');
   });
 
   test('a write from the browser without the token is refused', async () => {

@@ -5,13 +5,14 @@ import { kUntrusted, pathOf, reputationText, shortId, trustText } from './format
 
 const style = [
   { selector: 'node', style: {
-    label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 10, 'text-valign': 'bottom', 'text-margin-y': 4,
+    label: 'data(label)', 'text-wrap': 'wrap', 'font-size': 11, 'text-valign': 'center', 'text-halign': 'right',
+    'text-margin-x': 8, 'text-justification': 'left', 'text-background-color': '#fff', 'text-background-opacity': 0.85,
     'background-color': 'data(colour)', 'border-width': 3, 'border-color': 'data(border)', width: 28, height: 28,
     color: '#222', 'font-family': 'monospace' } },
   { selector: 'node.self', style: { shape: 'round-rectangle', width: 40, height: 40, 'background-color': '#1f4e79' } },
   { selector: 'node.absent', style: { opacity: 0.45 } },
   { selector: 'edge', style: { width: 3, 'curve-style': 'bezier', 'line-color': '#2e7d32', label: 'data(label)',
-    'font-size': 9, 'text-rotation': 'autorotate', 'text-background-color': '#fff', 'text-background-opacity': 0.8 } },
+    'font-size': 9, color: '#555', 'text-margin-y': -8, 'text-rotation': 'autorotate' } },
   { selector: 'edge.mapped', style: { 'line-color': '#1565c0' } },
   { selector: 'edge.relayed', style: { 'line-color': '#8e24aa', 'line-style': 'dashed' } },
 ];
@@ -81,7 +82,7 @@ export class PeerGraph {
 
   relayout() {
     const selfId = this.cy.nodes('.self').id();
-    this.cy.layout({ name: 'concentric', animate: false, padding: 40, minNodeSpacing: 60,
+    this.cy.layout({ name: 'concentric', animate: false, padding: 60, minNodeSpacing: 90, startAngle: Math.PI / 6,
       concentric: (node) => (node.id() === selfId ? 2 : 1), levelWidth: () => 1 }).run();
   }
 

@@ -98,9 +98,27 @@ export class QueryConsole {
       const answer = await post('/api/v1/query', body);
       this.say(`answered by ${node ? shortId(node) : 'this node'} at ${new Date().toLocaleTimeString()}`, false);
       this.show(answer);
+      this.refreshReadable(node);
     } catch (error) {
       this.results.replaceChildren();
       this.say(`the query failed: ${error.message}`, true);
+    }
+  }
+
+  // What this node may read can change (the other node's trust store): the field list
+  // says what holds now, keeping the ticks as they are.
+  async refreshReadable(node) {
+    try {
+      this.schemas = await get(node ? `/api/v1/schemas?node=${encodeURIComponent(node)}` : '/api/v1/schemas');
+    } catch {
+      return;
+    }
+    const schema = this.schemas.find((s) => s.name === this.schemaSelect.value);
+    for (const field of schema?.fields ?? []) {
+      const box = this.fieldSet.querySelector(`input[value="${CSS.escape(field.name)}"]`);
+      if (!box) continue;
+      box.parentElement.className = field.readable ? 'readable' : 'unreadable';
+      box.nextSibling.textContent = ` ${field.name}${field.readable ? '' : ' (not readable now)'}`;
     }
   }
 
