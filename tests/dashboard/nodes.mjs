@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const names = ['alice', 'bob', 'carol'];
+// Longer than the whole test may take (CTest's timeout for it is 240 s).
+const kNodeLifetimeSeconds = 300;
 
 // Waits for `check` to return something truthy, every 50 ms, until `ms` pass.
 export async function waitFor(what, check, ms = 20000) {
@@ -31,6 +33,10 @@ export class LoopbackNetwork {
     this.datafold = datafold;
     this.work = mkdtempSync(join(tmpdir(), 'datafold-dashboard-'));
     this.processes = new Map();
+    // However this script ends (an uncaught error included), no node is left running.
+    process.on('exit', () => {
+      for (const child of this.processes.values()) if (child.exitCode === null) child.kill('SIGKILL');
+    });
     this.nodes = {};
     const port = 20000 + Math.floor(Math.random() * 10000);
     this.lan = ['--discovery-interface', 'lo', '--discovery-port', String(port), '--network', `dashboard-${process.pid}`];
@@ -46,8 +52,11 @@ export class LoopbackNetwork {
   async start() {
     for (const name of names) {
       const identity = JSON.parse(this.run(name, ['--json', 'id']));
+      // --duration: a node outlives this script by at most that long even if the script is
+      // killed outright (CTest's timeout) and never reaches stopAll().
       const args = ['--data-dir', join(this.work, name), '--log-level', 'warn', 'node', '--listen', '127.0.0.1:0',
-        '--http', '127.0.0.1:0', '--no-port-mapping', ...this.lan, '--announce-interval-ms', '1000'];
+        '--http', '127.0.0.1:0', '--no-port-mapping', ...this.lan, '--announce-interval-ms', '1000',
+        '--duration', String(kNodeLifetimeSeconds)];
       if (name === 'alice') args.push('--sample');
       const child = spawn(this.datafold, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let log = '';

@@ -1,6 +1,6 @@
 // The peers as `datafold peers` lists them (the same columns), plus the path, and a
-// Connect button for a peer not connected (POST /api/v1/network/connect, as
-// `datafold connect` would ask the node).
+// Connect button for a peer not connected (POST /api/v1/network/connect: the node dials
+// it now).
 import { post } from './api.js';
 import { agoText, el, pathOf, reputationText, row, shortId, trustText } from './format.js';
 
