@@ -23,7 +23,16 @@ packages=(
   # The NAT tests' gateway and STUN server: the packages install the programs
   # only (no service is started); the tests run them inside their namespaces.
   miniupnpd-nftables stun-server
+  # The dashboard's browser tests drive Debian's Chromium (tests/dashboard); they never
+  # download a browser of their own.
+  chromium
 )
+# The datafold executable embeds its web dashboard, built with Node.js and npm (`npm ci`
+# of the front-end libraries at the versions the lockfile pins). A machine that already
+# has node and npm (say, from another repository's nodejs package, which ships npm
+# itself) keeps them: Debian's npm would conflict with such a nodejs.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -2,16 +2,18 @@
 
 #include <httplib.h>
 
-#include <cmath>
 #include <sstream>
 
 #include <datafold/net/query_refusal.hpp>
 
+#include "dashboard_page.hpp"
+#include "dashboard_snapshot.hpp"
 #include "http_fold_db.hpp"
 #include "http_replies.hpp"
 #include "http_reputation.hpp"
 #include "http_trust.hpp"
 #include "json_views.hpp"
+#include "local_api_guard.hpp"
 #include "node_ref.hpp"
 
 namespace datafold::app {
@@ -19,7 +21,10 @@ namespace datafold::app {
 
 HttpApi::HttpApi(net::NetworkCore& core, LocalData local, ExtraMetrics extra_metrics)
     : core_(core), local_(std::move(local)), extra_metrics_(std::move(extra_metrics)),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(std::make_unique<httplib::Server>()), token_(make_dashboard_token()),
+      events_([this] { return dashboard_snapshot(core_, started_).dump(); }, kMaxEventStreams,
+              std::chrono::seconds(1)) {
+  server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   install_routes();
 }
 
@@ -37,6 +42,8 @@ net::NetworkResult<void> HttpApi::start(const std::string& host, std::uint16_t p
 
 void HttpApi::stop() {
   if (thread_.joinable()) {
+    // Open feeds first: the server's stop waits for its worker threads, which they hold.
+    events_.close();
     server_->stop();
     thread_.join();
   }
@@ -49,12 +56,31 @@ void HttpApi::install_routes() {
   // `curl -X POST URL`, as fold_db's docs call start and stop, would hang. Saying so
   // before the body is read makes it an empty body. (The Request is the server's own,
   // not const; the handler type only lends it as one.)
-  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // Before anything else, on every route: is this request the API's to answer?
+    // Copies: httplib hands header values out by value.
+    const auto header = [&req](const char* name) -> std::optional<std::string> {
+      if (!req.has_header(name)) return std::nullopt;
+      return req.get_header_value(name);
+    };
+    const auto host = header("Host"), origin = header("Origin"), fetch_site = header("Sec-Fetch-Site"),
+               referer = header("Referer"), token = header(kDashboardTokenHeader);
+    const auto view = [](const std::optional<std::string>& value) -> std::optional<std::string_view> {
+      return value ? std::optional<std::string_view>(*value) : std::nullopt;
+    };
+    const auto verdict = check_local_api_request(
+        {req.method, view(host), view(origin), view(fetch_site), view(referer), view(token)}, port_.load(), token_);
+    if (verdict != LocalApiVerdict::Allow) {
+      reply_error(res, 403, std::string(to_string(verdict)));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding"))
       const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
     return httplib::Server::HandlerResponse::Unhandled;
   });
   install_fold_db_routes(s, core_, local_);
+  install_dashboard_routes(s, token_);
+  events_.install(s);
 
   s.Get("/api/v1/network/status", [this](const httplib::Request&, httplib::Response& res) {
     net::Json status{{"node_id", core_.local_node_id().to_string()},
@@ -115,18 +141,7 @@ void HttpApi::install_routes() {
   });
 
   s.Get("/api/v1/network/nodes", [this](const httplib::Request&, httplib::Response& res) {
-    std::vector<net::NodeInfo> nodes;
-    for (auto& [id, info] : core_.known_nodes()) nodes.push_back(std::move(info));
-    auto listed = with_paths(to_json(nodes), core_.connected_nodes());
-    // What this node thinks of each (its key's score, with its address's penalty when connected).
-    for (auto& node : listed) {
-      if (auto id = net::NodeId::from_string(node.value("node_id", std::string()))) {
-        const auto standing = core_.reputation_of(*id);
-        node["reputation"] = {{"score", std::round(standing.score * 10) / 10},
-                              {"state", std::string(net::to_string(standing.state))}};
-      }
-    }
-    reply_data(res, listed);
+    reply_data(res, known_nodes_view(core_));
   });
   install_reputation_routes(s, core_);
   install_trust_routes(s, core_);
@@ -149,6 +164,13 @@ void HttpApi::install_routes() {
     auto schemas = core_.list_available_schemas(*id);
     if (!schemas) return reply_network_error(res, schemas.error());
     reply_data(res, to_json(*schemas));
+  });
+
+  s.Get("/api/v1/schemas/read_policies", [this](const httplib::Request&, httplib::Response& res) {
+    if (!local_.read_policies) return reply_error(res, 404, "this node serves no data");
+    auto policies = local_.read_policies();
+    if (!policies) return reply_network_error(res, policies.error());
+    reply_data(res, *policies);
   });
 
   s.Post("/api/v1/query", [this](const httplib::Request& req, httplib::Response& res) {

@@ -254,4 +254,13 @@ net::Json to_json(const net::DhtRecord& record) {
   return out;
 }
 
+net::Json to_json(const net::TrustEntry& entry) {
+  net::Json out{{"node_id", entry.public_key.node_id().to_string()},
+                {"public_key", entry.public_key.to_string()},
+                {"distance", entry.distance}};
+  out["note"] = entry.note.empty() ? net::Json(nullptr) : net::Json(entry.note);
+  out["name"] = entry.name.empty() ? net::Json(nullptr) : net::Json(entry.name);
+  return out;
+}
+
 }  // namespace datafold::app

@@ -14,6 +14,7 @@
 #include <datafold/net/node_info.hpp>
 #include <datafold/net/query.hpp>
 #include <datafold/net/schema_info.hpp>
+#include <datafold/net/trust_store.hpp>
 
 namespace datafold::app {
 
@@ -46,5 +47,8 @@ net::Json to_json(const net::PortMappingStatus& mapping);
 net::Json to_json(const net::ReputationEntry& entry);
 // {"events": {kind: n}, "subjects": {state: n}, "refused_banned": n}
 net::Json to_json(const net::ReputationStats& stats);
+
+// {"node_id", "public_key", "distance", "note": text|null, "name": text|null}
+net::Json to_json(const net::TrustEntry& entry);
 
 }  // namespace datafold::app

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http_api.hpp"
+#include "read_policy_view.hpp"
 #include "store/read_policy.hpp"
 #include "store/sample_data.hpp"
 #include "store/sqlite_store.hpp"
@@ -324,6 +325,11 @@ int NodeCommand::run() const {
                           auto schema = data->get_schema(name);
                           if (!schema || !*schema) return std::nullopt;
                           return store::stored_document(**schema);
+                        },
+                        [data]() -> net::NetworkResult<net::Json> {
+                          auto schemas = data->list_schemas();
+                          if (!schemas) return std::move(schemas).error();
+                          return read_policy_view(*schemas);
                         },
                     });
   if (http) {

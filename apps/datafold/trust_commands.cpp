@@ -12,7 +12,9 @@
 #include "client_commands.hpp"
 #include "data_dir.hpp"
 #include "exit_code.hpp"
+#include "json_views.hpp"
 #include "running_node.hpp"
+#include "trust_key_lookup.hpp"
 
 namespace datafold::app {
 
@@ -20,55 +22,21 @@ namespace {
 
 using net::Json;
 
-// How a public key is written on the command line, for error messages.
-constexpr const char* kKeyHint = "give the public key instead (base64, as `datafold --json id` prints it)";
-
-bool looks_like_node_id(const std::string& text) {
-  return !text.empty() && text.size() <= net::NodeId::kTextSize &&
-         text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == std::string::npos;
-}
-
-Json entry_json(const net::TrustEntry& entry) {
-  Json out{{"node_id", entry.public_key.node_id().to_string()},
-           {"public_key", entry.public_key.to_string()},
-           {"distance", entry.distance}};
-  out["note"] = entry.note.empty() ? Json(nullptr) : Json(entry.note);
-  out["name"] = entry.name.empty() ? Json(nullptr) : Json(entry.name);
-  return out;
-}
-
 // The key `text` names: a public key as it is, or a node id (or unique prefix) looked up
 // first among the keys the store already holds, then among the nodes the running node
-// has met (they proved their keys to it). Config error saying what to give instead.
+// has met, which the node at `http` is asked for (trust_key_lookup.hpp). Config error
+// saying what to give instead.
 net::NetworkResult<net::PublicKey> resolve_key(const std::string& text, const net::TrustStore& store,
                                                const std::string& http) {
-  if (auto key = net::PublicKey::from_string(text)) return *key;
-  if (!looks_like_node_id(text))
-    return net::make_error(net::ErrorKind::Config,
-                           "'" + text + "' is neither a public key (base64, 44 characters) nor a node id");
-
-  auto unique = [&](const std::vector<net::PublicKey>& keys, const std::string& where)
-      -> std::optional<net::NetworkResult<net::PublicKey>> {
-    if (keys.size() == 1) return keys.front();
-    if (keys.size() > 1)
-      return net::make_error(net::ErrorKind::Config, "node prefix '" + text + "' matches " +
-                                                         std::to_string(keys.size()) + " nodes " + where +
-                                                         "; give more characters");
-    return std::nullopt;
-  };
-
-  std::vector<net::PublicKey> stored;
-  for (const auto& entry : store.entries())
-    if (entry.public_key.node_id().matches_prefix(text)) stored.push_back(entry.public_key);
-  if (auto found = unique(stored, "in the trust store")) return std::move(*found);
+  if (auto settled = resolve_trust_key_in_store(text, store)) return std::move(*settled);
 
   if (http == "off")
     return net::make_error(net::ErrorKind::Config,
-                           "node '" + text + "' is not in the trust store and --http is off; " + kKeyHint);
+                           "node '" + text + "' is not in the trust store and --http is off; " + kTrustKeyHint);
   auto nodes = local_api_get(http, "/api/v1/network/nodes");
   if (!nodes)
     return net::make_error(net::ErrorKind::Config, "cannot look up the key of node '" + text + "': " +
-                                                       nodes.error().message + "; " + kKeyHint);
+                                                       nodes.error().message + "; " + kTrustKeyHint);
   std::vector<net::PublicKey> met;
   if (nodes->is_array()) {
     for (const auto& node : *nodes) {
@@ -77,12 +45,10 @@ net::NetworkResult<net::PublicKey> resolve_key(const std::string& text, const ne
       if (!key_text.is_string()) continue;
       auto key = net::PublicKey::from_string(key_text.get<std::string>());
       // The id must be the key's: the list comes from another process, so check it.
-      if (key && key->node_id().to_string() == id && key->node_id().matches_prefix(text)) met.push_back(*key);
+      if (key && key->node_id().to_string() == id) met.push_back(*key);
     }
   }
-  if (auto found = unique(met, "known to the node at " + http)) return std::move(*found);
-  return net::make_error(net::ErrorKind::Config, "node '" + text + "' is not known to the node at " + http +
-                                                     " (it has not met it); " + kKeyHint);
+  return resolve_trust_key(text, store, met, "known to the node at " + http);
 }
 
 // Asks the node running on `data_dir`, if one does, to re-read the trust store now, so a
@@ -164,7 +130,7 @@ int TrustCommand::run_set() const {
     if (entry.public_key == *key) stored = entry;
   const bool applied = apply_to_running_node(global_.data_dir, "trust set");
   if (global_.json) {
-    std::cout << json_text(entry_json(stored)) << '\n';
+    std::cout << json_text(to_json(stored)) << '\n';
   } else {
     std::cout << "trusting node " << key->node_id().short_string() << " (key " << key->to_string()
               << ") at distance " << distance << (stored.name.empty() ? "" : ", named " + stored.name)
@@ -203,7 +169,7 @@ int TrustCommand::run_list() const {
   const auto entries = store->entries();
   if (global_.json) {
     Json out = Json::array();
-    for (const auto& entry : entries) out.push_back(entry_json(entry));
+    for (const auto& entry : entries) out.push_back(to_json(entry));
     std::cout << json_text(out) << '\n';
     return static_cast<int>(ExitCode::kOk);
   }

@@ -423,16 +423,24 @@ std::unordered_map<NodeId, NodeInfo> NetworkNode::known_nodes() const {
 }
 
 std::vector<NodeInfo> NetworkNode::known_node_list() const {
-  std::lock_guard lock(mutex_);
-  std::vector<NodeInfo> out = peers_.known();
-  for (auto& info : out) {
-    if (auto link = peers_.link_for(info.node_id)) {
-      if (auto connection = links_.find(*link); connection != links_.end()) {
-        info.rtt = connection->second->last_rtt();
-        info.relayed_via = connection->second->relayed_via();
+  std::vector<NodeInfo> out;
+  {
+    std::lock_guard lock(mutex_);
+    out = peers_.known();
+    for (auto& info : out) {
+      if (auto link = peers_.link_for(info.node_id)) {
+        if (auto connection = links_.find(*link); connection != links_.end()) {
+          info.rtt = connection->second->last_rtt();
+          info.relayed_via = connection->second->relayed_via();
+        }
       }
     }
   }
+  // The peer table keeps the distance a node had when it was last announced or connected;
+  // the trust store may have changed since (`datafold trust set`, the dashboard), and a
+  // listing must say what the next query would be judged by.
+  for (auto& info : out)
+    if (!info.public_key.empty()) info.trust_distance = trust_distance_of(info.public_key);
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include <map>
+
 namespace datafold::cli_test {
 namespace {
 
@@ -360,6 +362,100 @@ TEST_F(HttpApi, MetricsHasTheCounters) {
 TEST_F(HttpApi, AnUnknownRouteIsA404WithAnErrorBody) {
   auto& a = start_node("a");
   expect_client_error(get(a, "/api/nothing-here"), 404, "unknown route");
+}
+
+TEST_F(HttpApi, TrustSetListAndRemoveCheckAsTheCliDoes) {
+  auto& a = start_node("a");
+  auto& b = start_node("b");
+  connect(a, b);
+  // By a unique prefix of a node a has met, as `datafold trust set` takes it.
+  const auto set = post_json(a, "/api/v1/trust/set",
+                             {{"node", b.node_id().substr(0, 10)}, {"distance", 2}, {"name", "b_key"}, {"note", "bee"}});
+  ASSERT_EQ(set.status, 200) << set.text;
+  EXPECT_EQ(set.body["data"].value("public_key", ""), public_key_of("b"));
+  EXPECT_EQ(set.body["data"].value("distance", 0), 2);
+  EXPECT_EQ(set.body["data"].value("name", ""), "b_key");
+  const auto listed = get(a, "/api/v1/trust");
+  ASSERT_EQ(listed.status, 200) << listed.text;
+  ASSERT_EQ(listed.body["data"].size(), 1u) << listed.text;
+  EXPECT_EQ(listed.body["data"][0].value("note", ""), "bee");
+  // What the CLI sees in the same file.
+  EXPECT_NE(datafold("a", {"trust", "list"}).out.find("b_key"), std::string::npos);
+  // The known nodes say the distance the store gives now, not the one b had when it connected.
+  const auto distance_of_b = [&] {
+    const auto nodes = get(a, "/api/v1/network/nodes");
+    for (const auto& node : nodes.body["data"])
+      if (node.value("node_id", "") == b.node_id()) return node.value("trust_distance", std::uint64_t{0});
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(distance_of_b(), 2u);
+
+  expect_client_error(post_json(a, "/api/v1/trust/set", {{"node", "not a key!"}, {"distance", 1}}), 400, "not a key");
+  expect_client_error(post_json(a, "/api/v1/trust/set", {{"node", b.node_id()}, {"distance", -1}}), 400, "negative");
+  expect_client_error(post_json(a, "/api/v1/trust/set", {{"node", b.node_id()}, {"distance", 4294967296}}), 400, "too far");
+  expect_client_error(post_json(a, "/api/v1/trust/set", {{"node", b.node_id()}, {"distance", 1}, {"name", "bad name!"}}), 400,
+                      "an invalid name");
+  expect_client_error(post_json(a, "/api/v1/trust/set", {{"node", "abcdefgh"}, {"distance", 1}}), 400, "a node never met");
+
+  const auto removed = post_json(a, "/api/v1/trust/remove", {{"node", public_key_of("b")}});
+  ASSERT_EQ(removed.status, 200) << removed.text;
+  EXPECT_TRUE(removed.body["data"].value("removed", false));
+  expect_client_error(post_json(a, "/api/v1/trust/remove", {{"node", public_key_of("b")}}), 404, "removed twice");
+  EXPECT_TRUE(get(a, "/api/v1/trust").body["data"].empty());
+  EXPECT_EQ(distance_of_b(), 0xFFFFFFFFu);  // unknown again
+}
+
+TEST_F(HttpApi, ReadPoliciesSayWhoMayReadEachField) {
+  auto& a = start_node("a");
+  const auto r = get(a, "/api/v1/schemas/read_policies");
+  ASSERT_EQ(r.status, 200) << r.text;
+  ASSERT_EQ(r.body["data"].size(), 1u) << r.text;
+  std::map<std::string, net::Json> fields;
+  for (const auto& field : r.body["data"][0]["fields"]) fields[field.value("name", "")] = field["max_distance"];
+  EXPECT_TRUE(fields.at("username").is_null());  // anyone
+  EXPECT_EQ(fields.at("email"), 1);
+  EXPECT_EQ(fields.at("phone"), 0);
+}
+
+TEST_F(HttpApi, TheDashboardIsServedWithItsTokenAndItsLibraries) {
+  auto& a = start_node("a");
+  auto http = client_for(a);
+  const auto page = http.Get("/");
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  const auto at = page->body.find("name=\"datafold-token\" content=\"");
+  ASSERT_NE(at, std::string::npos) << page->body;
+  EXPECT_EQ(page->body.find("{{DATAFOLD_TOKEN}}"), std::string::npos);
+  for (const std::string asset : {"cytoscape.min.js", "uPlot.iife.min.js", "uPlot.min.css", "main.js", "dashboard.css"}) {
+    const auto r = http.Get("/dashboard/" + asset);
+    ASSERT_TRUE(r) << asset;
+    EXPECT_EQ(r->status, 200) << asset;
+    EXPECT_GT(r->body.size(), 100u) << asset;
+  }
+  EXPECT_EQ(get(a, "/dashboard/index.html").status, 404);
+  EXPECT_EQ(get(a, "/dashboard/../trust.json").status, 404);
+}
+
+TEST_F(HttpApi, AForeignHostOrOriginGetsA403AndTheCliStillNeedsNoToken) {
+  auto& a = start_node("a");
+  auto http = client_for(a);
+  const auto rebound = http.Get("/api/v1/network/status", {{"Host", "evil.example:" + std::to_string(a.http_port())}});
+  ASSERT_TRUE(rebound);
+  EXPECT_EQ(rebound->status, 403) << rebound->body;
+  const auto foreign = http.Post("/api/v1/trust/reload", {{"Origin", "http://evil.example"}}, "", "application/json");
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(foreign->status, 403) << foreign->body;
+  const auto tokenless = http.Post("/api/v1/trust/reload", {{"Origin", "http://127.0.0.1:" + std::to_string(a.http_port())}},
+                                   "", "application/json");
+  ASSERT_TRUE(tokenless);
+  EXPECT_EQ(tokenless->status, 403) << tokenless->body;
+  // A program's request (no browser headers) goes through without a token.
+  EXPECT_EQ(post(a, "/api/v1/trust/reload", "").status, 200);
+  const auto cli = datafold("a", {"trust", "set", public_key_of("b"), "3"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_NE(cli.out.find("the running node applies it"), std::string::npos) << cli.out;
 }
 
 }  // namespace
