@@ -46,6 +46,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "==> configuring and building (this takes a few minutes on 2 cores)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Unity batches (CMAKE_UNITY_BUILD, CMake's default of 8 files per batch, as in
+# scripts/sanitize.sh): each batch parses the heavy headers (Asio, OpenSSL, protobuf,
+# GoogleTest) once, which cuts this build from about 23 to about 15 minutes on 2 cores
+# (it measured 28.8 CPU minutes).
+# The files of one target must compile together: two files of a target must not
+# define file-local helpers or constants of the same name (a clash is a compile error,
+# "redefinition of …"): share a helper through tests/support, or name the constant
+# for its file. An edit to one file rebuilds its whole batch; for many small rebuilds
+# configure a tree of your own without it (README, "Quick start").
+echo "==> configuring and building (about 15 minutes on 2 cores the first time)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON >/dev/null
 cmake --build build

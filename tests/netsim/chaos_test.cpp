@@ -25,7 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = FaultLog::Clock;
 
-constexpr int kHosts = 6;
+constexpr int kChaosHosts = 6;
 constexpr auto kLoadDuration = 120s;
 // Far above a rejoin's normal time (an announcement interval or two), so only a node
 // that is really not found again fails it.
@@ -89,12 +89,12 @@ class NetsimChaos : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why_not;
-    lan_ = VirtualLan::create(kHosts, why_not);
+    lan_ = VirtualLan::create(kChaosHosts, why_not);
     if (!lan_) GTEST_SKIP() << "netsim needs Linux network namespaces: " << why_not;
     char pattern[] = "/tmp/datafold-chaos-XXXXXX";
     dir_ = ::mkdtemp(pattern);
     options_.network = "chaos-" + std::to_string(::getpid());
-    for (int i = 0; i < kHosts; ++i) nodes_.emplace_back(*lan_, i, dir_ + "/host" + std::to_string(i), options_);
+    for (int i = 0; i < kChaosHosts; ++i) nodes_.emplace_back(*lan_, i, dir_ + "/host" + std::to_string(i), options_);
   }
   void TearDown() override {
     for (auto& node : nodes_) node.kill(SIGTERM);
@@ -110,13 +110,13 @@ class NetsimChaos : public ::testing::Test {
   }
   // `host` and every other reachable node know each other.
   bool rejoined(int host) {
-    for (int peer = 0; peer < kHosts; ++peer)
+    for (int peer = 0; peer < kChaosHosts; ++peer)
       if (peer != host && reachable(peer) && (!knows(peer, host) || !knows(host, peer))) return false;
     return true;
   }
   // No other reachable node still holds `host` as a healthy peer: its loss was noticed.
   bool lost_by_all(int host) {
-    for (int peer = 0; peer < kHosts; ++peer)
+    for (int peer = 0; peer < kChaosHosts; ++peer)
       if (peer != host && reachable(peer) && knows(peer, host)) return false;
     return true;
   }
@@ -127,7 +127,7 @@ class NetsimChaos : public ::testing::Test {
 
   // Notes every node that should be running but is not.
   void check_alive(const std::string& when) {
-    for (int host = 0; host < kHosts; ++host) {
+    for (int host = 0; host < kChaosHosts; ++host) {
       if (!up_[host] || nodes_[host].running()) continue;
       records_[host].unexpected_death = when + "; log tail:\n" + nodes_[host].log_tail();
       up_[host] = false;
@@ -199,11 +199,11 @@ class NetsimChaos : public ::testing::Test {
   // each of them. One deadline for all, so a broken network fails in seconds, not minutes.
   void check_comebacks() {
     const auto until = Clock::now() + kRejoinDeadline;
-    for (int host = 0; host < kHosts; ++host) {
+    for (int host = 0; host < kChaosHosts; ++host) {
       auto& record = records_[host];
       if (record.comebacks == 0) continue;
       record.found_at_end = up_[host] && poll_until([&] { return rejoined(host); }, until);
-      for (int asker = 0; asker < kHosts; ++asker)
+      for (int asker = 0; asker < kChaosHosts; ++asker)
         if (asker != host && up_[host] && up_[asker] && poll_until([&] { return answers(asker, host); }, until))
           record.answered_at_end++;
     }
@@ -211,7 +211,7 @@ class NetsimChaos : public ::testing::Test {
 
   void report(const QueryCounts& counts, long load_ms, long wall_ms) {
     std::ostringstream out;
-    out << "[ chaos ] " << kHosts << " hosts, " << std::size(kSchedule) << " scheduled faults, load " << load_ms
+    out << "[ chaos ] " << kChaosHosts << " hosts, " << std::size(kSchedule) << " scheduled faults, load " << load_ms
         << " ms, wall time " << wall_ms << " ms\n"
         << "[ chaos ] queries issued " << counts.issued << ": answered " << counts.answered << ", vanished "
         << counts.vanished << ", failed " << counts.failed_total() << '\n';
@@ -223,7 +223,7 @@ class NetsimChaos : public ::testing::Test {
         << " asked, " << counts.healthy_pairs_answered_during_faults << " answered\n"
         << "[ chaos ] host kills sigterms(exit) cuts comebacks found-again(run) found-again(end) answered(end) "
            "exit(end)\n";
-    for (int host = 0; host < kHosts; ++host) {
+    for (int host = 0; host < kChaosHosts; ++host) {
       const auto& r = records_[host];
       std::string exits;
       for (const auto& code : r.exit_codes) exits += (exits.empty() ? "" : ",") + (code ? std::to_string(*code) : "-");
@@ -231,7 +231,7 @@ class NetsimChaos : public ::testing::Test {
           << exits << ")" << std::setw(5) << r.cuts << std::setw(10) << r.comebacks << std::setw(17)
           << (r.comebacks - r.not_found_again) << "/" << r.comebacks << std::setw(17)
           << (r.comebacks == 0 ? "-" : r.found_at_end ? "yes" : "NO") << std::setw(14)
-          << (r.comebacks == 0 ? "-" : std::to_string(r.answered_at_end) + "/" + std::to_string(kHosts - 1))
+          << (r.comebacks == 0 ? "-" : std::to_string(r.answered_at_end) + "/" + std::to_string(kChaosHosts - 1))
           << std::setw(10) << (r.final_exit_code ? std::to_string(*r.final_exit_code) : "-") << '\n';
       for (const auto& line : r.rejoins) out << "[ chaos ]        " << line << '\n';
       if (!r.unexpected_death.empty()) out << "[ chaos ]        DIED " << r.unexpected_death << '\n';
@@ -244,10 +244,10 @@ class NetsimChaos : public ::testing::Test {
   LanNodeOptions options_;
   std::vector<LanNode> nodes_;
   std::vector<std::string> ids_;
-  std::vector<bool> up_ = std::vector<bool>(kHosts, true);
-  std::vector<bool> linked_ = std::vector<bool>(kHosts, true);
-  std::vector<HostRecord> records_ = std::vector<HostRecord>(kHosts);
-  FaultLog faults_{kHosts};
+  std::vector<bool> up_ = std::vector<bool>(kChaosHosts, true);
+  std::vector<bool> linked_ = std::vector<bool>(kChaosHosts, true);
+  std::vector<HostRecord> records_ = std::vector<HostRecord>(kChaosHosts);
+  FaultLog faults_{kChaosHosts};
   QueryTally tally_;
 };
 
@@ -256,7 +256,7 @@ TEST_F(NetsimChaos, UnderKillsRestartsAndCutsNoQueryVanishesAndEveryNodeComesBac
   for (auto& node : nodes_) ASSERT_TRUE(node.start()) << node.log_tail();
   for (auto& node : nodes_) ids_.push_back(node.node_id().value_or(""));
   const auto all_know_each_other = [&] {
-    for (int host = 0; host < kHosts; ++host)
+    for (int host = 0; host < kChaosHosts; ++host)
       if (!rejoined(host)) return false;
     return true;
   };
@@ -281,7 +281,7 @@ TEST_F(NetsimChaos, UnderKillsRestartsAndCutsNoQueryVanishesAndEveryNodeComesBac
   // Reputation is on (the default): what was done to the nodes (killed, restarted, cut
   // off) is not misbehaviour, so none of them ends avoided or banned by another.
   std::vector<std::string> penalised;
-  for (int host = 0; host < kHosts; ++host) {
+  for (int host = 0; host < kChaosHosts; ++host) {
     if (!up_[host]) continue;
     const auto reputation = nodes_[host].reputation();
     if (!reputation) {
@@ -296,7 +296,7 @@ TEST_F(NetsimChaos, UnderKillsRestartsAndCutsNoQueryVanishesAndEveryNodeComesBac
   }
   EXPECT_TRUE(penalised.empty()) << ::testing::PrintToString(penalised);
   // A node worn by the chaos must still stop cleanly.
-  for (int host = 0; host < kHosts; ++host)
+  for (int host = 0; host < kChaosHosts; ++host)
     if (up_[host]) records_[host].final_exit_code = nodes_[host].stop_for_exit_code(SIGTERM, 15s);
 
   const auto counts = tally_.counts();
@@ -308,7 +308,7 @@ TEST_F(NetsimChaos, UnderKillsRestartsAndCutsNoQueryVanishesAndEveryNodeComesBac
     EXPECT_NE(bucket.rfind(kMalformed, 0), 0u) << count << " replies were " << bucket;
   EXPECT_GT(counts.failed_total(), 0) << "the faults never touched the load, so it tested nothing";
   EXPECT_GT(counts.healthy_pairs_answered_during_faults, 0) << "the healthy nodes stopped serving each other";
-  for (int host = 0; host < kHosts; ++host) {
+  for (int host = 0; host < kChaosHosts; ++host) {
     const auto& r = records_[host];
     EXPECT_EQ(r.unexpected_death, "") << "host " << host << " died without being killed";
     for (const auto& code : r.exit_codes) EXPECT_EQ(code, 0) << "host " << host << " after SIGTERM";
@@ -317,7 +317,7 @@ TEST_F(NetsimChaos, UnderKillsRestartsAndCutsNoQueryVanishesAndEveryNodeComesBac
     EXPECT_EQ(r.not_found_again, 0) << "host " << host << " was not found again after a comeback";
     EXPECT_TRUE(r.found_at_end) << "host " << host << " is not known to every other node at the end";
     if (r.comebacks > 0) {
-      EXPECT_EQ(r.answered_at_end, kHosts - 1) << "host " << host << " does not answer every other node";
+      EXPECT_EQ(r.answered_at_end, kChaosHosts - 1) << "host " << host << " does not answer every other node";
     }
   }
 }

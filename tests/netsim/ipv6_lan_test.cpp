@@ -19,12 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string show(const std::vector<NodeApi::Address>& addresses) {
-  std::string out;
-  for (const auto& a : addresses) out += a.address + " (" + a.source + ") ";
-  return out.empty() ? "(none)" : out;
-}
-
 class Ipv6 : public ::testing::Test {
  protected:
   void make(const std::vector<SubnetSpec>& subnets) {
@@ -79,7 +73,7 @@ TEST_F(Ipv6, Ipv6OnlyHostsDiscoverEachOtherOnTheLanAndQueryEachOther) {
       const auto addresses = nodes_[a]->api().addresses_of(nodes_[b]->id());
       bool lan_v6 = false;
       for (const auto& address : addresses) lan_v6 = lan_v6 || (address.source == "lan" && address.address.front() == '[');
-      EXPECT_TRUE(lan_v6) << "host " << a << " lists host " << b << " at " << show(addresses);
+      EXPECT_TRUE(lan_v6) << "host " << a << " lists host " << b << " at " << show_addresses(addresses);
     }
 }
 
@@ -103,8 +97,8 @@ TEST_F(Ipv6, DualStackNodeReachesAnIpv4OnlyAndAnIpv6OnlyPeer) {
       if (a.address == address) return true;
     return false;
   };
-  EXPECT_TRUE(has(at_v4, v4_peer)) << show(at_v4);
-  EXPECT_TRUE(has(at_v6, v6_peer)) << show(at_v6);
+  EXPECT_TRUE(has(at_v4, v4_peer)) << show_addresses(at_v4);
+  EXPECT_TRUE(has(at_v6, v6_peer)) << show_addresses(at_v6);
 }
 
 }  // namespace

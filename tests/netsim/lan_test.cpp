@@ -19,18 +19,18 @@ namespace datafold::net::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr int kHosts = 5;
+constexpr int kLanHosts = 5;
 
 class NetsimLan : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why_not;
-    lan_ = VirtualLan::create(kHosts, why_not);
+    lan_ = VirtualLan::create(kLanHosts, why_not);
     if (!lan_) GTEST_SKIP() << "netsim needs Linux network namespaces: " << why_not;
     char pattern[] = "/tmp/datafold-netsim-XXXXXX";
     dir_ = ::mkdtemp(pattern);
     options_.network = "netsim-" + std::to_string(::getpid());
-    for (int i = 0; i < kHosts; ++i)
+    for (int i = 0; i < kLanHosts; ++i)
       nodes_.emplace_back(*lan_, i, dir_ + "/host" + std::to_string(i), options_);
   }
   void TearDown() override {
@@ -45,10 +45,10 @@ class NetsimLan : public ::testing::Test {
   }
   // Every running node (except `skip`) knows exactly the other running nodes.
   bool all_know_each_other(int skip = -1) {
-    for (int i = 0; i < kHosts; ++i) {
+    for (int i = 0; i < kLanHosts; ++i) {
       if (i == skip) continue;
       auto known = nodes_[i].known_ids();
-      for (int j = 0; j < kHosts; ++j) {
+      for (int j = 0; j < kLanHosts; ++j) {
         if (j == i || j == skip) continue;
         if (std::find(known.begin(), known.end(), ids_[j]) == known.end()) return false;
       }
@@ -56,7 +56,7 @@ class NetsimLan : public ::testing::Test {
     return true;
   }
   bool nobody_knows(int host) {
-    for (int i = 0; i < kHosts; ++i) {
+    for (int i = 0; i < kLanHosts; ++i) {
       if (i == host) continue;
       auto known = nodes_[i].known_ids();
       if (std::find(known.begin(), known.end(), ids_[host]) != known.end()) return false;
@@ -85,12 +85,12 @@ TEST_F(NetsimLan, FiveHostsFindAndQueryEachOtherThenSurviveACutCable) {
   const auto last_started = std::chrono::steady_clock::now();
   ASSERT_TRUE(eventually([&] { return all_know_each_other(); }, 2s))
       << "not every node knew every other within 2 s of the last start";
-  std::cout << "[ netsim ] " << kHosts << " hosts converged "
+  std::cout << "[ netsim ] " << kLanHosts << " hosts converged "
             << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - last_started).count()
             << " ms after the last start\n";
 
-  for (int i = 0; i < kHosts; ++i)
-    for (int j = 0; j < kHosts; ++j)
+  for (int i = 0; i < kLanHosts; ++i)
+    for (int j = 0; j < kLanHosts; ++j)
       if (i != j) expect_query_ok(i, j);
 
   // Cut host 4's cable: the others stop hearing it and drop it after the expiry

@@ -14,7 +14,6 @@
 #include "support/nat_testbed.hpp"
 
 #include <signal.h>
-#include <stdlib.h>
 
 #include <array>
 #include <filesystem>
@@ -28,6 +27,7 @@
 
 #include "netsim/node_api.hpp"
 #include "support/in_netns.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net::testing {
@@ -36,10 +36,10 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kTcpPort = 9000;
-constexpr int kHttpPort = 8080;
+constexpr int kMatrixTcpPort = 9000;
+constexpr int kMatrixHttpPort = 8080;
 constexpr int kDhtPort = 4222;
-constexpr int kBootstrapHost = 0;
+constexpr int kMatrixBootstrapHost = 0;
 constexpr int kRelayHost = 1;
 // Generous for a loaded CI machine; every wait ends as soon as its condition holds.
 constexpr auto kStartDeadline = 20s;
@@ -76,15 +76,15 @@ class MatrixNode {
   auto call(F f) const -> decltype(f(std::declval<NodeApi>())) {
     decltype(f(std::declval<NodeApi>())) out{};
     std::string why_not;
-    run_in_netns(bed_.netns(host_), [&] { out = f(NodeApi("127.0.0.1", kHttpPort)); }, why_not);
+    run_in_netns(bed_.netns(host_), [&] { out = f(NodeApi("127.0.0.1", kMatrixHttpPort)); }, why_not);
     return out;
   }
   bool spawn(const std::string& network, const std::vector<std::string>& flags) {
     std::filesystem::create_directories(dir_);
     std::vector<std::string> argv = {DATAFOLD_BINARY, "--data-dir", dir_, "node", "--sample", "--no-discovery",
                                      "--network", network,
-                                     "--listen", bed_.ip(host_) + ":" + std::to_string(kTcpPort),
-                                     "--http", "127.0.0.1:" + std::to_string(kHttpPort),
+                                     "--listen", bed_.ip(host_) + ":" + std::to_string(kMatrixTcpPort),
+                                     "--http", "127.0.0.1:" + std::to_string(kMatrixHttpPort),
                                      "--dht-port", std::to_string(kDhtPort)};
     argv.insert(argv.end(), flags.begin(), flags.end());
     pid_ = bed_.spawn(host_, argv, log_path());
@@ -127,18 +127,6 @@ class MatrixNode {
   std::string dir_;
   pid_t pid_ = -1;
   std::string id_;
-};
-
-struct TempDir {
-  TempDir() {
-    char pattern[] = "/tmp/datafold-natmatrix-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  // Kept for a look when the test failed.
-  ~TempDir() {
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(path);
-  }
-  std::string path;
 };
 
 struct PairResult {
@@ -247,13 +235,13 @@ TEST(NatMatrix, EveryPairOfGatewayKindsConnectsAndDirectWhereADirectPathExists) 
     for (int copy = 0; copy < 2; ++copy) networks.push_back({.kind = kind, .hosts = 1});
   auto bed = NatTestbed::create(2, networks, why_not);
   ASSERT_TRUE(bed) << why_not;
-  TempDir dir;
+  TempDir dir("datafold-natmatrix");
   const std::string network = "natmatrix-" + std::to_string(::getpid());
-  const std::string bootstrap = bed->ip(kBootstrapHost) + ":" + std::to_string(kDhtPort);
-  const std::string relay = bed->ip(kRelayHost) + ":" + std::to_string(kTcpPort);
+  const std::string bootstrap = bed->ip(kMatrixBootstrapHost) + ":" + std::to_string(kDhtPort);
+  const std::string relay = bed->ip(kRelayHost) + ":" + std::to_string(kMatrixTcpPort);
 
   // All nodes start at once; then each is waited for.
-  MatrixNode boot(*bed, kBootstrapHost, dir.path + "/bootstrap");
+  MatrixNode boot(*bed, kMatrixBootstrapHost, dir.path + "/bootstrap");
   MatrixNode relay_node(*bed, kRelayHost, dir.path + "/relay");
   ASSERT_TRUE(boot.spawn(network, {"--dht", "--no-port-mapping", "--use-relays", "never"}));
   ASSERT_TRUE(relay_node.spawn(network, {"--relay", "--dht-bootstrap", bootstrap, "--no-port-mapping",
@@ -350,7 +338,7 @@ TEST(RelayFailover, TheRelayHostKilledUnderLoadFailsQueriesLoudlyAndTheNodesGoOn
   auto bed = NatTestbed::create(3, {{.kind = GatewayKind::Symmetric, .hosts = 1}, {.kind = GatewayKind::Symmetric, .hosts = 1}},
                                 why_not);
   ASSERT_TRUE(bed) << why_not;
-  TempDir dir;
+  TempDir dir("datafold-natmatrix");
   const std::string network = "failover-" + std::to_string(::getpid());
   const std::string bootstrap = bed->ip(0) + ":" + std::to_string(kDhtPort);
   MatrixNode boot(*bed, 0, dir.path + "/bootstrap");
@@ -361,7 +349,8 @@ TEST(RelayFailover, TheRelayHostKilledUnderLoadFailsQueriesLoudlyAndTheNodesGoOn
   ASSERT_TRUE(boot.spawn(network, {"--dht", "--no-port-mapping", "--use-relays", "never"}));
   for (auto* relay : {&relay1, &relay2})
     ASSERT_TRUE(relay->spawn(network, {"--relay", "--dht-bootstrap", bootstrap, "--no-port-mapping", "--use-relays", "never"}));
-  const std::string r1 = bed->ip(1) + ":" + std::to_string(kTcpPort), r2 = bed->ip(2) + ":" + std::to_string(kTcpPort);
+  const std::string r1 = bed->ip(1) + ":" + std::to_string(kMatrixTcpPort),
+                    r2 = bed->ip(2) + ":" + std::to_string(kMatrixTcpPort);
   ASSERT_TRUE(y.spawn(network, {"--dht-bootstrap", bootstrap, "--relay-via", r1, "--relay-via", r2, "--no-port-mapping"}));
   ASSERT_TRUE(x.spawn(network, {"--dht-bootstrap", bootstrap, "--relay-via", r1, "--no-port-mapping"}));
   for (auto* node : {&boot, &relay1, &relay2, &x, &y})

@@ -20,7 +20,7 @@
 namespace datafold::net::testing {
 namespace {
 
-constexpr int kPort = 7000;
+constexpr int kTestbedPort = 7000;
 
 struct Fd {
   int fd = -1;
@@ -127,8 +127,8 @@ TEST(NatTestbed, EachGatewayKindTranslatesAndFiltersAsItsKind) {
                                 why_not);
   ASSERT_TRUE(bed) << why_not;
   const int server = bed->public_hosts().front();
-  const Fd first = listen_in(bed->netns(server), bed->ip(server), kPort);
-  const Fd second = listen_in(bed->netns(server), bed->ip(server), kPort + 1);
+  const Fd first = listen_in(bed->netns(server), bed->ip(server), kTestbedPort);
+  const Fd second = listen_in(bed->netns(server), bed->ip(server), kTestbedPort + 1);
   ASSERT_GE(first.fd, 0);
   ASSERT_GE(second.fd, 0);
 
@@ -139,8 +139,8 @@ TEST(NatTestbed, EachGatewayKindTranslatesAndFiltersAsItsKind) {
     std::vector<std::string> seen;
     std::vector<Dialled> open;
     for (const Fd* listener : {&first, &second}) {
-      const int port = listener == &first ? kPort : kPort + 1;
-      open.push_back(dial_in(bed->netns(host), kPort, bed->ip(server), port));
+      const int port = listener == &first ? kTestbedPort : kTestbedPort + 1;
+      open.push_back(dial_in(bed->netns(host), kTestbedPort, bed->ip(server), port));
       EXPECT_EQ(open.back().error, 0) << "network " << network << " to port " << port;
       seen.push_back(accept_from(*listener));
     }
@@ -165,11 +165,11 @@ TEST(NatTestbed, EachGatewayKindTranslatesAndFiltersAsItsKind) {
   // itself is not routed from the public segment at all.
   for (int network : {1, 2}) {
     const int host = bed->hosts_in(network).front();
-    const Fd inner = listen_in(bed->netns(host), "0.0.0.0", kPort + 2);
+    const Fd inner = listen_in(bed->netns(host), "0.0.0.0", kTestbedPort + 2);
     ASSERT_GE(inner.fd, 0);
-    EXPECT_EQ(dial_in(bed->netns(server), 0, bed->gateway_public_ip(network), kPort + 2).error, ETIMEDOUT)
+    EXPECT_EQ(dial_in(bed->netns(server), 0, bed->gateway_public_ip(network), kTestbedPort + 2).error, ETIMEDOUT)
         << "network " << network;
-    EXPECT_NE(dial_in(bed->netns(server), 0, bed->ip(host), kPort + 2).error, 0) << "network " << network;
+    EXPECT_NE(dial_in(bed->netns(server), 0, bed->ip(host), kTestbedPort + 2).error, 0) << "network " << network;
     EXPECT_EQ(accept_from(inner), "") << "network " << network;
   }
 

@@ -79,6 +79,12 @@ NodeApi::Reply NodeApi::query(const std::string& node, const std::string& schema
   return post("/api/v1/query", Json{{"node", node}, {"schema", schema}, {"fields", fields}}, timeout);
 }
 
+std::string show_addresses(const std::vector<NodeApi::Address>& addresses) {
+  std::string out;
+  for (const auto& a : addresses) out += a.address + " (" + a.source + ") ";
+  return out.empty() ? "(none)" : out;
+}
+
 bool query_answered(const NodeApi::Reply& reply) {
   if (reply.status != 200) return false;
   const Json body = reply.json();

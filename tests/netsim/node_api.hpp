@@ -52,6 +52,9 @@ class NodeApi {
   int port_;
 };
 
+// For a failure message: each address with its source, "(none)" if none.
+std::string show_addresses(const std::vector<NodeApi::Address>& addresses);
+
 // True if `reply` carries a query result with a value for its first field: what a
 // user asking that node for the sample's "username" gets when it worked.
 bool query_answered(const NodeApi::Reply& reply);

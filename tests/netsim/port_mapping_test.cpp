@@ -7,7 +7,6 @@
 #include "support/nat_testbed.hpp"
 
 #include <signal.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +17,7 @@
 
 #include "netsim/node_api.hpp"
 #include "support/in_netns.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net::testing {
@@ -25,8 +25,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kTcpPort = 9000;
-constexpr int kHttpPort = 8080;
+constexpr int kMappingTcpPort = 9000;
+constexpr int kMappingHttpPort = 8080;
 
 // Runs `work` inside `netns` (the node's HTTP API listens on the namespace's loopback).
 template <class Work>
@@ -45,14 +45,14 @@ class BedNode {
   // Calls `f(api)` from inside the host's namespace.
   template <class F>
   auto call(F f) const {
-    return inside(bed_.netns(host_), [&] { return f(NodeApi("127.0.0.1", kHttpPort)); });
+    return inside(bed_.netns(host_), [&] { return f(NodeApi("127.0.0.1", kMappingHttpPort)); });
   }
   bool start(const std::vector<std::string>& flags) {
     std::filesystem::create_directories(dir_);
     std::vector<std::string> argv = {DATAFOLD_BINARY, "--data-dir", dir_, "node", "--sample", "--no-discovery",
                                      "--network", "nat-" + std::to_string(::getpid()),
-                                     "--listen", bed_.ip(host_) + ":" + std::to_string(kTcpPort),
-                                     "--http", "127.0.0.1:" + std::to_string(kHttpPort)};
+                                     "--listen", bed_.ip(host_) + ":" + std::to_string(kMappingTcpPort),
+                                     "--http", "127.0.0.1:" + std::to_string(kMappingHttpPort)};
     argv.insert(argv.end(), flags.begin(), flags.end());
     pid_ = bed_.spawn(host_, argv, log_path());
     if (pid_ <= 0) return false;
@@ -87,18 +87,6 @@ class BedNode {
   std::string id_;
 };
 
-struct TempDir {
-  TempDir() {
-    char pattern[] = "/tmp/datafold-portmap-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  // Kept for a look when the test failed.
-  ~TempDir() {
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(path);
-  }
-  std::string path;
-};
-
 bool listed_as_mapped(const Json& status, const std::string& address) {
   for (const auto& entry : status.value("addresses", Json::array()))
     if (entry.value("address", "") == address && entry.value("source", "") == "mapped") return true;
@@ -118,7 +106,7 @@ void map_reach_and_unmap(const std::string& protocol) {
   if (!NatTestbed::available(true, why_not)) GTEST_SKIP() << why_not;
   auto bed = NatTestbed::create(1, {{.kind = GatewayKind::Upnp, .hosts = 1, .upnp = upnp, .natpmp = !upnp}}, why_not);
   ASSERT_TRUE(bed) << why_not;
-  TempDir dir;
+  TempDir dir("datafold-portmap");
   const int inner_host = bed->hosts_in(0).front();
   const int outer_host = bed->public_hosts().front();
   BedNode inner(*bed, inner_host, dir.path + "/inner");
@@ -127,7 +115,7 @@ void map_reach_and_unmap(const std::string& protocol) {
   ASSERT_TRUE(outer.start({"--no-port-mapping"})) << outer.log();
 
   // The gateway maps the listen port (free there, so the same number) on its public address.
-  const std::string expected = bed->gateway_public_ip(0) + ":" + std::to_string(kTcpPort);
+  const std::string expected = bed->gateway_public_ip(0) + ":" + std::to_string(kMappingTcpPort);
   ASSERT_TRUE(eventually([&] { return inner.mapping().value("active", false); }, 15s))
       << inner.mapping().dump() << "\n" << inner.log() << "\n" << bed->miniupnpd_log(0);
   const Json status = inner.status();
@@ -140,7 +128,7 @@ void map_reach_and_unmap(const std::string& protocol) {
   EXPECT_EQ(metric_value(metrics, "datafold_port_mapping_active"), 1.0) << metrics;
   const auto rules = bed->upnp_redirects(0);
   ASSERT_TRUE(rules);
-  EXPECT_TRUE(redirects_port(*rules, kTcpPort)) << ::testing::PrintToString(*rules);
+  EXPECT_TRUE(redirects_port(*rules, kMappingTcpPort)) << ::testing::PrintToString(*rules);
 
   // The public node knows only the mapped address: it connects there, finds the
   // inner node's id behind it, and queries it.
@@ -157,7 +145,8 @@ void map_reach_and_unmap(const std::string& protocol) {
   EXPECT_NE(inner.log().find("port mapping: removed " + expected), std::string::npos) << inner.log();
   const auto after = bed->upnp_redirects(0);
   ASSERT_TRUE(after);
-  EXPECT_FALSE(redirects_port(*after, kTcpPort)) << ::testing::PrintToString(*after) << "\n" << bed->miniupnpd_log(0);
+  EXPECT_FALSE(redirects_port(*after, kMappingTcpPort))
+      << ::testing::PrintToString(*after) << "\n" << bed->miniupnpd_log(0);
 }
 
 TEST(PortMapping, UpnpIgdMapsTheListenPortThePublicSideQueriesThroughItAndStopRemovesIt) {
@@ -173,7 +162,7 @@ TEST(PortMapping, BehindAGatewayWithoutMappingTheNodeStartsAtOnceAndSaysWhyItHas
   if (!NatTestbed::available(false, why_not)) GTEST_SKIP() << why_not;
   auto bed = NatTestbed::create(0, {{.kind = GatewayKind::PortPreserving, .hosts = 1}}, why_not);
   ASSERT_TRUE(bed) << why_not;
-  TempDir dir;
+  TempDir dir("datafold-portmap");
   BedNode node(*bed, bed->hosts_in(0).front(), dir.path + "/node");
   const auto started = std::chrono::steady_clock::now();
   ASSERT_TRUE(node.start({})) << node.log();

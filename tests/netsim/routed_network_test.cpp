@@ -28,7 +28,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kPort = 7000;
+constexpr int kRoutedPort = 7000;
 
 sockaddr_storage address_of(const std::string& ip, int port, socklen_t& length) {
   sockaddr_storage storage{};
@@ -124,7 +124,7 @@ class RoutedNetworkTest : public ::testing::Test {
     net_ = RoutedNetwork::create({{2, true, true}, {2, true, false}, {2, false, true}}, why_not);
     if (!net_) GTEST_SKIP() << "needs Linux network namespaces: " << why_not;
   }
-  std::unique_ptr<AcceptCounter> listen_on(int host, const std::string& ip, int port = kPort) {
+  std::unique_ptr<AcceptCounter> listen_on(int host, const std::string& ip, int port = kRoutedPort) {
     std::string why_not;
     auto counter = AcceptCounter::start(net_->netns(host), ip, port, why_not);
     EXPECT_TRUE(counter) << why_not;
@@ -158,14 +158,14 @@ TEST_F(RoutedNetworkTest, TheTestProcessAndOtherSubnetsReachEveryHostThroughTheR
       if (ip.empty()) continue;
       auto counter = listen_on(host, ip);
       ASSERT_TRUE(counter);
-      EXPECT_EQ(connect_from("", ip, kPort), 0) << "test process -> " << ip;
+      EXPECT_EQ(connect_from("", ip, kRoutedPort), 0) << "test process -> " << ip;
       // From a host on another subnet that has the family of `ip`.
       const bool v6 = ip.find(':') != std::string::npos;
       int from = -1;
       for (int h = 0; h < net_->size() && from < 0; ++h)
         if (net_->subnet_of(h) != net_->subnet_of(host) && !(v6 ? net_->ipv6(h) : net_->ipv4(h)).empty()) from = h;
       ASSERT_GE(from, 0);
-      EXPECT_EQ(connect_from(net_->netns(from), ip, kPort), 0) << "host " << from << " -> " << ip;
+      EXPECT_EQ(connect_from(net_->netns(from), ip, kRoutedPort), 0) << "host " << from << " -> " << ip;
       EXPECT_TRUE(eventually([&] { return counter->accepted() == 2; }, 5s)) << ip;
       // The source a host sees is the other host's own address: routed, not masqueraded.
       const auto sources = counter->sources();
@@ -236,7 +236,7 @@ TEST_F(RoutedNetworkTest, AnAddressMovesToAnotherHostAndIsReachedThere) {
   // Host 0 talks to host 2 first, so the router holds host 2's MAC for old_ip.
   {
     auto counter = listen_on(2, old_ip);
-    ASSERT_EQ(connect_from(net_->netns(0), old_ip, kPort), 0);
+    ASSERT_EQ(connect_from(net_->netns(0), old_ip, kRoutedPort), 0);
   }
   ASSERT_TRUE(net_->change_ip(2, new_ip));
   EXPECT_EQ(net_->ipv4(2), new_ip);
@@ -245,35 +245,35 @@ TEST_F(RoutedNetworkTest, AnAddressMovesToAnotherHostAndIsReachedThere) {
   EXPECT_FALSE(contains(on_eth0, old_ip));
   auto at_new = listen_on(2, new_ip);
   ASSERT_TRUE(at_new);
-  EXPECT_EQ(connect_from(net_->netns(0), new_ip, kPort), 0);  // default route still there
-  EXPECT_EQ(connect_from("", new_ip, kPort), 0);
+  EXPECT_EQ(connect_from(net_->netns(0), new_ip, kRoutedPort), 0);  // default route still there
+  EXPECT_EQ(connect_from("", new_ip, kRoutedPort), 0);
 
   // Host 3 takes the old address: the router reaches it there at once.
   ASSERT_TRUE(net_->change_ip(3, old_ip));
   auto at_old = listen_on(3, old_ip);
   ASSERT_TRUE(at_old);
-  EXPECT_EQ(connect_from(net_->netns(0), old_ip, kPort), 0);
+  EXPECT_EQ(connect_from(net_->netns(0), old_ip, kRoutedPort), 0);
   EXPECT_TRUE(eventually([&] { return at_old->accepted() == 1; }, 5s));
 }
 
 TEST_F(RoutedNetworkTest, DropTcpToSwallowsSynsWithoutAReply) {
   for (const auto& [from, to] : {std::pair{0, 2}, std::pair{0, 4}}) {  // IPv4, then IPv6
     const std::string ip = net_->ip(to);
-    auto dropped = listen_on(to, ip, kPort);
-    auto open = listen_on(to, ip, kPort + 1);
+    auto dropped = listen_on(to, ip, kRoutedPort);
+    auto open = listen_on(to, ip, kRoutedPort + 1);
     ASSERT_TRUE(dropped && open);
-    ASSERT_TRUE(net_->drop_tcp_to(from, ip, kPort));
-    const int blackholed = start_connect(net_->netns(from), ip, kPort);
+    ASSERT_TRUE(net_->drop_tcp_to(from, ip, kRoutedPort));
+    const int blackholed = start_connect(net_->netns(from), ip, kRoutedPort);
     ASSERT_GE(blackholed, 0);
     // The same host, a port without the rule: connected; a port with no listener:
     // refused at once (so it is the rule, not the host, that stays silent).
-    EXPECT_EQ(connect_from(net_->netns(from), ip, kPort + 1), 0) << ip;
-    EXPECT_EQ(connect_from(net_->netns(from), ip, kPort + 2), ECONNREFUSED) << ip;
+    EXPECT_EQ(connect_from(net_->netns(from), ip, kRoutedPort + 1), 0) << ip;
+    EXPECT_EQ(connect_from(net_->netns(from), ip, kRoutedPort + 2), ECONNREFUSED) << ip;
     EXPECT_EQ(connect_outcome(blackholed, 0ms), std::nullopt) << ip << ": the dropped connect ended";
     EXPECT_EQ(dropped->accepted(), 0);
     ::close(blackholed);
     ASSERT_TRUE(net_->clear_drops(from));
-    EXPECT_EQ(connect_from(net_->netns(from), ip, kPort), 0) << ip;
+    EXPECT_EQ(connect_from(net_->netns(from), ip, kRoutedPort), 0) << ip;
   }
 }
 
@@ -285,7 +285,7 @@ TEST(RoutedNetworkCleanup, NothingIsLeftAfterTheDestructor) {
   const std::string door = net->door();
   const pid_t sleeper = net->spawn(0, {"sleep", "600"}, "");
   ASSERT_GT(sleeper, 0);
-  ASSERT_TRUE(net->drop_tcp_to(0, net->ipv4(1), kPort));
+  ASSERT_TRUE(net->drop_tcp_to(0, net->ipv4(1), kRoutedPort));
   ASSERT_NE(::if_nametoindex(door.c_str()), 0u);
   net.reset();
   for (const auto& ns : namespaces) EXPECT_FALSE(std::filesystem::exists("/run/netns/" + ns)) << ns;

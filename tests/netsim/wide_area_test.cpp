@@ -26,10 +26,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kBootstrapHost = 0;
+constexpr int kWideAreaBootstrapHost = 0;
 constexpr int kVictimHost = 1;  // subnet 0, beside the forger: its old address can become the forger's
 constexpr int kForgerHost = 4;  // subnet 0; runs no node
-constexpr int kHosts = 13;
+constexpr int kWideAreaHosts = 13;
 // Generous for a loaded CI machine; each wait ends as soon as its condition holds.
 constexpr auto kFindDeadline = 45s;
 
@@ -40,22 +40,16 @@ bool listed(const std::vector<NodeApi::Address>& addresses, const std::string& a
   return false;
 }
 
-std::string show(const std::vector<NodeApi::Address>& addresses) {
-  std::string out;
-  for (const auto& a : addresses) out += a.address + " (" + a.source + ") ";
-  return out.empty() ? "(none)" : out;
-}
-
 class WideArea : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why_not;
     net_ = RoutedNetwork::create({{5, true, false}, {4, true, false}, {4, true, false}}, why_not);
     if (!net_) GTEST_SKIP() << "needs Linux network namespaces: " << why_not;
-    ASSERT_EQ(net_->size(), kHosts);
+    ASSERT_EQ(net_->size(), kWideAreaHosts);
     char pattern[] = "/tmp/datafold-wide-XXXXXX";
     dir_ = ::mkdtemp(pattern);
-    fleet_ = std::make_unique<DhtFleet>(*net_, dir_, "wide-" + std::to_string(::getpid()), kBootstrapHost);
+    fleet_ = std::make_unique<DhtFleet>(*net_, dir_, "wide-" + std::to_string(::getpid()), kWideAreaBootstrapHost);
   }
   void TearDown() override {
     fleet_.reset();
@@ -65,7 +59,7 @@ class WideArea : public ::testing::Test {
 
   std::vector<int> node_hosts(int except = -1) const {
     std::vector<int> out;
-    for (int h = 0; h < kHosts; ++h)
+    for (int h = 0; h < kWideAreaHosts; ++h)
       if (h != kForgerHost && h != except) out.push_back(h);
     return out;
   }
@@ -147,11 +141,11 @@ TEST_F(WideArea, EveryNodeFindsAndQueriesEveryOtherByIdAlone) {
       const std::string at_a = fleet_->node(a).tcp_endpoint(), at_b = fleet_->node(b).tcp_endpoint();
       const auto& a_sees = views[{a, b}];
       const auto& b_sees = views[{b, a}];
-      EXPECT_TRUE(listed(a_sees, at_b)) << "host " << a << " lists host " << b << " at " << show(a_sees);
-      EXPECT_TRUE(listed(b_sees, at_a)) << "host " << b << " lists host " << a << " at " << show(b_sees);
+      EXPECT_TRUE(listed(a_sees, at_b)) << "host " << a << " lists host " << b << " at " << show_addresses(a_sees);
+      EXPECT_TRUE(listed(b_sees, at_a)) << "host " << b << " lists host " << a << " at " << show_addresses(b_sees);
       EXPECT_TRUE(listed(a_sees, at_b, "dht") || listed(b_sees, at_a, "dht"))
-          << "neither of hosts " << a << " and " << b << " found the other in the DHT: " << show(a_sees) << "/ "
-          << show(b_sees);
+          << "neither of hosts " << a << " and " << b << " found the other in the DHT: " << show_addresses(a_sees)
+          << "/ " << show_addresses(b_sees);
     }
 }
 
@@ -187,7 +181,8 @@ TEST_F(WideArea, NodeRestartedOnANewAddressIsFoundThereAndAReplayOfItsOldValueDr
     std::ostringstream out;
     for (int host : early)
       if (host != kVictimHost)
-        out << "host " << host << ": " << show(fleet_->node(host).api().addresses_of(fleet_->id(kVictimHost))) << '\n';
+        out << "host " << host << ": "
+            << show_addresses(fleet_->node(host).api().addresses_of(fleet_->id(kVictimHost))) << '\n';
     return "old " + old_endpoint + ", new " + new_endpoint + "\n" + out.str();
   }();
 
@@ -205,8 +200,8 @@ TEST_F(WideArea, NodeRestartedOnANewAddressIsFoundThereAndAReplayOfItsOldValueDr
   expect_all_answered(fleet_->query_all({kLateHost}, {kVictimHost}, kFindDeadline), "the late node");
   expect_all_answered(fleet_->query_all(early, {kVictimHost}, kFindDeadline), "after the replay");
   const auto late_view = fleet_->node(kLateHost).api().addresses_of(fleet_->id(kVictimHost));
-  EXPECT_TRUE(listed(late_view, new_endpoint)) << show(late_view);
-  EXPECT_FALSE(listed(late_view, old_endpoint)) << show(late_view);
+  EXPECT_TRUE(listed(late_view, new_endpoint)) << show_addresses(late_view);
+  EXPECT_FALSE(listed(late_view, old_endpoint)) << show_addresses(late_view);
   EXPECT_EQ(trap->accepted(), 0) << "connections from the replayed address's believers: "
                                  << ::testing::PrintToString(trap->sources());
 }
@@ -243,12 +238,13 @@ TEST_F(WideArea, ForgedValuesMakeNoNodeAppearAndDrawNoQuery) {
       EXPECT_EQ(std::count(known.begin(), known.end(), id), 0) << "host " << host << " lists forged node " << id;
     if (host != kVictimHost) {
       const auto addresses = api.addresses_of(fleet_->id(kVictimHost));
-      EXPECT_FALSE(listed(addresses, claim)) << "host " << host << " took the forger's address: " << show(addresses);
+      EXPECT_FALSE(listed(addresses, claim))
+          << "host " << host << " took the forger's address: " << show_addresses(addresses);
     }
     if (auto metrics = api.metrics()) rejected += dht_metrics::values_rejected(*metrics);
   }
   // What discover_nodes() finds under the network's key: the real nodes, no forged one.
-  const auto found = fleet_->node(kBootstrapHost).api().get_data("/api/v1/network/discover", 30s);
+  const auto found = fleet_->node(kWideAreaBootstrapHost).api().get_data("/api/v1/network/discover", 30s);
   ASSERT_TRUE(found && found->is_array());
   std::vector<std::string> found_ids;
   for (const auto& n : *found) found_ids.push_back(n.value("node_id", ""));
