@@ -143,15 +143,6 @@ WireSizes measure_wire_sizes(const net::Query& query, const net::PublicKey& clie
   return sizes;
 }
 
-LoadReport failed_report(std::string name, const LoadSpec& spec, std::string why) {
-  LoadReport report;
-  report.name = std::move(name);
-  report.spec = spec;
-  report.errors = spec.connections;
-  report.error = std::move(why);
-  return report;
-}
-
 // spec.connections clients, each its own node keeping spec.in_flight queries in flight,
 // for kWarmup and then spec.duration measured. Returns within about
 // connections x kClientTimeout (setup) + kWarmup + duration + kTailTimeout.
@@ -162,7 +153,7 @@ LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const 
   for (std::size_t i = 0; i < spec.connections; ++i) {
     auto client = LoadClient::connect(options, workload.query, workload.check);
     if (!client)
-      return failed_report("node", spec, "client " + std::to_string(i) + ": " + client.error().to_string());
+      return bench::failed_report("node", spec, "client " + std::to_string(i) + ": " + client.error().to_string());
     clients.push_back(std::move(*client));
   }
 

@@ -23,12 +23,7 @@ constexpr const char* kGrpcPeerName = "datafold-grpc-peer";
 constexpr auto kPeerOverhead = std::chrono::seconds(20);
 
 bench::LoadReport failed(const bench::LoadSpec& spec, std::string why) {
-  bench::LoadReport report;
-  report.name = "grpc";
-  report.spec = spec;
-  report.errors = spec.connections;
-  report.error = std::move(why);
-  return report;
+  return bench::failed_report("grpc", spec, std::move(why));
 }
 
 // Ends the child however it went: a peer that reported has exited or is about to; one

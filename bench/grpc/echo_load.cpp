@@ -108,14 +108,6 @@ std::shared_ptr<grpc::Channel> open_channel(int port, const MtlsIdentity& identi
   return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::SslCredentials(tls), args);
 }
 
-LoadReport failed(const LoadSpec& spec, std::string why) {
-  LoadReport report;
-  report.name = "grpc";
-  report.spec = spec;
-  report.errors = spec.connections;
-  report.error = std::move(why);
-  return report;
-}
 
 }  // namespace
 
@@ -127,7 +119,7 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
     auto connection = std::make_unique<Connection>();
     connection->channel = open_channel(port, identity);
     if (!connection->channel->WaitForConnected(setup_deadline))
-      return failed(spec, "gRPC channel " + std::to_string(i) + " did not connect within " +
+      return failed_report("grpc", spec, "gRPC channel " + std::to_string(i) + " did not connect within " +
                               std::to_string(timeout.count()) + " ms");
     connection->stub = Echo::NewStub(connection->channel);
     connections.push_back(std::move(connection));
@@ -163,14 +155,10 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
   bool drained = false;
   {
     std::unique_lock lock(run.mutex);
-    drained = run.idle.wait_until(lock, run.deadline + timeout + std::chrono::seconds(1), [&] { return run.outstanding == 0; });
+    drained = run.idle.wait_until(lock, run.deadline + timeout + std::chrono::seconds(1),
+                                  [&] { return run.outstanding == 0; });
   }
-  if (!drained) {
-    // Calls time out by themselves within `timeout`; this only guards against gRPC
-    // never calling back, and then what its callbacks touch must never be freed.
-    run.fail("gRPC calls still outstanding after the deadline");
-    for (auto& slot : slots) (void)slot.release();
-  }
+  if (!drained) run.fail("gRPC calls still outstanding after the deadline");
 
   LatencyRecorder latencies;
   for (auto& connection : connections) {
@@ -183,7 +171,9 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
     report.error = run.first_error;
   }
   if (!drained) {
-    // The calls' slots and channels too, for the same reason.
+    // Calls time out by themselves within `timeout`; this only guards against gRPC
+    // never calling back, and then what its callbacks touch must never be freed.
+    for (auto& slot : slots) (void)slot.release();
     for (auto& connection : connections) (void)connection.release();
     (void)run_owner.release();
   }

@@ -1,5 +1,7 @@
 #include "load/load_report.hpp"
 
+#include <algorithm>
+
 #include "load/latency_recorder.hpp"
 #include "load/process_usage.hpp"
 
@@ -58,6 +60,15 @@ LoadReport LoadReport::from_json(const nlohmann::json& j) {
   r.cpu_seconds = j.at("cpu_seconds").get<double>();
   r.peak_rss_kib = j.at("peak_rss_kib").get<std::uint64_t>();
   r.error = j.value("error", std::string());
+  return r;
+}
+
+LoadReport failed_report(std::string name, const LoadSpec& spec, std::string why) {
+  LoadReport r;
+  r.name = std::move(name);
+  r.spec = spec;
+  r.errors = std::max<std::uint64_t>(spec.connections, 1);
+  r.error = std::move(why);
   return r;
 }
 

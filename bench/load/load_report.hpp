@@ -52,6 +52,10 @@ struct LoadReport {
   static LoadReport from_json(const nlohmann::json& j);
 };
 
+// A report for a run that could not be made (setup failed): every connection counts
+// as an error and `error` says why.
+LoadReport failed_report(std::string name, const LoadSpec& spec, std::string why);
+
 // Builds a report from a finished run: completed = latencies.count(), qps over `window`,
 // CPU = after - before.
 LoadReport make_report(std::string name, const LoadSpec& spec, const LatencyRecorder& latencies,

@@ -612,14 +612,7 @@ class IoThreads {
 
 template <class Policy>
 LoadReport run_floor(const LoadSpec& spec, const FloorOptions& options) {
-  const auto failed = [&](std::string why) {
-    LoadReport r;
-    r.name = Policy::kName;
-    r.spec = spec;
-    r.errors = std::max<std::uint64_t>(spec.connections, 1);
-    r.error = std::move(why);
-    return r;
-  };
+  const auto failed = [&](std::string why) { return failed_report(Policy::kName, spec, std::move(why)); };
   if (spec.connections == 0 || spec.in_flight == 0) {
     return failed("connections and in_flight must be at least 1");
   }
