@@ -151,12 +151,14 @@ void print_nodes(const Json& nodes, std::string_view none) {
       std::snprintf(score, sizeof score, "%.1f", reputation.value("score", 0.0));
       standing = reputation.value("state", std::string("?")) + " " + score;
     }
+    // How its connection was made (direct, mapped, hole-punched, relayed); "-" when not connected.
+    const auto path = node.value("path", Json());
     rows.push_back({id.substr(0, 12), addresses.front(), node.value("health", ""),
                     trust_text(node.value("trust_distance", Json())), ago_text(node.value("last_seen_ms", Json())),
-                    standing});
-    for (std::size_t i = 1; i < addresses.size(); ++i) rows.push_back({"", addresses[i], "", "", "", ""});
+                    standing, path.is_string() ? cell(path) : "-"});
+    for (std::size_t i = 1; i < addresses.size(); ++i) rows.push_back({"", addresses[i], "", "", "", "", ""});
   }
-  print_table(std::cout, {"NODE", "ADDRESSES", "HEALTH", "TRUST", "LAST SEEN", "REPUTATION"}, rows);
+  print_table(std::cout, {"NODE", "ADDRESSES", "HEALTH", "TRUST", "LAST SEEN", "REPUTATION", "PATH"}, rows);
 }
 
 void print_schemas(const Json& schemas) {

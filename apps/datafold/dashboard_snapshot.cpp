@@ -9,7 +9,7 @@ namespace datafold::app {
 net::Json known_nodes_view(net::NetworkCore& core) {
   std::vector<net::NodeInfo> nodes;
   for (auto& [id, info] : core.known_nodes()) nodes.push_back(std::move(info));
-  auto listed = with_paths(to_json(nodes), core.connected_nodes());
+  auto listed = to_json(nodes);
   // What this node thinks of each (its key's score, with its address's penalty when connected).
   for (auto& node : listed) {
     if (auto id = net::NodeId::from_string(node.value("node_id", std::string()))) {
@@ -39,17 +39,12 @@ net::Json node_view(net::NetworkCore& core, std::chrono::steady_clock::time_poin
 
 net::Json counters_view(net::NetworkCore& core) {
   const auto stats = core.stats();
-  // Counted as /metrics counts datafold_connections_open{path=…}.
-  std::size_t relayed = 0;
-  const auto connected = core.connected_nodes();
-  for (const auto& [id, info] : core.known_nodes())
-    if (info.relayed_via && connected.count(id)) ++relayed;
   net::Json bounds = net::Json::array();
   for (const auto us : net::NetworkStats::kLatencyBucketsUs) bounds.push_back(static_cast<double>(us) / 1e6);
   net::Json out{{"stats", to_json(stats)},
                 {"queries_answered", stats.queries_answered},
                 {"queries_refused", stats.queries_refused},
-                {"connections", {{"direct", connected.size() - relayed}, {"relayed", relayed}}},
+                {"connections", connections_by_path(core.known_nodes())},  // as /metrics counts them
                 {"latency",
                  {{"bounds_s", std::move(bounds)},
                   {"buckets", stats.request_latency_buckets},

@@ -241,14 +241,14 @@ void HttpApi::install_routes() {
     metric(out, "datafold_known_nodes", "gauge", "Nodes this node knows of.", core_.known_nodes().size());
     {
       const auto reach = core_.reachability();
-      std::size_t relayed = 0;
-      const auto connected = core_.connected_nodes();
-      for (const auto& [id, info] : core_.known_nodes())
-        if (info.relayed_via && connected.count(id)) ++relayed;
-      out << "# HELP datafold_connections_open Connections open now, by path (direct, or relayed through a relay).\n"
-          << "# TYPE datafold_connections_open gauge\n"
-          << "datafold_connections_open{path=\"direct\"} " << (connected.size() - relayed) << '\n'
-          << "datafold_connections_open{path=\"relayed\"} " << relayed << '\n';
+      // A family of its own: datafold_connections_open above is the unlabelled total, and
+      // one name cannot be both.
+      out << "# HELP datafold_connections_by_path Connections to peers open now, by how they were made "
+             "(direct, mapped, hole-punched, relayed).\n"
+          << "# TYPE datafold_connections_by_path gauge\n";
+      const auto by_path = connections_by_path(core_.known_nodes());  // held: items() only refers to it
+      for (const auto& [path, open] : by_path.items())
+        out << "datafold_connections_by_path{path=\"" << path << "\"} " << open.get<std::size_t>() << '\n';
       metric(out, "datafold_reachable", "gauge",
              "1 when peers' dial-backs reached this node, 0 when they failed, -1 when unknown.",
              reach.status == net::ReachabilityStatus::Reachable     ? 1

@@ -1,10 +1,9 @@
-#include <unordered_set>
-
 #include "json_views.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 namespace datafold::app {
 
@@ -74,21 +73,23 @@ net::Json to_json(const net::NodeInfo& node) {
       {"health", std::string(net::to_string(node.health))},
       {"failed_dials", node.failed_dials},
       {"rtt_us", node.rtt ? net::Json(node.rtt->count()) : net::Json(nullptr)},
-      // How the connection runs: "direct", or "relayed" through `relay`; null with none
-      // (set by the caller, which knows what is connected: see with_paths()).
-      {"path", node.relayed_via ? net::Json("relayed") : net::Json(nullptr)},
+      // How the connection was made: "direct", "mapped", "hole-punched", or "relayed"
+      // through `relay`; null when not connected.
+      {"path", node.path ? net::Json(std::string(net::to_string(*node.path))) : net::Json(nullptr)},
       {"relay", node.relayed_via ? net::Json(node.relayed_via->to_string()) : net::Json(nullptr)},
   };
 }
 
-net::Json with_paths(net::Json nodes, const std::unordered_set<net::NodeId>& connected) {
-  for (auto& node : nodes) {
-    auto id = net::NodeId::from_string(node.value("node_id", std::string()));
-    if (id && connected.count(*id) && node["path"].is_null()) node["path"] = "direct";
-  }
-  return nodes;
+net::Json connections_by_path(const std::unordered_map<net::NodeId, net::NodeInfo>& nodes) {
+  std::map<net::ConnectionPath, std::size_t> open;
+  for (const auto& [id, info] : nodes)
+    if (info.path) ++open[*info.path];
+  net::Json out = net::Json::object();
+  for (auto path : {net::ConnectionPath::Direct, net::ConnectionPath::Mapped, net::ConnectionPath::HolePunched,
+                    net::ConnectionPath::Relayed})
+    out[std::string(net::to_string(path))] = open[path];
+  return out;
 }
-
 net::Json to_json(const net::ReachabilityReport& report) {
   return {{"status", std::string(net::to_string(report.status))},
           {"reachable_addresses", report.reachable_addresses},

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
+#include <unordered_map>
 #include <vector>
 
 #include <datafold/net/error.hpp>
@@ -38,8 +38,9 @@ net::Json to_json(const net::NetworkStats& stats);
 net::Json to_json(const net::DiscoveryStats& stats);
 net::Json to_json(const net::DhtStats& stats);
 net::Json to_json(const net::ReachabilityReport& report);
-// Nodes' JSON (to_json of NodeInfo) with "path" "direct" for the connected ones not relayed.
-net::Json with_paths(net::Json nodes, const std::unordered_set<net::NodeId>& connected);
+// Open connections by how they were made: {"direct": n, "mapped": n, "hole-punched": n,
+// "relayed": n}, every path present.
+net::Json connections_by_path(const std::unordered_map<net::NodeId, net::NodeInfo>& nodes);
 net::Json to_json(const net::DhtRecord& record);
 // {"enabled", "active", "protocol", "external_address", "lease_expiry_ms", "last_error", "failures"}
 net::Json to_json(const net::PortMappingStatus& mapping);

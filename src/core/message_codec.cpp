@@ -150,6 +150,7 @@ void put_envelope(const Message& message, wire::Envelope& env) {
           h->set_network_name(m.network_name);
           h->set_observed_address(m.observed_address);
           h->set_dial_back_probe(m.dial_back_probe);
+          h->set_mapped_address(m.mapped_address);
         } else if constexpr (std::is_same_v<T, QueryMessage>) {
           put_query(m, env);
         } else if constexpr (std::is_same_v<T, QueryResponseMessage>) {
@@ -361,6 +362,7 @@ Problem read_hello(const wire::Envelope& env, HelloMessage& out) {
   out.network_name = h.network_name();
   out.observed_address = h.observed_address();
   out.dial_back_probe = h.dial_back_probe();
+  out.mapped_address = h.mapped_address();
   return {};
 }
 

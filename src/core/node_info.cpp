@@ -25,4 +25,14 @@ std::string_view to_string(AddressSource source) noexcept {
   return "manual";
 }
 
+std::string_view to_string(ConnectionPath path) noexcept {
+  switch (path) {
+    case ConnectionPath::Direct: return "direct";
+    case ConnectionPath::Mapped: return "mapped";
+    case ConnectionPath::HolePunched: return "hole-punched";
+    case ConnectionPath::Relayed: return "relayed";
+  }
+  return "direct";
+}
+
 }  // namespace datafold::net

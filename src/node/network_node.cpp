@@ -47,6 +47,17 @@ std::string ip_of(const std::string& address) {
 
 detail::PeerTime steady_now() { return detail::PeerClock::now(); }
 
+// A direct connection that runs through a port mapping: dialled at the peer's mapped
+// address (its Hello says which that is), or, inbound, dialled at ours (the dialler's
+// Hello says where it saw this node: a mapping's external address, not the socket's).
+bool through_a_mapping(const detail::TlsConnection& connection, const std::string& dialled,
+                       const std::string& our_mapping) {
+  if (connection.relayed_via()) return false;
+  const auto& hello = connection.peer_hello();
+  if (!connection.inbound()) return !dialled.empty() && dialled == hello.mapped_address;
+  return !our_mapping.empty() && hello.observed_address == our_mapping;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ lifecycle
@@ -432,6 +443,7 @@ std::vector<NodeInfo> NetworkNode::known_node_list() const {
         if (auto connection = links_.find(*link); connection != links_.end()) {
           info.rtt = connection->second->last_rtt();
           info.relayed_via = connection->second->relayed_via();
+          info.path = connection->second->path();
         }
       }
     }
@@ -515,6 +527,8 @@ detail::HandshakeParams NetworkNode::handshake_params(std::optional<NodeId> expe
   params.listen_port = bound_port_.load();
   params.expected_peer = expected;
   params.timeout = config_.handshake_timeout;
+  std::lock_guard lock(mutex_);
+  params.mapped_address = mapped_address_;
   return params;
 }
 
@@ -616,7 +630,8 @@ asio::awaitable<void> NetworkNode::serve_inbound(asio::ip::tcp::socket socket, s
 
 NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr& connection,
                                                              const std::string& dialled_address,
-                                                             AddressSource source, const std::string& inbound_ip) {
+                                                             AddressSource source, const std::string& inbound_ip,
+                                                             bool hole_punched) {
   if (reputation_->refuse_node(connection->node_id())) {
     // Banned: the earliest point its key is known.
     if (connection->inbound()) {
@@ -647,6 +662,10 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
   {
     std::lock_guard lock(mutex_);
     link.link = next_link_id_++;
+    if (hole_punched || is_punch_reversal_locked(*connection))
+      connection->set_path(ConnectionPath::HolePunched);
+    else if (through_a_mapping(*connection, dialled_address, mapped_address_))
+      connection->set_path(ConnectionPath::Mapped);
     // Registered first: the table may ask about it (a duplicate's tie-break).
     links_.emplace(link.link, connection);
     adoption = peers_.on_authenticated(link);

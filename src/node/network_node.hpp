@@ -250,9 +250,13 @@ class NetworkNode final : public detail::ConnectionEvents,
   asio::awaitable<void> serve_inbound(asio::ip::tcp::socket socket, std::string ip);
   // Hands an authenticated connection to the PeerTable and carries out its verdict.
   // `dialled_address`: the address an outbound one answered at ("" for inbound, whose
-  // admitted IP is `inbound_ip`).
+  // admitted IP is `inbound_ip`). `hole_punched`: made by the hole-punch exchange.
+  // At the end that answered a hole punch's Connect saying it can be dialled: the
+  // peer's dial back (a connection reversal) comes in as an ordinary inbound
+  // connection while the relayed one is still in use. Under mutex_.
+  bool is_punch_reversal_locked(const detail::TlsConnection& connection) const;
   NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address,
-                                     AddressSource source, const std::string& inbound_ip);
+                                     AddressSource source, const std::string& inbound_ip, bool hole_punched = false);
   NetworkResult<void> open_listener();
   NetworkResult<void> open_discovery();
   void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);

@@ -164,7 +164,7 @@ asio::awaitable<void> NetworkNode::punch(ConnectionPtr relayed) {
           spdlog::info("dialling {} back at {}: {}", peer.short_string(), address, connection.error().message);
           continue;
         }
-        if (adopt(*connection, address, AddressSource::PeerReport, "")) direct = address;
+        if (adopt(*connection, address, AddressSource::PeerReport, "", /*hole_punched=*/true)) direct = address;
         break;
       }
     } else {
@@ -189,6 +189,14 @@ asio::awaitable<void> NetworkNode::punch(ConnectionPtr relayed) {
     co_await pause.async_wait(as_tuple(use_awaitable));
   }
   if (running_) spdlog::info("no direct path to {} after {} attempts; it stays relayed", peer.short_string(), kPunchAttempts);
+}
+
+bool NetworkNode::is_punch_reversal_locked(const detail::TlsConnection& connection) const {
+  if (!connection.inbound() || connection.relayed_via() || !punch_ports_.contains(connection.node_id())) return false;
+  const auto link = peers_.link_for(connection.node_id());
+  if (!link) return false;
+  const auto current = links_.find(*link);
+  return current != links_.end() && current->second->relayed_via().has_value();
 }
 
 void NetworkNode::handle_hole_punch(const ConnectionPtr& from, const HolePunchMessage& request) {
@@ -275,7 +283,8 @@ asio::awaitable<std::optional<std::string>> NetworkNode::simultaneous_open(NodeI
     spdlog::info("hole punch to {}: handshake failed: {}", peer.short_string(), connection.error().message);
     co_return std::nullopt;
   }
-  if (!adopt(*connection, tls_client ? race->winner_address : "", AddressSource::PeerReport, "")) co_return std::nullopt;
+  if (!adopt(*connection, tls_client ? race->winner_address : "", AddressSource::PeerReport, "", /*hole_punched=*/true))
+    co_return std::nullopt;
   co_return race->winner_address;
 }
 

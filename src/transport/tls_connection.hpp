@@ -74,6 +74,8 @@ struct HandshakeParams {
   // relay): the peer's address as the socket sees it is the relay's, so none is
   // reported to the peer as its observed address.
   std::optional<NodeId> relayed_via;
+  // The external address of this node's port mapping, told to the peer ("": none).
+  std::string mapped_address;
   // Dialled only to answer a DialBack: the Hello says so, and the peer closes it.
   bool dial_back_probe = false;
   // Peers refused as soon as their key is proven, before any Hello (reputation's
@@ -149,6 +151,11 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   const HelloMessage& peer_hello() const noexcept { return peer_hello_; }
   // The relay this connection runs through; nullopt for a direct connection.
   const std::optional<NodeId>& relayed_via() const noexcept { return relayed_via_; }
+  // How the connection was made (Relayed when relayed_via(), else Direct unless the
+  // node that made it says otherwise, once, before start(): a mapped address dialled,
+  // a hole punched).
+  ConnectionPath path() const noexcept { return relayed_via_ ? ConnectionPath::Relayed : path_; }
+  void set_path(ConnectionPath path) noexcept { path_ = path; }
   std::optional<std::chrono::microseconds> last_rtt() const noexcept;
   // True when the connection ended because of the peer or the network, not by our choice.
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
@@ -234,6 +241,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   std::uint32_t version_ = 0;
   std::string remote_address_;  // as the socket saw it; IPv4 peers of a dual-stack listener unmapped
   std::optional<NodeId> relayed_via_;
+  ConnectionPath path_ = ConnectionPath::Direct;
 
   std::atomic<ConnectionState> state_{ConnectionState::Handshaking};
   std::atomic<std::size_t> pending_count_{0};

@@ -113,6 +113,7 @@ asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams pa
   const auto peer_endpoint = stream_.lowest_layer().remote_endpoint(endpoint_ec);
   if (!endpoint_ec && !params.relayed_via) ours.observed_address = format_peer_endpoint(peer_endpoint);
   ours.dial_back_probe = params.dial_back_probe;
+  ours.mapped_address = params.mapped_address;
   if (auto sent = co_await write_now(ours); !sent) co_return fail(std::move(sent).error());
 
   auto received = co_await read_one_message();

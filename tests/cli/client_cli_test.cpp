@@ -345,7 +345,7 @@ TEST_F(ClientCli, PeersAndStatusAskTheLocalNode) {
     return peers.out.find(server.node_id().substr(0, 12)) != std::string::npos;
   })) << peers.out << peers.err;
   EXPECT_EQ(peers.exit_code, 0);
-  for (const char* column : {"NODE", "ADDRESS", "HEALTH", "TRUST", "LAST SEEN"})
+  for (const char* column : {"NODE", "ADDRESS", "HEALTH", "TRUST", "LAST SEEN", "PATH"})
     EXPECT_NE(peers.out.find(column), std::string::npos) << peers.out;
   EXPECT_NE(peers.out.find(server.address()), std::string::npos) << peers.out;
 
@@ -356,6 +356,7 @@ TEST_F(ClientCli, PeersAndStatusAskTheLocalNode) {
   ASSERT_FALSE(nodes.empty());
   EXPECT_EQ(nodes[0].value("node_id", ""), server.node_id());
   EXPECT_EQ(nodes[0].value("address", ""), server.address());
+  EXPECT_EQ(nodes[0].value("path", net::Json()), net::Json("direct")) << peers_json.out;  // its bootstrap dial
 
   const auto status = datafold("client", {"status", "--http", server.http()});
   ASSERT_EQ(status.exit_code, 0) << status.err;

@@ -81,6 +81,14 @@ TEST(HolePunch, ARelayedConnectionIsReplacedByADirectOneWithoutLosingARequest) {
     std::this_thread::sleep_for(5ms);
   }
   EXPECT_TRUE(direct) << "the connection never went direct";
+  // Both ends say how it was made: the leader dialled the caller back, and the caller,
+  // which answered the punch, took that dial in as the same.
+  EXPECT_EQ(caller->known_nodes().at(hidden->local_node_id()).path, ConnectionPath::HolePunched);
+  EXPECT_TRUE(eventually([&] {
+    const auto nodes = hidden->known_nodes();
+    const auto it = nodes.find(caller->local_node_id());
+    return it != nodes.end() && it->second.path == ConnectionPath::HolePunched;
+  }));
   EXPECT_EQ(answered, issued) << (failures.empty() ? "" : failures.front());
   EXPECT_TRUE(eventually([&] { return hidden->stats().hole_punches_succeeded >= 1; }));
   EXPECT_EQ(relay->reachability().relay.circuits_opened, 1u);

@@ -77,6 +77,7 @@ TEST(Relay, ANodeKnownOnlyByItsRelayedAddressAnswersThroughTheCircuit) {
   auto seen_by_caller = caller->known_nodes().at(hidden->local_node_id());
   ASSERT_TRUE(seen_by_caller.relayed_via);
   EXPECT_EQ(*seen_by_caller.relayed_via, relay->local_node_id());
+  EXPECT_EQ(seen_by_caller.path, ConnectionPath::Relayed);
   ASSERT_TRUE(eventually([&] {
     auto nodes = hidden->known_nodes();
     auto it = nodes.find(caller->local_node_id());

@@ -57,6 +57,7 @@ void expect_same(const Message& got, const Message& want) {
           EXPECT_EQ(g.agent, w.agent);
           EXPECT_EQ(g.network_name, w.network_name);
           EXPECT_EQ(g.observed_address, w.observed_address);
+          EXPECT_EQ(g.mapped_address, w.mapped_address);
         } else if constexpr (std::is_same_v<T, QueryMessage>) {
           EXPECT_EQ(g.query_id, w.query_id);
           EXPECT_EQ(g.query, w.query);
@@ -166,6 +167,7 @@ std::vector<Message> sample_messages() {
   hello.agent = "datafold-net/test";
   hello.network_name = "testnet";
   hello.observed_address = "[2001:db8::7]:49152";
+  hello.mapped_address = "203.0.113.9:41000";
   out.emplace_back(hello);
 
   QueryMessage query;

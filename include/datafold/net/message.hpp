@@ -43,6 +43,10 @@ struct HelloMessage {
   // The sender dials only to check the receiver can be reached (a DialBack), and
   // closes at once: the receiver does not keep the connection.
   bool dial_back_probe = false;
+  // The external address of the sender's port mapping ("ip:port"), "" when it has
+  // none: a dialler that dialled it knows its connection runs through the mapping.
+  // Unchecked text from the peer, compared, never parsed.
+  std::string mapped_address;
 };
 
 struct TrustProof {

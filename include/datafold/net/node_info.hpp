@@ -53,6 +53,17 @@ enum class AddressSource {
 // "lan", "dht", "bootstrap", "peer", "mapped", "relay", "manual", "inbound".
 std::string_view to_string(AddressSource source) noexcept;
 
+// How a live connection to a node was made.
+enum class ConnectionPath {
+  Direct,       // a plain dial either way (LAN, DHT, bootstrap, manual, inbound)
+  Mapped,       // dialled at the address of a port mapping on the node's gateway
+  HolePunched,  // made by the hole-punch exchange over a relayed connection, which it replaced
+  Relayed,      // through a circuit of a relay (NodeInfo::relayed_via)
+};
+
+// "direct", "mapped", "hole-punched", "relayed".
+std::string_view to_string(ConnectionPath path) noexcept;
+
 // One address a node may be dialled at.
 struct NodeAddress {
   std::string address;  // "ip:port", "[v6]:port" ("[fe80::1%eth0]:port" keeps the scope), or "host:port"
@@ -78,7 +89,9 @@ struct NodeInfo {
   std::uint32_t failed_dials = 0;
   // Round-trip time of the last ping on the live connection, if there is one.
   std::optional<std::chrono::microseconds> rtt;
-  // While connected: the relay the connection runs through (its path is "relayed");
+  // While connected: how the connection was made; nullopt when not connected.
+  std::optional<ConnectionPath> path;
+  // While connected: the relay the connection runs through (its path is Relayed);
   // nullopt for a direct connection or none.
   std::optional<NodeId> relayed_via;
 };

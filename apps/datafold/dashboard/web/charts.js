@@ -40,7 +40,8 @@ export class Charts {
     this.charts = {
       queries: makeChart('chart-queries', [['answered', '#2e7d32'], ['refused', '#c62828'], ['sent', '#1565c0']]),
       latency: makeChart('chart-latency', [['p50', '#2e7d32'], ['p90', '#f9a825'], ['p99', '#c62828']]),
-      connections: makeChart('chart-connections', [['direct', '#2e7d32'], ['relayed', '#8e24aa', [6, 4]]]),
+      connections: makeChart('chart-connections', [['direct', '#2e7d32'], ['mapped', '#1565c0'],
+        ['hole-punched', '#ef6c00'], ['relayed', '#8e24aa', [6, 4]]]),
       discovery: makeChart('chart-discovery', [['LAN sent', '#1565c0'], ['LAN received', '#2e7d32'],
         ['DHT out', '#6a1b9a', [6, 4]], ['DHT in', '#00838f', [6, 4]]]),
     };
@@ -67,7 +68,8 @@ export class Charts {
     const total = c.latency.count - before.count;
     const ms = (q) => { const s = quantile(q, c.latency.bounds_s, deltas, total); return s === null ? null : s * 1000; };
     this.push('latency', x, [ms(0.5), ms(0.9), ms(0.99)]);
-    this.push('connections', x, [c.connections.direct, c.connections.relayed]);
+    const open = c.connections;
+    this.push('connections', x, [open.direct, open.mapped, open['hole-punched'], open.relayed]);
 
     const p = this.previous;
     this.previous = { x, c };

@@ -30,15 +30,10 @@ export function reputationText(reputation) {
   return reputation ? `${reputation.state} ${Number(reputation.score).toFixed(1)}` : '-';
 }
 
-// The path a connected peer's connection takes: "relayed" as the node says, "mapped" when
-// the address it last connected through came from the peer's port mapping, else "direct";
-// null when not connected.
+// How a connected peer's connection was made, as the node says: "direct", "mapped",
+// "hole-punched" or "relayed"; null when not connected.
 export function pathOf(peer) {
-  if (peer.path !== 'direct') return peer.path ?? null;
-  const used = (peer.addresses ?? [])
-    .filter((a) => typeof a.last_success_ms === 'number')
-    .sort((a, b) => b.last_success_ms - a.last_success_ms)[0];
-  return used && used.source === 'mapped' ? 'mapped' : 'direct';
+  return peer.path ?? null;
 }
 
 // An element with text: data from peers is never parsed as HTML.

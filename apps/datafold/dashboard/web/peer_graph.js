@@ -14,6 +14,7 @@ const style = [
   { selector: 'edge', style: { width: 3, 'curve-style': 'bezier', 'line-color': '#2e7d32', label: 'data(label)',
     'font-size': 9, color: '#555', 'text-margin-y': -8, 'text-rotation': 'autorotate' } },
   { selector: 'edge.mapped', style: { 'line-color': '#1565c0' } },
+  { selector: 'edge.hole-punched', style: { 'line-color': '#ef6c00' } },
   { selector: 'edge.relayed', style: { 'line-color': '#8e24aa', 'line-style': 'dashed' } },
 ];
 
