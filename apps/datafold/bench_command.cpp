@@ -101,7 +101,7 @@ net::NetworkResult<net::NetworkCore> start_builtin_target(std::size_t payload_by
       }
     }
     return result;
-  });
+  }, net::RunOn::IoThread);  // answered from memory: never blocks
   core->set_schema_list_callback([] {
     return std::vector<net::SchemaInfo>{{std::string(kBenchSchema), "1", std::string("datafold bench payload")}};
   });

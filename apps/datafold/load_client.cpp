@@ -23,10 +23,10 @@ struct LoadClient::Tally {
   BenchClock::time_point deadline{};
   std::atomic<bool> stopping{false};
 
-  // Written only by completions that arrive by the deadline, and those run on the
-  // client's single handler thread: no lock needed. (While a node stops, the library
-  // runs completions inline on its I/O thread, concurrently with the handler pool;
-  // stop() comes after the deadline, so those never record.)
+  // Written only by completions of answered queries that arrive by the deadline,
+  // and those run on the client's single I/O thread (RunOn::IoThread): no lock
+  // needed. (An error found as a query is issued goes to the handler pool, and an
+  // error records no latency; stop() comes after the deadline, so nothing late records.)
   bench::LatencyRecorder latencies;
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::size_t> outstanding{0};
@@ -60,10 +60,12 @@ void LoadClient::on_reply(const std::shared_ptr<Tally>& tally, BenchClock::time_
 void LoadClient::issue(const std::shared_ptr<Tally>& tally) {
   tally->outstanding.fetch_add(1);
   const auto sent = BenchClock::now();
-  tally->core->async_query_node(tally->target, tally->query,
-                                [tally, sent](net::NetworkResult<net::QueryResult> reply) {
-                                  on_reply(tally, sent, std::move(reply));
-                                });
+  // On the client's one I/O thread (its recorder needs no lock): the reply is
+  // counted and the next query sent without a hand-off to another thread.
+  tally->core->async_query_node(
+      tally->target, tally->query,
+      [tally, sent](net::NetworkResult<net::QueryResult> reply) { on_reply(tally, sent, std::move(reply)); },
+      net::RunOn::IoThread);
 }
 
 net::NetworkResult<std::unique_ptr<LoadClient>> LoadClient::connect(const LoadClientOptions& options,
@@ -76,7 +78,7 @@ net::NetworkResult<std::unique_ptr<LoadClient>> LoadClient::connect(const LoadCl
   config.identity = std::move(*identity);
   config.network_name = options.network_name;
   config.io_threads = 1;
-  config.handler_threads = 1;  // one thread per client: its recorder needs no lock
+  config.handler_threads = 1;  // only for errors found as a query is issued
   config.connect_timeout = options.timeout;
   config.handshake_timeout = options.timeout;
   config.request_timeout = options.timeout;

@@ -38,6 +38,25 @@ std::function<void(NetworkResult<T>)> on_handler_pool(const std::shared_ptr<Netw
   };
 }
 
+// async_query calls under way on this thread, for on_io_thread().
+thread_local int t_issuing = 0;
+
+// RunOn::IoThread: the handler runs where the outcome is made, the I/O thread the
+// reply came on; an outcome made inside the call that issued the request (an error
+// found at once) goes to the handler pool instead, so a handler that issues the next
+// request from there cannot recurse without end.
+template <class T>
+std::function<void(NetworkResult<T>)> on_io_thread(const std::shared_ptr<NetworkNode>& node,
+                                                    std::function<void(NetworkResult<T>)> handler) {
+  return [weak = std::weak_ptr<NetworkNode>(node), handler = std::move(handler)](NetworkResult<T> outcome) mutable {
+    auto node = t_issuing == 0 ? nullptr : weak.lock();
+    if (!node) return handler(std::move(outcome));
+    node->post_to_handlers([handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+      handler(std::move(outcome));
+    });
+  };
+}
+
 }  // namespace
 
 NetworkResult<NetworkCore> NetworkCore::create(NetworkConfig config, NodeId local_node_id,
@@ -57,12 +76,17 @@ NetworkCore::~NetworkCore() {
 NetworkResult<void> NetworkCore::start() { return node_->start(); }
 NetworkResult<void> NetworkCore::stop() { return node_->stop(); }
 
-void NetworkCore::set_query_callback(QueryCallback cb) { node_->query_service().set_query_callback(std::move(cb)); }
-void NetworkCore::set_query_callback(QueryCallbackWithContext cb) {
+void NetworkCore::set_query_callback(QueryCallback cb, RunOn run_on) {
   node_->query_service().set_query_callback(std::move(cb));
+  node_->answer_queries_on(run_on);
+}
+void NetworkCore::set_query_callback(QueryCallbackWithContext cb, RunOn run_on) {
+  node_->query_service().set_query_callback(std::move(cb));
+  node_->answer_queries_on(run_on);
 }
 void NetworkCore::set_page_callback(QueryService::PageCallback cb) {
   node_->query_service().set_page_callback(std::move(cb));
+  node_->answer_queries_on(RunOn::HandlerPool);
 }
 void NetworkCore::set_schema_list_callback(SchemaListCallback cb) {
   node_->schema_service().set_schema_list_callback(std::move(cb));
@@ -124,8 +148,14 @@ NetworkResult<std::vector<SchemaInfo>> NetworkCore::list_available_schemas(const
 }
 
 void NetworkCore::async_query_node(const NodeId& id, Query query,
-                                   std::function<void(NetworkResult<QueryResult>)> handler) {
-  node_->async_query(id, std::move(query), on_handler_pool<QueryResult>(node_, std::move(handler)));
+                                   std::function<void(NetworkResult<QueryResult>)> handler, RunOn run_on) {
+  if (run_on == RunOn::HandlerPool)
+    return node_->async_query(id, std::move(query), on_handler_pool<QueryResult>(node_, std::move(handler)));
+  struct Issuing {
+    Issuing() { ++t_issuing; }
+    ~Issuing() { --t_issuing; }
+  } issuing;
+  node_->async_query(id, std::move(query), on_io_thread<QueryResult>(node_, std::move(handler)));
 }
 
 std::future<NetworkResult<QueryResult>> NetworkCore::async_query_node(const NodeId& id, Query query) {

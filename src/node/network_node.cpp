@@ -786,23 +786,32 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
   if (const auto* punch = std::get_if<HolePunchMessage>(&message)) return handle_hole_punch(connection, *punch);
-  if (const auto* query = std::get_if<QueryMessage>(&message); query && query->stream_window > 0) {
-    return post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
-      self->start_answer_stream(connection, std::get<QueryMessage>(message));
-    });
+  if (const auto* query = std::get_if<QueryMessage>(&message)) {
+    // A callback that never blocks answers here, as the query is read: no trip to the
+    // handler pool and back (RunOn::IoThread). Parts after an answer's first still
+    // take turns on the pool.
+    if (queries_on_io_thread_)
+      return query->stream_window > 0 ? start_answer_stream(connection, *query) : answer_request(connection, message);
+    if (query->stream_window > 0)
+      return post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
+        self->start_answer_stream(connection, std::get<QueryMessage>(message));
+      });
   }
   post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
-    // Announcements relayed over connections are not used yet: LAN discovery takes
-    // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
-    if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;
-    // Who asked, as the handshake proved it. Each service works out the effective
-    // distance itself (the query service from the trust proof), so none is looked up here.
-    RequestContext context{connection->node_id(), connection->peer_public_key(),
-                           self->config_.unknown_trust_distance};
-    auto reply = self->router_.route(message, context);
-    self->record_reply(connection, message, reply);
-    if (reply) connection->respond(std::move(*reply));
+    self->answer_request(connection, message);
   });
+}
+
+void NetworkNode::answer_request(const ConnectionPtr& connection, const Message& message) {
+  // Announcements relayed over connections are not used yet: LAN discovery takes
+  // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
+  if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;
+  // Who asked, as the handshake proved it. Each service works out the effective
+  // distance itself (the query service from the trust proof), so none is looked up here.
+  RequestContext context{connection->node_id(), connection->peer_public_key(), config_.unknown_trust_distance};
+  auto reply = router_.route(message, context);
+  record_reply(connection, message, reply);
+  if (reply) connection->respond(std::move(*reply));
 }
 
 void NetworkNode::on_limit_hit(const ConnectionPtr& connection, detail::LimitHit hit) {

@@ -102,6 +102,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   void async_list_schemas(const NodeId& id,
                           std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done);
 
+  // Where the query callback runs (NetworkCore::set_query_callback): IoThread answers
+  // each query on its connection's strand as it is read.
+  void answer_queries_on(RunOn where) noexcept { queries_on_io_thread_ = where == RunOn::IoThread; }
+
   // Runs `work` on the handler pool (inline if the node is stopped).
   void post_to_handlers(std::function<void()> work);
   // A peer's request to the handler pool, in turn with other peers' (RoundRobinQueue).
@@ -272,6 +276,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::chrono::steady_clock::duration admit_request(const NodeId& peer);
   // on_incoming's second half: answers a request (admitted by its rate) or takes an announcement.
   void serve_incoming(const ConnectionPtr& connection, Message message);
+  // A request for the services (query, schema listing) answered on this thread.
+  void answer_request(const ConnectionPtr& connection, const Message& message);
 
   // Streamed answers (network_node_streams.cpp; services/answer_stream.hpp).
   // Answers `query` (stream_window > 0) in parts; on the handler pool.
@@ -382,6 +388,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_set<std::string> relay_addresses_pending_;
   std::optional<std::chrono::steady_clock::time_point> dht_relay_search_at_;
   // Hole punches: the port this node named to each peer, and peers being punched to.
+  std::atomic<bool> queries_on_io_thread_{false};
   std::unordered_map<NodeId, std::uint16_t> punch_ports_;
   std::unordered_set<NodeId> punching_;
   // What dial-backs by peers found.

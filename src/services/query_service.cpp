@@ -51,14 +51,16 @@ void QueryService::set_query_callback(std::function<QueryResult(Query)> callback
 }
 
 void QueryService::set_query_callback(Callback callback) {
+  auto shared = callback ? std::make_shared<const Callback>(std::move(callback)) : nullptr;
   std::unique_lock lock(mutex_);
-  callback_ = std::move(callback);
+  callback_ = std::move(shared);
   page_callback_ = {};
 }
 
 void QueryService::set_page_callback(PageCallback callback) {
+  auto shared = callback ? std::make_shared<const PageCallback>(std::move(callback)) : nullptr;
   std::unique_lock lock(mutex_);
-  page_callback_ = std::move(callback);
+  page_callback_ = std::move(shared);
   callback_ = {};
 }
 
@@ -87,8 +89,9 @@ NetworkResult<QueryResult> QueryService::whole_answer(const Admitted& admitted) 
 
 NetworkResult<QueryPage> QueryService::next_part(const Admitted& admitted, const std::string& position,
                                                  std::size_t max_rows, std::size_t max_bytes) const {
-  Callback callback;
-  PageCallback page_callback;
+  // Shared, not copied: a copy of a callback is a copy of all it holds, per part.
+  std::shared_ptr<const Callback> callback;
+  std::shared_ptr<const PageCallback> page_callback;
   {
     std::shared_lock lock(mutex_);
     callback = callback_;
@@ -99,10 +102,10 @@ NetworkResult<QueryPage> QueryService::next_part(const Admitted& admitted, const
   QueryPage page;
   try {
     if (page_callback) {
-      page = page_callback(admitted.query, PageRequest{position, max_rows, max_bytes}, admitted.context);
+      page = (*page_callback)(admitted.query, PageRequest{position, max_rows, max_bytes}, admitted.context);
     } else {
       // A whole-answer callback knows no positions: its answer is one part.
-      page.result = callback(admitted.query, admitted.context);
+      page.result = (*callback)(admitted.query, admitted.context);
       page.rows = rows_in(page.result);
     }
   } catch (const std::exception&) {

@@ -7,6 +7,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
@@ -501,7 +502,10 @@ void TlsConnection::respond(Message reply) {
     frame.clear();
     append_frame(error, frame);
   }
-  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame), id = related_message_id(reply)]() {
+  // Dispatched: a reply made on the strand (a callback that runs on the I/O thread)
+  // is queued at once. Nothing here completes a request of ours inline unless the
+  // connection closes, and then only after the node has heard of it.
+  asio::dispatch(strand_, [self = shared_from_this(), frame = std::move(frame), id = related_message_id(reply)]() {
     if (self->incoming_in_flight_ > 0) --self->incoming_in_flight_;
     self->reply_bytes_mean_ = (self->reply_bytes_mean_ * 7 + frame.size()) / 8;
     if (id) {
@@ -519,7 +523,7 @@ void TlsConnection::respond(Message reply) {
 void TlsConnection::send_part(Message part) {
   std::string frame;
   append_frame(part, frame);  // encoded on the caller's thread, as respond() does
-  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
+  asio::dispatch(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
     self->note_activity();
     self->enqueue_frame(frame);
   });

@@ -4,8 +4,8 @@
 //
 // Threads: the blocking calls may be made from any thread except this node's
 // own I/O threads (there they return a Config error instead of deadlocking).
-// Query and schema callbacks run on the node's handler pool, never on an I/O
-// thread. Completion handlers of the async_ calls also run on the handler pool.
+// Query and schema callbacks run on the node's handler pool, and so do the
+// completion handlers of the async_ calls, unless given RunOn::IoThread.
 #pragma once
 
 #include <array>
@@ -28,6 +28,7 @@
 #include "datafold/net/query.hpp"
 #include "datafold/net/query_service.hpp"
 #include "datafold/net/query_stream.hpp"
+#include "datafold/net/run_on.hpp"
 #include "datafold/net/reachability_report.hpp"
 #include "datafold/net/reputation.hpp"
 #include "datafold/net/reachability.hpp"
@@ -113,8 +114,8 @@ class NetworkCore {
   // fails alike is sent as one Error (query_refusal.hpp): NotFound everywhere is
   // SCHEMA_NOT_FOUND, InvalidDSL everywhere INVALID_DSL, nothing readable with a field
   // denied PERMISSION_DENIED (docs/PROTOCOL.md 7.3).
-  void set_query_callback(QueryCallback cb);
-  void set_query_callback(QueryCallbackWithContext cb);
+  void set_query_callback(QueryCallback cb, RunOn run_on = RunOn::HandlerPool);
+  void set_query_callback(QueryCallbackWithContext cb, RunOn run_on = RunOn::HandlerPool);
   // Answers queries a page at a time (replaces a query callback): what lets this node
   // send answers of any size in parts and honour limits with cursors.
   void set_page_callback(QueryService::PageCallback cb);
@@ -148,9 +149,10 @@ class NetworkCore {
                           QueryStream::PartHandler on_part);
   NetworkResult<std::vector<SchemaInfo>> list_available_schemas(const NodeId& id);
 
-  // Asynchronous forms: never block; the handler runs on the handler pool.
+  // Asynchronous forms: never block; the handler runs on the handler pool (or, for
+  // a query given RunOn::IoThread, on the I/O thread the reply came on: see RunOn).
   void async_query_node(const NodeId& id, Query query,
-                        std::function<void(NetworkResult<QueryResult>)> handler);
+                        std::function<void(NetworkResult<QueryResult>)> handler, RunOn run_on = RunOn::HandlerPool);
   std::future<NetworkResult<QueryResult>> async_query_node(const NodeId& id, Query query);
   void async_list_available_schemas(
       const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> handler);

@@ -143,8 +143,8 @@ class QueryService : public MessageHandler {
   NetworkResult<RequestContext> verify_requester(const QueryMessage& request, const RequestContext& context);
 
   mutable std::shared_mutex mutex_;
-  Callback callback_;
-  PageCallback page_callback_;
+  std::shared_ptr<const Callback> callback_;
+  std::shared_ptr<const PageCallback> page_callback_;
   TrustLookup trust_lookup_;
   Clock clock_;
   std::unique_ptr<detail::ReplayCache> replay_;

@@ -16,8 +16,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,8 +88,9 @@ class QueryStream : public std::enable_shared_from_this<QueryStream> {
     std::size_t bytes = 0;
   };
   // Parts not yet taken by next(); the answer's end (last part or error) is the
-  // last entry, with ended_ set.
-  std::deque<Waiting> parts_;
+  // last entry, with ended_ set. A list: empty, it allocates nothing, and a stream
+  // read through a PartHandler (every whole-answer query) never fills it.
+  std::list<Waiting> parts_;
   const std::unique_ptr<detail::BudgetHold> held_;  // the bytes of parts_
   std::uint32_t expected_part_ = 0;
   std::uint64_t received_ = 0;
