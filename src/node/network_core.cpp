@@ -78,15 +78,15 @@ NetworkResult<void> NetworkCore::stop() { return node_->stop(); }
 
 void NetworkCore::set_query_callback(QueryCallback cb, RunOn run_on) {
   node_->query_service().set_query_callback(std::move(cb));
-  node_->answer_queries_on(run_on);
+  node_->answer_queries(run_on, /*whole=*/true);
 }
 void NetworkCore::set_query_callback(QueryCallbackWithContext cb, RunOn run_on) {
   node_->query_service().set_query_callback(std::move(cb));
-  node_->answer_queries_on(run_on);
+  node_->answer_queries(run_on, /*whole=*/true);
 }
 void NetworkCore::set_page_callback(QueryService::PageCallback cb) {
   node_->query_service().set_page_callback(std::move(cb));
-  node_->answer_queries_on(RunOn::HandlerPool);
+  node_->answer_queries(RunOn::HandlerPool, /*whole=*/false);
 }
 void NetworkCore::set_schema_list_callback(SchemaListCallback cb) {
   node_->schema_service().set_schema_list_callback(std::move(cb));

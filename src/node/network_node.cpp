@@ -787,12 +787,15 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
   if (const auto* punch = std::get_if<HolePunchMessage>(&message)) return handle_hole_punch(connection, *punch);
   if (const auto* query = std::get_if<QueryMessage>(&message)) {
+    // An answer that is always whole is one QueryResponse, which an asker of parts
+    // takes as its last part (PROTOCOL.md 7.8): no answer stream is set up for it.
+    const bool in_parts = query->stream_window > 0 && !answers_whole_;
     // A callback that never blocks answers here, as the query is read: no trip to the
     // handler pool and back (RunOn::IoThread). Parts after an answer's first still
     // take turns on the pool.
     if (queries_on_io_thread_)
-      return query->stream_window > 0 ? start_answer_stream(connection, *query) : answer_request(connection, message);
-    if (query->stream_window > 0)
+      return in_parts ? start_answer_stream(connection, *query) : answer_request(connection, message);
+    if (in_parts)
       return post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
         self->start_answer_stream(connection, std::get<QueryMessage>(message));
       });

@@ -102,9 +102,14 @@ class NetworkNode final : public detail::ConnectionEvents,
   void async_list_schemas(const NodeId& id,
                           std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done);
 
-  // Where the query callback runs (NetworkCore::set_query_callback): IoThread answers
-  // each query on its connection's strand as it is read.
-  void answer_queries_on(RunOn where) noexcept { queries_on_io_thread_ = where == RunOn::IoThread; }
+  // How queries are answered, as NetworkCore::set_query_callback or set_page_callback
+  // said: where the callback runs (IoThread: on the connection's strand, as the query
+  // is read), and whether its answer is always whole (a query callback's is: it
+  // knows no positions), so one reply answers even a query asked in parts.
+  void answer_queries(RunOn where, bool whole) noexcept {
+    queries_on_io_thread_ = where == RunOn::IoThread;
+    answers_whole_ = whole;
+  }
 
   // Runs `work` on the handler pool (inline if the node is stopped).
   void post_to_handlers(std::function<void()> work);
@@ -389,6 +394,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::optional<std::chrono::steady_clock::time_point> dht_relay_search_at_;
   // Hole punches: the port this node named to each peer, and peers being punched to.
   std::atomic<bool> queries_on_io_thread_{false};
+  std::atomic<bool> answers_whole_{false};
   std::unordered_map<NodeId, std::uint16_t> punch_ports_;
   std::unordered_set<NodeId> punching_;
   // What dial-backs by peers found.
