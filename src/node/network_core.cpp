@@ -25,31 +25,20 @@ NetworkResult<T> wait_for(const NetworkNode& node, Start&& start) {
   }
 }
 
-// Completion handlers of the async_ calls run on the handler pool, never on an I/O thread.
-template <class T>
-std::function<void(NetworkResult<T>)> on_handler_pool(const std::shared_ptr<NetworkNode>& node,
-                                                       std::function<void(NetworkResult<T>)> handler) {
-  return [weak = std::weak_ptr<NetworkNode>(node), handler = std::move(handler)](NetworkResult<T> outcome) mutable {
-    auto node = weak.lock();
-    if (!node) return handler(std::move(outcome));
-    node->post_to_handlers([handler = std::move(handler), outcome = std::move(outcome)]() mutable {
-      handler(std::move(outcome));
-    });
-  };
-}
-
-// async_query calls under way on this thread, for on_io_thread().
+// async_query calls under way on this thread (of any node), for completing_on().
 thread_local int t_issuing = 0;
 
-// RunOn::IoThread: the handler runs where the outcome is made, the I/O thread the
-// reply came on; an outcome made inside the call that issued the request (an error
-// found at once) goes to the handler pool instead, so a handler that issues the next
-// request from there cannot recurse without end.
+// Completion handlers of the async_ calls: on the handler pool (RunOn::HandlerPool),
+// or where the outcome is made (RunOn::IoThread: the I/O thread that read the reply),
+// except an outcome made inside the call that issued the request (an error found at
+// once), which goes to the pool too, so that a handler issuing the next request from
+// there cannot recurse without end.
 template <class T>
-std::function<void(NetworkResult<T>)> on_io_thread(const std::shared_ptr<NetworkNode>& node,
-                                                    std::function<void(NetworkResult<T>)> handler) {
-  return [weak = std::weak_ptr<NetworkNode>(node), handler = std::move(handler)](NetworkResult<T> outcome) mutable {
-    auto node = t_issuing == 0 ? nullptr : weak.lock();
+std::function<void(NetworkResult<T>)> completing_on(RunOn run_on, const std::shared_ptr<NetworkNode>& node,
+                                                     std::function<void(NetworkResult<T>)> handler) {
+  return [run_on, weak = std::weak_ptr<NetworkNode>(node),
+          handler = std::move(handler)](NetworkResult<T> outcome) mutable {
+    auto node = run_on == RunOn::IoThread && t_issuing == 0 ? nullptr : weak.lock();
     if (!node) return handler(std::move(outcome));
     node->post_to_handlers([handler = std::move(handler), outcome = std::move(outcome)]() mutable {
       handler(std::move(outcome));
@@ -77,16 +66,21 @@ NetworkResult<void> NetworkCore::start() { return node_->start(); }
 NetworkResult<void> NetworkCore::stop() { return node_->stop(); }
 
 void NetworkCore::set_query_callback(QueryCallback cb, RunOn run_on) {
-  node_->query_service().set_query_callback(std::move(cb));
-  node_->answer_queries(run_on, /*whole=*/true);
+  QueryCallbackWithContext with_context;  // empty stays empty: "this node serves no queries"
+  if (cb) with_context = [cb = std::move(cb)](Query query, const RequestContext&) { return cb(std::move(query)); };
+  set_query_callback(std::move(with_context), run_on);
 }
 void NetworkCore::set_query_callback(QueryCallbackWithContext cb, RunOn run_on) {
+  // While the callbacks change, queries go the way that suits any callback (in parts,
+  // on the pool): none runs the new one on an I/O thread before it is declared fit.
+  node_->answer_queries(NetworkNode::QueryAnswering::InParts);
   node_->query_service().set_query_callback(std::move(cb));
-  node_->answer_queries(run_on, /*whole=*/true);
+  node_->answer_queries(run_on == RunOn::IoThread ? NetworkNode::QueryAnswering::WholeOnIoThread
+                                                  : NetworkNode::QueryAnswering::WholeOnPool);
 }
 void NetworkCore::set_page_callback(QueryService::PageCallback cb) {
+  node_->answer_queries(NetworkNode::QueryAnswering::InParts);
   node_->query_service().set_page_callback(std::move(cb));
-  node_->answer_queries(RunOn::HandlerPool, /*whole=*/false);
 }
 void NetworkCore::set_schema_list_callback(SchemaListCallback cb) {
   node_->schema_service().set_schema_list_callback(std::move(cb));
@@ -137,9 +131,10 @@ void NetworkCore::async_stream_query(const NodeId& id, Query query, QueryStream:
       id, std::move(query), options, [handler](NetworkResult<QueryResult> part, bool last) {
         return (*handler)(std::move(part), last);
       },
-      on_handler_pool<std::shared_ptr<QueryStream>>(node_, [handler](NetworkResult<std::shared_ptr<QueryStream>> started) {
-        if (!started) (void)(*handler)(std::move(started).error(), true);
-      }));
+      completing_on<std::shared_ptr<QueryStream>>(RunOn::HandlerPool, node_,
+                                                  [handler](NetworkResult<std::shared_ptr<QueryStream>> started) {
+                                                    if (!started) (void)(*handler)(std::move(started).error(), true);
+                                                  }));
 }
 
 NetworkResult<std::vector<SchemaInfo>> NetworkCore::list_available_schemas(const NodeId& id) {
@@ -149,13 +144,11 @@ NetworkResult<std::vector<SchemaInfo>> NetworkCore::list_available_schemas(const
 
 void NetworkCore::async_query_node(const NodeId& id, Query query,
                                    std::function<void(NetworkResult<QueryResult>)> handler, RunOn run_on) {
-  if (run_on == RunOn::HandlerPool)
-    return node_->async_query(id, std::move(query), on_handler_pool<QueryResult>(node_, std::move(handler)));
   struct Issuing {
     Issuing() { ++t_issuing; }
     ~Issuing() { --t_issuing; }
   } issuing;
-  node_->async_query(id, std::move(query), on_io_thread<QueryResult>(node_, std::move(handler)));
+  node_->async_query(id, std::move(query), completing_on<QueryResult>(run_on, node_, std::move(handler)));
 }
 
 std::future<NetworkResult<QueryResult>> NetworkCore::async_query_node(const NodeId& id, Query query) {
@@ -168,7 +161,8 @@ std::future<NetworkResult<QueryResult>> NetworkCore::async_query_node(const Node
 
 void NetworkCore::async_list_available_schemas(
     const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> handler) {
-  node_->async_list_schemas(id, on_handler_pool<std::vector<SchemaInfo>>(node_, std::move(handler)));
+  node_->async_list_schemas(id,
+                            completing_on<std::vector<SchemaInfo>>(RunOn::HandlerPool, node_, std::move(handler)));
 }
 
 std::unordered_set<NodeId> NetworkCore::connected_nodes() const { return node_->connected_nodes(); }

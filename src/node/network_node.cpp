@@ -662,7 +662,7 @@ NetworkResult<NetworkNode::ConnectionPtr> NetworkNode::adopt(const ConnectionPtr
   {
     std::lock_guard lock(mutex_);
     link.link = next_link_id_++;
-    if (hole_punched || is_punch_reversal_locked(*connection))
+    if (hole_punched || take_punch_reversal_locked(*connection))
       connection->set_path(ConnectionPath::HolePunched);
     else if (through_a_mapping(*connection, dialled_address, mapped_address_))
       connection->set_path(ConnectionPath::Mapped);
@@ -786,26 +786,31 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
   if (const auto* punch = std::get_if<HolePunchMessage>(&message)) return handle_hole_punch(connection, *punch);
-  if (const auto* query = std::get_if<QueryMessage>(&message)) {
-    // An answer that is always whole is one QueryResponse, which an asker of parts
-    // takes as its last part (PROTOCOL.md 7.8): no answer stream is set up for it.
-    const bool in_parts = query->stream_window > 0 && !answers_whole_;
-    // A callback that never blocks answers here, as the query is read: no trip to the
-    // handler pool and back (RunOn::IoThread). Parts after an answer's first still
-    // take turns on the pool.
-    if (queries_on_io_thread_)
-      return in_parts ? start_answer_stream(connection, *query) : answer_request(connection, message);
-    if (in_parts)
-      return post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
-        self->start_answer_stream(connection, std::get<QueryMessage>(message));
-      });
+  if (std::holds_alternative<QueryMessage>(message)) {
+    switch (answering_.load()) {
+      case QueryAnswering::WholeOnIoThread:
+        // A callback that never blocks answers here, as the query is read: no trip
+        // to the handler pool and back (RunOn::IoThread).
+        return answer_request(connection, message, /*on_strand=*/true);
+      case QueryAnswering::InParts:
+        if (std::get<QueryMessage>(message).stream_window > 0)
+          return post_peer_request(connection->node_id(), [self = shared_from_this(), connection,
+                                                           message = std::move(message)]() {
+            self->start_answer_stream(connection, std::get<QueryMessage>(message));
+          });
+        break;
+      case QueryAnswering::WholeOnPool:
+        // Always one reply, which an asker of parts takes as its last part (PROTOCOL.md
+        // 7.8): no answer stream is set up for it.
+        break;
+    }
   }
   post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
-    self->answer_request(connection, message);
+    self->answer_request(connection, message, /*on_strand=*/false);
   });
 }
 
-void NetworkNode::answer_request(const ConnectionPtr& connection, const Message& message) {
+void NetworkNode::answer_request(const ConnectionPtr& connection, const Message& message, bool on_strand) {
   // Announcements relayed over connections are not used yet: LAN discovery takes
   // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
   if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;
@@ -814,7 +819,11 @@ void NetworkNode::answer_request(const ConnectionPtr& connection, const Message&
   RequestContext context{connection->node_id(), connection->peer_public_key(), config_.unknown_trust_distance};
   auto reply = router_.route(message, context);
   record_reply(connection, message, reply);
-  if (reply) connection->respond(std::move(*reply));
+  if (!reply) return;
+  if (on_strand)
+    connection->respond_on_strand(std::move(*reply));
+  else
+    connection->respond(std::move(*reply));
 }
 
 void NetworkNode::on_limit_hit(const ConnectionPtr& connection, detail::LimitHit hit) {

@@ -103,13 +103,13 @@ class NetworkNode final : public detail::ConnectionEvents,
                           std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done);
 
   // How queries are answered, as NetworkCore::set_query_callback or set_page_callback
-  // said: where the callback runs (IoThread: on the connection's strand, as the query
-  // is read), and whether its answer is always whole (a query callback's is: it
-  // knows no positions), so one reply answers even a query asked in parts.
-  void answer_queries(RunOn where, bool whole) noexcept {
-    queries_on_io_thread_ = where == RunOn::IoThread;
-    answers_whole_ = whole;
-  }
+  // said (one value, so a query never sees half of a change).
+  enum class QueryAnswering : std::uint8_t {
+    InParts,          // a page callback on the handler pool: parts under the asker's credit
+    WholeOnPool,      // a query callback (it knows no positions: its answer is one reply)
+    WholeOnIoThread,  // the same, declared non-blocking: answered on the strand as it is read
+  };
+  void answer_queries(QueryAnswering how) noexcept { answering_ = how; }
 
   // Runs `work` on the handler pool (inline if the node is stopped).
   void post_to_handlers(std::function<void()> work);
@@ -262,8 +262,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   // admitted IP is `inbound_ip`). `hole_punched`: made by the hole-punch exchange.
   // At the end that answered a hole punch's Connect saying it can be dialled: the
   // peer's dial back (a connection reversal) comes in as an ordinary inbound
-  // connection while the relayed one is still in use. Under mutex_.
-  bool is_punch_reversal_locked(const detail::TlsConnection& connection) const;
+  // connection while the relayed one is still in use. Takes the expectation (one
+  // dial back per Connect). Under mutex_.
+  bool take_punch_reversal_locked(const detail::TlsConnection& connection);
   NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address,
                                      AddressSource source, const std::string& inbound_ip, bool hole_punched = false);
   NetworkResult<void> open_listener();
@@ -281,8 +282,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::chrono::steady_clock::duration admit_request(const NodeId& peer);
   // on_incoming's second half: answers a request (admitted by its rate) or takes an announcement.
   void serve_incoming(const ConnectionPtr& connection, Message message);
-  // A request for the services (query, schema listing) answered on this thread.
-  void answer_request(const ConnectionPtr& connection, const Message& message);
+  // A request for the services (query, schema listing) answered on this thread;
+  // `on_strand`: the connection's, with no lock held, so the reply is queued at once.
+  void answer_request(const ConnectionPtr& connection, const Message& message, bool on_strand);
 
   // Streamed answers (network_node_streams.cpp; services/answer_stream.hpp).
   // Answers `query` (stream_window > 0) in parts; on the handler pool.
@@ -338,6 +340,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::shared_ptr<QueryService> query_service_;
   std::shared_ptr<SchemaService> schema_service_;
   MessageRouter router_;
+  std::atomic<QueryAnswering> answering_{QueryAnswering::InParts};
 
   std::mutex lifecycle_mutex_;  // start() / stop()
   std::unique_ptr<asio::io_context> io_;
@@ -393,10 +396,11 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::unordered_set<std::string> relay_addresses_pending_;
   std::optional<std::chrono::steady_clock::time_point> dht_relay_search_at_;
   // Hole punches: the port this node named to each peer, and peers being punched to.
-  std::atomic<bool> queries_on_io_thread_{false};
-  std::atomic<bool> answers_whole_{false};
   std::unordered_map<NodeId, std::uint16_t> punch_ports_;
   std::unordered_set<NodeId> punching_;
+  // Peers told this node can be dialled (a Connect answered `reachable`): until when
+  // an inbound connection from them is their dial back, the punch's.
+  std::unordered_map<NodeId, std::chrono::steady_clock::time_point> reversals_expected_;
   // What dial-backs by peers found.
   detail::Reachability reachability_{config_.reachability_interval};
 

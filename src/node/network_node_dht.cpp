@@ -222,16 +222,22 @@ void NetworkNode::async_connection(const NodeId& id, ConnectionHandler done) {
                         NetworkResult<ConnectionPtr> outcome) mutable {
     if (outcome || !worth_a_lookup(outcome.error()) || !self->running()) return done(std::move(outcome));
     std::vector<std::string> tried;
+    bool looked_up_lately = false;
     {
       std::lock_guard lock(self->mutex_);
       const auto now = std::chrono::steady_clock::now();
       auto [last, first_time] = self->dht_lookups_.try_emplace(id, now);
-      if (!first_time && now - last->second < kMinLookupGap) return done(std::move(outcome));
-      last->second = now;
-      if (self->dht_lookups_.size() > kMaxRememberedLookups)
-        std::erase_if(self->dht_lookups_, [now](const auto& entry) { return now - entry.second >= kMinLookupGap; });
-      tried = self->addresses_known_locked(id);
+      looked_up_lately = !first_time && now - last->second < kMinLookupGap;
+      if (!looked_up_lately) {
+        last->second = now;
+        if (self->dht_lookups_.size() > kMaxRememberedLookups)
+          std::erase_if(self->dht_lookups_, [now](const auto& entry) { return now - entry.second >= kMinLookupGap; });
+        tried = self->addresses_known_locked(id);
+      }
     }
+    // Never under mutex_: a handler that runs where it is called (RunOn::IoThread)
+    // may ask this node for the next connection at once.
+    if (looked_up_lately) return done(std::move(outcome));
     // No address, or none answered: the DHT may know where the node is now.
     auto first_error = std::move(outcome).error();
     dht->lookup(id, self->config_.dht_lookup_timeout,

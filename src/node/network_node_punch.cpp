@@ -191,8 +191,13 @@ asio::awaitable<void> NetworkNode::punch(ConnectionPtr relayed) {
   if (running_) spdlog::info("no direct path to {} after {} attempts; it stays relayed", peer.short_string(), kPunchAttempts);
 }
 
-bool NetworkNode::is_punch_reversal_locked(const detail::TlsConnection& connection) const {
-  if (!connection.inbound() || connection.relayed_via() || !punch_ports_.contains(connection.node_id())) return false;
+bool NetworkNode::take_punch_reversal_locked(const detail::TlsConnection& connection) {
+  if (!connection.inbound() || connection.relayed_via()) return false;
+  const auto expected = reversals_expected_.find(connection.node_id());
+  if (expected == reversals_expected_.end()) return false;
+  const bool in_time = std::chrono::steady_clock::now() <= expected->second;
+  reversals_expected_.erase(expected);
+  if (!in_time) return false;
   const auto link = peers_.link_for(connection.node_id());
   if (!link) return false;
   const auto current = links_.find(*link);
@@ -234,6 +239,12 @@ void NetworkNode::handle_hole_punch(const ConnectionPtr& from, const HolePunchMe
   if (request.phase == HolePunchMessage::Phase::Connect) {
     reply.reachable = reachable_now();
     reply.addresses = addresses_for_punch(reply.reachable, port);
+    if (reply.reachable) {
+      // The peer dials back at once; its connection is the punch's if it comes in time.
+      std::lock_guard lock(mutex_);
+      if (reversals_expected_.size() >= 64) reversals_expected_.clear();
+      reversals_expected_[peer] = std::chrono::steady_clock::now() + kPunchWindow + config_.handshake_timeout;
+    }
   }
   from->respond(std::move(reply));
   if (request.phase != HolePunchMessage::Phase::Sync) return;

@@ -7,7 +7,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
@@ -489,7 +488,7 @@ void TlsConnection::send_error(ErrorCode code, std::string text, std::optional<U
   enqueue_frame(frame);
 }
 
-void TlsConnection::respond(Message reply) {
+std::pair<std::string, std::optional<Uuid>> TlsConnection::encode_reply(const Message& reply) const {
   std::string frame;
   append_frame(reply, frame);  // encoded on the caller's thread, not the I/O thread
   if (frame.size() - kFrameHeaderBytes > limits_.max_frame_bytes) {
@@ -502,28 +501,39 @@ void TlsConnection::respond(Message reply) {
     frame.clear();
     append_frame(error, frame);
   }
-  // Dispatched: a reply made on the strand (a callback that runs on the I/O thread)
-  // is queued at once. Nothing here completes a request of ours inline unless the
-  // connection closes, and then only after the node has heard of it.
-  asio::dispatch(strand_, [self = shared_from_this(), frame = std::move(frame), id = related_message_id(reply)]() {
-    if (self->incoming_in_flight_ > 0) --self->incoming_in_flight_;
-    self->reply_bytes_mean_ = (self->reply_bytes_mean_ * 7 + frame.size()) / 8;
-    if (id) {
-      if (auto held = self->incoming_bytes_.find(*id); held != self->incoming_bytes_.end()) {
-        self->account_.release(held->second);
-        self->incoming_bytes_.erase(held);
-      }
+  return {std::move(frame), related_message_id(reply)};
+}
+
+void TlsConnection::queue_reply(std::string_view frame, const std::optional<Uuid>& answers) {
+  if (incoming_in_flight_ > 0) --incoming_in_flight_;
+  reply_bytes_mean_ = (reply_bytes_mean_ * 7 + frame.size()) / 8;
+  if (answers) {
+    if (auto held = incoming_bytes_.find(*answers); held != incoming_bytes_.end()) {
+      account_.release(held->second);
+      incoming_bytes_.erase(held);
     }
-    self->note_activity();
-    self->enqueue_frame(frame);
-    self->wake_reader();
+  }
+  note_activity();
+  enqueue_frame(frame);
+  wake_reader();
+}
+
+void TlsConnection::respond(Message reply) {
+  auto [frame, answers] = encode_reply(reply);
+  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame), answers = std::move(answers)]() {
+    self->queue_reply(frame, answers);
   });
+}
+
+void TlsConnection::respond_on_strand(Message reply) {
+  auto [frame, answers] = encode_reply(reply);
+  queue_reply(frame, answers);
 }
 
 void TlsConnection::send_part(Message part) {
   std::string frame;
   append_frame(part, frame);  // encoded on the caller's thread, as respond() does
-  asio::dispatch(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
+  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
     self->note_activity();
     self->enqueue_frame(frame);
   });

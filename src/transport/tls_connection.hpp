@@ -125,6 +125,9 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   // Answers an incoming request (frees its in-flight slot). Thread-safe.
   void respond(Message reply);
+  // The same, queued at once: only on the connection's strand, and with no lock held
+  // that on_closed() or a completion could want (queueing may close the connection).
+  void respond_on_strand(Message reply);
   // Sends a part of a streamed answer that is not its last; the last goes by
   // respond(), which frees the request's slot. Thread-safe.
   void send_part(Message part);
@@ -197,6 +200,10 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void close_with(NetworkError reason, bool failure = false);
 
  private:
+  // A reply's frame (or, too large, an Error saying so) and the request it answers.
+  std::pair<std::string, std::optional<Uuid>> encode_reply(const Message& reply) const;
+  // On the strand: queues an encoded reply and releases what its request held.
+  void queue_reply(std::string_view frame, const std::optional<Uuid>& answers);
   void send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts);
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();

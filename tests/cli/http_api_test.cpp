@@ -356,6 +356,10 @@ TEST_F(HttpApi, MetricsHasTheCounters) {
   EXPECT_GE(value_of("datafold_requests_answered_total{type=\"query\",outcome=\"ok\"}"), 1) << r.text;
   EXPECT_EQ(value_of("datafold_trust_refusals_total"), 0) << r.text;
   EXPECT_GE(value_of("datafold_request_duration_seconds_count"), 1) << r.text;
+  // Connections by how they were made, every path listed; this one dialled its peer.
+  for (const char* path : {"direct", "mapped", "hole-punched", "relayed"})
+    EXPECT_GE(value_of(std::string("datafold_connections_by_path{path=\"") + path + "\"}"), 0) << path << "\n" << r.text;
+  EXPECT_GE(value_of("datafold_connections_by_path{path=\"direct\"}"), 1) << r.text;
   EXPECT_NE(r.text.find("# TYPE datafold_request_duration_seconds histogram"), std::string::npos) << r.text;
 }
 

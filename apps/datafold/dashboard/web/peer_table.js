@@ -1,4 +1,4 @@
-// The peers as `datafold peers` lists them (the same columns), plus the path, and a
+// The peers as `datafold peers` lists them (the same columns, the path last), and a
 // Connect button for a peer not connected (POST /api/v1/network/connect: the node dials
 // it now).
 import { post } from './api.js';
