@@ -89,6 +89,37 @@ TEST(RunOnIoThread, ACompletionOnTheIoThreadGetsTheAnswerAndABlockingCallThereIs
   EXPECT_NE(refusal.find("I/O thread"), std::string::npos) << refusal;
 }
 
+// Answered as it is read, a query still keeps to the per-peer rate (served late, not
+// refused), and the node counts what it answered.
+TEST(RunOnIoThread, AQueryCallbackOnTheIoThreadKeepsThePeersRateAndIsCounted) {
+  auto server_config = testing::loopback_config();
+  server_config.max_requests_per_second_per_peer = 100;
+  server_config.request_burst_per_peer = 5;
+  auto server = start_node(server_config);
+  auto client = start_node();
+  ASSERT_TRUE(server && client);
+  server->set_query_callback(
+      [](Query query) {
+        QueryResult result;
+        for (auto& field : query.fields) result.results.push_back({field, Json(field)});
+        return result;
+      },
+      RunOn::IoThread);
+  introduce(*client, *server);
+
+  constexpr int kQueries = 40;  // 35 past the burst: a third of a second of the rate
+  std::vector<std::future<NetworkResult<QueryResult>>> answers;
+  for (int i = 0; i < kQueries; ++i) answers.push_back(client->async_query_node(server->local_node_id(), name_query()));
+  for (auto& answer : answers) {
+    ASSERT_EQ(answer.wait_for(20s), std::future_status::ready);
+    auto got = answer.get();
+    EXPECT_TRUE(got.ok()) << got.error().to_string();
+  }
+  const auto stats = server->stats();
+  EXPECT_EQ(stats.queries_answered, std::uint64_t{kQueries});
+  EXPECT_GE(stats.requests_rate_limited, 1u);
+}
+
 // A handler that issues the next query from an error would recurse without end if an
 // error found at once were handed to it inside the call.
 TEST(RunOnIoThread, AnErrorFoundAsTheQueryIsIssuedReachesTheHandlerAfterTheCallReturns) {
