@@ -46,6 +46,17 @@ std::function<void(NetworkResult<T>)> completing_on(RunOn run_on, const std::sha
   };
 }
 
+// Either form of query callback (QueryService wraps one without a context). While
+// the callbacks change, queries go the way that suits any callback (in parts, on the
+// pool): none runs the new one on an I/O thread before it is declared fit.
+template <class Callback>
+void install_query_callback(NetworkNode& node, Callback cb, RunOn run_on) {
+  node.answer_queries(NetworkNode::QueryAnswering::InParts);
+  node.query_service().set_query_callback(std::move(cb));
+  node.answer_queries(run_on == RunOn::IoThread ? NetworkNode::QueryAnswering::WholeOnIoThread
+                                                : NetworkNode::QueryAnswering::WholeOnPool);
+}
+
 }  // namespace
 
 NetworkResult<NetworkCore> NetworkCore::create(NetworkConfig config, NodeId local_node_id,
@@ -66,17 +77,10 @@ NetworkResult<void> NetworkCore::start() { return node_->start(); }
 NetworkResult<void> NetworkCore::stop() { return node_->stop(); }
 
 void NetworkCore::set_query_callback(QueryCallback cb, RunOn run_on) {
-  QueryCallbackWithContext with_context;  // empty stays empty: "this node serves no queries"
-  if (cb) with_context = [cb = std::move(cb)](Query query, const RequestContext&) { return cb(std::move(query)); };
-  set_query_callback(std::move(with_context), run_on);
+  install_query_callback(*node_, std::move(cb), run_on);
 }
 void NetworkCore::set_query_callback(QueryCallbackWithContext cb, RunOn run_on) {
-  // While the callbacks change, queries go the way that suits any callback (in parts,
-  // on the pool): none runs the new one on an I/O thread before it is declared fit.
-  node_->answer_queries(NetworkNode::QueryAnswering::InParts);
-  node_->query_service().set_query_callback(std::move(cb));
-  node_->answer_queries(run_on == RunOn::IoThread ? NetworkNode::QueryAnswering::WholeOnIoThread
-                                                  : NetworkNode::QueryAnswering::WholeOnPool);
+  install_query_callback(*node_, std::move(cb), run_on);
 }
 void NetworkCore::set_page_callback(QueryService::PageCallback cb) {
   node_->answer_queries(NetworkNode::QueryAnswering::InParts);
