@@ -1,7 +1,9 @@
 // libFuzzer target: arbitrary bytes as one envelope (a frame's payload).
 // decode_envelope must return (never crash, throw or recurse without bound),
 // and whatever decodes must re-encode to bytes that decode again and
-// re-encode identically, framed or not.
+// re-encode identically, framed or not. And the hot codec (core/hot_codec.hpp)
+// agrees with protobuf's path: an envelope it takes, protobuf's takes too, to the
+// same message.
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstddef>
@@ -9,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/hot_codec.hpp"
 #include "datafold/net/message_codec.hpp"
 
 namespace {
@@ -31,6 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }();
   (void)quiet;
   using namespace datafold::net;
+
+  if (auto hot = detail::decode_hot_envelope({data, size})) {
+    auto slow = detail::decode_envelope_by_protobuf({data, size});
+    check(slow.ok());
+    check(detail::encode_envelope_by_protobuf(*slow) == detail::encode_envelope_by_protobuf(*hot));
+  }
 
   auto decoded = decode_envelope({data, size});
   if (!decoded) {

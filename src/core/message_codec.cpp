@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "datafold.pb.h"
+#include "core/hot_codec.hpp"
 #include "core/value_codec.hpp"
 
 namespace datafold::net {
@@ -607,6 +608,7 @@ NetworkResult<Message> decode(const wire::Envelope& env) {
 }  // namespace
 
 void append_frame(const Message& message, std::string& out) {
+  if (detail::append_hot_envelope(message, out, true)) return;
   alignas(std::max_align_t) char block[kArenaStackBlock];
   pb::Arena arena(stack_arena_options(block, sizeof block));
   auto* env = pb::Arena::CreateMessage<wire::Envelope>(&arena);
@@ -626,6 +628,24 @@ void append_frame(const Message& message, std::string& out) {
 }
 
 std::string encode_envelope(const Message& message) {
+  std::string out;
+  if (detail::append_hot_envelope(message, out, false)) return out;
+  return detail::encode_envelope_by_protobuf(message);
+}
+
+NetworkResult<Message> decode_envelope(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() <= static_cast<std::size_t>(INT_MAX)) {
+    try {
+      if (auto message = detail::decode_hot_envelope(bytes)) return std::move(*message);
+    } catch (const std::bad_alloc&) {
+      return make_error(ErrorKind::ResourceExhausted, "out of memory decoding an envelope",
+                        ErrorCode::ResourceExhausted);
+    }
+  }
+  return detail::decode_envelope_by_protobuf(bytes);
+}
+
+std::string detail::encode_envelope_by_protobuf(const Message& message) {
   alignas(std::max_align_t) char block[kArenaStackBlock];
   pb::Arena arena(stack_arena_options(block, sizeof block));
   auto* env = pb::Arena::CreateMessage<wire::Envelope>(&arena);
@@ -635,7 +655,7 @@ std::string encode_envelope(const Message& message) {
   return out;
 }
 
-NetworkResult<Message> decode_envelope(std::span<const std::uint8_t> bytes) {
+NetworkResult<Message> detail::decode_envelope_by_protobuf(std::span<const std::uint8_t> bytes) {
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) return invalid("envelope too large");
   try {
     alignas(std::max_align_t) char block[kArenaStackBlock];

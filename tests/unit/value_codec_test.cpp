@@ -262,6 +262,13 @@ TEST(ValueCodec, Utf8Validation) {
   EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
   EXPECT_FALSE(is_valid_utf8("\x80"));              // stray continuation
   EXPECT_FALSE(is_valid_utf8("a\xffz"));
+  // Long runs of ASCII are checked eight bytes at a time: what follows them still counts.
+  const std::string ascii(21, 'a');
+  EXPECT_TRUE(is_valid_utf8(ascii));
+  EXPECT_TRUE(is_valid_utf8(ascii + "\xe2\x82\xac" + ascii));
+  EXPECT_FALSE(is_valid_utf8(ascii + "\xe2\x82"));
+  EXPECT_FALSE(is_valid_utf8(ascii + "\xff" + ascii));
+  EXPECT_FALSE(is_valid_utf8(ascii.substr(0, 16) + "\x80"));
 }
 
 }  // namespace

@@ -1,0 +1,589 @@
+#include "core/hot_codec.hpp"
+
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+#include "core/value_codec.hpp"
+#include "core/wire_reader.hpp"
+#include "core/wire_writer.hpp"
+
+namespace datafold::net::detail {
+namespace {
+
+// Field numbers of docs/PROTOCOL.md's messages (proto/datafold.proto).
+namespace envelope {
+constexpr std::uint32_t kMessageId = 1, kRelatedMessageId = 2, kQuery = 11, kQueryResponse = 12;
+}
+namespace query_request {
+constexpr std::uint32_t kQuery = 1, kTrustProof = 2, kStreamWindow = 3;
+}
+namespace query {
+constexpr std::uint32_t kSchemaName = 1, kFields = 2, kPubKey = 3, kTrustDistance = 4, kFilter = 5, kLimit = 6,
+                        kCursor = 7;
+}
+namespace trust_proof {
+constexpr std::uint32_t kPublicKey = 1, kSignature = 2, kTrustDistance = 3, kTimestampMs = 4;
+}
+namespace query_response {
+constexpr std::uint32_t kResults = 1, kPart = 2, kMore = 3, kCursor = 4;
+}
+namespace field_result {
+constexpr std::uint32_t kField = 1, kValue = 2, kError = 3;
+}
+namespace schema_error {
+constexpr std::uint32_t kKind = 1, kMessage = 2;
+}
+namespace value {
+constexpr std::uint32_t kNull = 1, kBool = 2, kInt = 3, kDouble = 4, kString = 5, kBytes = 6, kList = 7, kMap = 8;
+}
+constexpr std::uint32_t kListValues = 1;  // ListValue.values
+constexpr std::uint32_t kMapEntries = 1;  // MapValue.entries
+constexpr std::uint32_t kEntryKey = 1, kEntryValue = 2;
+
+constexpr std::size_t kFrameHeaderBytes = 4;
+// A writer kept per thread is freed after a message bigger than this.
+constexpr std::size_t kKeptWriterBytes = 64 * 1024;
+
+std::string_view text_of(std::span<const std::uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+template <std::size_t N>
+std::string_view text_of(const std::array<std::uint8_t, N>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), N};
+}
+
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t unzigzag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
+
+// ---------------------------------------------------------------- encode
+//
+// Back to front (wire_writer.hpp): each message's fields are written last field
+// first, and a message field's content before its length and tag.
+
+// The content of a Value message for `in`, as value_codec.cpp's encode_value
+// makes it: a container nested at kMaxValueDepth is written as null, and
+// `too_deep` is set.
+void write_value(WireWriter& w, const Json& in, int depth, bool& too_deep) {
+  using value_t = Json::value_t;
+  switch (in.type()) {
+    case value_t::null:
+    case value_t::discarded:
+      w.varint_field(value::kNull, 0);
+      return;
+    case value_t::boolean:
+      w.varint_field(value::kBool, *in.get_ptr<const Json::boolean_t*>() ? 1 : 0);
+      return;
+    case value_t::number_integer:
+      w.varint_field(value::kInt, zigzag(*in.get_ptr<const Json::number_integer_t*>()));
+      return;
+    case value_t::number_unsigned: {
+      const auto u = *in.get_ptr<const Json::number_unsigned_t*>();
+      if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        w.varint_field(value::kInt, zigzag(static_cast<std::int64_t>(u)));
+      else
+        w.fixed64_field(value::kDouble, std::bit_cast<std::uint64_t>(static_cast<double>(u)));
+      return;
+    }
+    case value_t::number_float:
+      w.fixed64_field(value::kDouble, std::bit_cast<std::uint64_t>(*in.get_ptr<const Json::number_float_t*>()));
+      return;
+    case value_t::string: {
+      const auto& s = *in.get_ptr<const Json::string_t*>();
+      w.bytes_field(is_valid_utf8(s) ? value::kString : value::kBytes, s);
+      return;
+    }
+    case value_t::binary: {
+      const auto& b = *in.get_ptr<const Json::binary_t*>();
+      w.bytes_field(value::kBytes, {reinterpret_cast<const char*>(b.data()), b.size()});
+      return;
+    }
+    case value_t::array: {
+      if (depth >= kMaxValueDepth) {
+        w.varint_field(value::kNull, 0);
+        too_deep = true;
+        return;
+      }
+      const auto& items = *in.get_ptr<const Json::array_t*>();
+      const auto list = w.size();
+      for (auto it = items.rbegin(); it != items.rend(); ++it) {
+        const auto item = w.size();
+        write_value(w, *it, depth + 1, too_deep);
+        w.len_field(kListValues, item);
+      }
+      w.len_field(value::kList, list);
+      return;
+    }
+    case value_t::object: {
+      if (depth >= kMaxValueDepth) {
+        w.varint_field(value::kNull, 0);
+        too_deep = true;
+        return;
+      }
+      // A std::map: in key order, the order the wire requires (here reversed).
+      const auto& members = *in.get_ptr<const Json::object_t*>();
+      const auto map = w.size();
+      for (auto it = members.rbegin(); it != members.rend(); ++it) {
+        const auto entry = w.size();
+        const auto item = w.size();
+        write_value(w, it->second, depth + 1, too_deep);
+        w.len_field(kEntryValue, item);
+        w.bytes_if_set(kEntryKey, it->first);
+        w.len_field(kMapEntries, entry);
+      }
+      w.len_field(value::kMap, map);
+      return;
+    }
+  }
+  w.varint_field(value::kNull, 0);
+}
+
+void write_query(WireWriter& w, const QueryMessage& m) {
+  const auto request = w.size();
+  w.varint_if_set(query_request::kStreamWindow, m.stream_window);
+
+  const auto proof = w.size();
+  w.varint_if_set(trust_proof::kTimestampMs, static_cast<std::uint64_t>(m.trust_proof.timestamp_ms));
+  w.varint_if_set(trust_proof::kTrustDistance, m.trust_proof.trust_distance);
+  w.bytes_if_set(trust_proof::kSignature, text_of(m.trust_proof.signature));
+  w.bytes_if_set(trust_proof::kPublicKey, text_of(m.trust_proof.public_key.bytes()));
+  w.len_field(query_request::kTrustProof, proof);
+
+  const auto& q = m.query;
+  const auto body = w.size();
+  w.bytes_if_set(query::kCursor, q.cursor);
+  w.varint_if_set(query::kLimit, q.limit);
+  if (q.filter) {
+    // A filter too deep for a peer is cut at the limit, as message_codec.cpp does.
+    const auto filter = w.size();
+    bool too_deep = false;
+    write_value(w, *q.filter, 0, too_deep);
+    w.len_field(query::kFilter, filter);
+  }
+  w.varint_if_set(query::kTrustDistance, q.trust_distance);
+  w.bytes_if_set(query::kPubKey, q.pub_key);
+  for (auto it = q.fields.rbegin(); it != q.fields.rend(); ++it) w.bytes_field(query::kFields, *it);
+  w.bytes_if_set(query::kSchemaName, q.schema_name);
+  w.len_field(query_request::kQuery, body);
+
+  w.len_field(envelope::kQuery, request);
+  w.bytes_field(envelope::kMessageId, text_of(m.query_id.bytes()));
+}
+
+void write_schema_error(WireWriter& w, const SchemaError& e) {
+  const auto error = w.size();
+  w.bytes_if_set(schema_error::kMessage, e.message);
+  w.varint_if_set(schema_error::kKind, static_cast<std::uint64_t>(e.kind));
+  w.len_field(field_result::kError, error);
+}
+
+void write_query_response(WireWriter& w, const QueryResponseMessage& m) {
+  const auto response = w.size();
+  w.bytes_if_set(query_response::kCursor, m.result.cursor);
+  w.varint_if_set(query_response::kMore, m.more ? 1 : 0);
+  w.varint_if_set(query_response::kPart, m.part);
+  const auto& results = m.result.results;
+  for (auto it = results.rbegin(); it != results.rend(); ++it) {
+    const auto result = w.size();
+    if (const auto* json = std::get_if<Json>(&it->outcome)) {
+      const auto item = w.size();
+      bool too_deep = false;
+      write_value(w, *json, 0, too_deep);
+      if (too_deep) {
+        // A value the peer would refuse would make it refuse the whole response:
+        // that one field goes as an error instead (as message_codec.cpp does).
+        w.rewind(item);
+        write_schema_error(w, SchemaError{SchemaError::Kind::InvalidData, std::string(to_string(ValueStatus::TooDeep))});
+      } else {
+        w.len_field(field_result::kValue, item);
+      }
+    } else {
+      write_schema_error(w, std::get<SchemaError>(it->outcome));
+    }
+    w.bytes_if_set(field_result::kField, it->field);
+    w.len_field(query_response::kResults, result);
+  }
+  w.len_field(envelope::kQueryResponse, response);
+  w.bytes_field(envelope::kRelatedMessageId, text_of(m.query_id.bytes()));
+  w.bytes_field(envelope::kMessageId, text_of(m.message_id.bytes()));
+}
+
+// ---------------------------------------------------------------- decode
+//
+// Each reader returns false to decline: the protobuf path then reads the bytes and
+// either accepts them or says what is wrong with them.
+
+bool read_u32(WireReader& r, std::uint32_t& out) {
+  std::uint64_t v = 0;
+  if (!r.varint(v) || v > std::numeric_limits<std::uint32_t>::max()) return false;
+  out = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+bool read_text(WireReader& r, std::string_view& out) { return r.len(out) && is_valid_utf8(out); }
+
+bool read_value(std::string_view bytes, Json& out, int depth);
+
+bool read_list(std::string_view bytes, Json& out, int depth) {
+  out = Json::array();
+  auto& items = out.get_ref<Json::array_t&>();
+  WireReader r(bytes);
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    std::string_view item;
+    if (!r.tag(field, type) || field != kListValues || type != WireType::Len || !r.len(item)) return false;
+    items.emplace_back();
+    if (!read_value(item, items.back(), depth + 1)) return false;
+  }
+  return true;
+}
+
+bool read_map(std::string_view bytes, Json& out, int depth) {
+  out = Json::object();
+  auto& members = out.get_ref<Json::object_t&>();
+  WireReader r(bytes);
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    std::string_view entry;
+    if (!r.tag(field, type) || field != kMapEntries || type != WireType::Len || !r.len(entry)) return false;
+    WireReader e(entry);
+    SeenFields seen;
+    std::string_view key;
+    std::string_view item;
+    while (!e.done()) {
+      if (!e.tag(field, type) || type != WireType::Len || !seen.first(field)) return false;
+      if (field == kEntryKey) {
+        if (!read_text(e, key)) return false;
+      } else if (field == kEntryValue) {
+        if (!e.len(item)) return false;
+      } else {
+        return false;
+      }
+    }
+    if (!seen.has(kEntryValue)) return false;
+    auto [it, inserted] = members.try_emplace(std::string(key));
+    if (!inserted || !read_value(item, it->second, depth + 1)) return false;
+  }
+  return true;
+}
+
+// The content of a Value message, as value_codec.cpp's decode_value reads it.
+bool read_value(std::string_view bytes, Json& out, int depth) {
+  WireReader r(bytes);
+  std::uint32_t field = 0;
+  WireType type{};
+  if (!r.tag(field, type)) return false;
+  std::uint64_t v = 0;
+  std::string_view s;
+  switch (field) {
+    case value::kNull:
+      if (type != WireType::Varint || !r.varint(v)) return false;
+      out = nullptr;
+      break;
+    case value::kBool:
+      if (type != WireType::Varint || !r.varint(v)) return false;
+      out = v != 0;
+      break;
+    case value::kInt:
+      if (type != WireType::Varint || !r.varint(v)) return false;
+      out = static_cast<Json::number_integer_t>(unzigzag(v));
+      break;
+    case value::kDouble:
+      if (type != WireType::Fixed64 || !r.fixed64(v)) return false;
+      out = std::bit_cast<double>(v);
+      break;
+    case value::kString:
+      if (type != WireType::Len || !read_text(r, s)) return false;
+      out = std::string(s);
+      break;
+    case value::kBytes:
+      if (type != WireType::Len || !r.len(s)) return false;
+      out = Json::binary(Json::binary_t::container_type(s.begin(), s.end()));
+      break;
+    case value::kList:
+      if (type != WireType::Len || depth >= kMaxValueDepth || !r.len(s) || !read_list(s, out, depth)) return false;
+      break;
+    case value::kMap:
+      if (type != WireType::Len || depth >= kMaxValueDepth || !r.len(s) || !read_map(s, out, depth)) return false;
+      break;
+    default:
+      return false;
+  }
+  return r.done();  // one kind, once
+}
+
+bool read_trust_proof(std::string_view bytes, TrustProof& out) {
+  WireReader r(bytes);
+  SeenFields seen;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    if (!r.tag(field, type) || !seen.first(field)) return false;
+    std::string_view s;
+    std::uint64_t v = 0;
+    switch (field) {
+      case trust_proof::kPublicKey: {
+        if (type != WireType::Len || !r.len(s)) return false;
+        auto key = PublicKey::from_bytes({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
+        if (!key) return false;
+        out.public_key = *key;
+        break;
+      }
+      case trust_proof::kSignature:
+        // Ed25519 signatures are 64 bytes; the protobuf path refuses anything else.
+        if (type != WireType::Len || !r.len(s) || (!s.empty() && s.size() != 64)) return false;
+        out.signature.assign(s.begin(), s.end());
+        break;
+      case trust_proof::kTrustDistance:
+        if (type != WireType::Varint || !read_u32(r, out.trust_distance)) return false;
+        break;
+      case trust_proof::kTimestampMs:
+        if (type != WireType::Varint || !r.varint(v)) return false;
+        out.timestamp_ms = static_cast<std::int64_t>(v);
+        break;
+      default:
+        return false;
+    }
+  }
+  return seen.has(trust_proof::kPublicKey);
+}
+
+bool read_query_fields(std::string_view bytes, Query& out) {
+  WireReader r(bytes);
+  SeenFields seen;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    if (!r.tag(field, type)) return false;
+    if (field != query::kFields && !seen.first(field)) return false;
+    std::string_view s;
+    switch (field) {
+      case query::kSchemaName:
+        if (type != WireType::Len || !read_text(r, s)) return false;
+        out.schema_name = s;
+        break;
+      case query::kFields:
+        if (type != WireType::Len || !read_text(r, s)) return false;
+        out.fields.emplace_back(s);
+        break;
+      case query::kPubKey:
+        if (type != WireType::Len || !read_text(r, s)) return false;
+        out.pub_key = s;
+        break;
+      case query::kTrustDistance:
+        if (type != WireType::Varint || !read_u32(r, out.trust_distance)) return false;
+        break;
+      case query::kFilter:
+        if (type != WireType::Len || !r.len(s) || !read_value(s, out.filter.emplace(), 0)) return false;
+        break;
+      case query::kLimit:
+        if (type != WireType::Varint || !read_u32(r, out.limit)) return false;
+        break;
+      case query::kCursor:
+        if (type != WireType::Len || !r.len(s)) return false;
+        out.cursor = s;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+bool read_query_request(std::string_view bytes, QueryMessage& out) {
+  WireReader r(bytes);
+  SeenFields seen;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    if (!r.tag(field, type) || !seen.first(field)) return false;
+    std::string_view s;
+    switch (field) {
+      case query_request::kQuery:
+        if (type != WireType::Len || !r.len(s) || !read_query_fields(s, out.query)) return false;
+        break;
+      case query_request::kTrustProof:
+        if (type != WireType::Len || !r.len(s) || !read_trust_proof(s, out.trust_proof)) return false;
+        break;
+      case query_request::kStreamWindow:
+        if (type != WireType::Varint || !read_u32(r, out.stream_window)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return seen.has(query_request::kQuery) && seen.has(query_request::kTrustProof);
+}
+
+bool read_schema_error(std::string_view bytes, SchemaError& out) {
+  WireReader r(bytes);
+  SeenFields seen;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    if (!r.tag(field, type) || !seen.first(field)) return false;
+    std::uint64_t v = 0;
+    std::string_view s;
+    if (field == schema_error::kKind) {
+      if (type != WireType::Varint || !r.varint(v) || v > static_cast<std::uint64_t>(SchemaError::Kind::MappingError))
+        return false;
+      out.kind = static_cast<SchemaError::Kind>(v);
+    } else if (field == schema_error::kMessage) {
+      if (type != WireType::Len || !read_text(r, s)) return false;
+      out.message = s;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool read_field_result(std::string_view bytes, FieldResult& out) {
+  WireReader r(bytes);
+  SeenFields seen;
+  bool outcome = false;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    std::string_view s;
+    if (!r.tag(field, type) || !seen.first(field) || type != WireType::Len) return false;
+    if (field == field_result::kField) {
+      if (!read_text(r, s)) return false;
+      out.field = s;
+    } else if (field == field_result::kValue || field == field_result::kError) {
+      if (outcome || !r.len(s)) return false;
+      outcome = true;
+      if (field == field_result::kValue ? !read_value(s, out.outcome.emplace<Json>(), 0)
+                                        : !read_schema_error(s, out.outcome.emplace<SchemaError>()))
+        return false;
+    } else {
+      return false;
+    }
+  }
+  return outcome;
+}
+
+bool read_query_response(std::string_view bytes, QueryResponseMessage& out) {
+  WireReader r(bytes);
+  SeenFields seen;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    if (!r.tag(field, type)) return false;
+    if (field != query_response::kResults && !seen.first(field)) return false;
+    std::string_view s;
+    std::uint64_t v = 0;
+    switch (field) {
+      case query_response::kResults:
+        if (type != WireType::Len || !r.len(s) || !read_field_result(s, out.result.results.emplace_back()))
+          return false;
+        break;
+      case query_response::kPart:
+        if (type != WireType::Varint || !read_u32(r, out.part)) return false;
+        break;
+      case query_response::kMore:
+        if (type != WireType::Varint || !r.varint(v)) return false;
+        out.more = v != 0;
+        break;
+      case query_response::kCursor:
+        if (type != WireType::Len || !r.len(s)) return false;
+        out.result.cursor = s;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+std::optional<Uuid> uuid_of(std::string_view bytes) {
+  return Uuid::from_bytes({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+}
+
+}  // namespace
+
+bool append_hot_envelope(const Message& message, std::string& out, bool framed) {
+  const auto* query = std::get_if<QueryMessage>(&message);
+  const auto* response = std::get_if<QueryResponseMessage>(&message);
+  if (query == nullptr && response == nullptr) return false;
+  // One writer per thread, kept between messages: no allocation per message.
+  thread_local WireWriter writer;
+  writer.clear();
+  if (query != nullptr)
+    write_query(writer, *query);
+  else
+    write_query_response(writer, *response);
+  if (framed) {
+    const std::size_t size = writer.size();
+    const std::uint8_t header[kFrameHeaderBytes] = {static_cast<std::uint8_t>(size >> 24),
+                                                    static_cast<std::uint8_t>(size >> 16),
+                                                    static_cast<std::uint8_t>(size >> 8),
+                                                    static_cast<std::uint8_t>(size)};
+    writer.raw(header, sizeof header);
+  }
+  out.append(writer.bytes());
+  writer.clear();
+  writer.shrink_to(kKeptWriterBytes);
+  return true;
+}
+
+std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes) {
+  WireReader r(text_of(bytes));
+  SeenFields seen;
+  std::string_view id;
+  std::string_view related;
+  std::string_view body;
+  std::uint32_t body_field = 0;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    std::string_view s;
+    if (!r.tag(field, type) || type != WireType::Len || !seen.first(field) || !r.len(s)) return std::nullopt;
+    switch (field) {
+      case envelope::kMessageId:
+        id = s;
+        break;
+      case envelope::kRelatedMessageId:
+        related = s;
+        break;
+      case envelope::kQuery:
+      case envelope::kQueryResponse:
+        if (body_field != 0) return std::nullopt;  // a oneof set twice
+        body_field = field;
+        body = s;
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  const auto message_id = uuid_of(id);
+  if (!message_id) return std::nullopt;
+  std::optional<Uuid> related_id;
+  if (!related.empty() && !(related_id = uuid_of(related))) return std::nullopt;
+
+  Message message;
+  if (body_field == envelope::kQuery) {
+    auto& m = message.emplace<QueryMessage>();
+    m.query_id = *message_id;
+    if (!read_query_request(body, m)) return std::nullopt;
+  } else if (body_field == envelope::kQueryResponse) {
+    if (!related_id) return std::nullopt;
+    auto& m = message.emplace<QueryResponseMessage>();
+    m.message_id = *message_id;
+    m.query_id = *related_id;
+    if (!read_query_response(body, m)) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  return message;
+}
+
+}  // namespace datafold::net::detail

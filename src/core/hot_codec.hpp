@@ -1,0 +1,38 @@
+// The hot codec: the two envelopes every query exchanges, a QueryRequest and its
+// QueryResponse, encoded and decoded by hand instead of through protobuf's
+// generated objects (about half of a small query's encode and decode cost was
+// building, parsing and freeing those objects).
+//
+// Byte for byte the same protocol: the encoder writes exactly what protobuf's
+// serializer writes for the Envelope message_codec.cpp builds, and the decoder
+// takes only envelopes it can read exactly as protobuf would — anything else
+// (another message, an unknown or repeated field, bytes that are not UTF-8 where
+// text belongs, a value that would be refused) it declines, and the protobuf
+// path decides. tests/unit/hot_codec_test.cpp and fuzz/envelope_fuzzer.cpp hold
+// the two paths to agreeing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "datafold/net/message.hpp"
+
+namespace datafold::net::detail {
+
+// Appends the envelope of `message` to `out` (after its 4-byte frame header when
+// `framed`) if it is a QueryMessage or QueryResponseMessage; false, with nothing
+// appended, for any other message.
+bool append_hot_envelope(const Message& message, std::string& out, bool framed);
+
+// The QueryMessage or QueryResponseMessage in `bytes`, when the hot decoder takes
+// it; nullopt when it declines (the caller then decodes with protobuf).
+std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes);
+
+// message_codec.cpp's protobuf path, which handles every message: for the tests
+// that hold the hot codec to it.
+std::string encode_envelope_by_protobuf(const Message& message);
+NetworkResult<Message> decode_envelope_by_protobuf(std::span<const std::uint8_t> bytes);
+
+}  // namespace datafold::net::detail

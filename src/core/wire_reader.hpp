@@ -1,0 +1,84 @@
+// WireReader: protobuf's wire format read field by field, for the hand-written
+// decoders of hot_codec.cpp. Every read is bounds-checked and fails rather than
+// guess: a caller that meets anything it does not expect declines the input, and
+// protobuf's own parser takes it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/wire_writer.hpp"
+
+namespace datafold::net::detail {
+
+class WireReader {
+ public:
+  explicit WireReader(std::string_view bytes) noexcept
+      : p_(reinterpret_cast<const std::uint8_t*>(bytes.data())), end_(p_ + bytes.size()) {}
+
+  bool done() const noexcept { return p_ == end_; }
+
+  // The next field's number and wire type. False at a malformed or zero tag.
+  bool tag(std::uint32_t& field, WireType& type) noexcept {
+    std::uint64_t key = 0;
+    if (!varint(key) || key > 0xFFFFFFFFu) return false;
+    field = static_cast<std::uint32_t>(key >> 3);
+    type = static_cast<WireType>(key & 7);
+    return field != 0;
+  }
+  // At most ten bytes, the tenth no more than 1 (a uint64).
+  bool varint(std::uint64_t& out) noexcept {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      if (p_ == end_) return false;
+      const std::uint8_t byte = *p_++;
+      if (shift == 63 && byte > 1) return false;
+      v |= std::uint64_t{byte & 0x7Fu} << shift;
+      if (byte < 0x80) {
+        out = v;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool fixed64(std::uint64_t& out) noexcept {
+    if (end_ - p_ < 8) return false;
+    out = 0;
+    for (int i = 0; i < 8; ++i) out |= std::uint64_t{p_[i]} << (8 * i);
+    p_ += 8;
+    return true;
+  }
+  // A length-delimited field's content.
+  bool len(std::string_view& out) noexcept {
+    std::uint64_t n = 0;
+    if (!varint(n) || n > static_cast<std::uint64_t>(end_ - p_)) return false;
+    out = {reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n)};
+    p_ += n;
+    return true;
+  }
+
+ private:
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+};
+
+// Which fields of a message were seen: a field met twice is one a hand decoder
+// does not take (protobuf would keep the last scalar, merge a message).
+class SeenFields {
+ public:
+  // False if `field` was seen already (or is beyond what is tracked).
+  bool first(std::uint32_t field) noexcept {
+    if (field >= 64) return false;
+    const std::uint64_t bit = std::uint64_t{1} << field;
+    if ((seen_ & bit) != 0) return false;
+    seen_ |= bit;
+    return true;
+  }
+  bool has(std::uint32_t field) const noexcept { return field < 64 && (seen_ & (std::uint64_t{1} << field)) != 0; }
+
+ private:
+  std::uint64_t seen_ = 0;
+};
+
+}  // namespace datafold::net::detail
