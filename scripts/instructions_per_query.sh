@@ -59,13 +59,14 @@ per_query() {
   python3 - "$@" <<'PY'
 import json, re, sys
 dump, report, path = sys.argv[1:]
+# "totals:" sums the costs in this dump: the window's. ("summary:" counts from the
+# start of the program, handshakes and start-up included.)
 total = None
 with open(dump) as f:
     for line in f:
-        m = re.match(r'^(summary|totals):\s+(\d+)', line)
+        m = re.match(r'^totals:\s+(\d+)', line)
         if m:
-            total = int(m.group(2))
-            break
+            total = int(m.group(1))
 run = json.load(open(report))
 for key in [k for k in path.split('.') if k]:
     run = run[int(key)] if key.isdigit() else run[key]

@@ -75,6 +75,9 @@ net::NetworkResult<std::unique_ptr<LoadClient>> LoadClient::connect(const LoadCl
 
   net::NetworkConfig config;
   config.accept_connections = false;
+  // A load client dials only its target. Answering the target's reachability checks
+  // would add handshakes (and their CPU) to the measured load.
+  config.answer_dial_back = false;
   config.identity = std::move(*identity);
   config.network_name = options.network_name;
   config.io_threads = 1;
