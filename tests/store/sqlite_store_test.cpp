@@ -125,6 +125,57 @@ TEST_F(SqliteStoreTest, GetAndListSchemas) {
   EXPECT_EQ(**got, people_schema());
 }
 
+// A query reads its schema each time (find_schema); the store keeps it parsed, so a
+// change made through another connection (another process) must still show at once.
+TEST_F(SqliteStoreTest, ASchemaChangedThroughAnotherConnectionIsReadAsChanged) {
+  auto before = store_.find_schema("People");
+  ASSERT_TRUE(before && *before);
+  EXPECT_NE((*before)->find_field("admin"), nullptr);
+  EXPECT_EQ(store_.find_schema("Nope").value(), nullptr);
+
+  SqliteStore other = open_test_store(dir_.db());
+  SchemaDefinition replaced = people_schema();
+  replaced.version = "2";
+  replaced.fields.erase(replaced.fields.begin());  // drops "admin"
+  ASSERT_TRUE(other.add_schema(replaced));
+
+  auto after = store_.find_schema("People");
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->version, "2");
+  EXPECT_EQ((*after)->find_field("admin"), nullptr);
+  EXPECT_EQ(**after, replaced);
+  EXPECT_EQ((*before)->version, "1");  // what a reader already holds stays as it was
+}
+
+// Names in an allow-list stand for whatever key the trust store gives them at the time
+// of the read, not when the schema was first parsed.
+TEST_F(SqliteStoreTest, NamedReadersAreResolvedAtEveryRead) {
+  auto parsed = parse_schema(R"({"name": "Stock",
+    "fields": {"count": {"permission_policy": {"read_policy": {"Distance": 0},
+                  "explicit_read_policy": {"counts_by_pub_key": {"warehouse_manager_key": 1}}}}}})");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_TRUE(store_.add_schema(*parsed));
+  std::optional<net::PublicKey> current;
+  store_.set_reader_names([&current](std::string_view name) {
+    return name == "warehouse_manager_key" ? current : std::nullopt;
+  });
+  const auto readers = [this] {
+    auto schema = store_.find_schema("Stock");
+    EXPECT_TRUE(schema && *schema);
+    return (*schema)->find_field("count")->policy.resolved_readers;
+  };
+  EXPECT_TRUE(readers().empty());
+  std::array<std::uint8_t, net::PublicKey::kSize> raw{};
+  raw.fill(7);
+  current = net::PublicKey::from_bytes(raw);
+  EXPECT_EQ(readers(), std::set<net::PublicKey>{*current});
+  raw.fill(9);
+  current = net::PublicKey::from_bytes(raw);
+  EXPECT_EQ(readers(), std::set<net::PublicKey>{*current});
+  EXPECT_EQ(store_.get_schema("Stock").value()->find_field("count")->policy.resolved_readers,
+            std::set<net::PublicKey>{*current});
+}
+
 TEST_F(SqliteStoreTest, AddSchemaRefusesWhatParseWouldRefuse) {
   SchemaDefinition empty;
   empty.name = "Empty";

@@ -90,6 +90,16 @@ std::optional<std::string> sql_literal(std::string_view text) {
   return out + "'";
 }
 
+// The JSON text of top-level key `field` (SQL NULL when the row lacks it): SQLite's `->`,
+// which keeps a value's type where json_extract would turn true into 1. Nullopt for a
+// name no path can spell (see field_expression).
+std::optional<std::string> field_json(std::string_view field) {
+  if (field.find('"') != std::string_view::npos) return std::nullopt;
+  auto path = sql_literal("$.\"" + std::string(field) + "\"");
+  if (!path) return std::nullopt;
+  return "json -> " + *path;
+}
+
 // json_extract of top-level key `field`, spelled exactly as the field indexes spell it
 // (SQLite matches an expression index by its text). Quoting keeps dots and brackets in a
 // name literal; SQLite's paths cannot escape a double quote, so such a name gets nothing.
@@ -245,6 +255,15 @@ struct SqliteStore::Impl {
   // The indexes on rows, as of schema_version (any process's schema change bumps it).
   std::unordered_set<std::string> indexes;
   std::optional<std::int64_t> indexes_version;
+  // Each schema as last parsed, with the stored text it was parsed from: a query reads
+  // the text (one indexed lookup) but parses it again only when it changed, whoever
+  // changed it. Parsing was most of a query's cost. Named readers are not resolved
+  // here: the trust store can rename them at any time.
+  struct ParsedSchema {
+    std::string definition;
+    std::shared_ptr<const SchemaDefinition> schema;
+  };
+  std::unordered_map<std::string, ParsedSchema> parsed_schemas;
 
   NetworkError storage_error(std::string_view what) const {
     return net::make_error(net::ErrorKind::Message,
@@ -395,27 +414,61 @@ struct SqliteStore::Impl {
   }
 
   NetworkResult<std::optional<SchemaDefinition>> get_schema(std::string_view name) {
+    auto shared = find_schema(name);
+    if (!shared) return std::move(shared).error();
+    if (!*shared) return std::optional<SchemaDefinition>{};
+    return std::optional<SchemaDefinition>{**shared};
+  }
+
+  // The schema called `name` with its named readers resolved now; null if there is none.
+  NetworkResult<std::shared_ptr<const SchemaDefinition>> find_schema(std::string_view name) {
     auto stmt = prepare("SELECT definition FROM schemas WHERE name = ?1");
     if (!stmt) return std::move(stmt).error();
     StatementUse use(*stmt);
     sqlite3_bind_text(use.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
     const int rc = sqlite3_step(use.get());
-    if (rc == SQLITE_DONE) return std::optional<SchemaDefinition>{};
+    if (rc == SQLITE_DONE) return std::shared_ptr<const SchemaDefinition>{};
     if (rc != SQLITE_ROW) return storage_error("cannot read schema " + std::string(name));
-    auto schema = decode_schema(use.get());
-    if (!schema) return std::move(schema).error();
-    return std::optional<SchemaDefinition>{std::move(*schema)};
+    const std::string_view text = column_text(use.get());
+    auto& parsed = parsed_schemas[std::string(name)];
+    if (!parsed.schema || parsed.definition != text) {
+      auto schema = parse_stored(text);
+      if (!schema) {
+        parsed_schemas.erase(std::string(name));
+        return std::move(schema).error();
+      }
+      parsed.definition = text;
+      parsed.schema = std::make_shared<const SchemaDefinition>(std::move(*schema));
+    }
+    if (!has_named_readers(*parsed.schema)) return parsed.schema;
+    auto resolved = std::make_shared<SchemaDefinition>(*parsed.schema);
+    resolve_reader_names(*resolved);
+    return std::shared_ptr<const SchemaDefinition>(std::move(resolved));
   }
 
-  NetworkResult<SchemaDefinition> decode_schema(sqlite3_stmt* stmt) const {
+  static std::string_view column_text(sqlite3_stmt* stmt) {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0));
-    auto schema = parse_schema(std::string_view(text != nullptr ? text : "", size));
+    return {text != nullptr ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, 0))};
+  }
+
+  static bool has_named_readers(const SchemaDefinition& schema) {
+    for (const auto& field : schema.fields)
+      if (!field.policy.named_readers.empty()) return true;
+    return false;
+  }
+
+  NetworkResult<SchemaDefinition> parse_stored(std::string_view text) const {
+    auto schema = parse_schema(text);
     // Only someone editing the file by hand gets here: say which file.
     if (!schema)
       return net::make_error(net::ErrorKind::Message,
                              "stored schema in " + file.string() + " is unreadable: " + schema.error().message);
-    resolve_reader_names(*schema);
+    return schema;
+  }
+
+  NetworkResult<SchemaDefinition> decode_schema(sqlite3_stmt* stmt) const {
+    auto schema = parse_stored(column_text(stmt));
+    if (schema) resolve_reader_names(*schema);
     return schema;
   }
 
@@ -634,9 +687,7 @@ struct SqliteStore::Impl {
     Json row = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, /*allow_exceptions=*/false);
     // Rows are written by this store only; a broken one was edited by hand. Skipping it
     // would silently change answers, so say so.
-    if (!row.is_object())
-      return net::make_error(net::ErrorKind::Message,
-                             "a stored row of " + schema.name + " in " + file.string() + " is not a JSON object");
+    if (!row.is_object()) return not_an_object(schema);
     return row;
   }
 
@@ -651,12 +702,19 @@ struct SqliteStore::Impl {
 
   // The statement query_page steps (`prefix` "EXPLAIN QUERY PLAN " for explain_query),
   // with every value but ?1, the row id to start after, bound.
+  // `columns`, if any, follow id and json in what it selects.
   NetworkResult<sqlite3_stmt*> page_statement(const SchemaDefinition& schema, const std::vector<FilterClause>& clauses,
-                                              std::string_view prefix) {
-    auto indexes = current_indexes();
-    if (!indexes) return std::move(indexes).error();
-    const SqlFilter filter = build_sql_filter(schema, clauses, **indexes);
-    std::string sql = std::string(prefix) + "SELECT id, json FROM rows";
+                                              std::string_view prefix, std::string_view columns = {}) {
+    // Only a filter can use a field's index: without one, the indexes are not read.
+    static const std::unordered_set<std::string> kNoIndexes;
+    const std::unordered_set<std::string>* indexes = &kNoIndexes;
+    if (!clauses.empty()) {
+      auto current = current_indexes();
+      if (!current) return std::move(current).error();
+      indexes = *current;
+    }
+    const SqlFilter filter = build_sql_filter(schema, clauses, *indexes);
+    std::string sql = std::string(prefix) + "SELECT id, json" + std::string(columns) + " FROM rows";
     if (filter.index) sql += " INDEXED BY \"" + *filter.index + "\"";
     sql += " WHERE " + filter.where + " ORDER BY id";
     auto stmt = prepare(sql);
@@ -689,6 +747,10 @@ struct SqliteStore::Impl {
         return bad_input("filter." + clause.field + ": unknown field of schema " + schema.name + " (fields: " +
                          field_list(schema) + ")");
     if (max_rows == 0) return bad_input("max_rows: a page holds at least one row");
+    // With nothing to match in C++, SQLite hands over just the fields asked for: parsing
+    // whole rows was most of a query's cost.
+    if (clauses.empty())
+      if (auto columns = field_columns(fields)) return query_fields(schema, fields, *columns, after_row_id, max_rows, max_bytes);
 
     auto stmt = page_statement(schema, clauses, "");
     if (!stmt) return std::move(stmt).error();
@@ -722,6 +784,78 @@ struct SqliteStore::Impl {
       bytes += size;
       full = page.rows >= max_rows || bytes >= max_bytes;
     }
+  }
+
+  // ", json -> '$.\"f1\"', ...": what query_fields reads, or nullopt if a field's name
+  // cannot be spelled as a path or there is no field (then nothing would have SQLite
+  // check that a row is JSON).
+  static std::optional<std::string> field_columns(const std::vector<std::string>& fields) {
+    if (fields.empty()) return std::nullopt;
+    std::string columns;
+    for (const auto& field : fields) {
+      auto column = field_json(field);
+      if (!column) return std::nullopt;
+      columns += ", " + *column;
+    }
+    return columns;
+  }
+
+  // query_page without a filter: each row's fields as SQLite extracts them (columns 2...),
+  // its size read (column 1) but the row never parsed here. SQLite fails the step on a
+  // row that is not JSON; one that is JSON but not an object is told by its first byte.
+  NetworkResult<RowPage> query_fields(const SchemaDefinition& schema, const std::vector<std::string>& fields,
+                                      std::string_view columns, std::int64_t after_row_id, std::size_t max_rows,
+                                      std::size_t max_bytes) {
+    auto stmt = page_statement(schema, {}, "", columns);
+    if (!stmt) return std::move(stmt).error();
+    StatementUse use(*stmt);
+    sqlite3_bind_int64(use.get(), 1, after_row_id);
+
+    RowPage page;
+    page.columns.assign(fields.size(), Json::array());
+    std::size_t bytes = 0;
+    bool full = false;
+    for (;;) {
+      const int rc = sqlite3_step(use.get());
+      if (rc == SQLITE_DONE) return page;
+      // A row that is not JSON at all makes SQLite fail the step.
+      if (rc != SQLITE_ROW) return storage_error("cannot query " + schema.name);
+      if (full) {
+        page.more = true;
+        return page;
+      }
+      if (!starts_an_object(use.get())) return not_an_object(schema);
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        const int column = static_cast<int>(i) + 2;
+        if (sqlite3_column_type(use.get(), column) == SQLITE_NULL) {
+          page.columns[i].push_back(nullptr);  // a field the row lacks reads as null
+          continue;
+        }
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(use.get(), column));
+        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(use.get(), column));
+        Json value = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, false);
+        if (value.is_discarded()) return not_an_object(schema);
+        page.columns[i].push_back(std::move(value));
+      }
+      page.rows += 1;
+      page.last_row_id = sqlite3_column_int64(use.get(), 0);
+      bytes += static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 1));
+      full = page.rows >= max_rows || bytes >= max_bytes;
+    }
+  }
+
+  // Whether column 1 (a row's JSON, valid JSON) is an object: its first byte past any
+  // whitespace is '{'.
+  static bool starts_an_object(sqlite3_stmt* stmt) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+    if (text == nullptr) return false;
+    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') ++text;
+    return *text == '{';
+  }
+
+  NetworkError not_an_object(const SchemaDefinition& schema) const {
+    return net::make_error(net::ErrorKind::Message,
+                           "a stored row of " + schema.name + " in " + file.string() + " is not a JSON object");
   }
 
   NetworkResult<std::vector<Json>> query(const SchemaDefinition& schema, const std::vector<std::string>& fields,
@@ -790,6 +924,11 @@ NetworkResult<std::vector<SchemaDefinition>> SqliteStore::list_schemas() {
 NetworkResult<std::optional<SchemaDefinition>> SqliteStore::get_schema(std::string_view name) {
   std::lock_guard lock(impl_->mutex);
   return impl_->get_schema(name);
+}
+
+NetworkResult<std::shared_ptr<const SchemaDefinition>> SqliteStore::find_schema(std::string_view name) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->find_schema(name);
 }
 
 NetworkResult<std::size_t> SqliteStore::insert_rows(std::string_view schema_name, const Json& rows) {

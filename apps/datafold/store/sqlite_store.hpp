@@ -132,6 +132,9 @@ class SqliteStore {
 
   // The schema called `name`, or nullopt if there is none.
   net::NetworkResult<std::optional<SchemaDefinition>> get_schema(std::string_view name);
+  // The same, shared and read-only, or null if there is none: what a query reads, per
+  // request. The store parses a schema again only when its stored text changed.
+  net::NetworkResult<std::shared_ptr<const SchemaDefinition>> find_schema(std::string_view name);
 
   // Inserts `rows` (one JSON object {field: value}, or an array of them) into schema
   // `schema_name`; returns how many were written. All or nothing: Config naming the row

@@ -74,7 +74,7 @@ net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, co
                                  const net::PageRequest& page) {
   const auto after = row_id_of(page.position);
   if (!after) return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "not a position of this store"));
-  auto found = store.get_schema(query.schema_name);
+  auto found = store.find_schema(query.schema_name);
   if (!found)
     return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "store error: " + found.error().message));
   if (!*found)
