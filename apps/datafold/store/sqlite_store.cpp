@@ -255,15 +255,13 @@ struct SqliteStore::Impl {
   // The indexes on rows, as of schema_version (any process's schema change bumps it).
   std::unordered_set<std::string> indexes;
   std::optional<std::int64_t> indexes_version;
-  // Each schema as last parsed, with the stored text it was parsed from: a query reads
-  // the text (one indexed lookup) but parses it again only when it changed, whoever
-  // changed it. Parsing was most of a query's cost. Named readers are not resolved
-  // here: the trust store can rename them at any time.
-  struct ParsedSchema {
-    std::string definition;
-    std::shared_ptr<const SchemaDefinition> schema;
-  };
-  std::unordered_map<std::string, ParsedSchema> parsed_schemas;
+  // Each schema as last read and parsed (null: there is none), for as long as no other
+  // connection has committed (PRAGMA data_version, which any other process's write
+  // moves) and this one has stored no schema: a query neither parses its schema nor
+  // reads it from the table. Parsing was most of a query's cost. Named readers are not
+  // resolved here: the trust store can rename them at any time.
+  std::unordered_map<std::string, std::shared_ptr<const SchemaDefinition>> parsed_schemas;
+  std::optional<std::int64_t> parsed_schemas_version;
 
   NetworkError storage_error(std::string_view what) const {
     return net::make_error(net::ErrorKind::Message,
@@ -422,6 +420,27 @@ struct SqliteStore::Impl {
 
   // The schema called `name` with its named readers resolved now; null if there is none.
   NetworkResult<std::shared_ptr<const SchemaDefinition>> find_schema(std::string_view name) {
+    auto version = data_version();
+    if (!version) return std::move(version).error();
+    if (parsed_schemas_version != *version) {
+      parsed_schemas.clear();
+      parsed_schemas_version = *version;
+    }
+    auto found = parsed_schemas.find(std::string(name));
+    if (found == parsed_schemas.end()) {
+      auto schema = read_schema(name);
+      if (!schema) return std::move(schema).error();
+      found = parsed_schemas.emplace(std::string(name), std::move(*schema)).first;
+    }
+    const auto& parsed = found->second;
+    if (!parsed || !has_named_readers(*parsed)) return parsed;
+    auto resolved = std::make_shared<SchemaDefinition>(*parsed);
+    resolve_reader_names(*resolved);
+    return std::shared_ptr<const SchemaDefinition>(std::move(resolved));
+  }
+
+  // The schema called `name` as stored, parsed; null if there is none.
+  NetworkResult<std::shared_ptr<const SchemaDefinition>> read_schema(std::string_view name) {
     auto stmt = prepare("SELECT definition FROM schemas WHERE name = ?1");
     if (!stmt) return std::move(stmt).error();
     StatementUse use(*stmt);
@@ -429,21 +448,18 @@ struct SqliteStore::Impl {
     const int rc = sqlite3_step(use.get());
     if (rc == SQLITE_DONE) return std::shared_ptr<const SchemaDefinition>{};
     if (rc != SQLITE_ROW) return storage_error("cannot read schema " + std::string(name));
-    const std::string_view text = column_text(use.get());
-    auto& parsed = parsed_schemas[std::string(name)];
-    if (!parsed.schema || parsed.definition != text) {
-      auto schema = parse_stored(text);
-      if (!schema) {
-        parsed_schemas.erase(std::string(name));
-        return std::move(schema).error();
-      }
-      parsed.definition = text;
-      parsed.schema = std::make_shared<const SchemaDefinition>(std::move(*schema));
-    }
-    if (!has_named_readers(*parsed.schema)) return parsed.schema;
-    auto resolved = std::make_shared<SchemaDefinition>(*parsed.schema);
-    resolve_reader_names(*resolved);
-    return std::shared_ptr<const SchemaDefinition>(std::move(resolved));
+    auto schema = parse_stored(column_text(use.get()));
+    if (!schema) return std::move(schema).error();
+    return std::shared_ptr<const SchemaDefinition>(std::make_shared<const SchemaDefinition>(std::move(*schema)));
+  }
+
+  // Moves whenever another connection commits a change to the database.
+  NetworkResult<std::int64_t> data_version() {
+    auto stmt = prepare("PRAGMA data_version");
+    if (!stmt) return std::move(stmt).error();
+    StatementUse use(*stmt);
+    if (sqlite3_step(use.get()) != SQLITE_ROW) return storage_error("cannot read the data version");
+    return sqlite3_column_int64(use.get(), 0);
   }
 
   static std::string_view column_text(sqlite3_stmt* stmt) {
@@ -503,6 +519,7 @@ struct SqliteStore::Impl {
     if (!text) return bad_input("schema " + schema.name + ": a name is not valid UTF-8");
     Transaction tx(*this);
     if (auto r = tx.begin(); !r) return r;
+    parsed_schemas.clear();  // this connection's own writes do not move data_version
     auto stmt = prepare(
         "INSERT INTO schemas (name, definition) VALUES (?1, ?2) "
         "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition");
