@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -67,6 +68,15 @@ std::int64_t unzigzag(std::uint64_t v) {
 // Back to front (wire_writer.hpp): each message's fields are written last field
 // first, and a message field's content before its length and tag.
 
+// A container at kMaxValueDepth goes as null, and `too_deep` is set (value_codec.cpp's
+// rule). True if it was cut.
+bool cut_too_deep(WireWriter& w, int depth, bool& too_deep) {
+  if (depth < kMaxValueDepth) return false;
+  w.varint_field(value::kNull, 0);
+  too_deep = true;
+  return true;
+}
+
 // The content of a Value message for `in`, as value_codec.cpp's encode_value
 // makes it: a container nested at kMaxValueDepth is written as null, and
 // `too_deep` is set.
@@ -105,11 +115,7 @@ void write_value(WireWriter& w, const Json& in, int depth, bool& too_deep) {
       return;
     }
     case value_t::array: {
-      if (depth >= kMaxValueDepth) {
-        w.varint_field(value::kNull, 0);
-        too_deep = true;
-        return;
-      }
+      if (cut_too_deep(w, depth, too_deep)) return;
       const auto& items = *in.get_ptr<const Json::array_t*>();
       const auto list = w.size();
       for (auto it = items.rbegin(); it != items.rend(); ++it) {
@@ -121,11 +127,7 @@ void write_value(WireWriter& w, const Json& in, int depth, bool& too_deep) {
       return;
     }
     case value_t::object: {
-      if (depth >= kMaxValueDepth) {
-        w.varint_field(value::kNull, 0);
-        too_deep = true;
-        return;
-      }
+      if (cut_too_deep(w, depth, too_deep)) return;
       // A std::map: in key order, the order the wire requires (here reversed).
       const auto& members = *in.get_ptr<const Json::object_t*>();
       const auto map = w.size();
@@ -219,60 +221,75 @@ void write_query_response(WireWriter& w, const QueryResponseMessage& m) {
 // Each reader returns false to decline: the protobuf path then reads the bytes and
 // either accepts them or says what is wrong with them.
 
-bool read_u32(WireReader& r, std::uint32_t& out) {
+// Calls on_field(reader, field, type) for each field of the message in `bytes`; it
+// reads the field's value. False at a malformed tag, at a field other than `repeated`
+// met twice, or as soon as on_field returns false.
+template <typename OnField>
+bool read_fields(std::string_view bytes, OnField&& on_field, std::uint32_t repeated = 0) {
+  WireReader r(bytes);
+  SeenFields seen;
+  while (!r.done()) {
+    std::uint32_t field = 0;
+    WireType type{};
+    if (!r.tag(field, type)) return false;
+    if (field != repeated && !seen.first(field)) return false;
+    if (!on_field(r, field, type)) return false;
+  }
+  return true;
+}
+
+bool read_u32(WireReader& r, WireType type, std::uint32_t& out) {
   std::uint64_t v = 0;
-  if (!r.varint(v) || v > std::numeric_limits<std::uint32_t>::max()) return false;
+  if (type != WireType::Varint || !r.varint(v) || v > std::numeric_limits<std::uint32_t>::max()) return false;
   out = static_cast<std::uint32_t>(v);
   return true;
 }
 
-bool read_text(WireReader& r, std::string_view& out) { return r.len(out) && is_valid_utf8(out); }
+bool read_bytes(WireReader& r, WireType type, std::string_view& out) { return type == WireType::Len && r.len(out); }
+
+bool read_text(WireReader& r, WireType type, std::string_view& out) {
+  return read_bytes(r, type, out) && is_valid_utf8(out);
+}
 
 bool read_value(std::string_view bytes, Json& out, int depth);
 
 bool read_list(std::string_view bytes, Json& out, int depth) {
   out = Json::array();
   auto& items = out.get_ref<Json::array_t&>();
-  WireReader r(bytes);
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    std::string_view item;
-    if (!r.tag(field, type) || field != kListValues || type != WireType::Len || !r.len(item)) return false;
-    items.emplace_back();
-    if (!read_value(item, items.back(), depth + 1)) return false;
-  }
-  return true;
+  return read_fields(
+      bytes,
+      [&](WireReader& r, std::uint32_t field, WireType type) {
+        std::string_view item;
+        if (field != kListValues || !read_bytes(r, type, item)) return false;
+        items.emplace_back();
+        return read_value(item, items.back(), depth + 1);
+      },
+      kListValues);
+}
+
+bool read_map_entry(std::string_view bytes, Json::object_t& members, int depth) {
+  std::string_view key;
+  std::optional<std::string_view> item;
+  const bool read = read_fields(bytes, [&](WireReader& r, std::uint32_t field, WireType type) {
+    if (field == kEntryKey) return read_text(r, type, key);
+    if (field == kEntryValue) return read_bytes(r, type, item.emplace());
+    return false;
+  });
+  if (!read || !item) return false;
+  auto [it, inserted] = members.try_emplace(std::string(key));
+  return inserted && read_value(*item, it->second, depth + 1);
 }
 
 bool read_map(std::string_view bytes, Json& out, int depth) {
   out = Json::object();
   auto& members = out.get_ref<Json::object_t&>();
-  WireReader r(bytes);
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    std::string_view entry;
-    if (!r.tag(field, type) || field != kMapEntries || type != WireType::Len || !r.len(entry)) return false;
-    WireReader e(entry);
-    SeenFields seen;
-    std::string_view key;
-    std::string_view item;
-    while (!e.done()) {
-      if (!e.tag(field, type) || type != WireType::Len || !seen.first(field)) return false;
-      if (field == kEntryKey) {
-        if (!read_text(e, key)) return false;
-      } else if (field == kEntryValue) {
-        if (!e.len(item)) return false;
-      } else {
-        return false;
-      }
-    }
-    if (!seen.has(kEntryValue)) return false;
-    auto [it, inserted] = members.try_emplace(std::string(key));
-    if (!inserted || !read_value(item, it->second, depth + 1)) return false;
-  }
-  return true;
+  return read_fields(
+      bytes,
+      [&](WireReader& r, std::uint32_t field, WireType type) {
+        std::string_view entry;
+        return field == kMapEntries && read_bytes(r, type, entry) && read_map_entry(entry, members, depth);
+      },
+      kMapEntries);
 }
 
 // The content of a Value message, as value_codec.cpp's decode_value reads it.
@@ -301,18 +318,18 @@ bool read_value(std::string_view bytes, Json& out, int depth) {
       out = std::bit_cast<double>(v);
       break;
     case value::kString:
-      if (type != WireType::Len || !read_text(r, s)) return false;
+      if (!read_text(r, type, s)) return false;
       out = std::string(s);
       break;
     case value::kBytes:
-      if (type != WireType::Len || !r.len(s)) return false;
+      if (!read_bytes(r, type, s)) return false;
       out = Json::binary(Json::binary_t::container_type(s.begin(), s.end()));
       break;
     case value::kList:
-      if (type != WireType::Len || depth >= kMaxValueDepth || !r.len(s) || !read_list(s, out, depth)) return false;
+      if (depth >= kMaxValueDepth || !read_bytes(r, type, s) || !read_list(s, out, depth)) return false;
       break;
     case value::kMap:
-      if (type != WireType::Len || depth >= kMaxValueDepth || !r.len(s) || !read_map(s, out, depth)) return false;
+      if (depth >= kMaxValueDepth || !read_bytes(r, type, s) || !read_map(s, out, depth)) return false;
       break;
     default:
       return false;
@@ -321,187 +338,153 @@ bool read_value(std::string_view bytes, Json& out, int depth) {
 }
 
 bool read_trust_proof(std::string_view bytes, TrustProof& out) {
-  WireReader r(bytes);
-  SeenFields seen;
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    if (!r.tag(field, type) || !seen.first(field)) return false;
+  bool has_key = false;
+  const bool read = read_fields(bytes, [&](WireReader& r, std::uint32_t field, WireType type) {
     std::string_view s;
     std::uint64_t v = 0;
     switch (field) {
       case trust_proof::kPublicKey: {
-        if (type != WireType::Len || !r.len(s)) return false;
+        if (!read_bytes(r, type, s)) return false;
         auto key = PublicKey::from_bytes({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
         if (!key) return false;
         out.public_key = *key;
-        break;
+        has_key = true;
+        return true;
       }
       case trust_proof::kSignature:
         // Ed25519 signatures are 64 bytes; the protobuf path refuses anything else.
-        if (type != WireType::Len || !r.len(s) || (!s.empty() && s.size() != 64)) return false;
+        if (!read_bytes(r, type, s) || (!s.empty() && s.size() != 64)) return false;
         out.signature.assign(s.begin(), s.end());
-        break;
+        return true;
       case trust_proof::kTrustDistance:
-        if (type != WireType::Varint || !read_u32(r, out.trust_distance)) return false;
-        break;
+        return read_u32(r, type, out.trust_distance);
       case trust_proof::kTimestampMs:
         if (type != WireType::Varint || !r.varint(v)) return false;
         out.timestamp_ms = static_cast<std::int64_t>(v);
-        break;
+        return true;
       default:
         return false;
     }
-  }
-  return seen.has(trust_proof::kPublicKey);
+  });
+  return read && has_key;
 }
 
 bool read_query_fields(std::string_view bytes, Query& out) {
-  WireReader r(bytes);
-  SeenFields seen;
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    if (!r.tag(field, type)) return false;
-    if (field != query::kFields && !seen.first(field)) return false;
-    std::string_view s;
-    switch (field) {
-      case query::kSchemaName:
-        if (type != WireType::Len || !read_text(r, s)) return false;
-        out.schema_name = s;
-        break;
-      case query::kFields:
-        if (type != WireType::Len || !read_text(r, s)) return false;
-        out.fields.emplace_back(s);
-        break;
-      case query::kPubKey:
-        if (type != WireType::Len || !read_text(r, s)) return false;
-        out.pub_key = s;
-        break;
-      case query::kTrustDistance:
-        if (type != WireType::Varint || !read_u32(r, out.trust_distance)) return false;
-        break;
-      case query::kFilter:
-        if (type != WireType::Len || !r.len(s) || !read_value(s, out.filter.emplace(), 0)) return false;
-        break;
-      case query::kLimit:
-        if (type != WireType::Varint || !read_u32(r, out.limit)) return false;
-        break;
-      case query::kCursor:
-        if (type != WireType::Len || !r.len(s)) return false;
-        out.cursor = s;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return read_fields(
+      bytes,
+      [&](WireReader& r, std::uint32_t field, WireType type) {
+        std::string_view s;
+        switch (field) {
+          case query::kSchemaName:
+            if (!read_text(r, type, s)) return false;
+            out.schema_name = s;
+            return true;
+          case query::kFields:
+            if (!read_text(r, type, s)) return false;
+            out.fields.emplace_back(s);
+            return true;
+          case query::kPubKey:
+            if (!read_text(r, type, s)) return false;
+            out.pub_key = s;
+            return true;
+          case query::kTrustDistance:
+            return read_u32(r, type, out.trust_distance);
+          case query::kFilter:
+            return read_bytes(r, type, s) && read_value(s, out.filter.emplace(), 0);
+          case query::kLimit:
+            return read_u32(r, type, out.limit);
+          case query::kCursor:
+            if (!read_bytes(r, type, s)) return false;
+            out.cursor = s;
+            return true;
+          default:
+            return false;
+        }
+      },
+      query::kFields);
 }
 
 bool read_query_request(std::string_view bytes, QueryMessage& out) {
-  WireReader r(bytes);
-  SeenFields seen;
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    if (!r.tag(field, type) || !seen.first(field)) return false;
+  bool has_query = false;
+  bool has_proof = false;
+  const bool read = read_fields(bytes, [&](WireReader& r, std::uint32_t field, WireType type) {
     std::string_view s;
     switch (field) {
       case query_request::kQuery:
-        if (type != WireType::Len || !r.len(s) || !read_query_fields(s, out.query)) return false;
-        break;
+        return (has_query = read_bytes(r, type, s) && read_query_fields(s, out.query));
       case query_request::kTrustProof:
-        if (type != WireType::Len || !r.len(s) || !read_trust_proof(s, out.trust_proof)) return false;
-        break;
+        return (has_proof = read_bytes(r, type, s) && read_trust_proof(s, out.trust_proof));
       case query_request::kStreamWindow:
-        if (type != WireType::Varint || !read_u32(r, out.stream_window)) return false;
-        break;
+        return read_u32(r, type, out.stream_window);
       default:
         return false;
     }
-  }
-  return seen.has(query_request::kQuery) && seen.has(query_request::kTrustProof);
+  });
+  return read && has_query && has_proof;
 }
 
 bool read_schema_error(std::string_view bytes, SchemaError& out) {
-  WireReader r(bytes);
-  SeenFields seen;
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    if (!r.tag(field, type) || !seen.first(field)) return false;
+  return read_fields(bytes, [&](WireReader& r, std::uint32_t field, WireType type) {
     std::uint64_t v = 0;
     std::string_view s;
     if (field == schema_error::kKind) {
       if (type != WireType::Varint || !r.varint(v) || v > static_cast<std::uint64_t>(SchemaError::Kind::MappingError))
         return false;
       out.kind = static_cast<SchemaError::Kind>(v);
-    } else if (field == schema_error::kMessage) {
-      if (type != WireType::Len || !read_text(r, s)) return false;
-      out.message = s;
-    } else {
-      return false;
+      return true;
     }
-  }
-  return true;
+    if (field == schema_error::kMessage) {
+      if (!read_text(r, type, s)) return false;
+      out.message = s;
+      return true;
+    }
+    return false;
+  });
 }
 
 bool read_field_result(std::string_view bytes, FieldResult& out) {
-  WireReader r(bytes);
-  SeenFields seen;
-  bool outcome = false;
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
+  bool has_outcome = false;
+  const bool read = read_fields(bytes, [&](WireReader& r, std::uint32_t field, WireType type) {
     std::string_view s;
-    if (!r.tag(field, type) || !seen.first(field) || type != WireType::Len) return false;
     if (field == field_result::kField) {
-      if (!read_text(r, s)) return false;
+      if (!read_text(r, type, s)) return false;
       out.field = s;
-    } else if (field == field_result::kValue || field == field_result::kError) {
-      if (outcome || !r.len(s)) return false;
-      outcome = true;
-      if (field == field_result::kValue ? !read_value(s, out.outcome.emplace<Json>(), 0)
-                                        : !read_schema_error(s, out.outcome.emplace<SchemaError>()))
-        return false;
-    } else {
-      return false;
+      return true;
     }
-  }
-  return outcome;
+    // One of a oneof: a second would replace the first in protobuf's reading.
+    if ((field != field_result::kValue && field != field_result::kError) || has_outcome || !read_bytes(r, type, s))
+      return false;
+    has_outcome = true;
+    return field == field_result::kValue ? read_value(s, out.outcome.emplace<Json>(), 0)
+                                         : read_schema_error(s, out.outcome.emplace<SchemaError>());
+  });
+  return read && has_outcome;
 }
 
 bool read_query_response(std::string_view bytes, QueryResponseMessage& out) {
-  WireReader r(bytes);
-  SeenFields seen;
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    if (!r.tag(field, type)) return false;
-    if (field != query_response::kResults && !seen.first(field)) return false;
-    std::string_view s;
-    std::uint64_t v = 0;
-    switch (field) {
-      case query_response::kResults:
-        if (type != WireType::Len || !r.len(s) || !read_field_result(s, out.result.results.emplace_back()))
-          return false;
-        break;
-      case query_response::kPart:
-        if (type != WireType::Varint || !read_u32(r, out.part)) return false;
-        break;
-      case query_response::kMore:
-        if (type != WireType::Varint || !r.varint(v)) return false;
-        out.more = v != 0;
-        break;
-      case query_response::kCursor:
-        if (type != WireType::Len || !r.len(s)) return false;
-        out.result.cursor = s;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return read_fields(
+      bytes,
+      [&](WireReader& r, std::uint32_t field, WireType type) {
+        std::string_view s;
+        std::uint64_t v = 0;
+        switch (field) {
+          case query_response::kResults:
+            return read_bytes(r, type, s) && read_field_result(s, out.result.results.emplace_back());
+          case query_response::kPart:
+            return read_u32(r, type, out.part);
+          case query_response::kMore:
+            if (type != WireType::Varint || !r.varint(v)) return false;
+            out.more = v != 0;
+            return true;
+          case query_response::kCursor:
+            if (!read_bytes(r, type, s)) return false;
+            out.result.cursor = s;
+            return true;
+          default:
+            return false;
+        }
+      },
+      query_response::kResults);
 }
 
 std::optional<Uuid> uuid_of(std::string_view bytes) {
@@ -536,34 +519,26 @@ bool append_hot_envelope(const Message& message, std::string& out, bool framed) 
 }
 
 std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes) {
-  WireReader r(text_of(bytes));
-  SeenFields seen;
   std::string_view id;
   std::string_view related;
   std::string_view body;
   std::uint32_t body_field = 0;
-  while (!r.done()) {
-    std::uint32_t field = 0;
-    WireType type{};
-    std::string_view s;
-    if (!r.tag(field, type) || type != WireType::Len || !seen.first(field) || !r.len(s)) return std::nullopt;
+  const bool read = read_fields(text_of(bytes), [&](WireReader& r, std::uint32_t field, WireType type) {
     switch (field) {
       case envelope::kMessageId:
-        id = s;
-        break;
+        return read_bytes(r, type, id);
       case envelope::kRelatedMessageId:
-        related = s;
-        break;
+        return read_bytes(r, type, related);
       case envelope::kQuery:
       case envelope::kQueryResponse:
-        if (body_field != 0) return std::nullopt;  // a oneof set twice
+        if (body_field != 0) return false;  // a oneof set twice
         body_field = field;
-        body = s;
-        break;
+        return read_bytes(r, type, body);
       default:
-        return std::nullopt;
+        return false;  // another message, or a field this decoder does not know
     }
-  }
+  });
+  if (!read) return std::nullopt;
   const auto message_id = uuid_of(id);
   if (!message_id) return std::nullopt;
   std::optional<Uuid> related_id;

@@ -75,7 +75,6 @@ class SeenFields {
     seen_ |= bit;
     return true;
   }
-  bool has(std::uint32_t field) const noexcept { return field < 64 && (seen_ & (std::uint64_t{1} << field)) != 0; }
 
  private:
   std::uint64_t seen_ = 0;

@@ -765,47 +765,49 @@ struct SqliteStore::Impl {
                          field_list(schema) + ")");
     if (max_rows == 0) return bad_input("max_rows: a page holds at least one row");
     // With nothing to match in C++, SQLite hands over just the fields asked for: parsing
-    // whole rows was most of a query's cost.
-    if (clauses.empty())
-      if (auto columns = field_columns(fields)) return query_fields(schema, fields, *columns, after_row_id, max_rows, max_bytes);
+    // whole rows was most of a query's cost. With a filter, rows are parsed and matched.
+    const auto extracted = clauses.empty() ? field_columns(fields) : std::nullopt;
 
-    auto stmt = page_statement(schema, clauses, "");
+    auto stmt = page_statement(schema, clauses, "", extracted ? *extracted : std::string_view{});
     if (!stmt) return std::move(stmt).error();
     StatementUse use(*stmt);
     sqlite3_bind_int64(use.get(), 1, after_row_id);
 
-    static const Json kNull;
     RowPage page;
     page.columns.assign(fields.size(), Json::array());
     std::size_t bytes = 0;
     bool full = false;
+    std::optional<Json> row;
     for (;;) {
       const int rc = sqlite3_step(use.get());
       if (rc == SQLITE_DONE) return page;
+      // A row that is not JSON at all makes SQLite fail the step when it extracts.
       if (rc != SQLITE_ROW) return storage_error("cannot query " + schema.name);
-      auto parsed = stored_row(schema, use.get());
-      if (!parsed) return std::move(parsed).error();
-      const Json& row = *parsed;
-      const auto size = static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 1));
-      if (!matches(clauses, row)) continue;
+      if (!extracted) {
+        auto parsed = stored_row(schema, use.get());
+        if (!parsed) return std::move(parsed).error();
+        if (!matches(clauses, *parsed)) continue;
+        row = std::move(*parsed);
+      }
       if (full) {
         page.more = true;
         return page;
       }
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        const auto it = row.find(fields[i]);
-        page.columns[i].push_back(it == row.end() ? kNull : *it);
+      if (!extracted) {
+        add_fields(*row, fields, page);
+      } else if (auto added = add_extracted(schema, use.get(), page); !added) {
+        return std::move(added).error();
       }
       page.rows += 1;
       page.last_row_id = sqlite3_column_int64(use.get(), 0);
-      bytes += size;
+      bytes += static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 1));
       full = page.rows >= max_rows || bytes >= max_bytes;
     }
   }
 
-  // ", json -> '$.\"f1\"', ...": what query_fields reads, or nullopt if a field's name
-  // cannot be spelled as a path or there is no field (then nothing would have SQLite
-  // check that a row is JSON).
+  // ", json -> '$.\"f1\"', ...": the columns add_extracted reads, or nullopt if a field's
+  // name cannot be spelled as a path or there is no field (then nothing would have
+  // SQLite check that a row is JSON).
   static std::optional<std::string> field_columns(const std::vector<std::string>& fields) {
     if (fields.empty()) return std::nullopt;
     std::string columns;
@@ -817,47 +819,31 @@ struct SqliteStore::Impl {
     return columns;
   }
 
-  // query_page without a filter: each row's fields as SQLite extracts them (columns 2...),
-  // its size read (column 1) but the row never parsed here. SQLite fails the step on a
-  // row that is not JSON; one that is JSON but not an object is told by its first byte.
-  NetworkResult<RowPage> query_fields(const SchemaDefinition& schema, const std::vector<std::string>& fields,
-                                      std::string_view columns, std::int64_t after_row_id, std::size_t max_rows,
-                                      std::size_t max_bytes) {
-    auto stmt = page_statement(schema, {}, "", columns);
-    if (!stmt) return std::move(stmt).error();
-    StatementUse use(*stmt);
-    sqlite3_bind_int64(use.get(), 1, after_row_id);
+  // Appends to `page`'s columns the fields SQLite extracted from `stmt`'s row (columns
+  // 2...). SQLite fails the step on a row that is not JSON; one that is JSON but not an
+  // object is told by its first byte.
+  NetworkResult<void> add_extracted(const SchemaDefinition& schema, sqlite3_stmt* stmt, RowPage& page) const {
+    if (!starts_an_object(stmt)) return not_an_object(schema);
+    for (std::size_t i = 0; i < page.columns.size(); ++i) {
+      const int column = static_cast<int>(i) + 2;
+      if (sqlite3_column_type(stmt, column) == SQLITE_NULL) {
+        page.columns[i].push_back(nullptr);  // a field the row lacks reads as null
+        continue;
+      }
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+      const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
+      Json value = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, false);
+      if (value.is_discarded()) return not_an_object(schema);
+      page.columns[i].push_back(std::move(value));
+    }
+    return {};
+  }
 
-    RowPage page;
-    page.columns.assign(fields.size(), Json::array());
-    std::size_t bytes = 0;
-    bool full = false;
-    for (;;) {
-      const int rc = sqlite3_step(use.get());
-      if (rc == SQLITE_DONE) return page;
-      // A row that is not JSON at all makes SQLite fail the step.
-      if (rc != SQLITE_ROW) return storage_error("cannot query " + schema.name);
-      if (full) {
-        page.more = true;
-        return page;
-      }
-      if (!starts_an_object(use.get())) return not_an_object(schema);
-      for (std::size_t i = 0; i < fields.size(); ++i) {
-        const int column = static_cast<int>(i) + 2;
-        if (sqlite3_column_type(use.get(), column) == SQLITE_NULL) {
-          page.columns[i].push_back(nullptr);  // a field the row lacks reads as null
-          continue;
-        }
-        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(use.get(), column));
-        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(use.get(), column));
-        Json value = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, false);
-        if (value.is_discarded()) return not_an_object(schema);
-        page.columns[i].push_back(std::move(value));
-      }
-      page.rows += 1;
-      page.last_row_id = sqlite3_column_int64(use.get(), 0);
-      bytes += static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 1));
-      full = page.rows >= max_rows || bytes >= max_bytes;
+  // Appends `row`'s `fields` to `page`'s columns (null for one it lacks).
+  static void add_fields(const Json& row, const std::vector<std::string>& fields, RowPage& page) {
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const auto it = row.find(fields[i]);
+      page.columns[i].push_back(it == row.end() ? Json() : *it);
     }
   }
 
