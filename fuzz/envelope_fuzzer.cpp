@@ -3,7 +3,7 @@
 // and whatever decodes must re-encode to bytes that decode again and
 // re-encode identically, framed or not. And the hot codec (core/hot_codec.hpp)
 // agrees with protobuf's path: an envelope it takes, protobuf's takes too, to the
-// same message.
+// same message, and what it writes is protobuf's bytes.
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstddef>
@@ -53,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)related_message_id(message);
 
   const std::string once = encode_envelope(message);
+  check(once == detail::encode_envelope_by_protobuf(message));  // the hot encoder writes protobuf's bytes
   auto again = decode_envelope(bytes_of(once));
   check(again.ok());
   check(type_of(*again) == type_of(message));

@@ -19,18 +19,19 @@ class WireReader {
 
   bool done() const noexcept { return p_ == end_; }
 
-  // The next field's number and wire type. False at a malformed or zero tag.
+  // The next field's number and wire type. False at a malformed or zero tag, or one
+  // longer than the five bytes protobuf reads a tag in.
   bool tag(std::uint32_t& field, WireType& type) noexcept {
     std::uint64_t key = 0;
-    if (!varint(key) || key > 0xFFFFFFFFu) return false;
+    if (!varint(key, 5) || key > 0xFFFFFFFFu) return false;
     field = static_cast<std::uint32_t>(key >> 3);
     type = static_cast<WireType>(key & 7);
     return field != 0;
   }
-  // At most ten bytes, the tenth no more than 1 (a uint64).
-  bool varint(std::uint64_t& out) noexcept {
+  // At most ten bytes, the tenth no more than 1 (a uint64); at most `max_bytes`.
+  bool varint(std::uint64_t& out, int max_bytes = 10) noexcept {
     std::uint64_t v = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
+    for (int i = 0, shift = 0; i < max_bytes; ++i, shift += 7) {
       if (p_ == end_) return false;
       const std::uint8_t byte = *p_++;
       if (shift == 63 && byte > 1) return false;
@@ -49,10 +50,11 @@ class WireReader {
     p_ += 8;
     return true;
   }
-  // A length-delimited field's content.
+  // A length-delimited field's content. Its length in at most five bytes and below
+  // 2^31, as protobuf reads one.
   bool len(std::string_view& out) noexcept {
     std::uint64_t n = 0;
-    if (!varint(n) || n > static_cast<std::uint64_t>(end_ - p_)) return false;
+    if (!varint(n, 5) || n > 0x7FFFFFFFu || n > static_cast<std::uint64_t>(end_ - p_)) return false;
     out = {reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n)};
     p_ += n;
     return true;

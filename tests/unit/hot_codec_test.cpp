@@ -47,7 +47,8 @@ class Random {
     static const char* const kInvalid[] = {"\xff\xfe", "a\xc3", "\xed\xa0\x80"};
     if (below(40) == 0) return kInvalid[below(std::size(kInvalid))];
     if (coin()) return kValid[below(std::size(kValid))];
-    std::string s(below(40), 'x');
+    // Now and then long enough for a three-byte length.
+    std::string s(below(200) == 0 ? 16384 + below(5000) : below(40), 'x');
     for (auto& c : s) c = static_cast<char>(32 + below(95));
     return s;
   }
@@ -193,6 +194,50 @@ TEST(HotCodec, AValueTooDeepGoesAsThatFieldsErrorAndAFilterIsCutAsProtobufsPathD
   QueryMessage query;
   query.query.filter = nested_lists(kMaxValueDepth + 3);
   EXPECT_EQ(hot_bytes(query), encode_envelope_by_protobuf(query));
+}
+
+Json nested_maps(int levels) {
+  Json j = "leaf";
+  for (int i = 0; i < levels; ++i) j = Json{{"k", std::move(j)}};
+  return j;
+}
+
+TEST(HotCodec, MapsAtTheDepthLimitAndEveryErrorKindTravelAsProtobufsPathSendsThem) {
+  QueryResponseMessage response;
+  response.message_id = Uuid::random();
+  response.query_id = Uuid::random();
+  response.result.results.push_back({"deep", nested_maps(kMaxValueDepth + 1)});
+  response.result.results.push_back({"edge", nested_maps(kMaxValueDepth)});
+  for (int kind = 0; kind <= static_cast<int>(SchemaError::Kind::MappingError); ++kind)
+    response.result.results.push_back({"e", SchemaError{static_cast<SchemaError::Kind>(kind), "why"}});
+  const std::string bytes = hot_bytes(response);
+  EXPECT_EQ(bytes, encode_envelope_by_protobuf(response));
+  EXPECT_EQ(hot_reading(bytes_of(bytes)), protobuf_reading(bytes_of(bytes)));
+  auto read = decode_envelope(bytes_of(bytes));
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(std::get<QueryResponseMessage>(*read).result.results[1].value(), nested_maps(kMaxValueDepth));
+}
+
+// Protobuf reads a tag in at most five bytes and a length in at most five, below 2^31;
+// longer ones (zero-padded, so the value is the same) make it refuse the envelope, and
+// the hot decoder must not take them either.
+TEST(HotCodec, OverlongTagsAndLengthsAreRefusedAsProtobufRefusesThem) {
+  QueryMessage query;
+  query.query_id = Uuid::random();
+  query.query.schema_name = "S";
+  const std::string bytes = hot_bytes(query);
+  ASSERT_EQ(bytes.substr(0, 2), std::string("\x0a\x10", 2));  // message_id: tag 1, length 16
+  const std::string padded_tag = std::string("\x8a\x80\x80\x80\x80\x00", 6) + bytes.substr(1);
+  const std::string padded_length = std::string("\x0a\x90\x80\x80\x80\x80\x00", 7) + bytes.substr(2);
+  const std::string five_byte_length = std::string("\x0a\x90\x80\x80\x80\x00", 6) + bytes.substr(2);
+  for (const auto& damaged : {padded_tag, padded_length}) {
+    EXPECT_FALSE(decode_hot_envelope(bytes_of(damaged)).has_value());
+    EXPECT_FALSE(decode_envelope(bytes_of(damaged)).ok());
+    EXPECT_EQ(protobuf_reading(bytes_of(damaged)).rfind("refused", 0), 0u);
+  }
+  // Five bytes is still protobuf's: both read it.
+  EXPECT_EQ(hot_reading(bytes_of(five_byte_length)), protobuf_reading(bytes_of(five_byte_length)));
+  EXPECT_NE(hot_reading(bytes_of(five_byte_length)), "declined");
 }
 
 TEST(HotCodec, OtherMessagesAreLeftToProtobuf) {

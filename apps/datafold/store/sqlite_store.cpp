@@ -90,11 +90,21 @@ std::optional<std::string> sql_literal(std::string_view text) {
   return out + "'";
 }
 
+// Whether SQLite's path '$."field"' finds top-level key `field` in a stored row. Its
+// paths cannot escape a double quote, and SQLite 3.40 compares a key's text as written,
+// escapes included, so a name JSON writes with an escape (a backslash, a control
+// character) is never found.
+bool path_finds(std::string_view field) {
+  for (const unsigned char c : field)
+    if (c == '"' || c == '\\' || c < 0x20) return false;
+  return true;
+}
+
 // The JSON text of top-level key `field` (SQL NULL when the row lacks it): SQLite's `->`,
 // which keeps a value's type where json_extract would turn true into 1. Nullopt for a
-// name no path can spell (see field_expression).
+// name no path finds.
 std::optional<std::string> field_json(std::string_view field) {
-  if (field.find('"') != std::string_view::npos) return std::nullopt;
+  if (!path_finds(field)) return std::nullopt;
   auto path = sql_literal("$.\"" + std::string(field) + "\"");
   if (!path) return std::nullopt;
   return "json -> " + *path;
@@ -102,9 +112,10 @@ std::optional<std::string> field_json(std::string_view field) {
 
 // json_extract of top-level key `field`, spelled exactly as the field indexes spell it
 // (SQLite matches an expression index by its text). Quoting keeps dots and brackets in a
-// name literal; SQLite's paths cannot escape a double quote, so such a name gets nothing.
+// name literal; a name no path finds (path_finds) gets nothing, and its filters are
+// checked on the parsed rows alone.
 std::optional<std::string> field_expression(std::string_view field) {
-  if (field.find('"') != std::string_view::npos) return std::nullopt;
+  if (!path_finds(field)) return std::nullopt;
   auto path = sql_literal("$.\"" + std::string(field) + "\"");
   if (!path) return std::nullopt;
   return "json_extract(json, " + *path + ")";
@@ -255,7 +266,7 @@ struct SqliteStore::Impl {
   // The indexes on rows, as of schema_version (any process's schema change bumps it).
   std::unordered_set<std::string> indexes;
   std::optional<std::int64_t> indexes_version;
-  // Each schema as last read and parsed (null: there is none), for as long as no other
+  // Each existing schema as last read and parsed, for as long as no other
   // connection has committed (PRAGMA data_version, which any other process's write
   // moves) and this one has stored no schema: a query neither parses its schema nor
   // reads it from the table. Parsing was most of a query's cost. Named readers are not
@@ -430,10 +441,12 @@ struct SqliteStore::Impl {
     if (found == parsed_schemas.end()) {
       auto schema = read_schema(name);
       if (!schema) return std::move(schema).error();
+      // Only schemas that exist are kept: the names asked for are a peer's to choose.
+      if (!*schema) return schema;
       found = parsed_schemas.emplace(std::string(name), std::move(*schema)).first;
     }
     const auto& parsed = found->second;
-    if (!parsed || !has_named_readers(*parsed)) return parsed;
+    if (!has_named_readers(*parsed)) return parsed;
     auto resolved = std::make_shared<SchemaDefinition>(*parsed);
     resolve_reader_names(*resolved);
     return std::shared_ptr<const SchemaDefinition>(std::move(resolved));
@@ -805,11 +818,14 @@ struct SqliteStore::Impl {
     }
   }
 
-  // ", json -> '$.\"f1\"', ...": the columns add_extracted reads, or nullopt if a field's
-  // name cannot be spelled as a path or there is no field (then nothing would have
-  // SQLite check that a row is JSON).
+  // ", json -> '$.\"f1\"', ...": the columns add_extracted reads, or nullopt if no path
+  // finds a field's name, or there is no field (then nothing would have SQLite check
+  // that a row is JSON).
   static std::optional<std::string> field_columns(const std::vector<std::string>& fields) {
-    if (fields.empty()) return std::nullopt;
+    // Each field is a column, and SQLite allows 2000; a query naming many fields (or one
+    // many times) is read by parsing rows instead.
+    constexpr std::size_t kMaxExtractedFields = 64;
+    if (fields.empty() || fields.size() > kMaxExtractedFields) return std::nullopt;
     std::string columns;
     for (const auto& field : fields) {
       auto column = field_json(field);
