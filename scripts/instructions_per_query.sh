@@ -59,8 +59,9 @@ per_query() {
   python3 - "$@" <<'PY'
 import json, re, sys
 dump, report, path = sys.argv[1:]
-# "totals:" sums the costs in this dump: the window's. ("summary:" counts from the
-# start of the program, handshakes and start-up included.)
+# "totals:" sums the costs in this dump: the window's, every thread's. ("summary:"
+# also counts what the other threads did before the window opened: start-up and
+# handshakes.)
 total = None
 with open(dump) as f:
     for line in f:

@@ -133,7 +133,8 @@ class SqliteStore {
   // The schema called `name`, or nullopt if there is none.
   net::NetworkResult<std::optional<SchemaDefinition>> get_schema(std::string_view name);
   // The same, shared and read-only, or null if there is none: what a query reads, per
-  // request. The store parses a schema again only when its stored text changed.
+  // request. The store keeps each schema parsed until another connection (another
+  // process) commits a change or this store adds a schema.
   net::NetworkResult<std::shared_ptr<const SchemaDefinition>> find_schema(std::string_view name);
 
   // Inserts `rows` (one JSON object {field: value}, or an array of them) into schema
