@@ -10,6 +10,7 @@
 #include "core/value_codec.hpp"
 #include "core/wire_reader.hpp"
 #include "core/wire_writer.hpp"
+#include "datafold/net/message_codec.hpp"
 
 namespace datafold::net::detail {
 namespace {
@@ -44,7 +45,6 @@ constexpr std::uint32_t kListValues = 1;  // ListValue.values
 constexpr std::uint32_t kMapEntries = 1;  // MapValue.entries
 constexpr std::uint32_t kEntryKey = 1, kEntryValue = 2;
 
-constexpr std::size_t kFrameHeaderBytes = 4;
 // A writer kept per thread is freed after a message bigger than this.
 constexpr std::size_t kKeptWriterBytes = 64 * 1024;
 
@@ -132,10 +132,10 @@ void write_value(WireWriter& w, const Json& in, int depth, bool& too_deep) {
       const auto& members = *in.get_ptr<const Json::object_t*>();
       const auto map = w.size();
       for (auto it = members.rbegin(); it != members.rend(); ++it) {
+        // The entry and its value (its last field) start at the same byte.
         const auto entry = w.size();
-        const auto item = w.size();
         write_value(w, it->second, depth + 1, too_deep);
-        w.len_field(kEntryValue, item);
+        w.len_field(kEntryValue, entry);
         w.bytes_if_set(kEntryKey, it->first);
         w.len_field(kMapEntries, entry);
       }
@@ -192,18 +192,18 @@ void write_query_response(WireWriter& w, const QueryResponseMessage& m) {
   w.varint_if_set(query_response::kPart, m.part);
   const auto& results = m.result.results;
   for (auto it = results.rbegin(); it != results.rend(); ++it) {
+    // The result and its outcome (its last field) start at the same byte.
     const auto result = w.size();
     if (const auto* json = std::get_if<Json>(&it->outcome)) {
-      const auto item = w.size();
       bool too_deep = false;
       write_value(w, *json, 0, too_deep);
       if (too_deep) {
         // A value the peer would refuse would make it refuse the whole response:
         // that one field goes as an error instead (as message_codec.cpp does).
-        w.rewind(item);
+        w.rewind(result);
         write_schema_error(w, SchemaError{SchemaError::Kind::InvalidData, std::string(to_string(ValueStatus::TooDeep))});
       } else {
-        w.len_field(field_result::kValue, item);
+        w.len_field(field_result::kValue, result);
       }
     } else {
       write_schema_error(w, std::get<SchemaError>(it->outcome));

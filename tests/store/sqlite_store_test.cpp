@@ -27,6 +27,14 @@ SchemaDefinition people_schema() {
   return *parsed;
 }
 
+// People, version 2, without its "admin" field.
+SchemaDefinition people_schema_without_admin() {
+  SchemaDefinition replaced = people_schema();
+  replaced.version = "2";
+  replaced.fields.erase(replaced.fields.begin());  // fields are sorted: "admin" is first
+  return replaced;
+}
+
 SqliteStore open_test_store(const std::filesystem::path& path) {
   auto store = SqliteStore::open(path);
   EXPECT_TRUE(store) << store.error().message;
@@ -134,9 +142,7 @@ TEST_F(SqliteStoreTest, ASchemaChangedThroughAnotherConnectionIsReadAsChanged) {
   EXPECT_EQ(store_.find_schema("Nope").value(), nullptr);
 
   SqliteStore other = open_test_store(dir_.db());
-  SchemaDefinition replaced = people_schema();
-  replaced.version = "2";
-  replaced.fields.erase(replaced.fields.begin());  // drops "admin"
+  const SchemaDefinition replaced = people_schema_without_admin();
   ASSERT_TRUE(other.add_schema(replaced));
 
   auto after = store_.find_schema("People");
@@ -187,10 +193,7 @@ TEST_F(SqliteStoreTest, AddSchemaRefusesWhatParseWouldRefuse) {
 }
 
 TEST_F(SqliteStoreTest, ReplacingSchemaKeepsRows) {
-  SchemaDefinition replaced = people_schema();
-  replaced.version = "2";
-  replaced.fields.erase(replaced.fields.begin());  // drops "admin"
-  ASSERT_TRUE(store_.add_schema(replaced));
+  ASSERT_TRUE(store_.add_schema(people_schema_without_admin()));
   auto got = store_.get_schema("People");
   ASSERT_TRUE(got && *got);
   EXPECT_EQ((*got)->version, "2");

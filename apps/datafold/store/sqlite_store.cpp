@@ -90,33 +90,30 @@ std::optional<std::string> sql_literal(std::string_view text) {
   return out + "'";
 }
 
-// Whether SQLite's path '$."field"' finds top-level key `field` in a stored row. Its
-// paths cannot escape a double quote, and SQLite 3.40 compares a key's text as written,
-// escapes included, so a name JSON writes with an escape (a backslash, a control
-// character) is never found.
-bool path_finds(std::string_view field) {
+// SQLite's JSON path to top-level key `field` of a stored row, as an SQL literal, or
+// nullopt if no path finds it: SQLite's paths cannot escape a double quote, and SQLite
+// 3.40 compares a key's text as written, escapes included, so a name JSON writes with
+// an escape (a backslash, a control character) is never found. Quoting keeps dots and
+// brackets in a name literal.
+std::optional<std::string> field_path(std::string_view field) {
   for (const unsigned char c : field)
-    if (c == '"' || c == '\\' || c < 0x20) return false;
-  return true;
+    if (c == '"' || c == '\\' || c < 0x20) return std::nullopt;
+  return sql_literal("$.\"" + std::string(field) + "\"");
 }
 
 // The JSON text of top-level key `field` (SQL NULL when the row lacks it): SQLite's `->`,
-// which keeps a value's type where json_extract would turn true into 1. Nullopt for a
-// name no path finds.
+// which keeps a value's type where json_extract would turn true into 1.
 std::optional<std::string> field_json(std::string_view field) {
-  if (!path_finds(field)) return std::nullopt;
-  auto path = sql_literal("$.\"" + std::string(field) + "\"");
+  auto path = field_path(field);
   if (!path) return std::nullopt;
   return "json -> " + *path;
 }
 
 // json_extract of top-level key `field`, spelled exactly as the field indexes spell it
-// (SQLite matches an expression index by its text). Quoting keeps dots and brackets in a
-// name literal; a name no path finds (path_finds) gets nothing, and its filters are
-// checked on the parsed rows alone.
+// (SQLite matches an expression index by its text). A name without a path gets
+// nothing, and its filters are checked on the parsed rows alone.
 std::optional<std::string> field_expression(std::string_view field) {
-  if (!path_finds(field)) return std::nullopt;
-  auto path = sql_literal("$.\"" + std::string(field) + "\"");
+  auto path = field_path(field);
   if (!path) return std::nullopt;
   return "json_extract(json, " + *path + ")";
 }
@@ -818,8 +815,8 @@ struct SqliteStore::Impl {
     }
   }
 
-  // ", json -> '$.\"f1\"', ...": the columns add_extracted reads, or nullopt if no path
-  // finds a field's name, or there is no field (then nothing would have SQLite check
+  // ", json -> '$.\"f1\"', ...": the columns add_extracted reads, or nullopt if a
+  // field's name has no path (field_path), or there is no field (then nothing would have SQLite check
   // that a row is JSON).
   static std::optional<std::string> field_columns(const std::vector<std::string>& fields) {
     // Each field is a column, and SQLite allows 2000; a query naming many fields (or one
