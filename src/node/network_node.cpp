@@ -136,8 +136,13 @@ detail::LinkFacts NetworkNode::link_facts_locked(detail::LinkId link) const {
           connection->relayed_via().has_value()};
 }
 
+asio::any_io_executor NetworkNode::serial_executor() const {
+  if (config_.io_threads == 1) return io_->get_executor();
+  return asio::make_strand(*io_);
+}
+
 NetworkResult<void> NetworkNode::open_listener() {
-  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(asio::make_strand(*io_));
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(serial_executor());
   if (auto listening = detail::open_listener(*acceptor, config_.listen_address, config_.listen_port); !listening)
     return listening;
   std::error_code ec;
@@ -193,9 +198,9 @@ NetworkResult<void> NetworkNode::start() {
   if (discovery_) discovery_->start();
   for (const auto& peer : config_.bootstrap_peers) dial_bootstrap_peer(peer);
   open_port_mapping();
-  asio::co_spawn(asio::make_strand(*io_), [self] { return self->relay_maintenance_loop(); }, asio::detached);
+  asio::co_spawn(serial_executor(), [self] { return self->relay_maintenance_loop(); }, asio::detached);
   if (reputation_->enabled())
-    asio::co_spawn(asio::make_strand(*io_), [self] { return self->reputation_loop(); }, asio::detached);
+    asio::co_spawn(serial_executor(), [self] { return self->reputation_loop(); }, asio::detached);
   spdlog::debug("node {} listening on port {}", identity_.node_id().short_string(), bound_port_.load());
   return {};
 }
@@ -536,7 +541,7 @@ asio::awaitable<void> NetworkNode::accept_loop() {
   auto self = shared_from_this();
   asio::steady_timer backoff(acceptor_->get_executor());
   while (running_) {
-    auto [ec, socket] = co_await acceptor_->async_accept(asio::make_strand(*io_), as_tuple(use_awaitable));
+    auto [ec, socket] = co_await acceptor_->async_accept(serial_executor(), as_tuple(use_awaitable));
     if (ec) {
       if (!running_ || ec == asio::error::operation_aborted) co_return;
       // Out of descriptors or memory: give the system a moment instead of spinning.

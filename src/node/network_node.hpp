@@ -268,6 +268,11 @@ class NetworkNode final : public detail::ConnectionEvents,
   NetworkResult<ConnectionPtr> adopt(const ConnectionPtr& connection, const std::string& dialled_address,
                                      AddressSource source, const std::string& inbound_ip, bool hole_punched = false);
   NetworkResult<void> open_listener();
+  // Where one connection's or one task's handlers run, one at a time: a strand when
+  // several I/O threads share the io_context; with a single I/O thread (the default)
+  // the io_context itself, which already runs one handler at a time, so every
+  // completion is spared the strand's lock and queue.
+  asio::any_io_executor serial_executor() const;
   NetworkResult<void> open_discovery();
   void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);
 

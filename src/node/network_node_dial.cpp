@@ -106,7 +106,7 @@ void NetworkNode::start_dial(detail::DialTicket ticket, std::optional<NodeId> ex
                              std::vector<std::string> addresses, AddressSource source) {
   counters_.outbound_dialled++;
   auto self = shared_from_this();
-  asio::co_spawn(asio::make_strand(*io_),
+  asio::co_spawn(serial_executor(),
                  [self, ticket, expected, addresses = std::move(addresses), source]() mutable {
                    return self->dial(ticket, expected, std::move(addresses), source);
                  },

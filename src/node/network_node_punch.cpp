@@ -124,7 +124,7 @@ void NetworkNode::maybe_punch(const ConnectionPtr& connection) {
   if (!config_.hole_punching || !connection->relayed_via() || !connection->inbound() ||
       !connection->peer_hello().capabilities.hole_punch)
     return;
-  asio::co_spawn(asio::make_strand(*io_), [self = shared_from_this(), connection] { return self->punch(connection); },
+  asio::co_spawn(serial_executor(), [self = shared_from_this(), connection] { return self->punch(connection); },
                  asio::detached);
 }
 
@@ -248,7 +248,7 @@ void NetworkNode::handle_hole_punch(const ConnectionPtr& from, const HolePunchMe
   }
   from->respond(std::move(reply));
   if (request.phase != HolePunchMessage::Phase::Sync) return;
-  asio::co_spawn(asio::make_strand(*io_),
+  asio::co_spawn(serial_executor(),
                  [self = shared_from_this(), peer, targets = request.addresses, port]() -> asio::awaitable<void> {
                    auto direct = co_await self->simultaneous_open(peer, targets, port);
                    {

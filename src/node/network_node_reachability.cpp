@@ -103,7 +103,7 @@ void NetworkNode::handle_dial_back(const ConnectionPtr& from, const DialBackRequ
   }
   // The asker's IP, never another: only the port is theirs to choose.
   const std::string address = format_host_port(remote->host, request.port);
-  asio::co_spawn(asio::make_strand(*io_),
+  asio::co_spawn(serial_executor(),
                  [self = shared_from_this(), from, request, address]() -> asio::awaitable<void> {
                    auto attempt = std::make_shared<DialAttempt>();
                    DialBackResponseMessage reply;

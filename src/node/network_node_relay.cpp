@@ -94,7 +94,7 @@ void NetworkNode::accept_invite(const ConnectionPtr& relay, const RelayRequestMe
     return answer(relay, invite, RelayResponseMessage::Status::Refused, "no reservation held at this relay");
   answer(relay, invite, RelayResponseMessage::Status::Ok, {});
   spdlog::debug("relay {}: {} asks for a circuit", relay->node_id().short_string(), invite.node.short_string());
-  asio::co_spawn(asio::make_strand(*io_),
+  asio::co_spawn(serial_executor(),
                  [self = shared_from_this(), relay_address, relay_id = relay->node_id(), token = invite.token] {
                    return self->join_circuit(relay_address, relay_id, token);
                  },

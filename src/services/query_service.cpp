@@ -11,6 +11,7 @@
 #include "datafold/net/query_stream.hpp"
 #include "services/query_cursor.hpp"
 #include "services/result_size.hpp"
+#include "services/replay_cache.hpp"
 #include "services/trust_proof.hpp"
 #include "transport/memory_budget.hpp"
 

@@ -49,30 +49,6 @@ bool verify_trust_proof(const Uuid& query_id, const Query& query, const TrustPro
   return proof.public_key.verify(bytes, proof.signature);
 }
 
-ReplayCache::ReplayCache(std::chrono::milliseconds retention, std::size_t capacity)
-    : retention_ms_(retention.count()), capacity_(capacity == 0 ? 1 : capacity) {}
-
-bool ReplayCache::remember(const Uuid& id, std::int64_t now_ms) {
-  std::lock_guard lock(mutex_);
-  while (!by_age_.empty() && by_age_.front().first <= now_ms) {
-    ids_.erase(by_age_.front().second);
-    by_age_.pop_front();
-  }
-  if (ids_.contains(id)) return false;
-  if (ids_.size() >= capacity_) {
-    ids_.erase(by_age_.front().second);
-    by_age_.pop_front();
-  }
-  ids_.insert(id);
-  by_age_.emplace_back(now_ms + retention_ms_, id);
-  return true;
-}
-
-std::size_t ReplayCache::size() const {
-  std::lock_guard lock(mutex_);
-  return ids_.size();
-}
-
 }  // namespace detail
 
 TrustProof make_trust_proof(const Identity& identity, const Uuid& query_id, const Query& query,

@@ -1,6 +1,6 @@
 // Trust proofs (DESIGN.md section 9): the exact bytes a TrustProof signature
-// covers, checking a signature over them, and the cache that refuses replayed
-// query ids. Private to the library; QueryService is the user, docs/PROTOCOL.md
+// covers and checking a signature over them (replay_cache.hpp refuses replayed
+// query ids). Private to the library; QueryService is the user, docs/PROTOCOL.md
 // section 7.2 specifies the bytes, make_trust_proof() (query_service.hpp) signs.
 //
 // Canonical bytes, all integers big-endian, str(s) = u32 byte length || bytes:
@@ -27,14 +27,9 @@
 // signer's side and again, identically, on the verifier's.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <mutex>
-#include <set>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "datafold/net/message.hpp"
@@ -52,27 +47,5 @@ std::vector<std::uint8_t> trust_proof_bytes(const Uuid& query_id, const Query& q
 // True if `proof.signature` is proof.public_key's Ed25519 signature over
 // trust_proof_bytes(query_id, query, proof.trust_distance, proof.timestamp_ms).
 bool verify_trust_proof(const Uuid& query_id, const Query& query, const TrustProof& proof);
-
-// Query ids seen recently, so a query cannot be answered twice. Memory is
-// bounded whatever peers send: ids are forgotten `retention` after they were
-// seen, and past `capacity` the oldest is forgotten first. Ordered containers,
-// not hashed ones: ids are chosen by peers, who must not be able to make
-// lookups slow by choosing colliding ones. Thread-safe.
-class ReplayCache {
- public:
-  ReplayCache(std::chrono::milliseconds retention, std::size_t capacity);
-
-  // Remembers `id` and returns true; false if it was already remembered.
-  // `now_ms` is the caller's clock (Unix ms); it only decides expiry.
-  bool remember(const Uuid& id, std::int64_t now_ms);
-  std::size_t size() const;
-
- private:
-  const std::int64_t retention_ms_;
-  const std::size_t capacity_;
-  mutable std::mutex mutex_;
-  std::deque<std::pair<std::int64_t, Uuid>> by_age_;  // (forget at, id), oldest first
-  std::set<Uuid> ids_;
-};
 
 }  // namespace datafold::net::detail

@@ -110,7 +110,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // and, for is_healthy(), on any thread.
   using ClockFn = std::function<Clock::time_point()>;
 
-  // `socket` must already be connected and bound to a strand executor. An empty
+  // `socket` must already be connected and bound to an executor that runs one handler
+  // at a time (a strand, or an io_context run by a single thread). An empty
   // `clock` reads std::chrono::steady_clock.
   TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& tls, bool inbound,
                 ConnectionLimits limits, ClockFn clock = {});
@@ -235,7 +236,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   const ClockFn clock_;
   TlsSocket stream_;
-  // The socket's executor: a strand, so every handler of this connection is serialized.
+  // The socket's executor (a strand, or a single-threaded io_context's), so every
+  // handler of this connection is serialized; "the strand" below means this.
   asio::any_io_executor strand_;
   const bool inbound_;
   const ConnectionLimits limits_;

@@ -232,41 +232,6 @@ TEST(TrustProof, SignedProofStillVerifiesAfterTheWire) {
   }
 }
 
-// ------------------------------------------------------------------ replay cache
-
-TEST(ReplayCache, RefusesAnIdItHasSeen) {
-  detail::ReplayCache cache(std::chrono::milliseconds(1000), 16);
-  const Uuid a = Uuid::random();
-  const Uuid b = Uuid::random();
-  EXPECT_TRUE(cache.remember(a, 0));
-  EXPECT_FALSE(cache.remember(a, 10));
-  EXPECT_TRUE(cache.remember(b, 10));
-  EXPECT_FALSE(cache.remember(b, 999));
-  EXPECT_EQ(cache.size(), 2u);
-}
-
-TEST(ReplayCache, ForgetsIdsAfterTheRetention) {
-  detail::ReplayCache cache(std::chrono::milliseconds(1000), 16);
-  const Uuid a = Uuid::random();
-  EXPECT_TRUE(cache.remember(a, 0));
-  EXPECT_FALSE(cache.remember(a, 999));
-  EXPECT_TRUE(cache.remember(a, 1000));  // expired at 0 + 1000
-  EXPECT_EQ(cache.size(), 1u);
-}
-
-TEST(ReplayCache, MemoryIsBoundedAndTheOldestGoFirst) {
-  detail::ReplayCache cache(std::chrono::hours(1), 4);
-  std::vector<Uuid> ids;
-  for (int i = 0; i < 1000; ++i) {
-    ids.push_back(Uuid::random());
-    EXPECT_TRUE(cache.remember(ids.back(), i));
-    EXPECT_LE(cache.size(), 4u);
-  }
-  // The newest four are still refused; the first was evicted to make room.
-  for (int i = 996; i < 1000; ++i) EXPECT_FALSE(cache.remember(ids[static_cast<std::size_t>(i)], 1000));
-  EXPECT_TRUE(cache.remember(ids[0], 1000));
-}
-
 // ------------------------------------------------------------------ QueryService rules
 
 class QueryServiceTrust : public ::testing::Test {
