@@ -9,16 +9,21 @@
 #include <mutex>
 #include <utility>
 
-#include "core/uuid_set.hpp"
+#include "core/fingerprint_set.hpp"
+#include "core/siphash.hpp"
 #include "datafold/net/uuid.hpp"
 
 namespace datafold::net::detail {
 
 // Query ids seen recently, so a query cannot be answered twice. Memory is
 // bounded whatever peers send: ids are forgotten `retention` after they were
-// seen, and past `capacity` the oldest is forgotten first. Every query passes
-// here, so a lookup is a keyed hash and a probe (UuidSet): ids are chosen by
-// peers, who cannot make lookups slow without the key. Thread-safe.
+// seen, and past `capacity` the oldest is forgotten first.
+//
+// Every query passes here, so an id is kept as its 64-bit SipHash under a key
+// drawn per cache, in a flat table (FingerprintSet) that stays in the CPU's cache.
+// Peers choose ids but, without the key, can neither make lookups slow nor make
+// two ids collide. By chance, a new id matches one of a full cache's fingerprints
+// with odds of 2^-48 (65,536 / 2^64), and only that query is refused. Thread-safe.
 class ReplayCache {
  public:
   ReplayCache(std::chrono::milliseconds retention, std::size_t capacity);
@@ -33,9 +38,10 @@ class ReplayCache {
 
   const std::int64_t retention_ms_;
   const std::size_t capacity_;
+  const SipKey key_;
   mutable std::mutex mutex_;
-  std::deque<std::pair<std::int64_t, Uuid>> by_age_;  // (forget at, id), oldest first
-  UuidSet ids_;
+  std::deque<std::pair<std::int64_t, std::uint64_t>> by_age_;  // (forget at, fingerprint), oldest first
+  FingerprintSet fingerprints_;
 };
 
 }  // namespace datafold::net::detail
