@@ -502,8 +502,9 @@ NetworkStats NetworkNode::stats() const {
   out.schema_listings_answered = counters_.schema_listings_answered;
   out.schema_listings_refused = counters_.schema_listings_refused;
   out.trust_refusals = counters_.trust_refusals;
+  std::uint64_t at_most = 0;
   for (std::size_t i = 0; i < out.request_latency_buckets.size(); ++i)
-    out.request_latency_buckets[i] = counters_.latency_buckets[i];
+    out.request_latency_buckets[i] = at_most += counters_.latency_buckets[i];
   out.request_latency_count = counters_.latency_count;
   out.request_latency_sum_us = counters_.latency_sum_us;
   return out;
@@ -889,8 +890,12 @@ void NetworkNode::record_reply(const ConnectionPtr& connection, const Message& r
 void NetworkNode::record_latency(std::chrono::steady_clock::time_point started) {
   const auto us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
-  for (std::size_t i = 0; i < NetworkStats::kLatencyBucketsUs.size(); ++i)
-    if (us <= NetworkStats::kLatencyBucketsUs[i]) counters_.latency_buckets[i]++;
+  for (std::size_t i = 0; i < NetworkStats::kLatencyBucketsUs.size(); ++i) {
+    if (us <= NetworkStats::kLatencyBucketsUs[i]) {
+      counters_.latency_buckets[i]++;
+      break;
+    }
+  }
   counters_.latency_count++;
   counters_.latency_sum_us += us;
 }

@@ -452,6 +452,8 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::atomic<std::uint64_t> dial_backs_answered{0};
     std::atomic<std::uint64_t> dial_backs_refused{0};
     std::atomic<std::uint64_t> dial_back_probes_received{0};
+    // Each request counts once, in the first bucket it fits; stats() sums them into
+    // the cumulative histogram NetworkStats reports.
     std::array<std::atomic<std::uint64_t>, NetworkStats::kLatencyBucketsUs.size()> latency_buckets{};
     std::atomic<std::uint64_t> latency_count{0};
     std::atomic<std::uint64_t> latency_sum_us{0};

@@ -42,8 +42,15 @@ struct NetworkNode::DialRace {
 
 void NetworkNode::connect_known(const NodeId& id, ConnectionHandler done) {
   // `done` never runs under mutex_: it may call back into the node.
-  detail::ConnectionPlan plan;
   ConnectionPtr open;
+  // Every request asks for its peer's connection, and most find one open: it is used
+  // whatever the peer's reputation, which decides only whether this node dials.
+  {
+    std::lock_guard lock(mutex_);
+    if (auto link = peers_.open_link(id)) open = links_.at(*link);
+  }
+  if (open) return done(std::move(open));
+  detail::ConnectionPlan plan;
   // Asked before the lock: the keeper may consult the trust store.
   if (reputation_->avoided(id)) {
     bool connected = false;

@@ -214,7 +214,7 @@ ConnectionPlan PeerTable::plan_connection(const NodeId& id, PeerTime now) {
     plan.error = make_error(ErrorKind::Connection, "node is stopped");
     return plan;
   }
-  if (auto link = links_.link_for(id); link && config_.link_facts(*link).state == ConnectionState::Open) {
+  if (auto link = open_link(id)) {
     plan.kind = ConnectionPlan::Kind::Use;
     plan.link = *link;
     return plan;
@@ -244,6 +244,13 @@ ConnectionPlan PeerTable::plan_connection(const NodeId& id, PeerTime now) {
   dials_[plan.ticket] = id;
   dial_for_node_[id] = plan.ticket;
   return plan;
+}
+
+std::optional<LinkId> PeerTable::open_link(const NodeId& id) const {
+  if (!running_) return std::nullopt;
+  auto link = links_.link_for(id);
+  if (!link || config_.link_facts(*link).state != ConnectionState::Open) return std::nullopt;
+  return link;
 }
 
 std::optional<DialTicket> PeerTable::begin_address_dial() {

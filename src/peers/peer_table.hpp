@@ -156,6 +156,8 @@ class PeerTable {
   // What a request for a connection to `id` should do. Kind::Dial registers the
   // dial: later requests join it until end_dial().
   ConnectionPlan plan_connection(const NodeId& id, PeerTime now);
+  // The link a request would use now (plan_connection's Kind::Use), changing nothing.
+  std::optional<LinkId> open_link(const NodeId& id) const;
   // A dial of an address, whoever is there (connect_to_address, bootstrap). nullopt
   // when stopped.
   std::optional<DialTicket> begin_address_dial();
