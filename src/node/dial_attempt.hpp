@@ -1,5 +1,5 @@
 // One attempt of a dial (network_node_dial.cpp, network_node_relay.cpp): what
-// cancelling it must close. Touched only on its dial's strand.
+// cancelling it must close. Touched only on its dial's executor (one handler at a time).
 #pragma once
 
 #include <memory>

@@ -271,7 +271,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Where one connection's or one task's handlers run, one at a time: a strand when
   // several I/O threads share the io_context; with a single I/O thread (the default)
   // the io_context itself, which already runs one handler at a time, so every
-  // completion is spared the strand's lock and queue.
+  // completion is spared the strand's lock and queue. Then work co_spawn()ed from the
+  // I/O thread starts inline, up to its first wait (a new strand starts it later):
+  // callers hold no lock when they spawn.
   asio::any_io_executor serial_executor() const;
   NetworkResult<void> open_discovery();
   void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);

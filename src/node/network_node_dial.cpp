@@ -27,8 +27,9 @@ NetworkError cancelled() { return make_error(ErrorKind::Connection, "dial cancel
 
 }  // namespace
 
-// One dial of a node's addresses. Everything here runs on the dial's strand: the
-// driver (dial()) and every attempt (run_attempt()).
+// One dial of a node's addresses. Everything here runs on the dial's executor
+// (serial_executor(): one handler at a time): the driver (dial()) and every attempt
+// (run_attempt()).
 struct NetworkNode::DialRace {
   DialRace(detail::DialPlan p, const asio::any_io_executor& executor) : plan(std::move(p)), wakeup(executor) {}
 

@@ -80,7 +80,7 @@ std::optional<tcp::endpoint> punch_target(const std::string& address, const asio
 
 }  // namespace
 
-// One simultaneous open: a connect loop per target, on one strand; the first to
+// One simultaneous open: a connect loop per target, on one serial executor; the first to
 // connect wins and the rest stop.
 struct NetworkNode::PunchRace {
   explicit PunchRace(const asio::any_io_executor& executor) : done(executor) {}

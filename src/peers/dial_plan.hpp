@@ -10,7 +10,7 @@
 //  - Every attempt failed, or the budget (connect + handshake timeout) ran out:
 //    the dial fails with the most informative error seen (see error()).
 //
-// Not thread-safe: one dial, one strand.
+// Not thread-safe: one dial, one serial executor.
 #pragma once
 
 #include <chrono>

@@ -22,8 +22,10 @@ namespace datafold::net::detail {
 // Every query passes here, so an id is kept as its 64-bit SipHash under a key
 // drawn per cache, in a flat table (FingerprintSet) that stays in the CPU's cache.
 // Peers choose ids but, without the key, can neither make lookups slow nor make
-// two ids collide. By chance, a new id matches one of a full cache's fingerprints
-// with odds of 2^-48 (65,536 / 2^64), and only that query is refused. Thread-safe.
+// two ids collide. By chance (63 bits vary: the top one marks a used slot), a new
+// id matches one of a full cache's fingerprints with odds of 2^-47 (65,536 / 2^63);
+// that query alone is refused, and counted against its peer as a refused proof.
+// Thread-safe.
 class ReplayCache {
  public:
   ReplayCache(std::chrono::milliseconds retention, std::size_t capacity);

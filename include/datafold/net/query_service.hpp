@@ -19,7 +19,7 @@
 namespace datafold::net {
 
 namespace detail {
-class ReplayCache;   // src/services/trust_proof.hpp
+class ReplayCache;   // src/services/replay_cache.hpp
 class QueryCursors;  // src/services/query_cursor.hpp
 }
 
