@@ -2,7 +2,7 @@
 
 #include <openssl/rand.h>
 
-#include <cstring>
+#include <array>
 #include <stdexcept>
 
 namespace datafold::net::detail {

@@ -10,8 +10,8 @@
 #include "datafold/net/query_refusal.hpp"
 #include "datafold/net/query_stream.hpp"
 #include "services/query_cursor.hpp"
-#include "services/result_size.hpp"
 #include "services/replay_cache.hpp"
+#include "services/result_size.hpp"
 #include "services/trust_proof.hpp"
 #include "transport/memory_budget.hpp"
 

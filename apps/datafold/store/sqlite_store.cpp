@@ -816,8 +816,8 @@ struct SqliteStore::Impl {
   }
 
   // ", json -> '$.\"f1\"', ...": the columns add_extracted reads, or nullopt if a
-  // field's name has no path (field_path), or there is no field (then nothing would have SQLite check
-  // that a row is JSON).
+  // field's name has no path (field_path), or there is no field (then nothing would
+  // have SQLite check that a row is JSON).
   static std::optional<std::string> field_columns(const std::vector<std::string>& fields) {
     // Each field is a column, and SQLite allows 2000; a query naming many fields (or one
     // many times) is read by parsing rows instead.
