@@ -7,6 +7,7 @@
 #include <string>
 
 #include "transport/tls_certificate.hpp"
+#include "transport/tls_records.hpp"
 
 namespace datafold::net::detail {
 
@@ -65,6 +66,9 @@ NetworkResult<std::shared_ptr<asio::ssl::context>> make_tls_context(const Identi
   SSL_CTX_set_num_tickets(native, 0);
   SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  // After the handshake a connection's records are its own (TlsRecordLayer): it
+  // needs the traffic secrets OpenSSL derives.
+  offer_traffic_secrets(native);
 
   if (SSL_CTX_use_certificate(native, cert->get()) != 1 ||
       SSL_CTX_use_PrivateKey(native, identity.native_handle()) != 1 ||

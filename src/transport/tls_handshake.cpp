@@ -81,6 +81,11 @@ asio::awaitable<NetworkResult<void>> TlsConnection::handshake(HandshakeParams pa
                               ErrorCode::AuthenticationFailed));
   peer_key_ = *key;
   peer_id_ = key->node_id();
+  // All OpenSSL was needed for is done: from here the records are this
+  // connection's own, and the session's memory goes.
+  if (std::string why; !stream_.take_over_records(inbound_, why))
+    co_return fail(make_error(ErrorKind::Protocol, "TLS with " + remote_address_ + ": " + why,
+                              ErrorCode::ProtocolError));
   if (params.expected_peer && *params.expected_peer != peer_id_)
     co_return fail(make_error(ErrorKind::Authentication,
                               "dialled node " + params.expected_peer->short_string() + " at " +

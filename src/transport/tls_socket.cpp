@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include <asio/experimental/as_tuple.hpp>
@@ -97,11 +98,14 @@ TlsSocket::TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& tls)
     return;
   }
   SSL_set_bio(ssl_.get(), bio, bio);  // one BIO both ways; the session owns it
-  // Read ahead: a read takes whatever the socket has (several records) instead of a
-  // header then a body. Partial writes: each write returns once a record is out, so
-  // write_all() knows how far it got when the socket is full.
-  SSL_set_read_ahead(ssl_.get(), 1);
-  SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE);
+  // No read-ahead: OpenSSL reads each handshake record's header, then its body,
+  // never a byte past the handshake, so whatever follows is the record layer's.
+  secrets_ = std::make_unique<TrafficSecrets>();
+  capture_traffic_secrets(ssl_.get(), secrets_.get());
+}
+
+TlsSocket::~TlsSocket() {
+  if (ssl_) capture_traffic_secrets(ssl_.get(), nullptr);
 }
 
 TlsSocket::Want TlsSocket::want_after(int result, std::error_code& error) const {
@@ -160,41 +164,141 @@ asio::awaitable<std::error_code> TlsSocket::handshake(bool server) {
   }
 }
 
+bool TlsSocket::take_over_records(bool server, std::string& why) {
+  if (!ssl_ || SSL_is_init_finished(ssl_.get()) != 1) {
+    why = "the TLS handshake has not finished";
+    return false;
+  }
+  if (SSL_has_pending(ssl_.get()) == 1) {
+    why = "the peer sent records OpenSSL has buffered";
+    return false;
+  }
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
+  records_ = cipher == nullptr ? nullptr
+                               : TlsRecordLayer::create(SSL_CIPHER_get_protocol_id(cipher), *secrets_, server, why);
+  if (!records_) {
+    if (cipher == nullptr) why = "the TLS handshake agreed no cipher";
+    return false;
+  }
+  capture_traffic_secrets(ssl_.get(), nullptr);
+  secrets_.reset();  // wiped
+  ssl_.reset();
+  return true;
+}
+
+namespace {
+
+// Where a read decrypts and a write encrypts, one per thread: a connection keeps
+// nothing of it across a wait, so idle connections hold no buffer.
+constexpr std::size_t kScratchBytes = 64 * 1024;
+// A read takes from the socket about what the reader's span can hold once opened:
+// more would only be copied aside for the next read.
+constexpr std::size_t kReadSlack = 2 * 1024;
+
+std::vector<std::uint8_t>& read_scratch() {
+  thread_local std::vector<std::uint8_t> scratch(kScratchBytes + kTlsRecordHeaderBytes + kTlsMaxCiphertext);
+  return scratch;
+}
+
+std::vector<std::uint8_t>& write_scratch() {
+  thread_local std::vector<std::uint8_t> scratch;
+  return scratch;
+}
+
+// Keeps `bytes` in `into`, or frees `into` when there are none.
+void keep(std::vector<std::uint8_t>& into, std::span<const std::uint8_t> bytes) {
+  if (bytes.empty()) {
+    std::vector<std::uint8_t>().swap(into);
+    return;
+  }
+  into.assign(bytes.begin(), bytes.end());
+}
+
+std::error_code socket_error() { return {errno, asio::error::get_system_category()}; }
+
+}  // namespace
+
 asio::awaitable<std::error_code> TlsSocket::wait_readable() {
   if (!socket_.is_open()) co_return std::error_code(asio::error::operation_aborted);
-  if (SSL_has_pending(ssl_.get()) == 1) co_return std::error_code{};
+  const std::size_t first = TlsRecordLayer::record_size(received_);
+  if (first != 0 && received_.size() >= first) co_return std::error_code{};
   co_return co_await wait(Want::Read);
 }
 
 asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
+  if (!records_) co_return IoResult{asio::error::operation_not_supported, 0};
+  if (into.size() < kTlsMaxPlaintext) co_return IoResult{asio::error::invalid_argument, 0};  // a record may not fit
   for (;;) {
     if (!socket_.is_open()) co_return IoResult{asio::error::operation_aborted, 0};
-    clear_errors();
-    std::size_t n = 0;
-    const int result = SSL_read_ex(ssl_.get(), into.data(), into.size(), &n);
-    if (result == 1) co_return IoResult{std::error_code{}, n};
-    std::error_code error;
-    const Want want = want_after(result, error);
-    if (want == Want::Nothing) co_return IoResult{error, 0};
-    if (auto waited = co_await wait(want)) co_return IoResult{waited, 0};
+    // What was received before, then what the socket has, in one span to open.
+    auto& scratch = read_scratch();
+    const std::size_t kept = received_.size();
+    if (kept > 0) std::memcpy(scratch.data(), received_.data(), kept);
+    std::size_t size = kept;
+    const std::size_t first = TlsRecordLayer::record_size(received_);
+    if (first == 0 || kept < first) {
+      const std::size_t want = std::min(scratch.size() - kept, into.size() + kReadSlack);
+      const auto n = ::recv(socket_.native_handle(), scratch.data() + kept, want, 0);
+      if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};  // closed without close_notify
+      if (n < 0) {
+        if (!would_block(errno)) co_return IoResult{socket_error(), 0};
+        if (auto waited = co_await wait(Want::Read)) co_return IoResult{waited, 0};
+        continue;
+      }
+      size += static_cast<std::size_t>(n);
+    }
+    const auto opened = records_->open({scratch.data(), size}, into);
+    keep(received_, {scratch.data() + opened.consumed, size - opened.consumed});
+    switch (opened.status) {
+      case TlsRecordLayer::Status::Closed:
+        co_return IoResult{asio::error::eof, 0};
+      case TlsRecordLayer::Status::Failed:
+        co_return IoResult{opened.error, 0};
+      case TlsRecordLayer::Status::Open:
+        if (opened.produced > 0) co_return IoResult{std::error_code{}, opened.produced};
+        break;  // a record not yet whole, or only records with no data (a KeyUpdate)
+    }
   }
 }
 
 asio::awaitable<IoResult> TlsSocket::write_all(std::span<const std::uint8_t> bytes) {
+  if (!records_) co_return IoResult{asio::error::operation_not_supported, 0};
   std::size_t written = 0;
   while (written < bytes.size()) {
     if (!socket_.is_open()) co_return IoResult{asio::error::operation_aborted, written};
-    clear_errors();
-    std::size_t n = 0;
-    const int result = SSL_write_ex(ssl_.get(), bytes.data() + written, bytes.size() - written, &n);
-    if (result == 1) {
-      written += n;
-      continue;
-    }
+    const std::size_t n = std::min(bytes.size() - written, kScratchBytes);
+    auto& sealed = write_scratch();
+    sealed.clear();
     std::error_code error;
-    const Want want = want_after(result, error);
-    if (want == Want::Nothing) co_return IoResult{error, written};
-    if (auto waited = co_await wait(want)) co_return IoResult{waited, written};
+    if (!records_->seal(bytes.subspan(written, n), sealed, error)) co_return IoResult{error, written};
+    std::size_t sent = 0;
+    while (sent < sealed.size()) {
+      const auto s = ::send(socket_.native_handle(), sealed.data() + sent, sealed.size() - sent, MSG_NOSIGNAL);
+      if (s >= 0) {
+        sent += static_cast<std::size_t>(s);
+      } else if (!would_block(errno)) {
+        co_return IoResult{socket_error(), written};
+      } else {
+        break;
+      }
+    }
+    if (sent < sealed.size()) {
+      // The socket is full: what is left waits here, not in this thread's scratch,
+      // which another connection may use while this one waits.
+      keep(unsent_, {sealed.data() + sent, sealed.size() - sent});
+      std::size_t at = 0;
+      while (at < unsent_.size()) {
+        if (auto waited = co_await wait(Want::Write)) co_return IoResult{waited, written};
+        const auto s = ::send(socket_.native_handle(), unsent_.data() + at, unsent_.size() - at, MSG_NOSIGNAL);
+        if (s >= 0) {
+          at += static_cast<std::size_t>(s);
+        } else if (!would_block(errno)) {
+          co_return IoResult{socket_error(), written};
+        }
+      }
+      keep(unsent_, {});
+    }
+    written += n;
   }
   co_return IoResult{std::error_code{}, written};
 }

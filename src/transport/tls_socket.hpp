@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <system_error>
 #include <tuple>
+#include <vector>
 
 #include <openssl/ssl.h>
 
@@ -13,31 +15,46 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
 
+#include "transport/tls_records.hpp"
+
 namespace datafold::net::detail {
 
-// TLS on a TCP socket, with OpenSSL reading and writing the socket itself.
-// asio::ssl::stream keeps about 70 KiB of buffers per connection for as long as the
-// connection lives, busy or not; this keeps none of its own, and with
-// SSL_MODE_RELEASE_BUFFERS OpenSSL frees its record buffers whenever they are
-// empty, so an idle connection holds no buffer at all. Use on one strand; one
-// reader and one writer may be outstanding at once.
+// TLS on a TCP socket. OpenSSL makes the handshake, reading and writing the socket
+// itself; then take_over_records() moves the connection's records to a
+// TlsRecordLayer and frees the SSL session, which an idle connection would
+// otherwise keep for as long as it lives (about 15 KiB: the session, the peer's
+// certificate, the handshake's keys). Buffers are thread-local while a read or
+// write runs; a connection keeps only a partly received record or the unsent
+// part of a write, so an idle connection holds no buffer at all. Use on one
+// strand; one reader and one writer may be outstanding at once.
 class TlsSocket {
  public:
   TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& tls);
+  ~TlsSocket();
+  TlsSocket(const TlsSocket&) = delete;
+  TlsSocket& operator=(const TlsSocket&) = delete;
 
   asio::ip::tcp::socket& lowest_layer() noexcept { return socket_; }
   asio::any_io_executor get_executor() noexcept { return socket_.get_executor(); }
-  // Null only if OpenSSL could not make the session (then handshake() fails).
+  // The handshake's session, for what it proved (ALPN, the peer's certificate).
+  // Null if OpenSSL could not make it (then handshake() fails), and once the records
+  // are taken over.
   SSL* native_handle() const noexcept { return ssl_.get(); }
 
   asio::awaitable<std::error_code> handshake(bool server);
-  // Waits until a read would find something: received bytes OpenSSL holds, or the
-  // socket readable. Needs no buffer, so a reader can wait without one.
+  // After a successful handshake and before any application data: the records go
+  // to a TlsRecordLayer and the SSL session is freed. False, with `why`, if that
+  // cannot be (a suite it does not know, secrets missing, bytes already buffered).
+  bool take_over_records(bool server, std::string& why);
+  // Waits until a read would find something: a whole record already received, or
+  // the socket readable. Needs no buffer, so a reader can wait without one.
   asio::awaitable<std::error_code> wait_readable();
-  // Reads at least one byte. End of stream: asio::error::eof after the peer's
-  // close_notify, asio::ssl::error::stream_truncated without one.
+  // Reads at least one byte, into a span of at least kTlsMaxPlaintext. End of
+  // stream: asio::error::eof after the peer's close_notify,
+  // asio::ssl::error::stream_truncated without one; a record that fails is a
+  // TlsRecordError. Only after take_over_records().
   asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(std::span<std::uint8_t> into);
-  // Writes every byte unless an error comes first.
+  // Writes every byte unless an error comes first. Only after take_over_records().
   asio::awaitable<std::tuple<std::error_code, std::size_t>> write_all(std::span<const std::uint8_t> bytes);
 
  private:
@@ -51,6 +68,13 @@ class TlsSocket {
 
   asio::ip::tcp::socket socket_;
   std::unique_ptr<SSL, SslFree> ssl_;
+  std::unique_ptr<TrafficSecrets> secrets_;  // filled by the handshake, gone after
+  std::unique_ptr<TlsRecordLayer> records_;
+  // Received bytes not yet opened: a record not yet whole, or whole records that
+  // did not fit the last read. Empty (and unallocated) between records.
+  std::vector<std::uint8_t> received_;
+  // What a write could not send before the socket was full.
+  std::vector<std::uint8_t> unsent_;
 };
 
 }  // namespace datafold::net::detail
