@@ -230,8 +230,8 @@ class RecordCipher {
     return ok;
   }
 
-  // Opens one whole record in place; `inner` is then its content and type byte,
-  // padding stripped. False: it did not authenticate.
+  // Opens one whole record in place: its content and inner type, padding
+  // stripped (type 0: it had none, all padding). False: it did not authenticate.
   bool open(std::span<std::uint8_t> record, std::uint8_t& type, std::span<std::uint8_t>& content) {
     std::uint8_t* header = record.data();
     std::uint8_t* body = header + kTlsRecordHeaderBytes;
@@ -245,9 +245,8 @@ class RecordCipher {
     // The type is the last byte that is not padding (zeros).
     int last = size - 1;
     while (last >= 0 && body[last] == 0) --last;
-    if (last < 0) return false;
-    type = body[last];
-    content = {body, static_cast<std::size_t>(last)};
+    type = last < 0 ? 0 : body[last];
+    content = {body, static_cast<std::size_t>(std::max(last, 0))};
     return true;
   }
 
@@ -307,20 +306,22 @@ std::size_t TlsRecordLayer::record_size(std::span<const std::uint8_t> received) 
 
 TlsRecordLayer::Opened TlsRecordLayer::open(std::span<std::uint8_t> received, std::span<std::uint8_t> out) {
   Opened result;
-  auto fail = [&result](TlsRecordError error) {
+  auto fail = [this, &result](std::error_code error) {
+    failed_ = error;
     result.status = Status::Failed;
     result.error = error;
     return result;
   };
+  if (failed_) return fail(failed_);
   while (!closed_) {
     const auto rest = received.subspan(result.consumed);
     const std::size_t size = record_size(rest);
     if (size == 0) break;
     // Protected records all say application data outside; the real type is inside.
-    if (rest[0] != kApplicationData) return fail(TlsRecordError::UnexpectedMessage);
+    if (rest[0] != kApplicationData) return fail(make_error_code(TlsRecordError::UnexpectedMessage));
     const std::size_t body = size - kTlsRecordHeaderBytes;
-    if (body > kTlsMaxCiphertext) return fail(TlsRecordError::RecordOverflow);
-    if (body < 1 + kTagBytes) return fail(TlsRecordError::BadRecordMac);
+    if (body > kTlsMaxCiphertext) return fail(make_error_code(TlsRecordError::RecordOverflow));
+    if (body < 1 + kTagBytes) return fail(make_error_code(TlsRecordError::BadRecordMac));
     if (rest.size() < size) break;
     // Opened only if its content surely fits: at most body - 17 bytes, or (into a
     // whole `out` of kTlsMaxPlaintext) at most what TLS allows.
@@ -329,8 +330,8 @@ TlsRecordLayer::Opened TlsRecordLayer::open(std::span<std::uint8_t> received, st
 
     std::uint8_t type = 0;
     std::span<std::uint8_t> content;
-    if (!read_->open(rest.first(size), type, content)) return fail(TlsRecordError::BadRecordMac);
-    if (content.size() > kTlsMaxPlaintext) return fail(TlsRecordError::RecordOverflow);
+    if (!read_->open(rest.first(size), type, content)) return fail(make_error_code(TlsRecordError::BadRecordMac));
+    if (content.size() > kTlsMaxPlaintext) return fail(make_error_code(TlsRecordError::RecordOverflow));
     result.consumed += size;
     ++opened_total_;
     switch (type) {
@@ -339,25 +340,20 @@ TlsRecordLayer::Opened TlsRecordLayer::open(std::span<std::uint8_t> received, st
         result.produced += content.size();
         break;
       case kAlert:
-        if (content.size() != 2) return fail(TlsRecordError::DecodeError);
+        if (content.size() != 2) return fail(make_error_code(TlsRecordError::DecodeError));
         if (content[1] == kUserCanceled) break;  // a close_notify follows
-        if (content[1] != kCloseNotify) return fail(TlsRecordError::PeerAlert);
+        if (content[1] != kCloseNotify) return fail(make_error_code(TlsRecordError::PeerAlert));
         closed_ = true;
         break;
       case kHandshake:
-        if (auto error = on_handshake(content)) {
-          result.status = Status::Failed;
-          result.error = error;
-          return result;
-        }
+        if (auto error = on_handshake(content)) return fail(error);
         break;
       case kChangeCipherSpec:
       default:
-        return fail(TlsRecordError::UnexpectedMessage);
+        return fail(make_error_code(TlsRecordError::UnexpectedMessage));
     }
   }
-  // Data before a close_notify is handed over first; the next call says Closed.
-  if (closed_ && result.produced == 0) result.status = Status::Closed;
+  if (closed_) result.status = Status::Closed;
   return result;
 }
 
@@ -397,7 +393,7 @@ bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, std::vector<s
     if (key_update_owed_ || write_->sequence() >= records_per_key_) {
       // KeyUpdate(update_not_requested) under the old key, then the new key.
       constexpr std::uint8_t kUpdate[] = {kKeyUpdate, 0, 0, 1, 0};
-      if (!seal_one(kHandshake, kUpdate, out, error)) return false;
+      if (!seal_record(kHandshake, kUpdate, out, error)) return false;
       if (!write_->update()) {
         error = TlsRecordError::Internal;
         return false;
@@ -406,15 +402,19 @@ bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, std::vector<s
       ++key_updates_sent_;
     }
     const std::size_t n = std::min(plaintext.size() - at, kTlsMaxPlaintext);
-    if (!seal_one(kApplicationData, plaintext.subspan(at, n), out, error)) return false;
+    if (!seal_record(kApplicationData, plaintext.subspan(at, n), out, error)) return false;
     at += n;
   }
   return true;
 }
 
-bool TlsRecordLayer::seal_one(std::uint8_t type, std::span<const std::uint8_t> content, std::vector<std::uint8_t>& out,
-                              std::error_code& error) {
-  if (!write_->seal(type, content, out)) {
+bool TlsRecordLayer::seal_record(std::uint8_t inner_type, std::span<const std::uint8_t> content,
+                                 std::vector<std::uint8_t>& out, std::error_code& error) {
+  if (content.size() > kTlsMaxPlaintext) {
+    error = TlsRecordError::RecordOverflow;
+    return false;
+  }
+  if (!write_->seal(inner_type, content, out)) {
     error = TlsRecordError::Internal;
     return false;
   }

@@ -73,7 +73,7 @@ enum class TlsRecordError {
   RecordOverflow,        // a record longer than TLS allows
   UnexpectedMessage,     // a record of a type, or a message, TLS 1.3 allows not here
   DecodeError,           // a malformed alert or handshake message
-  PeerAlert,             // the peer sent a fatal alert (its code is in the message)
+  PeerAlert,             // the peer sent an alert other than close_notify and user_canceled
   Internal,              // OpenSSL's AEAD failed
 };
 const std::error_category& tls_record_category() noexcept;
@@ -99,7 +99,7 @@ class TlsRecordLayer {
 
   enum class Status {
     Open,    // nothing wrong; read on
-    Closed,  // the peer sent close_notify: nothing follows
+    Closed,  // the peer sent close_notify: nothing follows (data before it is in `out`)
     Failed,  // see `error`
   };
   struct Opened {
@@ -108,17 +108,25 @@ class TlsRecordLayer {
     std::size_t produced = 0;  // bytes of application data written to `out`
     std::error_code error;
   };
-  // Opens whole records from the front of `received` (decrypting in place, so it
-  // is overwritten), and copies their application data to `out`, for as long as the
-  // next record's content surely fits (`out` of kTlsMaxPlaintext or more always
-  // takes one). Alerts, KeyUpdate and NewSessionTicket are acted on here; a
-  // KeyUpdate asking for ours has seal() send one first.
+  // Opens whole records from the front of `received` (decrypting in place: the
+  // records it consumed are overwritten, the bytes after them are not), and copies
+  // their application data to `out`, for as long as the next record's content
+  // surely fits (`out` of kTlsMaxPlaintext or more always takes one). A header
+  // that is wrong (type, length) fails as soon as it is here, before its body.
+  // Alerts, KeyUpdate and NewSessionTicket are acted on here; a KeyUpdate asking
+  // for ours has seal() send one first. Once Closed or Failed, always so.
   Opened open(std::span<std::uint8_t> received, std::span<std::uint8_t> out);
 
   // Appends `plaintext` to `out` as records of at most kTlsMaxPlaintext, after a
-  // KeyUpdate when one is owed or the write key has sealed records_per_key. False
-  // (with the error) only if OpenSSL's AEAD failed.
+  // KeyUpdate when one is owed or the write key has sealed records_per_key (the
+  // KeyUpdate itself goes under the old key, so a key seals one record more).
+  // Nothing at all for no plaintext: an owed KeyUpdate waits for data. False (with
+  // the error) only if OpenSSL's AEAD failed.
   bool seal(std::span<const std::uint8_t> plaintext, std::vector<std::uint8_t>& out, std::error_code& error);
+  // Appends one record of any inner type as it is (an alert, a handshake message),
+  // with no KeyUpdate before it: seal() is the way for application data.
+  bool seal_record(std::uint8_t inner_type, std::span<const std::uint8_t> content, std::vector<std::uint8_t>& out,
+                   std::error_code& error);
 
   // Records sealed and opened since the handshake (KeyUpdates included), for tests.
   std::uint64_t records_sealed() const noexcept { return sealed_total_; }
@@ -131,14 +139,13 @@ class TlsRecordLayer {
                  std::uint64_t records_per_key);
   // Acts on a handshake record's messages; an error ends the connection.
   std::error_code on_handshake(std::span<const std::uint8_t> messages);
-  bool seal_one(std::uint8_t type, std::span<const std::uint8_t> content, std::vector<std::uint8_t>& out,
-                std::error_code& error);
 
   std::unique_ptr<RecordCipher> read_;
   std::unique_ptr<RecordCipher> write_;
   const std::uint64_t records_per_key_;
   bool key_update_owed_ = false;
   bool closed_ = false;
+  std::error_code failed_;
   std::uint64_t sealed_total_ = 0;
   std::uint64_t opened_total_ = 0;
   std::uint64_t key_updates_sent_ = 0;

@@ -220,6 +220,7 @@ std::error_code socket_error() { return {errno, asio::error::get_system_category
 
 asio::awaitable<std::error_code> TlsSocket::wait_readable() {
   if (!socket_.is_open()) co_return std::error_code(asio::error::operation_aborted);
+  if (peer_closed_) co_return std::error_code{};  // the read that follows ends
   const std::size_t first = TlsRecordLayer::record_size(received_);
   if (first != 0 && received_.size() >= first) co_return std::error_code{};
   co_return co_await wait(Want::Read);
@@ -230,6 +231,7 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
   if (into.size() < kTlsMaxPlaintext) co_return IoResult{asio::error::invalid_argument, 0};  // a record may not fit
   for (;;) {
     if (!socket_.is_open()) co_return IoResult{asio::error::operation_aborted, 0};
+    if (peer_closed_) co_return IoResult{asio::error::eof, 0};
     // What was received before, then what the socket has, in one span to open.
     auto& scratch = read_scratch();
     const std::size_t kept = received_.size();
@@ -251,6 +253,9 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
     keep(received_, {scratch.data() + opened.consumed, size - opened.consumed});
     switch (opened.status) {
       case TlsRecordLayer::Status::Closed:
+        // The data before the close_notify first; the next read ends.
+        peer_closed_ = true;
+        if (opened.produced > 0) co_return IoResult{std::error_code{}, opened.produced};
         co_return IoResult{asio::error::eof, 0};
       case TlsRecordLayer::Status::Failed:
         co_return IoResult{opened.error, 0};

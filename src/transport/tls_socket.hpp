@@ -70,6 +70,7 @@ class TlsSocket {
   std::unique_ptr<SSL, SslFree> ssl_;
   std::unique_ptr<TrafficSecrets> secrets_;  // filled by the handshake, gone after
   std::unique_ptr<TlsRecordLayer> records_;
+  bool peer_closed_ = false;  // its close_notify came
   // Received bytes not yet opened: a record not yet whole, or whole records that
   // did not fit the last read. Empty (and unallocated) between records.
   std::vector<std::uint8_t> received_;
