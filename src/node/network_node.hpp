@@ -34,6 +34,7 @@
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
 #include "discovery/dht/dht_discovery.hpp"
+#include "core/keyed_uuid_hash.hpp"
 #include "core/relayed_address.hpp"
 #include "peers/observed_addresses.hpp"
 #include "reachability/reachability.hpp"
@@ -372,7 +373,7 @@ class NetworkNode final : public detail::ConnectionEvents,
     std::shared_ptr<detail::AnswerStream> stream;
   };
   std::mutex answer_streams_mutex_;
-  std::unordered_map<Uuid, AnswerStreamEntry> answer_streams_;
+  std::unordered_map<Uuid, AnswerStreamEntry, detail::KeyedUuidHash> answer_streams_;  // ids peers chose
 
   mutable std::mutex mutex_;  // guards everything below; never held across I/O or callbacks
   // Who is known, connected, dialled, redialled; decides, holds no socket.

@@ -28,6 +28,7 @@
 #include "datafold/net/identity.hpp"
 #include "datafold/net/message_codec.hpp"
 #include "datafold/net/node_info.hpp"
+#include "core/keyed_uuid_hash.hpp"
 #include "core/pending_requests.hpp"
 #include "transport/connection_health.hpp"
 #include "transport/memory_budget.hpp"
@@ -288,7 +289,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // (read_charged_), and of requests being answered (incoming_bytes_).
   BudgetAccount account_;
   std::size_t read_charged_ = 0;
-  std::unordered_map<Uuid, std::size_t> incoming_bytes_;
+  std::unordered_map<Uuid, std::size_t, KeyedUuidHash> incoming_bytes_;  // ids the peer chose
   std::atomic<std::size_t> budget_held_{0};
   // Running mean of this connection's reply frames: what each request in flight
   // will add to the write queue once answered. Before the first reply, a guess

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <unordered_set>
 #include <vector>
+
+#include "core/keyed_uuid_hash.hpp"
 
 namespace datafold::net {
 namespace {
@@ -56,6 +59,25 @@ TEST(Uuid, OrdersByBytes) {
   high[0] = 2;
   EXPECT_LT(Uuid{low}, Uuid{high});
   EXPECT_EQ(Uuid{low}, *Uuid::from_bytes(low));
+}
+
+// Ids a peer picks to share their first eight bytes (all std::hash<Uuid> reads)
+// still spread over the buckets of a table hashed with KeyedUuidHash.
+TEST(Uuid, KeyedHashSpreadsIdsThatShareTheirFirstBytes) {
+  const detail::KeyedUuidHash hash;
+  std::unordered_set<std::size_t> plain;
+  std::unordered_set<std::size_t> keyed;
+  for (unsigned i = 0; i < 1000; ++i) {
+    std::array<std::uint8_t, 16> bytes{1, 2, 3, 4, 5, 6, 7, 8};
+    bytes[14] = static_cast<std::uint8_t>(i >> 8);
+    bytes[15] = static_cast<std::uint8_t>(i);
+    const auto id = *Uuid::from_bytes(bytes);
+    EXPECT_EQ(hash(id), hash(id));
+    plain.insert(std::hash<Uuid>{}(id));
+    keyed.insert(hash(id));
+  }
+  EXPECT_EQ(plain.size(), 1u);  // what the keyed hash is for
+  EXPECT_EQ(keyed.size(), 1000u);
 }
 
 }  // namespace
