@@ -207,7 +207,8 @@ class RecordCipher {
 
   std::uint64_t sequence() const noexcept { return sequence_; }
 
-  // Appends one record: header, then `content` and its type byte encrypted, then the tag.
+  // Appends one record: header, then `content` and its type byte encrypted, then
+  // the tag. Encrypted from where the content is, straight into `out`.
   bool seal(std::uint8_t type, std::span<const std::uint8_t> content, std::vector<std::uint8_t>& out) {
     const std::size_t body = content.size() + 1 + kTagBytes;
     const std::size_t start = out.size();
@@ -219,35 +220,56 @@ class RecordCipher {
     header[3] = static_cast<std::uint8_t>(body >> 8);
     header[4] = static_cast<std::uint8_t>(body);
     std::uint8_t* inner = header + kTlsRecordHeaderBytes;
-    if (!content.empty()) std::memcpy(inner, content.data(), content.size());
-    inner[content.size()] = type;
-    const int inner_size = static_cast<int>(content.size() + 1);
     int n = 0;
-    const bool ok = begin(header) && EVP_CipherUpdate(ctx_, inner, &n, inner, inner_size) == 1 &&
-                    EVP_CipherFinal_ex(ctx_, inner + n, &n) == 1 &&
-                    EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kTagBytes, inner + inner_size) == 1;
+    int last = 0;
+    const bool ok = begin(header) &&
+                    (content.empty() || EVP_CipherUpdate(ctx_, inner, &n, content.data(),
+                                                         static_cast<int>(content.size())) == 1) &&
+                    static_cast<std::size_t>(n) == content.size() &&
+                    EVP_CipherUpdate(ctx_, inner + n, &last, &type, 1) == 1 && last == 1 &&
+                    EVP_CipherFinal_ex(ctx_, inner + n + 1, &last) == 1 &&
+                    EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, kTagBytes, inner + content.size() + 1) == 1;
     ++sequence_;
     return ok;
   }
 
-  // Opens one whole record in place: its content and inner type, padding
-  // stripped (type 0: it had none, all padding). False: it did not authenticate.
-  bool open(std::span<std::uint8_t> record, std::uint8_t& type, std::span<std::uint8_t>& content) {
-    std::uint8_t* header = record.data();
-    std::uint8_t* body = header + kTlsRecordHeaderBytes;
-    const int size = static_cast<int>(record.size() - kTlsRecordHeaderBytes - kTagBytes);
+  // Opens one whole record, decrypting it into `room`: its content and inner
+  // type, padding stripped (type 0: it had none, all padding). What does not fit
+  // the room goes aside, to be padding or the type byte; content that would not
+  // fit is more than a record may carry, since the caller's room holds that much
+  // or more than the record's whole body.
+  std::error_code open(std::span<const std::uint8_t> record, std::span<std::uint8_t> room, std::uint8_t& type,
+                       std::size_t& content_size) {
+    const std::uint8_t* header = record.data();
+    const std::uint8_t* body = header + kTlsRecordHeaderBytes;
+    const std::size_t size = record.size() - kTlsRecordHeaderBytes - kTagBytes;
+    // OpenSSL copies the expected tag; its interface just is not const.
+    auto* tag = const_cast<std::uint8_t*>(body + size);
+    std::array<std::uint8_t, kTlsMaxCiphertext - kTlsMaxPlaintext> aside;
+    const std::size_t first = std::min(size, room.size());
+    const std::size_t rest = size - first;
+    if (rest > aside.size()) return TlsRecordError::RecordOverflow;
     int n = 0;
-    const bool ok = begin(header) && EVP_CipherUpdate(ctx_, body, &n, body, size) == 1 &&
-                    EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, kTagBytes, body + size) == 1 &&
-                    EVP_CipherFinal_ex(ctx_, body + n, &n) == 1;
+    const bool ok =
+        begin(header) && EVP_CipherUpdate(ctx_, room.data(), &n, body, static_cast<int>(first)) == 1 &&
+        (rest == 0 || EVP_CipherUpdate(ctx_, aside.data(), &n, body + first, static_cast<int>(rest)) == 1) &&
+        EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, kTagBytes, tag) == 1 &&
+        EVP_CipherFinal_ex(ctx_, aside.data(), &n) == 1;
     ++sequence_;
-    if (!ok) return false;
+    if (!ok) return TlsRecordError::BadRecordMac;
     // The type is the last byte that is not padding (zeros).
-    int last = size - 1;
-    while (last >= 0 && body[last] == 0) --last;
-    type = last < 0 ? 0 : body[last];
-    content = {body, static_cast<std::size_t>(std::max(last, 0))};
-    return true;
+    for (std::size_t i = rest; i-- > 0;) {
+      if (aside[i] == 0) continue;
+      if (i > 0) return TlsRecordError::RecordOverflow;
+      type = aside[i];
+      content_size = first;
+      return {};
+    }
+    std::size_t last = first;
+    while (last > 0 && room[last - 1] == 0) --last;
+    type = last == 0 ? 0 : room[last - 1];
+    content_size = last == 0 ? 0 : last - 1;
+    return {};
   }
 
  private:
@@ -304,7 +326,7 @@ std::size_t TlsRecordLayer::record_size(std::span<const std::uint8_t> received) 
   return kTlsRecordHeaderBytes + (std::size_t{received[3]} << 8 | received[4]);
 }
 
-TlsRecordLayer::Opened TlsRecordLayer::open(std::span<std::uint8_t> received, std::span<std::uint8_t> out) {
+TlsRecordLayer::Opened TlsRecordLayer::open(std::span<const std::uint8_t> received, std::span<std::uint8_t> out) {
   Opened result;
   auto fail = [this, &result](std::error_code error) {
     failed_ = error;
@@ -325,19 +347,19 @@ TlsRecordLayer::Opened TlsRecordLayer::open(std::span<std::uint8_t> received, st
     if (rest.size() < size) break;
     // Opened only if its content surely fits: at most body - 17 bytes, or (into a
     // whole `out` of kTlsMaxPlaintext) at most what TLS allows.
-    const std::size_t room = out.size() - result.produced;
-    if (body - 1 - kTagBytes > room && !(result.produced == 0 && out.size() >= kTlsMaxPlaintext)) break;
+    const auto room = out.subspan(result.produced);
+    if (body - 1 - kTagBytes > room.size() && !(result.produced == 0 && out.size() >= kTlsMaxPlaintext)) break;
 
     std::uint8_t type = 0;
-    std::span<std::uint8_t> content;
-    if (!read_->open(rest.first(size), type, content)) return fail(make_error_code(TlsRecordError::BadRecordMac));
-    if (content.size() > kTlsMaxPlaintext) return fail(make_error_code(TlsRecordError::RecordOverflow));
+    std::size_t content_size = 0;
+    if (auto error = read_->open(rest.first(size), room, type, content_size)) return fail(error);
+    if (content_size > kTlsMaxPlaintext) return fail(make_error_code(TlsRecordError::RecordOverflow));
+    const auto content = room.first(content_size);
     result.consumed += size;
     ++opened_total_;
     switch (type) {
       case kApplicationData:
-        if (!content.empty()) std::memcpy(out.data() + result.produced, content.data(), content.size());
-        result.produced += content.size();
+        result.produced += content.size();  // decrypted where it belongs
         break;
       case kAlert:
         if (content.size() != 2) return fail(make_error_code(TlsRecordError::DecodeError));

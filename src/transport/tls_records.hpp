@@ -108,14 +108,14 @@ class TlsRecordLayer {
     std::size_t produced = 0;  // bytes of application data written to `out`
     std::error_code error;
   };
-  // Opens whole records from the front of `received` (decrypting in place: the
-  // records it consumed are overwritten, the bytes after them are not), and copies
-  // their application data to `out`, for as long as the next record's content
-  // surely fits (`out` of kTlsMaxPlaintext or more always takes one). A header
-  // that is wrong (type, length) fails as soon as it is here, before its body.
-  // Alerts, KeyUpdate and NewSessionTicket are acted on here; a KeyUpdate asking
-  // for ours has seal() send one first. Once Closed or Failed, always so.
-  Opened open(std::span<std::uint8_t> received, std::span<std::uint8_t> out);
+  // Opens whole records from the front of `received` (left as it is), decrypting
+  // their application data straight into `out`, for as long as the next record's
+  // content surely fits (`out` of kTlsMaxPlaintext or more always takes one); `out`
+  // past what is produced may be written too. A header that is wrong (type,
+  // length) fails as soon as it is here, before its body. Alerts, KeyUpdate and
+  // NewSessionTicket are acted on here; a KeyUpdate asking for ours has seal()
+  // send one first. Once Closed or Failed, always so.
+  Opened open(std::span<const std::uint8_t> received, std::span<std::uint8_t> out);
 
   // Appends `plaintext` to `out` as records of at most kTlsMaxPlaintext, after a
   // KeyUpdate when one is owed or the write key has sealed records_per_key (the
