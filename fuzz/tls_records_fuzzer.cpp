@@ -7,7 +7,8 @@
 // seals a record of any inner type (the first byte) and content (alerts, KeyUpdate,
 // tickets, junk), 3 flips one bit of the stream so far. The sender moves to a new
 // key every two records. The stream is then opened by the receiver in chunks of
-// sizes the input also decides, as TlsSocket reads it. Nothing may crash or read
+// sizes the input also decides, as TlsSocket reads it, into a read span of the
+// usual size or a smaller one. Nothing may crash or read
 // out of bounds, and while the script only sealed application data, what opens is
 // exactly what was sealed, and all of it.
 #include <cstddef>
@@ -94,8 +95,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // Read as TlsSocket does: what was kept, then the next chunk, opened into a
-  // read span of the usual size.
-  std::vector<std::uint8_t> out(kTlsMaxPlaintext);
+  // read span of the usual size, or now and then (an odd first read byte) a smaller
+  // one that whole records may not fit, whose data must then wait, not be lost.
+  const std::uint8_t size_choice = script.byte();
+  std::vector<std::uint8_t> out(size_choice % 2 == 0 ? kTlsMaxPlaintext : 1 + size_choice * std::size_t{37});
   std::vector<std::uint8_t> opened_data;
   std::vector<std::uint8_t> kept;
   std::size_t fed = 0;
@@ -120,6 +123,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (opened.consumed == 0) break;
     }
     if (fed == stream.size()) break;
+  }
+  // A small span leaves whole records waiting: a span of the usual size takes them.
+  if (!ended && out.size() < kTlsMaxPlaintext) {
+    out.resize(kTlsMaxPlaintext);
+    for (;;) {
+      const auto opened = receiver->open(kept, out);
+      opened_data.insert(opened_data.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(opened.produced));
+      kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(opened.consumed));
+      if (opened.status != TlsRecordLayer::Status::Open || opened.consumed == 0) break;
+    }
   }
   if (clean) {
     check(kept.empty());

@@ -11,7 +11,8 @@
 namespace datafold::net::detail {
 
 struct KeyedUuidHash {
-  std::size_t operator()(const Uuid& id) const noexcept;
+  // The first call draws the key (OpenSSL's generator; throws if that fails).
+  std::size_t operator()(const Uuid& id) const;
 };
 
 }  // namespace datafold::net::detail

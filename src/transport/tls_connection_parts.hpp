@@ -10,11 +10,13 @@
 #include <system_error>
 
 #include "datafold/net/error.hpp"
+#include "transport/tls_records.hpp"
 
 namespace datafold::net::detail {
 
-// Bytes asked of TLS per read.
+// Bytes asked of TLS per read: a whole record's content must fit (TlsSocket::read_some).
 inline constexpr std::size_t kReadChunkBytes = 16 * 1024;
+static_assert(kReadChunkBytes >= kTlsMaxPlaintext);
 
 inline NetworkError connection_error(const std::string& what, const std::error_code& ec) {
   return make_error(ErrorKind::Connection, what + ": " + ec.message());

@@ -60,8 +60,10 @@ NetworkResult<std::shared_ptr<asio::ssl::context>> make_tls_context(const Identi
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
-  // Idle connections hold no read/write buffers; no session tickets (no resumption:
-  // every connection re-proves its key, and tickets cost a write per handshake).
+  // No record buffers kept between the handshake's flights. No session tickets (no
+  // resumption: every connection re-proves its key), and none may be turned on:
+  // a server's tickets are sealed under the application keys before
+  // TlsSocket::take_over_records starts them at sequence 0, which then refuses.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_num_tickets(native, 0);
   SSL_CTX_set_options(native, SSL_OP_NO_TICKET);

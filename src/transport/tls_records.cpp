@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string_view>
 
 namespace datafold::net::detail {
@@ -23,6 +24,11 @@ constexpr std::uint8_t kNewSessionTicket = 4;
 constexpr std::uint8_t kKeyUpdate = 24;
 constexpr std::uint8_t kCloseNotify = 0;
 constexpr std::uint8_t kUserCanceled = 90;
+
+// Records in a row that carry no data (warnings, KeyUpdates, tickets, empty
+// records) before the peer is taken to be wasting the node's time, as OpenSSL
+// limits them.
+constexpr unsigned kMaxRecordsWithoutData = 32;
 
 constexpr std::size_t kTagBytes = 16;
 constexpr std::size_t kNonceBytes = 12;
@@ -135,6 +141,8 @@ class TlsRecordCategory final : public std::error_category {
         return "unexpected TLS record or message";
       case TlsRecordError::DecodeError:
         return "malformed TLS alert or handshake message";
+      case TlsRecordError::IllegalParameter:
+        return "TLS message with a value not allowed";
       case TlsRecordError::PeerAlert:
         return "peer sent a fatal TLS alert";
       case TlsRecordError::Internal:
@@ -171,6 +179,27 @@ const std::error_category& tls_record_category() noexcept {
 }
 
 std::error_code make_error_code(TlsRecordError e) noexcept { return {static_cast<int>(e), tls_record_category()}; }
+
+std::optional<std::uint8_t> alert_for(const std::error_code& error) noexcept {
+  if (error.category() != tls_record_category()) return std::nullopt;
+  switch (static_cast<TlsRecordError>(error.value())) {
+    case TlsRecordError::BadRecordMac:
+      return 20;
+    case TlsRecordError::RecordOverflow:
+      return 22;
+    case TlsRecordError::UnexpectedMessage:
+      return 10;
+    case TlsRecordError::DecodeError:
+      return 50;
+    case TlsRecordError::IllegalParameter:
+      return 47;
+    case TlsRecordError::Internal:
+      return 80;
+    case TlsRecordError::PeerAlert:
+      break;  // the peer has closed already
+  }
+  return std::nullopt;
+}
 
 // One direction's protection (RFC 8446 section 5.2-5.3): the AEAD under the key of
 // the current traffic secret, and the sequence number that makes each nonce.
@@ -234,10 +263,9 @@ class RecordCipher {
   }
 
   // Opens one whole record, decrypting it into `room`: its content and inner
-  // type, padding stripped (type 0: it had none, all padding). What does not fit
-  // the room goes aside, to be padding or the type byte; content that would not
-  // fit is more than a record may carry, since the caller's room holds that much
-  // or more than the record's whole body.
+  // type, padding stripped (type 0: it had none, all padding). The caller's room
+  // holds at least the content a record may carry (2^14) or the whole record but
+  // its type byte, so at most that byte goes aside.
   std::error_code open(std::span<const std::uint8_t> record, std::span<std::uint8_t> room, std::uint8_t& type,
                        std::size_t& content_size) {
     const std::uint8_t* header = record.data();
@@ -245,7 +273,9 @@ class RecordCipher {
     const std::size_t size = record.size() - kTlsRecordHeaderBytes - kTagBytes;
     // OpenSSL copies the expected tag; its interface just is not const.
     auto* tag = const_cast<std::uint8_t*>(body + size);
-    std::array<std::uint8_t, kTlsMaxCiphertext - kTlsMaxPlaintext> aside;
+    // The content and its type byte are at most 2^14 + 1 bytes (RFC 8446 5.4).
+    if (size > kTlsMaxPlaintext + 1) return TlsRecordError::RecordOverflow;
+    std::array<std::uint8_t, 1> aside;
     const std::size_t first = std::min(size, room.size());
     const std::size_t rest = size - first;
     if (rest > aside.size()) return TlsRecordError::RecordOverflow;
@@ -312,12 +342,12 @@ std::unique_ptr<TlsRecordLayer> TlsRecordLayer::create(std::uint16_t suite_id, c
     return nullptr;
   }
   return std::unique_ptr<TlsRecordLayer>(
-      new TlsRecordLayer(std::move(read), std::move(write), std::max<std::uint64_t>(records_per_key, 1)));
+      new TlsRecordLayer(std::move(read), std::move(write), server, std::max<std::uint64_t>(records_per_key, 1)));
 }
 
-TlsRecordLayer::TlsRecordLayer(std::unique_ptr<RecordCipher> read, std::unique_ptr<RecordCipher> write,
+TlsRecordLayer::TlsRecordLayer(std::unique_ptr<RecordCipher> read, std::unique_ptr<RecordCipher> write, bool server,
                                std::uint64_t records_per_key)
-    : read_(std::move(read)), write_(std::move(write)), records_per_key_(records_per_key) {}
+    : read_(std::move(read)), write_(std::move(write)), server_(server), records_per_key_(records_per_key) {}
 
 TlsRecordLayer::~TlsRecordLayer() = default;
 
@@ -364,7 +394,10 @@ TlsRecordLayer::Opened TlsRecordLayer::open(std::span<const std::uint8_t> receiv
       case kAlert:
         if (content.size() != 2) return fail(make_error_code(TlsRecordError::DecodeError));
         if (content[1] == kUserCanceled) break;  // a close_notify follows
-        if (content[1] != kCloseNotify) return fail(make_error_code(TlsRecordError::PeerAlert));
+        if (content[1] != kCloseNotify) {
+          peer_alert_ = content[1];
+          return fail(make_error_code(TlsRecordError::PeerAlert));
+        }
         closed_ = true;
         break;
       case kHandshake:
@@ -374,6 +407,9 @@ TlsRecordLayer::Opened TlsRecordLayer::open(std::span<const std::uint8_t> receiv
       default:
         return fail(make_error_code(TlsRecordError::UnexpectedMessage));
     }
+    records_without_data_ = content.empty() || type != kApplicationData ? records_without_data_ + 1 : 0;
+    if (records_without_data_ > kMaxRecordsWithoutData)
+      return fail(make_error_code(TlsRecordError::UnexpectedMessage));
   }
   if (closed_) result.status = Status::Closed;
   return result;
@@ -392,13 +428,14 @@ std::error_code TlsRecordLayer::on_handshake(std::span<const std::uint8_t> messa
     at += 4;
     if (messages.size() - at < length) return TlsRecordError::UnexpectedMessage;
     if (type == kKeyUpdate) {
-      if (length != 1 || messages[at] > 1) return TlsRecordError::DecodeError;
+      if (length != 1) return TlsRecordError::DecodeError;
+      if (messages[at] > 1) return TlsRecordError::IllegalParameter;
       // The new key starts with the next record: nothing may follow it in this one.
       if (at + length != messages.size()) return TlsRecordError::UnexpectedMessage;
       if (!read_->update()) return TlsRecordError::Internal;
       ++key_updates_received_;
       if (messages[at] == 1) key_update_owed_ = true;
-    } else if (type != kNewSessionTicket) {  // no resumption here: a ticket is dropped
+    } else if (type != kNewSessionTicket || server_) {  // no resumption here: a server's ticket is dropped
       return TlsRecordError::UnexpectedMessage;
     }
     at += length;
@@ -409,6 +446,7 @@ std::error_code TlsRecordLayer::on_handshake(std::span<const std::uint8_t> messa
 bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, std::vector<std::uint8_t>& out,
                           std::error_code& error) {
   const std::size_t records = (plaintext.size() + kTlsMaxPlaintext - 1) / kTlsMaxPlaintext;
+  // A hint (a KeyUpdate now and then adds a record).
   out.reserve(out.size() + plaintext.size() + (records + 1) * (kTlsRecordHeaderBytes + 1 + kTagBytes) + 8);
   std::size_t at = 0;
   while (at < plaintext.size()) {
@@ -417,7 +455,7 @@ bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, std::vector<s
       constexpr std::uint8_t kUpdate[] = {kKeyUpdate, 0, 0, 1, 0};
       if (!seal_record(kHandshake, kUpdate, out, error)) return false;
       if (!write_->update()) {
-        error = TlsRecordError::Internal;
+        error = write_failed_ = TlsRecordError::Internal;
         return false;
       }
       key_update_owed_ = false;
@@ -432,12 +470,16 @@ bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, std::vector<s
 
 bool TlsRecordLayer::seal_record(std::uint8_t inner_type, std::span<const std::uint8_t> content,
                                  std::vector<std::uint8_t>& out, std::error_code& error) {
+  if (write_failed_) {
+    error = write_failed_;
+    return false;
+  }
   if (content.size() > kTlsMaxPlaintext) {
     error = TlsRecordError::RecordOverflow;
     return false;
   }
   if (!write_->seal(inner_type, content, out)) {
-    error = TlsRecordError::Internal;
+    error = write_failed_ = TlsRecordError::Internal;
     return false;
   }
   ++sealed_total_;

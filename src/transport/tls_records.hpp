@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -75,9 +76,13 @@ enum class TlsRecordError {
   DecodeError,           // a malformed alert or handshake message
   PeerAlert,             // the peer sent an alert other than close_notify and user_canceled
   Internal,              // OpenSSL's AEAD failed
+  IllegalParameter,      // a KeyUpdate asking neither yes nor no
 };
 const std::error_category& tls_record_category() noexcept;
 std::error_code make_error_code(TlsRecordError e) noexcept;
+// The fatal alert (RFC 8446 section 6) that tells the peer why, for an error of
+// this layer's other than the peer's own alert.
+std::optional<std::uint8_t> alert_for(const std::error_code& error) noexcept;
 
 class RecordCipher;
 
@@ -133,19 +138,25 @@ class TlsRecordLayer {
   std::uint64_t records_opened() const noexcept { return opened_total_; }
   std::uint64_t key_updates_sent() const noexcept { return key_updates_sent_; }
   std::uint64_t key_updates_received() const noexcept { return key_updates_received_; }
+  // The alert that ended it (PeerAlert), for the log.
+  std::uint8_t peer_alert() const noexcept { return peer_alert_; }
 
  private:
-  TlsRecordLayer(std::unique_ptr<RecordCipher> read, std::unique_ptr<RecordCipher> write,
+  TlsRecordLayer(std::unique_ptr<RecordCipher> read, std::unique_ptr<RecordCipher> write, bool server,
                  std::uint64_t records_per_key);
   // Acts on a handshake record's messages; an error ends the connection.
   std::error_code on_handshake(std::span<const std::uint8_t> messages);
 
   std::unique_ptr<RecordCipher> read_;
   std::unique_ptr<RecordCipher> write_;
+  const bool server_;
   const std::uint64_t records_per_key_;
   bool key_update_owed_ = false;
   bool closed_ = false;
-  std::error_code failed_;
+  std::error_code failed_;        // reading ended
+  std::error_code write_failed_;  // sealing ended (keys half-switched, a sequence spent)
+  unsigned records_without_data_ = 0;
+  std::uint8_t peer_alert_ = 0;
   std::uint64_t sealed_total_ = 0;
   std::uint64_t opened_total_ = 0;
   std::uint64_t key_updates_sent_ = 0;

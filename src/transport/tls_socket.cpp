@@ -4,14 +4,18 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
 
 namespace datafold::net::detail {
 
@@ -169,6 +173,13 @@ bool TlsSocket::take_over_records(bool server, std::string& why) {
     why = "the TLS handshake has not finished";
     return false;
   }
+  // The records start at sequence 0 both ways: OpenSSL must have sealed nothing
+  // under the application keys (a server's session tickets would be), and opened
+  // nothing past the handshake (read-ahead is off).
+  if (server && SSL_get_num_tickets(ssl_.get()) != 0) {
+    why = "TLS session tickets are on";
+    return false;
+  }
   if (SSL_has_pending(ssl_.get()) == 1) {
     why = "the peer sent records OpenSSL has buffered";
     return false;
@@ -188,29 +199,31 @@ bool TlsSocket::take_over_records(bool server, std::string& why) {
 
 namespace {
 
-// Where a read decrypts and a write encrypts, one per thread: a connection keeps
-// nothing of it across a wait, so idle connections hold no buffer.
+// Where a read's records land and a write's are sealed, one per thread: a
+// connection keeps nothing of it across a wait, so idle connections hold no buffer.
 constexpr std::size_t kScratchBytes = 64 * 1024;
 // A read takes from the socket about what the reader's span can hold once opened:
-// more would only be copied aside for the next read.
+// more would only be kept aside for the next read.
 constexpr std::size_t kReadSlack = 2 * 1024;
 
-std::vector<std::uint8_t>& read_scratch() {
+// Not inlined, and called again after every wait: a coroutine may resume on
+// another thread, and compilers have kept a thread-local's address across a
+// suspension (LLVM issues 47179, 63022), which would share one buffer between
+// two connections.
+[[gnu::noinline]] std::vector<std::uint8_t>& read_scratch() {
   thread_local std::vector<std::uint8_t> scratch(kScratchBytes + kTlsRecordHeaderBytes + kTlsMaxCiphertext);
   return scratch;
 }
 
-std::vector<std::uint8_t>& write_scratch() {
+[[gnu::noinline]] std::vector<std::uint8_t>& write_scratch() {
   thread_local std::vector<std::uint8_t> scratch;
   return scratch;
 }
 
-// Keeps `bytes` in `into`, or frees `into` when there are none.
+// Keeps `bytes` in `into` (not much more capacity than they need), or frees
+// `into` when there are none.
 void keep(std::vector<std::uint8_t>& into, std::span<const std::uint8_t> bytes) {
-  if (bytes.empty()) {
-    std::vector<std::uint8_t>().swap(into);
-    return;
-  }
+  if (bytes.empty() || into.capacity() > 2 * bytes.size() + 4096) std::vector<std::uint8_t>().swap(into);
   into.assign(bytes.begin(), bytes.end());
 }
 
@@ -232,38 +245,81 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
   for (;;) {
     if (!socket_.is_open()) co_return IoResult{asio::error::operation_aborted, 0};
     if (peer_closed_) co_return IoResult{asio::error::eof, 0};
-    // What was received before, then what the socket has, in one span to open.
-    auto& scratch = read_scratch();
-    const std::size_t kept = received_.size();
-    if (kept > 0) std::memcpy(scratch.data(), received_.data(), kept);
-    std::size_t size = kept;
+    const int fd = socket_.native_handle();
+    std::span<const std::uint8_t> records;
     const std::size_t first = TlsRecordLayer::record_size(received_);
-    if (first == 0 || kept < first) {
-      const std::size_t want = std::min(scratch.size() - kept, into.size() + kReadSlack);
-      const auto n = ::recv(socket_.native_handle(), scratch.data() + kept, want, 0);
+    if (received_.empty()) {
+      // The usual case: nothing kept, so the socket's bytes go to this thread's
+      // scratch, and only a record left unfinished is kept.
+      auto& scratch = read_scratch();
+      const auto n = ::recv(fd, scratch.data(), std::min(scratch.size(), into.size() + kReadSlack), 0);
       if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};  // closed without close_notify
       if (n < 0) {
         if (!would_block(errno)) co_return IoResult{socket_error(), 0};
         if (auto waited = co_await wait(Want::Read)) co_return IoResult{waited, 0};
         continue;
       }
-      size += static_cast<std::size_t>(n);
+      records = {scratch.data(), static_cast<std::size_t>(n)};
+    } else if (first == 0 || received_.size() < first) {
+      // A record unfinished: the rest of it joins what is kept, so a peer sending
+      // it a byte at a time costs a copy of each byte once, not of the whole each time.
+      const std::size_t kept = received_.size();
+      const std::size_t want = (first == 0 ? kTlsRecordHeaderBytes : first) - kept;
+      received_.resize(kept + want);
+      const auto n = ::recv(fd, received_.data() + kept, want, 0);
+      received_.resize(kept + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+      if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};
+      if (n < 0) {
+        if (!would_block(errno)) co_return IoResult{socket_error(), 0};
+        if (auto waited = co_await wait(Want::Read)) co_return IoResult{waited, 0};
+        continue;
+      }
+      // Opened (below) as soon as its header is whole, which is checked before
+      // waiting for the body; not yet whole, nothing opens and the loop reads on.
+      if (TlsRecordLayer::record_size(received_) == 0) continue;
+      records = received_;
+    } else {
+      records = received_;  // whole records kept from before
     }
-    const auto opened = records_->open({scratch.data(), size}, into);
-    keep(received_, {scratch.data() + opened.consumed, size - opened.consumed});
+    const auto opened = records_->open(records, into);
+    if (records.data() == received_.data()) {
+      received_.erase(received_.begin(), received_.begin() + static_cast<std::ptrdiff_t>(opened.consumed));
+      if (received_.empty()) keep(received_, {});
+    } else {
+      keep(received_, records.subspan(opened.consumed));
+    }
     switch (opened.status) {
       case TlsRecordLayer::Status::Closed:
         // The data before the close_notify first; the next read ends.
         peer_closed_ = true;
+        keep(received_, {});
         if (opened.produced > 0) co_return IoResult{std::error_code{}, opened.produced};
         co_return IoResult{asio::error::eof, 0};
       case TlsRecordLayer::Status::Failed:
+        keep(received_, {});
+        tell_peer(opened.error);
         co_return IoResult{opened.error, 0};
       case TlsRecordLayer::Status::Open:
         if (opened.produced > 0) co_return IoResult{std::error_code{}, opened.produced};
         break;  // a record not yet whole, or only records with no data (a KeyUpdate)
     }
   }
+}
+
+void TlsSocket::tell_peer(const std::error_code& error) {
+  if (error == TlsRecordError::PeerAlert) {
+    spdlog::debug("TLS peer sent alert {}", records_->peer_alert());
+    return;
+  }
+  // Only between records: a write waiting with part of one sent cannot be cut into.
+  const auto alert = alert_for(error);
+  if (!alert || !unsent_.empty()) return;
+  auto& sealed = write_scratch();
+  sealed.clear();
+  std::error_code ignored;
+  const std::uint8_t fatal[] = {2, *alert};
+  if (records_->seal_record(21, fatal, sealed, ignored))
+    (void)::send(socket_.native_handle(), sealed.data(), sealed.size(), MSG_NOSIGNAL);  // best effort: closing anyway
 }
 
 asio::awaitable<IoResult> TlsSocket::write_all(std::span<const std::uint8_t> bytes) {
@@ -292,16 +348,21 @@ asio::awaitable<IoResult> TlsSocket::write_all(std::span<const std::uint8_t> byt
       // which another connection may use while this one waits.
       keep(unsent_, {sealed.data() + sent, sealed.size() - sent});
       std::size_t at = 0;
-      while (at < unsent_.size()) {
-        if (auto waited = co_await wait(Want::Write)) co_return IoResult{waited, written};
+      std::error_code failed;
+      while (!failed && at < unsent_.size()) {
+        if (auto waited = co_await wait(Want::Write)) {
+          failed = waited;
+          break;
+        }
         const auto s = ::send(socket_.native_handle(), unsent_.data() + at, unsent_.size() - at, MSG_NOSIGNAL);
         if (s >= 0) {
           at += static_cast<std::size_t>(s);
         } else if (!would_block(errno)) {
-          co_return IoResult{socket_error(), written};
+          failed = socket_error();
         }
       }
       keep(unsent_, {});
+      if (failed) co_return IoResult{failed, written};
     }
     written += n;
   }

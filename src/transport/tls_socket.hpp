@@ -62,6 +62,9 @@ class TlsSocket {
     void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
   };
   enum class Want { Nothing, Read, Write };
+  // Tells the peer why its records are refused (a fatal alert), if that can be
+  // said between records now; a peer's own alert is logged.
+  void tell_peer(const std::error_code& error);
   // What an SSL call that returned `result` needs next, or the error it ended in.
   Want want_after(int result, std::error_code& error) const;
   asio::awaitable<std::error_code> wait(Want want);

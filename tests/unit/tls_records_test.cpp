@@ -500,8 +500,11 @@ TEST_P(TlsRecordsInterop, DamagedRecordsFail) {
                  TlsRecordError::BadRecordMac);
   // A protected record is application_data outside, always.
   expect_failure(open_damaged([](Bytes& w) { w[0] = 22; }), TlsRecordError::UnexpectedMessage);
-  // As long as TLS allows: it must authenticate; one byte longer: too long.
-  for (const std::size_t length : {kTlsMaxCiphertext, kTlsMaxCiphertext + 1}) {
+  // A body with room for 2^14 bytes of content, its type byte and the tag: it must
+  // authenticate. Longer: too long, whether the record layer's outer limit
+  // (2^14 + 256) allows it (RFC 8446 5.4 caps what is inside at 2^14 + 1) or not.
+  constexpr std::size_t kLongestInner = kTlsMaxPlaintext + 1 + 16;
+  for (const std::size_t length : {kLongestInner, kLongestInner + 1, kTlsMaxCiphertext, kTlsMaxCiphertext + 1}) {
     expect_failure(open_damaged([length](Bytes& w) {
                      w.assign(kTlsRecordHeaderBytes + length, 0x5a);
                      w[0] = 23;
@@ -509,7 +512,7 @@ TEST_P(TlsRecordsInterop, DamagedRecordsFail) {
                      w[3] = static_cast<std::uint8_t>(length >> 8);
                      w[4] = static_cast<std::uint8_t>(length);
                    }),
-                   length > kTlsMaxCiphertext ? TlsRecordError::RecordOverflow : TlsRecordError::BadRecordMac);
+                   length > kLongestInner ? TlsRecordError::RecordOverflow : TlsRecordError::BadRecordMac);
   }
 }
 
@@ -620,13 +623,15 @@ struct LayerPair {
     client = TlsRecordLayer::create(0x1301, secrets, false, why);
     server = TlsRecordLayer::create(0x1301, secrets, true, why);
   }
-  // What the server makes of one record of `inner_type` and `content` from the client.
-  TlsRecordLayer::Opened send(std::uint8_t inner_type, const Bytes& content, Bytes* data = nullptr) {
+  // What the server makes of one record of `inner_type` and `content` from the
+  // client (or, `down`, the client of one from the server).
+  TlsRecordLayer::Opened send(std::uint8_t inner_type, const Bytes& content, Bytes* data = nullptr,
+                              bool down = false) {
     Bytes wire;
     std::error_code error;
-    EXPECT_TRUE(client->seal_record(inner_type, content, wire, error)) << error.message();
+    EXPECT_TRUE((down ? server : client)->seal_record(inner_type, content, wire, error)) << error.message();
     Bytes out(kTlsMaxPlaintext);
-    const auto opened = server->open(wire, out);
+    const auto opened = (down ? client : server)->open(wire, out);
     if (data != nullptr) data->assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(opened.produced));
     return opened;
   }
@@ -650,7 +655,8 @@ TEST(TlsRecords, ControlRecordsOfEveryShapeAreActedOnOrRefused) {
       {"an empty handshake record", kHandshake, {}, TlsRecordError::UnexpectedMessage},
       {"a handshake message cut short", kHandshake, {24, 0, 0, 10, 0}, TlsRecordError::UnexpectedMessage},
       {"a Finished after the handshake", kHandshake, {20, 0, 0, 1, 0}, TlsRecordError::UnexpectedMessage},
-      {"KeyUpdate asking 2", kHandshake, {24, 0, 0, 1, 2}, TlsRecordError::DecodeError},
+      {"KeyUpdate asking 2", kHandshake, {24, 0, 0, 1, 2}, TlsRecordError::IllegalParameter},
+      {"a session ticket from a client", kHandshake, {4, 0, 0, 1, 0}, TlsRecordError::UnexpectedMessage},
       {"KeyUpdate two bytes long", kHandshake, {24, 0, 0, 2, 0, 0}, TlsRecordError::DecodeError},
       {"a message after KeyUpdate", kHandshake, {24, 0, 0, 1, 0, 4, 0, 0, 0}, TlsRecordError::UnexpectedMessage},
   };
@@ -670,13 +676,29 @@ TEST(TlsRecords, ControlRecordsOfEveryShapeAreActedOnOrRefused) {
   Bytes data;
   // user_canceled is a warning: reading goes on.
   EXPECT_EQ(pair.send(kAlert, {1, 90}).status, RecordStatus::Open);
-  // A ticket, then a KeyUpdate, in one record: the ticket is dropped, the key moves.
-  EXPECT_EQ(pair.send(kHandshake, {4, 0, 0, 2, 7, 7, 24, 0, 0, 1, 0}).status, RecordStatus::Open);
-  EXPECT_EQ(pair.server->key_updates_received(), 1u);
-  // The client has not moved its key, so its next record no longer authenticates.
-  const auto stale = pair.send(kData, text_bytes("old key"));
+  // From the server, a ticket, then a KeyUpdate, in one record: the ticket is
+  // dropped, the key moves.
+  EXPECT_EQ(pair.send(kHandshake, {4, 0, 0, 2, 7, 7, 24, 0, 0, 1, 0}, nullptr, true).status, RecordStatus::Open);
+  EXPECT_EQ(pair.client->key_updates_received(), 1u);
+  // The server has not moved its key, so its next record no longer authenticates.
+  const auto stale = pair.send(kData, text_bytes("old key"), nullptr, true);
   EXPECT_EQ(stale.status, RecordStatus::Failed);
   EXPECT_EQ(stale.error, TlsRecordError::BadRecordMac);
+
+  // Records that carry nothing, one after another for ever: cut off after 32.
+  LayerPair idle;
+  for (int i = 0; i < 32; ++i) ASSERT_EQ(idle.send(kData, {}).status, RecordStatus::Open) << i;
+  const auto wasted = idle.send(kAlert, {1, 90});
+  EXPECT_EQ(wasted.status, RecordStatus::Failed);
+  EXPECT_EQ(wasted.error, TlsRecordError::UnexpectedMessage);
+  // A record with data between them starts the count again.
+  LayerPair busy;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(busy.send(kData, {}).status, RecordStatus::Open) << i;
+    if (i % 10 == 0) {
+      ASSERT_EQ(busy.send(kData, text_bytes("x")).status, RecordStatus::Open) << i;
+    }
+  }
 
   LayerPair closing;
   EXPECT_EQ(closing.send(kData, text_bytes("before"), &data).status, RecordStatus::Open);
@@ -685,6 +707,17 @@ TEST(TlsRecords, ControlRecordsOfEveryShapeAreActedOnOrRefused) {
   // Nothing after close_notify is read.
   EXPECT_EQ(closing.send(kData, text_bytes("after"), &data).status, RecordStatus::Closed);
   EXPECT_TRUE(data.empty());
+}
+
+TEST(TlsRecords, EachErrorTellsThePeerWithTheAlertTlsNamesForIt) {
+  EXPECT_EQ(alert_for(TlsRecordError::BadRecordMac), 20);
+  EXPECT_EQ(alert_for(TlsRecordError::RecordOverflow), 22);
+  EXPECT_EQ(alert_for(TlsRecordError::UnexpectedMessage), 10);
+  EXPECT_EQ(alert_for(TlsRecordError::DecodeError), 50);
+  EXPECT_EQ(alert_for(TlsRecordError::IllegalParameter), 47);
+  EXPECT_EQ(alert_for(TlsRecordError::Internal), 80);
+  EXPECT_EQ(alert_for(TlsRecordError::PeerAlert), std::nullopt);  // the peer is gone already
+  EXPECT_EQ(alert_for(std::make_error_code(std::errc::connection_reset)), std::nullopt);
 }
 
 TEST(TlsRecords, RecordSizeReadsTheHeader) {
