@@ -11,6 +11,8 @@
 #include <optional>
 #include <string_view>
 
+#include "core/encoding.hpp"
+
 namespace datafold::net::detail {
 
 namespace {
@@ -92,13 +94,6 @@ int secrets_index() {
   return index;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // OpenSSL's key-log line "<label> <client random> <secret>", both in hex: the two
 // application traffic secrets go to the SSL's TrafficSecrets, the rest nowhere.
 void take_secret(const SSL* ssl, const char* line) {
@@ -114,18 +109,11 @@ void take_secret(const SSL* ssl, const char* line) {
   if (target == nullptr) return;
   const auto random_end = text.find(' ', label_end + 1);
   if (random_end == std::string_view::npos) return;
-  const std::string_view hex = text.substr(random_end + 1);
-  std::array<std::uint8_t, kMaxSecretBytes> bytes{};
-  const std::size_t size = hex.size() / 2;
-  bool ok = hex.size() % 2 == 0 && size <= bytes.size();
-  for (std::size_t i = 0; ok && i < size; ++i) {
-    const int high = hex_digit(hex[2 * i]);
-    const int low = hex_digit(hex[2 * i + 1]);
-    ok = high >= 0 && low >= 0;
-    bytes[i] = static_cast<std::uint8_t>(high << 4 | low);
-  }
-  if (ok) (void)target->assign({bytes.data(), size});
-  OPENSSL_cleanse(bytes.data(), bytes.size());
+  // hex_decode sizes its vector once, so this is the one copy to wipe.
+  auto bytes = hex_decode(text.substr(random_end + 1));
+  if (!bytes) return;
+  (void)target->assign(*bytes);
+  OPENSSL_cleanse(bytes->data(), bytes->size());
 }
 
 class TlsRecordCategory final : public std::error_category {
