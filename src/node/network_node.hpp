@@ -33,6 +33,7 @@
 #include "datafold/net/reachability.hpp"
 #include "datafold/net/schema_service.hpp"
 #include "datafold/net/trust_store.hpp"
+#include "core/coarse_clock.hpp"
 #include "core/keyed_uuid_hash.hpp"
 #include "core/relayed_address.hpp"
 #include "discovery/dht/dht_discovery.hpp"
@@ -315,11 +316,12 @@ class NetworkNode final : public detail::ConnectionEvents,
   template <class Result>
   std::function<void(NetworkResult<Result>)> charging_timeouts(const ConnectionPtr& connection,
                                                                std::function<void(NetworkResult<Result>)> done) {
+    // The coarse clock: a deadline of seconds is told from a Timeout reply well within its tick.
     return [self = shared_from_this(), connection, heard_at_send = connection->last_received_ns(),
-            sent = std::chrono::steady_clock::now(), done = std::move(done)](NetworkResult<Result> outcome) {
+            sent = detail::coarse_steady_now(), done = std::move(done)](NetworkResult<Result> outcome) {
       // This node's own deadline, not the peer's Timeout reply (an answer, if a sad one).
       const bool deadline_passed = !outcome && outcome.error().kind == ErrorKind::Timeout &&
-                                   std::chrono::steady_clock::now() - sent >= self->config_.request_timeout;
+                                   detail::coarse_steady_now() - sent >= self->config_.request_timeout;
       if (deadline_passed && connection->last_received_ns() > heard_at_send)
         self->record_peer_event(connection, detail::PeerEvent::Timeout);
       done(std::move(outcome));

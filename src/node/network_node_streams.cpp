@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "node/network_node.hpp"
+#include "core/coarse_clock.hpp"
 #include "services/answer_stream.hpp"
 
 namespace datafold::net {
@@ -109,9 +110,8 @@ QueryMessage NetworkNode::make_query_request(Query query) const {
   request.query_id = Uuid::random();
   request.trust_proof.public_key = identity_.public_key();
   request.trust_proof.trust_distance = query.trust_distance;
-  request.trust_proof.timestamp_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  // Checked against the answerer's clock only to minutes (kMaxProofSkew): coarse is right enough.
+  request.trust_proof.timestamp_ms = detail::coarse_system_now_ms();
   if (query.pub_key.empty()) query.pub_key = public_key_text_;
   request.query = std::move(query);
   return request;

@@ -9,6 +9,7 @@
 
 #include "datafold/net/query_refusal.hpp"
 #include "datafold/net/query_stream.hpp"
+#include "core/coarse_clock.hpp"
 #include "services/query_cursor.hpp"
 #include "services/replay_cache.hpp"
 #include "services/result_size.hpp"
@@ -19,10 +20,9 @@ namespace datafold::net {
 
 namespace {
 
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// Read per query, for the replay window (120 s) and a relayed proof's skew (minutes):
+// the coarse clock is right enough.
+std::int64_t system_now_ms() { return detail::coarse_system_now_ms(); }
 
 NetworkError refuse(const RequestContext& context, std::string why) {
   spdlog::debug("query from {} refused: {}", context.node_id.short_string(), why);
@@ -72,13 +72,13 @@ NetworkResult<QueryResult> QueryService::execute_query(Query query, const Reques
     if (!position) return make_error(ErrorKind::Message, "the cursor was not made for this query", ErrorCode::PermissionDenied);
     admitted.position = std::move(*position);
   }
-  return whole_answer(admitted);
+  return whole_answer(std::move(admitted));
 }
 
-NetworkResult<QueryResult> QueryService::whole_answer(const Admitted& admitted) const {
+NetworkResult<QueryResult> QueryService::whole_answer(Admitted admitted) const {
   const std::size_t limit = admitted.query.limit;
-  auto page = next_part(admitted, admitted.position, limit == 0 ? std::numeric_limits<std::size_t>::max() : limit,
-                        kMaxWholeAnswerBytes);
+  auto page = make_part(admitted, &admitted.query, admitted.position,
+                        limit == 0 ? std::numeric_limits<std::size_t>::max() : limit, kMaxWholeAnswerBytes);
   if (!page) return std::move(page).error();
   if (limit == 0 && !page->next_position.empty())
     return make_error(ErrorKind::ResourceExhausted,
@@ -90,6 +90,12 @@ NetworkResult<QueryResult> QueryService::whole_answer(const Admitted& admitted) 
 
 NetworkResult<QueryPage> QueryService::next_part(const Admitted& admitted, const std::string& position,
                                                  std::size_t max_rows, std::size_t max_bytes) const {
+  return make_part(admitted, nullptr, position, max_rows, max_bytes);
+}
+
+NetworkResult<QueryPage> QueryService::make_part(const Admitted& admitted, Query* spent_query,
+                                                 const std::string& position, std::size_t max_rows,
+                                                 std::size_t max_bytes) const {
   // Shared, not copied: a copy of a callback is a copy of all it holds, per part.
   std::shared_ptr<const Callback> callback;
   std::shared_ptr<const PageCallback> page_callback;
@@ -105,8 +111,10 @@ NetworkResult<QueryPage> QueryService::next_part(const Admitted& admitted, const
     if (page_callback) {
       page = (*page_callback)(admitted.query, PageRequest{position, max_rows, max_bytes}, admitted.context);
     } else {
-      // A whole-answer callback knows no positions: its answer is one part.
-      page.result = (*callback)(admitted.query, admitted.context);
+      // A whole-answer callback knows no positions: its answer is one part, and
+      // nothing is sealed after it, so a spent query can be its own.
+      page.result = spent_query != nullptr ? (*callback)(std::move(*spent_query), admitted.context)
+                                           : (*callback)(admitted.query, admitted.context);
       page.rows = rows_in(page.result);
     }
   } catch (const std::exception&) {
@@ -208,7 +216,7 @@ NetworkResult<std::optional<Message>> QueryService::handle(const Message& messag
     return make_error(ErrorKind::Protocol, "not a query", ErrorCode::InvalidMessage);
   auto admitted = admit(*request, context);
   if (!admitted) return std::move(admitted).error();
-  auto result = whole_answer(*admitted);
+  auto result = whole_answer(std::move(*admitted));
   if (!result) return std::move(result).error();
 
   QueryResponseMessage response;

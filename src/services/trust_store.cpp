@@ -20,6 +20,7 @@
 
 #include "datafold/net/json.hpp"
 #include "datafold/net/uuid.hpp"
+#include "core/coarse_clock.hpp"
 #include "core/posix_file.hpp"
 #include "core/value_codec.hpp"
 
@@ -327,7 +328,8 @@ NetworkResult<bool> TrustStore::remove(const PublicKey& key) {
   return true;
 }
 
-NetworkResult<bool> TrustStore::reload_if_changed() { return reload_if_changed(std::chrono::steady_clock::now()); }
+// Asked on every query: the coarse clock is right enough for "at most every kReloadInterval".
+NetworkResult<bool> TrustStore::reload_if_changed() { return reload_if_changed(detail::coarse_steady_now()); }
 
 NetworkResult<bool> TrustStore::reload_if_changed(std::chrono::steady_clock::time_point now) {
   State& s = *state_;

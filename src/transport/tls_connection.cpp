@@ -45,18 +45,13 @@ ConnectionHealth::Settings health_settings(const ConnectionLimits& limits) {
   return {.ping_interval = limits.ping_interval, .idle_timeout = limits.idle_timeout};
 }
 
-TlsConnection::ClockFn or_steady_clock(TlsConnection::ClockFn clock) {
-  if (clock) return clock;
-  return [] { return std::chrono::steady_clock::now(); };
-}
-
 }  // namespace
 
 // ------------------------------------------------------------------ connection
 
 TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& tls, bool inbound,
                              ConnectionLimits limits, ClockFn clock)
-    : clock_(or_steady_clock(std::move(clock))),
+    : clock_(std::move(clock)),
       stream_(std::move(socket), tls),
       strand_(stream_.get_executor()),
       inbound_(inbound),
@@ -65,7 +60,7 @@ TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& t
       writer_wakeup_(strand_),
       deadline_timer_(strand_),
       health_timer_(strand_),
-      health_(health_settings(limits), clock_()),
+      health_(health_settings(limits), now()),
       account_(limits_.budget.get()),
       resume_timer_(strand_) {
   std::error_code ec;
@@ -92,8 +87,8 @@ void TlsConnection::note_received() {
   last_received_ns_.store(nanoseconds_of(health_.last_received().time_since_epoch()), std::memory_order_relaxed);
 }
 
-void TlsConnection::note_activity() {
-  health_.on_activity(now());
+void TlsConnection::note_activity(Clock::time_point now) {
+  health_.on_activity(now);
   last_activity_ns_.store(nanoseconds_of(health_.last_activity().time_since_epoch()), std::memory_order_relaxed);
 }
 
@@ -176,9 +171,13 @@ void TlsConnection::settle_read_charge() {
   publish_held();
 }
 
-std::optional<LimitHit> TlsConnection::pause_reason() const {
+std::optional<LimitHit> TlsConnection::pause_reason() {
   if (incoming_in_flight_.load(std::memory_order_relaxed) >= limits_.max_in_flight) return LimitHit::InFlight;
-  if (rate_resume_at_ > now()) return LimitHit::Rate;
+  // Checked before every frame: the clock is read only while a rate pause is set.
+  if (rate_resume_at_ != Clock::time_point{}) {
+    if (rate_resume_at_ > now()) return LimitHit::Rate;
+    rate_resume_at_ = {};
+  }
   // The share counts what the peer makes the node hold for it: replies queued,
   // requests being answered, and the replies those will become (at this
   // connection's mean reply size), so a peer asking for big replies is paused
@@ -609,7 +608,7 @@ void TlsConnection::send_request(Message request, Completion done, std::chrono::
       done(make_error(ErrorKind::Message, "request id already in use", ErrorCode::InvalidMessage));
       return;
     }
-    if (!liveness) self->note_activity();
+    if (!liveness) self->note_activity(now);
     self->sync_pending_count();
     self->enqueue_frame(frame);
     self->arm_deadline_timer();

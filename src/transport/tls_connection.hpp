@@ -28,6 +28,7 @@
 #include "datafold/net/identity.hpp"
 #include "datafold/net/message_codec.hpp"
 #include "datafold/net/node_info.hpp"
+#include "core/coarse_clock.hpp"
 #include "core/keyed_uuid_hash.hpp"
 #include "core/pending_requests.hpp"
 #include "transport/connection_health.hpp"
@@ -212,7 +213,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   asio::awaitable<NetworkResult<Message>> read_one_message();
   // Waits while the reader must not read (see pause_reason); false once closed.
   asio::awaitable<bool> wait_while_paused();
-  std::optional<LimitHit> pause_reason() const;
+  std::optional<LimitHit> pause_reason();  // and clears a rate pause that is over
   void limit_hit(LimitHit hit);
   void wake_reader() { resume_timer_.cancel(); }
   // The budget charge of what the peer sent and is not yet decoded, set to what the decoder buffers.
@@ -232,10 +233,13 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void send_ping();
   void sync_pending_count() { pending_count_.store(pending_.size(), std::memory_order_relaxed); }
   void note_received();
-  void note_activity();
-  Clock::time_point now() const { return clock_(); }
+  // Activity is read from the coarse clock: it only has to be right against the idle
+  // timeout, and it is noted several times per request.
+  void note_activity() { note_activity(clock_ ? clock_() : detail::coarse_steady_now()); }
+  void note_activity(Clock::time_point now);
+  Clock::time_point now() const { return clock_ ? clock_() : Clock::now(); }
 
-  const ClockFn clock_;
+  const ClockFn clock_;  // empty: steady_clock (or the coarse clock, where it says so)
   TlsSocket stream_;
   // The socket's executor (a strand, or a single-threaded io_context's), so every
   // handler of this connection is serialized; "the strand" below means this.
