@@ -272,19 +272,24 @@ void QueryService::send_query_whole(const std::shared_ptr<Connection>& connectio
                        auto finish = [&](NetworkResult<QueryResult> outcome) {
                          auto done = std::move(joined->done);
                          joined->done = nullptr;
-                         joined->held.release_all();  // the caller's now
+                         // Only parts joined are charged: none when the first was the last.
+                         if (joined->result) joined->held.release_all();  // the caller's now
                          done(std::move(outcome));
                          return false;
                        };
                        if (!part) return finish(std::move(part).error());
                        // Held to the bytes received, not the parts: an answerer picks their size.
                        const std::size_t bytes = detail::approximate_bytes(*part);
-                       if (joined->held.held() + bytes > kMaxWholeAnswerBytes)
+                       const std::size_t joined_bytes = joined->result ? joined->held.held() : 0;
+                       if (joined_bytes + bytes > kMaxWholeAnswerBytes)
                          return finish(make_error(ErrorKind::ResourceExhausted,
                                                   "the answer is larger than " +
                                                       std::to_string(kMaxWholeAnswerBytes >> 20) +
                                                       " MiB: read it with a QueryStream or ask with a limit",
                                                   ErrorCode::ResourceExhausted));
+                       // An answer in one part (most are) is handed over as it arrived:
+                       // it would be charged only to be released at once.
+                       if (last && !joined->result) return finish(std::move(*part));
                        if (!joined->held.try_charge(bytes))
                          return finish(make_error(ErrorKind::ResourceExhausted,
                                                   "the answer does not fit in this node's memory budget: read it "

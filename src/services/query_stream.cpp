@@ -11,7 +11,13 @@ namespace datafold::net {
 std::shared_ptr<QueryStream> QueryStream::start(const std::shared_ptr<Connection>& connection, QueryMessage request,
                                                 Options options, PartHandler on_part) {
   options.window = std::max<std::uint32_t>(options.window, 1);
-  std::shared_ptr<QueryStream> stream(new QueryStream(connection, request.query_id, options, std::move(on_part)));
+  // One allocation for the stream and its count (make_shared cannot reach the private constructor).
+  struct Made : QueryStream {
+    Made(const std::shared_ptr<Connection>& connection, Uuid id, Options options, PartHandler on_part)
+        : QueryStream(connection, id, options, std::move(on_part)) {}
+  };
+  std::shared_ptr<QueryStream> stream =
+      std::make_shared<Made>(connection, request.query_id, options, std::move(on_part));
   request.stream_window = options.window;
   connection->request_parts(
       std::move(request), [stream](NetworkResult<Message> reply) { stream->on_reply(std::move(reply)); },
@@ -25,7 +31,8 @@ QueryStream::QueryStream(const std::shared_ptr<Connection>& connection, Uuid que
       query_id_(query_id),
       options_(options),
       on_part_(std::move(on_part)),
-      held_(std::make_unique<detail::BudgetHold>(connection->memory_budget())) {}
+      // Parts handed to a PartHandler are never held here: no hold to make for them.
+      held_(on_part_ ? nullptr : std::make_unique<detail::BudgetHold>(connection->memory_budget())) {}
 
 QueryStream::~QueryStream() = default;
 
@@ -101,7 +108,7 @@ void QueryStream::cancel() {
   if (ended_) return;
   ended_ = true;
   parts_.clear();
-  held_->release_all();
+  if (held_) held_->release_all();
   if (!on_part_) parts_.push_back({make_error(ErrorKind::Message, "cancelled"), true});
   lock.unlock();
   ready_.notify_all();

@@ -89,7 +89,10 @@ class BudgetAccount {
 class BudgetHold {
  public:
   explicit BudgetHold(std::shared_ptr<MemoryBudget> budget) noexcept : budget_(std::move(budget)) {}
-  ~BudgetHold() { release_all(); }
+  // No lock: nothing else can use a hold being destroyed (and most end holding nothing).
+  ~BudgetHold() {
+    if (held_ != 0 && budget_) budget_->release(held_);
+  }
   BudgetHold(const BudgetHold&) = delete;
   BudgetHold& operator=(const BudgetHold&) = delete;
 

@@ -91,7 +91,7 @@ class QueryStream : public std::enable_shared_from_this<QueryStream> {
   // last entry, with ended_ set. A list: empty, it allocates nothing, and a stream
   // read through a PartHandler (every whole-answer query) never fills it.
   std::list<Waiting> parts_;
-  const std::unique_ptr<detail::BudgetHold> held_;  // the bytes of parts_
+  const std::unique_ptr<detail::BudgetHold> held_;  // the bytes of parts_; none with a PartHandler
   std::uint32_t expected_part_ = 0;
   std::uint64_t received_ = 0;
   bool ended_ = false;   // the last part or an error has come (or been decided)
