@@ -797,7 +797,7 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
       case QueryAnswering::WholeOnIoThread:
         // A callback that never blocks answers here, as the query is read: no trip
         // to the handler pool and back (RunOn::IoThread).
-        return answer_request(connection, message, /*on_strand=*/true);
+        return answer_request(connection, std::move(message), /*on_strand=*/true);
       case QueryAnswering::InParts:
         if (std::get<QueryMessage>(message).stream_window > 0)
           return post_peer_request(connection->node_id(), [self = shared_from_this(), connection,
@@ -811,19 +811,34 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
         break;
     }
   }
-  post_peer_request(connection->node_id(), [self = shared_from_this(), connection, message = std::move(message)]() {
-    self->answer_request(connection, message, /*on_strand=*/false);
-  });
+  post_peer_request(connection->node_id(),
+                    [self = shared_from_this(), connection, message = std::move(message)]() mutable {
+                      self->answer_request(connection, std::move(message), /*on_strand=*/false);
+                    });
 }
 
-void NetworkNode::answer_request(const ConnectionPtr& connection, const Message& message, bool on_strand) {
+void NetworkNode::answer_request(const ConnectionPtr& connection, Message message, bool on_strand) {
   // Announcements relayed over connections are not used yet: LAN discovery takes
   // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
   if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;
   // Who asked, as the handshake proved it. Each service works out the effective
   // distance itself (the query service from the trust proof), so none is looked up here.
   RequestContext context{connection->node_id(), connection->peer_public_key(), config_.unknown_trust_distance};
-  auto reply = router_.route(message, context);
+  // A query goes to the query service as the router would send it, but given up:
+  // the service takes its query rather than copy it. (The message stays a Query,
+  // for record_reply.)
+  auto* query = std::get_if<QueryMessage>(&message);
+  std::optional<Message> reply;
+  if (query != nullptr) {
+    try {
+      auto answered = query_service_->answer(std::move(*query), context);
+      reply = answered ? std::move(*answered) : make_error_reply(message, answered.error());
+    } catch (const std::exception&) {  // as the router answers a handler that throws
+      reply = make_error_reply(message, make_error(ErrorKind::Message, "internal error", ErrorCode::InternalError));
+    }
+  } else {
+    reply = router_.route(message, context);
+  }
   record_reply(connection, message, reply);
   if (!reply) return;
   if (on_strand)

@@ -293,7 +293,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   void serve_incoming(const ConnectionPtr& connection, Message message);
   // A request for the services (query, schema listing) answered on this thread;
   // `on_strand`: the connection's, with no lock held, so the reply is queued at once.
-  void answer_request(const ConnectionPtr& connection, const Message& message, bool on_strand);
+  void answer_request(const ConnectionPtr& connection, Message message, bool on_strand);
 
   // Streamed answers (network_node_streams.cpp; services/answer_stream.hpp).
   // Answers `query` (stream_window > 0) in parts; on the handler pool.

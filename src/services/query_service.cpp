@@ -134,13 +134,23 @@ NetworkResult<QueryPage> QueryService::make_part(const Admitted& admitted, Query
 NetworkResult<QueryService::Admitted> QueryService::admit(const QueryMessage& request, const RequestContext& context) {
   auto verified = verify_requester(request, context);
   if (!verified) return std::move(verified).error();
-  Admitted admitted{request.query_id, request.query, std::move(*verified), {}};
+  return complete_admission({request.query_id, request.query, std::move(*verified), {}});
+}
+
+NetworkResult<QueryService::Admitted> QueryService::admit(QueryMessage&& request, const RequestContext& context) {
+  auto verified = verify_requester(request, context);
+  if (!verified) return std::move(verified).error();
+  return complete_admission({request.query_id, std::move(request.query), std::move(*verified), {}});
+}
+
+NetworkResult<QueryService::Admitted> QueryService::complete_admission(Admitted admitted) const {
   admitted.query.pub_key = admitted.context.public_key.to_string();
   admitted.query.trust_distance = admitted.context.trust_distance;
   if (!admitted.query.cursor.empty()) {
     // Opened against the requester's verified key: a cursor another key was given
-    // opens to nothing here.
-    auto position = cursors_->open(admitted.context.public_key, request.query, admitted.query.cursor);
+    // opens to nothing here. (A cursor is bound to the schema, fields and filter,
+    // which admission leaves as the requester sent them.)
+    auto position = cursors_->open(admitted.context.public_key, admitted.query, admitted.query.cursor);
     if (!position)
       return make_error(ErrorKind::Message, "the cursor was not made for this requester and query",
                         ErrorCode::PermissionDenied);
@@ -214,14 +224,22 @@ NetworkResult<std::optional<Message>> QueryService::handle(const Message& messag
   const auto* request = std::get_if<QueryMessage>(&message);
   if (request == nullptr)
     return make_error(ErrorKind::Protocol, "not a query", ErrorCode::InvalidMessage);
-  auto admitted = admit(*request, context);
+  return reply_whole(admit(*request, context));
+}
+
+NetworkResult<std::optional<Message>> QueryService::answer(QueryMessage request, const RequestContext& context) {
+  return reply_whole(admit(std::move(request), context));
+}
+
+NetworkResult<std::optional<Message>> QueryService::reply_whole(NetworkResult<Admitted> admitted) const {
   if (!admitted) return std::move(admitted).error();
+  const Uuid query_id = admitted->query_id;
   auto result = whole_answer(std::move(*admitted));
   if (!result) return std::move(result).error();
 
   QueryResponseMessage response;
   response.message_id = Uuid::random();
-  response.query_id = request->query_id;
+  response.query_id = query_id;
   response.result = std::move(*result);
   return std::optional<Message>(std::move(response));
 }

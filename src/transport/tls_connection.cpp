@@ -487,8 +487,7 @@ void TlsConnection::send_error(ErrorCode code, std::string text, std::optional<U
   enqueue_frame(frame);
 }
 
-std::pair<std::string, std::optional<Uuid>> TlsConnection::encode_reply(const Message& reply) const {
-  std::string frame;
+std::optional<Uuid> TlsConnection::encode_reply(const Message& reply, std::string& frame) const {
   append_frame(reply, frame);  // encoded on the caller's thread, not the I/O thread
   if (frame.size() - kFrameHeaderBytes > limits_.max_frame_bytes) {
     // The peer would close the connection on it: tell it what happened instead.
@@ -500,7 +499,7 @@ std::pair<std::string, std::optional<Uuid>> TlsConnection::encode_reply(const Me
     frame.clear();
     append_frame(error, frame);
   }
-  return {std::move(frame), related_message_id(reply)};
+  return related_message_id(reply);
 }
 
 void TlsConnection::queue_reply(std::string_view frame, const std::optional<Uuid>& answers) {
@@ -518,15 +517,21 @@ void TlsConnection::queue_reply(std::string_view frame, const std::optional<Uuid
 }
 
 void TlsConnection::respond(Message reply) {
-  auto [frame, answers] = encode_reply(reply);
+  std::string frame;
+  auto answers = encode_reply(reply, frame);
   asio::post(strand_, [self = shared_from_this(), frame = std::move(frame), answers = std::move(answers)]() {
     self->queue_reply(frame, answers);
   });
 }
 
 void TlsConnection::respond_on_strand(Message reply) {
-  auto [frame, answers] = encode_reply(reply);
+  // Copied to the outbox at once: the frame is encoded in this thread's buffer,
+  // not in a string allocated per reply.
+  thread_local std::string frame;
+  frame.clear();
+  const auto answers = encode_reply(reply, frame);
   queue_reply(frame, answers);
+  if (frame.capacity() > kKeptBufferBytes) std::string().swap(frame);
 }
 
 void TlsConnection::send_part(Message part) {

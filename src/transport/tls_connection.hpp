@@ -203,8 +203,9 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void close_with(NetworkError reason, bool failure = false);
 
  private:
-  // A reply's frame (or, too large, an Error saying so) and the request it answers.
-  std::pair<std::string, std::optional<Uuid>> encode_reply(const Message& reply) const;
+  // Appends `reply`'s frame to `frame` (or, too large, an Error saying so); returns
+  // the request it answers.
+  std::optional<Uuid> encode_reply(const Message& reply, std::string& frame) const;
   // On the strand: queues an encoded reply and releases what its request held.
   void queue_reply(std::string_view frame, const std::optional<Uuid>& answers);
   void send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts);

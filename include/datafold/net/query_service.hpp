@@ -97,6 +97,8 @@ class QueryService : public MessageHandler {
   // result.cursor, the sealed cursor for continuing after it. With a whole-answer
   // Callback (no PageCallback) the first part is the whole answer.
   NetworkResult<Admitted> admit(const QueryMessage& request, const RequestContext& context);
+  // The same, taking the request's query rather than copying it.
+  NetworkResult<Admitted> admit(QueryMessage&& request, const RequestContext& context);
   NetworkResult<QueryPage> next_part(const Admitted& admitted, const std::string& position,
                                      std::size_t max_rows, std::size_t max_bytes) const;
 
@@ -136,6 +138,8 @@ class QueryService : public MessageHandler {
   NetworkResult<std::optional<Message>> handle(const Message& message,
                                                const RequestContext& context) override;
   std::vector<MessageType> message_types() const override { return {MessageType::Query}; }
+  // handle() for a request the caller gives up: its query is not copied.
+  NetworkResult<std::optional<Message>> answer(QueryMessage request, const RequestContext& context);
 
  private:
   // Every row (up to query.limit) in one part; fails when that is more than kMaxWholeAnswerBytes.
@@ -145,6 +149,11 @@ class QueryService : public MessageHandler {
   // whole-answer Callback gets the query moved to it rather than copied.
   NetworkResult<QueryPage> make_part(const Admitted& admitted, Query* spent_query, const std::string& position,
                                      std::size_t max_rows, std::size_t max_bytes) const;
+  // Admission's end, after verify_requester(): the verified key and distance go into
+  // the query, and its cursor is opened.
+  NetworkResult<Admitted> complete_admission(Admitted admitted) const;
+  // A whole answer to an admitted query (or why there is none), as handle() replies.
+  NetworkResult<std::optional<Message>> reply_whole(NetworkResult<Admitted> admitted) const;
   NetworkResult<RequestContext> verify_requester(const QueryMessage& request, const RequestContext& context);
 
   mutable std::shared_mutex mutex_;
