@@ -127,6 +127,35 @@ TEST_F(SqliteStorePagingTest, PagesReturnEveryRowOnceInOrder) {
   EXPECT_EQ(past->columns[0], Json::array());
 }
 
+// read_snapshot: a schema and the rows read under it come from one state of the file,
+// even when another connection (`datafold insert`, say) commits between the two reads.
+TEST(SqliteStoreSnapshot, ReadsInOneSnapshotDoNotSeeAWriteCommittedBetweenThem) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  const auto schema = events_schema();
+  ASSERT_TRUE(store.add_schema(schema));
+  fill(store, 3);
+  auto writer = open_store(dir.db());
+  std::size_t rows_inside = 0;
+  auto read = store.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+    auto found = snapshot.find_schema("Ev'ents");
+    ASSERT_TRUE(found) << found.error().message;
+    ASSERT_TRUE(*found);
+    auto inserted = writer.insert_rows("Ev'ents", Json::array({Json{{"n", 4}}, Json{{"n", 5}}}));
+    ASSERT_TRUE(inserted) << inserted.error().message;
+    auto page = snapshot.query_page(**found, {"n"}, {}, 0, 100, 1'000'000);
+    ASSERT_TRUE(page) << page.error().message;
+    rows_inside = page->rows;
+  });
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(rows_inside, 3u);
+  // The snapshot over, the next read sees the write.
+  auto after = store.query_page(schema, {"n"}, {}, 0, 100, 1'000'000);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->rows, 5u);
+  EXPECT_EQ(after->columns[0], Json::array({1, 2, 3, 4, 5}));
+}
+
 TEST_F(SqliteStorePagingTest, FilteredPagesAndMoreAtTheExactEnd) {
   // group g3: n = 3, 13, …, 9993 (1,000 rows) in pages of 300: 300, 300, 300, 100.
   const std::vector<FilterClause> g3{{"group", Op::Eq, "g3"}};

@@ -299,6 +299,15 @@ struct SqliteStore::Impl {
     return raw;
   }
 
+  // Steps a statement that returns no rows (BEGIN, COMMIT), compiled once.
+  NetworkResult<void> run_cached(const std::string& sql, std::string_view what) {
+    auto stmt = prepare(sql);
+    if (!stmt) return std::move(stmt).error();
+    StatementUse use(*stmt);
+    if (sqlite3_step(use.get()) != SQLITE_DONE) return storage_error(what);
+    return {};
+  }
+
   // BEGIN IMMEDIATE takes the write lock up front, so a second writer waits in the busy
   // handler instead of failing when it upgrades from a read.
   class Transaction {
@@ -990,6 +999,31 @@ NetworkResult<RowPage> SqliteStore::query_page(const SchemaDefinition& schema, c
                                                std::size_t max_rows, std::size_t max_bytes) {
   std::lock_guard lock(impl_->mutex);
   return impl_->query_page(schema, fields, filter, after_row_id, max_rows, max_bytes);
+}
+
+NetworkResult<void> SqliteStore::read_snapshot(const std::function<void(Snapshot&)>& reads) {
+  std::lock_guard lock(impl_->mutex);
+  // Deferred: the read lock is taken by the first read, and held to COMMIT.
+  if (auto begun = impl_->run_cached("BEGIN", "cannot start a read transaction"); !begun) return begun;
+  Snapshot snapshot(*impl_);
+  reads(snapshot);
+  // Ending a read transaction cannot fail for want of anything; if it does, ROLLBACK
+  // still releases the lock.
+  if (auto ended = impl_->run_cached("COMMIT", "cannot end a read transaction"); !ended)
+    (void)impl_->exec("ROLLBACK", "rollback");
+  return {};
+}
+
+NetworkResult<std::shared_ptr<const SchemaDefinition>> SqliteStore::Snapshot::find_schema(std::string_view name) {
+  return impl_.find_schema(name);
+}
+
+NetworkResult<RowPage> SqliteStore::Snapshot::query_page(const SchemaDefinition& schema,
+                                                         const std::vector<std::string>& fields,
+                                                         const std::vector<FilterClause>& filter,
+                                                         std::int64_t after_row_id, std::size_t max_rows,
+                                                         std::size_t max_bytes) {
+  return impl_.query_page(schema, fields, filter, after_row_id, max_rows, max_bytes);
 }
 
 }  // namespace datafold::store

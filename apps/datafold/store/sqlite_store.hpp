@@ -186,6 +186,14 @@ class SqliteStore {
                                          const std::vector<FilterClause>& filter, std::int64_t after_row_id,
                                          std::size_t max_rows, std::size_t max_bytes);
 
+  // find_schema and query_page against one state of the file: `reads` runs with this
+  // store's other calls held off and one read transaction open. The schema a query is
+  // checked against is then the one its rows are read under, and SQLite takes its WAL
+  // read lock once (two fcntl calls) rather than once per statement. The result is
+  // `reads`' own; Message if the transaction cannot begin.
+  class Snapshot;
+  net::NetworkResult<void> read_snapshot(const std::function<void(Snapshot&)>& reads);
+
   // SQLite's EXPLAIN QUERY PLAN of what query_page runs for `filter`, one line per step
   // (e.g. "SEARCH rows USING INDEX rows_…_… (<expr>=? AND id>?)"): shows whether a filter
   // reads an index or scans. For tests and diagnosing slow queries.
@@ -195,6 +203,20 @@ class SqliteStore {
   struct Impl;
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// What read_snapshot's `reads` reads through: the store's find_schema and query_page.
+class SqliteStore::Snapshot {
+ public:
+  net::NetworkResult<std::shared_ptr<const SchemaDefinition>> find_schema(std::string_view name);
+  net::NetworkResult<RowPage> query_page(const SchemaDefinition& schema, const std::vector<std::string>& fields,
+                                         const std::vector<FilterClause>& filter, std::int64_t after_row_id,
+                                         std::size_t max_rows, std::size_t max_bytes);
+
+ private:
+  friend class SqliteStore;
+  explicit Snapshot(Impl& impl) noexcept : impl_(impl) {}
+  Impl& impl_;
 };
 
 }  // namespace datafold::store

@@ -63,17 +63,9 @@ net::QueryPage whole_page(net::QueryResult result) {
   return page;
 }
 
-}  // namespace
-
-net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const net::RequestContext& requester) {
-  constexpr auto kAll = std::numeric_limits<std::size_t>::max();
-  return answer_query_page(store, query, requester, net::PageRequest{{}, kAll, kAll}).result;
-}
-
-net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, const net::RequestContext& requester,
-                                 const net::PageRequest& page) {
-  const auto after = row_id_of(page.position);
-  if (!after) return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "not a position of this store"));
+// answer_query_page's reads, against one state of the store.
+net::QueryPage answer_from(SqliteStore::Snapshot& store, const net::Query& query,
+                           const net::RequestContext& requester, const net::PageRequest& page, std::int64_t after) {
   auto found = store.find_schema(query.schema_name);
   if (!found)
     return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "store error: " + found.error().message));
@@ -116,7 +108,7 @@ net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, co
   if (readable.empty()) return whole_page(std::move(out));
 
   net::QueryPage answer;
-  auto values = store.query_page(schema, readable, clauses, *after, std::max<std::size_t>(page.max_rows, 1),
+  auto values = store.query_page(schema, readable, clauses, after, std::max<std::size_t>(page.max_rows, 1),
                                  std::max<std::size_t>(page.max_bytes, 1));
   for (std::size_t i = 0; i < readable.size(); ++i) {
     auto& outcome = out.results[slots[i]].outcome;
@@ -131,6 +123,25 @@ net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, co
   }
   answer.result = std::move(out);
   return answer;
+}
+
+}  // namespace
+
+net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, const net::RequestContext& requester,
+                                 const net::PageRequest& page) {
+  const auto after = row_id_of(page.position);
+  if (!after) return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "not a position of this store"));
+  net::QueryPage answer;
+  auto read = store.read_snapshot(
+      [&](SqliteStore::Snapshot& snapshot) { answer = answer_from(snapshot, query, requester, page, *after); });
+  if (!read)
+    return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "store error: " + read.error().message));
+  return answer;
+}
+
+net::QueryResult answer_query(SqliteStore& store, const net::Query& query, const net::RequestContext& requester) {
+  constexpr auto kAll = std::numeric_limits<std::size_t>::max();
+  return answer_query_page(store, query, requester, net::PageRequest{{}, kAll, kAll}).result;
 }
 
 std::vector<net::SchemaInfo> visible_schemas(SqliteStore& store, const net::RequestContext& requester) {
