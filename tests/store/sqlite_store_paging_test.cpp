@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "temp_dir.hpp"
@@ -154,6 +155,31 @@ TEST(SqliteStoreSnapshot, ReadsInOneSnapshotDoNotSeeAWriteCommittedBetweenThem) 
   ASSERT_TRUE(after) << after.error().message;
   EXPECT_EQ(after->rows, 5u);
   EXPECT_EQ(after->columns[0], Json::array({1, 2, 3, 4, 5}));
+}
+
+// A throw out of a snapshot's reads (a query handler's bug) still ends its transaction:
+// the store goes on reading, and writing from another connection.
+TEST(SqliteStoreSnapshot, AThrowOutOfTheReadsEndsTheTransaction) {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  const auto schema = events_schema();
+  ASSERT_TRUE(store.add_schema(schema));
+  fill(store, 2);
+  EXPECT_THROW((void)store.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+    ASSERT_TRUE(snapshot.find_schema("Ev'ents"));
+    throw std::runtime_error("a handler's bug");
+  }),
+               std::runtime_error);
+  auto writer = open_store(dir.db());
+  ASSERT_TRUE(writer.insert_rows("Ev'ents", Json{{"n", 3}}));
+  std::size_t rows = 0;
+  auto read = store.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+    auto page = snapshot.query_page(schema, {"n"}, {}, 0, 100, 1'000'000);
+    ASSERT_TRUE(page) << page.error().message;
+    rows = page->rows;
+  });
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(rows, 3u);
 }
 
 TEST_F(SqliteStorePagingTest, FilteredPagesAndMoreAtTheExactEnd) {

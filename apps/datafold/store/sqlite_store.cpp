@@ -1005,12 +1005,17 @@ NetworkResult<void> SqliteStore::read_snapshot(const std::function<void(Snapshot
   std::lock_guard lock(impl_->mutex);
   // Deferred: the read lock is taken by the first read, and held to COMMIT.
   if (auto begun = impl_->run_cached("BEGIN", "cannot start a read transaction"); !begun) return begun;
+  // Ended however `reads` ends, a throw included: a transaction left open would make
+  // every later BEGIN fail. Ending a read transaction cannot fail for want of
+  // anything; if it does, ROLLBACK still releases the lock.
+  struct End {
+    Impl& impl;
+    ~End() {
+      if (!impl.run_cached("COMMIT", "cannot end a read transaction")) (void)impl.exec("ROLLBACK", "rollback");
+    }
+  } end{*impl_};
   Snapshot snapshot(*impl_);
   reads(snapshot);
-  // Ending a read transaction cannot fail for want of anything; if it does, ROLLBACK
-  // still releases the lock.
-  if (auto ended = impl_->run_cached("COMMIT", "cannot end a read transaction"); !ended)
-    (void)impl_->exec("ROLLBACK", "rollback");
   return {};
 }
 
