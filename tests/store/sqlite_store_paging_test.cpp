@@ -128,21 +128,28 @@ TEST_F(SqliteStorePagingTest, PagesReturnEveryRowOnceInOrder) {
   EXPECT_EQ(past->columns[0], Json::array());
 }
 
-// read_snapshot: a schema and the rows read under it come from one state of the file,
-// even when another connection (`datafold insert`, say) commits between the two reads.
-TEST(SqliteStoreSnapshot, ReadsInOneSnapshotDoNotSeeAWriteCommittedBetweenThem) {
-  TempDir dir;
-  auto store = open_store(dir.db());
-  const auto schema = events_schema();
-  ASSERT_TRUE(store.add_schema(schema));
-  fill(store, 3);
-  auto writer = open_store(dir.db());
+// read_snapshot's tests: a store of events_schema() rows, and a second connection to
+// its file, as `datafold insert` would have.
+class SqliteStoreSnapshot : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(store_.add_schema(schema_)); }
+
+  TempDir dir_;
+  SqliteStore store_ = open_store(dir_.db());
+  SqliteStore writer_ = open_store(dir_.db());
+  const SchemaDefinition schema_ = events_schema();
+};
+
+// A schema and the rows read under it come from one state of the file, even when
+// another connection commits between the two reads.
+TEST_F(SqliteStoreSnapshot, ReadsInOneSnapshotDoNotSeeAWriteCommittedBetweenThem) {
+  fill(store_, 3);
   std::size_t rows_inside = 0;
-  auto read = store.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+  auto read = store_.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
     auto found = snapshot.find_schema("Ev'ents");
     ASSERT_TRUE(found) << found.error().message;
     ASSERT_TRUE(*found);
-    auto inserted = writer.insert_rows("Ev'ents", Json::array({Json{{"n", 4}}, Json{{"n", 5}}}));
+    auto inserted = writer_.insert_rows("Ev'ents", Json::array({Json{{"n", 4}}, Json{{"n", 5}}}));
     ASSERT_TRUE(inserted) << inserted.error().message;
     auto page = snapshot.query_page(**found, {"n"}, {}, 0, 100, 1'000'000);
     ASSERT_TRUE(page) << page.error().message;
@@ -151,7 +158,7 @@ TEST(SqliteStoreSnapshot, ReadsInOneSnapshotDoNotSeeAWriteCommittedBetweenThem) 
   ASSERT_TRUE(read) << read.error().message;
   EXPECT_EQ(rows_inside, 3u);
   // The snapshot over, the next read sees the write.
-  auto after = store.query_page(schema, {"n"}, {}, 0, 100, 1'000'000);
+  auto after = store_.query_page(schema_, {"n"}, {}, 0, 100, 1'000'000);
   ASSERT_TRUE(after) << after.error().message;
   EXPECT_EQ(after->rows, 5u);
   EXPECT_EQ(after->columns[0], Json::array({1, 2, 3, 4, 5}));
@@ -159,22 +166,17 @@ TEST(SqliteStoreSnapshot, ReadsInOneSnapshotDoNotSeeAWriteCommittedBetweenThem) 
 
 // A throw out of a snapshot's reads (a query handler's bug) still ends its transaction:
 // the store goes on reading, and writing from another connection.
-TEST(SqliteStoreSnapshot, AThrowOutOfTheReadsEndsTheTransaction) {
-  TempDir dir;
-  auto store = open_store(dir.db());
-  const auto schema = events_schema();
-  ASSERT_TRUE(store.add_schema(schema));
-  fill(store, 2);
-  EXPECT_THROW((void)store.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+TEST_F(SqliteStoreSnapshot, AThrowOutOfTheReadsEndsTheTransaction) {
+  fill(store_, 2);
+  EXPECT_THROW((void)store_.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
     ASSERT_TRUE(snapshot.find_schema("Ev'ents"));
     throw std::runtime_error("a handler's bug");
   }),
                std::runtime_error);
-  auto writer = open_store(dir.db());
-  ASSERT_TRUE(writer.insert_rows("Ev'ents", Json{{"n", 3}}));
+  ASSERT_TRUE(writer_.insert_rows("Ev'ents", Json{{"n", 3}}));
   std::size_t rows = 0;
-  auto read = store.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
-    auto page = snapshot.query_page(schema, {"n"}, {}, 0, 100, 1'000'000);
+  auto read = store_.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+    auto page = snapshot.query_page(schema_, {"n"}, {}, 0, 100, 1'000'000);
     ASSERT_TRUE(page) << page.error().message;
     rows = page->rows;
   });
