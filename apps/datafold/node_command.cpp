@@ -290,7 +290,8 @@ int NodeCommand::run() const {
   // A page at a time: answers of any size go out in parts, and limits end in cursors.
   core.set_page_callback([data](const net::Query& query, const net::PageRequest& page,
                                 const net::RequestContext& requester) {
-    if (page.position.empty())
+    // Checked first: the arguments (the requester id in base32) are made even when debug is off.
+    if (page.position.empty() && spdlog::should_log(spdlog::level::debug))
       spdlog::debug("query from {}: {} ({} fields, requester {})", requester.node_id.short_string(),
                     query.schema_name, query.fields.size(),
                     store::requester_distance_text(requester.trust_distance));

@@ -244,7 +244,7 @@ TEST(SqliteStoreFields, AnUnfilteredPageReadsEveryKindOfValueAsAFilteredOneDoes)
   ASSERT_TRUE(schema) << schema.error().message;
   ASSERT_TRUE(store.add_schema(*schema));
   const Json values = Json::parse(R"([true, false, null, 0, -7, 18446744073709551615, -9223372036854775808,
-    0.1, -0.0, 1e300, "", "tab\tquote\"back\\slash", "\u00e9\u65e5\ud83d\udc22", [], {}, [1, [2, {"a": null}]],
+    0.1, -0.0, 1e300, "", "plain ASCII {text} ~", "tab\tquote\"back\\slash", "\u00e9\u65e5\ud83d\udc22", [], {}, [1, [2, {"a": null}]],
     {"b": true, "a": "x", "c": {"d": [false]}}])");
   Json rows = Json::array();
   for (std::size_t i = 0; i < values.size(); ++i) rows.push_back(Json{{"n", i}, {"v", values[i]}});

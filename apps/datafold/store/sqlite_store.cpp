@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -107,6 +108,16 @@ std::optional<std::string> field_json(std::string_view field) {
   auto path = field_path(field);
   if (!path) return std::nullopt;
   return "json -> " + *path;
+}
+
+// The text of JSON string `json` when it is written plainly: printable ASCII between its
+// quotes, no escape. Parsing it would give the same string, at ten times the cost.
+std::optional<std::string_view> plain_json_string(std::string_view json) {
+  if (json.size() < 2 || json.front() != '"' || json.back() != '"') return std::nullopt;
+  const auto inside = json.substr(1, json.size() - 2);
+  for (const unsigned char c : inside)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return std::nullopt;
+  return inside;
 }
 
 // json_extract of top-level key `field`, spelled exactly as the field indexes spell it
@@ -270,6 +281,14 @@ struct SqliteStore::Impl {
   // resolved here: the trust store can rename them at any time.
   std::unordered_map<std::string, std::shared_ptr<const SchemaDefinition>> parsed_schemas;
   std::optional<std::int64_t> parsed_schemas_version;
+  // The SQL of an unfiltered page, by schema and fields (unfiltered_page_key): it depends
+  // on nothing else, and building it took a tenth of a query's cost. Cleared at
+  // kMaxCachedStatements entries, as the statements are.
+  struct UnfilteredPage {
+    std::string sql;
+    bool binds_schema = false;  // a schema name SQL cannot spell is bound as ?2 (build_sql_filter)
+  };
+  std::unordered_map<std::string, UnfilteredPage> unfiltered_pages;
 
   NetworkError storage_error(std::string_view what) const {
     return net::make_error(net::ErrorKind::Message,
@@ -738,9 +757,8 @@ struct SqliteStore::Impl {
 
   // The statement query_page steps (`prefix` "EXPLAIN QUERY PLAN " for explain_query),
   // with every value but ?1, the row id to start after, bound.
-  // `columns`, if any, follow id and json in what it selects.
   NetworkResult<sqlite3_stmt*> page_statement(const SchemaDefinition& schema, const std::vector<FilterClause>& clauses,
-                                              std::string_view prefix, std::string_view columns = {}) {
+                                              std::string_view prefix) {
     // Only a filter can use a field's index: without one, the indexes are not read.
     static const std::unordered_set<std::string> kNoIndexes;
     const std::unordered_set<std::string>* indexes = &kNoIndexes;
@@ -750,7 +768,7 @@ struct SqliteStore::Impl {
       indexes = *current;
     }
     const SqlFilter filter = build_sql_filter(schema, clauses, *indexes);
-    std::string sql = std::string(prefix) + "SELECT id, json" + std::string(columns) + " FROM rows";
+    std::string sql = std::string(prefix) + "SELECT id, json FROM rows";
     if (filter.index) sql += " INDEXED BY \"" + *filter.index + "\"";
     sql += " WHERE " + filter.where + " ORDER BY id";
     auto stmt = prepare(sql);
@@ -785,9 +803,9 @@ struct SqliteStore::Impl {
     if (max_rows == 0) return bad_input("max_rows: a page holds at least one row");
     // With nothing to match in C++, SQLite hands over just the fields asked for: parsing
     // whole rows was most of a query's cost. With a filter, rows are parsed and matched.
-    const auto extracted = clauses.empty() ? field_columns(fields) : std::nullopt;
+    const bool extracted = clauses.empty() && extractable(fields);
 
-    auto stmt = page_statement(schema, clauses, "", extracted ? *extracted : std::string_view{});
+    auto stmt = extracted ? unfiltered_page_statement(schema, fields) : page_statement(schema, clauses, "");
     if (!stmt) return std::move(stmt).error();
     StatementUse use(*stmt);
     sqlite3_bind_int64(use.get(), 1, after_row_id);
@@ -824,21 +842,37 @@ struct SqliteStore::Impl {
     }
   }
 
-  // ", json -> '$.\"f1\"', ...": the columns add_extracted reads, or nullopt if a
-  // field's name has no path (field_path), or there is no field (then nothing would
-  // have SQLite check that a row is JSON).
-  static std::optional<std::string> field_columns(const std::vector<std::string>& fields) {
+  // Whether SQLite can hand over `fields` as columns of their own (add_extracted): not
+  // if a field's name has no path (field_path), nor if there is no field (then nothing
+  // would have SQLite check that a row is JSON).
+  static bool extractable(const std::vector<std::string>& fields) {
     // Each field is a column, and SQLite allows 2000; a query naming many fields (or one
     // many times) is read by parsing rows instead.
     constexpr std::size_t kMaxExtractedFields = 64;
-    if (fields.empty() || fields.size() > kMaxExtractedFields) return std::nullopt;
-    std::string columns;
-    for (const auto& field : fields) {
-      auto column = field_json(field);
-      if (!column) return std::nullopt;
-      columns += ", " + *column;
+    if (fields.empty() || fields.size() > kMaxExtractedFields) return false;
+    return std::all_of(fields.begin(), fields.end(), [](const std::string& field) { return field_path(field).has_value(); });
+  }
+
+  // page_statement without a filter, selecting each of `fields` (extractable) as a
+  // column after id and json ("json -> '$.\"f1\"', ...").
+  NetworkResult<sqlite3_stmt*> unfiltered_page_statement(const SchemaDefinition& schema,
+                                                         const std::vector<std::string>& fields) {
+    std::string key = schema.name;
+    for (const auto& field : fields) (key += '\0') += field;
+    auto memo = unfiltered_pages.find(key);
+    if (memo == unfiltered_pages.end()) {
+      if (unfiltered_pages.size() >= kMaxCachedStatements) unfiltered_pages.clear();
+      std::string columns;
+      for (const auto& field : fields) columns += ", " + *field_json(field);
+      const SqlFilter filter = build_sql_filter(schema, {}, {});
+      UnfilteredPage page{"SELECT id, json" + columns + " FROM rows WHERE " + filter.where + " ORDER BY id",
+                          !filter.binds.empty()};
+      memo = unfiltered_pages.emplace(std::move(key), std::move(page)).first;
     }
-    return columns;
+    auto stmt = prepare(memo->second.sql);
+    if (!stmt) return stmt;
+    if (memo->second.binds_schema) bind_value(*stmt, 2, Json(schema.name));
+    return stmt;
   }
 
   // Appends to `page`'s columns the fields SQLite extracted from `stmt`'s row (columns
@@ -854,7 +888,12 @@ struct SqliteStore::Impl {
       }
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
       const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
-      Json value = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, false);
+      const std::string_view json(text != nullptr ? text : "", size);
+      if (auto plain = plain_json_string(json)) {
+        page.columns[i].push_back(Json(std::string(*plain)));
+        continue;
+      }
+      Json value = Json::parse(json, nullptr, false);
       if (value.is_discarded()) return not_an_object(schema);
       page.columns[i].push_back(std::move(value));
     }
