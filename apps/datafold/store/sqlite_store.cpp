@@ -10,6 +10,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "store/json_members.hpp"
+
 namespace datafold::store {
 
 namespace {
@@ -100,14 +102,6 @@ std::optional<std::string> field_path(std::string_view field) {
   for (const unsigned char c : field)
     if (c == '"' || c == '\\' || c < 0x20) return std::nullopt;
   return sql_literal("$.\"" + std::string(field) + "\"");
-}
-
-// The JSON text of top-level key `field` (SQL NULL when the row lacks it): SQLite's `->`,
-// which keeps a value's type where json_extract would turn true into 1.
-std::optional<std::string> field_json(std::string_view field) {
-  auto path = field_path(field);
-  if (!path) return std::nullopt;
-  return "json -> " + *path;
 }
 
 // The text of JSON string `json` when it is written plainly: printable ASCII between its
@@ -801,11 +795,12 @@ struct SqliteStore::Impl {
         return bad_input("filter." + clause.field + ": unknown field of schema " + schema.name + " (fields: " +
                          field_list(schema) + ")");
     if (max_rows == 0) return bad_input("max_rows: a page holds at least one row");
-    // With nothing to match in C++, SQLite hands over just the fields asked for: parsing
-    // whole rows was most of a query's cost. With a filter, rows are parsed and matched.
+    // With nothing to match, only the fields asked for are read out of each row's text
+    // (json_members): parsing whole rows was most of a query's cost. With a filter, rows
+    // are parsed and matched.
     const bool extracted = clauses.empty() && extractable(fields);
 
-    auto stmt = extracted ? unfiltered_page_statement(schema, fields) : page_statement(schema, clauses, "");
+    auto stmt = extracted ? unfiltered_page_statement(schema) : page_statement(schema, clauses, "");
     if (!stmt) return std::move(stmt).error();
     StatementUse use(*stmt);
     sqlite3_bind_int64(use.get(), 1, after_row_id);
@@ -818,7 +813,6 @@ struct SqliteStore::Impl {
     for (;;) {
       const int rc = sqlite3_step(use.get());
       if (rc == SQLITE_DONE) return page;
-      // A row that is not JSON at all makes SQLite fail the step when it extracts.
       if (rc != SQLITE_ROW) return storage_error("cannot query " + schema.name);
       if (!extracted) {
         auto parsed = stored_row(schema, use.get());
@@ -832,7 +826,7 @@ struct SqliteStore::Impl {
       }
       if (!extracted) {
         add_fields(*row, fields, page);
-      } else if (auto added = add_extracted(schema, use.get(), page); !added) {
+      } else if (auto added = add_extracted(schema, use.get(), fields, page); !added) {
         return std::move(added).error();
       }
       page.rows += 1;
@@ -842,32 +836,26 @@ struct SqliteStore::Impl {
     }
   }
 
-  // Whether SQLite can hand over `fields` as columns of their own (add_extracted): not
-  // if a field's name has no path (field_path), nor if there is no field (then nothing
-  // would have SQLite check that a row is JSON).
+  // Whether `fields` can be read out of rows' text (add_extracted): not if a field's name
+  // has no path (field_path: one SQLite's indexes and filters could not name either,
+  // so it is read from parsed rows, as a filter on it is), nor if there is no field (then
+  // nothing would check that a row is JSON).
   static bool extractable(const std::vector<std::string>& fields) {
-    // Each field is a column, and SQLite allows 2000; a query naming many fields (or one
-    // many times) is read by parsing rows instead.
+    // A query naming many fields (or one many times) is read by parsing rows instead:
+    // each field is looked for in every member of every row.
     constexpr std::size_t kMaxExtractedFields = 64;
     if (fields.empty() || fields.size() > kMaxExtractedFields) return false;
     return std::all_of(fields.begin(), fields.end(), [](const std::string& field) { return field_path(field).has_value(); });
   }
 
-  // page_statement without a filter, selecting each of `fields` (extractable) as a
-  // column after id and json ("json -> '$.\"f1\"', ...").
-  NetworkResult<sqlite3_stmt*> unfiltered_page_statement(const SchemaDefinition& schema,
-                                                         const std::vector<std::string>& fields) {
-    std::string key = schema.name;
-    for (const auto& field : fields) (key += '\0') += field;
-    auto memo = unfiltered_pages.find(key);
+  // page_statement without a filter, whose SQL is built once per schema.
+  NetworkResult<sqlite3_stmt*> unfiltered_page_statement(const SchemaDefinition& schema) {
+    auto memo = unfiltered_pages.find(schema.name);
     if (memo == unfiltered_pages.end()) {
       if (unfiltered_pages.size() >= kMaxCachedStatements) unfiltered_pages.clear();
-      std::string columns;
-      for (const auto& field : fields) columns += ", " + *field_json(field);
       const SqlFilter filter = build_sql_filter(schema, {}, {});
-      UnfilteredPage page{"SELECT id, json" + columns + " FROM rows WHERE " + filter.where + " ORDER BY id",
-                          !filter.binds.empty()};
-      memo = unfiltered_pages.emplace(std::move(key), std::move(page)).first;
+      UnfilteredPage page{"SELECT id, json FROM rows WHERE " + filter.where + " ORDER BY id", !filter.binds.empty()};
+      memo = unfiltered_pages.emplace(schema.name, std::move(page)).first;
     }
     auto stmt = prepare(memo->second.sql);
     if (!stmt) return stmt;
@@ -875,24 +863,25 @@ struct SqliteStore::Impl {
     return stmt;
   }
 
-  // Appends to `page`'s columns the fields SQLite extracted from `stmt`'s row (columns
-  // 2...). SQLite fails the step on a row that is not JSON; one that is JSON but not an
-  // object is told by its first byte.
-  NetworkResult<void> add_extracted(const SchemaDefinition& schema, sqlite3_stmt* stmt, RowPage& page) const {
-    if (!starts_an_object(stmt)) return not_an_object(schema);
-    for (std::size_t i = 0; i < page.columns.size(); ++i) {
-      const int column = static_cast<int>(i) + 2;
-      if (sqlite3_column_type(stmt, column) == SQLITE_NULL) {
+  // Appends to `page`'s columns the `fields` of the row `stmt` holds (its column 1, the
+  // row's JSON text), each read out of the text (json_members) and parsed alone.
+  NetworkResult<void> add_extracted(const SchemaDefinition& schema, sqlite3_stmt* stmt,
+                                    const std::vector<std::string>& fields, RowPage& page) const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+    const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1));
+    const auto members = json_members(std::string_view(text != nullptr ? text : "", size), fields);
+    if (!members) return not_an_object(schema);
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const std::string_view json = (*members)[i];
+      if (json.empty()) {
         page.columns[i].push_back(nullptr);  // a field the row lacks reads as null
         continue;
       }
-      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-      const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
-      const std::string_view json(text != nullptr ? text : "", size);
       if (auto plain = plain_json_string(json)) {
         page.columns[i].push_back(Json(std::string(*plain)));
         continue;
       }
+      // json_members checked the value's form but not its strings' UTF-8, which this does.
       Json value = Json::parse(json, nullptr, false);
       if (value.is_discarded()) return not_an_object(schema);
       page.columns[i].push_back(std::move(value));
@@ -906,15 +895,6 @@ struct SqliteStore::Impl {
       const auto it = row.find(fields[i]);
       page.columns[i].push_back(it == row.end() ? Json() : *it);
     }
-  }
-
-  // Whether column 1 (a row's JSON, valid JSON) is an object: its first byte past any
-  // whitespace is '{'.
-  static bool starts_an_object(sqlite3_stmt* stmt) {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-    if (text == nullptr) return false;
-    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r') ++text;
-    return *text == '{';
   }
 
   NetworkError not_an_object(const SchemaDefinition& schema) const {

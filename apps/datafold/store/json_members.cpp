@@ -1,0 +1,171 @@
+#include "store/json_members.hpp"
+
+namespace datafold::store {
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// Reads JSON text from the front; each method reads one piece and says whether it was
+// well formed, leaving pos() past it.
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) : text_(text) {}
+
+  std::size_t pos() const { return pos_; }
+  bool at_end() const { return pos_ == text_.size(); }
+
+  void skip_space() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
+      ++pos_;
+  }
+
+  bool eat(char c) {
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  // A string, from its opening quote: what is between its quotes, as written.
+  std::optional<std::string_view> string() {
+    if (!eat('"')) return std::nullopt;
+    const std::size_t start = pos_;
+    while (pos_ < text_.size()) {
+      const auto c = static_cast<unsigned char>(text_[pos_]);
+      if (c == '"') return text_.substr(start, pos_++ - start);
+      if (c < 0x20) return std::nullopt;
+      ++pos_;
+      if (c != '\\') continue;
+      if (pos_ >= text_.size()) return std::nullopt;
+      const char escaped = text_[pos_++];
+      if (escaped == 'u') {
+        for (int i = 0; i < 4; ++i)
+          if (pos_ >= text_.size() || !is_hex(text_[pos_++])) return std::nullopt;
+      } else if (std::string_view("\"\\/bfnrt").find(escaped) == std::string_view::npos) {
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Any value, `depth` containers deep: containers inside it are followed with a stack
+  // of their openers rather than by recursion, so no row can exhaust the thread's stack.
+  bool value(std::size_t depth) {
+    std::string open;  // '{' or '[' per container still open
+    for (;;) {
+      skip_space();
+      if (pos_ >= text_.size()) return false;
+      const char c = text_[pos_];
+      bool complete = true;  // a whole value was read (not just a container's opener)
+      if (c == '{' || c == '[') {
+        if (depth + open.size() + 1 > kMaxJsonDepth) return false;
+        ++pos_;
+        skip_space();
+        if (eat(c == '{' ? '}' : ']')) {
+          complete = true;
+        } else {
+          open.push_back(c);
+          if (c == '{' && !member_key()) return false;
+          complete = false;
+        }
+      } else if (c == '"') {
+        if (!string()) return false;
+      } else if (c == '-' || is_digit(c)) {
+        if (!number()) return false;
+      } else if (!literal("true") && !literal("false") && !literal("null")) {
+        return false;
+      }
+      if (!complete) continue;
+      // After a value: close what it ends, or go on to the next member or element.
+      for (;;) {
+        if (open.empty()) return true;
+        skip_space();
+        if (eat(',')) {
+          if (open.back() == '{' && !member_key()) return false;
+          break;
+        }
+        if (!eat(open.back() == '{' ? '}' : ']')) return false;
+        open.pop_back();
+      }
+    }
+  }
+
+  // An object member's key and colon: the key as written.
+  std::optional<std::string_view> key() {
+    skip_space();
+    auto name = string();
+    if (!name) return std::nullopt;
+    skip_space();
+    if (!eat(':')) return std::nullopt;
+    return name;
+  }
+
+ private:
+  bool member_key() { return key().has_value(); }
+
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  bool number() {
+    eat('-');
+    if (eat('0')) {
+      if (pos_ < text_.size() && is_digit(text_[pos_])) return false;
+    } else if (!digits()) {
+      return false;
+    }
+    if (eat('.') && !digits()) return false;
+    if (eat('e') || eat('E')) {
+      if (!eat('+')) eat('-');
+      if (!digits()) return false;
+    }
+    return true;
+  }
+
+  bool digits() {
+    const std::size_t start = pos_;
+    while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
+    return pos_ > start;
+  }
+
+  bool literal(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::vector<std::string_view>> json_members(std::string_view text, std::span<const std::string> keys) {
+  Scanner in(text);
+  std::vector<std::string_view> found(keys.size());
+  in.skip_space();
+  if (!in.eat('{')) return std::nullopt;
+  in.skip_space();
+  if (!in.eat('}')) {
+    for (;;) {
+      const auto key = in.key();
+      if (!key) return std::nullopt;
+      in.skip_space();
+      const std::size_t start = in.pos();
+      if (!in.value(1)) return std::nullopt;
+      const auto value = text.substr(start, in.pos() - start);
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (found[i].empty() && keys[i] == *key) found[i] = value;
+      in.skip_space();
+      if (in.eat(',')) continue;
+      if (in.eat('}')) break;
+      return std::nullopt;
+    }
+  }
+  in.skip_space();
+  if (!in.at_end()) return std::nullopt;
+  return found;
+}
+
+}  // namespace datafold::store
