@@ -801,8 +801,8 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
       case QueryAnswering::InParts:
         if (std::get<QueryMessage>(message).stream_window > 0)
           return post_peer_request(connection->node_id(), [self = shared_from_this(), connection,
-                                                           message = std::move(message)]() {
-            self->start_answer_stream(connection, std::get<QueryMessage>(message));
+                                                           message = std::move(message)]() mutable {
+            self->start_answer_stream(connection, std::move(message));
           });
         break;
       case QueryAnswering::WholeOnPool:

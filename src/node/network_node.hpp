@@ -297,7 +297,7 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   // Streamed answers (network_node_streams.cpp; services/answer_stream.hpp).
   // Answers `query` (stream_window > 0) in parts; on the handler pool.
-  void start_answer_stream(const ConnectionPtr& connection, const QueryMessage& query);
+  void start_answer_stream(const ConnectionPtr& connection, Message message);  // holds a QueryMessage
   void on_query_credit(const ConnectionPtr& connection, const QueryCreditMessage& credit);
   // The answers still being sent on `connection` stop (it closed).
   void cancel_answer_streams(const detail::TlsConnection* connection);

@@ -10,22 +10,28 @@
 
 namespace datafold::net {
 
-void NetworkNode::start_answer_stream(const ConnectionPtr& connection, const QueryMessage& query) {
+void NetworkNode::start_answer_stream(const ConnectionPtr& connection, Message message) {
+  const auto& query = std::get<QueryMessage>(message);
   RequestContext context{connection->node_id(), connection->peer_public_key(), config_.unknown_trust_distance};
-  auto admitted = query_service_->admit(query, context);
+  // The query is moved into the admission (its id, window and limit are read before); the
+  // message left behind still tells record_reply what kind of request this was.
+  const Uuid query_id = query.query_id;
+  const std::uint32_t window = query.stream_window;
+  const std::uint32_t limit = query.query.limit;
+  auto admitted = query_service_->admit(std::move(std::get<QueryMessage>(message)), context);
   if (!admitted) {
-    std::optional<Message> reply = make_error_reply(query, admitted.error());
-    record_reply(connection, query, reply);
+    std::optional<Message> reply = make_error_reply(message, admitted.error());
+    record_reply(connection, message, reply);
     connection->respond(std::move(*reply));
     return;
   }
-  record_reply(connection, query, std::nullopt);
+  record_reply(connection, message, std::nullopt);
 
   auto shared = std::make_shared<QueryService::Admitted>(std::move(*admitted));
   detail::AnswerStream::Setup setup{
-      .query_id = query.query_id,
-      .window = std::min(query.stream_window, QueryService::kMaxStreamWindow),
-      .limit = query.query.limit,
+      .query_id = query_id,
+      .window = std::min(window, QueryService::kMaxStreamWindow),
+      .limit = limit,
       .position = shared->position,
   };
   auto stream = std::make_shared<detail::AnswerStream>(
@@ -44,12 +50,12 @@ void NetworkNode::start_answer_stream(const ConnectionPtr& connection, const Que
       [weak = weak_from_this(), peer = connection->node_id()](std::function<void()> work) {
         if (auto self = weak.lock()) self->post_peer_request(peer, std::move(work));
       },
-      [weak = weak_from_this(), id = query.query_id]() {
+      [weak = weak_from_this(), id = query_id]() {
         if (auto self = weak.lock()) self->forget_answer_stream(id);
       });
   {
     std::lock_guard lock(answer_streams_mutex_);
-    answer_streams_[query.query_id] = AnswerStreamEntry{connection.get(), stream};
+    answer_streams_[query_id] = AnswerStreamEntry{connection.get(), stream};
   }
   // The connection may have closed before the entry was in: its cancel missed it.
   if (connection->state() == ConnectionState::Closed) return stream->cancel("connection closed");
