@@ -93,14 +93,19 @@ std::optional<std::string> sql_literal(std::string_view text) {
   return out + "'";
 }
 
-// SQLite's JSON path to top-level key `field` of a stored row, as an SQL literal, or
-// nullopt if no path finds it: SQLite's paths cannot escape a double quote, and SQLite
-// 3.40 compares a key's text as written, escapes included, so a name JSON writes with
-// an escape (a backslash, a control character) is never found. Quoting keeps dots and
+// Whether a SQLite JSON path finds top-level key `field` of a stored row: SQLite's paths
+// cannot escape a double quote, and SQLite 3.40 compares a key's text as written,
+// escapes included, so a name JSON writes with an escape (a backslash, a control
+// character) is never found.
+bool has_field_path(std::string_view field) {
+  return std::none_of(field.begin(), field.end(),
+                      [](unsigned char c) { return c == '"' || c == '\\' || c < 0x20; });
+}
+
+// That path, as an SQL literal (nullopt if there is none). Quoting keeps dots and
 // brackets in a name literal.
 std::optional<std::string> field_path(std::string_view field) {
-  for (const unsigned char c : field)
-    if (c == '"' || c == '\\' || c < 0x20) return std::nullopt;
+  if (!has_field_path(field)) return std::nullopt;
   return sql_literal("$.\"" + std::string(field) + "\"");
 }
 
@@ -837,7 +842,7 @@ struct SqliteStore::Impl {
   }
 
   // Whether `fields` can be read out of rows' text (add_extracted): not if a field's name
-  // has no path (field_path: one SQLite's indexes and filters could not name either,
+  // has no path (has_field_path: one SQLite's indexes and filters could not name either,
   // so it is read from parsed rows, as a filter on it is), nor if there is no field (then
   // nothing would check that a row is JSON).
   static bool extractable(const std::vector<std::string>& fields) {
@@ -845,7 +850,7 @@ struct SqliteStore::Impl {
     // each field is looked for in every member of every row.
     constexpr std::size_t kMaxExtractedFields = 64;
     if (fields.empty() || fields.size() > kMaxExtractedFields) return false;
-    return std::all_of(fields.begin(), fields.end(), [](const std::string& field) { return field_path(field).has_value(); });
+    return std::all_of(fields.begin(), fields.end(), [](const std::string& field) { return has_field_path(field); });
   }
 
   // page_statement without a filter, whose SQL is built once per schema.
