@@ -18,8 +18,9 @@ class Scanner {
   bool at_end() const { return pos_ == text_.size(); }
 
   void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
-      ++pos_;
+    std::size_t i = pos_;
+    while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n' || text_[i] == '\r')) ++i;
+    pos_ = i;
   }
 
   bool eat(char c) {
@@ -31,20 +32,28 @@ class Scanner {
   }
 
   // A string, from its opening quote: what is between its quotes, as written.
+  // (Positions are kept in locals while scanning: a member would be reloaded after every
+  // byte read, since chars may alias it.)
   std::optional<std::string_view> string() {
     if (!eat('"')) return std::nullopt;
+    const char* const data = text_.data();
+    const std::size_t size = text_.size();
     const std::size_t start = pos_;
-    while (pos_ < text_.size()) {
-      const auto c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"') return text_.substr(start, pos_++ - start);
+    std::size_t i = start;
+    while (i < size) {
+      const auto c = static_cast<unsigned char>(data[i]);
+      if (c == '"') {
+        pos_ = i + 1;
+        return text_.substr(start, i - start);
+      }
       if (c < 0x20) return std::nullopt;
-      ++pos_;
+      ++i;
       if (c != '\\') continue;
-      if (pos_ >= text_.size()) return std::nullopt;
-      const char escaped = text_[pos_++];
+      if (i >= size) return std::nullopt;
+      const char escaped = data[i++];
       if (escaped == 'u') {
-        for (int i = 0; i < 4; ++i)
-          if (pos_ >= text_.size() || !is_hex(text_[pos_++])) return std::nullopt;
+        for (int k = 0; k < 4; ++k)
+          if (i >= size || !is_hex(data[i++])) return std::nullopt;
       } else if (std::string_view("\"\\/bfnrt").find(escaped) == std::string_view::npos) {
         return std::nullopt;
       }
@@ -124,9 +133,11 @@ class Scanner {
   }
 
   bool digits() {
-    const std::size_t start = pos_;
-    while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
-    return pos_ > start;
+    std::size_t i = pos_;
+    while (i < text_.size() && is_digit(text_[i])) ++i;
+    const bool any = i > pos_;
+    pos_ = i;
+    return any;
   }
 
   bool literal(std::string_view word) {
