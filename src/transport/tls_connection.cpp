@@ -276,7 +276,7 @@ void TlsConnection::dispatch(Message message, std::size_t request_bytes) {
   auto self = shared_from_this();
   const bool liveness = std::holds_alternative<PingMessage>(message) ||
                         std::holds_alternative<PongMessage>(message);
-  if (!liveness) note_activity();
+  if (!liveness) note_activity(now());  // precise: it orders eviction (note_activity)
 
   auto deliver_request = [&](Message request, const Uuid& id) {
     auto events = events_.lock();

@@ -234,8 +234,11 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void send_ping();
   void sync_pending_count() { pending_count_.store(pending_.size(), std::memory_order_relaxed); }
   void note_received();
-  // Activity is read from the coarse clock: it only has to be right against the idle
-  // timeout, and it is noted several times per request.
+  // Activity is noted several times per request, mostly from the coarse clock: against
+  // the idle timeout a few milliseconds do not matter. A request (sent or received) is
+  // noted at the precise time, note_activity(now()): eviction takes the least recently
+  // used idle connection, and at the coarse clock's ticks a connection used a moment
+  // ago would tie with one not used since it opened.
   void note_activity() { note_activity(clock_ ? clock_() : detail::coarse_steady_now()); }
   void note_activity(Clock::time_point now);
   Clock::time_point now() const { return clock_ ? clock_() : Clock::now(); }
