@@ -11,14 +11,14 @@
 namespace datafold::net {
 
 void NetworkNode::start_answer_stream(const ConnectionPtr& connection, Message message) {
-  const auto& query = std::get<QueryMessage>(message);
   RequestContext context{connection->node_id(), connection->peer_public_key(), config_.unknown_trust_distance};
   // The query is moved into the admission (its id, window and limit are read before); the
   // message left behind still tells record_reply what kind of request this was.
+  auto& query = std::get<QueryMessage>(message);
   const Uuid query_id = query.query_id;
   const std::uint32_t window = query.stream_window;
   const std::uint32_t limit = query.query.limit;
-  auto admitted = query_service_->admit(std::move(std::get<QueryMessage>(message)), context);
+  auto admitted = query_service_->admit(std::move(query), context);
   if (!admitted) {
     std::optional<Message> reply = make_error_reply(message, admitted.error());
     record_reply(connection, message, reply);

@@ -110,7 +110,7 @@ std::optional<std::string> field_path(std::string_view field) {
 }
 
 // The text of JSON string `json` when it is written plainly: printable ASCII between its
-// quotes, no escape. Parsing it would give the same string, at ten times the cost.
+// quotes, no escape. Parsing it would give the same string at many times the cost.
 std::optional<std::string_view> plain_json_string(std::string_view json) {
   if (json.size() < 2 || json.front() != '"' || json.back() != '"') return std::nullopt;
   const auto inside = json.substr(1, json.size() - 2);
@@ -280,8 +280,8 @@ struct SqliteStore::Impl {
   // resolved here: the trust store can rename them at any time.
   std::unordered_map<std::string, std::shared_ptr<const SchemaDefinition>> parsed_schemas;
   std::optional<std::int64_t> parsed_schemas_version;
-  // The SQL of an unfiltered page, by schema and fields (unfiltered_page_key): it depends
-  // on nothing else, and building it took a tenth of a query's cost. Cleared at
+  // The SQL of an unfiltered page, by schema name: it depends on nothing else, and
+  // building it for each query took a tenth of the query's cost. Cleared at
   // kMaxCachedStatements entries, as the statements are.
   struct UnfilteredPage {
     std::string sql;
