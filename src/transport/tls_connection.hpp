@@ -235,10 +235,10 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void sync_pending_count() { pending_count_.store(pending_.size(), std::memory_order_relaxed); }
   void note_received();
   // Activity is noted several times per request, mostly from the coarse clock: against
-  // the idle timeout a few milliseconds do not matter. A request (sent or received) is
-  // noted at the precise time, note_activity(now()): eviction takes the least recently
-  // used idle connection, and at the coarse clock's ticks a connection used a moment
-  // ago would tie with one not used since it opened.
+  // the idle timeout a few milliseconds do not matter. A request sent and any message
+  // received are noted at the precise time, note_activity(now()): eviction takes the
+  // least recently used idle connection, and at the coarse clock's ticks a connection
+  // used a moment ago would tie with one not used since it opened.
   void note_activity() { note_activity(clock_ ? clock_() : detail::coarse_steady_now()); }
   void note_activity(Clock::time_point now);
   Clock::time_point now() const { return clock_ ? clock_() : Clock::now(); }

@@ -74,9 +74,7 @@ class Scanner {
         if (depth + open.size() + 1 > kMaxJsonDepth) return false;
         ++pos_;
         skip_space();
-        if (eat(c == '{' ? '}' : ']')) {
-          complete = true;
-        } else {
+        if (!eat(c == '{' ? '}' : ']')) {  // not empty: its first member or element is next
           open.push_back(c);
           if (c == '{' && !member_key()) return false;
           complete = false;
