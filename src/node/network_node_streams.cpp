@@ -27,15 +27,21 @@ void NetworkNode::start_answer_stream(const ConnectionPtr& connection, Message m
   }
   record_reply(connection, message, std::nullopt);
 
-  auto shared = std::make_shared<QueryService::Admitted>(std::move(*admitted));
-  detail::AnswerStream::Setup setup{
+  // The first part is made before any stream exists: most answers are that one part,
+  // sent as the reply with nothing set up or registered for it.
+  detail::AnswerParts parts({
       .query_id = query_id,
-      .window = std::min(window, QueryService::kMaxStreamWindow),
       .limit = limit,
-      .position = shared->position,
-  };
+      .position = admitted->position,
+  });
+  auto first_page = query_service_->next_part(*admitted, parts.position(), parts.next_rows(), QueryService::kPartBytes);
+  if (!first_page) return connection->respond(parts.failure(first_page.error()));
+  QueryResponseMessage first = parts.make(std::move(*first_page));
+  if (parts.over()) return connection->respond(std::move(first));
+
+  auto shared = std::make_shared<QueryService::Admitted>(std::move(*admitted));
   auto stream = std::make_shared<detail::AnswerStream>(
-      std::move(setup),
+      std::move(parts), std::min(window, QueryService::kMaxStreamWindow),
       [service = query_service_, shared](const std::string& position, std::size_t max_rows) {
         return service->next_part(*shared, position, max_rows, QueryService::kPartBytes);
       },
@@ -53,13 +59,14 @@ void NetworkNode::start_answer_stream(const ConnectionPtr& connection, Message m
       [weak = weak_from_this(), id = query_id]() {
         if (auto self = weak.lock()) self->forget_answer_stream(id);
       });
+  // In before the first part goes: the asker's credit for it must find the stream.
   {
     std::lock_guard lock(answer_streams_mutex_);
     answer_streams_[query_id] = AnswerStreamEntry{connection.get(), stream};
   }
   // The connection may have closed before the entry was in: its cancel missed it.
   if (connection->state() == ConnectionState::Closed) return stream->cancel("connection closed");
-  stream->start();
+  stream->start(std::move(first));
 }
 
 void NetworkNode::on_query_credit(const ConnectionPtr& connection, const QueryCreditMessage& credit) {

@@ -1,36 +1,44 @@
 #include "services/answer_stream.hpp"
 
 #include <algorithm>
-#include <limits>
 
 namespace datafold::net::detail {
 
-AnswerStream::AnswerStream(Setup setup, Producer produce, Sender send, Scheduler schedule, Finished finished)
-    : setup_(std::move(setup)),
+AnswerStream::AnswerStream(AnswerParts parts, std::uint32_t window, Producer produce, Sender send,
+                           Scheduler schedule, Finished finished)
+    : window_(std::max<std::uint32_t>(window, 1)),
       produce_(std::move(produce)),
       send_(std::move(send)),
       schedule_(std::move(schedule)),
       finished_(std::move(finished)),
-      position_(setup_.position),
-      credit_(std::max<std::uint32_t>(setup_.window, 1)) {}
+      parts_(std::move(parts)),
+      credit_(window_ - std::min(parts_.made(), window_)) {}
 
 void AnswerStream::start() {
   std::unique_lock lock(mutex_);
   if (done_ || making_ || credit_ == 0) return;
   // The first part is made here, in the turn that admitted the request, rather than
-  // queued for a turn of its own: a one-part answer (most are) then costs one trip
-  // through the handler pool, not two.
+  // queued for a turn of its own: a one-part answer then costs one trip through the
+  // handler pool, not two.
   making_ = true;
   lock.unlock();
   make_part();
+}
+
+void AnswerStream::start(QueryResponseMessage first) {
+  std::unique_lock lock(mutex_);
+  if (done_ || making_) return;  // cancelled before it could be sent: it is not
+  making_ = true;
+  // The part was made before the stream was; its credit, taken from the window at
+  // construction, is spent.
+  send_made(std::move(first), lock);
 }
 
 void AnswerStream::credit(std::uint32_t parts) {
   std::unique_lock lock(mutex_);
   if (done_) return;
   // Never more ahead than the window, whatever the asker claims to have consumed.
-  credit_ = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(std::uint64_t{credit_} + parts, std::max<std::uint32_t>(setup_.window, 1)));
+  credit_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{credit_} + parts, window_));
   pump(lock);
 }
 
@@ -47,7 +55,7 @@ bool AnswerStream::finished() const {
 
 std::uint32_t AnswerStream::parts_sent() const {
   std::lock_guard lock(mutex_);
-  return next_part_;
+  return parts_.made();
 }
 
 void AnswerStream::pump(std::unique_lock<std::mutex>& lock) {
@@ -60,9 +68,8 @@ void AnswerStream::pump(std::unique_lock<std::mutex>& lock) {
 void AnswerStream::make_part() {
   std::unique_lock lock(mutex_);
   if (done_) return;
-  const std::string position = position_;
-  std::size_t max_rows = setup_.max_part_rows;
-  if (setup_.limit != 0) max_rows = std::min<std::uint64_t>(max_rows, setup_.limit - rows_sent_);
+  const std::string position = parts_.position();
+  const std::size_t max_rows = parts_.next_rows();
   lock.unlock();
 
   auto page = produce_(position, max_rows);
@@ -74,30 +81,22 @@ void AnswerStream::make_part() {
   }
   if (!page) {
     making_ = false;
-    return finish_with_error(std::move(page).error(), lock);
+    return finish_with_error(page.error(), lock);
   }
-  rows_sent_ += page->rows;
-  const bool limit_reached = setup_.limit != 0 && rows_sent_ >= setup_.limit;
-  // No progress would loop forever: a page of no rows that claims more is the last.
-  const bool more = !page->next_position.empty() && !limit_reached && page->rows > 0;
-  QueryResponseMessage part;
-  part.message_id = Uuid::random();
-  part.query_id = setup_.query_id;
-  part.part = next_part_++;
-  part.more = more;
-  part.result = std::move(page->result);
-  // Only the last part says where to continue; in between, the asker just waits.
-  if (more) part.result.cursor.clear();
-  position_ = std::move(page->next_position);
   --credit_;
-  if (!more) done_ = true;
+  send_made(parts_.make(std::move(*page)), lock);
+}
+
+void AnswerStream::send_made(QueryResponseMessage part, std::unique_lock<std::mutex>& lock) {
+  const bool last = parts_.over();
+  if (last) done_ = true;
   lock.unlock();
   // Still `making_` while it is handed over: a credit arriving now must not start
   // the next part, which could then be sent before this one.
-  send_(std::move(part), !more);
+  send_(std::move(part), last);
   lock.lock();
   making_ = false;
-  if (!more) {
+  if (last) {
     lock.unlock();
     if (finished_) finished_();
     return;
@@ -105,15 +104,10 @@ void AnswerStream::make_part() {
   pump(lock);
 }
 
-void AnswerStream::finish_with_error(NetworkError error, std::unique_lock<std::mutex>& lock) {
+void AnswerStream::finish_with_error(const NetworkError& error, std::unique_lock<std::mutex>& lock) {
   done_ = true;
   lock.unlock();
-  ErrorMessage reply;
-  reply.message_id = Uuid::random();
-  reply.code = error.code == ErrorCode::None ? ErrorCode::QueryFailed : error.code;
-  reply.message = error.message;
-  reply.related_message_id = setup_.query_id;
-  send_(std::move(reply), true);
+  send_(parts_.failure(error), true);
   if (finished_) finished_();
 }
 

@@ -1,11 +1,13 @@
-// AnswerStream: the answering side of a query answered in parts (PROTOCOL.md 7.8).
+// AnswerStream: the answering side of a query answered in parts (PROTOCOL.md 7.8),
+// when there is more than one part.
 //
 // It makes a part only when the asker has credit for it: at most `window` parts
 // are sent ahead of what the asker has consumed, so one answer never holds more
 // than a window of parts in this node's write queue, however large it is. Each
 // part is made on the handler pool (the page callback may read a store), one at a
-// time: the first by start(), each later one in a turn of its own. The last part, or the Error that ends the answer early, goes as the
-// request's reply (Sender's `last`), which frees the request's in-flight slot.
+// time, each in a turn of its own. The last part, or the Error that ends the answer
+// early, goes as the request's reply (Sender's `last`), which frees the request's
+// in-flight slot. What each part says is AnswerParts' business.
 //
 // Socket-free: the node gives it how to make a part, how to send, and where to run
 // work, so tests drive it directly. Thread-safe: credit and cancel come from the
@@ -22,6 +24,7 @@
 #include "datafold/net/error.hpp"
 #include "datafold/net/message.hpp"
 #include "datafold/net/query_service.hpp"
+#include "services/answer_parts.hpp"
 
 namespace datafold::net::detail {
 
@@ -36,19 +39,16 @@ class AnswerStream : public std::enable_shared_from_this<AnswerStream> {
   // Runs once when the answer is over (sent in full, failed or cancelled).
   using Finished = std::function<void()>;
 
-  struct Setup {
-    Uuid query_id;
-    std::uint32_t window = 1;       // parts allowed ahead (already capped)
-    std::uint32_t limit = 0;        // rows in the whole answer; 0: all
-    std::string position;           // where the answer starts
-    std::size_t max_part_rows = QueryService::kMaxPartRows;
-  };
-
-  AnswerStream(Setup setup, Producer produce, Sender send, Scheduler schedule, Finished finished);
+  // `window`: parts allowed ahead (already capped; at least 1 is allowed).
+  AnswerStream(AnswerParts parts, std::uint32_t window, Producer produce, Sender send, Scheduler schedule,
+               Finished finished);
 
   // Makes and sends the first part on the calling thread (the node calls it from the
   // handler pool), then schedules the rest, as the initial window allows.
   void start();
+  // As start(), for an answer whose first part the caller made, from the AnswerParts
+  // given to this stream, before the stream existed: sends it, then the rest.
+  void start(QueryResponseMessage first);
   // The asker consumed `parts` more parts.
   void credit(std::uint32_t parts);
   // Stops: the part being made is not sent; the asker gets Error{QueryFailed} `why`
@@ -62,18 +62,18 @@ class AnswerStream : public std::enable_shared_from_this<AnswerStream> {
   // Schedules making the next part if credit allows and none is being made.
   void pump(std::unique_lock<std::mutex>& lock);
   void make_part();
-  void finish_with_error(NetworkError error, std::unique_lock<std::mutex>& lock);
+  // Sends `part`, made while `making_`, and goes on with the next if any.
+  void send_made(QueryResponseMessage part, std::unique_lock<std::mutex>& lock);
+  void finish_with_error(const NetworkError& error, std::unique_lock<std::mutex>& lock);
 
-  const Setup setup_;
+  const std::uint32_t window_;
   Producer produce_;
   Sender send_;
   Scheduler schedule_;
   Finished finished_;
 
   mutable std::mutex mutex_;
-  std::string position_;
-  std::uint64_t rows_sent_ = 0;
-  std::uint32_t next_part_ = 0;
+  AnswerParts parts_;
   std::uint32_t credit_ = 0;
   bool making_ = false;
   bool done_ = false;

@@ -13,33 +13,42 @@ namespace {
 class AnswerStreamTest : public ::testing::Test {
  protected:
   std::shared_ptr<AnswerStream> make(std::uint32_t window, std::uint32_t limit = 0, std::string position = {}) {
-    AnswerStream::Setup setup{.query_id = query_id_, .window = window, .limit = limit, .position = position,
-                              .max_part_rows = part_rows_};
+    return make_from(parts(limit, std::move(position)), window);
+  }
+
+  AnswerParts parts(std::uint32_t limit = 0, std::string position = {}) const {
+    return AnswerParts({.query_id = query_id_, .limit = limit, .position = std::move(position),
+                        .max_part_rows = part_rows_});
+  }
+
+  std::shared_ptr<AnswerStream> make_from(AnswerParts answer, std::uint32_t window) {
     return std::make_shared<AnswerStream>(
-        setup,
-        [this](const std::string& after, std::size_t max_rows) -> NetworkResult<QueryPage> {
-          ++pages_made_;
-          if (fail_at_page_ && pages_made_ == *fail_at_page_)
-            return make_error(ErrorKind::Message, "disk on fire", ErrorCode::InternalError);
-          const int first = after.empty() ? 1 : std::stoi(after) + 1;
-          QueryPage page;
-          Json values = Json::array();
-          int n = first;
-          for (; n <= rows_ && values.size() < max_rows; ++n) values.push_back(n);
-          page.rows = values.size();
-          page.result.results.push_back(FieldResult{"n", std::move(values)});
-          if (n <= rows_) {
-            page.next_position = std::to_string(n - 1);
-            page.result.cursor = "cursor-after-" + page.next_position;
-          }
-          return page;
-        },
+        std::move(answer), window,
+        [this](const std::string& after, std::size_t max_rows) { return page(after, max_rows); },
         [this](Message m, bool last) {
           sent_.push_back(std::move(m));
           lasts_.push_back(last);
         },
         [this](std::function<void()> work) { work_.push_back(std::move(work)); },
         [this] { ++finished_; });
+  }
+
+  NetworkResult<QueryPage> page(const std::string& after, std::size_t max_rows) {
+    ++pages_made_;
+    if (fail_at_page_ && pages_made_ == *fail_at_page_)
+      return make_error(ErrorKind::Message, "disk on fire", ErrorCode::InternalError);
+    const int first = after.empty() ? 1 : std::stoi(after) + 1;
+    QueryPage page;
+    Json values = Json::array();
+    int n = first;
+    for (; n <= rows_ && values.size() < max_rows; ++n) values.push_back(n);
+    page.rows = values.size();
+    page.result.results.push_back(FieldResult{"n", std::move(values)});
+    if (n <= rows_) {
+      page.next_position = std::to_string(n - 1);
+      page.result.cursor = "cursor-after-" + page.next_position;
+    }
+    return page;
   }
 
   void run_work() {
@@ -187,6 +196,100 @@ TEST_F(AnswerStreamTest, AnEmptyAnswerIsOneFinalPart) {
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_FALSE(std::get<QueryResponseMessage>(sent_[0]).more);
   EXPECT_TRUE(lasts_[0]);
+}
+
+// The node makes the first part before any stream exists (most answers are that one
+// part); a stream given the rest sends that part, then goes on from where it ended.
+TEST_F(AnswerStreamTest, AStreamStartedWithAPartMadeBeforeItSendsItThenTheRestInOrder) {
+  auto answer = parts();
+  auto first = page(answer.position(), answer.next_rows());
+  ASSERT_TRUE(first);
+  QueryResponseMessage part = answer.make(std::move(*first));
+  ASSERT_FALSE(answer.over());
+  auto stream = make_from(std::move(answer), 3);
+  stream->start(std::move(part));
+  run_work();
+  // The window counts the part made before: two more, not three.
+  EXPECT_EQ(sent_.size(), 3u);
+  for (int i = 0; i < 20 && !stream->finished(); ++i) {
+    stream->credit(3);
+    run_work();
+  }
+  ASSERT_TRUE(stream->finished());
+  std::vector<int> expected(100);
+  for (int i = 0; i < 100; ++i) expected[i] = i + 1;
+  EXPECT_EQ(rows_sent(), expected);
+  for (std::size_t i = 0; i < sent_.size(); ++i)
+    EXPECT_EQ(std::get<QueryResponseMessage>(sent_[i]).part, i);
+  EXPECT_EQ(finished_, 1);
+}
+
+TEST_F(AnswerStreamTest, AStreamCancelledBeforeItsFirstPartWentSendsOnlyTheError) {
+  auto answer = parts();
+  auto first = page(answer.position(), answer.next_rows());
+  ASSERT_TRUE(first);
+  QueryResponseMessage part = answer.make(std::move(*first));
+  auto stream = make_from(std::move(answer), 3);
+  stream->cancel("connection closed");
+  stream->start(std::move(part));
+  run_work();
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<ErrorMessage>(sent_[0]));
+  EXPECT_EQ(finished_, 1);
+}
+
+TEST(AnswerParts, AOnePartAnswerIsOverAfterItsOnlyPartWhichKeepsTheCursor) {
+  AnswerParts parts({.query_id = Uuid::random(), .limit = 0, .position = {}, .max_part_rows = 10});
+  QueryPage page;
+  page.rows = 4;
+  page.result.cursor = "cursor";
+  const auto part = parts.make(std::move(page));
+  EXPECT_TRUE(parts.over());
+  EXPECT_FALSE(part.more);
+  EXPECT_EQ(part.part, 0u);
+  EXPECT_EQ(part.result.cursor, "cursor");
+}
+
+TEST(AnswerParts, ALimitCutsTheNextPartAndEndsTheAnswerWhenReached) {
+  AnswerParts parts({.query_id = Uuid::random(), .limit = 15, .position = {}, .max_part_rows = 10});
+  EXPECT_EQ(parts.next_rows(), 10u);
+  QueryPage page;
+  page.rows = 10;
+  page.next_position = "10";
+  page.result.cursor = "cursor-after-10";
+  const auto first = parts.make(std::move(page));
+  EXPECT_TRUE(first.more);
+  EXPECT_TRUE(first.result.cursor.empty());  // only the last part says where to go on
+  EXPECT_EQ(parts.position(), "10");
+  EXPECT_EQ(parts.next_rows(), 5u);
+  QueryPage rest;
+  rest.rows = 5;
+  rest.next_position = "15";
+  rest.result.cursor = "cursor-after-15";
+  const auto last = parts.make(std::move(rest));
+  EXPECT_FALSE(last.more);
+  EXPECT_EQ(last.part, 1u);
+  EXPECT_EQ(last.result.cursor, "cursor-after-15");
+  EXPECT_TRUE(parts.over());
+}
+
+TEST(AnswerParts, APageOfNoRowsThatClaimsMoreIsTheLast) {
+  AnswerParts parts({.query_id = Uuid::random(), .limit = 0, .position = {}, .max_part_rows = 10});
+  QueryPage page;
+  page.rows = 0;
+  page.next_position = "7";
+  EXPECT_FALSE(parts.make(std::move(page)).more);
+  EXPECT_TRUE(parts.over());
+}
+
+TEST(AnswerParts, AFailureIsTheRequestsErrorReplyWithItsCodeOrQueryFailed) {
+  const Uuid id = Uuid::random();
+  AnswerParts parts({.query_id = id, .limit = 0, .position = {}, .max_part_rows = 10});
+  const auto coded = parts.failure(make_error(ErrorKind::Message, "disk on fire", ErrorCode::InternalError));
+  EXPECT_EQ(coded.code, ErrorCode::InternalError);
+  EXPECT_EQ(coded.message, "disk on fire");
+  EXPECT_EQ(coded.related_message_id, id);
+  EXPECT_EQ(parts.failure(make_error(ErrorKind::Message, "no")).code, ErrorCode::QueryFailed);
 }
 
 }  // namespace
