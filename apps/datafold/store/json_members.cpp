@@ -1,5 +1,9 @@
 #include "store/json_members.hpp"
 
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
 namespace datafold::store {
 
 namespace {
@@ -41,6 +45,8 @@ class Scanner {
     const std::size_t start = pos_;
     std::size_t i = start;
     while (i < size) {
+      i = skip_plain(data, i, size);
+      if (i >= size) break;
       const auto c = static_cast<unsigned char>(data[i]);
       if (c == '"') {
         pos_ = i + 1;
@@ -61,9 +67,57 @@ class Scanner {
     return std::nullopt;
   }
 
-  // Any value, `depth` containers deep: containers inside it are followed with a stack
-  // of their openers rather than by recursion, so no row can exhaust the thread's stack.
+  // Any value, `depth` containers deep. Most members are a string or a number: those
+  // are read at once, without the machinery containers need.
   bool value(std::size_t depth) {
+    skip_space();
+    if (pos_ >= text_.size()) return false;
+    const char c = text_[pos_];
+    if (c == '"') return string().has_value();
+    if (c == '-' || is_digit(c)) return number();
+    return nested_value(depth);
+  }
+
+  // An object member's key and colon: the key as written.
+  std::optional<std::string_view> key() {
+    skip_space();
+    auto name = string();
+    if (!name) return std::nullopt;
+    skip_space();
+    if (!eat(':')) return std::nullopt;
+    return name;
+  }
+
+ private:
+  // From `i` within a string, the first byte at or after it that ends the string's plain
+  // run: a quote, a backslash or a control character (or `size`). Eight bytes are
+  // tested at once: strings are most of a row's bytes.
+  static std::size_t skip_plain(const char* data, std::size_t i, std::size_t size) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    for (; i + 8 <= size; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      // A byte's high bit is set where it is zero after the xor (a quote or a backslash)
+      // or below 0x20. Each term can also flag bytes after a real match (a borrow runs
+      // on), never before one, so the lowest flag is the first byte that ends the run.
+      const std::uint64_t quote = word ^ (ones * '"');
+      const std::uint64_t backslash = word ^ (ones * '\\');
+      const std::uint64_t flags = (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+                                   ((word - ones * 0x20) & ~word)) &
+                                  highs;
+      if (flags != 0) {
+        if constexpr (std::endian::native == std::endian::little) return i + std::countr_zero(flags) / 8;
+        break;  // big-endian: the bytes are looked at one by one from here
+      }
+    }
+    return i;
+  }
+
+  // An object or array (or a literal), `depth` containers deep: containers inside it are
+  // followed with a stack of their openers rather than by recursion, so no row can
+  // exhaust the thread's stack.
+  bool nested_value(std::size_t depth) {
     std::string open;  // '{' or '[' per container still open
     for (;;) {
       skip_space();
@@ -101,17 +155,6 @@ class Scanner {
     }
   }
 
-  // An object member's key and colon: the key as written.
-  std::optional<std::string_view> key() {
-    skip_space();
-    auto name = string();
-    if (!name) return std::nullopt;
-    skip_space();
-    if (!eat(':')) return std::nullopt;
-    return name;
-  }
-
- private:
   bool member_key() { return key().has_value(); }
 
   // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
