@@ -928,6 +928,10 @@ SqliteStore::~SqliteStore() = default;
 NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path) { return open(path, Options{}); }
 
 NetworkResult<SqliteStore> SqliteStore::open(const std::filesystem::path& path, Options options) {
+  // SQLite's memory statistics take a process-wide mutex on every allocation it makes,
+  // several per query, and nothing here reads them. Only possible before SQLite's first
+  // use in the process; later it is refused, harmlessly.
+  [[maybe_unused]] static const int no_memory_statistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   auto impl = std::make_unique<Impl>();
   impl->file = path;
   impl->options = options;
