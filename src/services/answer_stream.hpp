@@ -3,11 +3,11 @@
 //
 // It makes a part only when the asker has credit for it: at most `window` parts
 // are sent ahead of what the asker has consumed, so one answer never holds more
-// than a window of parts in this node's write queue, however large it is. Each
-// part is made on the handler pool (the page callback may read a store), one at a
-// time, each in a turn of its own. The last part, or the Error that ends the answer
-// early, goes as the request's reply (Sender's `last`), which frees the request's
-// in-flight slot. What each part says is AnswerParts' business.
+// than a window of parts in this node's write queue, however large it is. Each part
+// after the first is made on the handler pool (the page callback may read a store),
+// one at a time, each in a turn of its own. The last part, or the Error that ends
+// the answer early, goes as the request's reply (Sender's `last`), which frees the
+// request's in-flight slot. What each part says is AnswerParts' business.
 //
 // Socket-free: the node gives it how to make a part, how to send, and where to run
 // work, so tests drive it directly. Thread-safe: credit and cancel come from the
@@ -43,11 +43,12 @@ class AnswerStream : public std::enable_shared_from_this<AnswerStream> {
   AnswerStream(AnswerParts parts, std::uint32_t window, Producer produce, Sender send, Scheduler schedule,
                Finished finished);
 
-  // Makes and sends the first part on the calling thread (the node calls it from the
-  // handler pool), then schedules the rest, as the initial window allows.
+  // Makes and sends the first part on the calling thread, then schedules the rest, as
+  // the initial window allows.
   void start();
   // As start(), for an answer whose first part the caller made, from the AnswerParts
-  // given to this stream, before the stream existed: sends it, then the rest.
+  // given to this stream, before the stream existed: sends it, then the rest. (The node
+  // does this: it makes the first part before knowing whether a stream is needed.)
   void start(QueryResponseMessage first);
   // The asker consumed `parts` more parts.
   void credit(std::uint32_t parts);

@@ -51,6 +51,18 @@ class AnswerStreamTest : public ::testing::Test {
     return page;
   }
 
+  // The first part of `answer`, made as the node makes it: before any stream exists.
+  QueryResponseMessage first_part(AnswerParts& answer) {
+    return answer.make(page(answer.position(), answer.next_rows()).value());
+  }
+
+  // Rows 1..rows_: what a whole answer holds.
+  std::vector<int> every_row() const {
+    std::vector<int> rows(static_cast<std::size_t>(rows_));
+    for (int i = 0; i < rows_; ++i) rows[static_cast<std::size_t>(i)] = i + 1;
+    return rows;
+  }
+
   void run_work() {
     while (!work_.empty()) {
       auto next = std::move(work_.front());
@@ -103,9 +115,7 @@ TEST_F(AnswerStreamTest, EveryRowGoesOnceInOrderAndOnlyTheLastPartIsFinal) {
   }
   run_work();
   ASSERT_TRUE(stream->finished());
-  std::vector<int> expected(100);
-  for (int i = 0; i < 100; ++i) expected[i] = i + 1;
-  EXPECT_EQ(rows_sent(), expected);
+  EXPECT_EQ(rows_sent(), every_row());
   ASSERT_EQ(sent_.size(), 10u);
   for (std::size_t i = 0; i < sent_.size(); ++i) {
     const auto& part = std::get<QueryResponseMessage>(sent_[i]);
@@ -202,9 +212,7 @@ TEST_F(AnswerStreamTest, AnEmptyAnswerIsOneFinalPart) {
 // part); a stream given the rest sends that part, then goes on from where it ended.
 TEST_F(AnswerStreamTest, AStreamStartedWithAPartMadeBeforeItSendsItThenTheRestInOrder) {
   auto answer = parts();
-  auto first = page(answer.position(), answer.next_rows());
-  ASSERT_TRUE(first);
-  QueryResponseMessage part = answer.make(std::move(*first));
+  QueryResponseMessage part = first_part(answer);
   ASSERT_FALSE(answer.over());
   auto stream = make_from(std::move(answer), 3);
   stream->start(std::move(part));
@@ -216,9 +224,7 @@ TEST_F(AnswerStreamTest, AStreamStartedWithAPartMadeBeforeItSendsItThenTheRestIn
     run_work();
   }
   ASSERT_TRUE(stream->finished());
-  std::vector<int> expected(100);
-  for (int i = 0; i < 100; ++i) expected[i] = i + 1;
-  EXPECT_EQ(rows_sent(), expected);
+  EXPECT_EQ(rows_sent(), every_row());
   for (std::size_t i = 0; i < sent_.size(); ++i)
     EXPECT_EQ(std::get<QueryResponseMessage>(sent_[i]).part, i);
   EXPECT_EQ(finished_, 1);
@@ -226,9 +232,7 @@ TEST_F(AnswerStreamTest, AStreamStartedWithAPartMadeBeforeItSendsItThenTheRestIn
 
 TEST_F(AnswerStreamTest, AStreamCancelledBeforeItsFirstPartWentSendsOnlyTheError) {
   auto answer = parts();
-  auto first = page(answer.position(), answer.next_rows());
-  ASSERT_TRUE(first);
-  QueryResponseMessage part = answer.make(std::move(*first));
+  QueryResponseMessage part = first_part(answer);
   auto stream = make_from(std::move(answer), 3);
   stream->cancel("connection closed");
   stream->start(std::move(part));
@@ -238,12 +242,19 @@ TEST_F(AnswerStreamTest, AStreamCancelledBeforeItsFirstPartWentSendsOnlyTheError
   EXPECT_EQ(finished_, 1);
 }
 
+// A page as the query service makes it: `rows` rows, ending at `next_position` ("": the
+// table's end), with the cursor for continuing after it.
+QueryPage page_of(std::size_t rows, std::string next_position, std::string cursor) {
+  QueryPage page;
+  page.rows = rows;
+  page.next_position = std::move(next_position);
+  page.result.cursor = std::move(cursor);
+  return page;
+}
+
 TEST(AnswerParts, AOnePartAnswerIsOverAfterItsOnlyPartWhichKeepsTheCursor) {
   AnswerParts parts({.query_id = Uuid::random(), .limit = 0, .position = {}, .max_part_rows = 10});
-  QueryPage page;
-  page.rows = 4;
-  page.result.cursor = "cursor";
-  const auto part = parts.make(std::move(page));
+  const auto part = parts.make(page_of(4, "", "cursor"));
   EXPECT_TRUE(parts.over());
   EXPECT_FALSE(part.more);
   EXPECT_EQ(part.part, 0u);
@@ -253,20 +264,12 @@ TEST(AnswerParts, AOnePartAnswerIsOverAfterItsOnlyPartWhichKeepsTheCursor) {
 TEST(AnswerParts, ALimitCutsTheNextPartAndEndsTheAnswerWhenReached) {
   AnswerParts parts({.query_id = Uuid::random(), .limit = 15, .position = {}, .max_part_rows = 10});
   EXPECT_EQ(parts.next_rows(), 10u);
-  QueryPage page;
-  page.rows = 10;
-  page.next_position = "10";
-  page.result.cursor = "cursor-after-10";
-  const auto first = parts.make(std::move(page));
+  const auto first = parts.make(page_of(10, "10", "cursor-after-10"));
   EXPECT_TRUE(first.more);
   EXPECT_TRUE(first.result.cursor.empty());  // only the last part says where to go on
   EXPECT_EQ(parts.position(), "10");
   EXPECT_EQ(parts.next_rows(), 5u);
-  QueryPage rest;
-  rest.rows = 5;
-  rest.next_position = "15";
-  rest.result.cursor = "cursor-after-15";
-  const auto last = parts.make(std::move(rest));
+  const auto last = parts.make(page_of(5, "15", "cursor-after-15"));
   EXPECT_FALSE(last.more);
   EXPECT_EQ(last.part, 1u);
   EXPECT_EQ(last.result.cursor, "cursor-after-15");
@@ -275,10 +278,7 @@ TEST(AnswerParts, ALimitCutsTheNextPartAndEndsTheAnswerWhenReached) {
 
 TEST(AnswerParts, APageOfNoRowsThatClaimsMoreIsTheLast) {
   AnswerParts parts({.query_id = Uuid::random(), .limit = 0, .position = {}, .max_part_rows = 10});
-  QueryPage page;
-  page.rows = 0;
-  page.next_position = "7";
-  EXPECT_FALSE(parts.make(std::move(page)).more);
+  EXPECT_FALSE(parts.make(page_of(0, "7", "cursor-after-7")).more);
   EXPECT_TRUE(parts.over());
 }
 
