@@ -25,7 +25,10 @@ constexpr std::size_t kDescriptorsNeeded = 2 * kIdleConnections + 256;
 // Handshakes in flight at once: enough to keep the node busy, few enough that none
 // waits long in the accept queue.
 constexpr std::size_t kParallelHandshakes = 32;
-constexpr auto kOpenDeadline = 90s;
+// A bound, not an expectation: the fleet opens in about 13 s in a plain build, but
+// ThreadSanitizer makes each handshake several times slower (82 s alone on 2 cores,
+// and more with another suite running beside it).
+constexpr auto kOpenDeadline = 180s;
 
 QueryResult answer_greeting(const Query& query) {
   QueryResult result;
