@@ -12,25 +12,13 @@ AnswerStream::AnswerStream(AnswerParts parts, std::uint32_t window, Producer pro
       schedule_(std::move(schedule)),
       finished_(std::move(finished)),
       parts_(std::move(parts)),
-      credit_(window_ - std::min(parts_.made(), window_)) {}
-
-void AnswerStream::start() {
-  std::unique_lock lock(mutex_);
-  if (done_ || making_ || credit_ == 0) return;
-  // The first part is made here, in the turn that admitted the request, rather than
-  // queued for a turn of its own: a one-part answer then costs one trip through the
-  // handler pool, not two.
-  making_ = true;
-  lock.unlock();
-  make_part();
-}
+      // The first part, made before the stream, has had its credit.
+      credit_(window_ - 1) {}
 
 void AnswerStream::start(QueryResponseMessage first) {
   std::unique_lock lock(mutex_);
   if (done_ || making_) return;  // cancelled before it could be sent: it is not
   making_ = true;
-  // The part was made before the stream was; its credit, taken from the window at
-  // construction, is spent.
   send_made(std::move(first), lock);
 }
 

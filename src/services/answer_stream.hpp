@@ -39,16 +39,14 @@ class AnswerStream : public std::enable_shared_from_this<AnswerStream> {
   // Runs once when the answer is over (sent in full, failed or cancelled).
   using Finished = std::function<void()>;
 
-  // `window`: parts allowed ahead (already capped; at least 1 is allowed).
+  // `parts` has made the first part; `window`: parts allowed ahead, that one included
+  // (already capped; at least 1 is allowed).
   AnswerStream(AnswerParts parts, std::uint32_t window, Producer produce, Sender send, Scheduler schedule,
                Finished finished);
 
-  // Makes and sends the first part on the calling thread, then schedules the rest, as
-  // the initial window allows.
-  void start();
-  // As start(), for an answer whose first part the caller made, from the AnswerParts
-  // given to this stream, before the stream existed: sends it, then the rest. (The node
-  // does this: it makes the first part before knowing whether a stream is needed.)
+  // Sends `first`, the part the caller made from the AnswerParts given to this stream
+  // before the stream existed (the node makes it before knowing whether a stream is
+  // needed), then schedules the rest, as the window allows.
   void start(QueryResponseMessage first);
   // The asker consumed `parts` more parts.
   void credit(std::uint32_t parts);

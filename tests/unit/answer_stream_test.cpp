@@ -12,8 +12,14 @@ namespace {
 // when the test says, so what is sent before any credit is exact.
 class AnswerStreamTest : public ::testing::Test {
  protected:
-  std::shared_ptr<AnswerStream> make(std::uint32_t window, std::uint32_t limit = 0, std::string position = {}) {
-    return make_from(parts(limit, std::move(position)), window);
+  // A stream started as the node starts one: its first part made before it existed.
+  std::shared_ptr<AnswerStream> start_stream(std::uint32_t window, std::uint32_t limit = 0,
+                                             std::string position = {}) {
+    auto answer = parts(limit, std::move(position));
+    QueryResponseMessage first = first_part(answer);
+    auto stream = make_from(std::move(answer), window);
+    stream->start(std::move(first));
+    return stream;
   }
 
   AnswerParts parts(std::uint32_t limit = 0, std::string position = {}) const {
@@ -92,8 +98,7 @@ class AnswerStreamTest : public ::testing::Test {
 };
 
 TEST_F(AnswerStreamTest, SendsNoMoreThanTheWindowAheadOfCredit) {
-  auto stream = make(3);
-  stream->start();
+  auto stream = start_stream(3);
   run_work();
   EXPECT_EQ(sent_.size(), 3u);
   EXPECT_EQ(pages_made_, 3);
@@ -107,8 +112,7 @@ TEST_F(AnswerStreamTest, SendsNoMoreThanTheWindowAheadOfCredit) {
 }
 
 TEST_F(AnswerStreamTest, EveryRowGoesOnceInOrderAndOnlyTheLastPartIsFinal) {
-  auto stream = make(2);
-  stream->start();
+  auto stream = start_stream(2);
   for (int i = 0; i < 20 && !stream->finished(); ++i) {
     run_work();
     stream->credit(2);
@@ -129,8 +133,7 @@ TEST_F(AnswerStreamTest, EveryRowGoesOnceInOrderAndOnlyTheLastPartIsFinal) {
 }
 
 TEST_F(AnswerStreamTest, ALimitEndsTheAnswerWithACursor) {
-  auto stream = make(16, 25);
-  stream->start();
+  auto stream = start_stream(16, 25);
   run_work();
   ASSERT_TRUE(stream->finished());
   EXPECT_EQ(rows_sent().size(), 25u);
@@ -142,16 +145,14 @@ TEST_F(AnswerStreamTest, ALimitEndsTheAnswerWithACursor) {
 }
 
 TEST_F(AnswerStreamTest, StartsFromItsPosition) {
-  auto stream = make(16, 0, "95");
-  stream->start();
+  auto stream = start_stream(16, 0, "95");
   run_work();
   EXPECT_EQ(rows_sent(), (std::vector<int>{96, 97, 98, 99, 100}));
   EXPECT_TRUE(std::get<QueryResponseMessage>(sent_.back()).result.cursor.empty());
 }
 
 TEST_F(AnswerStreamTest, CancelWhileAPartIsBeingMadeSendsThatPartNot) {
-  auto stream = make(1);
-  stream->start();
+  auto stream = start_stream(1);
   ASSERT_EQ(sent_.size(), 1u);  // the first part, made at once
   stream->credit(1);
   ASSERT_EQ(work_.size(), 1u);
@@ -171,12 +172,11 @@ TEST_F(AnswerStreamTest, CancelWhileAPartIsBeingMadeSendsThatPartNot) {
   EXPECT_EQ(sent_.size(), 2u);
 }
 
-// Most answers are one part: start() makes and sends it on the calling thread, with
+// Most answers are one part: it is sent on the calling thread, as the reply, with
 // no second trip through the scheduler (the handler pool).
 TEST_F(AnswerStreamTest, AOnePartAnswerIsSentByStartWithoutSchedulingWork) {
   rows_ = 5;
-  auto stream = make(4);
-  stream->start();
+  auto stream = start_stream(4);
   EXPECT_TRUE(work_.empty());
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_TRUE(lasts_[0]);
@@ -186,8 +186,7 @@ TEST_F(AnswerStreamTest, AOnePartAnswerIsSentByStartWithoutSchedulingWork) {
 
 TEST_F(AnswerStreamTest, AFailingPageEndsTheAnswerWithItsError) {
   fail_at_page_ = 2;
-  auto stream = make(4);
-  stream->start();
+  auto stream = start_stream(4);
   run_work();
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<QueryResponseMessage>(sent_[0]));
@@ -200,8 +199,7 @@ TEST_F(AnswerStreamTest, AFailingPageEndsTheAnswerWithItsError) {
 
 TEST_F(AnswerStreamTest, AnEmptyAnswerIsOneFinalPart) {
   rows_ = 0;
-  auto stream = make(4);
-  stream->start();
+  auto stream = start_stream(4);
   run_work();
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_FALSE(std::get<QueryResponseMessage>(sent_[0]).more);
