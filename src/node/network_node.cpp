@@ -31,13 +31,6 @@ using asio::use_awaitable;
 // The node whose I/O thread this is, if any.
 thread_local const NetworkNode* t_io_thread_owner = nullptr;
 
-// A request caught on a connection the peer was closing to make room (PROTOCOL.md
-// section 9): the peer had stopped reading, so it never ran; sending it again on a
-// new connection is safe (queries and listings change nothing).
-bool never_reached_peer(const NetworkError& error) {
-  return error.kind == ErrorKind::Connection && error.code == ErrorCode::ResourceExhausted;
-}
-
 NetworkError node_stopped() { return make_error(ErrorKind::Connection, "node is stopped"); }
 
 std::string ip_of(const std::string& address) {
@@ -913,87 +906,6 @@ void NetworkNode::record_latency(std::chrono::steady_clock::time_point started) 
   }
   counters_.latency_count++;
   counters_.latency_sum_us += us;
-}
-
-void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done) {
-  if (id == identity_.node_id()) {
-    // Asking ourselves needs no network: run the callback as for any requester at distance 0.
-    post_to_handlers([self = shared_from_this(), query = std::move(query), done = std::move(done)]() mutable {
-      RequestContext context{self->identity_.node_id(), self->identity_.public_key(), 0};
-      query.pub_key = self->public_key_text_;
-      done(self->query_service_->execute_query(std::move(query), context));
-    });
-    return;
-  }
-  counters_.requests_sent++;
-  counters_.requests_pending++;
-  auto counted = [self = shared_from_this(), done = std::move(done),
-                  started = std::chrono::steady_clock::now()](NetworkResult<QueryResult> outcome) {
-    if (!outcome) self->counters_.requests_failed++;
-    self->record_latency(started);
-    self->counters_.requests_pending--;
-    done(std::move(outcome));
-  };
-  send_query(id, std::move(query), std::move(counted), true);
-}
-
-void NetworkNode::send_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done,
-                             bool may_resend) {
-  async_connection(id, [self = shared_from_this(), id, query = std::move(query), done = std::move(done),
-                        may_resend](NetworkResult<ConnectionPtr> connection) mutable {
-    if (!connection) return done(std::move(connection).error());
-    if (may_resend) {
-      done = [self, id, unsent = query, done = std::move(done)](NetworkResult<QueryResult> outcome) mutable {
-        if (!outcome && never_reached_peer(outcome.error()))
-          return self->send_query(id, std::move(unsent), std::move(done), false);
-        done(std::move(outcome));
-      };
-    }
-    // In parts when the peer can send them: an answer of any size then gets here
-    // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
-    const bool peer_streams = (*connection)->peer_hello().capabilities.streamed_answers;
-    QueryService::send_query_whole(*connection, peer_streams, self->make_query_request(std::move(query)),
-                                   self->config_.request_timeout,
-                                   self->charging_timeouts(*connection, std::move(done)));
-  });
-}
-
-void NetworkNode::async_list_schemas(const NodeId& id,
-                                     std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done) {
-  if (id == identity_.node_id()) {
-    post_to_handlers([self = shared_from_this(), done = std::move(done)]() {
-      RequestContext context{self->identity_.node_id(), self->identity_.public_key(), 0};
-      done(self->schema_service_->list_schemas(context));
-    });
-    return;
-  }
-  counters_.requests_sent++;
-  counters_.requests_pending++;
-  auto counted = [self = shared_from_this(), done = std::move(done), started = std::chrono::steady_clock::now()](
-                     NetworkResult<std::vector<SchemaInfo>> outcome) {
-    if (!outcome) self->counters_.requests_failed++;
-    self->record_latency(started);
-    self->counters_.requests_pending--;
-    done(std::move(outcome));
-  };
-  send_list_schemas(id, std::move(counted), true);
-}
-
-void NetworkNode::send_list_schemas(const NodeId& id,
-                                    std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done,
-                                    bool may_resend) {
-  async_connection(id, [self = shared_from_this(), id, done = std::move(done),
-                        may_resend](NetworkResult<ConnectionPtr> connection) mutable {
-    if (!connection) return done(std::move(connection).error());
-    if (may_resend) {
-      done = [self, id, done = std::move(done)](NetworkResult<std::vector<SchemaInfo>> outcome) mutable {
-        if (!outcome && never_reached_peer(outcome.error())) return self->send_list_schemas(id, std::move(done), false);
-        done(std::move(outcome));
-      };
-    }
-    SchemaService::list_remote_schemas(**connection, self->config_.request_timeout,
-                                       self->charging_timeouts(*connection, std::move(done)));
-  });
 }
 
 }  // namespace datafold::net

@@ -280,9 +280,15 @@ class NetworkNode final : public detail::ConnectionEvents,
   NetworkResult<void> open_discovery();
   void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);
 
-  // Send on the pooled connection; `may_resend`: once more on a new connection if the
+  // One query this node asks a peer, from async_query to its completion
+  // (network_node_ask.cpp): what the steps of asking need, held once, so a query
+  // passes through one callback rather than one per step.
+  struct OutgoingQuery;
+  // Sends `call` on the pooled connection; once more on a new connection if the
   // first was closed by the peer to make room before the request reached it.
-  void send_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done, bool may_resend);
+  void send_query(std::shared_ptr<OutgoingQuery> call);
+  void on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult> outcome);
+  void finish_query(OutgoingQuery& call, NetworkResult<QueryResult> outcome);
   void send_list_schemas(const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done,
                          bool may_resend);
 
@@ -316,17 +322,24 @@ class NetworkNode final : public detail::ConnectionEvents,
   template <class Result>
   std::function<void(NetworkResult<Result>)> charging_timeouts(const ConnectionPtr& connection,
                                                                std::function<void(NetworkResult<Result>)> done) {
-    // The coarse clock: a deadline of seconds is told from a Timeout reply well within its tick.
-    return [self = shared_from_this(), connection, heard_at_send = connection->last_received_ns(),
-            sent = detail::coarse_steady_now(), done = std::move(done)](NetworkResult<Result> outcome) {
-      // This node's own deadline, not the peer's Timeout reply (an answer, if a sad one).
-      const bool deadline_passed = !outcome && outcome.error().kind == ErrorKind::Timeout &&
-                                   detail::coarse_steady_now() - sent >= self->config_.request_timeout;
-      if (deadline_passed && connection->last_received_ns() > heard_at_send)
-        self->record_peer_event(connection, detail::PeerEvent::Timeout);
+    return [self = shared_from_this(), sent = RequestSent(*connection), connection,
+            done = std::move(done)](NetworkResult<Result> outcome) {
+      if (!outcome) self->charge_if_ignored(connection, sent, outcome.error());
       done(std::move(outcome));
     };
   }
+  // When a request went out, for charge_if_ignored. The coarse clock: a deadline of
+  // seconds is told from a Timeout reply well within its tick.
+  struct RequestSent {
+    RequestSent() = default;
+    explicit RequestSent(const detail::TlsConnection& connection)
+        : heard_before(connection.last_received_ns()), at(detail::coarse_steady_now()) {}
+    std::int64_t heard_before = 0;
+    std::chrono::steady_clock::time_point at{};
+  };
+  // charging_timeouts' test: the request failed with this node's own deadline (not the
+  // peer's Timeout reply, an answer if a sad one) while the peer kept talking.
+  void charge_if_ignored(const ConnectionPtr& connection, const RequestSent& sent, const NetworkError& error);
   // `addresses` of one node, the best-scored hosts first, avoided or banned ones last.
   std::vector<std::string> by_reputation(std::vector<std::string> addresses) const;
   // A request within the peer's limits, credited at the next tick.

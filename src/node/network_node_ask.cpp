@@ -1,0 +1,139 @@
+// Asking a peer: a query answered whole, and a schema listing (NetworkNode's
+// async_query and async_list_schemas), each counted, sent on the pooled connection,
+// sent once more if the peer closed that connection before reading the request, and
+// charged to the peer if it ignored the request.
+#include <utility>
+
+#include "node/network_node.hpp"
+
+namespace datafold::net {
+
+namespace {
+
+// A request caught on a connection the peer was closing to make room (PROTOCOL.md
+// section 9): the peer had stopped reading, so it never ran; sending it again on a
+// new connection is safe (queries and listings change nothing).
+bool never_reached_peer(const NetworkError& error) {
+  return error.kind == ErrorKind::Connection && error.code == ErrorCode::ResourceExhausted;
+}
+
+}  // namespace
+
+// Every query a node asks goes through here, so each step it passes is a cost per
+// query: the steps share this one state rather than each wrapping the caller's
+// callback in its own.
+struct NetworkNode::OutgoingQuery {
+  NodeId peer;
+  Query query;  // moved into the request once it cannot be sent again
+  std::function<void(NetworkResult<QueryResult>)> done;
+  std::chrono::steady_clock::time_point started;
+  bool may_resend = true;
+  // The connection the request went on, while it is out.
+  ConnectionPtr connection;
+  RequestSent sent;
+};
+
+void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done) {
+  if (id == identity_.node_id()) {
+    // Asking ourselves needs no network: run the callback as for any requester at distance 0.
+    post_to_handlers([self = shared_from_this(), query = std::move(query), done = std::move(done)]() mutable {
+      RequestContext context{self->identity_.node_id(), self->identity_.public_key(), 0};
+      query.pub_key = self->public_key_text_;
+      done(self->query_service_->execute_query(std::move(query), context));
+    });
+    return;
+  }
+  counters_.requests_sent++;
+  counters_.requests_pending++;
+  auto call = std::make_shared<OutgoingQuery>();
+  call->peer = id;
+  call->query = std::move(query);
+  call->done = std::move(done);
+  call->started = std::chrono::steady_clock::now();
+  send_query(std::move(call));
+}
+
+void NetworkNode::send_query(std::shared_ptr<OutgoingQuery> call) {
+  const NodeId peer = call->peer;
+  async_connection(peer, [self = shared_from_this(), call = std::move(call)](NetworkResult<ConnectionPtr> connection) {
+    if (!connection) return self->finish_query(*call, std::move(connection).error());
+    call->connection = *connection;
+    call->sent = RequestSent(**connection);
+    // A copy only while the query may have to be sent again.
+    auto request = self->make_query_request(call->may_resend ? call->query : std::move(call->query));
+    // In parts when the peer can send them: an answer of any size then gets here
+    // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
+    const bool peer_streams = (*connection)->peer_hello().capabilities.streamed_answers;
+    QueryService::send_query_whole(
+        *connection, peer_streams, std::move(request), self->config_.request_timeout,
+        [self, call](NetworkResult<QueryResult> outcome) { self->on_query_outcome(call, std::move(outcome)); });
+  });
+}
+
+void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult> outcome) {
+  const auto connection = std::move(call->connection);
+  if (!outcome) {
+    charge_if_ignored(connection, call->sent, outcome.error());
+    if (call->may_resend && never_reached_peer(outcome.error())) {
+      call->may_resend = false;
+      return send_query(std::move(call));
+    }
+  }
+  finish_query(*call, std::move(outcome));
+}
+
+void NetworkNode::finish_query(OutgoingQuery& call, NetworkResult<QueryResult> outcome) {
+  if (!outcome) counters_.requests_failed++;
+  record_latency(call.started);
+  counters_.requests_pending--;
+  const auto done = std::move(call.done);
+  done(std::move(outcome));
+}
+
+void NetworkNode::charge_if_ignored(const ConnectionPtr& connection, const RequestSent& sent,
+                                    const NetworkError& error) {
+  const bool deadline_passed =
+      error.kind == ErrorKind::Timeout && detail::coarse_steady_now() - sent.at >= config_.request_timeout;
+  if (deadline_passed && connection->last_received_ns() > sent.heard_before)
+    record_peer_event(connection, detail::PeerEvent::Timeout);
+}
+
+void NetworkNode::async_list_schemas(const NodeId& id,
+                                     std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done) {
+  if (id == identity_.node_id()) {
+    post_to_handlers([self = shared_from_this(), done = std::move(done)]() {
+      RequestContext context{self->identity_.node_id(), self->identity_.public_key(), 0};
+      done(self->schema_service_->list_schemas(context));
+    });
+    return;
+  }
+  counters_.requests_sent++;
+  counters_.requests_pending++;
+  auto counted = [self = shared_from_this(), done = std::move(done), started = std::chrono::steady_clock::now()](
+                     NetworkResult<std::vector<SchemaInfo>> outcome) {
+    if (!outcome) self->counters_.requests_failed++;
+    self->record_latency(started);
+    self->counters_.requests_pending--;
+    done(std::move(outcome));
+  };
+  send_list_schemas(id, std::move(counted), true);
+}
+
+void NetworkNode::send_list_schemas(const NodeId& id,
+                                    std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done,
+                                    bool may_resend) {
+  async_connection(id, [self = shared_from_this(), id, done = std::move(done),
+                        may_resend](NetworkResult<ConnectionPtr> connection) mutable {
+    if (!connection) return done(std::move(connection).error());
+    if (may_resend) {
+      done = [self, id, done = std::move(done)](NetworkResult<std::vector<SchemaInfo>> outcome) mutable {
+        if (!outcome && never_reached_peer(outcome.error())) return self->send_list_schemas(id, std::move(done), false);
+        done(std::move(outcome));
+      };
+    }
+    SchemaService::list_remote_schemas(**connection, self->config_.request_timeout,
+                                       self->charging_timeouts(*connection, std::move(done)));
+  });
+}
+
+}  // namespace datafold::net
