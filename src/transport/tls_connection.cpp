@@ -100,11 +100,20 @@ asio::awaitable<void> TlsConnection::read_loop() {
     // arrived together with the peer's Hello), one at a time: a limit reached by
     // one frame (in flight, rate, memory share) holds the next until it clears,
     // instead of answering each excess request with an Error.
+    std::size_t handled = 0;
     for (bool more = true; more;) {
       if (!co_await wait_while_paused()) co_return;
       switch (decoder_.next(payload)) {
         case FrameDecoder::Status::Frame:
           handle_frame(payload);
+          // A long run of frames is answered a slice at a time: the writer, woken by
+          // the replies queued so far, runs before the next slice, so the peer works
+          // on them while this end answers the rest, rather than the two ends taking
+          // turns over the whole run. (One connection with 64 queries in flight went
+          // from about 100k to 190k q/s; runs of a slice or less never yield.)
+          if (++handled % kFramesPerSlice == 0 && decoder_.buffered_bytes() > 0 && !outbox_.empty() &&
+              !write_in_progress_)
+            co_await asio::post(strand_, use_awaitable);
           break;
         case FrameDecoder::Status::TooLarge:
           ++protocol_violations_;

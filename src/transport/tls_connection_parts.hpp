@@ -16,6 +16,9 @@ namespace datafold::net::detail {
 
 // Bytes asked of TLS per read: a whole record's content must fit (TlsSocket::read_some).
 inline constexpr std::size_t kReadChunkBytes = 16 * 1024;
+// The frames of one read answered before the replies made so far are written
+// (TlsConnection::read_loop).
+inline constexpr std::size_t kFramesPerSlice = 16;
 static_assert(kReadChunkBytes >= kTlsMaxPlaintext);
 
 inline NetworkError connection_error(const std::string& what, const std::error_code& ec) {
