@@ -75,7 +75,7 @@ NetworkResult<QueryResult> QueryService::execute_query(Query query, const Reques
   return whole_answer(std::move(admitted));
 }
 
-NetworkResult<QueryResult> QueryService::whole_answer(Admitted admitted) const {
+NetworkResult<QueryResult> QueryService::whole_answer(Admitted&& admitted) const {
   const std::size_t limit = admitted.query.limit;
   auto page = make_part(admitted, &admitted.query, admitted.position,
                         limit == 0 ? std::numeric_limits<std::size_t>::max() : limit, kMaxWholeAnswerBytes);
@@ -143,8 +143,21 @@ NetworkResult<QueryService::Admitted> QueryService::admit(QueryMessage&& request
   return complete_admission({request.query_id, std::move(request.query), std::move(*verified), {}});
 }
 
+namespace {
+
+// The requester's key as a query's pub_key carries it. Requests come in runs from one
+// connection (the frames of one read), so the text of the last key a thread encoded
+// is kept: most queries skip the base64 encoding.
+const std::string& key_text(const PublicKey& key) {
+  thread_local std::optional<std::pair<PublicKey, std::string>> last;
+  if (!last || last->first != key) last.emplace(key, key.to_string());
+  return last->second;
+}
+
+}  // namespace
+
 NetworkResult<QueryService::Admitted> QueryService::complete_admission(Admitted admitted) const {
-  admitted.query.pub_key = admitted.context.public_key.to_string();
+  admitted.query.pub_key = key_text(admitted.context.public_key);
   admitted.query.trust_distance = admitted.context.trust_distance;
   if (!admitted.query.cursor.empty()) {
     // Opened against the requester's verified key: a cursor another key was given

@@ -144,7 +144,7 @@ class QueryService : public MessageHandler {
  private:
   // Every row (up to query.limit) in one part; fails when that is more than kMaxWholeAnswerBytes.
   // Takes the admitted query: a whole-answer callback is handed it without a copy.
-  NetworkResult<QueryResult> whole_answer(Admitted admitted) const;
+  NetworkResult<QueryResult> whole_answer(Admitted&& admitted) const;
   // next_part(); with `spent_query` (admitted's own query, not needed after), a
   // whole-answer Callback gets the query moved to it rather than copied.
   NetworkResult<QueryPage> make_part(const Admitted& admitted, Query* spent_query, const std::string& position,
