@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -269,6 +270,35 @@ TEST(Trust, AnotherKeyWithItsValidSignatureIsAcceptedAsThatKey) {
   stale.trust_proof = make_trust_proof(other, stale.query_id, stale.query, 0,
                                        now_ms() - QueryService::kMaxProofSkew.count() - 5'000, true);
   EXPECT_EQ(refusal_code(raw, stale), ErrorCode::TrustValidationFailed);
+}
+
+TEST(Trust, EachQueryOfARunSeesItsOwnRequestersKey) {
+  // Queries sent together arrive in one read and are admitted one after another on
+  // one thread: a key taken over from the query before would show here.
+  auto server = verdict_server();
+  ASSERT_TRUE(server);
+  RawTlsClient raw;
+  ASSERT_TRUE(raw.connect(server->listen_port()));
+  ASSERT_TRUE(raw.exchange_hello());
+  const Identity other = *Identity::generate();
+  const std::vector<QueryMessage> run = {query_by(raw.identity(), false), query_by(other, true),
+                                         query_by(raw.identity(), false), query_by(other, true)};
+  for (const auto& query : run) ASSERT_TRUE(raw.send(query));
+  // Answered on the handler pool: the replies may come in any order.
+  std::map<Uuid, Message> replies;
+  while (replies.size() < run.size()) {
+    auto reply = raw.read_message();
+    ASSERT_TRUE(reply) << replies.size() << " replies of " << run.size();
+    if (auto related = related_message_id(*reply)) replies.emplace(*related, std::move(*reply));
+  }
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    auto reply = replies.find(run[i].query_id);
+    ASSERT_NE(reply, replies.end()) << "query " << i;
+    auto* response = std::get_if<QueryResponseMessage>(&reply->second);
+    ASSERT_NE(response, nullptr) << "query " << i << " refused: " << std::get<ErrorMessage>(reply->second).message;
+    const auto& asker = i % 2 == 0 ? raw.identity() : other;
+    EXPECT_EQ(response->result.find("pub_key")->value(), Json(asker.public_key().to_string())) << "query " << i;
+  }
 }
 
 TEST(Trust, ReplayedQueryIdIsRefused) {
