@@ -519,6 +519,12 @@ bool append_hot_envelope(const Message& message, std::string& out, bool framed) 
 }
 
 std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes) {
+  std::optional<Message> message(std::in_place);
+  if (!decode_hot_envelope_into(bytes, *message)) return std::nullopt;
+  return message;
+}
+
+bool decode_hot_envelope_into(std::span<const std::uint8_t> bytes, Message& message) {
   std::string_view id;
   std::string_view related;
   std::string_view body;
@@ -538,27 +544,26 @@ std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes) 
         return false;  // another message, or a field this decoder does not know
     }
   });
-  if (!read) return std::nullopt;
+  if (!read) return false;
   const auto message_id = uuid_of(id);
-  if (!message_id) return std::nullopt;
+  if (!message_id) return false;
   std::optional<Uuid> related_id;
-  if (!related.empty() && !(related_id = uuid_of(related))) return std::nullopt;
+  if (!related.empty() && !(related_id = uuid_of(related))) return false;
 
-  Message message;
   if (body_field == envelope::kQuery) {
     auto& m = message.emplace<QueryMessage>();
     m.query_id = *message_id;
-    if (!read_query_request(body, m)) return std::nullopt;
+    if (!read_query_request(body, m)) return false;
   } else if (body_field == envelope::kQueryResponse) {
-    if (!related_id) return std::nullopt;
+    if (!related_id) return false;
     auto& m = message.emplace<QueryResponseMessage>();
     m.message_id = *message_id;
     m.query_id = *related_id;
-    if (!read_query_response(body, m)) return std::nullopt;
+    if (!read_query_response(body, m)) return false;
   } else {
-    return std::nullopt;
+    return false;
   }
-  return message;
+  return true;
 }
 
 }  // namespace datafold::net::detail

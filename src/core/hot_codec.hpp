@@ -29,6 +29,9 @@ bool append_hot_envelope(const Message& message, std::string& out, bool framed);
 // The QueryMessage or QueryResponseMessage in `bytes`, when the hot decoder takes
 // it; nullopt when it declines (the caller then decodes with protobuf).
 std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes);
+// The same, decoded into `out` (which it may leave half filled when it declines):
+// decode_envelope's way, with no move of the message afterwards.
+bool decode_hot_envelope_into(std::span<const std::uint8_t> bytes, Message& out);
 
 // message_codec.cpp's protobuf path, which handles every message: for the tests
 // that hold the hot codec to it.

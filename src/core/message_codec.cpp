@@ -634,15 +634,19 @@ std::string encode_envelope(const Message& message) {
 }
 
 NetworkResult<Message> decode_envelope(std::span<const std::uint8_t> bytes) {
+  // One result, decoded into and returned on every path, so it is never moved.
+  NetworkResult<Message> message{Message{}};
   if (bytes.size() <= static_cast<std::size_t>(INT_MAX)) {
     try {
-      if (auto message = detail::decode_hot_envelope(bytes)) return std::move(*message);
+      if (detail::decode_hot_envelope_into(bytes, *message)) return message;
     } catch (const std::bad_alloc&) {
-      return make_error(ErrorKind::ResourceExhausted, "out of memory decoding an envelope",
-                        ErrorCode::ResourceExhausted);
+      message = make_error(ErrorKind::ResourceExhausted, "out of memory decoding an envelope",
+                           ErrorCode::ResourceExhausted);
+      return message;
     }
   }
-  return detail::decode_envelope_by_protobuf(bytes);
+  message = detail::decode_envelope_by_protobuf(bytes);
+  return message;
 }
 
 std::string detail::encode_envelope_by_protobuf(const Message& message) {

@@ -49,7 +49,7 @@ void PendingRequests::restart_deadline(const Uuid& id, Clock::time_point now) {
   compact_deadlines();
 }
 
-bool PendingRequests::complete(const Uuid& id, NetworkResult<Message> outcome) {
+bool PendingRequests::complete(const Uuid& id, NetworkResult<Message>&& outcome) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return false;
   Completion done = std::move(it->second.done);

@@ -39,7 +39,7 @@ class PendingRequests {
 
   // Completes `id` with `outcome`. False when nothing waits for it: a late or
   // unsolicited reply, which the caller drops.
-  bool complete(const Uuid& id, NetworkResult<Message> outcome);
+  bool complete(const Uuid& id, NetworkResult<Message>&& outcome);
 
   // Completes every request whose deadline is at or before `now` with a Timeout
   // error; returns how many.

@@ -743,7 +743,7 @@ void NetworkNode::on_closed(const ConnectionPtr& connection, const NetworkError&
 
 // ------------------------------------------------------------------ requests
 
-void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) {
+void NetworkNode::on_incoming(const ConnectionPtr& connection, Message&& message) {
   // Paces an answer this node is sending: no request, and never delayed.
   if (const auto* credit = std::get_if<QueryCreditMessage>(&message)) return on_query_credit(connection, *credit);
   counters_.requests_received++;
@@ -780,7 +780,7 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message message) 
   serve_incoming(connection, std::move(message));
 }
 
-void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message message) {
+void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message&& message) {
   // Network-layer requests are answered here, on the connection's strand: none blocks.
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
@@ -810,7 +810,7 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message messag
                     });
 }
 
-void NetworkNode::answer_request(const ConnectionPtr& connection, Message message, bool on_strand) {
+void NetworkNode::answer_request(const ConnectionPtr& connection, Message&& message, bool on_strand) {
   // Announcements relayed over connections are not used yet: LAN discovery takes
   // them from UDP, where NodeDiscovery::handle_node_announcement would also take these.
   if (std::holds_alternative<NodeAnnouncementMessage>(message)) return;

@@ -145,7 +145,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   NetworkResult<bool> reset_reputation(const std::string& subject);
 
   // ConnectionEvents
-  void on_incoming(const ConnectionPtr& connection, Message message) override;
+  void on_incoming(const ConnectionPtr& connection, Message&& message) override;
   void on_closed(const ConnectionPtr& connection, const NetworkError& reason) override;
   // Counts each limit a peer hits (in flight, rate, memory share, closes); the
   // request rate's is called from on_incoming. The one place a peer's abuse of
@@ -296,10 +296,10 @@ class NetworkNode final : public detail::ConnectionEvents,
   // within max_requests_per_second_per_peer; its token debt past it).
   std::chrono::steady_clock::duration admit_request(const NodeId& peer);
   // on_incoming's second half: answers a request (admitted by its rate) or takes an announcement.
-  void serve_incoming(const ConnectionPtr& connection, Message message);
+  void serve_incoming(const ConnectionPtr& connection, Message&& message);
   // A request for the services (query, schema listing) answered on this thread;
   // `on_strand`: the connection's, with no lock held, so the reply is queued at once.
-  void answer_request(const ConnectionPtr& connection, Message message, bool on_strand);
+  void answer_request(const ConnectionPtr& connection, Message&& message, bool on_strand);
 
   // Streamed answers (network_node_streams.cpp; services/answer_stream.hpp).
   // Answers `query` (stream_window > 0) in parts; on the handler pool.

@@ -281,13 +281,13 @@ void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
                                  ErrorCode::InvalidMessage));
 }
 
-void TlsConnection::dispatch(Message message, std::size_t request_bytes) {
+void TlsConnection::dispatch(Message&& message, std::size_t request_bytes) {
   auto self = shared_from_this();
   const bool liveness = std::holds_alternative<PingMessage>(message) ||
                         std::holds_alternative<PongMessage>(message);
   if (!liveness) note_activity(now());  // precise: it orders eviction (note_activity)
 
-  auto deliver_request = [&](Message request, const Uuid& id) {
+  auto deliver_request = [&](Message&& request, const Uuid& id) {
     auto events = events_.lock();
     if (!events) {
       send_error(ErrorCode::InternalError, "node is shutting down", id);
@@ -302,7 +302,7 @@ void TlsConnection::dispatch(Message message, std::size_t request_bytes) {
     incoming_bytes_[id] += bytes;
     events->on_incoming(self, std::move(request));
   };
-  auto complete = [&](const Uuid& id, NetworkResult<Message> outcome) {
+  auto complete = [&](const Uuid& id, NetworkResult<Message>&& outcome) {
     if (!pending_.complete(id, std::move(outcome)))
       spdlog::debug("dropped a late or unsolicited reply from {}", peer_id_.short_string());
     sync_pending_count();

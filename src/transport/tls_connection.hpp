@@ -93,7 +93,7 @@ class ConnectionEvents {
   virtual ~ConnectionEvents() = default;
   // A request (Query, ListSchemasRequest) or a one-way message (NodeAnnouncement).
   // A request must be answered with TlsConnection::respond().
-  virtual void on_incoming(const std::shared_ptr<TlsConnection>& connection, Message message) = 0;
+  virtual void on_incoming(const std::shared_ptr<TlsConnection>& connection, Message&& message) = 0;
   virtual void on_closed(const std::shared_ptr<TlsConnection>& connection, const NetworkError& reason) = 0;
   // The connection paused reading from its peer, or closed it, to hold a limit
   // (once per pause, not per frame). Before on_closed for the closing kinds.
@@ -224,7 +224,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   void handle_frame(std::span<const std::uint8_t> payload);
   // `request_bytes`: the frame's size, charged to a request until it is answered.
-  void dispatch(Message message, std::size_t request_bytes);
+  void dispatch(Message&& message, std::size_t request_bytes);
   void enqueue_frame(std::string_view frame);
   void send_error(ErrorCode code, std::string text, std::optional<Uuid> related);
   void close_after_flush(NetworkError reason);
