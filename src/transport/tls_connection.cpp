@@ -8,6 +8,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -590,8 +591,12 @@ void TlsConnection::send_request(Message request, Completion done, std::chrono::
     });
     return;
   }
-  asio::post(strand_, [self = shared_from_this(), id, liveness, timeout, in_parts, frame = std::move(frame),
-                       done = std::move(done)]() mutable {
+  // Run here when called on the connection's own executor (a request sent from a
+  // completion that runs on the I/O thread, as RunOn::IoThread callers do): a
+  // handler allocated and queued per request otherwise. Completions called from
+  // here go through the caller's own guard against recursion (completing_on).
+  asio::dispatch(strand_, [self = shared_from_this(), id, liveness, timeout, in_parts, frame = std::move(frame),
+                           done = std::move(done)]() mutable {
     if (self->released_by_peer_) {
       // The node chose this connection just before the peer's notice that it is closing
       // it to make room. The request never left: say so (ResourceExhausted), so the
