@@ -7,8 +7,8 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
@@ -111,7 +111,7 @@ asio::awaitable<void> TlsConnection::read_loop() {
           // the replies queued so far, runs before the next slice, so the peer works
           // on them while this end answers the rest, rather than the two ends taking
           // turns over the whole run. (One connection with 64 queries in flight went
-          // from about 100k to 190k q/s; runs of a slice or less never yield.)
+          // from about 95k to 165k q/s; runs of a slice or less never yield.)
           if (++handled % kFramesPerSlice == 0 && decoder_.buffered_bytes() > 0 && !outbox_.empty() &&
               !write_in_progress_)
             co_await asio::post(strand_, use_awaitable);
