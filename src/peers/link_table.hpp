@@ -95,6 +95,8 @@ class LinkTable {
   // Every adopted connection not yet closed, duplicates included.
   std::vector<LinkId> links() const;
   std::size_t size() const noexcept { return links_.size(); }
+  // Peers with a connection in use (open or not yet reported closed).
+  std::size_t peers_linked() const noexcept { return in_use_.size(); }
   // Forgets everything (the node stopped and its connections are gone).
   void clear();
 

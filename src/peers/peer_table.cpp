@@ -127,14 +127,21 @@ void PeerTable::on_lan_lost(const NodeId& id) {
 }
 
 void PeerTable::forget_oldest_addressless() {
-  std::size_t addressless = 0;
-  auto oldest = known_.end();
-  for (auto it = known_.begin(); it != known_.end(); ++it) {
-    if (!it->second.addresses.empty() || links_.link_for(it->first)) continue;
-    ++addressless;
-    if (oldest == known_.end() || it->second.info.last_seen < oldest->second.info.last_seen) oldest = it;
-  }
-  if (addressless > config_.max_addressless_known) known_.erase(oldest);
+  // Called as each one-shot client leaves, under the node's lock: a node that served
+  // thousands of them must not scan every known peer each time. Every connected peer
+  // is known, so the peers known beyond those connected bound the address-less ones
+  // without a connection; the scan runs only when that bound passes the limit, and
+  // then forgets down to an eighth below it, so the next scan is an eighth away.
+  const std::size_t limit = config_.max_addressless_known;
+  if (known_.size() <= limit + links_.peers_linked()) return;
+  std::vector<std::pair<WallTime, NodeId>> addressless;
+  for (const auto& [id, peer] : known_)
+    if (peer.addresses.empty() && !links_.link_for(id)) addressless.emplace_back(peer.info.last_seen, id);
+  if (addressless.size() <= limit) return;
+  const std::size_t excess = addressless.size() - (limit - limit / 8);
+  std::nth_element(addressless.begin(), addressless.begin() + static_cast<std::ptrdiff_t>(excess - 1),
+                   addressless.end());
+  for (std::size_t i = 0; i < excess; ++i) known_.erase(addressless[i].second);
 }
 
 // ------------------------------------------------------------------ connections

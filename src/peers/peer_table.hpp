@@ -197,7 +197,8 @@ class PeerTable {
   Peer& peer_entry(const NodeId& id);
   std::optional<RedialOrder> schedule_redial(const NodeId& id, Redial& redial, PeerTime at);
   void forget(const NodeId& id);
-  // Past max_addressless_known, forgets the disconnected address-less peer seen longest ago.
+  // Past max_addressless_known, forgets the disconnected address-less peers seen
+  // longest ago, down to an eighth below it.
   void forget_oldest_addressless();
 
   PeerTableConfig config_;

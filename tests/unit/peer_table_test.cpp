@@ -573,6 +573,30 @@ TEST_F(PeerTableTest, AddresslessPeersAreRememberedOnlySoMany) {
   EXPECT_TRUE(table_->find(id(3)));
 }
 
+TEST_F(PeerTableTest, PastTheLimitAddresslessPeersAreForgottenOldestFirstDownToAnEighthBelowIt) {
+  // Forgetting in batches is what keeps a node serving many one-shot clients from
+  // scanning every known peer as each leaves.
+  auto c = config();
+  c.links.max_connections = 64;
+  c.max_addressless_known = 16;
+  make(std::move(c));
+  // Seen before all the others, but still connected: never forgotten.
+  ASSERT_EQ(accepted(30, id(30), "127.0.0.1").verdict, Adoption::Verdict::Adopted);
+  for (std::uint8_t n = 1; n <= 16; ++n) {
+    clock_.advance(1s);
+    ASSERT_EQ(accepted(n, id(n), "127.0.0.1").verdict, Adoption::Verdict::Adopted);
+    close(n, false);
+  }
+  EXPECT_EQ(table_->known_count(), 17u) << "16 gone, within the limit, and the connected one";
+  clock_.advance(1s);
+  ASSERT_EQ(accepted(17, id(17), "127.0.0.1").verdict, Adoption::Verdict::Adopted);
+  close(17, false);
+  // The 17th went past 16: down to 14, the three seen longest ago forgotten.
+  EXPECT_EQ(table_->known_count(), 15u);
+  for (std::uint8_t n = 1; n <= 17; ++n) EXPECT_EQ(table_->find(id(n)).has_value(), n > 3) << "peer " << int(n);
+  EXPECT_TRUE(table_->find(id(30)));
+}
+
 TEST_F(PeerTableTest, AnInboundPeerIsKnownAtItsIpAndListenPortAsAGuess) {
   ASSERT_EQ(accepted(1, id(1), "::ffff:10.0.0.7", 9100).verdict, Adoption::Verdict::Adopted);
   auto info = known(id(1));
