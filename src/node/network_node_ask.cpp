@@ -83,11 +83,15 @@ void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkR
 }
 
 void NetworkNode::finish_query(OutgoingQuery& call, NetworkResult<QueryResult> outcome) {
-  if (!outcome) counters_.requests_failed++;
-  record_latency(call.started);
-  counters_.requests_pending--;
+  count_request_end(outcome.ok(), call.started);
   const auto done = std::move(call.done);
   done(std::move(outcome));
+}
+
+void NetworkNode::count_request_end(bool answered, std::chrono::steady_clock::time_point started) {
+  if (!answered) counters_.requests_failed++;
+  record_latency(started);
+  counters_.requests_pending--;
 }
 
 void NetworkNode::charge_if_ignored(const ConnectionPtr& connection, const RequestSent& sent,
@@ -111,9 +115,7 @@ void NetworkNode::async_list_schemas(const NodeId& id,
   counters_.requests_pending++;
   auto counted = [self = shared_from_this(), done = std::move(done), started = std::chrono::steady_clock::now()](
                      NetworkResult<std::vector<SchemaInfo>> outcome) {
-    if (!outcome) self->counters_.requests_failed++;
-    self->record_latency(started);
-    self->counters_.requests_pending--;
+    self->count_request_end(outcome.ok(), started);
     done(std::move(outcome));
   };
   send_list_schemas(id, std::move(counted), true);

@@ -201,13 +201,21 @@ TEST_F(TrustFile, MalformedTrustStoreFileIsAConfigErrorAtCreate) {
   EXPECT_NE(core.error().message.find("public_key"), std::string::npos) << core.error().message;
 }
 
-TEST(Trust, ForgedSignatureIsRefusedWithTrustValidationFailed) {
-  auto server = verdict_server();
-  ASSERT_TRUE(server);
+// A verdict server and a raw peer that has said Hello to it: for the tests that send
+// hand-made queries and proofs.
+class TrustAsRawPeer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server = verdict_server();
+    ASSERT_TRUE(server);
+    ASSERT_TRUE(raw.connect(server->listen_port()));
+    ASSERT_TRUE(raw.exchange_hello());
+  }
+  std::unique_ptr<NetworkCore> server;
   RawTlsClient raw;
-  ASSERT_TRUE(raw.connect(server->listen_port()));
-  ASSERT_TRUE(raw.exchange_hello());
+};
 
+TEST_F(TrustAsRawPeer, ForgedSignatureIsRefusedWithTrustValidationFailed) {
   // Our own key, with a signature that does not match what was sent.
   auto tampered = query_by(raw.identity(), /*sign=*/true);
   tampered.query.fields.push_back("secret");
@@ -226,12 +234,7 @@ TEST(Trust, ForgedSignatureIsRefusedWithTrustValidationFailed) {
   EXPECT_EQ(refusal_code(raw, query_by(raw.identity(), false)), ErrorCode::None);
 }
 
-TEST(Trust, AnotherKeyWithoutASignatureIsRefused) {
-  auto server = verdict_server();
-  ASSERT_TRUE(server);
-  RawTlsClient raw;
-  ASSERT_TRUE(raw.connect(server->listen_port()));
-  ASSERT_TRUE(raw.exchange_hello());
+TEST_F(TrustAsRawPeer, AnotherKeyWithoutASignatureIsRefused) {
   const Identity other = *Identity::generate();
   ASSERT_TRUE(server->trust_store().set(other.public_key(), 0));
   EXPECT_EQ(refusal_code(raw, query_by(other, /*sign=*/false)), ErrorCode::TrustValidationFailed);
@@ -241,12 +244,7 @@ TEST(Trust, AnotherKeyWithoutASignatureIsRefused) {
   EXPECT_EQ(refusal_code(raw, as_server), ErrorCode::TrustValidationFailed);
 }
 
-TEST(Trust, AnotherKeyWithItsValidSignatureIsAcceptedAsThatKey) {
-  auto server = verdict_server();
-  ASSERT_TRUE(server);
-  RawTlsClient raw;
-  ASSERT_TRUE(raw.connect(server->listen_port()));
-  ASSERT_TRUE(raw.exchange_hello());
+TEST_F(TrustAsRawPeer, AnotherKeyWithItsValidSignatureIsAcceptedAsThatKey) {
   const Identity other = *Identity::generate();
   ASSERT_TRUE(server->trust_store().set(other.public_key(), 1));
   ASSERT_TRUE(server->trust_store().set(raw.identity().public_key(), 6));
@@ -272,14 +270,9 @@ TEST(Trust, AnotherKeyWithItsValidSignatureIsAcceptedAsThatKey) {
   EXPECT_EQ(refusal_code(raw, stale), ErrorCode::TrustValidationFailed);
 }
 
-TEST(Trust, EachQueryOfARunSeesItsOwnRequestersKey) {
+TEST_F(TrustAsRawPeer, EachQueryOfARunSeesItsOwnRequestersKey) {
   // Queries sent together arrive in one read and are admitted one after another on
   // one thread: a key taken over from the query before would show here.
-  auto server = verdict_server();
-  ASSERT_TRUE(server);
-  RawTlsClient raw;
-  ASSERT_TRUE(raw.connect(server->listen_port()));
-  ASSERT_TRUE(raw.exchange_hello());
   const Identity other = *Identity::generate();
   const std::vector<QueryMessage> run = {query_by(raw.identity(), false), query_by(other, true),
                                          query_by(raw.identity(), false), query_by(other, true)};
@@ -301,13 +294,7 @@ TEST(Trust, EachQueryOfARunSeesItsOwnRequestersKey) {
   }
 }
 
-TEST(Trust, ReplayedQueryIdIsRefused) {
-  auto server = verdict_server();
-  ASSERT_TRUE(server);
-  RawTlsClient raw;
-  ASSERT_TRUE(raw.connect(server->listen_port()));
-  ASSERT_TRUE(raw.exchange_hello());
-
+TEST_F(TrustAsRawPeer, ReplayedQueryIdIsRefused) {
   const QueryMessage direct = query_by(raw.identity(), /*sign=*/false);
   EXPECT_EQ(refusal_code(raw, direct), ErrorCode::None);
   ASSERT_TRUE(raw.send(direct));  // the very same message again
