@@ -36,9 +36,11 @@ launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 
 # Unity batches, as in scripts/sanitize.sh: the library builds in about half the time.
+# -O1 -g1, also as there: asserts stay on (a broken one is a finding), a finding's stack
+# still has file:line, and the library compiles in far less time than at -O2 -g.
 echo "==> configuring and building the fuzzers in $build_dir (clang 14, ASan + UBSan, coverage)"
 cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DCMAKE_UNITY_BUILD=ON \
   -DCMAKE_CXX_COMPILER=clang++-14 \
   -DDATAFOLD_BUILD_FUZZ=ON \
   -DDATAFOLD_SANITIZE=address,undefined \
