@@ -23,7 +23,7 @@ class WireReader {
   // longer than the five bytes protobuf reads a tag in.
   bool tag(std::uint32_t& field, WireType& type) noexcept {
     std::uint64_t key = 0;
-    if (!varint(key, 5) || key > 0xFFFFFFFFu) return false;
+    if (!one_byte(key) && (!varint(key, 5) || key > 0xFFFFFFFFu)) return false;
     field = static_cast<std::uint32_t>(key >> 3);
     type = static_cast<WireType>(key & 7);
     return field != 0;
@@ -54,13 +54,22 @@ class WireReader {
   // 2^31, as protobuf reads one.
   bool len(std::string_view& out) noexcept {
     std::uint64_t n = 0;
-    if (!varint(n, 5) || n > 0x7FFFFFFFu || n > static_cast<std::uint64_t>(end_ - p_)) return false;
+    if (!one_byte(n) && (!varint(n, 5) || n > 0x7FFFFFFFu)) return false;
+    if (n > static_cast<std::uint64_t>(end_ - p_)) return false;
     out = {reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n)};
     p_ += n;
     return true;
   }
 
  private:
+  // A varint of one byte, as most tags and lengths are: read inline, where the
+  // loop of varint() would be a call. False (nothing read) for any other.
+  bool one_byte(std::uint64_t& out) noexcept {
+    if (p_ == end_ || *p_ >= 0x80) return false;
+    out = *p_++;
+    return true;
+  }
+
   const std::uint8_t* p_;
   const std::uint8_t* end_;
 };
