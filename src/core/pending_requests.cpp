@@ -6,12 +6,17 @@ namespace datafold::net::detail {
 
 bool PendingRequests::add(const Uuid& id, Clock::time_point now, Clock::time_point deadline,
                           Completion& done) {
+  return insert(id, now, deadline, done) != nullptr;
+}
+
+PendingRequests::Entry* PendingRequests::insert(const Uuid& id, Clock::time_point now, Clock::time_point deadline,
+                                                Completion& done) {
   auto [it, inserted] = entries_.try_emplace(id);
-  if (!inserted) return false;
+  if (!inserted) return nullptr;
   it->second = Entry{now, deadline, std::move(done)};
   deadlines_.emplace(deadline, id);
   compact_deadlines();
-  return true;
+  return &it->second;
 }
 
 void PendingRequests::compact_deadlines() {
@@ -24,8 +29,9 @@ void PendingRequests::compact_deadlines() {
 }
 
 bool PendingRequests::add_streamed(const Uuid& id, Clock::time_point now, Clock::duration idle, Completion& done) {
-  if (!add(id, now, now + idle, done)) return false;
-  entries_.find(id)->second.idle = idle;
+  Entry* entry = insert(id, now, now + idle, done);
+  if (entry == nullptr) return false;
+  entry->idle = idle;
   return true;
 }
 

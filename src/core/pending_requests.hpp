@@ -61,6 +61,8 @@ class PendingRequests {
   };
   using Deadline = std::pair<Clock::time_point, Uuid>;
 
+  // add(): the new entry, or null if `id` is already pending.
+  Entry* insert(const Uuid& id, Clock::time_point now, Clock::time_point deadline, Completion& done);
   void drop_stale_deadlines();
   // Rebuilds the heap when stale entries outnumber live ones.
   void compact_deadlines();
