@@ -300,7 +300,7 @@ void TlsConnection::dispatch(Message&& message, std::size_t request_bytes) {
     ++incoming_in_flight_;
     const std::size_t bytes = std::min(request_bytes, read_charged_);
     read_charged_ -= bytes;
-    incoming_bytes_[id] += bytes;
+    incoming_bytes_ += bytes;
     events->on_incoming(self, std::move(request));
   };
   auto complete = [&](const Uuid& id, NetworkResult<Message>&& outcome) {
@@ -497,7 +497,7 @@ void TlsConnection::send_error(ErrorCode code, std::string text, std::optional<U
   enqueue_frame(frame);
 }
 
-std::optional<Uuid> TlsConnection::encode_reply(const Message& reply, std::string& frame) const {
+void TlsConnection::encode_reply(const Message& reply, std::string& frame) const {
   append_frame(reply, frame);  // encoded on the caller's thread, not the I/O thread
   if (frame.size() - kFrameHeaderBytes > limits_.max_frame_bytes) {
     // The peer would close the connection on it: tell it what happened instead.
@@ -509,18 +509,19 @@ std::optional<Uuid> TlsConnection::encode_reply(const Message& reply, std::strin
     frame.clear();
     append_frame(error, frame);
   }
-  return related_message_id(reply);
 }
 
-void TlsConnection::queue_reply(std::string_view frame, const std::optional<Uuid>& answers) {
-  if (incoming_in_flight_ > 0) --incoming_in_flight_;
-  reply_bytes_mean_ = (reply_bytes_mean_ * 7 + frame.size()) / 8;
-  if (answers) {
-    if (auto held = incoming_bytes_.find(*answers); held != incoming_bytes_.end()) {
-      account_.release(held->second);
-      incoming_bytes_.erase(held);
-    }
+void TlsConnection::queue_reply(std::string_view frame) {
+  // Each answer releases its share of the bytes of the requests being answered, and
+  // the last one all that is left: the sum is exact whenever none is in flight, and
+  // no table keyed by the ids the peer chose is kept (a hash and a node per request).
+  if (const std::size_t in_flight = incoming_in_flight_; in_flight > 0) {
+    const std::size_t share = incoming_bytes_ / in_flight;
+    account_.release(share);
+    incoming_bytes_ -= share;
+    incoming_in_flight_ = in_flight - 1;
   }
+  reply_bytes_mean_ = (reply_bytes_mean_ * 7 + frame.size()) / 8;
   note_activity();
   enqueue_frame(frame);
   wake_reader();
@@ -528,10 +529,8 @@ void TlsConnection::queue_reply(std::string_view frame, const std::optional<Uuid
 
 void TlsConnection::respond(Message reply) {
   std::string frame;
-  auto answers = encode_reply(reply, frame);
-  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame), answers = std::move(answers)]() {
-    self->queue_reply(frame, answers);
-  });
+  encode_reply(reply, frame);
+  asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() { self->queue_reply(frame); });
 }
 
 void TlsConnection::respond_on_strand(Message reply) {
@@ -539,8 +538,8 @@ void TlsConnection::respond_on_strand(Message reply) {
   // not in a string allocated per reply.
   thread_local std::string frame;
   frame.clear();
-  const auto answers = encode_reply(reply, frame);
-  queue_reply(frame, answers);
+  encode_reply(reply, frame);
+  queue_reply(frame);
   if (frame.capacity() > kKeptBufferBytes) std::string().swap(frame);
 }
 
@@ -578,60 +577,65 @@ void TlsConnection::request_parts(Message request, Completion on_part, std::chro
   send_request(std::move(request), std::move(on_part), part_timeout, true);
 }
 
+bool TlsConnection::on_own_thread() const noexcept {
+  const auto* context = strand_.target<asio::io_context::executor_type>();
+  return context != nullptr && context->running_in_this_thread();
+}
+
 void TlsConnection::send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts) {
-  const Uuid id = message_id(request);
-  const bool liveness = std::holds_alternative<PingMessage>(request);
-  std::string frame;
-  append_frame(request, frame);
-  if (frame.size() - kFrameHeaderBytes > limits_.max_frame_bytes) {
-    asio::post(strand_, [size = frame.size(), done = std::move(done)]() {
-      done(make_error(ErrorKind::ResourceExhausted,
-                      "request of " + std::to_string(size) + " bytes exceeds the frame limit",
-                      ErrorCode::ResourceExhausted));
-    });
+  const OutgoingRequest about{message_id(request), timeout, std::holds_alternative<PingMessage>(request), in_parts};
+  if (on_own_thread()) {
+    // A request sent from a completion on the I/O thread (as RunOn::IoThread callers
+    // do) is encoded in this thread's buffer and queued at once: no frame allocated
+    // per request, no handler queued. A refusal still reaches `done` only after
+    // this returns, as Connection promises.
+    thread_local std::string frame;
+    frame.clear();
+    append_frame(request, frame);
+    auto started = start_request(about, frame, done);
+    if (frame.capacity() > kKeptBufferBytes) std::string().swap(frame);
+    if (!started)
+      asio::post(strand_, [done = std::move(done), error = std::move(started).error()]() { done(error); });
     return;
   }
-  // Run here when called on the connection's own executor (a request sent from a
-  // completion that runs on the I/O thread, as RunOn::IoThread callers do): a
-  // handler allocated and queued per request otherwise. Completions called from
-  // here go through the caller's own guard against recursion (completing_on).
-  asio::dispatch(strand_, [self = shared_from_this(), id, liveness, timeout, in_parts, frame = std::move(frame),
-                           done = std::move(done)]() mutable {
-    if (self->released_by_peer_) {
-      // The node chose this connection just before the peer's notice that it is closing
-      // it to make room. The request never left: say so (ResourceExhausted), so the
-      // node sends it again on a new connection.
-      done(make_error(ErrorKind::Connection, "peer closed the connection to make room before the request was sent",
-                      ErrorCode::ResourceExhausted));
-      return;
-    }
-    if (self->state() == ConnectionState::Closed || self->closing_ || self->requests_stopped_) {
-      done(make_error(ErrorKind::Connection, "connection to " + self->peer_id_.short_string() + " is closed"));
-      return;
-    }
-    if (self->pending_.size() >= self->limits_.max_in_flight) {
-      done(make_error(ErrorKind::ResourceExhausted,
-                      std::to_string(self->limits_.max_in_flight) + " requests already in flight",
-                      ErrorCode::ResourceExhausted));
-      return;
-    }
-    if (self->outbox_.size() + frame.size() > self->limits_.max_write_queue_bytes) {
-      done(make_error(ErrorKind::ResourceExhausted, "write queue full: the peer is not keeping up",
-                      ErrorCode::ResourceExhausted));
-      return;
-    }
-    const auto now = self->now();
-    const bool added = in_parts ? self->pending_.add_streamed(id, now, timeout, done)
-                                : self->pending_.add(id, now, now + timeout, done);
-    if (!added) {
-      done(make_error(ErrorKind::Message, "request id already in use", ErrorCode::InvalidMessage));
-      return;
-    }
-    if (!liveness) self->note_activity(now);
-    self->sync_pending_count();
-    self->enqueue_frame(frame);
-    self->arm_deadline_timer();
+  std::string frame;
+  append_frame(request, frame);
+  asio::post(strand_, [self = shared_from_this(), about, frame = std::move(frame), done = std::move(done)]() mutable {
+    if (auto started = self->start_request(about, frame, done); !started) done(std::move(started).error());
   });
+}
+
+NetworkResult<void> TlsConnection::start_request(const OutgoingRequest& about, std::string_view frame,
+                                                 Completion& done) {
+  if (frame.size() - kFrameHeaderBytes > limits_.max_frame_bytes)
+    return make_error(ErrorKind::ResourceExhausted,
+                      "request of " + std::to_string(frame.size()) + " bytes exceeds the frame limit",
+                      ErrorCode::ResourceExhausted);
+  if (released_by_peer_) {
+    // The node chose this connection just before the peer's notice that it is closing
+    // it to make room. The request never left: say so (ResourceExhausted), so the
+    // node sends it again on a new connection.
+    return make_error(ErrorKind::Connection, "peer closed the connection to make room before the request was sent",
+                      ErrorCode::ResourceExhausted);
+  }
+  if (state() == ConnectionState::Closed || closing_ || requests_stopped_)
+    return make_error(ErrorKind::Connection, "connection to " + peer_id_.short_string() + " is closed");
+  if (pending_.size() >= limits_.max_in_flight)
+    return make_error(ErrorKind::ResourceExhausted,
+                      std::to_string(limits_.max_in_flight) + " requests already in flight",
+                      ErrorCode::ResourceExhausted);
+  if (outbox_.size() + frame.size() > limits_.max_write_queue_bytes)
+    return make_error(ErrorKind::ResourceExhausted, "write queue full: the peer is not keeping up",
+                      ErrorCode::ResourceExhausted);
+  const auto now = this->now();
+  const bool added = about.in_parts ? pending_.add_streamed(about.id, now, about.timeout, done)
+                                    : pending_.add(about.id, now, now + about.timeout, done);
+  if (!added) return make_error(ErrorKind::Message, "request id already in use", ErrorCode::InvalidMessage);
+  if (!about.liveness) note_activity(now);
+  sync_pending_count();
+  enqueue_frame(frame);
+  arm_deadline_timer();
+  return {};
 }
 
 // ------------------------------------------------------------------ closing
@@ -705,7 +709,7 @@ void TlsConnection::close_with(NetworkError reason, bool failure) {
   read_charged_ = 0;
   outbox_charged_ = 0;
   writing_charged_ = 0;
-  incoming_bytes_.clear();
+  incoming_bytes_ = 0;
   publish_held();
   // The owner hears first, so whoever sees a request fail also sees the node's new state.
   if (auto events = events_.lock()) events->on_closed(shared_from_this(), reason);

@@ -16,7 +16,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -29,7 +28,6 @@
 #include "datafold/net/message_codec.hpp"
 #include "datafold/net/node_info.hpp"
 #include "core/coarse_clock.hpp"
-#include "core/keyed_uuid_hash.hpp"
 #include "core/pending_requests.hpp"
 #include "transport/connection_health.hpp"
 #include "transport/memory_budget.hpp"
@@ -203,12 +201,23 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void close_with(NetworkError reason, bool failure = false);
 
  private:
-  // Appends `reply`'s frame to `frame` (or, too large, an Error saying so); returns
-  // the request it answers.
-  std::optional<Uuid> encode_reply(const Message& reply, std::string& frame) const;
+  // Appends `reply`'s frame to `frame` (or, too large, an Error saying so).
+  void encode_reply(const Message& reply, std::string& frame) const;
   // On the strand: queues an encoded reply and releases what its request held.
-  void queue_reply(std::string_view frame, const std::optional<Uuid>& answers);
+  void queue_reply(std::string_view frame);
   void send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts);
+  // What start_request needs of a request besides its frame.
+  struct OutgoingRequest {
+    Uuid id;
+    std::chrono::milliseconds timeout;
+    bool liveness = false;  // a Ping: not activity of the connection's own
+    bool in_parts = false;
+  };
+  // On the strand: checks the connection can take the request, then takes `done`
+  // (moved from) and queues `frame`; or says why not, leaving `done` to the caller.
+  NetworkResult<void> start_request(const OutgoingRequest& about, std::string_view frame, Completion& done);
+  // The caller runs on this connection's I/O thread (its executor is a single-threaded io_context).
+  bool on_own_thread() const noexcept;
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<NetworkResult<Message>> read_one_message();
@@ -294,10 +303,10 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   // Memory budget (transport/memory_budget.hpp). The account holds the bytes of
   // the write queue (outbox_ + writing_), of received bytes not yet decoded
-  // (read_charged_), and of requests being answered (incoming_bytes_).
+  // (read_charged_), and of requests being answered (incoming_bytes_, their sum).
   BudgetAccount account_;
   std::size_t read_charged_ = 0;
-  std::unordered_map<Uuid, std::size_t, KeyedUuidHash> incoming_bytes_;  // ids the peer chose
+  std::size_t incoming_bytes_ = 0;
   std::atomic<std::size_t> budget_held_{0};
   // Running mean of this connection's reply frames: what each request in flight
   // will add to the write queue once answered. Before the first reply, a guess
