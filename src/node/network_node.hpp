@@ -204,6 +204,10 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   // async_connection() without the DHT: known addresses only.
   void connect_known(const NodeId& id, ConnectionHandler done);
+  // The pooled connection to `id` if one is open, else null. Every request asks for
+  // its peer's connection, and most find one open: it is used whatever the peer's
+  // reputation, which decides only whether this node dials.
+  ConnectionPtr open_connection(const NodeId& id) const;
 
   // Wide-area discovery (network_node_dht.cpp).
   NetworkResult<void> open_dht();
@@ -287,6 +291,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Sends `call` on the pooled connection; once more on a new connection if the
   // first was closed by the peer to make room before the request reached it.
   void send_query(std::shared_ptr<OutgoingQuery> call);
+  void send_query_on(std::shared_ptr<OutgoingQuery> call, const ConnectionPtr& connection);
   void on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult> outcome);
   void finish_query(OutgoingQuery& call, NetworkResult<QueryResult> outcome);
   // A request this node sent (a query, a listing) ended: its counters and latency.
@@ -311,7 +316,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   void cancel_answer_streams(const detail::TlsConnection* connection);
   void forget_answer_stream(const Uuid& query_id);
   // The request for `query` with this node's trust proof (unsigned: for a direct connection).
-  QueryMessage make_query_request(Query query) const;
+  QueryMessage make_query_request(Query&& query) const;
 
   // Reputation (network_node_reputation.cpp).
   bool is_trusted(const NodeId& node) const;

@@ -54,20 +54,27 @@ void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(
 }
 
 void NetworkNode::send_query(std::shared_ptr<OutgoingQuery> call) {
+  // Most queries find their peer's connection open: sent at once, with no callback
+  // made for the wait a dial would need.
+  if (auto open = open_connection(call->peer)) return send_query_on(std::move(call), open);
   const NodeId peer = call->peer;
-  async_connection(peer, [self = shared_from_this(), call = std::move(call)](NetworkResult<ConnectionPtr> connection) {
+  async_connection(peer, [self = shared_from_this(), call = std::move(call)](NetworkResult<ConnectionPtr> connection) mutable {
     if (!connection) return self->finish_query(*call, std::move(connection).error());
-    call->connection = *connection;
-    call->sent = RequestSent(**connection);
-    // A copy only while the query may have to be sent again.
-    auto request = self->make_query_request(call->may_resend ? call->query : std::move(call->query));
-    // In parts when the peer can send them: an answer of any size then gets here
-    // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
-    const bool peer_streams = (*connection)->peer_hello().capabilities.streamed_answers;
-    QueryService::send_query_whole(
-        *connection, peer_streams, std::move(request), self->config_.request_timeout,
-        [self, call](NetworkResult<QueryResult> outcome) { self->on_query_outcome(call, std::move(outcome)); });
+    self->send_query_on(std::move(call), *connection);
   });
+}
+
+void NetworkNode::send_query_on(std::shared_ptr<OutgoingQuery> call, const ConnectionPtr& connection) {
+  call->connection = connection;
+  call->sent = RequestSent(*connection);
+  // A copy only while the query may have to be sent again.
+  auto request = make_query_request(call->may_resend ? Query(call->query) : std::move(call->query));
+  // In parts when the peer can send them: an answer of any size then gets here
+  // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
+  const bool peer_streams = connection->peer_hello().capabilities.streamed_answers;
+  QueryService::send_query_whole(connection, peer_streams, std::move(request), config_.request_timeout,
+                                 [self = shared_from_this(), call = std::move(call)](
+                                     NetworkResult<QueryResult> outcome) { self->on_query_outcome(call, std::move(outcome)); });
 }
 
 void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult> outcome) {

@@ -41,15 +41,15 @@ struct NetworkNode::DialRace {
   ConnectionPtr winner;
 };
 
+NetworkNode::ConnectionPtr NetworkNode::open_connection(const NodeId& id) const {
+  std::lock_guard lock(mutex_);
+  if (auto link = peers_.open_link(id)) return links_.at(*link);
+  return nullptr;
+}
+
 void NetworkNode::connect_known(const NodeId& id, ConnectionHandler done) {
   // `done` never runs under mutex_: it may call back into the node.
-  ConnectionPtr open;
-  // Every request asks for its peer's connection, and most find one open: it is used
-  // whatever the peer's reputation, which decides only whether this node dials.
-  {
-    std::lock_guard lock(mutex_);
-    if (auto link = peers_.open_link(id)) open = links_.at(*link);
-  }
+  ConnectionPtr open = open_connection(id);
   if (open) return done(std::move(open));
   detail::ConnectionPlan plan;
   // Asked before the lock: the keeper may consult the trust store.

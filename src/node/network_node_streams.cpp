@@ -118,7 +118,7 @@ void NetworkNode::async_stream_query(const NodeId& id, Query query, QueryStream:
   });
 }
 
-QueryMessage NetworkNode::make_query_request(Query query) const {
+QueryMessage NetworkNode::make_query_request(Query&& query) const {
   QueryMessage request;
   request.query_id = Uuid::random();
   request.trust_proof.public_key = identity_.public_key();
