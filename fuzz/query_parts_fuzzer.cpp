@@ -1,9 +1,12 @@
 // libFuzzer target: a hostile answerer of a query asked in parts, and hostile
 // cursors. The input is a stream of frames; every envelope that decodes is handed
-// to a QueryStream (the asker's side) as the connection would hand it its replies,
-// and every QueryRequest's cursor is opened by a node's QueryCursors.
+// to a QueryStream and to a whole-answer asker (QueryService::send_query_whole) as
+// the connection would hand them their replies, and every QueryRequest's cursor is
+// opened by a node's QueryCursors.
 // Invariants: nothing crashes; the stream hands its handler parts in order and
-// nothing after the last or after the handler asked for no more; it never credits more parts than it was given; a cursor
+// nothing after the last or after the handler asked for no more; it never credits more parts than it was given;
+// the whole-answer asker answers its caller exactly once, by the connection's end at
+// the latest, and credits no more parts than it was sent; a cursor
 // opens only when this node sealed it (never, for fuzzer bytes, unless it sealed
 // exactly those).
 #include <google/protobuf/stubs/logging.h>
@@ -15,6 +18,7 @@
 
 #include "datafold/net/connection.hpp"
 #include "datafold/net/message_codec.hpp"
+#include "datafold/net/query_service.hpp"
 #include "datafold/net/query_stream.hpp"
 #include "services/query_cursor.hpp"
 
@@ -88,6 +92,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                      return !ended;
                                    });
   check(static_cast<bool>(connection->on_part));
+  auto whole_connection = std::make_shared<ScriptedConnection>();
+  std::uint64_t whole_answers = 0;
+  std::uint64_t replies = 0;
+  QueryService::send_query_whole(whole_connection, true, request, std::chrono::milliseconds(1000),
+                                 [&](NetworkResult<QueryResult>) { ++whole_answers; });
+  check(static_cast<bool>(whole_connection->on_part));
 
   FrameDecoder frames;
   if (size > 1) frames.feed({data + 1, size - 1});
@@ -106,11 +116,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // Whatever the "answerer" sends, as replies to the query.
     if (auto* response = std::get_if<QueryResponseMessage>(&*decoded)) response->query_id = request.query_id;
+    ++replies;
+    whole_connection->on_part(*decoded);
     connection->on_part(std::move(*decoded));
   }
   // The connection's end always comes: it must end the stream if nothing else did.
   connection->on_part(make_error(ErrorKind::Connection, "closed"));
+  whole_connection->on_part(make_error(ErrorKind::Connection, "closed"));
   check(ended);
   check(connection->credits <= handed);
+  check(whole_answers == 1);
+  check(whole_connection->credits <= replies);
+  check(whole_connection->cancels <= 1);
   return 0;
 }

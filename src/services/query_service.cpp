@@ -8,13 +8,11 @@
 #include <spdlog/spdlog.h>
 
 #include "datafold/net/query_refusal.hpp"
-#include "datafold/net/query_stream.hpp"
 #include "core/coarse_clock.hpp"
 #include "services/query_cursor.hpp"
 #include "services/replay_cache.hpp"
-#include "services/result_size.hpp"
 #include "services/trust_proof.hpp"
-#include "transport/memory_budget.hpp"
+#include "services/whole_answer.hpp"
 
 namespace datafold::net {
 
@@ -257,84 +255,11 @@ NetworkResult<std::optional<Message>> QueryService::reply_whole(NetworkResult<Ad
   return std::optional<Message>(std::move(response));
 }
 
-}  // namespace datafold::net
-
-namespace datafold::net {
-
-namespace {
-
-// Appends `part`'s rows to `whole`: each field's value array grows; a field's error
-// stays as the first part said it. False if the parts do not name the same fields.
-bool join_part(QueryResult& whole, QueryResult&& part) {
-  if (part.results.size() != whole.results.size()) return false;
-  for (std::size_t i = 0; i < part.results.size(); ++i) {
-    auto& into = whole.results[i];
-    auto& from = part.results[i];
-    if (into.field != from.field) return false;
-    if (!into.ok() || !from.ok()) continue;
-    auto& rows = std::get<Json>(into.outcome);
-    auto& more = std::get<Json>(from.outcome);
-    if (!rows.is_array() || !more.is_array()) return false;
-    for (auto& value : more) rows.push_back(std::move(value));
-  }
-  whole.cursor = std::move(part.cursor);
-  return true;
-}
-
-}  // namespace
-
 void QueryService::send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
                                     QueryMessage request, std::chrono::milliseconds timeout,
                                     std::function<void(NetworkResult<QueryResult>)> done) {
   if (!peer_streams) return send_query(*connection, std::move(request), timeout, std::move(done));
-  // The answer being joined is charged to the node's memory budget until it is
-  // handed over: parts are not held by the connection once they have arrived.
-  struct Joined {
-    explicit Joined(std::shared_ptr<detail::MemoryBudget> budget) : held(std::move(budget)) {}
-    std::optional<QueryResult> result;
-    detail::BudgetHold held;
-    std::function<void(NetworkResult<QueryResult>)> done;
-  };
-  auto joined = std::make_shared<Joined>(connection->memory_budget());
-  joined->done = std::move(done);
-  QueryStream::start(connection, std::move(request), {kDefaultStreamWindow, timeout},
-                     [joined](NetworkResult<QueryResult> part, bool last) {
-                       if (!joined->done) return false;
-                       auto finish = [&](NetworkResult<QueryResult> outcome) {
-                         auto done = std::move(joined->done);
-                         joined->done = nullptr;
-                         // Only parts joined are charged: none when the first was the last.
-                         if (joined->result) joined->held.release_all();  // the caller's now
-                         done(std::move(outcome));
-                         return false;
-                       };
-                       if (!part) return finish(std::move(part).error());
-                       // Held to the bytes received, not the parts: an answerer picks their size.
-                       const std::size_t bytes = detail::approximate_bytes(*part);
-                       const std::size_t joined_bytes = joined->result ? joined->held.held() : 0;
-                       if (joined_bytes + bytes > kMaxWholeAnswerBytes)
-                         return finish(make_error(ErrorKind::ResourceExhausted,
-                                                  "the answer is larger than " +
-                                                      std::to_string(kMaxWholeAnswerBytes >> 20) +
-                                                      " MiB: read it with a QueryStream or ask with a limit",
-                                                  ErrorCode::ResourceExhausted));
-                       // An answer in one part (most are) is handed over as it arrived:
-                       // it would be charged only to be released at once.
-                       if (last && !joined->result) return finish(std::move(*part));
-                       if (!joined->held.try_charge(bytes))
-                         return finish(make_error(ErrorKind::ResourceExhausted,
-                                                  "the answer does not fit in this node's memory budget: read it "
-                                                  "with a QueryStream or ask with a limit",
-                                                  ErrorCode::ResourceExhausted));
-                       if (!joined->result) {
-                         joined->result = std::move(*part);
-                       } else if (!join_part(*joined->result, std::move(*part))) {
-                         return finish(make_error(ErrorKind::Protocol, "the parts of an answer disagree on its fields",
-                                                  ErrorCode::ProtocolError));
-                       }
-                       if (last) return finish(std::move(*joined->result));
-                       return true;
-                     });
+  detail::WholeAnswer::ask(connection, std::move(request), timeout, std::move(done));
 }
 
 }  // namespace datafold::net

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "services/parts_in_order.hpp"
 #include "services/result_size.hpp"
 #include "transport/memory_budget.hpp"
 
@@ -39,21 +40,10 @@ QueryStream::~QueryStream() = default;
 void QueryStream::on_reply(NetworkResult<Message> reply) {
   std::unique_lock lock(mutex_);
   if (ended_) return;  // cancelled or failed: what is still on its way is dropped
-  if (!reply) {
-    // A Timeout means the answerer went quiet: tell it to stop in case it is only slow.
-    return fail(std::move(reply).error(), lock);
-  }
-  auto* response = std::get_if<QueryResponseMessage>(&*reply);
-  if (response == nullptr)
-    return fail(make_error(ErrorKind::Protocol, "peer answered a query with another message kind",
-                           ErrorCode::ProtocolError),
-                lock);
-  if (response->part != expected_part_)
-    return fail(make_error(ErrorKind::Protocol,
-                           "peer sent part " + std::to_string(response->part) + " where part " +
-                               std::to_string(expected_part_) + " was due",
-                           ErrorCode::ProtocolError),
-                lock);
+  // A Timeout means the answerer went quiet: fail() tells it to stop in case it is only slow.
+  auto taken = detail::part_in_order(reply, expected_part_);
+  if (!taken) return fail(std::move(taken).error(), lock);
+  QueryResponseMessage* response = *taken;
   const bool last = !response->more;
   if (!last && !on_part_ && parts_.size() >= options_.window)
     return fail(make_error(ErrorKind::Protocol, "peer sent more parts than it was allowed", ErrorCode::ProtocolError),
@@ -121,14 +111,7 @@ std::uint64_t QueryStream::parts_received() const {
 }
 
 void QueryStream::send_credit(std::uint32_t parts, bool cancel) {
-  auto connection = connection_.lock();
-  if (!connection) return;
-  QueryCreditMessage credit;
-  credit.message_id = Uuid::random();
-  credit.query_id = query_id_;
-  credit.parts = parts;
-  credit.cancel = cancel;
-  connection->send_message(std::move(credit));
+  if (auto connection = connection_.lock()) detail::send_query_credit(*connection, query_id_, parts, cancel);
 }
 
 }  // namespace datafold::net
