@@ -292,8 +292,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   // first was closed by the peer to make room before the request reached it.
   void send_query(std::shared_ptr<OutgoingQuery> call);
   void send_query_on(std::shared_ptr<OutgoingQuery> call, const ConnectionPtr& connection);
-  void on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult> outcome);
-  void finish_query(OutgoingQuery& call, NetworkResult<QueryResult> outcome);
+  void on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult>&& outcome);
+  void finish_query(OutgoingQuery& call, NetworkResult<QueryResult>&& outcome);
   // A request this node sent (a query, a listing) ended: its counters and latency.
   void count_request_end(bool answered, std::chrono::steady_clock::time_point started);
   void send_list_schemas(const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> done,

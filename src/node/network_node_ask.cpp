@@ -77,7 +77,7 @@ void NetworkNode::send_query_on(std::shared_ptr<OutgoingQuery> call, const Conne
                                      NetworkResult<QueryResult> outcome) { self->on_query_outcome(call, std::move(outcome)); });
 }
 
-void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult> outcome) {
+void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult>&& outcome) {
   const auto connection = std::move(call->connection);
   if (!outcome) {
     charge_if_ignored(connection, call->sent, outcome.error());
@@ -89,7 +89,7 @@ void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkR
   finish_query(*call, std::move(outcome));
 }
 
-void NetworkNode::finish_query(OutgoingQuery& call, NetworkResult<QueryResult> outcome) {
+void NetworkNode::finish_query(OutgoingQuery& call, NetworkResult<QueryResult>&& outcome) {
   count_request_end(outcome.ok(), call.started);
   const auto done = std::move(call.done);
   done(std::move(outcome));

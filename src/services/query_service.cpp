@@ -45,12 +45,14 @@ QueryService::QueryService(TrustLookup trust_lookup, Clock clock)
 QueryService::~QueryService() = default;
 
 void QueryService::set_query_callback(std::function<QueryResult(Query)> callback) {
-  if (!callback) return set_query_callback(Callback{});
-  set_query_callback([cb = std::move(callback)](Query q, const RequestContext&) { return cb(std::move(q)); });
+  auto shared = callback ? std::make_shared<const WholeCallback>(WholeCallback{std::move(callback), {}}) : nullptr;
+  std::unique_lock lock(mutex_);
+  callback_ = std::move(shared);
+  page_callback_ = {};
 }
 
 void QueryService::set_query_callback(Callback callback) {
-  auto shared = callback ? std::make_shared<const Callback>(std::move(callback)) : nullptr;
+  auto shared = callback ? std::make_shared<const WholeCallback>(WholeCallback{{}, std::move(callback)}) : nullptr;
   std::unique_lock lock(mutex_);
   callback_ = std::move(shared);
   page_callback_ = {};
@@ -95,7 +97,7 @@ NetworkResult<QueryPage> QueryService::make_part(const Admitted& admitted, Query
                                                  const std::string& position, std::size_t max_rows,
                                                  std::size_t max_bytes) const {
   // Shared, not copied: a copy of a callback is a copy of all it holds, per part.
-  std::shared_ptr<const Callback> callback;
+  std::shared_ptr<const WholeCallback> callback;
   std::shared_ptr<const PageCallback> page_callback;
   {
     std::shared_lock lock(mutex_);
@@ -112,7 +114,7 @@ NetworkResult<QueryPage> QueryService::make_part(const Admitted& admitted, Query
       // A whole-answer callback knows no positions: its answer is one part, and
       // nothing is sealed after it, so a spent query can be its own.
       page.result = spent_query != nullptr ? (*callback)(std::move(*spent_query), admitted.context)
-                                           : (*callback)(admitted.query, admitted.context);
+                                           : (*callback)(Query(admitted.query), admitted.context);
       page.rows = rows_in(page.result);
     }
   } catch (const std::exception&) {
@@ -238,7 +240,7 @@ NetworkResult<std::optional<Message>> QueryService::handle(const Message& messag
   return reply_whole(admit(*request, context));
 }
 
-NetworkResult<std::optional<Message>> QueryService::answer(QueryMessage request, const RequestContext& context) {
+NetworkResult<std::optional<Message>> QueryService::answer(QueryMessage&& request, const RequestContext& context) {
   return reply_whole(admit(std::move(request), context));
 }
 

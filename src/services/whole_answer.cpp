@@ -82,7 +82,7 @@ void WholeAnswer::on_reply(NetworkResult<Message> reply) {
   if (auto connection = connection_.lock()) send_query_credit(*connection, query_id_, 1, false);
 }
 
-void WholeAnswer::finish(NetworkResult<QueryResult> outcome, bool answerer_done) {
+void WholeAnswer::finish(NetworkResult<QueryResult>&& outcome, bool answerer_done) {
   const auto done = std::move(done_);
   done_ = nullptr;
   if (joined_) held_.release_all();  // the caller's now, or nobody's

@@ -34,7 +34,7 @@ class WholeAnswer {
   void on_reply(NetworkResult<Message> reply);
   // The answer ends with `outcome`. The answerer is told to stop unless it has sent
   // its last part (`answerer_done`).
-  void finish(NetworkResult<QueryResult> outcome, bool answerer_done);
+  void finish(NetworkResult<QueryResult>&& outcome, bool answerer_done);
 
   std::weak_ptr<Connection> connection_;
   const Uuid query_id_;

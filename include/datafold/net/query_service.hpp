@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <utility>
 
 #include "datafold/net/connection.hpp"
 #include "datafold/net/identity.hpp"
@@ -139,7 +140,7 @@ class QueryService : public MessageHandler {
                                                const RequestContext& context) override;
   std::vector<MessageType> message_types() const override { return {MessageType::Query}; }
   // handle() for a request the caller gives up: its query is not copied.
-  NetworkResult<std::optional<Message>> answer(QueryMessage request, const RequestContext& context);
+  NetworkResult<std::optional<Message>> answer(QueryMessage&& request, const RequestContext& context);
 
  private:
   // Every row (up to query.limit) in one part; fails when that is more than kMaxWholeAnswerBytes.
@@ -156,8 +157,18 @@ class QueryService : public MessageHandler {
   NetworkResult<std::optional<Message>> reply_whole(NetworkResult<Admitted> admitted) const;
   NetworkResult<RequestContext> verify_requester(const QueryMessage& request, const RequestContext& context);
 
+  // The whole-answer callback in the form it was given: one without a context is
+  // called as it is, not through a wrapper that would move each query twice more.
+  struct WholeCallback {
+    std::function<QueryResult(Query)> plain;
+    Callback with_context;
+    QueryResult operator()(Query&& query, const RequestContext& context) const {
+      return plain ? plain(std::move(query)) : with_context(std::move(query), context);
+    }
+  };
+
   mutable std::shared_mutex mutex_;
-  std::shared_ptr<const Callback> callback_;
+  std::shared_ptr<const WholeCallback> callback_;
   std::shared_ptr<const PageCallback> page_callback_;
   TrustLookup trust_lookup_;
   Clock clock_;
