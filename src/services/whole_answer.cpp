@@ -78,18 +78,19 @@ void WholeAnswer::on_reply(NetworkResult<Message> reply) {
                   last);
   }
   if (last) return finish(std::move(*joined_), true);
-  // Joined: room for one more part on the answerer's side.
-  if (auto connection = connection_.lock()) send_query_credit(*connection, query_id_, 1, false);
+  send_credit(1, false);  // joined: room for one more part on the answerer's side
 }
 
 void WholeAnswer::finish(NetworkResult<QueryResult>&& outcome, bool answerer_done) {
   const auto done = std::move(done_);
   done_ = nullptr;
   if (joined_) held_.release_all();  // the caller's now, or nobody's
-  if (!answerer_done) {
-    if (auto connection = connection_.lock()) send_query_credit(*connection, query_id_, 0, true);
-  }
+  if (!answerer_done) send_credit(0, true);
   done(std::move(outcome));
+}
+
+void WholeAnswer::send_credit(std::uint32_t parts, bool cancel) {
+  if (auto connection = connection_.lock()) send_query_credit(*connection, query_id_, parts, cancel);
 }
 
 }  // namespace datafold::net::detail

@@ -35,6 +35,8 @@ class WholeAnswer {
   // The answer ends with `outcome`. The answerer is told to stop unless it has sent
   // its last part (`answerer_done`).
   void finish(NetworkResult<QueryResult>&& outcome, bool answerer_done);
+  // Sends QueryCredit: `parts` more, or cancel.
+  void send_credit(std::uint32_t parts, bool cancel);
 
   std::weak_ptr<Connection> connection_;
   const Uuid query_id_;
