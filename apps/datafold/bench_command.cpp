@@ -26,6 +26,7 @@
 #include "load/load_report.hpp"
 #include "load/pingpong_floor.hpp"
 #include "load/process_usage.hpp"
+#include "load/round_medians.hpp"
 #include "load_client.hpp"
 #include "seconds_validator.hpp"
 
@@ -43,6 +44,7 @@ constexpr auto kClientTimeout = std::chrono::milliseconds(5000);
 // After the deadline, queries in flight get this long; each times out within kClientTimeout.
 constexpr auto kTailTimeout = kClientTimeout + std::chrono::milliseconds(1000);
 constexpr double kMaxBenchSeconds = 3600;
+constexpr std::size_t kMaxRounds = 20;
 // Half the default 16 MiB frame: the reply's envelope has to fit around it.
 constexpr std::size_t kMaxPayloadBytes = 8u << 20;
 // What the built-in target serves: every field of this schema is payload_bytes long.
@@ -222,6 +224,12 @@ BenchCommand::BenchCommand(CLI::App& app)
   command_->add_option("--shapes", shapes_, "Runs one after another, each CxM, e.g. 1x1,1x64,16x16")
       ->excludes(connections)
       ->excludes(in_flight);
+  command_->add_option("--rounds", rounds_,
+                       "Runs each shape this many times, the node, floors and peer taking turns, and reports "
+                       "each figure and ratio as its median over the rounds (every round is kept under "
+                       "\"rounds\"): steadier than one run on a machine whose speed drifts")
+      ->check(CLI::Range(std::size_t{1}, kMaxRounds))
+      ->capture_default_str();
 }
 
 int BenchCommand::run() const {
@@ -308,28 +316,38 @@ int BenchCommand::run() const {
     spec.response_bytes = sizes.response_bytes;
 
     nlohmann::ordered_json run = {{"shape", shape.to_string()}};
-    const auto node = run_node_load(spec, options, workload);
-    run["node"] = node.to_json();
-    any_errors = any_errors || node.errors > 0;
-    std::string progress = "bench " + shape.to_string() + ": " + summary(node);
-    if (floor_) {
-      const auto tcp = bench::run_tcp_floor(spec);
-      const auto tls = bench::run_tls_floor(spec);
-      run["tcp_floor"] = tcp.to_json();
-      run["tls_floor"] = tls.to_json();
-      run["vs_tcp"] = bench::compare(node, tcp);
-      run["vs_tls"] = bench::compare(node, tls);
-      any_errors = any_errors || tcp.errors > 0 || tls.errors > 0;
-      progress += " | " + summary(tcp) + " | " + summary(tls);
+    std::vector<nlohmann::ordered_json> rounds;
+    for (std::size_t round = 1; round <= rounds_; ++round) {
+      nlohmann::ordered_json figures;
+      const auto node = run_node_load(spec, options, workload);
+      figures["node"] = node.to_json();
+      any_errors = any_errors || node.errors > 0;
+      std::string progress = "bench " + shape.to_string();
+      if (rounds_ > 1) progress += " round " + std::to_string(round) + "/" + std::to_string(rounds_);
+      progress += ": " + summary(node);
+      if (floor_) {
+        const auto tcp = bench::run_tcp_floor(spec);
+        const auto tls = bench::run_tls_floor(spec);
+        figures["tcp_floor"] = tcp.to_json();
+        figures["tls_floor"] = tls.to_json();
+        figures["vs_tcp"] = bench::compare(node, tcp);
+        figures["vs_tls"] = bench::compare(node, tls);
+        any_errors = any_errors || tcp.errors > 0 || tls.errors > 0;
+        progress += " | " + summary(tcp) + " | " + summary(tls);
+      }
+      if (grpc_peer) {
+        const auto grpc = run_grpc_peer(*grpc_peer, spec, kWarmup);
+        figures["grpc"] = grpc.to_json();
+        figures["vs_grpc"] = bench::compare(node, grpc);
+        any_errors = any_errors || grpc.errors > 0;
+        progress += " | " + summary(grpc);
+      }
+      std::cerr << progress << std::endl;
+      rounds.push_back(std::move(figures));
     }
-    if (grpc_peer) {
-      const auto grpc = run_grpc_peer(*grpc_peer, spec, kWarmup);
-      run["grpc"] = grpc.to_json();
-      run["vs_grpc"] = bench::compare(node, grpc);
-      any_errors = any_errors || grpc.errors > 0;
-      progress += " | " + summary(grpc);
-    }
-    std::cerr << progress << std::endl;
+    // One round is printed as it was measured; several as their medians, then each.
+    run.update(rounds_ == 1 ? rounds.front() : bench::median_of_rounds(rounds));
+    if (rounds_ > 1) run["rounds"] = std::move(rounds);
     out["runs"].push_back(std::move(run));
   }
   std::cout << out.dump(2) << std::endl;

@@ -1,7 +1,8 @@
 // `datafold bench`: a load generator. C client connections x M queries in flight for D
 // seconds against a node on loopback (its own, in this process, or --target), printing
 // JSON with queries/s, latency percentiles, errors, CPU and peak RSS; with --floor, raw
-// TCP and raw TLS ping-pong floors of the same shape and sizes, and the ratios.
+// TCP and raw TLS ping-pong floors of the same shape and sizes, and the ratios; with
+// --rounds N, each shape N times over, the runs taking turns, and each figure's median.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +28,7 @@ class BenchCommand {
   std::string target_;
   std::string network_;
   std::string shapes_;
+  std::size_t rounds_ = 1;
   bool floor_ = false;
   std::string peer_;
 };

@@ -1,5 +1,7 @@
 // `datafold bench` with a tiny duration: it runs, and its JSON parses; with --peer grpc
 // the gRPC peer runs beside it.
+#include <algorithm>
+
 #include "cli/cli_fixture.hpp"
 
 namespace datafold::cli_test {
@@ -40,6 +42,40 @@ TEST_F(BenchCli, TheGrpcPeerRunsBesideTheNodeAndTheRatiosArePrinted) {
     EXPECT_EQ(run["vs_grpc"].value("floor", ""), "grpc") << run;
     EXPECT_TRUE(run["vs_grpc"]["qps_ratio"].is_number()) << run;
     EXPECT_TRUE(run["vs_grpc"]["cpu_ratio"].is_number()) << run;
+  }
+}
+
+// Each round is kept, and the run's figures are their medians: the node's q/s lies
+// between the rounds' lowest and highest, and each round has its floor beside it.
+TEST_F(BenchCli, RoundsKeepEachRunAndPrintTheirMedians) {
+  const auto result = datafold("bench", {"bench", "--duration", "0.2", "--shapes", "1x2", "--floor", "--rounds", "3"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = parse_json(result.out);
+  ASSERT_FALSE(report.is_discarded()) << result.out;
+  const auto& run = report["runs"][0];
+  ASSERT_EQ(run["rounds"].size(), 3u) << run;
+  double lowest = 1e18;
+  double highest = 0;
+  for (const auto& round : run["rounds"]) {
+    EXPECT_EQ(round["node"].value("errors", -1), 0) << round;
+    EXPECT_GT(round["tls_floor"].value("completed", 0), 0) << round;
+    EXPECT_TRUE(round["vs_tls"]["qps_ratio"].is_number()) << round;
+    lowest = std::min(lowest, round["node"]["qps"].get<double>());
+    highest = std::max(highest, round["node"]["qps"].get<double>());
+  }
+  const double median = run["node"]["qps"].get<double>();
+  EXPECT_GE(median, lowest) << run;
+  EXPECT_LE(median, highest) << run;
+  EXPECT_TRUE(run["vs_tls"]["qps_ratio"].is_number()) << run;
+  // The progress lines name each round.
+  EXPECT_NE(result.err.find("round 3/3"), std::string::npos) << result.err;
+}
+
+TEST_F(BenchCli, RoundsOutOfRangeAreAUsageError) {
+  for (const char* rounds : {"0", "21"}) {
+    const auto result = datafold("bench", {"bench", "--duration", "0.2", "--rounds", rounds});
+    EXPECT_EQ(result.exit_code, 2) << rounds;
+    EXPECT_NE(result.error_line().find("--rounds"), std::string::npos) << result.err;
   }
 }
 
