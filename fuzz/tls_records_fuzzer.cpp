@@ -24,6 +24,7 @@
 
 namespace {
 
+using datafold::net::detail::SealedBytes;
 using datafold::net::detail::kTlsMaxPlaintext;
 using datafold::net::detail::TlsRecordLayer;
 using datafold::net::detail::TrafficSecrets;
@@ -63,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto receiver = TlsRecordLayer::create(suite, secrets, /*server=*/true, why);
   check(sender && receiver);
 
-  std::vector<std::uint8_t> stream;
+  SealedBytes stream;  // sealed to, and garbage appended to
   std::vector<std::uint8_t> sealed_data;
   bool clean = true;  // only application data sealed so far
   std::error_code error;

@@ -226,7 +226,7 @@ class RecordCipher {
 
   // Appends one record: header, then `content` and its type byte encrypted, then
   // the tag. Encrypted from where the content is, straight into `out`.
-  bool seal(std::uint8_t type, std::span<const std::uint8_t> content, std::vector<std::uint8_t>& out) {
+  bool seal(std::uint8_t type, std::span<const std::uint8_t> content, SealedBytes& out) {
     const std::size_t body = content.size() + 1 + kTagBytes;
     const std::size_t start = out.size();
     out.resize(start + kTlsRecordHeaderBytes + body);
@@ -431,7 +431,7 @@ std::error_code TlsRecordLayer::on_handshake(std::span<const std::uint8_t> messa
   return {};
 }
 
-bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, std::vector<std::uint8_t>& out,
+bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, SealedBytes& out,
                           std::error_code& error) {
   const std::size_t records = (plaintext.size() + kTlsMaxPlaintext - 1) / kTlsMaxPlaintext;
   // A hint (a KeyUpdate now and then adds a record).
@@ -456,8 +456,8 @@ bool TlsRecordLayer::seal(std::span<const std::uint8_t> plaintext, std::vector<s
   return true;
 }
 
-bool TlsRecordLayer::seal_record(std::uint8_t inner_type, std::span<const std::uint8_t> content,
-                                 std::vector<std::uint8_t>& out, std::error_code& error) {
+bool TlsRecordLayer::seal_record(std::uint8_t inner_type, std::span<const std::uint8_t> content, SealedBytes& out,
+                                 std::error_code& error) {
   if (write_failed_) {
     error = write_failed_;
     return false;

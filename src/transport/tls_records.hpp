@@ -15,6 +15,8 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <openssl/ssl.h>
@@ -28,6 +30,31 @@ inline constexpr std::size_t kTlsMaxCiphertext = kTlsMaxPlaintext + 256;
 // AES-GCM's limit is about 2^24.5 records per key (RFC 8446 section 5.5); the
 // sender moves to a new key (KeyUpdate) well before.
 inline constexpr std::uint64_t kTlsRecordsPerKey = std::uint64_t{1} << 23;
+
+// std::allocator, except that a byte added by resize() is left as it is: sealing
+// resizes its output and then writes every byte of it, and zeroing first was a
+// memset of the whole record on every write.
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() noexcept = default;
+  template <class U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// Where records are sealed to.
+using SealedBytes = std::vector<std::uint8_t, UninitializedAllocator<std::uint8_t>>;
 
 // The TLS 1.3 cipher suites, by their protocol ids.
 enum class TlsSuite : std::uint16_t {
@@ -127,10 +154,10 @@ class TlsRecordLayer {
   // KeyUpdate itself goes under the old key, so a key seals one record more).
   // Nothing at all for no plaintext: an owed KeyUpdate waits for data. False (with
   // the error) only if OpenSSL's AEAD failed.
-  bool seal(std::span<const std::uint8_t> plaintext, std::vector<std::uint8_t>& out, std::error_code& error);
+  bool seal(std::span<const std::uint8_t> plaintext, SealedBytes& out, std::error_code& error);
   // Appends one record of any inner type as it is (an alert, a handshake message),
   // with no KeyUpdate before it: seal() is the way for application data.
-  bool seal_record(std::uint8_t inner_type, std::span<const std::uint8_t> content, std::vector<std::uint8_t>& out,
+  bool seal_record(std::uint8_t inner_type, std::span<const std::uint8_t> content, SealedBytes& out,
                    std::error_code& error);
 
   // Records sealed and opened since the handshake (KeyUpdates included), for tests.

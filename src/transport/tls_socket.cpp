@@ -215,8 +215,8 @@ constexpr std::size_t kReadSlack = 2 * 1024;
   return scratch;
 }
 
-[[gnu::noinline]] std::vector<std::uint8_t>& write_scratch() {
-  thread_local std::vector<std::uint8_t> scratch;
+[[gnu::noinline]] SealedBytes& write_scratch() {
+  thread_local SealedBytes scratch;
   return scratch;
 }
 

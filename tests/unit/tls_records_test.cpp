@@ -106,10 +106,10 @@ void fill(BIO* bio, std::span<const std::uint8_t> bytes) {
 }
 
 Bytes seal_all(TlsRecordLayer& layer, std::span<const std::uint8_t> plaintext) {
-  Bytes wire;
+  SealedBytes wire;
   std::error_code error;
   EXPECT_TRUE(layer.seal(plaintext, wire, error)) << error.message();
-  return wire;
+  return Bytes(wire.begin(), wire.end());
 }
 
 // A client and a server SSL of two identities, each reading from one memory BIO and
@@ -627,7 +627,7 @@ struct LayerPair {
   // client (or, `down`, the client of one from the server).
   TlsRecordLayer::Opened send(std::uint8_t inner_type, const Bytes& content, Bytes* data = nullptr,
                               bool down = false) {
-    Bytes wire;
+    SealedBytes wire;
     std::error_code error;
     EXPECT_TRUE((down ? server : client)->seal_record(inner_type, content, wire, error)) << error.message();
     Bytes out(kTlsMaxPlaintext);
