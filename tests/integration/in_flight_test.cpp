@@ -108,6 +108,35 @@ TEST(InFlight, StalledCallbackGivesTimeoutAndTheLateReplyIsDropped) {
   EXPECT_EQ(client->stats().open_connections, 1u);
 }
 
+// The deadline timer stays armed for the first request's deadline while later ones
+// are sent; answered since, that request's deadline is stale. A request stalled after
+// hundreds answered still ends at its own deadline.
+TEST(InFlight, ARequestStalledAfterManyAnsweredStillTimesOut) {
+  auto server = start_node();
+  auto client_config = testing::loopback_config();
+  client_config.request_timeout = std::chrono::milliseconds(300);
+  auto client = start_node(client_config);
+  ASSERT_TRUE(server && client);
+  Gate gate;
+  server->set_query_callback([waiter = gate.waiter()](Query q) {
+    if (q.schema_name == "stall") waiter.wait();
+    QueryResult r;
+    r.results.push_back({"schema", Json(q.schema_name)});
+    return r;
+  });
+  introduce(*client, *server);
+  for (int i = 0; i < 300; ++i) {
+    auto answered = client->query_node(server->local_node_id(), Query{"fast", {}, "", 0, std::nullopt});
+    ASSERT_TRUE(answered) << i << ": " << answered.error().to_string();
+  }
+  auto stalled = client->query_node(server->local_node_id(), Query{"stall", {}, "", 0, std::nullopt});
+  gate.open();
+  ASSERT_FALSE(stalled);
+  EXPECT_EQ(stalled.error().kind, ErrorKind::Timeout);
+  auto next = client->query_node(server->local_node_id(), Query{"next", {}, "", 0, std::nullopt});
+  ASSERT_TRUE(next) << next.error().to_string();
+}
+
 TEST(InFlight, StopCompletesEveryPendingRequest) {
   auto server = start_node();
   auto client = start_node();
