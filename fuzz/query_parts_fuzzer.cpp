@@ -95,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto whole_connection = std::make_shared<ScriptedConnection>();
   std::uint64_t whole_answers = 0;
   std::uint64_t replies = 0;
-  QueryService::send_query_whole(whole_connection, true, request, std::chrono::milliseconds(1000),
+  QueryService::send_query_whole(whole_connection, true, QueryMessage(request), std::chrono::milliseconds(1000),
                                  [&](NetworkResult<QueryResult>) { ++whole_answers; });
   check(static_cast<bool>(whole_connection->on_part));
 

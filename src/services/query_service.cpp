@@ -258,7 +258,7 @@ NetworkResult<std::optional<Message>> QueryService::reply_whole(NetworkResult<Ad
 }
 
 void QueryService::send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
-                                    QueryMessage request, std::chrono::milliseconds timeout,
+                                    QueryMessage&& request, std::chrono::milliseconds timeout,
                                     std::function<void(NetworkResult<QueryResult>)> done) {
   if (!peer_streams) return send_query(*connection, std::move(request), timeout, std::move(done));
   detail::WholeAnswer::ask(connection, std::move(request), timeout, std::move(done));

@@ -31,7 +31,7 @@ bool join_part(QueryResult& whole, QueryResult&& part) {
 
 }  // namespace
 
-void WholeAnswer::ask(const std::shared_ptr<Connection>& connection, QueryMessage request,
+void WholeAnswer::ask(const std::shared_ptr<Connection>& connection, QueryMessage&& request,
                       std::chrono::milliseconds part_timeout, Done done) {
   auto answer = std::make_shared<WholeAnswer>(connection, request.query_id, std::move(done));
   request.stream_window = QueryService::kDefaultStreamWindow;

@@ -25,7 +25,7 @@ class WholeAnswer {
 
   // Sends `request` on `connection`, asking for its answer in parts; `part_timeout`
   // bounds the wait for each. `done` runs on the connection's I/O thread.
-  static void ask(const std::shared_ptr<Connection>& connection, QueryMessage request,
+  static void ask(const std::shared_ptr<Connection>& connection, QueryMessage&& request,
                   std::chrono::milliseconds part_timeout, Done done);
 
   WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id, Done done);

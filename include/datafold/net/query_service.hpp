@@ -116,9 +116,9 @@ class QueryService : public MessageHandler {
   // As send_query, taking the answer in parts when the peer can send them (its
   // Hello's streamed_answers) and joining them: answers of any size up to
   // kMaxWholeAnswerBytes, beyond which it fails with ResourceExhausted.
-  // `timeout` bounds the wait for each part.
+  // `timeout` bounds the wait for each part. The request is taken, not copied.
   static void send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
-                               QueryMessage request, std::chrono::milliseconds timeout,
+                               QueryMessage&& request, std::chrono::milliseconds timeout,
                                std::function<void(NetworkResult<QueryResult>)> done);
 
   // Server side (DESIGN.md section 9), for an answer in one reply. The proof is
