@@ -2,6 +2,8 @@
 #include "datafold/net/network_core.hpp"
 
 #include <future>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -81,59 +83,65 @@ TEST(InFlight, OutOfOrderRepliesAreMatchedById) {
   EXPECT_EQ(slow_reply->find("schema")->value(), Json("slow"));
 }
 
-TEST(InFlight, StalledCallbackGivesTimeoutAndTheLateReplyIsDropped) {
-  auto server = start_node();
-  auto client_config = testing::loopback_config();
-  client_config.request_timeout = std::chrono::milliseconds(300);
-  auto client = start_node(client_config);
-  ASSERT_TRUE(server && client);
+// A client that gives up on a request after 300 ms, introduced to a server whose
+// callback holds a query on schema "stall" at the gate and names the schema of any other.
+struct StallingPair {
   Gate gate;
-  server->set_query_callback([waiter = gate.waiter()](Query q) {
-    if (q.schema_name == "stall") waiter.wait();
-    QueryResult r;
-    r.results.push_back({"schema", Json(q.schema_name)});
-    return r;
-  });
-  introduce(*client, *server);
-  auto stalled = client->query_node(server->local_node_id(), Query{"stall", {}, "", 0, std::nullopt});
+  std::unique_ptr<NetworkCore> server = start_node();
+  std::unique_ptr<NetworkCore> client;
+
+  StallingPair() {
+    auto client_config = testing::loopback_config();
+    client_config.request_timeout = std::chrono::milliseconds(300);
+    client = start_node(client_config);
+    if (!server || !client) return;
+    server->set_query_callback([waiter = gate.waiter()](Query q) {
+      if (q.schema_name == "stall") waiter.wait();
+      QueryResult r;
+      r.results.push_back({"schema", Json(q.schema_name)});
+      return r;
+    });
+    introduce(*client, *server);
+  }
+  // A test that failed before opening the gate must not leave the server's handler
+  // blocked in it: stopping the server would wait for that handler.
+  ~StallingPair() { gate.open(); }
+  NetworkResult<QueryResult> ask(const std::string& schema) {
+    return client->query_node(server->local_node_id(), Query{schema, {}, "", 0, std::nullopt});
+  }
+};
+
+TEST(InFlight, StalledCallbackGivesTimeoutAndTheLateReplyIsDropped) {
+  StallingPair pair;
+  ASSERT_TRUE(pair.server && pair.client);
+  auto stalled = pair.ask("stall");
   ASSERT_FALSE(stalled);
   EXPECT_EQ(stalled.error().kind, ErrorKind::Timeout);
   EXPECT_EQ(stalled.error().code, ErrorCode::Timeout);
   // Let the stalled callback answer now: its reply arrives after the deadline and is
   // dropped; the connection goes on serving, and the next answer is the right one.
-  gate.open();
-  auto next = client->query_node(server->local_node_id(), Query{"next", {}, "", 0, std::nullopt});
+  pair.gate.open();
+  auto next = pair.ask("next");
   ASSERT_TRUE(next) << next.error().to_string();
   EXPECT_EQ(next->find("schema")->value(), Json("next"));
-  EXPECT_EQ(client->stats().open_connections, 1u);
+  EXPECT_EQ(pair.client->stats().open_connections, 1u);
 }
 
 // The deadline timer stays armed for the first request's deadline while later ones
 // are sent; answered since, that request's deadline is stale. A request stalled after
 // hundreds answered still ends at its own deadline.
 TEST(InFlight, ARequestStalledAfterManyAnsweredStillTimesOut) {
-  auto server = start_node();
-  auto client_config = testing::loopback_config();
-  client_config.request_timeout = std::chrono::milliseconds(300);
-  auto client = start_node(client_config);
-  ASSERT_TRUE(server && client);
-  Gate gate;
-  server->set_query_callback([waiter = gate.waiter()](Query q) {
-    if (q.schema_name == "stall") waiter.wait();
-    QueryResult r;
-    r.results.push_back({"schema", Json(q.schema_name)});
-    return r;
-  });
-  introduce(*client, *server);
+  StallingPair pair;
+  ASSERT_TRUE(pair.server && pair.client);
   for (int i = 0; i < 300; ++i) {
-    auto answered = client->query_node(server->local_node_id(), Query{"fast", {}, "", 0, std::nullopt});
+    auto answered = pair.ask("fast");
     ASSERT_TRUE(answered) << i << ": " << answered.error().to_string();
   }
-  auto stalled = client->query_node(server->local_node_id(), Query{"stall", {}, "", 0, std::nullopt});
-  gate.open();
+  auto stalled = pair.ask("stall");
+  pair.gate.open();
   ASSERT_FALSE(stalled);
   EXPECT_EQ(stalled.error().kind, ErrorKind::Timeout);
-  auto next = client->query_node(server->local_node_id(), Query{"next", {}, "", 0, std::nullopt});
+  auto next = pair.ask("next");
   ASSERT_TRUE(next) << next.error().to_string();
 }
 
