@@ -47,12 +47,14 @@ bool PendingRequests::deliver_part(const Uuid& id, Message part, Clock::time_poi
   return true;
 }
 
-void PendingRequests::restart_deadline(const Uuid& id, Clock::time_point now) {
+std::optional<PendingRequests::Clock::time_point> PendingRequests::restart_deadline(const Uuid& id,
+                                                                                   Clock::time_point now) {
   auto it = entries_.find(id);
-  if (it == entries_.end() || it->second.idle <= Clock::duration::zero()) return;
+  if (it == entries_.end() || it->second.idle <= Clock::duration::zero()) return std::nullopt;
   it->second.deadline = now + it->second.idle;
   deadlines_.emplace(it->second.deadline, id);
   compact_deadlines();
+  return it->second.deadline;
 }
 
 bool PendingRequests::complete(const Uuid& id, NetworkResult<Message>&& outcome) {

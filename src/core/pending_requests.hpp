@@ -34,8 +34,9 @@ class PendingRequests {
   // its deadline. False when no request asked in parts waits for `id`.
   bool deliver_part(const Uuid& id, Message part, Clock::time_point now);
   // Restarts the deadline of `id`, answered in parts: the asker just made room for
-  // another part (it sent credit), so the wait for it starts now.
-  void restart_deadline(const Uuid& id, Clock::time_point now);
+  // another part (it sent credit), so the wait for it starts now. The new deadline;
+  // none if no request asked in parts waits for `id`.
+  std::optional<Clock::time_point> restart_deadline(const Uuid& id, Clock::time_point now);
 
   // Completes `id` with `outcome`. False when nothing waits for it: a late or
   // unsolicited reply, which the caller drops.

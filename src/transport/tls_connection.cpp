@@ -565,8 +565,8 @@ void TlsConnection::send_message(Message message) {
     // A part the asker has made room for is owed from now: its wait starts here, so
     // a reader that took its time is not timed out for it.
     if (credited) {
-      self->pending_.restart_deadline(*credited, self->now());
-      self->arm_deadline_timer();
+      if (const auto deadline = self->pending_.restart_deadline(*credited, self->now()))
+        self->arm_deadline_timer_for(*deadline);
     }
     self->enqueue_frame(frame);
   });
@@ -637,11 +637,7 @@ NetworkResult<void> TlsConnection::start_request(const OutgoingRequest& about, s
   if (!about.liveness) note_activity(now);
   sync_pending_count();
   enqueue_frame(frame);
-  // A timer armed for an earlier deadline fires first, and re-arms from there: nothing
-  // to do, as for nearly every request (they share a timeout). Not asking the table
-  // for its next deadline saves it dropping the deadlines of requests answered since;
-  // they go when the timer fires, or when they outnumber the live ones.
-  if (!armed_deadline_ || now + about.timeout < *armed_deadline_) arm_deadline_timer();
+  arm_deadline_timer_for(now + about.timeout);
   return {};
 }
 

@@ -238,6 +238,9 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void send_error(ErrorCode code, std::string text, std::optional<Uuid> related);
   void close_after_flush(NetworkError reason);
   void arm_deadline_timer();
+  // After a request's deadline was set to `deadline`: arms the timer only if it would
+  // fire later (arm_deadline_timer_for in tls_health.cpp says why).
+  void arm_deadline_timer_for(Clock::time_point deadline);
   void on_health_tick();
   void schedule_health_tick();
   void send_ping();

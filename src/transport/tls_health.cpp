@@ -36,6 +36,15 @@ void TlsConnection::arm_deadline_timer() {
   });
 }
 
+void TlsConnection::arm_deadline_timer_for(Clock::time_point deadline) {
+  // A timer armed for an earlier deadline fires first, and re-arms from there: nothing
+  // to do, as for nearly every request (they share a timeout). Not asking the table
+  // for its next deadline saves it dropping the deadlines of requests answered since;
+  // they go when the timer fires, or when they outnumber the live ones.
+  if (armed_deadline_ && *armed_deadline_ <= deadline) return;
+  arm_deadline_timer();
+}
+
 void TlsConnection::schedule_health_tick() {
   if (state() == ConnectionState::Closed || closing_) return;
   const auto now = this->now();
