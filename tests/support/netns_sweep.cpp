@@ -11,7 +11,8 @@
 
 namespace datafold::net::testing {
 
-void sweep_netns_of_dead_processes(const std::string& prefix) {
+void sweep_netns_of_dead_processes(const std::string& prefix,
+                                   const std::function<void(const std::string&)>& after_each) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
     const std::string name = entry.path().filename().string();
@@ -23,6 +24,7 @@ void sweep_netns_of_dead_processes(const std::string& prefix) {
     const pid_t owner = static_cast<pid_t>(std::stol(digits));
     if (owner == ::getpid() || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
     run_command({"ip", "netns", "del", name});
+    if (after_each) after_each(name);
   }
 }
 

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <random>
+#include <string_view>
 #include <thread>
+
+#include "support/netns_sweep.hpp"
 
 namespace datafold::net::testing {
 
@@ -61,10 +64,30 @@ std::unique_ptr<VirtualLan> VirtualLan::create(int hosts, std::string& why_not) 
   return lan;
 }
 
+namespace {
+
+// Host namespaces are "dfl-<pid>-<tag>-h<i>": carrying the creating process's id, those
+// of a run that died before its destructor (a sanitizer abort, SIGKILL) are swept by
+// the next. The veth pairs go with them; the bridge, in the root namespace, is
+// removed by its tag.
+constexpr const char* kNetnsPrefix = "dfl-";
+
+void sweep_lans_of_dead_processes() {
+  sweep_netns_of_dead_processes(kNetnsPrefix, [](const std::string& netns) {
+    const auto tag_at = netns.find('-', std::string_view(kNetnsPrefix).size()) + 1;
+    const auto tag_end = netns.find('-', tag_at);
+    if (tag_end != std::string::npos) run_command({"ip", "link", "del", netns.substr(tag_at, tag_end - tag_at) + "b"});
+  });
+}
+
+}  // namespace
+
 bool VirtualLan::build(int hosts, std::string& why_not) {
+  sweep_lans_of_dead_processes();
   std::random_device rd;
   // Interface names are at most 15 bytes: "dfXXXXb", "dfXXXXo123", "dfXXXXi123".
   tag_ = "df" + std::to_string(1000 + rd() % 9000);
+  const std::string netns_prefix = kNetnsPrefix + std::to_string(::getpid()) + "-" + tag_;
   const int subnet = 100 + static_cast<int>(rd() % 100);
   bridge_ = tag_ + "b";
   if (run_command({"ip", "link", "add", bridge_, "type", "bridge"}) != 0) {
@@ -76,7 +99,7 @@ bool VirtualLan::build(int hosts, std::string& why_not) {
   run_command({"ip", "link", "set", bridge_, "up"});
   for (int i = 0; i < hosts; ++i) {
     Host host;
-    host.netns = tag_ + "-h" + std::to_string(i);
+    host.netns = netns_prefix + "-h" + std::to_string(i);
     host.outer = tag_ + "o" + std::to_string(i);
     host.inner = tag_ + "i" + std::to_string(i);
     host.ip = prefix + std::to_string(i / 200) + "." + std::to_string(i % 200 + 10);
