@@ -13,6 +13,7 @@
 
 #include "datafold.pb.h"
 #include "core/hot_codec.hpp"
+#include "core/spare_buffers.hpp"
 #include "core/value_codec.hpp"
 
 namespace datafold::net {
@@ -696,8 +697,8 @@ constexpr std::size_t kRetainBytes = 256u << 10;
 void FrameDecoder::release() noexcept {
   if (begin_ != end_) return;
   begin_ = end_ = 0;
-  buffer_.reset();
-  capacity_ = 0;
+  // To this thread's spares: a busy thread wants one again at the next readable event.
+  detail::SpareBuffers::of_this_thread().give({std::move(buffer_), std::exchange(capacity_, 0)});
 }
 
 void FrameDecoder::compact() {
@@ -716,12 +717,13 @@ void FrameDecoder::compact() {
 }
 
 void FrameDecoder::grow(std::size_t capacity) {
-  auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(capacity);
-  if (end_ > begin_) std::memcpy(bigger.get(), buffer_.get() + begin_, end_ - begin_);
+  auto& spares = detail::SpareBuffers::of_this_thread();
+  auto bigger = spares.take(capacity);
+  if (!bigger.bytes) bigger = {std::make_unique_for_overwrite<std::uint8_t[]>(capacity), capacity};
+  if (end_ > begin_) std::memcpy(bigger.bytes.get(), buffer_.get() + begin_, end_ - begin_);
   end_ -= begin_;
   begin_ = 0;
-  buffer_ = std::move(bigger);
-  capacity_ = capacity;
+  spares.give({std::exchange(buffer_, std::move(bigger.bytes)), std::exchange(capacity_, bigger.capacity)});
 }
 
 std::span<std::uint8_t> FrameDecoder::prepare(std::size_t n) {

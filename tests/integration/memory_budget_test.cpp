@@ -8,10 +8,13 @@
 #include "datafold/net/network_core.hpp"
 
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "support/gate.hpp"
 #include "support/known_answers.hpp"
 #include "support/raw_requests.hpp"
 #include "support/raw_tls_client.hpp"
@@ -25,7 +28,8 @@ using testing::gets_correct_answers;
 using testing::raw_query;
 using testing::RawTlsClient;
 
-constexpr std::size_t kBudget = 8u << 20;  // share: 1 MiB (the floor; 8 MiB / 128 is less)
+constexpr std::size_t kBudget = 8u << 20;
+constexpr std::size_t kShare = 1u << 20;  // each peer's: the floor (8 MiB / 128 connections is less)
 constexpr std::size_t kBudgetAttackers = 16;
 constexpr std::size_t kBudgetReplyPadding = 32 * 1024;
 constexpr std::size_t kBudgetBatch = 16;  // 512 KiB of replies asked per write
@@ -93,6 +97,67 @@ TEST(MemoryBudget, PeersThatNeverReadCannotPushTheNodePastItsBudgetAndAWellBehav
       << "peers pushed the node past its budget";
   for (auto& attacker : attackers) EXPECT_TRUE(attacker->wait_closed(10s));
   EXPECT_TRUE(gets_correct_answers(*resident, id));
+}
+
+// Requests the node is still answering hold their bytes against the peer's share. A
+// peer whose big requests wait on a slow answer is read no further once they fill its
+// share (TCP pushes back), rather than read without end into the handler pool's queue;
+// the bytes are the node's to count while it holds them, and are let go once answered.
+constexpr std::size_t kBigRequestPadding = 100 * 1024;
+constexpr std::size_t kBigRequests = 40;  // 4 MB: four times the share
+constexpr auto kStallTimeout = 300ms;
+
+TEST(MemoryBudget, RequestsWaitingForTheirAnswerHoldTheirBytesAgainstThePeersShare) {
+  auto config = testing::loopback_config();
+  config.memory_budget_bytes = kBudget;
+  config.max_requests_per_second_per_peer = 0;  // the share alone, not the rate, holds them
+  config.backpressure_stall_timeout = kStallTimeout;
+  auto server = testing::start_node(config);
+  ASSERT_TRUE(server);
+  testing::Gate gate;
+  server->set_query_callback([waiter = gate.waiter()](Query q) {
+    waiter.wait();
+    QueryResult r;
+    r.results.push_back({"schema", Json(q.schema_name)});
+    return r;
+  });
+  RawTlsClient peer;
+  ASSERT_TRUE(peer.connect(server->listen_port()));
+  ASSERT_TRUE(peer.exchange_hello());
+  std::vector<Message> requests;
+  for (std::size_t i = 0; i < kBigRequests; ++i)
+    requests.push_back(raw_query(peer, "Slow", Json{{"padding", std::string(kBigRequestPadding, 'x')}}));
+  const std::string frames = testing::frames_of(requests);
+  const std::size_t request_bytes = frames.size() / kBigRequests;
+  // The kernel's buffers take what the node does not read; a write that does not
+  // complete is the node pushing back, which is what the test wants to see.
+  (void)peer.write(frames, 2s);
+
+  ASSERT_TRUE(testing::eventually([&] { return server->stats().backpressure_pauses >= 1; }))
+      << "the node read " << server->stats().requests_received << " requests of " << request_bytes
+      << " bytes and never paused: requests being answered hold nothing";
+  const auto held = server->stats();
+  EXPECT_LE(held.requests_received, kShare / request_bytes + 2) << "read past the peer's share";
+  EXPECT_GE(held.memory_in_use_bytes, held.requests_received * request_bytes)
+      << held.requests_received << " requests waiting, " << held.memory_in_use_bytes << " bytes counted";
+
+  // Held back by answers the node has yet to give, not by replies it will not read:
+  // the peer is not closed as stalled, however long the answers take.
+  std::this_thread::sleep_for(3 * kStallTimeout);
+  EXPECT_EQ(server->stats().open_connections, 1u) << "a peer waiting for its answers was closed";
+
+  // Answered, the requests let go of their bytes, and the rest are read and answered.
+  gate.open();
+  std::size_t answered = 0;
+  while (answered < kBigRequests) {
+    auto reply = peer.read_message(10s);
+    ASSERT_TRUE(reply) << answered << " of " << kBigRequests << " answered";
+    ASSERT_TRUE(std::holds_alternative<QueryResponseMessage>(*reply)) << answered;
+    ++answered;
+  }
+  EXPECT_EQ(server->stats().requests_received, kBigRequests);
+  EXPECT_TRUE(testing::eventually([&] { return server->stats().memory_in_use_bytes < request_bytes; }))
+      << server->stats().memory_in_use_bytes << " bytes still counted";
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "datafold/net/message_codec.hpp"
+#include "core/spare_buffers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -262,6 +263,34 @@ TEST(FrameDecoder, ReleasedDecoderReadsOnAsBefore) {
     EXPECT_EQ(to_string(payload), frame.substr(kFrameHeaderBytes));
     EXPECT_EQ(d.next(payload), FrameDecoder::Status::NeedMore);
   }
+}
+
+TEST(FrameDecoder, TheNextReadOnThisThreadReusesAReleasedBuffer) {
+  // A busy I/O thread releases a connection's buffer whenever its socket runs dry and
+  // wants one again at the next readable event: the same memory, not a new allocation.
+  // (Earlier tests on this thread may have filled its spares: a full set keeps no more.)
+  while (detail::SpareBuffers::of_this_thread().take(0).bytes) {
+  }
+  FrameDecoder first;
+  const auto* released = first.prepare(16 * 1024).data();
+  first.release();
+  FrameDecoder second;  // another connection served by the same thread
+  EXPECT_EQ(second.prepare(16 * 1024).data(), released);
+}
+
+TEST(FrameDecoder, AReusedBufferCarriesNoBytesOfItsLastUse) {
+  std::string frame;
+  append_frame(PingMessage{id(9), 99}, frame);
+  FrameDecoder d;
+  d.feed(bytes_of(frame));
+  std::span<const std::uint8_t> payload;
+  ASSERT_EQ(d.next(payload), FrameDecoder::Status::Frame);
+  d.release();
+  FrameDecoder other;
+  EXPECT_EQ(other.buffered_bytes(), 0u);
+  (void)other.prepare(frame.size());
+  EXPECT_EQ(other.buffered_bytes(), 0u);
+  EXPECT_EQ(other.next(payload), FrameDecoder::Status::NeedMore);
 }
 
 TEST(FrameDecoder, CommitZeroAddsNothing) {
