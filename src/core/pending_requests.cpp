@@ -11,12 +11,12 @@ bool PendingRequests::add(const Uuid& id, Clock::time_point now, Clock::time_poi
 
 PendingRequests::Entry* PendingRequests::insert(const Uuid& id, Clock::time_point now, Clock::time_point deadline,
                                                 Completion& done) {
-  auto [it, inserted] = entries_.try_emplace(id);
+  auto [entry, inserted] = entries_.try_emplace(id);
   if (!inserted) return nullptr;
-  it->second = Entry{now, deadline, std::move(done)};
+  *entry = Entry{now, deadline, std::move(done)};
   deadlines_.emplace(deadline, id);
-  compact_deadlines();
-  return &it->second;
+  compact_deadlines();  // touches the heap only: `entry` stays valid
+  return entry;
 }
 
 void PendingRequests::compact_deadlines() {
@@ -24,7 +24,7 @@ void PendingRequests::compact_deadlines() {
   // Rebuild from the live entries so memory tracks what is really pending.
   std::vector<Deadline> live;
   live.reserve(entries_.size());
-  for (const auto& [key, entry] : entries_) live.emplace_back(entry.deadline, key);
+  entries_.for_each([&](const Uuid& id, const Entry& entry) { live.emplace_back(entry.deadline, id); });
   deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(live));
 }
 
@@ -36,32 +36,32 @@ bool PendingRequests::add_streamed(const Uuid& id, Clock::time_point now, Clock:
 }
 
 bool PendingRequests::deliver_part(const Uuid& id, Message part, Clock::time_point now) {
-  auto it = entries_.find(id);
-  if (it == entries_.end() || it->second.idle <= Clock::duration::zero()) return false;
-  it->second.deadline = now + it->second.idle;
-  deadlines_.emplace(it->second.deadline, id);  // the old heap entry goes stale
+  Entry* entry = entries_.find(id);
+  if (entry == nullptr || entry->idle <= Clock::duration::zero()) return false;
+  entry->deadline = now + entry->idle;
+  deadlines_.emplace(entry->deadline, id);  // the old heap entry goes stale
   compact_deadlines();
   // A copy: the completion may end the request (cancel it), erasing the entry.
-  Completion done = it->second.done;
+  Completion done = entry->done;
   done(std::move(part));
   return true;
 }
 
 std::optional<PendingRequests::Clock::time_point> PendingRequests::restart_deadline(const Uuid& id,
                                                                                    Clock::time_point now) {
-  auto it = entries_.find(id);
-  if (it == entries_.end() || it->second.idle <= Clock::duration::zero()) return std::nullopt;
-  it->second.deadline = now + it->second.idle;
-  deadlines_.emplace(it->second.deadline, id);
+  Entry* entry = entries_.find(id);
+  if (entry == nullptr || entry->idle <= Clock::duration::zero()) return std::nullopt;
+  entry->deadline = now + entry->idle;
+  deadlines_.emplace(entry->deadline, id);
   compact_deadlines();
-  return it->second.deadline;
+  return entry->deadline;
 }
 
 bool PendingRequests::complete(const Uuid& id, NetworkResult<Message>&& outcome) {
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return false;
-  Completion done = std::move(it->second.done);
-  entries_.erase(it);
+  Entry* entry = entries_.find(id);
+  if (entry == nullptr) return false;
+  Completion done = std::move(entry->done);
+  entries_.erase(id);
   done(std::move(outcome));
   return true;
 }
@@ -71,10 +71,10 @@ std::size_t PendingRequests::expire(Clock::time_point now) {
   while (!deadlines_.empty() && deadlines_.top().first <= now) {
     const Uuid id = deadlines_.top().second;
     deadlines_.pop();
-    auto it = entries_.find(id);
-    if (it == entries_.end() || it->second.deadline > now) continue;  // stale heap entry
-    expired.emplace_back(std::move(it->second.done), now - it->second.started);
-    entries_.erase(it);
+    Entry* entry = entries_.find(id);
+    if (entry == nullptr || entry->deadline > now) continue;  // stale heap entry
+    expired.emplace_back(std::move(entry->done), now - entry->started);
+    entries_.erase(id);
   }
   // Completions run after the table is consistent: they may start new requests.
   for (auto& [done, waited] : expired) {
@@ -86,16 +86,15 @@ std::size_t PendingRequests::expire(Clock::time_point now) {
 }
 
 void PendingRequests::fail_all(const NetworkError& error) {
-  auto entries = std::move(entries_);
-  entries_.clear();
+  auto entries = entries_.take_all();
   deadlines_ = {};
   for (auto& [id, entry] : entries) entry.done(error);
 }
 
 void PendingRequests::drop_stale_deadlines() {
   while (!deadlines_.empty()) {
-    auto it = entries_.find(deadlines_.top().second);
-    if (it != entries_.end() && it->second.deadline == deadlines_.top().first) return;
+    const Entry* entry = entries_.find(deadlines_.top().second);
+    if (entry != nullptr && entry->deadline == deadlines_.top().first) return;
     deadlines_.pop();
   }
 }

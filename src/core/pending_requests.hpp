@@ -8,12 +8,12 @@
 #include <functional>
 #include <optional>
 #include <queue>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "datafold/net/error.hpp"
 #include "datafold/net/message.hpp"
+#include "core/uuid_table.hpp"
 #include "datafold/net/uuid.hpp"
 
 namespace datafold::net::detail {
@@ -68,7 +68,7 @@ class PendingRequests {
   // Rebuilds the heap when stale entries outnumber live ones.
   void compact_deadlines();
 
-  std::unordered_map<Uuid, Entry> entries_;
+  UuidTable<Entry> entries_;
   // Min-heap of deadlines. Completed requests leave stale entries behind, removed
   // lazily; the heap is rebuilt when stale entries outnumber live ones.
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
