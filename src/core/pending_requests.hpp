@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/uuid_table.hpp"
 #include "datafold/net/error.hpp"
 #include "datafold/net/message.hpp"
-#include "core/uuid_table.hpp"
 #include "datafold/net/uuid.hpp"
 
 namespace datafold::net::detail {

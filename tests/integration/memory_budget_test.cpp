@@ -9,7 +9,6 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -143,8 +142,8 @@ TEST(MemoryBudget, RequestsWaitingForTheirAnswerHoldTheirBytesAgainstThePeersSha
 
   // Held back by answers the node has yet to give, not by replies it will not read:
   // the peer is not closed as stalled, however long the answers take.
-  std::this_thread::sleep_for(3 * kStallTimeout);
-  EXPECT_EQ(server->stats().open_connections, 1u) << "a peer waiting for its answers was closed";
+  EXPECT_FALSE(peer.wait_closed_unread(3 * kStallTimeout)) << "a peer waiting for its answers was closed";
+  EXPECT_EQ(server->stats().open_connections, 1u);
 
   // Answered, the requests let go of their bytes, and the rest are read and answered.
   gate.open();

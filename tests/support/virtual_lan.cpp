@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 #include <string_view>
 #include <thread>
 
@@ -73,11 +74,13 @@ namespace {
 constexpr const char* kNetnsPrefix = "dfl-";
 
 void sweep_lans_of_dead_processes() {
-  sweep_netns_of_dead_processes(kNetnsPrefix, [](const std::string& netns) {
+  std::set<std::string> tags;  // one per LAN, whose hosts' namespaces are several
+  sweep_netns_of_dead_processes(kNetnsPrefix, [&tags](const std::string& netns) {
     const auto tag_at = netns.find('-', std::string_view(kNetnsPrefix).size()) + 1;
     const auto tag_end = netns.find('-', tag_at);
-    if (tag_end != std::string::npos) run_command({"ip", "link", "del", netns.substr(tag_at, tag_end - tag_at) + "b"});
+    if (tag_end != std::string::npos) tags.insert(netns.substr(tag_at, tag_end - tag_at));
   });
+  for (const auto& tag : tags) run_command({"ip", "link", "del", tag + "b"});
 }
 
 }  // namespace
