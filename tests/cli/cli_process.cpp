@@ -21,6 +21,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/child_process.hpp"
+
 namespace datafold::cli_test {
 
 namespace {
@@ -79,9 +81,11 @@ RunResult run_datafold(const std::vector<std::string>& args, const std::string& 
   storage.insert(storage.end(), args.begin(), args.end());
   auto argv = make_argv(storage);
 
+  const pid_t test_pid = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
   if (pid == 0) {
+    net::testing::die_with_test(test_pid);
     ::dup2(in_pipe[0], STDIN_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
@@ -204,9 +208,11 @@ std::unique_ptr<NodeProcess> NodeProcess::start(const std::string& data_dir, con
   storage.insert(storage.end(), args.begin(), args.end());
   auto argv = make_argv(storage);
 
+  const pid_t test_pid = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
   if (pid == 0) {
+    net::testing::die_with_test(test_pid);
     const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int null = ::open("/dev/null", O_RDONLY);

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/child_process.hpp"
 #include "support/test_nodes.hpp"
 
 namespace datafold::net {
@@ -42,8 +43,10 @@ ChildNode fork_stalling_node() {
   int fds[2];
   if (::pipe(fds) != 0) return {};
   auto identity = *Identity::generate();
+  const pid_t test_pid = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    testing::die_with_test(test_pid);
     ::close(fds[0]);
     const int out = fds[1];
     auto config = testing::loopback_config();

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/child_process.hpp"
 #include "support/in_netns.hpp"
 #include "support/netns_sweep.hpp"
 
@@ -75,6 +76,10 @@ std::optional<std::pair<int, std::string>> capture_in(const std::string& netns, 
   full.insert(full.end(), argv.begin(), argv.end());
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) return std::nullopt;
+  std::vector<char*> args;  // built before fork(): the child of a threaded process may not allocate
+  for (auto& a : full) args.push_back(a.data());
+  args.push_back(nullptr);
+  const pid_t test_pid = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(pipe_fds[0]);
@@ -82,12 +87,10 @@ std::optional<std::pair<int, std::string>> capture_in(const std::string& netns, 
     return std::nullopt;
   }
   if (pid == 0) {
+    die_with_test(test_pid);
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
-    std::vector<char*> args;
-    for (auto& a : full) args.push_back(a.data());
-    args.push_back(nullptr);
     ::execvp(args[0], args.data());
     ::_exit(127);
   }

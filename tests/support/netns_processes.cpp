@@ -1,6 +1,5 @@
 #include "support/netns_processes.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,28 +7,11 @@
 #include <algorithm>
 #include <thread>
 
+#include "support/child_process.hpp"
+
 namespace datafold::net::testing {
 
 namespace {
-
-pid_t start(const std::vector<std::string>& argv, const std::string& log_file) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  const int out = log_file.empty() ? ::open("/dev/null", O_WRONLY)
-                                   : ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (out >= 0) {
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(out, STDERR_FILENO);
-  }
-  const int in = ::open("/dev/null", O_RDONLY);
-  if (in >= 0) ::dup2(in, STDIN_FILENO);
-  ::setpgid(0, 0);  // its own group, so a stop reaches what it runs (ip netns exec execs in place)
-  ::execvp(args[0], args.data());
-  ::_exit(127);
-}
 
 std::vector<std::string> in_netns(const std::string& netns, const std::vector<std::string>& argv) {
   std::vector<std::string> full = {"ip", "netns", "exec", netns};
@@ -40,7 +22,7 @@ std::vector<std::string> in_netns(const std::string& netns, const std::vector<st
 }  // namespace
 
 int run_quietly(const std::vector<std::string>& argv) {
-  const pid_t pid = start(argv, "");
+  const pid_t pid = spawn_child(argv, "");
   if (pid < 0) return -1;
   int status = 0;
   if (::waitpid(pid, &status, 0) < 0) return -1;
@@ -58,7 +40,7 @@ void NetnsProcesses::stop_all() {
 
 pid_t NetnsProcesses::spawn(const std::string& netns, const std::vector<std::string>& argv,
                             const std::string& log_file) {
-  const pid_t pid = start(in_netns(netns, argv), log_file);
+  const pid_t pid = spawn_child(in_netns(netns, argv), log_file);
   if (pid > 0) processes_.push_back(pid);
   return pid;
 }

@@ -1,6 +1,5 @@
 #include "support/virtual_lan.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,45 +10,13 @@
 #include <string_view>
 #include <thread>
 
+#include "support/child_process.hpp"
+#include "support/netns_processes.hpp"
 #include "support/netns_sweep.hpp"
 
 namespace datafold::net::testing {
 
-namespace {
-
-std::vector<char*> c_args(const std::vector<std::string>& argv) {
-  std::vector<char*> out;
-  for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
-pid_t start_lan_process(const std::vector<std::string>& argv, const std::string& log_file) {
-  auto args = c_args(argv);
-  const pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  const int out = log_file.empty() ? ::open("/dev/null", O_WRONLY)
-                                   : ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (out >= 0) {
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(out, STDERR_FILENO);
-  }
-  const int in = ::open("/dev/null", O_RDONLY);
-  if (in >= 0) ::dup2(in, STDIN_FILENO);
-  ::setpgid(0, 0);  // its own group, so a stop reaches what it runs (ip netns exec execs in place)
-  ::execvp(args[0], args.data());
-  ::_exit(127);
-}
-
-}  // namespace
-
-int run_command(const std::vector<std::string>& argv) {
-  const pid_t pid = start_lan_process(argv, "");
-  if (pid < 0) return -1;
-  int status = 0;
-  if (::waitpid(pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+int run_command(const std::vector<std::string>& argv) { return run_quietly(argv); }
 
 std::unique_ptr<VirtualLan> VirtualLan::create(int hosts, std::string& why_not) {
   if (::geteuid() != 0) {
@@ -142,7 +109,7 @@ bool VirtualLan::set_link(int host, bool up) {
 pid_t VirtualLan::spawn(int host, const std::vector<std::string>& argv, const std::string& log_file) {
   std::vector<std::string> full = {"ip", "netns", "exec", hosts_[host].netns};
   full.insert(full.end(), argv.begin(), argv.end());
-  const pid_t pid = start_lan_process(full, log_file);
+  const pid_t pid = spawn_child(full, log_file);
   if (pid > 0) processes_.push_back(pid);
   return pid;
 }
