@@ -7,8 +7,8 @@
 #include <random>
 #include <thread>
 
+#include "support/netns_processes.hpp"
 #include "support/netns_sweep.hpp"
-#include "support/virtual_lan.hpp"
 
 namespace datafold::net::testing {
 
@@ -35,7 +35,7 @@ std::unique_ptr<LinkLan> LinkLan::create(Options options, std::string& why_not) 
     why_not = "network namespaces need root";
     return nullptr;
   }
-  if (run_command({"ip", "-V"}) != 0) {
+  if (run_quietly({"ip", "-V"}) != 0) {
     why_not = "iproute2 ('ip') is not installed";
     return nullptr;
   }
@@ -53,7 +53,7 @@ bool LinkLan::build(const Options& options, std::string& why_not) {
   sweep_netns_of_dead_processes("l6-");
   const std::string netns_prefix = "l6-" + std::to_string(::getpid()) + "-" + tag;
   switch_netns_ = netns_prefix + "-sw";
-  if (run_command({"ip", "netns", "add", switch_netns_}) != 0) {
+  if (run_quietly({"ip", "netns", "add", switch_netns_}) != 0) {
     switch_netns_.clear();
     why_not = "cannot create a network namespace (no CAP_SYS_ADMIN?)";
     return false;
@@ -61,8 +61,8 @@ bool LinkLan::build(const Options& options, std::string& why_not) {
   const std::string bridge = tag + "b";
   // No multicast snooping: every port hears every group, as on a plain hub, and
   // the test does not depend on MLD reports racing the first announcement.
-  if (run_command({"ip", "-n", switch_netns_, "link", "add", bridge, "type", "bridge", "mcast_snooping", "0"}) != 0 ||
-      run_command({"ip", "-n", switch_netns_, "link", "set", bridge, "up"}) != 0) {
+  if (run_quietly({"ip", "-n", switch_netns_, "link", "add", bridge, "type", "bridge", "mcast_snooping", "0"}) != 0 ||
+      run_quietly({"ip", "-n", switch_netns_, "link", "set", bridge, "up"}) != 0) {
     why_not = "cannot create a bridge (no CAP_NET_ADMIN?)";
     return false;
   }
@@ -75,21 +75,21 @@ bool LinkLan::build(const Options& options, std::string& why_not) {
     if (options.ipv4) host.ipv4 = "10.77.0." + std::to_string(i + 10);
     const auto in_host = [&](std::vector<std::string> argv) {
       argv.insert(argv.begin(), {"ip", "netns", "exec", host.netns});
-      return run_command(argv) == 0;
+      return run_quietly(argv) == 0;
     };
-    bool ok = run_command({"ip", "netns", "add", host.netns}) == 0;
+    bool ok = run_quietly({"ip", "netns", "add", host.netns}) == 0;
     hosts_.push_back(host);
     ok = ok && in_host({"sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
                         "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0"}) &&
-         run_command({"ip", "link", "add", host.inner, "netns", host.netns, "type", "veth", "peer", "name",
+         run_quietly({"ip", "link", "add", host.inner, "netns", host.netns, "type", "veth", "peer", "name",
                       host.outer, "netns", switch_netns_}) == 0 &&
-         run_command({"ip", "-n", switch_netns_, "link", "set", host.outer, "master", bridge}) == 0 &&
-         run_command({"ip", "-n", switch_netns_, "link", "set", host.outer, "up"}) == 0 &&
-         run_command({"ip", "-n", host.netns, "-6", "addr", "add", host.ipv6 + "/64", "dev", host.inner, "nodad"}) == 0 &&
+         run_quietly({"ip", "-n", switch_netns_, "link", "set", host.outer, "master", bridge}) == 0 &&
+         run_quietly({"ip", "-n", switch_netns_, "link", "set", host.outer, "up"}) == 0 &&
+         run_quietly({"ip", "-n", host.netns, "-6", "addr", "add", host.ipv6 + "/64", "dev", host.inner, "nodad"}) == 0 &&
          (host.ipv4.empty() ||
-          run_command({"ip", "-n", host.netns, "addr", "add", host.ipv4 + "/24", "brd", "+", "dev", host.inner}) == 0) &&
-         run_command({"ip", "-n", host.netns, "link", "set", host.inner, "up"}) == 0 &&
-         run_command({"ip", "-n", host.netns, "link", "set", "lo", "up"}) == 0;
+          run_quietly({"ip", "-n", host.netns, "addr", "add", host.ipv4 + "/24", "brd", "+", "dev", host.inner}) == 0) &&
+         run_quietly({"ip", "-n", host.netns, "link", "set", host.inner, "up"}) == 0 &&
+         run_quietly({"ip", "-n", host.netns, "link", "set", "lo", "up"}) == 0;
     if (!ok) {
       why_not = "cannot set up namespace " + host.netns;
       return false;
@@ -114,8 +114,8 @@ bool LinkLan::build(const Options& options, std::string& why_not) {
 
 LinkLan::~LinkLan() {
   // Deleting a namespace deletes its end of each veth pair, and so the pair.
-  for (const auto& host : hosts_) run_command({"ip", "netns", "del", host.netns});
-  if (!switch_netns_.empty()) run_command({"ip", "netns", "del", switch_netns_});
+  for (const auto& host : hosts_) run_quietly({"ip", "netns", "del", host.netns});
+  if (!switch_netns_.empty()) run_quietly({"ip", "netns", "del", switch_netns_});
 }
 
 }  // namespace datafold::net::testing

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "support/virtual_lan.hpp"
+#include "support/netns_processes.hpp"
 
 namespace datafold::net::testing {
 
@@ -23,7 +23,7 @@ void sweep_netns_of_dead_processes(const std::string& prefix,
     if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
     const pid_t owner = static_cast<pid_t>(std::stol(digits));
     if (owner == ::getpid() || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
-    run_command({"ip", "netns", "del", name});
+    run_quietly({"ip", "netns", "del", name});
     if (after_each) after_each(name);
   }
 }

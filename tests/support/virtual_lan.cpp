@@ -16,14 +16,12 @@
 
 namespace datafold::net::testing {
 
-int run_command(const std::vector<std::string>& argv) { return run_quietly(argv); }
-
 std::unique_ptr<VirtualLan> VirtualLan::create(int hosts, std::string& why_not) {
   if (::geteuid() != 0) {
     why_not = "network namespaces need root";
     return nullptr;
   }
-  if (run_command({"ip", "-V"}) != 0) {
+  if (run_quietly({"ip", "-V"}) != 0) {
     why_not = "iproute2 ('ip') is not installed";
     return nullptr;
   }
@@ -47,7 +45,7 @@ void sweep_lans_of_dead_processes() {
     const auto tag_end = netns.find('-', tag_at);
     if (tag_end != std::string::npos) tags.insert(netns.substr(tag_at, tag_end - tag_at));
   });
-  for (const auto& tag : tags) run_command({"ip", "link", "del", tag + "b"});
+  for (const auto& tag : tags) run_quietly({"ip", "link", "del", tag + "b"});
 }
 
 }  // namespace
@@ -60,13 +58,13 @@ bool VirtualLan::build(int hosts, std::string& why_not) {
   const std::string netns_prefix = kNetnsPrefix + std::to_string(::getpid()) + "-" + tag_;
   const int subnet = 100 + static_cast<int>(rd() % 100);
   bridge_ = tag_ + "b";
-  if (run_command({"ip", "link", "add", bridge_, "type", "bridge"}) != 0) {
+  if (run_quietly({"ip", "link", "add", bridge_, "type", "bridge"}) != 0) {
     why_not = "cannot create a bridge (no CAP_NET_ADMIN?)";
     return false;
   }
   const std::string prefix = "10." + std::to_string(subnet) + ".";
-  run_command({"ip", "addr", "add", prefix + "255.1/16", "brd", "+", "dev", bridge_});
-  run_command({"ip", "link", "set", bridge_, "up"});
+  run_quietly({"ip", "addr", "add", prefix + "255.1/16", "brd", "+", "dev", bridge_});
+  run_quietly({"ip", "link", "set", bridge_, "up"});
   for (int i = 0; i < hosts; ++i) {
     Host host;
     host.netns = netns_prefix + "-h" + std::to_string(i);
@@ -74,15 +72,15 @@ bool VirtualLan::build(int hosts, std::string& why_not) {
     host.inner = tag_ + "i" + std::to_string(i);
     host.ip = prefix + std::to_string(i / 200) + "." + std::to_string(i % 200 + 10);
     const bool ok =
-        run_command({"ip", "netns", "add", host.netns}) == 0 &&
-        run_command({"ip", "link", "add", host.outer, "type", "veth", "peer", "name", host.inner}) == 0 &&
-        run_command({"ip", "link", "set", host.inner, "netns", host.netns}) == 0 &&
-        run_command({"ip", "link", "set", host.outer, "master", bridge_}) == 0 &&
-        run_command({"ip", "link", "set", host.outer, "up"}) == 0 &&
-        run_command({"ip", "netns", "exec", host.netns, "ip", "addr", "add", host.ip + "/16", "brd", "+", "dev",
+        run_quietly({"ip", "netns", "add", host.netns}) == 0 &&
+        run_quietly({"ip", "link", "add", host.outer, "type", "veth", "peer", "name", host.inner}) == 0 &&
+        run_quietly({"ip", "link", "set", host.inner, "netns", host.netns}) == 0 &&
+        run_quietly({"ip", "link", "set", host.outer, "master", bridge_}) == 0 &&
+        run_quietly({"ip", "link", "set", host.outer, "up"}) == 0 &&
+        run_quietly({"ip", "netns", "exec", host.netns, "ip", "addr", "add", host.ip + "/16", "brd", "+", "dev",
                      host.inner}) == 0 &&
-        run_command({"ip", "netns", "exec", host.netns, "ip", "link", "set", host.inner, "up"}) == 0 &&
-        run_command({"ip", "netns", "exec", host.netns, "ip", "link", "set", "lo", "up"}) == 0;
+        run_quietly({"ip", "netns", "exec", host.netns, "ip", "link", "set", host.inner, "up"}) == 0 &&
+        run_quietly({"ip", "netns", "exec", host.netns, "ip", "link", "set", "lo", "up"}) == 0;
     hosts_.push_back(host);
     if (!ok) {
       why_not = "cannot set up namespace " + host.netns;
@@ -96,14 +94,14 @@ VirtualLan::~VirtualLan() {
   for (pid_t pid : processes_)
     if (running(pid)) stop_process(pid, SIGKILL);
   for (const auto& host : hosts_) {
-    run_command({"ip", "netns", "del", host.netns});  // takes the inner veth, and so its peer
-    run_command({"ip", "link", "del", host.outer});
+    run_quietly({"ip", "netns", "del", host.netns});  // takes the inner veth, and so its peer
+    run_quietly({"ip", "link", "del", host.outer});
   }
-  if (!bridge_.empty()) run_command({"ip", "link", "del", bridge_});
+  if (!bridge_.empty()) run_quietly({"ip", "link", "del", bridge_});
 }
 
 bool VirtualLan::set_link(int host, bool up) {
-  return run_command({"ip", "link", "set", hosts_[host].outer, up ? "up" : "down"}) == 0;
+  return run_quietly({"ip", "link", "set", hosts_[host].outer, up ? "up" : "down"}) == 0;
 }
 
 pid_t VirtualLan::spawn(int host, const std::vector<std::string>& argv, const std::string& log_file) {

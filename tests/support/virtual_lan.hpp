@@ -59,7 +59,4 @@ class VirtualLan {
   std::map<pid_t, int> reaped_status_;  // wait status of processes running() reaped
 };
 
-// Runs a command, returns its exit status (0 = success). Output discarded (run_quietly).
-int run_command(const std::vector<std::string>& argv);
-
 }  // namespace datafold::net::testing
