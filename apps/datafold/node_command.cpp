@@ -256,6 +256,11 @@ int NodeCommand::run() const {
   config.announcement_interval = std::chrono::milliseconds(settings.announce_interval_ms);
   config.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms);
   config.max_connections = static_cast<std::size_t>(settings.max_connections);
+  // Every peer's request reads the store, whose calls share one SQLite connection under
+  // its lock: a second handler thread could only wait for it (a futex sleep and wake
+  // per turn; the store answers a fifth more with one). Until the store keeps a
+  // connection per thread, one thread answers, a turn of requests at a time.
+  config.handler_threads = 1;
   config.max_connections_per_ip = static_cast<std::size_t>(settings.max_connections_per_ip);
   config.max_requests_per_second_per_peer = static_cast<double>(settings.max_requests_per_second_per_peer);
   config.request_burst_per_peer = static_cast<std::size_t>(settings.request_burst_per_peer);
@@ -299,6 +304,12 @@ int NodeCommand::run() const {
   });
   core.set_schema_list_callback(
       [data](const net::RequestContext& requester) { return store::visible_schemas(*data, requester); });
+  // A turn of a peer's waiting requests reads one state of the store, in one read
+  // transaction: SQLite's locks are taken once a turn, not once a query. Should it not
+  // begin, each query begins its own and reports the error.
+  core.set_turn_scope([data](const std::function<void()>& answer) {
+    (void)data->read_snapshot([&answer](store::SqliteStore::Snapshot&) { answer(); });
+  });
 
   if (auto started = core.start(); !started) return fail("node: cannot start", started.error());
   const auto address = net::HostPort{listen->host, core.listen_port()}.to_string();

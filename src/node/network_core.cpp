@@ -86,6 +86,7 @@ void NetworkCore::set_page_callback(QueryService::PageCallback cb) {
   node_->answer_queries(NetworkNode::QueryAnswering::InParts);
   node_->query_service().set_page_callback(std::move(cb));
 }
+void NetworkCore::set_turn_scope(TurnScope scope) { node_->set_turn_scope(std::move(scope)); }
 void NetworkCore::set_schema_list_callback(SchemaListCallback cb) {
   node_->schema_service().set_schema_list_callback(std::move(cb));
 }

@@ -19,6 +19,7 @@
 #include "relay/relay_server.hpp"
 #include "transport/listener.hpp"
 #include "transport/peek.hpp"
+#include "transport/reply_batch.hpp"
 #include "transport/tls_context.hpp"
 
 namespace datafold::net {
@@ -280,6 +281,7 @@ NetworkResult<void> NetworkNode::stop() {
     std::lock_guard lock(peer_work_mutex_);
     while (peer_work_.pop()) {
     }
+    peer_turn_runners_ = 0;
   }
   {
     std::lock_guard lock(answer_streams_mutex_);
@@ -310,20 +312,69 @@ void NetworkNode::post_to_handlers(std::function<void()> work) {
 
 void NetworkNode::post_peer_request(const NodeId& peer, std::function<void()> work) {
   if (!handlers_ || handlers_joined_) return work();
+  bool start_runner = false;
   {
     std::lock_guard lock(peer_work_mutex_);
     peer_work_.push(peer, std::move(work));
+    // A runner takes turns until the queue is empty, so under load a request queues
+    // no pool work and wakes no thread of its own: one runner per handler thread.
+    if (peer_turn_runners_ < config_.handler_threads) {
+      ++peer_turn_runners_;
+      start_runner = true;
+    }
   }
-  // One run per item queued, each taking whichever peer's turn it is: a flooder's
-  // backlog delays another peer's request by a turn, not by the whole backlog.
-  asio::post(*handlers_, [this] {
-    std::optional<std::function<void()>> next;
+  if (start_runner) asio::post(*handlers_, [this] { run_peer_turns(); });
+}
+
+void NetworkNode::set_turn_scope(TurnScope scope) {
+  auto shared = scope ? std::make_shared<const TurnScope>(std::move(scope)) : nullptr;
+  std::lock_guard lock(peer_work_mutex_);
+  turn_scope_ = std::move(shared);
+}
+
+void NetworkNode::run_peer_turns() {
+  std::vector<std::function<void()>> turn;
+  for (std::size_t turns = 0; turns < kTurnsPerRun; ++turns) {
+    std::shared_ptr<const TurnScope> scope;
     {
       std::lock_guard lock(peer_work_mutex_);
-      next = peer_work_.pop();
+      scope = turn_scope_;
+      // Without a scope to share, a turn is one request: a peer's requests then run on
+      // every handler thread at once, and a slow one holds up none of the others.
+      if (peer_work_.pop_turn(scope ? kMaxRequestsPerTurn : 1, turn) == 0) {
+        --peer_turn_runners_;
+        return;
+      }
     }
-    if (next) (*next)();
-  });
+    take_turn(turn, scope.get());
+    turn.clear();
+  }
+  // The pool's other work (completions of this node's own requests) gets its go
+  // before more turns are taken.
+  asio::post(*handlers_, [this] { run_peer_turns(); });
+}
+
+void NetworkNode::take_turn(std::vector<std::function<void()>>& requests, const TurnScope* scope) {
+  // The turn's replies go to each connection together when it ends: one write.
+  detail::ReplyBatch replies;
+  bool answered = false;
+  const auto answer_all = [&requests, &answered] {
+    if (answered) return;
+    answered = true;
+    for (auto& request : requests) request();
+  };
+  if (scope != nullptr) {
+    // The application's scope (a store's read transaction) is held across the turn.
+    try {
+      (*scope)(answer_all);
+    } catch (const std::exception& e) {
+      spdlog::error("the turn scope failed: {}", e.what());
+    } catch (...) {
+      spdlog::error("the turn scope failed");
+    }
+  }
+  // Every request is answered, whatever the scope did.
+  answer_all();
 }
 
 // ------------------------------------------------------------------ discovery

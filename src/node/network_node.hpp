@@ -116,7 +116,11 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Runs `work` on the handler pool (inline if the node is stopped).
   void post_to_handlers(std::function<void()> work);
   // A peer's request to the handler pool, in turn with other peers' (RoundRobinQueue).
+  // With a TurnScope set, a turn answers up to kMaxRequestsPerTurn of one peer's
+  // waiting requests together; without, one.
   void post_peer_request(const NodeId& peer, std::function<void()> work);
+  // Runs around each turn from then on (NetworkCore::set_turn_scope).
+  void set_turn_scope(TurnScope scope);
 
   // True on one of this node's I/O threads, where blocking calls would deadlock.
   bool on_io_thread() const noexcept;
@@ -377,9 +381,17 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> io_threads_;
   std::unique_ptr<asio::thread_pool> handlers_;
-  // Peers' requests waiting for a handler thread, taken a peer at a time.
+  // Peers' requests waiting for a handler thread, taken a peer's turn at a time.
+  // A turn is capped so a peer with a backlog delays another by a few requests at most;
+  // a run takes several turns before it lets the pool's other work go.
+  static constexpr std::size_t kMaxRequestsPerTurn = 16;
+  static constexpr std::size_t kTurnsPerRun = 16;
+  void run_peer_turns();
+  void take_turn(std::vector<std::function<void()>>& requests, const TurnScope* scope);
   std::mutex peer_work_mutex_;
   detail::RoundRobinQueue<NodeId, std::function<void()>> peer_work_;
+  std::size_t peer_turn_runners_ = 0;  // run_peer_turns posted or running (under peer_work_mutex_)
+  std::shared_ptr<const TurnScope> turn_scope_;  // null: none (under peer_work_mutex_)
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   // Set and reset under mutex_; callers copy it, so a stop() in between is harmless.
   std::shared_ptr<NodeDiscovery> discovery_;

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/ip_address.hpp"
+#include "transport/reply_batch.hpp"
 #include "transport/tls_connection_parts.hpp"
 
 namespace datafold::net::detail {
@@ -531,9 +532,27 @@ void TlsConnection::queue_reply(std::string_view frame) {
 }
 
 void TlsConnection::respond(Message reply) {
+  if (auto* batch = ReplyBatch::current()) {
+    thread_local std::string frame;
+    frame.clear();
+    encode_reply(reply, frame);
+    batch->add(shared_from_this(), frame);
+    if (frame.capacity() > kKeptBufferBytes) std::string().swap(frame);
+    return;
+  }
   std::string frame;
   encode_reply(reply, frame);
   asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() { self->queue_reply(frame); });
+}
+
+void TlsConnection::queue_replies(std::string frames, std::vector<std::uint32_t> sizes) {
+  asio::post(strand_, [self = shared_from_this(), frames = std::move(frames), sizes = std::move(sizes)]() {
+    std::string_view rest = frames;
+    for (const auto size : sizes) {
+      self->queue_reply(rest.substr(0, size));
+      rest.remove_prefix(size);
+    }
+  });
 }
 
 void TlsConnection::respond_on_strand(Message reply) {

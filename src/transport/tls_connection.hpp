@@ -124,7 +124,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // After a successful handshake: starts the reader, writer and health timer.
   void start(std::weak_ptr<ConnectionEvents> events);
 
-  // Answers an incoming request (frees its in-flight slot). Thread-safe.
+  // Answers an incoming request (frees its in-flight slot). Thread-safe. Within a
+  // ReplyBatch on this thread, the reply waits in the batch until its turn ends.
   void respond(Message reply);
   // The same, queued at once: only on the connection's strand, and with no lock held
   // that on_closed() or a completion could want (queueing may close the connection).
@@ -205,6 +206,10 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void encode_reply(const Message& reply, std::string& frame) const;
   // On the strand: queues an encoded reply and releases what its request held.
   void queue_reply(std::string_view frame);
+  // From any thread: queue_reply for each of the frames, back to back in `frames`,
+  // in one post to the strand (ReplyBatch hands a turn's replies over so).
+  friend class ReplyBatch;
+  void queue_replies(std::string frames, std::vector<std::uint32_t> sizes);
   void send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts);
   // What start_request needs of a request besides its frame.
   struct OutgoingRequest {

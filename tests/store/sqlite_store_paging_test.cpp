@@ -184,6 +184,40 @@ TEST_F(SqliteStoreSnapshot, AThrowOutOfTheReadsEndsTheTransaction) {
   EXPECT_EQ(rows, 3u);
 }
 
+// The node holds a snapshot around a turn of requests (net::TurnScope), and each
+// query's own read_snapshot inside it joins that one: every query of the turn reads the
+// same state, the store's other reads work inside, and a write fails rather than hangs.
+TEST_F(SqliteStoreSnapshot, ANestedSnapshotJoinsTheOuterOne) {
+  fill(store_, 3);
+  std::size_t rows_first = 0;
+  std::size_t rows_second = 0;
+  auto outer = store_.read_snapshot([&](SqliteStore::Snapshot&) {
+    auto first = store_.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+      auto page = snapshot.query_page(schema_, {"n"}, {}, 0, 100, 1'000'000);
+      ASSERT_TRUE(page) << page.error().message;
+      rows_first = page->rows;
+    });
+    ASSERT_TRUE(first) << first.error().message;
+    ASSERT_TRUE(writer_.insert_rows("Ev'ents", Json{{"n", 4}}));
+    auto second = store_.read_snapshot([&](SqliteStore::Snapshot& snapshot) {
+      auto page = snapshot.query_page(schema_, {"n"}, {}, 0, 100, 1'000'000);
+      ASSERT_TRUE(page) << page.error().message;
+      rows_second = page->rows;
+    });
+    ASSERT_TRUE(second) << second.error().message;
+    auto schemas = store_.list_schemas();
+    ASSERT_TRUE(schemas) << schemas.error().message;
+    EXPECT_EQ(schemas->size(), 1u);
+    EXPECT_FALSE(store_.insert_rows("Ev'ents", Json{{"n", 5}})) << "no write inside a read transaction";
+  });
+  ASSERT_TRUE(outer) << outer.error().message;
+  EXPECT_EQ(rows_first, 3u);
+  EXPECT_EQ(rows_second, 3u) << "the second query of the turn reads the state the first did";
+  auto after = store_.query_page(schema_, {"n"}, {}, 0, 100, 1'000'000);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->columns[0], Json::array({1, 2, 3, 4})) << "the turn over, the write shows; the refused one does not";
+}
+
 TEST_F(SqliteStorePagingTest, FilteredPagesAndMoreAtTheExactEnd) {
   // group g3: n = 3, 13, …, 9993 (1,000 rows) in pages of 300: 300, 300, 300, 100.
   const std::vector<FilterClause> g3{{"group", Op::Eq, "g3"}};

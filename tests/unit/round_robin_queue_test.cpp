@@ -48,5 +48,24 @@ TEST(RoundRobinQueue, ASourceThatEmptiedAndReturnsJoinsAtTheBack) {
   EXPECT_EQ(queue.pop(), 21);
 }
 
+TEST(RoundRobinQueue, ATurnTakesAtMostItsCapOfOneSourcesItems) {
+  RoundRobinQueue<std::string, int> queue;
+  for (int i = 0; i < 5; ++i) queue.push("busy", i);
+  queue.push("other", 100);
+  std::vector<int> turn;
+  EXPECT_EQ(queue.pop_turn(3, turn), 3u);
+  EXPECT_EQ(turn, (std::vector<int>{0, 1, 2})) << "the busy source's oldest three, in order";
+  turn.clear();
+  EXPECT_EQ(queue.pop_turn(3, turn), 1u);
+  EXPECT_EQ(turn, (std::vector<int>{100})) << "the other source's turn comes before the busy one's rest";
+  turn.clear();
+  EXPECT_EQ(queue.pop_turn(0, turn), 1u) << "a turn takes at least one item";
+  EXPECT_EQ(queue.pop_turn(8, turn), 1u);
+  EXPECT_EQ(turn, (std::vector<int>{3, 4}));
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(queue.sources(), 0u);
+  EXPECT_EQ(queue.pop_turn(8, turn), 0u);
+}
+
 }  // namespace
 }  // namespace datafold::net::detail

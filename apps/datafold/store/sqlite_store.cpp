@@ -267,7 +267,9 @@ struct SqliteStore::Impl {
   std::filesystem::path file;
   Options options;
   ReaderNames reader_names;
-  std::mutex mutex;
+  // Recursive: a call made inside read_snapshot's reads, on its thread, joins it.
+  std::recursive_mutex mutex;
+  int snapshots_open = 0;  // read_snapshot calls under way on the thread holding `mutex`
   DbPtr db;  // declared before the statements so it outlives them
   std::unordered_map<std::string, StmtPtr> statements;
   // The indexes on rows, as of schema_version (any process's schema change bumps it).
@@ -1031,6 +1033,12 @@ NetworkResult<RowPage> SqliteStore::query_page(const SchemaDefinition& schema, c
 
 NetworkResult<void> SqliteStore::read_snapshot(const std::function<void(Snapshot&)>& reads) {
   std::lock_guard lock(impl_->mutex);
+  Snapshot snapshot(*impl_);
+  // Inside another read_snapshot's reads (the node's turn scope): its transaction serves.
+  if (impl_->snapshots_open > 0) {
+    reads(snapshot);
+    return {};
+  }
   // Deferred: the read lock is taken by the first read, and held to COMMIT.
   if (auto begun = impl_->run_cached("BEGIN", "cannot start a read transaction"); !begun) return begun;
   // Ended however `reads` ends, a throw included: a transaction left open would make
@@ -1039,10 +1047,12 @@ NetworkResult<void> SqliteStore::read_snapshot(const std::function<void(Snapshot
   struct End {
     Impl& impl;
     ~End() {
+      --impl.snapshots_open;
       if (!impl.run_cached("COMMIT", "cannot end a read transaction")) (void)impl.exec("ROLLBACK", "rollback");
     }
-  } end{*impl_};
-  Snapshot snapshot(*impl_);
+  };
+  ++impl_->snapshots_open;
+  End end{*impl_};
   reads(snapshot);
   return {};
 }

@@ -43,7 +43,8 @@
 // SQLite's message). Nothing throws.
 //
 // Thread safety: calls on one SqliteStore are serialized by an internal mutex, so the
-// node's I/O threads may share one.
+// node's threads may share one. The mutex is recursive: a call made inside
+// read_snapshot's `reads` runs in its transaction.
 #pragma once
 
 #include <chrono>
@@ -191,6 +192,10 @@ class SqliteStore {
   // checked against is then the one its rows are read under, and SQLite takes its WAL
   // read lock once (two fcntl calls) rather than once per statement. The result is
   // `reads`' own; Message if the transaction cannot begin.
+  // Nested, on the thread whose `reads` are running, it joins the open transaction: the
+  // node holds one around a turn of a peer's requests (net::TurnScope), and each query's
+  // own read_snapshot inside it reads that state. The store's other reads may be called
+  // inside too; a write fails there (SQLite starts no write inside a read transaction).
   class Snapshot;
   net::NetworkResult<void> read_snapshot(const std::function<void(Snapshot&)>& reads);
 

@@ -1,5 +1,8 @@
-// RunOn: which thread runs a callback or a completion handler the node is given.
+// RunOn: which thread runs a callback or a completion handler the node is given;
+// TurnScope: what the handler pool holds around a turn of a peer's requests.
 #pragma once
+
+#include <functional>
 
 namespace datafold::net {
 
@@ -22,5 +25,17 @@ enum class RunOn {
   // made.
   IoThread,
 };
+
+// The handler pool answers peers' requests a turn at a time, peers taking turns. With a
+// TurnScope set (NetworkCore::set_turn_scope), a turn is up to 16 requests of one peer
+// that were waiting together (queries, schema listings, parts of long answers),
+// answered one after another on one thread, their replies written together when it
+// ends; without one, a turn is one request, and a peer's requests run on every
+// handler thread at once. The scope runs around each turn: it must call `answer`
+// exactly once, on the calling thread. A store opens one read transaction there, so
+// the turn's queries read one state of it and take its locks once, not once each; a
+// write committed before a request arrived is still seen, since the turn starts after.
+// The price: a slow request delays the rest of its turn (at most 15 of its peer's).
+using TurnScope = std::function<void(const std::function<void()>& answer)>;
 
 }  // namespace datafold::net
