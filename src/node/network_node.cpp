@@ -356,7 +356,8 @@ void NetworkNode::run_peer_turns() {
 
 void NetworkNode::take_turn(std::vector<std::function<void()>>& requests, const TurnScope* scope) {
   // The turn's replies go to each connection together when it ends: one write.
-  detail::ReplyBatch replies;
+  std::optional<detail::ReplyBatch> replies;
+  if (requests.size() > 1) replies.emplace();
   bool answered = false;
   const auto answer_all = [&requests, &answered] {
     if (answered) return;
