@@ -19,6 +19,7 @@
 
 #include "bench_peer.hpp"
 #include "bench_shape.hpp"
+#include "bench_store_target.hpp"
 #include "exit_code.hpp"
 #include "datafold/net/host_port.hpp"
 #include "load/callgrind_window.hpp"
@@ -76,6 +77,17 @@ Workload remote_target_workload() {
   Workload w;
   w.query.schema_name = "UserProfile";
   w.query.fields = {"username"};
+  return w;
+}
+
+// What --store asks its store target: the same query, and every sample row's value.
+Workload store_target_workload() {
+  Workload w = remote_target_workload();
+  w.check = [](const net::QueryResult& result) {
+    if (result.results.size() != 1 || !result.results.front().ok()) return false;
+    const auto& value = result.results.front().value();
+    return value.is_array() && value.size() == StoreTarget::rows();
+  };
   return w;
 }
 
@@ -148,14 +160,15 @@ WireSizes measure_wire_sizes(const net::Query& query, const net::PublicKey& clie
 // spec.connections clients, each its own node keeping spec.in_flight queries in flight,
 // for kWarmup and then spec.duration measured. Returns within about
 // connections x kClientTimeout (setup) + kWarmup + duration + kTailTimeout.
-LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const Workload& workload) {
+LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const Workload& workload,
+                         const std::string& name = "node") {
   options.in_flight = spec.in_flight;
   std::vector<std::unique_ptr<LoadClient>> clients;
   clients.reserve(spec.connections);
   for (std::size_t i = 0; i < spec.connections; ++i) {
     auto client = LoadClient::connect(options, workload.query, workload.check);
     if (!client)
-      return bench::failed_report("node", spec, "client " + std::to_string(i) + ": " + client.error().to_string());
+      return bench::failed_report(name, spec, "client " + std::to_string(i) + ": " + client.error().to_string());
     clients.push_back(std::move(*client));
   }
 
@@ -182,7 +195,7 @@ LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const 
     errors += client->errors();
     if (first_error.empty()) first_error = client->first_error();
   }
-  auto report = bench::make_report("node", spec, latencies, errors, spec.duration, before, after);
+  auto report = bench::make_report(name, spec, latencies, errors, spec.duration, before, after);
   if (errors > 0) report.error = first_error;
   return report;
 }
@@ -221,6 +234,11 @@ BenchCommand::BenchCommand(CLI::App& app)
                        "Also run another RPC stack on the same load: grpc (a mutual-TLS unary echo of the same "
                        "payload, the optional datafold-grpc-peer program)")
       ->check(CLI::IsMember({"grpc"}));
+  command_->add_flag("--store", store_,
+                     "Also load a node answering from a SQLite store, seeded and served as `datafold node "
+                     "--sample` is (in a temporary data dir): \"store\" and its ratios to the built-in "
+                     "target, \"store_vs_node\"")
+      ->excludes("--target");
   command_->add_option("--shapes", shapes_, "Runs one after another, each CxM, e.g. 1x1,1x64,16x16")
       ->excludes(connections)
       ->excludes(in_flight);
@@ -282,6 +300,25 @@ int BenchCommand::run() const {
   options.network_name = network_;
   options.timeout = kClientTimeout;
 
+  std::unique_ptr<StoreTarget> store_target;
+  const Workload store_workload = store_target_workload();
+  LoadClientOptions store_options = options;
+  WireSizes store_sizes;
+  if (store_) {
+    auto started = StoreTarget::start(network_, kMaxBenchConnections + 8);
+    if (!started) return fail("bench: cannot start the store target", started.error());
+    store_target = std::move(*started);
+    store_options.target = store_target->address();
+    // As for the built-in target: one query first proves it answers as it should.
+    auto probe = LoadClient::connect(store_options, store_workload.query, store_workload.check);
+    if (!probe) return fail("bench: store target", probe.error());
+    auto reply = (*probe)->query_once();
+    if (!reply) return fail("bench: store target's probe query", reply.error());
+    if (!store_workload.check(*reply))
+      return fail(ExitCode::kRuntime, "bench: the store target answered, but not with the sample's rows");
+    store_sizes = measure_wire_sizes(store_workload.query, (*probe)->public_key(), *reply);
+  }
+
   // One query before any load: proves the target answers as expected, and gives the
   // real encoded sizes the floors must carry to be comparable.
   WireSizes sizes;
@@ -304,6 +341,9 @@ int BenchCommand::run() const {
       {"warmup_ms", kWarmup.count()},
   };
   if (builtin_target) out["payload_bytes"] = payload_bytes_;
+  if (store_target)
+    out["store_target"] = {{"query", {{"schema", store_workload.query.schema_name}, {"fields", store_workload.query.fields}}},
+                           {"rows", StoreTarget::rows()}};
   out["runs"] = nlohmann::ordered_json::array();
 
   bool any_errors = false;
@@ -325,6 +365,16 @@ int BenchCommand::run() const {
       std::string progress = "bench " + shape.to_string();
       if (rounds_ > 1) progress += " round " + std::to_string(round) + "/" + std::to_string(rounds_);
       progress += ": " + summary(node);
+      if (store_target) {
+        LoadSpec store_spec = spec;
+        store_spec.request_bytes = store_sizes.request_bytes;
+        store_spec.response_bytes = store_sizes.response_bytes;
+        const auto stored = run_node_load(store_spec, store_options, store_workload, "store");
+        figures["store"] = stored.to_json();
+        figures["store_vs_node"] = bench::compare(stored, node);
+        any_errors = any_errors || stored.errors > 0;
+        progress += " | " + summary(stored);
+      }
       if (floor_) {
         const auto tcp = bench::run_tcp_floor(spec);
         const auto tls = bench::run_tls_floor(spec);

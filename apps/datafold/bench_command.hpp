@@ -2,6 +2,7 @@
 // seconds against a node on loopback (its own, in this process, or --target), printing
 // JSON with queries/s, latency percentiles, errors, CPU and peak RSS; with --floor, raw
 // TCP and raw TLS ping-pong floors of the same shape and sizes, and the ratios; with
+// --store, a node answering from a SQLite store as `datafold node --sample` does; with
 // --rounds N, each shape N times over, the runs taking turns, and each figure's median.
 #pragma once
 
@@ -30,6 +31,7 @@ class BenchCommand {
   std::string shapes_;
   std::size_t rounds_ = 1;
   bool floor_ = false;
+  bool store_ = false;
   std::string peer_;
 };
 

@@ -12,7 +12,6 @@
 
 #include "http_api.hpp"
 #include "read_policy_view.hpp"
-#include "store/read_policy.hpp"
 #include "store/sample_data.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store_query_handler.hpp"
@@ -23,6 +22,7 @@
 #include "node_settings.hpp"
 #include "seconds_validator.hpp"
 #include "shutdown_signal.hpp"
+#include "store_serving.hpp"
 
 namespace datafold::app {
 
@@ -256,11 +256,6 @@ int NodeCommand::run() const {
   config.announcement_interval = std::chrono::milliseconds(settings.announce_interval_ms);
   config.ping_interval = std::chrono::milliseconds(settings.ping_interval_ms);
   config.max_connections = static_cast<std::size_t>(settings.max_connections);
-  // Every peer's request reads the store, whose calls share one SQLite connection under
-  // its lock: a second handler thread could only wait for it (a futex sleep and wake
-  // per turn; the store answers a fifth more with one). Until the store keeps a
-  // connection per thread, one thread answers, a turn of requests at a time.
-  config.handler_threads = 1;
   config.max_connections_per_ip = static_cast<std::size_t>(settings.max_connections_per_ip);
   config.max_requests_per_second_per_peer = static_cast<double>(settings.max_requests_per_second_per_peer);
   config.request_burst_per_peer = static_cast<std::size_t>(settings.request_burst_per_peer);
@@ -285,31 +280,11 @@ int NodeCommand::run() const {
   config.relay_limits.max_circuits_per_peer = static_cast<std::size_t>(settings.relay_limits.max_circuits_per_peer);
   config.relay_limits.max_circuit_bytes = static_cast<std::uint64_t>(settings.relay_limits.max_circuit_bytes);
   config.relay_limits.max_circuit_duration = std::chrono::seconds(settings.relay_limits.max_circuit_seconds);
+  configure_for_store(config);
   auto created = net::NetworkCore::create(std::move(config), node_id, std::nullopt);
   if (!created) return fail("node", created.error());
   auto& core = *created;
-  // Schemas' allow-lists may name keys; the names are the trust store's.
-  data->set_reader_names([&core](std::string_view name) { return core.trust_store().key_named(name); });
-
-  // Decided per requester: the verified key and effective distance, never the client's word.
-  // A page at a time: answers of any size go out in parts, and limits end in cursors.
-  core.set_page_callback([data](const net::Query& query, const net::PageRequest& page,
-                                const net::RequestContext& requester) {
-    // Checked first: the arguments (the requester id in base32) are made even when debug is off.
-    if (page.position.empty() && spdlog::should_log(spdlog::level::debug))
-      spdlog::debug("query from {}: {} ({} fields, requester {})", requester.node_id.short_string(),
-                    query.schema_name, query.fields.size(),
-                    store::requester_distance_text(requester.trust_distance));
-    return store::answer_query_page(*data, query, requester, page);
-  });
-  core.set_schema_list_callback(
-      [data](const net::RequestContext& requester) { return store::visible_schemas(*data, requester); });
-  // A turn of a peer's waiting requests reads one state of the store, in one read
-  // transaction: SQLite's locks are taken once a turn, not once a query. Should it not
-  // begin, each query begins its own and reports the error.
-  core.set_turn_scope([data](const std::function<void()>& answer) {
-    (void)data->read_snapshot([&answer](store::SqliteStore::Snapshot&) { answer(); });
-  });
+  serve_store(core, data);
 
   if (auto started = core.start(); !started) return fail("node: cannot start", started.error());
   const auto address = net::HostPort{listen->host, core.listen_port()}.to_string();

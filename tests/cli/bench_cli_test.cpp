@@ -1,6 +1,9 @@
 // `datafold bench` with a tiny duration: it runs, and its JSON parses; with --peer grpc
 // the gRPC peer runs beside it.
 #include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
 
 #include "cli/cli_fixture.hpp"
 
@@ -77,6 +80,39 @@ TEST_F(BenchCli, RoundsOutOfRangeAreAUsageError) {
     EXPECT_EQ(result.exit_code, 2) << rounds;
     EXPECT_NE(result.error_line().find("--rounds"), std::string::npos) << result.err;
   }
+}
+
+// The store target answers from SQLite as `datafold node --sample` does, in the same
+// run as the built-in target, and its data dir is gone when the bench ends.
+TEST_F(BenchCli, TheStoreTargetRunsBesideTheBuiltInOneAndLeavesNoDataDir) {
+  namespace fs = std::filesystem;
+  const auto store_dirs = [] {
+    std::set<std::string> found;
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path()))
+      if (entry.path().filename().string().rfind("datafold-bench-store-", 0) == 0) found.insert(entry.path());
+    return found;
+  };
+  const auto before = store_dirs();
+  const auto result = datafold("bench", {"bench", "--duration", "0.2", "--shapes", "1x2", "--store"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = parse_json(result.out);
+  ASSERT_FALSE(report.is_discarded()) << result.out;
+  EXPECT_EQ(report["store_target"]["query"]["schema"], "UserProfile") << result.out;
+  EXPECT_EQ(report["store_target"]["rows"], 3) << result.out;
+  const auto& run = report["runs"][0];
+  EXPECT_GT(run["store"].value("completed", 0), 0) << run;
+  EXPECT_EQ(run["store"].value("errors", -1), 0) << run;
+  EXPECT_LT(run["store"].value("response_bytes", 0), run["node"].value("response_bytes", 0))
+      << "the store's replies are measured, not the built-in target's: " << run;
+  EXPECT_EQ(run["store_vs_node"].value("floor", ""), "node") << run;
+  EXPECT_TRUE(run["store_vs_node"]["qps_ratio"].is_number()) << run;
+  EXPECT_EQ(store_dirs(), before) << "the store target's data dir is removed";
+}
+
+TEST_F(BenchCli, TheStoreTargetAndARemoteTargetExcludeEachOther) {
+  const auto result = datafold("bench", {"bench", "--duration", "0.2", "--store", "--target", "127.0.0.1:9"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.error_line().find("--store"), std::string::npos) << result.err;
 }
 
 TEST_F(BenchCli, AnUnknownPeerIsAUsageError) {
