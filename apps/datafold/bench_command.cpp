@@ -157,6 +157,18 @@ WireSizes measure_wire_sizes(const net::Query& query, const net::PublicKey& clie
   return sizes;
 }
 
+// One query before any load: proves the target answers as `workload` expects, and gives
+// the encoded sizes of the query and of its reply.
+net::NetworkResult<WireSizes> probe_target(const LoadClientOptions& options, const Workload& workload) {
+  auto probe = LoadClient::connect(options, workload.query, workload.check);
+  if (!probe) return std::move(probe).error();
+  auto reply = (*probe)->query_once();
+  if (!reply) return net::make_error(reply.error().kind, "probe query: " + reply.error().message);
+  if (workload.check && !workload.check(*reply))
+    return net::make_error(net::ErrorKind::Message, options.target + " answered, but not as expected");
+  return measure_wire_sizes(workload.query, (*probe)->public_key(), *reply);
+}
+
 // spec.connections clients, each its own node keeping spec.in_flight queries in flight,
 // for kWarmup and then spec.duration measured. Returns within about
 // connections x kClientTimeout (setup) + kWarmup + duration + kTailTimeout.
@@ -309,28 +321,15 @@ int BenchCommand::run() const {
     if (!started) return fail("bench: cannot start the store target", started.error());
     store_target = std::move(*started);
     store_options.target = store_target->address();
-    // As for the built-in target: one query first proves it answers as it should.
-    auto probe = LoadClient::connect(store_options, store_workload.query, store_workload.check);
-    if (!probe) return fail("bench: store target", probe.error());
-    auto reply = (*probe)->query_once();
-    if (!reply) return fail("bench: store target's probe query", reply.error());
-    if (!store_workload.check(*reply))
-      return fail(ExitCode::kRuntime, "bench: the store target answered, but not with the sample's rows");
-    store_sizes = measure_wire_sizes(store_workload.query, (*probe)->public_key(), *reply);
+    auto probed = probe_target(store_options, store_workload);
+    if (!probed) return fail("bench: store target", probed.error());
+    store_sizes = *probed;
   }
 
-  // One query before any load: proves the target answers as expected, and gives the
-  // real encoded sizes the floors must carry to be comparable.
-  WireSizes sizes;
-  {
-    auto probe = LoadClient::connect(options, workload.query, workload.check);
-    if (!probe) return fail("bench", probe.error());
-    auto reply = (*probe)->query_once();
-    if (!reply) return fail("bench: probe query", reply.error());
-    if (workload.check && !workload.check(*reply))
-      return fail(ExitCode::kRuntime, "bench: " + target + " answered, but not with the expected payload");
-    sizes = measure_wire_sizes(workload.query, (*probe)->public_key(), *reply);
-  }
+  // The floors must carry the built-in target's sizes to be comparable.
+  auto probed = probe_target(options, workload);
+  if (!probed) return fail("bench", probed.error());
+  const WireSizes sizes = *probed;
 
   // Ordered, so a reader sees the setup first and each run's shape before its figures.
   nlohmann::ordered_json out = {
