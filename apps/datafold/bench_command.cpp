@@ -175,6 +175,11 @@ net::NetworkResult<WireSizes> probe_target(const LoadClientOptions& options, con
 LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const Workload& workload,
                          const std::string& name = "node") {
   options.in_flight = spec.in_flight;
+  // The clients share one I/O thread, as the floors' clients do (pingpong_floor.cpp),
+  // so that the load's CPU is the nodes' work, not a thread per connection waking up.
+  auto io = net::IoThreads::start(1);
+  if (!io) return bench::failed_report(name, spec, io.error().to_string());
+  options.io = *io;
   std::vector<std::unique_ptr<LoadClient>> clients;
   clients.reserve(spec.connections);
   for (std::size_t i = 0; i < spec.connections; ++i) {

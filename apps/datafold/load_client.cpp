@@ -60,8 +60,8 @@ void LoadClient::on_reply(const std::shared_ptr<Tally>& tally, BenchClock::time_
 void LoadClient::issue(const std::shared_ptr<Tally>& tally) {
   tally->outstanding.fetch_add(1);
   const auto sent = BenchClock::now();
-  // On the client's one I/O thread (its recorder needs no lock): the reply is
-  // counted and the next query sent without a hand-off to another thread.
+  // On the client's I/O thread (one at a time: its recorder needs no lock): the reply
+  // is counted and the next query sent without a hand-off to another thread.
   tally->core->async_query_node(
       tally->target, tally->query,
       [tally, sent](net::NetworkResult<net::QueryResult> reply) { on_reply(tally, sent, std::move(reply)); },
@@ -81,6 +81,7 @@ net::NetworkResult<std::unique_ptr<LoadClient>> LoadClient::connect(const LoadCl
   config.identity = std::move(*identity);
   config.network_name = options.network_name;
   config.io_threads = 1;
+  config.shared_io = options.io;
   config.handler_threads = 1;  // only for errors found as a query is issued
   config.connect_timeout = options.timeout;
   config.handshake_timeout = options.timeout;

@@ -1,6 +1,7 @@
-// One client connection of `datafold bench`: its own NetworkCore (one I/O thread, one
-// handler thread, a throwaway in-memory identity, dial-out only) connected to the target,
-// keeping a fixed number of queries in flight until a deadline.
+// One client connection of `datafold bench`: its own NetworkCore (a throwaway in-memory
+// identity, dial-out only, one handler thread, and its I/O on threads it shares with the
+// run's other clients, or on one of its own) connected to the target, keeping a fixed
+// number of queries in flight until a deadline.
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,9 @@ struct LoadClientOptions {
   std::size_t in_flight = 1;
   // Bounds connecting, the handshake and every query, so a run always ends.
   std::chrono::milliseconds timeout{5000};
+  // The I/O threads the clients of a run share, as the floors' clients share theirs;
+  // null: a thread of the client's own.
+  std::shared_ptr<net::IoThreads> io;
 };
 
 // Says whether a reply is the one expected; a reply it rejects counts as an error.

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "discovery/lan/node_discovery_impl.hpp"
+#include "node/io_threads_impl.hpp"
 #include "core/endpoint.hpp"
 #include "relay/circuit_join.hpp"
 #include "relay/relay_server.hpp"
@@ -28,9 +29,6 @@ namespace {
 
 using asio::experimental::as_tuple;
 using asio::use_awaitable;
-
-// The node whose I/O thread this is, if any.
-thread_local const NetworkNode* t_io_thread_owner = nullptr;
 
 NetworkError node_stopped() { return make_error(ErrorKind::Connection, "node is stopped"); }
 
@@ -81,20 +79,23 @@ NetworkResult<std::shared_ptr<NetworkNode>> NetworkNode::create(NetworkConfig co
   auto trust = config.trust_store_file.empty() ? NetworkResult<TrustStore>(TrustStore{})
                                                : TrustStore::open(config.trust_store_file);
   if (!trust) return std::move(trust).error();  // Config error naming the file and the problem
-  auto node = std::make_shared<NetworkNode>(std::move(config), std::move(*identity), std::move(*tls),
-                                            std::move(*trust));
+  std::weak_ptr<IoThreads> shared_io = std::exchange(config.shared_io, nullptr);
+  auto node = std::make_shared<NetworkNode>(std::move(config), std::move(shared_io), std::move(*identity),
+                                            std::move(*tls), std::move(*trust));
   // Scores and bans from the last run (a Config error names the file).
   if (auto loaded = node->reputation_->load(); !loaded) return std::move(loaded).error();
   return node;
 }
 
-NetworkNode::NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls,
-                         TrustStore trust_store)
+NetworkNode::NetworkNode(NetworkConfig config, std::weak_ptr<IoThreads> shared_io, Identity identity,
+                         std::shared_ptr<asio::ssl::context> tls, TrustStore trust_store)
     : config_(std::move(config)),
       identity_(std::move(identity)),
       public_key_text_(identity_.public_key().to_string()),
       tls_(std::move(tls)),
       trust_store_(std::move(trust_store)),
+      shares_io_(!shared_io.expired()),
+      shared_io_config_(std::move(shared_io)),
       peers_(make_peer_table()),
       reputation_(std::make_unique<detail::ReputationKeeper>(
           config_.reputation, [this](const NodeId& node) { return is_trusted(node); })) {
@@ -130,9 +131,14 @@ detail::LinkFacts NetworkNode::link_facts_locked(detail::LinkId link) const {
           connection->relayed_via().has_value()};
 }
 
+asio::any_io_executor NetworkNode::io_executor() const {
+  if (!run_) return io_->get_executor();
+  return detail::RunExecutor<asio::io_context::executor_type>(io_->get_executor(), run_);
+}
+
 asio::any_io_executor NetworkNode::serial_executor() const {
-  if (config_.io_threads == 1) return io_->get_executor();
-  return asio::make_strand(*io_);
+  if (io_thread_count_ == 1) return io_executor();
+  return asio::make_strand(io_executor());
 }
 
 NetworkResult<void> NetworkNode::open_listener() {
@@ -148,44 +154,48 @@ NetworkResult<void> NetworkNode::open_listener() {
 NetworkResult<void> NetworkNode::start() {
   std::lock_guard lifecycle(lifecycle_mutex_);
   if (running_) return {};
-  io_ = std::make_unique<asio::io_context>(static_cast<int>(config_.io_threads));
+  if (auto opened = open_io(); !opened) return opened;
   if (config_.accept_connections) {
     if (auto listening = open_listener(); !listening) {
-      io_.reset();
+      close_io();
       return listening;
     }
   }
   if (config_.enable_discovery) {
     if (auto discovering = open_discovery(); !discovering) {
       acceptor_.reset();
-      io_.reset();
+      close_io();
       return discovering;
     }
   }
   if (config_.enable_dht) {
     if (auto joined = open_dht(); !joined) {
-      std::lock_guard lock(mutex_);
-      discovery_.reset();
+      {
+        std::lock_guard lock(mutex_);
+        discovery_.reset();
+      }
       acceptor_.reset();
-      io_.reset();
+      close_io();
       return joined;
     }
   }
   open_relay();
   handlers_ = std::make_unique<asio::thread_pool>(config_.handler_threads);
   handlers_joined_ = false;
-  work_.emplace(io_->get_executor());
   {
     std::lock_guard lock(mutex_);
     peers_.start();
   }
   running_ = true;
-  for (std::size_t i = 0; i < config_.io_threads; ++i) {
-    io_threads_.emplace_back([this] {
-      t_io_thread_owner = this;
-      io_->run();
-      t_io_thread_owner = nullptr;
-    });
+  if (own_io_) {
+    work_.emplace(own_io_->get_executor());
+    for (std::size_t i = 0; i < config_.io_threads; ++i) {
+      io_threads_.emplace_back([this] {
+        detail::io_thread_group() = this;
+        own_io_->run();
+        detail::io_thread_group() = nullptr;
+      });
+    }
   }
   auto self = shared_from_this();
   if (acceptor_) asio::co_spawn(acceptor_->get_executor(), [self] { return self->accept_loop(); }, asio::detached);
@@ -257,10 +267,7 @@ NetworkResult<void> NetworkNode::stop() {
     connection->close_gracefully(stopping, [&closed] { closed.count_down(); });
   closed.wait();
 
-  work_.reset();
-  io_->stop();
-  for (auto& thread : io_threads_) thread.join();
-  io_threads_.clear();
+  end_io_work();
   {
     std::lock_guard lock(mutex_);
     links_.clear();
@@ -294,12 +301,53 @@ NetworkResult<void> NetworkNode::stop() {
     dht_.reset();
     dht_lookups_.clear();
   }
-  io_.reset();  // destroys any coroutine still suspended, with what it holds
+  close_io();  // destroys any coroutine still suspended, with what it holds
   bound_port_ = 0;
   return {};
 }
 
-bool NetworkNode::on_io_thread() const noexcept { return t_io_thread_owner == this; }
+NetworkResult<void> NetworkNode::open_io() {
+  if (shares_io_) {
+    shared_io_ = shared_io_config_.lock();
+    if (!shared_io_)
+      return make_error(ErrorKind::Config, "the IoThreads this node was configured to share (shared_io) are gone");
+    io_ = &shared_io_->impl().io;
+    io_thread_count_ = shared_io_->size();
+    run_ = std::make_shared<detail::NodeRun>();
+    shared_group_ = &shared_io_->impl();
+    return {};
+  }
+  own_io_ = std::make_unique<asio::io_context>(static_cast<int>(config_.io_threads));
+  io_ = own_io_.get();
+  io_thread_count_ = config_.io_threads;
+  return {};
+}
+
+void NetworkNode::end_io_work() {
+  if (run_) {
+    // What the run left queued on the shared threads is destroyed there, unrun.
+    run_->end();
+    return;
+  }
+  work_.reset();
+  own_io_->stop();
+  for (auto& thread : io_threads_) thread.join();
+  io_threads_.clear();
+}
+
+void NetworkNode::close_io() {
+  if (run_) run_->end();
+  io_ = nullptr;
+  own_io_.reset();
+  run_.reset();
+  shared_group_ = nullptr;
+  shared_io_.reset();  // last, and never on one of its threads: stop() refuses to run there
+}
+
+bool NetworkNode::on_io_thread() const noexcept {
+  const void* group = detail::io_thread_group();
+  return group != nullptr && (group == this || group == shared_group_.load());
+}
 
 void NetworkNode::post_to_handlers(std::function<void()> work) {
   // Once stop() has drained the pool nothing would run what is posted there.
@@ -400,7 +448,7 @@ NetworkResult<void> NetworkNode::open_discovery() {
           },
   };
   // The node outlives its discovery (stop() resets it), so `this` is safe here.
-  auto made = make_node_discovery(*io_, std::move(discovery_config),
+  auto made = make_node_discovery(io_executor(), std::move(discovery_config),
                                   [this](DiscoveryEvent event, const NodeInfo& node) { on_discovery_event(event, node); });
   if (!made) return std::move(made).error();
   {

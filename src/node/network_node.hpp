@@ -44,6 +44,7 @@
 #include "reachability/port_mapper.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/round_robin_queue.hpp"
+#include "transport/run_executor.hpp"
 #include "core/token_bucket.hpp"
 
 namespace datafold::net {
@@ -61,7 +62,8 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   static NetworkResult<std::shared_ptr<NetworkNode>> create(NetworkConfig config, NodeId local_node_id,
                                                             std::optional<std::string> public_key);
-  NetworkNode(NetworkConfig config, Identity identity, std::shared_ptr<asio::ssl::context> tls,
+  NetworkNode(NetworkConfig config, std::weak_ptr<IoThreads> shared_io, Identity identity,
+              std::shared_ptr<asio::ssl::context> tls,
               TrustStore trust_store);
   ~NetworkNode() override;
 
@@ -285,6 +287,12 @@ class NetworkNode final : public detail::ConnectionEvents,
   // I/O thread starts inline, up to its first wait (a new strand starts it later):
   // callers hold no lock when they spawn.
   asio::any_io_executor serial_executor() const;
+  // The executor for the node's I/O work: the io_context's, or on shared threads the
+  // current run's (run_executor.hpp).
+  asio::any_io_executor io_executor() const;
+  NetworkResult<void> open_io();
+  void end_io_work();  // no work of the node runs on its I/O threads after this
+  void close_io();
   NetworkResult<void> open_discovery();
   void on_discovery_event(DiscoveryEvent event, const NodeInfo& node);
 
@@ -377,9 +385,21 @@ class NetworkNode final : public detail::ConnectionEvents,
   std::atomic<QueryAnswering> answering_{QueryAnswering::InParts};
 
   std::mutex lifecycle_mutex_;  // start() / stop()
-  std::unique_ptr<asio::io_context> io_;
+  // Where the node's I/O runs while it runs: an io_context of its own (own_io_, run
+  // by io_threads_), or the one of the IoThreads it shares (shared_io_), where each
+  // run's work goes through a RunExecutor (run_) so that stop() can end it.
+  asio::io_context* io_ = nullptr;
+  std::size_t io_thread_count_ = 1;  // how many threads run io_
+  std::unique_ptr<asio::io_context> own_io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> io_threads_;
+  // From the config, held weakly: a stopped node, and what it left queued on the
+  // threads, does not keep them running.
+  const bool shares_io_;
+  const std::weak_ptr<IoThreads> shared_io_config_;
+  std::shared_ptr<IoThreads> shared_io_;
+  std::shared_ptr<detail::NodeRun> run_;
+  std::atomic<const void*> shared_group_{nullptr};  // the shared threads' io_thread_group(), while running
   std::unique_ptr<asio::thread_pool> handlers_;
   // Peers' requests waiting for a handler thread, taken a peer's turn at a time.
   // A turn is capped so a peer with a backlog delays another by a few requests at most;

@@ -10,7 +10,7 @@ namespace datafold::net {
 
 void NetworkNode::schedule_redial_locked(const detail::RedialOrder& order) {
   if (!running_ || !io_) return;
-  auto timer = std::make_shared<asio::steady_timer>(*io_, order.at);
+  auto timer = std::make_shared<asio::steady_timer>(io_executor(), order.at);
   timer->async_wait([weak = weak_from_this(), timer, id = order.id, generation = order.generation](std::error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->redial(id, generation);
@@ -44,7 +44,7 @@ void NetworkNode::dial_bootstrap_peer(std::string address) {
     const auto delay = self->peers_.on_bootstrap_failed(address, detail::PeerClock::now());
     spdlog::warn("bootstrap peer {} unreachable ({}); trying again in {} ms", address, outcome.error().message,
                  delay.count());
-    auto timer = std::make_shared<asio::steady_timer>(*self->io_, delay);
+    auto timer = std::make_shared<asio::steady_timer>(self->io_executor(), delay);
     timer->async_wait([weak, timer, address](std::error_code ec) {
       if (ec) return;
       auto node = weak.lock();

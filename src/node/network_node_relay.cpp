@@ -51,7 +51,7 @@ void answer(const NetworkNode::ConnectionPtr& to, const RelayRequestMessage& req
 
 void NetworkNode::open_relay() {
   if (!config_.relay) return;
-  auto relay = std::make_shared<detail::RelayServer>(*io_, config_.relay_limits,
+  auto relay = std::make_shared<detail::RelayServer>(io_executor(), config_.relay_limits,
                                                      config_.connect_timeout + config_.handshake_timeout, budget_);
   relay->on_abuse([weak = weak_from_this()](const ConnectionPtr& from) {
     if (auto self = weak.lock()) self->record_peer_event(from, detail::PeerEvent::RelayAbuse);
@@ -250,7 +250,7 @@ void NetworkNode::search_dht_for_relays() {
     // Reserve at the new ones now rather than at the next round; posted, as this
     // runs on the DHT's thread.
     if (relays > 0 && self->running())
-      asio::post(*self->io_, [self] { self->maintain_relay_reservations(); });
+      asio::post(self->io_executor(), [self] { self->maintain_relay_reservations(); });
   });
 }
 
@@ -321,7 +321,7 @@ void NetworkNode::on_relay_link_closed(const ConnectionPtr& connection) {
     spdlog::info("lost the reservation at relay {}", connection->node_id().short_string());
     announce_addresses();
     // Another relay, if one is known: posted, as this runs inside on_closed.
-    asio::post(*io_, [self = shared_from_this()] { self->maintain_relay_reservations(); });
+    asio::post(io_executor(), [self = shared_from_this()] { self->maintain_relay_reservations(); });
   }
 }
 

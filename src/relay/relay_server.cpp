@@ -115,9 +115,9 @@ class RelayServer::Pipe : public std::enable_shared_from_this<Pipe> {
   bool closed_ = false;  // on the strand
 };
 
-RelayServer::RelayServer(asio::io_context& io, RelayLimits limits, std::chrono::milliseconds invite_timeout,
+RelayServer::RelayServer(asio::any_io_executor executor, RelayLimits limits, std::chrono::milliseconds invite_timeout,
                          std::shared_ptr<MemoryBudget> budget)
-    : io_(io), invite_timeout_(invite_timeout), budget_(std::move(budget)), book_(limits) {}
+    : executor_(std::move(executor)), invite_timeout_(invite_timeout), budget_(std::move(budget)), book_(limits) {}
 
 void RelayServer::respond(const std::shared_ptr<TlsConnection>& to, const RelayRequestMessage& request,
                           RelayResponseMessage::Status status, std::string message, const RelayToken& token) {
@@ -287,7 +287,7 @@ asio::awaitable<void> RelayServer::serve_join(asio::ip::tcp::socket socket) {
 
 void RelayServer::splice(const RelayToken& token, asio::ip::tcp::socket first, asio::ip::tcp::socket second) {
   // Both sockets onto one strand of their own: the pumps touch both.
-  auto strand = asio::make_strand(io_);
+  auto strand = asio::make_strand(executor_);
   auto rewrap = [&](asio::ip::tcp::socket& s) {
     std::error_code ec;
     const auto protocol = s.local_endpoint(ec).protocol();

@@ -38,7 +38,7 @@ class RelayServer : public std::enable_shared_from_this<RelayServer> {
  public:
   // A running circuit's pump buffers count against `budget` (may be null): a circuit
   // whose ends join while the budget is spent is closed instead of started.
-  RelayServer(asio::io_context& io, RelayLimits limits, std::chrono::milliseconds invite_timeout,
+  RelayServer(asio::any_io_executor executor, RelayLimits limits, std::chrono::milliseconds invite_timeout,
               std::shared_ptr<MemoryBudget> budget = nullptr);
 
   // A Reserve or Connect from `from`; the answer goes back on `from`.
@@ -66,7 +66,7 @@ class RelayServer : public std::enable_shared_from_this<RelayServer> {
   void expire_locked();
   void on_pipe_ended(const RelayToken& token, std::uint64_t bytes, bool cut);
 
-  asio::io_context& io_;
+  const asio::any_io_executor executor_;  // the node's: circuits take strands of it
   const std::chrono::milliseconds invite_timeout_;
   const std::shared_ptr<MemoryBudget> budget_;
 

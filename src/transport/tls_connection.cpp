@@ -16,6 +16,7 @@
 
 #include "core/ip_address.hpp"
 #include "transport/reply_batch.hpp"
+#include "transport/run_executor.hpp"
 #include "transport/tls_connection_parts.hpp"
 
 namespace datafold::net::detail {
@@ -600,8 +601,12 @@ void TlsConnection::request_parts(Message request, Completion on_part, std::chro
 }
 
 bool TlsConnection::on_own_thread() const noexcept {
-  const auto* context = strand_.target<asio::io_context::executor_type>();
-  return context != nullptr && context->running_in_this_thread();
+  // The node's executor with one I/O thread: the io_context's, or on shared threads
+  // the node's run of it (run_executor.hpp). A strand (several threads) is never "own".
+  if (const auto* context = strand_.target<asio::io_context::executor_type>())
+    return context->running_in_this_thread();
+  const auto* run = strand_.target<RunExecutor<asio::io_context::executor_type>>();
+  return run != nullptr && run->running_in_this_thread();
 }
 
 void TlsConnection::send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts) {

@@ -6,12 +6,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "datafold/net/error.hpp"
 #include "datafold/net/identity.hpp"
+#include "datafold/net/io_threads.hpp"
 #include "datafold/net/node_info.hpp"
 #include "datafold/net/reputation.hpp"
 
@@ -185,6 +187,10 @@ struct NetworkConfig {
   // Threads: I/O (sockets, TLS) and handlers (application callbacks).
   std::size_t io_threads = 1;
   std::size_t handler_threads = 2;
+  // Set: the node's I/O runs on these threads, shared with other nodes of the
+  // process, and io_threads is not used (io_threads.hpp). The node keeps them only
+  // while it runs.
+  std::shared_ptr<IoThreads> shared_io;
 
   // Checks every value; a Config error names the bad setting.
   NetworkResult<void> validate() const;

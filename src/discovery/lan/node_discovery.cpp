@@ -27,9 +27,9 @@ DiscoveryEvent from_core(discovery::NodeEvent event) {
 
 }  // namespace
 
-NodeDiscovery::Impl::Impl(asio::io_context& io, net::DiscoveryConfig config_in,
+NodeDiscovery::Impl::Impl(const asio::any_io_executor& executor, net::DiscoveryConfig config_in,
                           std::vector<discovery::LanInterface> interfaces, EventHandler handler)
-    : strand(asio::make_strand(io)),
+    : strand(asio::make_strand(executor)),
       config(std::move(config_in)),
       lans(std::move(interfaces)),
       on_event(std::move(handler)),
@@ -274,18 +274,19 @@ void NodeDiscovery::Impl::run_on_strand(Work&& work) {
 
 // ------------------------------------------------------------------ NodeDiscovery
 
-NetworkResult<std::unique_ptr<NodeDiscovery>> make_node_discovery(asio::io_context& io, DiscoveryConfig config,
+NetworkResult<std::unique_ptr<NodeDiscovery>> make_node_discovery(const asio::any_io_executor& executor,
+                                                                  DiscoveryConfig config,
                                                                   NodeDiscovery::EventHandler on_event) {
   auto interfaces = discovery::select_interfaces(config.interfaces);
   if (!interfaces) return std::move(interfaces).error();
-  auto impl = std::make_shared<NodeDiscovery::Impl>(io, std::move(config), std::move(*interfaces), std::move(on_event));
+  auto impl = std::make_shared<NodeDiscovery::Impl>(executor, std::move(config), std::move(*interfaces), std::move(on_event));
   if (auto opened = impl->open_sockets(); !opened) return std::move(opened).error();
   return std::make_unique<NodeDiscovery>(std::move(impl));
 }
 
 NetworkResult<std::unique_ptr<NodeDiscovery>> NodeDiscovery::create(DiscoveryConfig config, EventHandler on_event) {
   auto io = std::make_unique<asio::io_context>(1);
-  auto made = make_node_discovery(*io, std::move(config), std::move(on_event));
+  auto made = make_node_discovery(io->get_executor(), std::move(config), std::move(on_event));
   if (!made) return made;
   auto& impl = *(*made)->impl_;
   impl.own_io = std::move(io);

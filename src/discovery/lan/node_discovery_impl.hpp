@@ -29,7 +29,7 @@
 namespace datafold::net {
 
 struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
-  using Strand = asio::strand<asio::io_context::executor_type>;
+  using Strand = asio::strand<asio::any_io_executor>;
 
   // Set only when NodeDiscovery::create made its own I/O thread. Declared first so
   // it is destroyed last: the sockets and the timer below unregister from its
@@ -46,7 +46,7 @@ struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
     asio::ip::udp::endpoint sender;
   };
 
-  Impl(asio::io_context& io, net::DiscoveryConfig config, std::vector<discovery::LanInterface> interfaces,
+  Impl(const asio::any_io_executor& executor, net::DiscoveryConfig config, std::vector<discovery::LanInterface> interfaces,
        EventHandler on_event);
 
   NetworkResult<void> open_sockets();
@@ -86,8 +86,9 @@ struct NodeDiscovery::Impl : std::enable_shared_from_this<NodeDiscovery::Impl> {
 
 };
 
-// Discovery on a context the caller runs (NetworkCore's I/O threads).
-NetworkResult<std::unique_ptr<NodeDiscovery>> make_node_discovery(asio::io_context& io, DiscoveryConfig config,
+// Discovery on an executor the caller runs (NetworkCore's I/O threads).
+NetworkResult<std::unique_ptr<NodeDiscovery>> make_node_discovery(const asio::any_io_executor& executor,
+                                                                  DiscoveryConfig config,
                                                                   NodeDiscovery::EventHandler on_event);
 
 }  // namespace datafold::net
