@@ -270,6 +270,9 @@ struct SqliteStore::Impl {
   // Recursive: a call made inside read_snapshot's reads, on its thread, joins it.
   std::recursive_mutex mutex;
   int snapshots_open = 0;  // read_snapshot calls under way on the thread holding `mutex`
+  // data_version() as the open read transaction sees it: another connection's commit
+  // cannot show inside one, so it is read once per transaction, not once per query.
+  std::optional<std::int64_t> snapshot_data_version;
   DbPtr db;  // declared before the statements so it outlives them
   std::unordered_map<std::string, StmtPtr> statements;
   // The indexes on rows, as of schema_version (any process's schema change bumps it).
@@ -494,6 +497,13 @@ struct SqliteStore::Impl {
 
   // Moves whenever another connection commits a change to the database.
   NetworkResult<std::int64_t> data_version() {
+    if (snapshots_open > 0 && snapshot_data_version) return *snapshot_data_version;
+    auto version = read_data_version();
+    if (version && snapshots_open > 0) snapshot_data_version = *version;
+    return version;
+  }
+
+  NetworkResult<std::int64_t> read_data_version() {
     auto stmt = prepare("PRAGMA data_version");
     if (!stmt) return std::move(stmt).error();
     StatementUse use(*stmt);
@@ -1048,6 +1058,7 @@ NetworkResult<void> SqliteStore::read_snapshot(const std::function<void(Snapshot
     Impl& impl;
     ~End() {
       --impl.snapshots_open;
+      impl.snapshot_data_version.reset();
       if (!impl.run_cached("COMMIT", "cannot end a read transaction")) (void)impl.exec("ROLLBACK", "rollback");
     }
   };
