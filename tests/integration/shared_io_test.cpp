@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <asio/post.hpp>
 #include <gtest/gtest.h>
@@ -51,14 +52,39 @@ void answer_with_thread(NetworkCore& node) {
       RunOn::IoThread);
 }
 
+// `threads` shared I/O threads, a server answering with answer_with_thread, and
+// `clients` nodes that know where it is, all on those threads.
+struct SharedNodes {
+  SharedNodes(std::size_t threads, std::size_t clients) {
+    auto started = IoThreads::start(threads);
+    if (!started) {
+      ADD_FAILURE() << started.error().to_string();
+      return;
+    }
+    io = *started;
+    server = start_node(on(io));
+    if (!server) return;
+    answer_with_thread(*server);
+    for (std::size_t i = 0; i < clients; ++i) {
+      auto client = start_node(on(io));
+      if (!client) return;
+      introduce(*client, *server);
+      this->clients.push_back(std::move(client));
+    }
+    ready = true;
+  }
+
+  std::shared_ptr<IoThreads> io;
+  std::unique_ptr<NetworkCore> server;
+  std::vector<std::unique_ptr<NetworkCore>> clients;
+  bool ready = false;
+};
+
 TEST(SharedIoThreads, NodesOnOneThreadAnswerEachOtherFromIt) {
-  auto io = IoThreads::start(1);
-  ASSERT_TRUE(io) << io.error().to_string();
-  auto server = start_node(on(*io));
-  auto client = start_node(on(*io));
-  ASSERT_TRUE(server && client);
-  answer_with_thread(*server);
-  introduce(*client, *server);
+  SharedNodes nodes(1, 1);
+  ASSERT_TRUE(nodes.ready);
+  auto& server = nodes.server;
+  auto& client = nodes.clients[0];
 
   std::promise<std::pair<NetworkResult<QueryResult>, std::size_t>> done;
   client->async_query_node(
@@ -74,15 +100,11 @@ TEST(SharedIoThreads, NodesOnOneThreadAnswerEachOtherFromIt) {
 }
 
 TEST(SharedIoThreads, OneNodeStopsAndRestartsWhileTheOthersGoOn) {
-  auto io = IoThreads::start(2);
-  ASSERT_TRUE(io) << io.error().to_string();
-  auto server = start_node(on(*io));
-  auto leaving = start_node(on(*io));
-  auto staying = start_node(on(*io));
-  ASSERT_TRUE(server && leaving && staying);
-  answer_with_thread(*server);
-  introduce(*leaving, *server);
-  introduce(*staying, *server);
+  SharedNodes nodes(2, 2);
+  ASSERT_TRUE(nodes.ready);
+  auto& server = nodes.server;
+  auto& leaving = nodes.clients[0];
+  auto& staying = nodes.clients[1];
   ASSERT_TRUE(leaving->query_node(server->local_node_id(), a_query()));
   ASSERT_TRUE(staying->query_node(server->local_node_id(), a_query()));
   ASSERT_EQ(server->stats().open_connections, 2u);
@@ -102,15 +124,11 @@ TEST(SharedIoThreads, OneNodeStopsAndRestartsWhileTheOthersGoOn) {
 }
 
 TEST(SharedIoThreads, BlockingCallsRefuseToRunOnThem) {
-  auto io = IoThreads::start(1);
-  ASSERT_TRUE(io) << io.error().to_string();
-  auto server = start_node(on(*io));
-  auto client = start_node(on(*io));
-  auto other = start_node(on(*io));
-  ASSERT_TRUE(server && client && other);
-  answer_with_thread(*server);
-  introduce(*client, *server);
-  introduce(*other, *server);
+  SharedNodes nodes(1, 2);
+  ASSERT_TRUE(nodes.ready);
+  auto& server = nodes.server;
+  auto& client = nodes.clients[0];
+  auto& other = nodes.clients[1];
 
   // From a completion on the shared thread, a blocking call of another node on the
   // same threads would wait for that very thread.
@@ -127,14 +145,11 @@ TEST(SharedIoThreads, BlockingCallsRefuseToRunOnThem) {
 TEST(SharedIoThreads, EndOnceNoNodeAndNoHolderIsLeft) {
   const auto before = threads_of_this_process();
   {
-    auto io = IoThreads::start(2);
-    ASSERT_TRUE(io) << io.error().to_string();
-    auto server = start_node(on(*io));
-    auto client = start_node(on(*io));
-    ASSERT_TRUE(server && client);
-    answer_with_thread(*server);
-    introduce(*client, *server);
-    io->reset();  // the nodes hold the threads while they run
+    SharedNodes nodes(2, 1);
+    ASSERT_TRUE(nodes.ready);
+    auto& server = nodes.server;
+    auto& client = nodes.clients[0];
+    nodes.io.reset();  // the nodes hold the threads while they run
     EXPECT_TRUE(client->query_node(server->local_node_id(), a_query()));
     ASSERT_TRUE(client->stop());
     ASSERT_TRUE(server->stop());
