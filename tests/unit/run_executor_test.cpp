@@ -68,23 +68,19 @@ TEST(RunExecutor, EndingWaitsForWorkAlreadyRunning) {
   auto run = std::make_shared<NodeRun>();
   const Executor executor(io.get_executor(), run);
 
+  std::atomic<bool> running{false};
   std::atomic<int> step{0};
   std::atomic<int> work_finished_at{0};
   std::atomic<int> end_returned_at{0};
   asio::post(executor, [&] {
-    step = 1;  // running
-    while (step.load() < 2) std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // end() is waiting by now
+    running = true;
+    while (!run->ended()) std::this_thread::yield();  // end() has begun while this runs
     work_finished_at = ++step;
   });
   std::thread io_thread([&] { io.run(); });
-  while (step.load() < 1) std::this_thread::yield();
-  std::thread ender([&] {
-    step = 2;
-    run->end();
-    end_returned_at = ++step;
-  });
-  ender.join();
+  while (!running.load()) std::this_thread::yield();
+  run->end();
+  end_returned_at = ++step;
   io_thread.join();
   EXPECT_LT(work_finished_at.load(), end_returned_at.load()) << "end() returned before the running work finished";
   EXPECT_TRUE(run->ended());
