@@ -6,7 +6,10 @@
 # thread: client and server), and they are divided by the queries the window
 # completed. Start-up, handshakes, warm-up and shutdown are left out.
 #
-#   scripts/instructions_per_query.sh [--shapes 1x1,1x64,16x16] [--build DIR] [--no-grpc]
+#   scripts/instructions_per_query.sh [--shapes 1x1,1x64,16x16] [--build DIR] [--no-grpc] [--store]
+#
+# --store also counts the SQLite store target's load (`datafold bench --store`: a node
+# answering from a store seeded as `datafold node --sample` is), as "store".
 #
 # For each shape it prints one JSON line (progress goes to stderr): instructions per
 # query of the node, of the raw TCP and raw TLS floors of the same load, and, when the
@@ -19,12 +22,14 @@ cd "$(dirname "$0")/.."
 shapes=1x1,1x64,16x16
 build=build
 grpc=1
+store=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --shapes) shapes=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --no-grpc) grpc=0; shift ;;
-    *) echo "usage: $0 [--shapes 1x1,1x64,16x16] [--build DIR] [--no-grpc]" >&2; exit 2 ;;
+    --store) store=1; shift ;;
+    *) echo "usage: $0 [--shapes 1x1,1x64,16x16] [--build DIR] [--no-grpc] [--store]" >&2; exit 2 ;;
   esac
 done
 command -v valgrind >/dev/null || { echo "$0: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
@@ -81,13 +86,19 @@ for shape in "${shape_list[@]}"; do
   [[ $shape =~ ^[0-9]+x[0-9]+$ ]] || { echo "$0: '$shape' is not CxM" >&2; exit 2; }
   echo "==> $shape: the node and the floors under callgrind" >&2
   out=$work/node-$shape
-  under_callgrind "$out" "$datafold" bench --shapes "$shape" --duration $seconds --floor || exit 1
-  # One dump per measured window, in the order the bench runs them.
-  [ -f "$out.cg.3" ] || { echo "$0: expected three window dumps; was the bench built without valgrind's headers?" >&2; exit 1; }
+  store_flag=()
+  [ $store -eq 1 ] && store_flag=(--store)
+  under_callgrind "$out" "$datafold" bench --shapes "$shape" --duration $seconds --floor "${store_flag[@]}" || exit 1
+  # One dump per measured window, in the order the bench runs them: the node, the
+  # store target (with --store), then the TCP and TLS floors.
+  windows=3
+  [ $store -eq 1 ] && windows=4
+  [ -f "$out.cg.$windows" ] || { echo "$0: expected $windows window dumps; was the bench built without valgrind's headers?" >&2; exit 1; }
   line="{\"shape\": \"$shape\""
   line="$line, \"node\": $(per_query "$out.cg.1" "$out.json" runs.0.node)"
-  line="$line, \"tcp_floor\": $(per_query "$out.cg.2" "$out.json" runs.0.tcp_floor)"
-  line="$line, \"tls_floor\": $(per_query "$out.cg.3" "$out.json" runs.0.tls_floor)"
+  [ $store -eq 1 ] && line="$line, \"store\": $(per_query "$out.cg.2" "$out.json" runs.0.store)"
+  line="$line, \"tcp_floor\": $(per_query "$out.cg.$((windows - 1))" "$out.json" runs.0.tcp_floor)"
+  line="$line, \"tls_floor\": $(per_query "$out.cg.$windows" "$out.json" runs.0.tls_floor)"
   if [ $grpc -eq 1 ]; then
     echo "==> $shape: the gRPC peer under callgrind" >&2
     read -r req resp <<<"$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['request_bytes'], d['response_bytes'])" "$out.json")"

@@ -32,6 +32,18 @@ TEST(JsonMembers, AKeyTheObjectLacksIsEmptyAndNestedKeysAreNotMembers) {
   EXPECT_EQ(members_of(R"({"a": 1})", {}), (std::vector<std::string>{}));
 }
 
+TEST(JsonMembers, IntoABufferEachRowStartsEmptyAndTheBufferMustFitTheKeys) {
+  const std::vector<std::string> keys = {"a", "b"};
+  std::vector<std::string_view> found(2);
+  ASSERT_TRUE(json_members(R"({"a": 1, "b": 2})", keys, found));
+  EXPECT_EQ(found, (std::vector<std::string_view>{"1", "2"}));
+  // A later row lacking a key does not keep the earlier row's value for it.
+  ASSERT_TRUE(json_members(R"({"b": 3})", keys, found));
+  EXPECT_EQ(found, (std::vector<std::string_view>{"", "3"}));
+  std::vector<std::string_view> too_small(1);
+  EXPECT_FALSE(json_members(R"({"a": 1})", keys, too_small));
+}
+
 TEST(JsonMembers, TheFirstOfRepeatedKeysIsTakenAsSqliteTakesIt) {
   EXPECT_EQ(members_of(R"({"a": 1, "a": 2})", {"a"}), (std::vector<std::string>{"1"}));
 }

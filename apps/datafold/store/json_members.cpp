@@ -1,5 +1,6 @@
 #include "store/json_members.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -193,30 +194,36 @@ class Scanner {
 
 }  // namespace
 
-std::optional<std::vector<std::string_view>> json_members(std::string_view text, std::span<const std::string> keys) {
+bool json_members(std::string_view text, std::span<const std::string> keys, std::span<std::string_view> found) {
+  if (found.size() != keys.size()) return false;
+  std::fill(found.begin(), found.end(), std::string_view());
   Scanner in(text);
-  std::vector<std::string_view> found(keys.size());
   in.skip_space();
-  if (!in.eat('{')) return std::nullopt;
+  if (!in.eat('{')) return false;
   in.skip_space();
   if (!in.eat('}')) {
     for (;;) {
       const auto key = in.key();
-      if (!key) return std::nullopt;
+      if (!key) return false;
       in.skip_space();
       const std::size_t start = in.pos();
-      if (!in.value(1)) return std::nullopt;
+      if (!in.value(1)) return false;
       const auto value = text.substr(start, in.pos() - start);
       for (std::size_t i = 0; i < keys.size(); ++i)
         if (found[i].empty() && keys[i] == *key) found[i] = value;
       in.skip_space();
       if (in.eat(',')) continue;
       if (in.eat('}')) break;
-      return std::nullopt;
+      return false;
     }
   }
   in.skip_space();
-  if (!in.at_end()) return std::nullopt;
+  return in.at_end();
+}
+
+std::optional<std::vector<std::string_view>> json_members(std::string_view text, std::span<const std::string> keys) {
+  std::vector<std::string_view> found(keys.size());
+  if (!json_members(text, keys, found)) return std::nullopt;
   return found;
 }
 

@@ -25,4 +25,8 @@ inline constexpr std::size_t kMaxJsonDepth = 2000;
 // refused. nullopt when `text` is not such an object.
 std::optional<std::vector<std::string_view>> json_members(std::string_view text, std::span<const std::string> keys);
 
+// The same, into `found` (one slot per key; false if its size differs): what a caller
+// reading many rows uses, with one buffer for them all rather than a vector per row.
+bool json_members(std::string_view text, std::span<const std::string> keys, std::span<std::string_view> found);
+
 }  // namespace datafold::store

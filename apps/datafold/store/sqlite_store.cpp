@@ -3,9 +3,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <mutex>
 #include <set>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -824,6 +826,10 @@ struct SqliteStore::Impl {
 
     RowPage page;
     page.columns.assign(fields.size(), Json::array());
+    // Room for a short answer's rows at once, rather than growing 1, 2, 4, … per column.
+    constexpr std::size_t kRowsReserved = 8;
+    for (auto& column : page.columns)
+      column.get_ref<Json::array_t&>().reserve(std::min(max_rows, kRowsReserved));
     std::size_t bytes = 0;
     bool full = false;
     std::optional<Json> row;
@@ -853,14 +859,15 @@ struct SqliteStore::Impl {
     }
   }
 
+  // A query naming many fields (or one many times) is read by parsing rows instead:
+  // each field is looked for in every member of every row.
+  static constexpr std::size_t kMaxExtractedFields = 64;
+
   // Whether `fields` can be read out of rows' text (add_extracted): not if a field's name
   // has no path (has_field_path: one SQLite's indexes and filters could not name either,
   // so it is read from parsed rows, as a filter on it is), nor if there is no field (then
   // nothing would check that a row is JSON).
   static bool extractable(const std::vector<std::string>& fields) {
-    // A query naming many fields (or one many times) is read by parsing rows instead:
-    // each field is looked for in every member of every row.
-    constexpr std::size_t kMaxExtractedFields = 64;
     if (fields.empty() || fields.size() > kMaxExtractedFields) return false;
     return std::all_of(fields.begin(), fields.end(), [](const std::string& field) { return has_field_path(field); });
   }
@@ -886,10 +893,13 @@ struct SqliteStore::Impl {
                                     const std::vector<std::string>& fields, RowPage& page) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
     const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1));
-    const auto members = json_members(std::string_view(text != nullptr ? text : "", size), fields);
-    if (!members) return not_an_object(schema);
+    // extractable() allows at most kMaxExtractedFields fields: their members fit here.
+    std::array<std::string_view, kMaxExtractedFields> members;
+    if (!json_members(std::string_view(text != nullptr ? text : "", size), fields,
+                      std::span(members).first(fields.size())))
+      return not_an_object(schema);
     for (std::size_t i = 0; i < fields.size(); ++i) {
-      const std::string_view json = (*members)[i];
+      const std::string_view json = members[i];
       if (json.empty()) {
         page.columns[i].push_back(nullptr);  // a field the row lacks reads as null
         continue;

@@ -85,33 +85,45 @@ net::QueryPage answer_from(SqliteStore::Snapshot& store, const net::Query& query
 
   net::QueryResult out;
   out.results.reserve(query.fields.size());
+  // The fields to read, and where each one's values go: readable[i] answers
+  // out.results[slots[i]]. Made only once a field is refused; until then they are the
+  // query's own fields in order (most queries: no copies).
   std::vector<std::string> readable;
-  std::vector<std::size_t> slots;  // readable[i] answers out.results[slots[i]]
+  std::vector<std::size_t> slots;
+  bool refused_any = false;
   for (const auto& name : query.fields) {
     const FieldDefinition* field = schema.find_field(name);
+    std::optional<SchemaError> refusal;
     if (field == nullptr) {
-      out.results.push_back(
-          FieldResult{name, SchemaError{SchemaError::Kind::InvalidField,
-                                        "schema " + schema.name + " has no field '" + name + "'"}});
+      refusal = SchemaError{SchemaError::Kind::InvalidField, "schema " + schema.name + " has no field '" + name + "'"};
+    } else if (auto decision = decide(field->policy, requester); !decision.allowed) {
+      refusal = SchemaError{SchemaError::Kind::InvalidPermission, "field '" + name + "' " + decision.reason};
+    }
+    if (refusal && !refused_any) {
+      refused_any = true;
+      // The fields before this one were all readable, in their own slots.
+      readable.assign(query.fields.begin(), query.fields.begin() + static_cast<std::ptrdiff_t>(out.results.size()));
+      for (std::size_t slot = 0; slot < out.results.size(); ++slot) slots.push_back(slot);
+    }
+    if (refusal) {
+      out.results.push_back(FieldResult{name, std::move(*refusal)});
       continue;
     }
-    if (auto decision = decide(field->policy, requester); !decision.allowed) {
-      out.results.push_back(FieldResult{
-          name, SchemaError{SchemaError::Kind::InvalidPermission, "field '" + name + "' " + decision.reason}});
-      continue;
+    if (refused_any) {
+      slots.push_back(out.results.size());
+      readable.push_back(name);
     }
-    slots.push_back(out.results.size());
-    readable.push_back(name);
-    out.results.push_back(FieldResult{name, Json::array()});
+    out.results.push_back(FieldResult{name, Json()});  // its values, once read, replace the null
   }
+  const std::vector<std::string>& fields = refused_any ? readable : query.fields;
   // Nothing readable: no rows to page through, so no position either.
-  if (readable.empty()) return whole_page(std::move(out));
+  if (fields.empty()) return whole_page(std::move(out));
 
   net::QueryPage answer;
-  auto values = store.query_page(schema, readable, clauses, after, std::max<std::size_t>(page.max_rows, 1),
+  auto values = store.query_page(schema, fields, clauses, after, std::max<std::size_t>(page.max_rows, 1),
                                  std::max<std::size_t>(page.max_bytes, 1));
-  for (std::size_t i = 0; i < readable.size(); ++i) {
-    auto& outcome = out.results[slots[i]].outcome;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    auto& outcome = out.results[refused_any ? slots[i] : i].outcome;
     if (values)
       outcome = std::move(values->columns[i]);
     else
@@ -132,8 +144,17 @@ net::QueryPage answer_query_page(SqliteStore& store, const net::Query& query, co
   const auto after = row_id_of(page.position);
   if (!after) return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "not a position of this store"));
   net::QueryPage answer;
-  auto read = store.read_snapshot(
-      [&](SqliteStore::Snapshot& snapshot) { answer = answer_from(snapshot, query, requester, page, *after); });
+  // What the reads need, behind one reference: a callable of one or two references is
+  // kept inside std::function, where six would take an allocation per query.
+  const struct {
+    const net::Query& query;
+    const net::RequestContext& requester;
+    const net::PageRequest& page;
+    std::int64_t after;
+  } asked{query, requester, page, *after};
+  auto read = store.read_snapshot([&answer, &asked](SqliteStore::Snapshot& snapshot) {
+    answer = answer_from(snapshot, asked.query, asked.requester, asked.page, asked.after);
+  });
   if (!read)
     return whole_page(every_field_fails(query, SchemaError::Kind::InvalidData, "store error: " + read.error().message));
   return answer;
