@@ -83,51 +83,47 @@ net::QueryPage answer_from(SqliteStore::Snapshot& store, const net::Query& query
     clauses = std::move(std::get<std::vector<FilterClause>>(checked));
   }
 
+  // One slot per field: its refusal, or null until its values are read.
   net::QueryResult out;
   out.results.reserve(query.fields.size());
-  // The fields to read, and where each one's values go: readable[i] answers
-  // out.results[slots[i]]. Made only once a field is refused; until then they are the
-  // query's own fields in order (most queries: no copies).
-  std::vector<std::string> readable;
-  std::vector<std::size_t> slots;
-  bool refused_any = false;
+  std::size_t refused = 0;
   for (const auto& name : query.fields) {
     const FieldDefinition* field = schema.find_field(name);
-    std::optional<SchemaError> refusal;
     if (field == nullptr) {
-      refusal = SchemaError{SchemaError::Kind::InvalidField, "schema " + schema.name + " has no field '" + name + "'"};
+      out.results.push_back(
+          FieldResult{name, SchemaError{SchemaError::Kind::InvalidField,
+                                        "schema " + schema.name + " has no field '" + name + "'"}});
+      ++refused;
     } else if (auto decision = decide(field->policy, requester); !decision.allowed) {
-      refusal = SchemaError{SchemaError::Kind::InvalidPermission, "field '" + name + "' " + decision.reason};
+      out.results.push_back(FieldResult{
+          name, SchemaError{SchemaError::Kind::InvalidPermission, "field '" + name + "' " + decision.reason}});
+      ++refused;
+    } else {
+      out.results.push_back(FieldResult{name, Json()});
     }
-    if (refusal && !refused_any) {
-      refused_any = true;
-      // The fields before this one were all readable, in their own slots.
-      readable.assign(query.fields.begin(), query.fields.begin() + static_cast<std::ptrdiff_t>(out.results.size()));
-      for (std::size_t slot = 0; slot < out.results.size(); ++slot) slots.push_back(slot);
-    }
-    if (refusal) {
-      out.results.push_back(FieldResult{name, std::move(*refusal)});
-      continue;
-    }
-    if (refused_any) {
-      slots.push_back(out.results.size());
-      readable.push_back(name);
-    }
-    out.results.push_back(FieldResult{name, Json()});  // its values, once read, replace the null
   }
-  const std::vector<std::string>& fields = refused_any ? readable : query.fields;
+  // The fields to read, in order: the query's own when none is refused (most queries:
+  // no copy), else those whose slots wait for values.
+  std::vector<std::string> some_fields;
+  if (refused > 0) {
+    for (const auto& result : out.results)
+      if (result.ok()) some_fields.push_back(result.field);
+  }
+  const std::vector<std::string>& fields = refused > 0 ? some_fields : query.fields;
   // Nothing readable: no rows to page through, so no position either.
   if (fields.empty()) return whole_page(std::move(out));
 
   net::QueryPage answer;
   auto values = store.query_page(schema, fields, clauses, after, std::max<std::size_t>(page.max_rows, 1),
                                  std::max<std::size_t>(page.max_bytes, 1));
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    auto& outcome = out.results[refused_any ? slots[i] : i].outcome;
+  // The waiting slots take the columns in order.
+  std::size_t column = 0;
+  for (auto& result : out.results) {
+    if (!result.ok()) continue;
     if (values)
-      outcome = std::move(values->columns[i]);
+      result.outcome = std::move(values->columns[column++]);
     else
-      outcome = SchemaError{SchemaError::Kind::InvalidData, "store error: " + values.error().message};
+      result.outcome = SchemaError{SchemaError::Kind::InvalidData, "store error: " + values.error().message};
   }
   if (values) {
     answer.rows = values->rows;
