@@ -124,6 +124,10 @@ TEST(SharedIoThreads, OneNodeStopsAndRestartsWhileTheOthersGoOn) {
 
   // Started again, on the same threads: a new listener, new connections.
   ASSERT_TRUE(server->stop());
+  // A query racing the stop would go out on the old connection and fail with it, as
+  // it should: wait until the staying node has seen that connection close.
+  EXPECT_TRUE(eventually([&] { return staying->stats().open_connections == 0; }))
+      << "the staying node saw the stopped server's connection close";
   ASSERT_TRUE(server->start());
   introduce(*staying, *server);
   reply = staying->query_node(server->local_node_id(), a_query());
