@@ -269,6 +269,15 @@ TEST(ValueCodec, Utf8Validation) {
   EXPECT_FALSE(is_valid_utf8(ascii + "\xe2\x82"));
   EXPECT_FALSE(is_valid_utf8(ascii + "\xff" + ascii));
   EXPECT_FALSE(is_valid_utf8(ascii.substr(0, 16) + "\x80"));
+  // Longer runs are checked thirty-two bytes at a time: a byte anywhere in one of
+  // those steps, or in the eight-byte steps and single bytes after them, still counts.
+  const std::string run(100, 'a');
+  for (std::size_t at = 0; at <= run.size(); ++at) {
+    SCOPED_TRACE(at);
+    EXPECT_FALSE(is_valid_utf8(run.substr(0, at) + "\xff" + run.substr(at)));
+    EXPECT_FALSE(is_valid_utf8(run.substr(0, at) + "\xe2\x82"));
+    EXPECT_TRUE(is_valid_utf8(run.substr(0, at) + "\xe2\x82\xac" + run.substr(at)));
+  }
 }
 
 }  // namespace
