@@ -177,8 +177,7 @@ bool is_valid_utf8(std::string_view text) noexcept {
   const auto* const end = p + text.size();
   while (p < end) {
     // ASCII thirty-two bytes at a time, then eight: most text is ASCII, and every
-    // query's payload is checked on its way out and in (the wide step halves the
-    // check's cost on a 128-byte payload).
+    // query's strings are checked on their way out and in.
     constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
     while (end - p >= 32) {
       std::uint64_t words[4];
@@ -192,12 +191,11 @@ bool is_valid_utf8(std::string_view text) noexcept {
       if ((word & kHighBits) != 0) break;
       p += 8;
     }
+    // Then byte by byte, through fewer than eight: to the end, or to the byte whose
+    // high bit stopped the step above.
+    while (p < end && *p < 0x80) ++p;
     if (p == end) break;
     const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
     // Lead byte: how many continuation bytes follow, and the range the first
     // of them must fall in (that range is what excludes overlongs, surrogates
     // and code points above U+10FFFF).
