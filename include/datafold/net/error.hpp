@@ -70,7 +70,10 @@ NetworkError make_error(ErrorKind kind, std::string message, ErrorCode code = Er
 template <class T>
 class [[nodiscard]] NetworkResult {
  public:
-  NetworkResult(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  // Implicit by design. Two overloads rather than one by value: a value moved in is
+  // moved once, not into a parameter and then again into the result.
+  NetworkResult(const T& value) : state_(std::in_place_index<0>, value) {}        // NOLINT
+  NetworkResult(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
   NetworkResult(NetworkError error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const noexcept { return state_.index() == 0; }
