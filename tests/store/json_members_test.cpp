@@ -80,12 +80,12 @@ TEST(JsonMembers, AgreesWithAFullParserOnEveryTextOneEditFromARow) {
   const std::vector<std::string> rows = {
       R"({"name":"alice","age":30,"score":-1.25e-2,"ok":false,"none":null})",
       R"({ "list" : [1, [2, {"k": "v\n\"q\""}], {}], "o": {"p": [true, null, 0]}, "e": "" })",
-      // Strings are scanned eight bytes at a time: a long one puts every edit at every
-      // offset within a word.
+      // Strings are scanned sixteen or eight bytes at a time: a long one puts every edit
+      // at every offset within a step.
       R"({"text":"a string that runs past a few eight-byte words","n":7})",
   };
   const std::vector<std::string> keys = {"name", "age", "score", "ok", "none", "list", "o", "e", "k", "p", "text", "n"};
-  const std::string edits = "{}[]\":, -+.0123456789eEtrufalsn\\x\t";
+  const std::string edits = "{}[]\":, -+.0123456789eEtrufalsn\\x\t\x1f\x7f";
   std::size_t texts = 0;
   std::size_t objects = 0;
   const auto check = [&](const std::string& text) {

@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace datafold::store {
 
 namespace {
@@ -94,6 +98,21 @@ class Scanner {
   // run: a quote, a backslash or a control character (or `size`). Eight bytes are
   // tested at once: strings are most of a row's bytes.
   static std::size_t skip_plain(const char* data, std::size_t i, std::size_t size) {
+#if defined(__SSE2__)
+    // Sixteen bytes at once where the text has them: one compare per kind of byte and a
+    // mask, about half what the eight-byte steps below cost a short string.
+    const __m128i quote16 = _mm_set1_epi8('"');
+    const __m128i backslash16 = _mm_set1_epi8('\\');
+    for (; i + 16 <= size; i += 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+      // Below 0x20 unsigned: min(byte, 0x1f) == byte.
+      const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, _mm_set1_epi8(0x1f)), bytes);
+      const __m128i ends = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote16), _mm_cmpeq_epi8(bytes, backslash16)),
+                                        control);
+      const int mask = _mm_movemask_epi8(ends);
+      if (mask != 0) return i + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(mask)));
+    }
+#endif
     constexpr std::uint64_t ones = 0x0101010101010101ULL;
     constexpr std::uint64_t highs = 0x8080808080808080ULL;
     for (; i + 8 <= size; i += 8) {
