@@ -41,11 +41,11 @@ class ScriptedConnection final : public Connection {
   ConnectionState state() const noexcept override { return ConnectionState::Open; }
   bool is_healthy() const noexcept override { return true; }
   std::size_t pending_requests() const noexcept override { return on_part ? 1 : 0; }
-  void request(Message, Completion done, std::chrono::milliseconds) override {
+  void request(const Message&, Completion done, std::chrono::milliseconds) override {
     done(make_error(ErrorKind::Connection, "not here"));
   }
-  void request_parts(Message, Completion part, std::chrono::milliseconds) override { on_part = std::move(part); }
-  void send_message(Message message) override {
+  void request_parts(const Message&, Completion part, std::chrono::milliseconds) override { on_part = std::move(part); }
+  void send_message(const Message& message) override {
     if (const auto* credit = std::get_if<QueryCreditMessage>(&message)) {
       if (credit->cancel) ++cancels;
       credits += credit->parts;

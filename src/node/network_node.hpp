@@ -329,6 +329,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   void forget_answer_stream(const Uuid& query_id);
   // The request for `query` with this node's trust proof (unsigned: for a direct connection).
   QueryMessage make_query_request(Query&& query) const;
+  // Gives `request` (its query set) a fresh id and this node's proof: each send of a
+  // query is a new request.
+  void stamp_query_request(QueryMessage& request) const;
 
   // Reputation (network_node_reputation.cpp).
   bool is_trusted(const NodeId& node) const;

@@ -24,7 +24,9 @@ bool never_reached_peer(const NetworkError& error) {
 // callback in its own.
 struct NetworkNode::OutgoingQuery {
   NodeId peer;
-  Query query;  // moved into the request once it cannot be sent again
+  // A QueryMessage, sent from here (connections only read it): a query sent again
+  // needs no copy kept of it. Each send stamps it anew.
+  Message request;
   std::function<void(NetworkResult<QueryResult>)> done;
   std::chrono::steady_clock::time_point started;
   bool may_resend = true;
@@ -47,7 +49,7 @@ void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(
   counters_.requests_pending++;
   auto call = std::make_shared<OutgoingQuery>();
   call->peer = id;
-  call->query = std::move(query);
+  std::get<QueryMessage>(call->request = QueryMessage{}).query = std::move(query);
   call->done = std::move(done);
   call->started = std::chrono::steady_clock::now();
   send_query(std::move(call));
@@ -67,12 +69,13 @@ void NetworkNode::send_query(std::shared_ptr<OutgoingQuery> call) {
 void NetworkNode::send_query_on(std::shared_ptr<OutgoingQuery> call, const ConnectionPtr& connection) {
   call->connection = connection;
   call->sent = RequestSent(*connection);
-  // A copy only while the query may have to be sent again.
-  auto request = make_query_request(call->may_resend ? Query(call->query) : std::move(call->query));
+  // Named before `call` moves into the callback below.
+  Message& request = call->request;
+  stamp_query_request(std::get<QueryMessage>(request));
   // In parts when the peer can send them: an answer of any size then gets here
   // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
   const bool peer_streams = connection->peer_hello().capabilities.streamed_answers;
-  QueryService::send_query_whole(connection, peer_streams, std::move(request), config_.request_timeout,
+  QueryService::send_query_whole(connection, peer_streams, request, config_.request_timeout,
                                  [self = shared_from_this(), call = std::move(call)](
                                      NetworkResult<QueryResult> outcome) { self->on_query_outcome(call, std::move(outcome)); });
 }

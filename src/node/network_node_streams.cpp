@@ -120,14 +120,18 @@ void NetworkNode::async_stream_query(const NodeId& id, Query query, QueryStream:
 
 QueryMessage NetworkNode::make_query_request(Query&& query) const {
   QueryMessage request;
+  request.query = std::move(query);
+  stamp_query_request(request);
+  return request;
+}
+
+void NetworkNode::stamp_query_request(QueryMessage& request) const {
   request.query_id = Uuid::random();
   request.trust_proof.public_key = identity_.public_key();
-  request.trust_proof.trust_distance = query.trust_distance;
+  request.trust_proof.trust_distance = request.query.trust_distance;
   // Checked against the answerer's clock only to minutes (kMaxProofSkew): coarse is right enough.
   request.trust_proof.timestamp_ms = detail::coarse_system_now_ms();
-  if (query.pub_key.empty()) query.pub_key = public_key_text_;
-  request.query = std::move(query);
-  return request;
+  if (request.query.pub_key.empty()) request.query.pub_key = public_key_text_;
 }
 
 }  // namespace datafold::net

@@ -184,8 +184,13 @@ void QueryService::query_node(Connection& connection, Query query, TrustProof pr
 
 void QueryService::send_query(Connection& connection, QueryMessage request, std::chrono::milliseconds timeout,
                               std::function<void(NetworkResult<QueryResult>)> done) {
+  ask_once(connection, Message(std::move(request)), timeout, std::move(done));
+}
+
+void QueryService::ask_once(Connection& connection, const Message& request, std::chrono::milliseconds timeout,
+                            std::function<void(NetworkResult<QueryResult>)> done) {
   connection.request(
-      std::move(request),
+      request,
       [done = std::move(done)](NetworkResult<Message> reply) {
         if (!reply) return done(std::move(reply).error());
         auto* response = std::get_if<QueryResponseMessage>(&*reply);
@@ -260,8 +265,17 @@ NetworkResult<std::optional<Message>> QueryService::reply_whole(NetworkResult<Ad
 void QueryService::send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
                                     QueryMessage&& request, std::chrono::milliseconds timeout,
                                     std::function<void(NetworkResult<QueryResult>)> done) {
-  if (!peer_streams) return send_query(*connection, std::move(request), timeout, std::move(done));
-  detail::WholeAnswer::ask(connection, std::move(request), timeout, std::move(done));
+  Message message(std::move(request));
+  send_query_whole(connection, peer_streams, message, timeout, std::move(done));
+}
+
+void QueryService::send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
+                                    Message& request, std::chrono::milliseconds timeout,
+                                    std::function<void(NetworkResult<QueryResult>)> done) {
+  auto& query = std::get<QueryMessage>(request);
+  query.stream_window = peer_streams ? kDefaultStreamWindow : 0;
+  if (!peer_streams) return ask_once(*connection, request, timeout, std::move(done));
+  detail::WholeAnswer::ask(connection, query.query_id, request, timeout, std::move(done));
 }
 
 }  // namespace datafold::net

@@ -31,13 +31,11 @@ bool join_part(QueryResult& whole, QueryResult&& part) {
 
 }  // namespace
 
-void WholeAnswer::ask(const std::shared_ptr<Connection>& connection, QueryMessage&& request,
+void WholeAnswer::ask(const std::shared_ptr<Connection>& connection, const Uuid& query_id, const Message& request,
                       std::chrono::milliseconds part_timeout, Done done) {
-  auto answer = std::make_shared<WholeAnswer>(connection, request.query_id, std::move(done));
-  request.stream_window = QueryService::kDefaultStreamWindow;
+  auto answer = std::make_shared<WholeAnswer>(connection, query_id, std::move(done));
   connection->request_parts(
-      std::move(request), [answer](NetworkResult<Message> reply) { answer->on_reply(std::move(reply)); },
-      part_timeout);
+      request, [answer](NetworkResult<Message> reply) { answer->on_reply(std::move(reply)); }, part_timeout);
 }
 
 // Parts are charged to the node's memory budget while they are being joined: the

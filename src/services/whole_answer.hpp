@@ -23,9 +23,10 @@ class WholeAnswer {
  public:
   using Done = std::function<void(NetworkResult<QueryResult>)>;
 
-  // Sends `request` on `connection`, asking for its answer in parts; `part_timeout`
-  // bounds the wait for each. `done` runs on the connection's I/O thread.
-  static void ask(const std::shared_ptr<Connection>& connection, QueryMessage&& request,
+  // Sends `request` (a QueryMessage with id `query_id` and a stream_window) on
+  // `connection`, asking for its answer in parts; `part_timeout` bounds the wait for
+  // each. `done` runs on the connection's I/O thread.
+  static void ask(const std::shared_ptr<Connection>& connection, const Uuid& query_id, const Message& request,
                   std::chrono::milliseconds part_timeout, Done done);
 
   WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id, Done done);

@@ -532,7 +532,7 @@ void TlsConnection::queue_reply(std::string_view frame) {
   wake_reader();
 }
 
-void TlsConnection::respond(Message reply) {
+void TlsConnection::respond(const Message& reply) {
   if (auto* batch = ReplyBatch::current()) {
     thread_local std::string frame;
     frame.clear();
@@ -556,7 +556,7 @@ void TlsConnection::queue_replies(std::string frames, std::vector<std::uint32_t>
   });
 }
 
-void TlsConnection::respond_on_strand(Message reply) {
+void TlsConnection::respond_on_strand(const Message& reply) {
   // Copied to the outbox at once: the frame is encoded in this thread's buffer,
   // not in a string allocated per reply.
   thread_local std::string frame;
@@ -566,7 +566,7 @@ void TlsConnection::respond_on_strand(Message reply) {
   if (frame.capacity() > kKeptBufferBytes) std::string().swap(frame);
 }
 
-void TlsConnection::send_part(Message part) {
+void TlsConnection::send_part(const Message& part) {
   std::string frame;
   append_frame(part, frame);  // encoded on the caller's thread, as respond() does
   asio::post(strand_, [self = shared_from_this(), frame = std::move(frame)]() {
@@ -575,7 +575,7 @@ void TlsConnection::send_part(Message part) {
   });
 }
 
-void TlsConnection::send_message(Message message) {
+void TlsConnection::send_message(const Message& message) {
   std::string frame;
   append_frame(message, frame);
   std::optional<Uuid> credited;
@@ -592,12 +592,12 @@ void TlsConnection::send_message(Message message) {
   });
 }
 
-void TlsConnection::request(Message request, Completion done, std::chrono::milliseconds timeout) {
-  send_request(std::move(request), std::move(done), timeout, false);
+void TlsConnection::request(const Message& request, Completion done, std::chrono::milliseconds timeout) {
+  send_request(request, std::move(done), timeout, false);
 }
 
-void TlsConnection::request_parts(Message request, Completion on_part, std::chrono::milliseconds part_timeout) {
-  send_request(std::move(request), std::move(on_part), part_timeout, true);
+void TlsConnection::request_parts(const Message& request, Completion on_part, std::chrono::milliseconds part_timeout) {
+  send_request(request, std::move(on_part), part_timeout, true);
 }
 
 bool TlsConnection::on_own_thread() const noexcept {
@@ -609,7 +609,7 @@ bool TlsConnection::on_own_thread() const noexcept {
   return run != nullptr && run->running_in_this_thread();
 }
 
-void TlsConnection::send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts) {
+void TlsConnection::send_request(const Message& request, Completion done, std::chrono::milliseconds timeout, bool in_parts) {
   const OutgoingRequest about{message_id(request), timeout, std::holds_alternative<PingMessage>(request), in_parts};
   if (on_own_thread()) {
     // A request sent from a completion on the I/O thread (as RunOn::IoThread callers

@@ -126,15 +126,15 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   // Answers an incoming request (frees its in-flight slot). Thread-safe. Within a
   // ReplyBatch on this thread, the reply waits in the batch until its turn ends.
-  void respond(Message reply);
+  void respond(const Message& reply);
   // The same, queued at once: only on the connection's strand, and with no lock held
   // that on_closed() or a completion could want (queueing may close the connection).
-  void respond_on_strand(Message reply);
+  void respond_on_strand(const Message& reply);
   // Sends a part of a streamed answer that is not its last; the last goes by
   // respond(), which frees the request's slot. Thread-safe.
-  void send_part(Message part);
+  void send_part(const Message& part);
   // Connection: a request answered in parts (a streamed query).
-  void request_parts(Message request, Completion on_part, std::chrono::milliseconds part_timeout) override;
+  void request_parts(const Message& request, Completion on_part, std::chrono::milliseconds part_timeout) override;
   // For a node that is stopping: fails every pending outgoing request with `reason`
   // and refuses new ones, but keeps the connection up so replies to the peer's
   // requests still go out. Thread-safe; `done` runs on the connection's strand.
@@ -186,8 +186,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   std::size_t pending_requests() const noexcept override {
     return pending_count_.load(std::memory_order_relaxed);
   }
-  void request(Message request, Completion done, std::chrono::milliseconds timeout) override;
-  void send_message(Message message) override;
+  void request(const Message& request, Completion done, std::chrono::milliseconds timeout) override;
+  void send_message(const Message& message) override;
   void close() override;
   std::shared_ptr<MemoryBudget> memory_budget() const noexcept override { return limits_.budget; }
 
@@ -210,7 +210,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // in one post to the strand (ReplyBatch hands a turn's replies over so).
   friend class ReplyBatch;
   void queue_replies(std::string frames, std::vector<std::uint32_t> sizes);
-  void send_request(Message request, Completion done, std::chrono::milliseconds timeout, bool in_parts);
+  void send_request(const Message& request, Completion done, std::chrono::milliseconds timeout, bool in_parts);
   // What start_request needs of a request besides its frame.
   struct OutgoingRequest {
     Uuid id;

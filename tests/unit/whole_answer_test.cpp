@@ -29,9 +29,9 @@ class MockConnection : public Connection {
   MOCK_METHOD(ConnectionState, state, (), (const, noexcept, override));
   MOCK_METHOD(bool, is_healthy, (), (const, noexcept, override));
   MOCK_METHOD(std::size_t, pending_requests, (), (const, noexcept, override));
-  MOCK_METHOD(void, request, (Message, Completion, std::chrono::milliseconds), (override));
-  MOCK_METHOD(void, request_parts, (Message, Completion, std::chrono::milliseconds), (override));
-  MOCK_METHOD(void, send_message, (Message), (override));
+  MOCK_METHOD(void, request, (const Message&, Completion, std::chrono::milliseconds), (override));
+  MOCK_METHOD(void, request_parts, (const Message&, Completion, std::chrono::milliseconds), (override));
+  MOCK_METHOD(void, send_message, (const Message&), (override));
   MOCK_METHOD(void, close, (), (override));
 };
 
@@ -39,12 +39,12 @@ class WholeAnswerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ON_CALL(*connection_, request_parts(_, _, _))
-        .WillByDefault([this](Message request, Connection::Completion on_part, std::chrono::milliseconds) {
-          asked_ = std::get<QueryMessage>(std::move(request));
+        .WillByDefault([this](const Message& request, Connection::Completion on_part, std::chrono::milliseconds) {
+          asked_ = std::get<QueryMessage>(request);
           on_part_ = std::move(on_part);
         });
-    ON_CALL(*connection_, send_message(_)).WillByDefault([this](Message message) {
-      credits_.push_back(std::get<QueryCreditMessage>(std::move(message)));
+    ON_CALL(*connection_, send_message(_)).WillByDefault([this](const Message& message) {
+      credits_.push_back(std::get<QueryCreditMessage>(message));
     });
     QueryMessage request;
     request.query_id = Uuid::random();

@@ -49,17 +49,19 @@ class Connection {
   virtual bool is_healthy() const noexcept = 0;
   virtual std::size_t pending_requests() const noexcept = 0;
 
+  // Messages given to request(), request_parts() and send_message() are read (encoded)
+  // before the call returns, never kept: the caller may change or reuse them at once.
   // Sends `request` (its id must be fresh) and waits for the reply up to `timeout`.
   // Fails at once with ResourceExhausted when the in-flight or write-queue limit is reached.
-  virtual void request(Message request, Completion done, std::chrono::milliseconds timeout) = 0;
+  virtual void request(const Message& request, Completion done, std::chrono::milliseconds timeout) = 0;
   // Sends `request`, whose answer may come in parts (a QueryMessage with a
   // stream_window): `on_part` runs for each part that has more to follow, then
   // exactly once more with the last part, the peer's Error, a Timeout (no part
   // within `part_timeout` of the previous one) or a Connection error. On the
   // connection's I/O thread, in order, never before this returns.
-  virtual void request_parts(Message request, Completion on_part, std::chrono::milliseconds part_timeout) = 0;
+  virtual void request_parts(const Message& request, Completion on_part, std::chrono::milliseconds part_timeout) = 0;
   // Sends a message that expects no reply. Dropped if the connection is closed.
-  virtual void send_message(Message message) = 0;
+  virtual void send_message(const Message& message) = 0;
   // Closes now; pending requests fail with a Connection error.
   virtual void close() = 0;
 

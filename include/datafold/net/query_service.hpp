@@ -120,6 +120,11 @@ class QueryService : public MessageHandler {
   static void send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
                                QueryMessage&& request, std::chrono::milliseconds timeout,
                                std::function<void(NetworkResult<QueryResult>)> done);
+  // The same for a `request` holding a QueryMessage, which is read, not taken: the
+  // caller keeps it (to send it again, say). Only its stream_window is set here.
+  static void send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams, Message& request,
+                               std::chrono::milliseconds timeout,
+                               std::function<void(NetworkResult<QueryResult>)> done);
 
   // Server side (DESIGN.md section 9), for an answer in one reply. The proof is
   // checked before the callback runs; every failure is TrustValidationFailed:
@@ -143,6 +148,9 @@ class QueryService : public MessageHandler {
   NetworkResult<std::optional<Message>> answer(QueryMessage&& request, const RequestContext& context);
 
  private:
+  // send_query for a `request` holding a QueryMessage, read and not taken.
+  static void ask_once(Connection& connection, const Message& request, std::chrono::milliseconds timeout,
+                       std::function<void(NetworkResult<QueryResult>)> done);
   // Every row (up to query.limit) in one part; fails when that is more than kMaxWholeAnswerBytes.
   // Takes the admitted query: a whole-answer callback is handed it without a copy.
   NetworkResult<QueryResult> whole_answer(Admitted&& admitted) const;
