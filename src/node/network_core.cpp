@@ -25,20 +25,13 @@ NetworkResult<T> wait_for(const NetworkNode& node, Start&& start) {
   }
 }
 
-// async_query calls under way on this thread (of any node), for completing_on().
-thread_local int t_issuing = 0;
-
-// Completion handlers of the async_ calls: on the handler pool (RunOn::HandlerPool),
-// or where the outcome is made (RunOn::IoThread: the I/O thread that read the reply),
-// except an outcome made inside the call that issued the request (an error found at
-// once), which goes to the pool too, so that a handler issuing the next request from
-// there cannot recurse without end.
+// Completion handlers of the async_ calls that always run on the handler pool.
+// (async_query_node's, which may run on an I/O thread, are placed by NetworkNode.)
 template <class T>
-std::function<void(NetworkResult<T>)> completing_on(RunOn run_on, const std::shared_ptr<NetworkNode>& node,
-                                                     std::function<void(NetworkResult<T>)> handler) {
-  return [run_on, weak = std::weak_ptr<NetworkNode>(node),
-          handler = std::move(handler)](NetworkResult<T> outcome) mutable {
-    auto node = run_on == RunOn::IoThread && t_issuing == 0 ? nullptr : weak.lock();
+std::function<void(NetworkResult<T>)> on_handler_pool(const std::shared_ptr<NetworkNode>& node,
+                                                      std::function<void(NetworkResult<T>)> handler) {
+  return [weak = std::weak_ptr<NetworkNode>(node), handler = std::move(handler)](NetworkResult<T> outcome) mutable {
+    auto node = weak.lock();
     if (!node) return handler(std::move(outcome));
     node->post_to_handlers([handler = std::move(handler), outcome = std::move(outcome)]() mutable {
       handler(std::move(outcome));
@@ -136,10 +129,10 @@ void NetworkCore::async_stream_query(const NodeId& id, Query query, QueryStream:
       id, std::move(query), options, [handler](NetworkResult<QueryResult> part, bool last) {
         return (*handler)(std::move(part), last);
       },
-      completing_on<std::shared_ptr<QueryStream>>(RunOn::HandlerPool, node_,
-                                                  [handler](NetworkResult<std::shared_ptr<QueryStream>> started) {
-                                                    if (!started) (void)(*handler)(std::move(started).error(), true);
-                                                  }));
+      on_handler_pool<std::shared_ptr<QueryStream>>(
+          node_, [handler](NetworkResult<std::shared_ptr<QueryStream>> started) {
+            if (!started) (void)(*handler)(std::move(started).error(), true);
+          }));
 }
 
 NetworkResult<std::vector<SchemaInfo>> NetworkCore::list_available_schemas(const NodeId& id) {
@@ -149,11 +142,7 @@ NetworkResult<std::vector<SchemaInfo>> NetworkCore::list_available_schemas(const
 
 void NetworkCore::async_query_node(const NodeId& id, Query query,
                                    std::function<void(NetworkResult<QueryResult>)> handler, RunOn run_on) {
-  struct Issuing {
-    Issuing() { ++t_issuing; }
-    ~Issuing() { --t_issuing; }
-  } issuing;
-  node_->async_query(id, std::move(query), completing_on<QueryResult>(run_on, node_, std::move(handler)));
+  node_->async_query(id, std::move(query), std::move(handler), run_on);
 }
 
 std::future<NetworkResult<QueryResult>> NetworkCore::async_query_node(const NodeId& id, Query query) {
@@ -166,8 +155,7 @@ std::future<NetworkResult<QueryResult>> NetworkCore::async_query_node(const Node
 
 void NetworkCore::async_list_available_schemas(
     const NodeId& id, std::function<void(NetworkResult<std::vector<SchemaInfo>>)> handler) {
-  node_->async_list_schemas(id,
-                            completing_on<std::vector<SchemaInfo>>(RunOn::HandlerPool, node_, std::move(handler)));
+  node_->async_list_schemas(id, on_handler_pool<std::vector<SchemaInfo>>(node_, std::move(handler)));
 }
 
 std::unordered_set<NodeId> NetworkCore::connected_nodes() const { return node_->connected_nodes(); }

@@ -97,7 +97,12 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Dials an address whatever node is there.
   void async_connect_address(const std::string& host_port, ConnectionHandler done);
 
-  void async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done);
+  // `done` runs as `run_on` says (NetworkCore's async_query_node), except that an
+  // outcome made inside this call goes to the handler pool, so a callback issuing its
+  // next query from there cannot recurse without end; with no `run_on`, wherever the
+  // outcome is made, this call included.
+  void async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done,
+                   std::optional<RunOn> run_on = std::nullopt);
   // Asks `id` for `query`'s answer in parts (network_node_streams.cpp): `started`
   // gets the stream once the request is sent, or why it could not be.
   void async_stream_query(const NodeId& id, Query query, QueryStream::Options options,

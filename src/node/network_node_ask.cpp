@@ -17,6 +17,21 @@ bool never_reached_peer(const NetworkError& error) {
   return error.kind == ErrorKind::Connection && error.code == ErrorCode::ResourceExhausted;
 }
 
+// While async_query runs on this thread (of any node): an outcome made then is made
+// inside the call that issued the query.
+class IssuingQuery {
+ public:
+  IssuingQuery() { ++depth_; }
+  ~IssuingQuery() { --depth_; }
+  IssuingQuery(const IssuingQuery&) = delete;
+  IssuingQuery& operator=(const IssuingQuery&) = delete;
+  static bool now() { return depth_ > 0; }
+
+ private:
+  static thread_local int depth_;
+};
+thread_local int IssuingQuery::depth_ = 0;
+
 }  // namespace
 
 // Every query a node asks goes through here, so each step it passes is a cost per
@@ -28,6 +43,7 @@ struct NetworkNode::OutgoingQuery {
   // needs no copy kept of it. Each send stamps it anew.
   Message request;
   std::function<void(NetworkResult<QueryResult>)> done;
+  std::optional<RunOn> run_on;  // where `done` runs; none: where the outcome is made
   std::chrono::steady_clock::time_point started;
   bool may_resend = true;
   // The connection the request went on, while it is out.
@@ -35,7 +51,8 @@ struct NetworkNode::OutgoingQuery {
   RequestSent sent;
 };
 
-void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done) {
+void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done,
+                              std::optional<RunOn> run_on) {
   if (id == identity_.node_id()) {
     // Asking ourselves needs no network: run the callback as for any requester at distance 0.
     post_to_handlers([self = shared_from_this(), query = std::move(query), done = std::move(done)]() mutable {
@@ -51,7 +68,9 @@ void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(
   call->peer = id;
   std::get<QueryMessage>(call->request = QueryMessage{}).query = std::move(query);
   call->done = std::move(done);
+  call->run_on = run_on;
   call->started = std::chrono::steady_clock::now();
+  const IssuingQuery issuing;
   send_query(std::move(call));
 }
 
@@ -75,9 +94,11 @@ void NetworkNode::send_query_on(std::shared_ptr<OutgoingQuery> call, const Conne
   // In parts when the peer can send them: an answer of any size then gets here
   // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
   const bool peer_streams = connection->peer_hello().capabilities.streamed_answers;
-  QueryService::send_query_whole(connection, peer_streams, request, config_.request_timeout,
-                                 [self = shared_from_this(), call = std::move(call)](
-                                     NetworkResult<QueryResult> outcome) { self->on_query_outcome(call, std::move(outcome)); });
+  QueryService::send_query_whole(
+      connection, peer_streams, request, config_.request_timeout,
+      [self = shared_from_this(), call = std::move(call)](NetworkResult<QueryResult>&& outcome) {
+        self->on_query_outcome(call, std::move(outcome));
+      });
 }
 
 void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult>&& outcome) {
@@ -94,7 +115,11 @@ void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkR
 
 void NetworkNode::finish_query(OutgoingQuery& call, NetworkResult<QueryResult>&& outcome) {
   count_request_end(outcome.ok(), call.started);
-  const auto done = std::move(call.done);
+  auto done = std::move(call.done);
+  if (call.run_on && (*call.run_on == RunOn::HandlerPool || IssuingQuery::now())) {
+    return post_to_handlers(
+        [done = std::move(done), outcome = std::move(outcome)]() mutable { done(std::move(outcome)); });
+  }
   done(std::move(outcome));
 }
 

@@ -184,14 +184,15 @@ void QueryService::query_node(Connection& connection, Query query, TrustProof pr
 
 void QueryService::send_query(Connection& connection, QueryMessage request, std::chrono::milliseconds timeout,
                               std::function<void(NetworkResult<QueryResult>)> done) {
-  ask_once(connection, Message(std::move(request)), timeout, std::move(done));
+  ask_once(connection, Message(std::move(request)), timeout,
+           [done = std::move(done)](NetworkResult<QueryResult>&& outcome) { done(std::move(outcome)); });
 }
 
 void QueryService::ask_once(Connection& connection, const Message& request, std::chrono::milliseconds timeout,
-                            std::function<void(NetworkResult<QueryResult>)> done) {
+                            Outcome done) {
   connection.request(
       request,
-      [done = std::move(done)](NetworkResult<Message> reply) {
+      [done = std::move(done)](NetworkResult<Message>&& reply) {
         if (!reply) return done(std::move(reply).error());
         auto* response = std::get_if<QueryResponseMessage>(&*reply);
         if (response == nullptr)
@@ -266,12 +267,12 @@ void QueryService::send_query_whole(const std::shared_ptr<Connection>& connectio
                                     QueryMessage&& request, std::chrono::milliseconds timeout,
                                     std::function<void(NetworkResult<QueryResult>)> done) {
   Message message(std::move(request));
-  send_query_whole(connection, peer_streams, message, timeout, std::move(done));
+  send_query_whole(connection, peer_streams, message, timeout,
+                   [done = std::move(done)](NetworkResult<QueryResult>&& outcome) { done(std::move(outcome)); });
 }
 
 void QueryService::send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
-                                    Message& request, std::chrono::milliseconds timeout,
-                                    std::function<void(NetworkResult<QueryResult>)> done) {
+                                    Message& request, std::chrono::milliseconds timeout, Outcome done) {
   auto& query = std::get<QueryMessage>(request);
   query.stream_window = peer_streams ? kDefaultStreamWindow : 0;
   if (!peer_streams) return ask_once(*connection, request, timeout, std::move(done));

@@ -35,7 +35,7 @@ void WholeAnswer::ask(const std::shared_ptr<Connection>& connection, const Uuid&
                       std::chrono::milliseconds part_timeout, Done done) {
   auto answer = std::make_shared<WholeAnswer>(connection, query_id, std::move(done));
   connection->request_parts(
-      request, [answer](NetworkResult<Message> reply) { answer->on_reply(std::move(reply)); }, part_timeout);
+      request, [answer](NetworkResult<Message>&& reply) { answer->on_reply(std::move(reply)); }, part_timeout);
 }
 
 // Parts are charged to the node's memory budget while they are being joined: the
@@ -43,7 +43,7 @@ void WholeAnswer::ask(const std::shared_ptr<Connection>& connection, const Uuid&
 WholeAnswer::WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id, Done done)
     : connection_(connection), query_id_(query_id), done_(std::move(done)), held_(connection->memory_budget()) {}
 
-void WholeAnswer::on_reply(NetworkResult<Message> reply) {
+void WholeAnswer::on_reply(NetworkResult<Message>&& reply) {
   if (!done_) return;
   // A Timeout means the answerer went quiet: finish() tells it to stop in case it is only slow.
   auto taken = part_in_order(reply, due_);

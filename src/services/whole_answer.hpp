@@ -21,7 +21,7 @@ namespace datafold::net::detail {
 
 class WholeAnswer {
  public:
-  using Done = std::function<void(NetworkResult<QueryResult>)>;
+  using Done = std::function<void(NetworkResult<QueryResult>&&)>;
 
   // Sends `request` (a QueryMessage with id `query_id` and a stream_window) on
   // `connection`, asking for its answer in parts; `part_timeout` bounds the wait for
@@ -32,7 +32,7 @@ class WholeAnswer {
   WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id, Done done);
 
  private:
-  void on_reply(NetworkResult<Message> reply);
+  void on_reply(NetworkResult<Message>&& reply);
   // The answer ends with `outcome`. The answerer is told to stop unless it has sent
   // its last part (`answerer_done`).
   void finish(NetworkResult<QueryResult>&& outcome, bool answerer_done);

@@ -120,11 +120,13 @@ class QueryService : public MessageHandler {
   static void send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams,
                                QueryMessage&& request, std::chrono::milliseconds timeout,
                                std::function<void(NetworkResult<QueryResult>)> done);
+  // The outcome by reference: callbacks that hand it on to others pass it without a
+  // move at each step.
+  using Outcome = std::function<void(NetworkResult<QueryResult>&&)>;
   // The same for a `request` holding a QueryMessage, which is read, not taken: the
   // caller keeps it (to send it again, say). Only its stream_window is set here.
   static void send_query_whole(const std::shared_ptr<Connection>& connection, bool peer_streams, Message& request,
-                               std::chrono::milliseconds timeout,
-                               std::function<void(NetworkResult<QueryResult>)> done);
+                               std::chrono::milliseconds timeout, Outcome done);
 
   // Server side (DESIGN.md section 9), for an answer in one reply. The proof is
   // checked before the callback runs; every failure is TrustValidationFailed:
@@ -150,7 +152,7 @@ class QueryService : public MessageHandler {
  private:
   // send_query for a `request` holding a QueryMessage, read and not taken.
   static void ask_once(Connection& connection, const Message& request, std::chrono::milliseconds timeout,
-                       std::function<void(NetworkResult<QueryResult>)> done);
+                       Outcome done);
   // Every row (up to query.limit) in one part; fails when that is more than kMaxWholeAnswerBytes.
   // Takes the admitted query: a whole-answer callback is handed it without a copy.
   NetworkResult<QueryResult> whole_answer(Admitted&& admitted) const;
