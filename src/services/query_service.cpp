@@ -134,13 +134,17 @@ NetworkResult<QueryPage> QueryService::make_part(const Admitted& admitted, Query
 NetworkResult<QueryService::Admitted> QueryService::admit(const QueryMessage& request, const RequestContext& context) {
   auto verified = verify_requester(request, context);
   if (!verified) return std::move(verified).error();
-  return complete_admission({request.query_id, request.query, std::move(*verified), {}});
+  Admitted admitted{request.query_id, request.query, std::move(*verified), {}};
+  if (auto refused = complete_admission(admitted)) return std::move(*refused);
+  return admitted;
 }
 
 NetworkResult<QueryService::Admitted> QueryService::admit(QueryMessage&& request, const RequestContext& context) {
   auto verified = verify_requester(request, context);
   if (!verified) return std::move(verified).error();
-  return complete_admission({request.query_id, std::move(request.query), std::move(*verified), {}});
+  Admitted admitted{request.query_id, std::move(request.query), std::move(*verified), {}};
+  if (auto refused = complete_admission(admitted)) return std::move(*refused);
+  return admitted;
 }
 
 namespace {
@@ -156,7 +160,7 @@ const std::string& key_text(const PublicKey& key) {
 
 }  // namespace
 
-NetworkResult<QueryService::Admitted> QueryService::complete_admission(Admitted admitted) const {
+std::optional<NetworkError> QueryService::complete_admission(Admitted& admitted) const {
   admitted.query.pub_key = key_text(admitted.context.public_key);
   admitted.query.trust_distance = admitted.context.trust_distance;
   if (!admitted.query.cursor.empty()) {
@@ -169,7 +173,7 @@ NetworkResult<QueryService::Admitted> QueryService::complete_admission(Admitted 
                         ErrorCode::PermissionDenied);
     admitted.position = std::move(*position);
   }
-  return admitted;
+  return std::nullopt;
 }
 
 void QueryService::query_node(Connection& connection, Query query, TrustProof proof,
@@ -243,17 +247,24 @@ NetworkResult<std::optional<Message>> QueryService::handle(const Message& messag
   const auto* request = std::get_if<QueryMessage>(&message);
   if (request == nullptr)
     return make_error(ErrorKind::Protocol, "not a query", ErrorCode::InvalidMessage);
-  return reply_whole(admit(*request, context));
+  auto admitted = admit(*request, context);
+  if (!admitted) return std::move(admitted).error();
+  return reply_whole(std::move(*admitted));
 }
 
 NetworkResult<std::optional<Message>> QueryService::answer(QueryMessage&& request, const RequestContext& context) {
-  return reply_whole(admit(std::move(request), context));
+  // Admitted here rather than by admit(): the answer is made at once, so the
+  // admitted query need not move into a NetworkResult on its way.
+  auto verified = verify_requester(request, context);
+  if (!verified) return std::move(verified).error();
+  Admitted admitted{request.query_id, std::move(request.query), std::move(*verified), {}};
+  if (auto refused = complete_admission(admitted)) return std::move(*refused);
+  return reply_whole(std::move(admitted));
 }
 
-NetworkResult<std::optional<Message>> QueryService::reply_whole(NetworkResult<Admitted> admitted) const {
-  if (!admitted) return std::move(admitted).error();
-  const Uuid query_id = admitted->query_id;
-  auto result = whole_answer(std::move(*admitted));
+NetworkResult<std::optional<Message>> QueryService::reply_whole(Admitted&& admitted) const {
+  const Uuid query_id = admitted.query_id;
+  auto result = whole_answer(std::move(admitted));
   if (!result) return std::move(result).error();
 
   QueryResponseMessage response;

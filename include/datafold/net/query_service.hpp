@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <utility>
 
@@ -161,10 +162,10 @@ class QueryService : public MessageHandler {
   NetworkResult<QueryPage> make_part(const Admitted& admitted, Query* spent_query, const std::string& position,
                                      std::size_t max_rows, std::size_t max_bytes) const;
   // Admission's end, after verify_requester(): the verified key and distance go into
-  // the query, and its cursor is opened.
-  NetworkResult<Admitted> complete_admission(Admitted admitted) const;
+  // the query, and its cursor is opened. In place: why the query is refused, or nothing.
+  std::optional<NetworkError> complete_admission(Admitted& admitted) const;
   // A whole answer to an admitted query (or why there is none), as handle() replies.
-  NetworkResult<std::optional<Message>> reply_whole(NetworkResult<Admitted> admitted) const;
+  NetworkResult<std::optional<Message>> reply_whole(Admitted&& admitted) const;
   NetworkResult<RequestContext> verify_requester(const QueryMessage& request, const RequestContext& context);
 
   // The whole-answer callback in the form it was given: one without a context is
