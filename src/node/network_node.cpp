@@ -18,6 +18,7 @@
 #include "core/endpoint.hpp"
 #include "relay/circuit_join.hpp"
 #include "relay/relay_server.hpp"
+#include "services/released_values.hpp"
 #include "transport/listener.hpp"
 #include "transport/peek.hpp"
 #include "transport/reply_batch.hpp"
@@ -935,9 +936,10 @@ void NetworkNode::answer_request(const ConnectionPtr& connection, Message&& mess
   record_reply(connection, message, reply);
   if (!reply) return;
   if (on_strand)
-    connection->respond_on_strand(std::move(*reply));
+    connection->respond_on_strand(*reply);
   else
-    connection->respond(std::move(*reply));
+    connection->respond(*reply);
+  detail::release_values(*reply);  // sent: its rows are freed the cheap way
 }
 
 void NetworkNode::on_limit_hit(const ConnectionPtr& connection, detail::LimitHit hit) {

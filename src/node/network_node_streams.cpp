@@ -7,6 +7,7 @@
 #include "node/network_node.hpp"
 #include "core/coarse_clock.hpp"
 #include "services/answer_stream.hpp"
+#include "services/released_values.hpp"
 
 namespace datafold::net {
 
@@ -37,7 +38,11 @@ void NetworkNode::start_answer_stream(const ConnectionPtr& connection, Message m
   auto first_page = query_service_->next_part(*admitted, parts.position(), parts.next_rows(), QueryService::kPartBytes);
   if (!first_page) return connection->respond(parts.failure(first_page.error()));
   QueryResponseMessage first = parts.make(std::move(*first_page));
-  if (parts.over()) return connection->respond(std::move(first));
+  if (parts.over()) {
+    Message reply(std::move(first));
+    connection->respond(reply);
+    return detail::release_values(reply);  // sent: its rows are freed the cheap way
+  }
 
   auto shared = std::make_shared<QueryService::Admitted>(std::move(*admitted));
   auto stream = std::make_shared<detail::AnswerStream>(
@@ -47,9 +52,10 @@ void NetworkNode::start_answer_stream(const ConnectionPtr& connection, Message m
       },
       [connection](Message message, bool last) {
         if (last)
-          connection->respond(std::move(message));
+          connection->respond(message);
         else
-          connection->send_part(std::move(message));
+          connection->send_part(message);
+        detail::release_values(message);
       },
       // Each part waits its turn with other peers' requests: a long answer does not
       // hold a handler thread, nor starve anyone else's.
