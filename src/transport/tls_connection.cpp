@@ -609,7 +609,8 @@ bool TlsConnection::on_own_thread() const noexcept {
   return run != nullptr && run->running_in_this_thread();
 }
 
-void TlsConnection::send_request(const Message& request, Completion done, std::chrono::milliseconds timeout, bool in_parts) {
+void TlsConnection::send_request(const Message& request, Completion done, std::chrono::milliseconds timeout,
+                                 bool in_parts) {
   const OutgoingRequest about{message_id(request), timeout, std::holds_alternative<PingMessage>(request), in_parts};
   if (on_own_thread()) {
     // A request sent from a completion on the I/O thread (as RunOn::IoThread callers

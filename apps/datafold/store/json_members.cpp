@@ -109,8 +109,9 @@ class Scanner {
       const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
       // Below 0x20 unsigned: min(byte, 0x1f) == byte.
       const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, _mm_set1_epi8(0x1f)), bytes);
-      const __m128i ends = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote16), _mm_cmpeq_epi8(bytes, backslash16)),
-                                        control);
+      const __m128i quotes = _mm_cmpeq_epi8(bytes, quote16);
+      const __m128i backslashes = _mm_cmpeq_epi8(bytes, backslash16);
+      const __m128i ends = _mm_or_si128(_mm_or_si128(quotes, backslashes), control);
       const int mask = _mm_movemask_epi8(ends);
       if (mask != 0) return i + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(mask)));
     }
