@@ -80,9 +80,11 @@ TEST(JsonMembers, AgreesWithAFullParserOnEveryTextOneEditFromARow) {
   const std::vector<std::string> rows = {
       R"({"name":"alice","age":30,"score":-1.25e-2,"ok":false,"none":null})",
       R"({ "list" : [1, [2, {"k": "v\n\"q\""}], {}], "o": {"p": [true, null, 0]}, "e": "" })",
-      // Strings are scanned sixteen or eight bytes at a time: a long one puts every edit
-      // at every offset within a step.
+      // Strings are scanned sixteen or eight bytes at a time, and the text's last sixteen
+      // as one block overlapping what came before: a long string puts every edit at every
+      // offset within a step, one ending the text every edit within the last block.
       R"({"text":"a string that runs past a few eight-byte words","n":7})",
+      R"({"n":7,"text":"a string that runs past a few blocks to the end"})",
   };
   const std::vector<std::string> keys = {"name", "age", "score", "ok", "none", "list", "o", "e", "k", "p", "text", "n"};
   const std::string edits = "{}[]\":, -+.0123456789eEtrufalsn\\x\t\x1f\x7f";
@@ -124,7 +126,7 @@ TEST(JsonMembers, AgreesWithAFullParserOnEveryTextOneEditFromARow) {
   }
   // Not a vacuous agreement: many edits keep a row an object, many do not.
   EXPECT_GT(objects, texts / 20);
-  EXPECT_LT(objects, texts / 2);
+  EXPECT_LT(objects, texts * 3 / 4);
 }
 
 }  // namespace

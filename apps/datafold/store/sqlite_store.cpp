@@ -833,6 +833,9 @@ struct SqliteStore::Impl {
     std::size_t bytes = 0;
     bool full = false;
     std::optional<Json> row;
+    // extractable() allows at most kMaxExtractedFields fields: their members fit here.
+    std::array<std::string_view, kMaxExtractedFields> members;
+    const std::span<std::string_view> row_members = std::span(members).first(extracted ? fields.size() : 0);
     for (;;) {
       const int rc = sqlite3_step(use.get());
       if (rc == SQLITE_DONE) return page;
@@ -849,7 +852,7 @@ struct SqliteStore::Impl {
       }
       if (!extracted) {
         add_fields(*row, fields, page);
-      } else if (auto added = add_extracted(schema, use.get(), fields, page); !added) {
+      } else if (auto added = add_extracted(schema, use.get(), fields, row_members, page); !added) {
         return std::move(added).error();
       }
       page.rows += 1;
@@ -889,14 +892,13 @@ struct SqliteStore::Impl {
 
   // Appends to `page`'s columns the `fields` of the row `stmt` holds (its column 1, the
   // row's JSON text), each read out of the text (json_members) and parsed alone.
+  // `members` is room for a member per field, reused from row to row.
   NetworkResult<void> add_extracted(const SchemaDefinition& schema, sqlite3_stmt* stmt,
-                                    const std::vector<std::string>& fields, RowPage& page) const {
+                                    const std::vector<std::string>& fields, std::span<std::string_view> members,
+                                    RowPage& page) const {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
     const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1));
-    // extractable() allows at most kMaxExtractedFields fields: their members fit here.
-    std::array<std::string_view, kMaxExtractedFields> members;
-    if (!json_members(std::string_view(text != nullptr ? text : "", size), fields,
-                      std::span(members).first(fields.size())))
+    if (!json_members(std::string_view(text != nullptr ? text : "", size), fields, members))
       return not_an_object(schema);
     for (std::size_t i = 0; i < fields.size(); ++i) {
       const std::string_view json = members[i];
@@ -905,7 +907,7 @@ struct SqliteStore::Impl {
         continue;
       }
       if (auto plain = plain_json_string(json)) {
-        page.columns[i].push_back(Json(std::string(*plain)));
+        page.columns[i].emplace_back(*plain);
         continue;
       }
       // json_members checked the value's form but not its strings' UTF-8, which this does.
