@@ -253,9 +253,23 @@ bool read_text(WireReader& r, WireType type, std::string_view& out) {
 
 bool read_value(std::string_view bytes, Json& out, int depth);
 
+// How many length-delimited fields lead `bytes`, counted by skipping over them (up to the
+// first that is not one): a list's items, so that its array is sized once rather than
+// grown 1, 2, 4, ... as they are read.
+std::size_t leading_len_fields(std::string_view bytes) {
+  WireReader r(bytes);
+  std::size_t count = 0;
+  std::uint32_t field = 0;
+  WireType type{};
+  std::string_view skipped;
+  while (!r.done() && r.tag(field, type) && type == WireType::Len && r.len(skipped)) ++count;
+  return count;
+}
+
 bool read_list(std::string_view bytes, Json& out, int depth) {
   out = Json::array();
   auto& items = out.get_ref<Json::array_t&>();
+  items.reserve(leading_len_fields(bytes));
   return read_fields(
       bytes,
       [&](WireReader& r, std::uint32_t field, WireType type) {

@@ -825,11 +825,15 @@ struct SqliteStore::Impl {
     sqlite3_bind_int64(use.get(), 1, after_row_id);
 
     RowPage page;
-    page.columns.assign(fields.size(), Json::array());
     // Room for a short answer's rows at once, rather than growing 1, 2, 4, … per column.
+    // (Each column is made in place: copies of one Json::array() cost an allocation each.)
     constexpr std::size_t kRowsReserved = 8;
-    for (auto& column : page.columns)
-      column.get_ref<Json::array_t&>().reserve(std::min(max_rows, kRowsReserved));
+    page.columns.reserve(fields.size());
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      Json::array_t column;
+      column.reserve(std::min(max_rows, kRowsReserved));
+      page.columns.emplace_back(std::move(column));
+    }
     std::size_t bytes = 0;
     bool full = false;
     std::optional<Json> row;
