@@ -364,15 +364,35 @@ void NetworkNode::post_peer_request(const NodeId& peer, std::function<void()> wo
   bool start_runner = false;
   {
     std::lock_guard lock(peer_work_mutex_);
-    peer_work_.push(peer, std::move(work));
-    // A runner takes turns until the queue is empty, so under load a request queues
-    // no pool work and wakes no thread of its own: one runner per handler thread.
-    if (peer_turn_runners_ < config_.handler_threads) {
-      ++peer_turn_runners_;
-      start_runner = true;
-    }
+    start_runner = queue_peer_work_locked(peer, detail::PeerWork{nullptr, std::move(work)});
   }
   if (start_runner) asio::post(*handlers_, [this] { run_peer_turns(); });
+}
+
+void NetworkNode::post_peer_request(const ConnectionPtr& connection, Message&& message, bool in_parts) {
+  if (!handlers_ || handlers_joined_) {
+    detail::IncomingRequest request{connection, std::move(message), in_parts};
+    return answer_incoming(request);
+  }
+  bool start_runner = false;
+  {
+    std::lock_guard lock(peer_work_mutex_);
+    auto slot = request_slots_.take();
+    slot->connection = connection;
+    slot->message = std::move(message);
+    slot->in_parts = in_parts;
+    start_runner = queue_peer_work_locked(connection->node_id(), detail::PeerWork{std::move(slot), {}});
+  }
+  if (start_runner) asio::post(*handlers_, [this] { run_peer_turns(); });
+}
+
+bool NetworkNode::queue_peer_work_locked(const NodeId& peer, detail::PeerWork work) {
+  peer_work_.push(peer, std::move(work));
+  // A runner takes turns until the queue is empty, so under load a request queues
+  // no pool work and wakes no thread of its own: one runner per handler thread.
+  if (peer_turn_runners_ >= config_.handler_threads) return false;
+  ++peer_turn_runners_;
+  return true;
 }
 
 void NetworkNode::set_turn_scope(TurnScope scope) {
@@ -382,11 +402,19 @@ void NetworkNode::set_turn_scope(TurnScope scope) {
 }
 
 void NetworkNode::run_peer_turns() {
-  std::vector<std::function<void()>> turn;
+  std::vector<detail::PeerWork> turn;
+  // The slots of the requests answered, cleared: they go back for the next requests at
+  // the next lock (the turn's other work having been let go outside it).
+  std::vector<std::unique_ptr<detail::IncomingRequest>> answered;
+  const auto give_back_answered = [this, &answered] {
+    for (auto& slot : answered) request_slots_.give_back(std::move(slot));
+    answered.clear();
+  };
   for (std::size_t turns = 0; turns < kTurnsPerRun; ++turns) {
     std::shared_ptr<const TurnScope> scope;
     {
       std::lock_guard lock(peer_work_mutex_);
+      give_back_answered();
       scope = turn_scope_;
       // Without a scope to share, a turn is one request: a peer's requests then run on
       // every handler thread at once, and a slow one holds up none of the others.
@@ -396,22 +424,37 @@ void NetworkNode::run_peer_turns() {
       }
     }
     take_turn(turn, scope.get());
+    for (auto& work : turn) {
+      if (!work.request) continue;
+      work.request->clear();  // here, outside the lock: this frees what the request held
+      answered.push_back(std::move(work.request));
+    }
     turn.clear();
+  }
+  {
+    std::lock_guard lock(peer_work_mutex_);
+    give_back_answered();
   }
   // The pool's other work (completions of this node's own requests) gets its go
   // before more turns are taken.
   asio::post(*handlers_, [this] { run_peer_turns(); });
 }
 
-void NetworkNode::take_turn(std::vector<std::function<void()>>& requests, const TurnScope* scope) {
+void NetworkNode::take_turn(std::vector<detail::PeerWork>& requests, const TurnScope* scope) {
   // The turn's replies go to each connection together when it ends: one write.
   std::optional<detail::ReplyBatch> replies;
   if (requests.size() > 1) replies.emplace();
   bool answered = false;
-  const auto answer_all = [&requests, &answered] {
+  const auto answer_all = [this, &requests, &answered] {
     if (answered) return;
     answered = true;
-    for (auto& request : requests) request();
+    for (auto& request : requests) {
+      if (!request.request) {
+        request.work();
+        continue;
+      }
+      answer_incoming(*request.request);
+    }
   };
   if (scope != nullptr) {
     // The application's scope (a store's read transaction) is held across the turn.
@@ -894,10 +937,7 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message&& mess
         return answer_request(connection, std::move(message), /*on_strand=*/true);
       case QueryAnswering::InParts:
         if (std::get<QueryMessage>(message).stream_window > 0)
-          return post_peer_request(connection->node_id(), [self = shared_from_this(), connection,
-                                                           message = std::move(message)]() mutable {
-            self->start_answer_stream(connection, std::move(message));
-          });
+          return post_peer_request(connection, std::move(message), /*in_parts=*/true);
         break;
       case QueryAnswering::WholeOnPool:
         // Always one reply, which an asker of parts takes as its last part (PROTOCOL.md
@@ -905,10 +945,12 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message&& mess
         break;
     }
   }
-  post_peer_request(connection->node_id(),
-                    [self = shared_from_this(), connection, message = std::move(message)]() mutable {
-                      self->answer_request(connection, std::move(message), /*on_strand=*/false);
-                    });
+  post_peer_request(connection, std::move(message), /*in_parts=*/false);
+}
+
+void NetworkNode::answer_incoming(detail::IncomingRequest& request) {
+  if (request.in_parts) return start_answer_stream(request.connection, std::move(request.message));
+  answer_request(request.connection, std::move(request.message), /*on_strand=*/false);
 }
 
 void NetworkNode::answer_request(const ConnectionPtr& connection, Message&& message, bool on_strand) {

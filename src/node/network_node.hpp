@@ -44,6 +44,7 @@
 #include "reachability/port_mapper.hpp"
 #include "transport/tls_connection.hpp"
 #include "core/round_robin_queue.hpp"
+#include "node/peer_work.hpp"
 #include "transport/run_executor.hpp"
 #include "core/token_bucket.hpp"
 
@@ -126,6 +127,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   // With a TurnScope set, a turn answers up to kMaxRequestsPerTurn of one peer's
   // waiting requests together; without, one.
   void post_peer_request(const NodeId& peer, std::function<void()> work);
+  // The same for a request read from `connection`, carried in a reused slot (peer_work.hpp).
+  void post_peer_request(const ConnectionPtr& connection, Message&& message, bool in_parts);
   // Runs around each turn from then on (NetworkCore::set_turn_scope).
   void set_turn_scope(TurnScope scope);
 
@@ -415,9 +418,13 @@ class NetworkNode final : public detail::ConnectionEvents,
   static constexpr std::size_t kMaxRequestsPerTurn = 16;
   static constexpr std::size_t kTurnsPerRun = 16;
   void run_peer_turns();
-  void take_turn(std::vector<std::function<void()>>& requests, const TurnScope* scope);
+  void take_turn(std::vector<detail::PeerWork>& requests, const TurnScope* scope);
+  void answer_incoming(detail::IncomingRequest& request);
+  // Queues `work` (under peer_work_mutex_); true if a runner must be started for it.
+  bool queue_peer_work_locked(const NodeId& peer, detail::PeerWork work);
   std::mutex peer_work_mutex_;
-  detail::RoundRobinQueue<NodeId, std::function<void()>> peer_work_;
+  detail::RoundRobinQueue<NodeId, detail::PeerWork> peer_work_;
+  detail::RequestSlots request_slots_;  // under peer_work_mutex_
   std::size_t peer_turn_runners_ = 0;  // run_peer_turns posted or running (under peer_work_mutex_)
   std::shared_ptr<const TurnScope> turn_scope_;  // null: none (under peer_work_mutex_)
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
