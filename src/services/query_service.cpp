@@ -132,18 +132,12 @@ NetworkResult<QueryPage> QueryService::make_part(const Admitted& admitted, Query
 }
 
 NetworkResult<QueryService::Admitted> QueryService::admit(const QueryMessage& request, const RequestContext& context) {
-  auto verified = verify_requester(request, context);
-  if (!verified) return std::move(verified).error();
-  Admitted admitted{request.query_id, request.query, std::move(*verified), {}};
-  if (auto refused = complete_admission(admitted)) return std::move(*refused);
-  return admitted;
+  return admit(QueryMessage(request), context);
 }
 
 NetworkResult<QueryService::Admitted> QueryService::admit(QueryMessage&& request, const RequestContext& context) {
-  auto verified = verify_requester(request, context);
-  if (!verified) return std::move(verified).error();
-  Admitted admitted{request.query_id, std::move(request.query), std::move(*verified), {}};
-  if (auto refused = complete_admission(admitted)) return std::move(*refused);
+  Admitted admitted;
+  if (auto refused = admit_into(admitted, std::move(request), context)) return std::move(*refused);
   return admitted;
 }
 
@@ -160,7 +154,13 @@ const std::string& key_text(const PublicKey& key) {
 
 }  // namespace
 
-std::optional<NetworkError> QueryService::complete_admission(Admitted& admitted) const {
+std::optional<NetworkError> QueryService::admit_into(Admitted& admitted, QueryMessage&& request,
+                                                     const RequestContext& context) {
+  auto verified = verify_requester(request, context);
+  if (!verified) return std::move(verified).error();
+  admitted.query_id = request.query_id;
+  admitted.query = std::move(request.query);
+  admitted.context = std::move(*verified);
   admitted.query.pub_key = key_text(admitted.context.public_key);
   admitted.query.trust_distance = admitted.context.trust_distance;
   if (!admitted.query.cursor.empty()) {
@@ -253,12 +253,8 @@ NetworkResult<std::optional<Message>> QueryService::handle(const Message& messag
 }
 
 NetworkResult<std::optional<Message>> QueryService::answer(QueryMessage&& request, const RequestContext& context) {
-  // Admitted here rather than by admit(): the answer is made at once, so the
-  // admitted query need not move into a NetworkResult on its way.
-  auto verified = verify_requester(request, context);
-  if (!verified) return std::move(verified).error();
-  Admitted admitted{request.query_id, std::move(request.query), std::move(*verified), {}};
-  if (auto refused = complete_admission(admitted)) return std::move(*refused);
+  Admitted admitted;
+  if (auto refused = admit_into(admitted, std::move(request), context)) return std::move(*refused);
   return reply_whole(std::move(admitted));
 }
 

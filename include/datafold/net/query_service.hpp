@@ -161,9 +161,10 @@ class QueryService : public MessageHandler {
   // whole-answer Callback gets the query moved to it rather than copied.
   NetworkResult<QueryPage> make_part(const Admitted& admitted, Query* spent_query, const std::string& position,
                                      std::size_t max_rows, std::size_t max_bytes) const;
-  // Admission's end, after verify_requester(): the verified key and distance go into
-  // the query, and its cursor is opened. In place: why the query is refused, or nothing.
-  std::optional<NetworkError> complete_admission(Admitted& admitted) const;
+  // Admission, into `admitted` (in place: an answer made at once need not move it
+  // through a NetworkResult): the requester verified, `request`'s query taken with the
+  // verified key and distance set, and its cursor opened. Why it is refused, or nothing.
+  std::optional<NetworkError> admit_into(Admitted& admitted, QueryMessage&& request, const RequestContext& context);
   // A whole answer to an admitted query (or why there is none), as handle() replies.
   NetworkResult<std::optional<Message>> reply_whole(Admitted&& admitted) const;
   NetworkResult<RequestContext> verify_requester(const QueryMessage& request, const RequestContext& context);
