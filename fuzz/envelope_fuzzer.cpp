@@ -3,7 +3,8 @@
 // and whatever decodes must re-encode to bytes that decode again and
 // re-encode identically, framed or not. And the hot codec (core/hot_codec.hpp)
 // agrees with protobuf's path: an envelope it takes, protobuf's takes too, to the
-// same message, and what it writes is protobuf's bytes.
+// same message, and what it writes is protobuf's bytes. What a peek at a query
+// (peek_hot_query) reads is what decoding it gives.
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstddef>
@@ -42,6 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   auto decoded = decode_envelope({data, size});
+  // A query handed on undecoded (peek_hot_query) decodes to that query or to nothing.
+  if (const auto peek = detail::peek_hot_query({data, size}); peek && decoded) {
+    const auto* query = std::get_if<QueryMessage>(&*decoded);
+    check(query != nullptr && query->query_id == peek->query_id && query->stream_window == peek->stream_window);
+  }
   if (!decoded) {
     check(decoded.error().code == ErrorCode::InvalidMessage ||
           decoded.error().code == ErrorCode::ResourceExhausted);

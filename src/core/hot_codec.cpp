@@ -538,6 +538,36 @@ std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes) 
   return message;
 }
 
+std::optional<QueryFramePeek> peek_hot_query(std::span<const std::uint8_t> bytes) {
+  // Only the layout this codec (and protobuf) writes a query in: its id, its body, and
+  // nothing else. A frame that is not a query shows it by its 19th byte at the latest.
+  constexpr std::size_t kIdBytes = 16;
+  constexpr std::size_t kBodyTagAt = 2 + kIdBytes;
+  constexpr std::uint8_t kIdTag = envelope::kMessageId << 3 | 2;
+  constexpr std::uint8_t kQueryTag = envelope::kQuery << 3 | 2;
+  if (bytes.size() <= kBodyTagAt || bytes[0] != kIdTag || bytes[1] != kIdBytes || bytes[kBodyTagAt] != kQueryTag)
+    return std::nullopt;
+  WireReader envelope_rest(text_of(bytes.subspan(kBodyTagAt + 1)));
+  std::string_view body;
+  if (!envelope_rest.len(body) || !envelope_rest.done()) return std::nullopt;
+  QueryFramePeek peek;
+  peek.query_id = *Uuid::from_bytes(bytes.subspan(2, kIdBytes));  // any 16 bytes are an id
+  const bool read = read_fields(body, [&](WireReader& r, std::uint32_t field, WireType type) {
+    std::string_view skipped;
+    switch (field) {
+      case query_request::kQuery:
+      case query_request::kTrustProof:
+        return read_bytes(r, type, skipped);
+      case query_request::kStreamWindow:
+        return read_u32(r, type, peek.stream_window);
+      default:
+        return false;
+    }
+  });
+  if (!read) return std::nullopt;
+  return peek;
+}
+
 bool decode_hot_envelope_into(std::span<const std::uint8_t> bytes, Message& message) {
   std::string_view id;
   std::string_view related;

@@ -51,6 +51,18 @@ bool through_a_mapping(const detail::TlsConnection& connection, const std::strin
   return !our_mapping.empty() && hello.observed_address == our_mapping;
 }
 
+// A query delivered undecoded (on_incoming_query), decoded; if it does not decode, the
+// peer is told (TlsConnection::refuse_undecodable) and nullopt returned.
+std::optional<Message> decode_request(const NetworkNode::ConnectionPtr& connection,
+                                      std::span<const std::uint8_t> envelope) {
+  auto decoded = decode_envelope(envelope);
+  if (!decoded) {
+    connection->refuse_undecodable(std::move(decoded).error());
+    return std::nullopt;
+  }
+  return std::move(*decoded);
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ lifecycle
@@ -369,9 +381,13 @@ void NetworkNode::post_peer_request(const NodeId& peer, std::function<void()> wo
   if (start_runner) asio::post(*handlers_, [this] { run_peer_turns(); });
 }
 
-void NetworkNode::post_peer_request(const ConnectionPtr& connection, Message&& message, bool in_parts) {
+template <class Fill>
+void NetworkNode::post_incoming_request(const ConnectionPtr& connection, bool in_parts, Fill&& fill) {
   if (!handlers_ || handlers_joined_) {
-    detail::IncomingRequest request{connection, std::move(message), in_parts};
+    detail::IncomingRequest request;
+    request.connection = connection;
+    request.in_parts = in_parts;
+    fill(request);
     return answer_incoming(request);
   }
   bool start_runner = false;
@@ -379,11 +395,23 @@ void NetworkNode::post_peer_request(const ConnectionPtr& connection, Message&& m
     std::lock_guard lock(peer_work_mutex_);
     auto slot = request_slots_.take();
     slot->connection = connection;
-    slot->message = std::move(message);
     slot->in_parts = in_parts;
+    fill(*slot);
     start_runner = queue_peer_work_locked(connection->node_id(), detail::PeerWork{std::move(slot), {}});
   }
   if (start_runner) asio::post(*handlers_, [this] { run_peer_turns(); });
+}
+
+void NetworkNode::post_peer_request(const ConnectionPtr& connection, Message&& message, bool in_parts) {
+  post_incoming_request(connection, in_parts,
+                        [&message](detail::IncomingRequest& slot) { slot.message = std::move(message); });
+}
+
+void NetworkNode::post_peer_request(const ConnectionPtr& connection, std::span<const std::uint8_t> envelope,
+                                    bool in_parts) {
+  post_incoming_request(connection, in_parts, [envelope](detail::IncomingRequest& slot) {
+    slot.envelope.assign(reinterpret_cast<const char*>(envelope.data()), envelope.size());
+  });
 }
 
 bool NetworkNode::queue_peer_work_locked(const NodeId& peer, detail::PeerWork work) {
@@ -891,6 +919,30 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message&& message
   // Paces an answer this node is sending: no request, and never delayed.
   if (const auto* credit = std::get_if<QueryCreditMessage>(&message)) return on_query_credit(connection, *credit);
   counters_.requests_received++;
+  take_incoming(connection, std::move(message));
+}
+
+bool NetworkNode::wants_undecoded_queries() const {
+  // A query answered as it is read is decoded as it is read.
+  return answering_.load() != QueryAnswering::WholeOnIoThread;
+}
+
+void NetworkNode::on_incoming_query(const ConnectionPtr& connection, const detail::UndecodedQuery& query) {
+  counters_.requests_received++;
+  if (running_ && answering_.load() != QueryAnswering::WholeOnIoThread) {
+    if (const auto debt = admit_request(connection->node_id()); debt > std::chrono::steady_clock::duration::zero()) {
+      if (auto message = decode_request(connection, query.envelope)) serve_after(connection, std::move(*message), debt);
+      return;
+    }
+    // To the pool as serve_incoming sends a query, but undecoded.
+    const bool in_parts = answering_.load() == QueryAnswering::InParts && query.stream_window > 0;
+    return post_peer_request(connection, query.envelope, in_parts);
+  }
+  // Stopping, or the answering changed since the connection asked: as any message.
+  if (auto message = decode_request(connection, query.envelope)) take_incoming(connection, std::move(*message));
+}
+
+void NetworkNode::take_incoming(const ConnectionPtr& connection, Message&& message) {
   if (!running_) {
     if (!std::holds_alternative<NodeAnnouncementMessage>(message))
       connection->respond(make_error_reply(message, make_error(ErrorKind::Connection, "node is stopping",
@@ -906,22 +958,25 @@ void NetworkNode::on_incoming(const ConnectionPtr& connection, Message&& message
     // it (its token debt), and the connection reads nothing more until then. One
     // Error per excess request would send the flooder more bytes than it sent; a
     // delayed answer also slows a peer that opens a connection per request.
-    if (const auto debt = admit_request(connection->node_id()); debt > std::chrono::steady_clock::duration::zero()) {
-      connection->pause_reading_for(debt);
-      on_limit_hit(connection, detail::LimitHit::Rate);
-      auto timer = std::make_shared<asio::steady_timer>(connection->executor(), debt);
-      timer->async_wait([self = shared_from_this(), connection, timer, message = std::move(message)](std::error_code) mutable {
-        if (!self->running_) {
-          connection->respond(make_error_reply(message, make_error(ErrorKind::Connection, "node is stopping",
-                                                                   ErrorCode::InternalError)));
-          return;
-        }
-        self->serve_incoming(connection, std::move(message));
-      });
-      return;
-    }
+    if (const auto debt = admit_request(connection->node_id()); debt > std::chrono::steady_clock::duration::zero())
+      return serve_after(connection, std::move(message), debt);
   }
   serve_incoming(connection, std::move(message));
+}
+
+void NetworkNode::serve_after(const ConnectionPtr& connection, Message&& message,
+                              std::chrono::steady_clock::duration debt) {
+  connection->pause_reading_for(debt);
+  on_limit_hit(connection, detail::LimitHit::Rate);
+  auto timer = std::make_shared<asio::steady_timer>(connection->executor(), debt);
+  timer->async_wait([self = shared_from_this(), connection, timer, message = std::move(message)](std::error_code) mutable {
+    if (!self->running_) {
+      connection->respond(make_error_reply(message, make_error(ErrorKind::Connection, "node is stopping",
+                                                               ErrorCode::InternalError)));
+      return;
+    }
+    self->serve_incoming(connection, std::move(message));
+  });
 }
 
 void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message&& message) {
@@ -949,6 +1004,12 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message&& mess
 }
 
 void NetworkNode::answer_incoming(detail::IncomingRequest& request) {
+  if (!request.envelope.empty()) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(request.envelope.data());
+    auto message = decode_request(request.connection, {bytes, request.envelope.size()});
+    if (!message) return;
+    request.message = std::move(*message);
+  }
   if (request.in_parts) return start_answer_stream(request.connection, std::move(request.message));
   answer_request(request.connection, std::move(request.message), /*on_strand=*/false);
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -129,6 +130,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   void post_peer_request(const NodeId& peer, std::function<void()> work);
   // The same for a request read from `connection`, carried in a reused slot (peer_work.hpp).
   void post_peer_request(const ConnectionPtr& connection, Message&& message, bool in_parts);
+  // The same for a query still undecoded (on_incoming_query): its envelope is copied to
+  // the slot and decoded by the handler thread that answers it.
+  void post_peer_request(const ConnectionPtr& connection, std::span<const std::uint8_t> envelope, bool in_parts);
   // Runs around each turn from then on (NetworkCore::set_turn_scope).
   void set_turn_scope(TurnScope scope);
 
@@ -160,6 +164,10 @@ class NetworkNode final : public detail::ConnectionEvents,
 
   // ConnectionEvents
   void on_incoming(const ConnectionPtr& connection, Message&& message) override;
+  // Queries answered on the handler pool come undecoded: decoded there, what they hold
+  // is made and freed on one thread.
+  bool wants_undecoded_queries() const override;
+  void on_incoming_query(const ConnectionPtr& connection, const detail::UndecodedQuery& query) override;
   void on_closed(const ConnectionPtr& connection, const NetworkError& reason) override;
   // Counts each limit a peer hits (in flight, rate, memory share, closes); the
   // request rate's is called from on_incoming. The one place a peer's abuse of
@@ -322,6 +330,12 @@ class NetworkNode final : public detail::ConnectionEvents,
   // Per-peer request rate: how long to read nothing more from `peer` (zero while
   // within max_requests_per_second_per_peer; its token debt past it).
   std::chrono::steady_clock::duration admit_request(const NodeId& peer);
+  // on_incoming after its counters: refuses a request while stopping, holds one over its
+  // peer's rate (serve_after), serves the rest.
+  void take_incoming(const ConnectionPtr& connection, Message&& message);
+  // Serves a request over its peer's rate once its token debt is paid, reading nothing
+  // more from the connection until then.
+  void serve_after(const ConnectionPtr& connection, Message&& message, std::chrono::steady_clock::duration debt);
   // on_incoming's second half: answers a request (admitted by its rate) or takes an announcement.
   void serve_incoming(const ConnectionPtr& connection, Message&& message);
   // A request for the services (query, schema listing) answered on this thread;
@@ -420,6 +434,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   void run_peer_turns();
   void take_turn(std::vector<detail::PeerWork>& requests, const TurnScope* scope);
   void answer_incoming(detail::IncomingRequest& request);
+  // Fills a request slot (`fill`, under peer_work_mutex_) and queues it for the pool.
+  template <class Fill>
+  void post_incoming_request(const ConnectionPtr& connection, bool in_parts, Fill&& fill);
   // Queues `work` (under peer_work_mutex_); true if a runner must be started for it.
   bool queue_peer_work_locked(const NodeId& peer, detail::PeerWork work);
   std::mutex peer_work_mutex_;

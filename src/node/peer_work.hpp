@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -19,8 +20,15 @@
 namespace datafold::net::detail {
 
 struct IncomingRequest {
+  // An envelope longer than this is not kept for the next request's.
+  static constexpr std::size_t kKeptEnvelopeBytes = 4096;
+
   std::shared_ptr<TlsConnection> connection;
   Message message;
+  // A query as it came (ConnectionEvents::on_incoming_query), decoded by the handler
+  // thread that answers it; empty when `message` holds the request. Its buffer is kept
+  // from one request to the next.
+  std::string envelope;
   bool in_parts = false;  // answered as a stream of parts (NetworkNode::start_answer_stream)
 
   // Lets go of the connection and of what the message held, so that an idle slot keeps
@@ -28,6 +36,8 @@ struct IncomingRequest {
   void clear() {
     connection.reset();
     message = Message{};
+    envelope.clear();
+    if (envelope.capacity() > kKeptEnvelopeBytes) std::string().swap(envelope);
   }
 };
 

@@ -14,6 +14,7 @@
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/hot_codec.hpp"
 #include "core/ip_address.hpp"
 #include "transport/reply_batch.hpp"
 #include "transport/run_executor.hpp"
@@ -76,6 +77,7 @@ TlsConnection::TlsConnection(asio::ip::tcp::socket socket, asio::ssl::context& t
 TlsConnection::~TlsConnection() = default;
 
 void TlsConnection::start(std::weak_ptr<ConnectionEvents> events) {
+  if (const auto owner = events.lock()) undecoded_queries_ = owner->wants_undecoded_queries();
   events_ = std::move(events);
   auto self = shared_from_this();
   asio::co_spawn(strand_, [self]() { return self->read_loop(); }, asio::detached);
@@ -273,18 +275,62 @@ const char* to_string(LimitHit hit) noexcept {
 }
 
 void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
+  const std::size_t frame_bytes = payload.size() + kFrameHeaderBytes;
+  if (undecoded_queries_) {
+    // A query is only peeked at here: the owner decodes it on the thread that answers it.
+    if (const auto peek = detail::peek_hot_query(payload)) {
+      if (const auto events = events_.lock()) {
+        note_activity(now());
+        request_taken(frame_bytes);
+        events->on_incoming_query(shared_from_this(), UndecodedQuery{peek->query_id, peek->stream_window, payload});
+        return;
+      }
+    }
+  }
   auto decoded = decode_envelope(payload);
   if (decoded) {
-    dispatch(std::move(*decoded), payload.size() + kFrameHeaderBytes);
+    dispatch(std::move(*decoded), frame_bytes);
     return;
   }
+  refuse_frame(decoded.error());
+}
+
+void TlsConnection::refuse_frame(const NetworkError& error) {
   ++protocol_violations_;
-  spdlog::debug("invalid message from {} at {}: {}", peer_id_.short_string(), remote_address_,
-                decoded.error().message);
-  send_error(ErrorCode::InvalidMessage, decoded.error().message, std::nullopt);
+  spdlog::debug("invalid message from {} at {}: {}", peer_id_.short_string(), remote_address_, error.message);
+  send_error(ErrorCode::InvalidMessage, error.message, std::nullopt);
   if (protocol_violations_ >= kMaxProtocolViolations)
     close_after_flush(make_error(ErrorKind::Protocol, "peer sent too many invalid messages",
                                  ErrorCode::InvalidMessage));
+}
+
+void TlsConnection::refuse_undecodable(NetworkError error) {
+  asio::post(strand_, [self = shared_from_this(), error = std::move(error)]() {
+    self->request_done();
+    self->wake_reader();
+    self->refuse_frame(error);
+  });
+}
+
+void TlsConnection::request_taken(std::size_t request_bytes) {
+  // The reader decodes no frame while max_in_flight are unanswered, so this holds
+  // without refusing anything.
+  ++incoming_in_flight_;
+  const std::size_t bytes = std::min(request_bytes, read_charged_);
+  read_charged_ -= bytes;
+  incoming_bytes_ += bytes;
+}
+
+void TlsConnection::request_done() {
+  // Each answer releases its share of the bytes of the requests being answered, and
+  // the last one all that is left: the sum is exact whenever none is in flight, and
+  // no table keyed by the ids the peer chose is kept (a hash and a node per request).
+  if (const std::size_t in_flight = incoming_in_flight_; in_flight > 0) {
+    const std::size_t share = incoming_bytes_ / in_flight;
+    account_.release(share);
+    incoming_bytes_ -= share;
+    incoming_in_flight_ = in_flight - 1;
+  }
 }
 
 void TlsConnection::dispatch(Message&& message, std::size_t request_bytes) {
@@ -299,13 +345,7 @@ void TlsConnection::dispatch(Message&& message, std::size_t request_bytes) {
       send_error(ErrorCode::InternalError, "node is shutting down", id);
       return;
     }
-    // The reader decodes no frame while max_in_flight are unanswered, so this
-    // holds without refusing anything. The request's bytes move from the read
-    // buffer's charge to its own until it is answered.
-    ++incoming_in_flight_;
-    const std::size_t bytes = std::min(request_bytes, read_charged_);
-    read_charged_ -= bytes;
-    incoming_bytes_ += bytes;
+    request_taken(request_bytes);
     events->on_incoming(self, std::move(request));
   };
   auto complete = [&](const Uuid& id, NetworkResult<Message>&& outcome) {
@@ -517,15 +557,7 @@ void TlsConnection::encode_reply(const Message& reply, std::string& frame) const
 }
 
 void TlsConnection::queue_reply(std::string_view frame) {
-  // Each answer releases its share of the bytes of the requests being answered, and
-  // the last one all that is left: the sum is exact whenever none is in flight, and
-  // no table keyed by the ids the peer chose is kept (a hash and a node per request).
-  if (const std::size_t in_flight = incoming_in_flight_; in_flight > 0) {
-    const std::size_t share = incoming_bytes_ / in_flight;
-    account_.release(share);
-    incoming_bytes_ -= share;
-    incoming_in_flight_ = in_flight - 1;
-  }
+  request_done();
   reply_bytes_mean_ = (reply_bytes_mean_ * 7 + frame.size()) / 8;
   note_activity();
   enqueue_frame(frame);

@@ -85,6 +85,15 @@ struct HandshakeParams {
   std::chrono::milliseconds timeout{10'000};
 };
 
+// A query as it came off the wire, not yet decoded (ConnectionEvents::on_incoming_query):
+// its envelope's bytes, which live only for the call, and what peek_hot_query read of
+// them.
+struct UndecodedQuery {
+  Uuid query_id;
+  std::uint32_t stream_window = 0;
+  std::span<const std::uint8_t> envelope;
+};
+
 // How a connection reports to whoever owns it. Called on the connection's strand.
 class ConnectionEvents {
  public:
@@ -92,6 +101,19 @@ class ConnectionEvents {
   // A request (Query, ListSchemasRequest) or a one-way message (NodeAnnouncement).
   // A request must be answered with TlsConnection::respond().
   virtual void on_incoming(const std::shared_ptr<TlsConnection>& connection, Message&& message) = 0;
+  // Whether queries are to come undecoded, to on_incoming_query: for an owner that
+  // answers them on other threads and decodes them there, so that what a query holds
+  // is allocated and freed on one thread (glibc's caches are per thread: memory made
+  // on one and freed on another costs both a trip through its arena and its lock).
+  // Asked once, when the connection starts: on_incoming_query must take a query
+  // whatever the owner would answer now.
+  virtual bool wants_undecoded_queries() const { return false; }
+  // A query, undecoded (after wants_undecoded_queries()): a request like any other,
+  // answered with respond(), or with refuse_undecodable() if it turns out not to decode.
+  virtual void on_incoming_query(const std::shared_ptr<TlsConnection>& connection, const UndecodedQuery& query) {
+    (void)connection;
+    (void)query;
+  }
   virtual void on_closed(const std::shared_ptr<TlsConnection>& connection, const NetworkError& reason) = 0;
   // The connection paused reading from its peer, or closed it, to hold a limit
   // (once per pause, not per frame). Before on_closed for the closing kinds.
@@ -130,6 +152,10 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // The same, queued at once: only on the connection's strand, and with no lock held
   // that on_closed() or a completion could want (queueing may close the connection).
   void respond_on_strand(const Message& reply);
+  // Instead of an answer, for a request delivered undecoded (on_incoming_query) that
+  // does not decode: the peer gets the InvalidMessage Error it would have had had the
+  // connection decoded it, and it counts as a protocol violation. Thread-safe.
+  void refuse_undecodable(NetworkError error);
   // Sends a part of a streamed answer that is not its last; the last goes by
   // respond(), which frees the request's slot. Thread-safe.
   void send_part(const Message& part);
@@ -239,6 +265,13 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void handle_frame(std::span<const std::uint8_t> payload);
   // `request_bytes`: the frame's size, charged to a request until it is answered.
   void dispatch(Message&& message, std::size_t request_bytes);
+  // A request comes in: it is in flight, and its `request_bytes` move from the read
+  // buffer's charge to its own until it is answered (request_done).
+  void request_taken(std::size_t request_bytes);
+  // A request is answered (or refused): releases its share of what requests hold.
+  void request_done();
+  // A frame that does not decode: an InvalidMessage Error, and the close at too many.
+  void refuse_frame(const NetworkError& error);
   void enqueue_frame(std::string_view frame);
   void send_error(ErrorCode code, std::string text, std::optional<Uuid> related);
   void close_after_flush(NetworkError reason);
@@ -268,6 +301,7 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   const bool inbound_;
   const ConnectionLimits limits_;
   std::weak_ptr<ConnectionEvents> events_;
+  bool undecoded_queries_ = false;  // the owner's wants_undecoded_queries(), at start()
 
   // Set by the handshake, then constant.
   NodeId peer_id_;

@@ -141,6 +141,35 @@ TEST(HostilePeer, UndecodableEnvelopesGetInvalidMessageThenClose) {
   expect_still_serving(*server);
 }
 
+// A query answered on the handler pool reaches it undecoded (only its id and window are
+// read as it arrives): one that then fails to decode is still refused as one the
+// connection could not decode, and counts as much toward the close.
+TEST(HostilePeer, QueriesThatOnlyFailToDecodeOnThePoolGetInvalidMessageThenClose) {
+  auto server = serving_node();
+  ASSERT_TRUE(server);
+  RawTlsClient raw;
+  ASSERT_TRUE(raw.connect(server->listen_port()));
+  ASSERT_TRUE(raw.exchange_hello());
+  for (int i = 0; i < 3; ++i) {
+    QueryMessage query;
+    query.query_id = Uuid::random();
+    query.query.schema_name = "SCHEMA-NAME";
+    query.trust_proof.public_key = raw.identity().public_key();
+    query.stream_window = static_cast<std::uint32_t>(i);  // answered whole and in parts alike
+    std::string bytes = encode_envelope(query);
+    const auto at = bytes.find("SCHEMA-NAME");
+    ASSERT_NE(at, std::string::npos);
+    bytes.replace(at, 4, "\xff\xfe\xff\xfe");  // not UTF-8: the query does not decode
+    ASSERT_TRUE(raw.write(header(static_cast<std::uint32_t>(bytes.size())) + bytes));
+    auto reply = raw.read_message();
+    ASSERT_TRUE(reply) << "no reply to invalid query " << i;
+    ASSERT_TRUE(std::holds_alternative<ErrorMessage>(*reply));
+    EXPECT_EQ(std::get<ErrorMessage>(*reply).code, ErrorCode::InvalidMessage);
+  }
+  EXPECT_TRUE(raw.wait_closed()) << "repeated violations must close the connection";
+  expect_still_serving(*server);
+}
+
 TEST(HostilePeer, UnknownEnvelopeKindGetsUnsupportedMessageAndConnectionStays) {
   auto server = serving_node();
   ASSERT_TRUE(server);
