@@ -538,7 +538,7 @@ std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes) 
   return message;
 }
 
-std::optional<QueryFramePeek> peek_hot_query(std::span<const std::uint8_t> bytes) {
+std::optional<std::uint32_t> peek_hot_query(std::span<const std::uint8_t> bytes) {
   // Only the layout this codec (and protobuf) writes a query in: its id, its body, and
   // nothing else. A frame that is not a query shows it by its 19th byte at the latest.
   constexpr std::size_t kIdBytes = 16;
@@ -550,8 +550,7 @@ std::optional<QueryFramePeek> peek_hot_query(std::span<const std::uint8_t> bytes
   WireReader envelope_rest(text_of(bytes.subspan(kBodyTagAt + 1)));
   std::string_view body;
   if (!envelope_rest.len(body) || !envelope_rest.done()) return std::nullopt;
-  QueryFramePeek peek;
-  peek.query_id = *Uuid::from_bytes(bytes.subspan(2, kIdBytes));  // any 16 bytes are an id
+  std::uint32_t stream_window = 0;
   const bool read = read_fields(body, [&](WireReader& r, std::uint32_t field, WireType type) {
     std::string_view skipped;
     switch (field) {
@@ -559,13 +558,13 @@ std::optional<QueryFramePeek> peek_hot_query(std::span<const std::uint8_t> bytes
       case query_request::kTrustProof:
         return read_bytes(r, type, skipped);
       case query_request::kStreamWindow:
-        return read_u32(r, type, peek.stream_window);
+        return read_u32(r, type, stream_window);
       default:
         return false;
     }
   });
   if (!read) return std::nullopt;
-  return peek;
+  return stream_window;
 }
 
 bool decode_hot_envelope_into(std::span<const std::uint8_t> bytes, Message& message) {

@@ -33,20 +33,15 @@ std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes);
 // decode_envelope's way, with no move of the message afterwards.
 bool decode_hot_envelope_into(std::span<const std::uint8_t> bytes, Message& out);
 
-// What an I/O thread needs of a query to hand it on undecoded: its id (for an Error)
-// and its stream window (whether it is answered in parts).
-struct QueryFramePeek {
-  Uuid query_id;
-  std::uint32_t stream_window = 0;
-};
-// The id and window of the QueryMessage in `bytes`, read without decoding the query
-// (nothing is allocated), when the envelope is laid out as append_hot_envelope writes
-// a query: its message id, then its query body, and nothing else, the body's top-level
-// fields each known and once. nullopt otherwise (a query laid out another way is
-// decoded as any message is). An envelope peeked here decodes (decode_envelope) to
-// this QueryMessage or to nothing, never to another message: what the query and the
-// trust proof hold is not checked.
-std::optional<QueryFramePeek> peek_hot_query(std::span<const std::uint8_t> bytes);
+// The stream window of the QueryMessage in `bytes` (what an I/O thread needs of a query
+// to hand it on undecoded: whether it is answered in parts), read without decoding the
+// query and with nothing allocated, when the envelope is laid out as
+// append_hot_envelope writes a query: its message id, then its query body, and nothing
+// else, the body's top-level fields each known and once. nullopt otherwise (a query
+// laid out another way is decoded as any message is). An envelope peeked at here
+// decodes (decode_envelope) to a QueryMessage with this window or to nothing, never to
+// another message: what the query and the trust proof hold is not checked.
+std::optional<std::uint32_t> peek_hot_query(std::span<const std::uint8_t> bytes);
 
 // message_codec.cpp's protobuf path, which handles every message: for the tests
 // that hold the hot codec to it.

@@ -278,11 +278,11 @@ void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
   const std::size_t frame_bytes = payload.size() + kFrameHeaderBytes;
   if (undecoded_queries_) {
     // A query is only peeked at here: the owner decodes it on the thread that answers it.
-    if (const auto peek = detail::peek_hot_query(payload)) {
+    if (const auto stream_window = detail::peek_hot_query(payload)) {
       if (const auto events = events_.lock()) {
         note_activity(now());
         request_taken(frame_bytes);
-        events->on_incoming_query(shared_from_this(), UndecodedQuery{peek->query_id, peek->stream_window, payload});
+        events->on_incoming_query(shared_from_this(), UndecodedQuery{*stream_window, payload});
         return;
       }
     }
@@ -298,6 +298,7 @@ void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
 void TlsConnection::refuse_frame(const NetworkError& error) {
   ++protocol_violations_;
   spdlog::debug("invalid message from {} at {}: {}", peer_id_.short_string(), remote_address_, error.message);
+  // No related id, whatever could be read of the frame (PROTOCOL.md section 10).
   send_error(ErrorCode::InvalidMessage, error.message, std::nullopt);
   if (protocol_violations_ >= kMaxProtocolViolations)
     close_after_flush(make_error(ErrorKind::Protocol, "peer sent too many invalid messages",

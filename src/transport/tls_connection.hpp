@@ -86,10 +86,9 @@ struct HandshakeParams {
 };
 
 // A query as it came off the wire, not yet decoded (ConnectionEvents::on_incoming_query):
-// its envelope's bytes, which live only for the call, and what peek_hot_query read of
-// them.
+// its envelope's bytes, which live only for the call, and its stream window, which
+// peek_hot_query read.
 struct UndecodedQuery {
-  Uuid query_id;
   std::uint32_t stream_window = 0;
   std::span<const std::uint8_t> envelope;
 };
