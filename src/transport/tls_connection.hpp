@@ -152,8 +152,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   // that on_closed() or a completion could want (queueing may close the connection).
   void respond_on_strand(const Message& reply);
   // Instead of an answer, for a request delivered undecoded (on_incoming_query) that
-  // does not decode: the peer gets the InvalidMessage Error it would have had had the
-  // connection decoded it, and it counts as a protocol violation. Thread-safe.
+  // does not decode: the peer gets the InvalidMessage Error of any frame that does not
+  // decode, and it counts as a protocol violation as such a frame does. Thread-safe.
   void refuse_undecodable(NetworkError error);
   // Sends a part of a streamed answer that is not its last; the last goes by
   // respond(), which frees the request's slot. Thread-safe.
