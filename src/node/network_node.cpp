@@ -51,6 +51,13 @@ bool through_a_mapping(const detail::TlsConnection& connection, const std::strin
   return !our_mapping.empty() && hello.observed_address == our_mapping;
 }
 
+// Whether a query the pool answers is answered as a stream of parts: when the node
+// answers in parts and the asker gave a window. Otherwise it gets one reply, which an
+// asker of parts takes as its last part (PROTOCOL.md 7.8).
+bool answered_in_parts(NetworkNode::QueryAnswering answering, std::uint32_t stream_window) {
+  return answering == NetworkNode::QueryAnswering::InParts && stream_window > 0;
+}
+
 // A query delivered undecoded (on_incoming_query), decoded; if it does not decode, the
 // peer is told (TlsConnection::refuse_undecodable) and nullopt returned.
 std::optional<Message> decode_request(const NetworkNode::ConnectionPtr& connection,
@@ -410,7 +417,7 @@ void NetworkNode::post_peer_request(const ConnectionPtr& connection, Message&& m
 void NetworkNode::post_peer_request(const ConnectionPtr& connection, std::span<const std::uint8_t> envelope,
                                     bool in_parts) {
   post_incoming_request(connection, in_parts, [envelope](detail::IncomingRequest& slot) {
-    slot.envelope.assign(reinterpret_cast<const char*>(envelope.data()), envelope.size());
+    slot.envelope.assign(envelope.begin(), envelope.end());
   });
 }
 
@@ -929,14 +936,13 @@ bool NetworkNode::wants_undecoded_queries() const {
 
 void NetworkNode::on_incoming_query(const ConnectionPtr& connection, const detail::UndecodedQuery& query) {
   counters_.requests_received++;
-  if (running_ && answering_.load() != QueryAnswering::WholeOnIoThread) {
+  if (const auto answering = answering_.load(); running_ && answering != QueryAnswering::WholeOnIoThread) {
     if (const auto debt = admit_request(connection->node_id()); debt > std::chrono::steady_clock::duration::zero()) {
       if (auto message = decode_request(connection, query.envelope)) serve_after(connection, std::move(*message), debt);
       return;
     }
     // To the pool as serve_incoming sends a query, but undecoded.
-    const bool in_parts = answering_.load() == QueryAnswering::InParts && query.stream_window > 0;
-    return post_peer_request(connection, query.envelope, in_parts);
+    return post_peer_request(connection, query.envelope, answered_in_parts(answering, query.stream_window));
   }
   // Stopping, or the answering changed since the connection asked: as any message.
   if (auto message = decode_request(connection, query.envelope)) take_incoming(connection, std::move(*message));
@@ -984,29 +990,21 @@ void NetworkNode::serve_incoming(const ConnectionPtr& connection, Message&& mess
   if (const auto* dial_back = std::get_if<DialBackRequestMessage>(&message)) return handle_dial_back(connection, *dial_back);
   if (const auto* relay = std::get_if<RelayRequestMessage>(&message)) return handle_relay_request(connection, *relay);
   if (const auto* punch = std::get_if<HolePunchMessage>(&message)) return handle_hole_punch(connection, *punch);
-  if (std::holds_alternative<QueryMessage>(message)) {
-    switch (answering_.load()) {
-      case QueryAnswering::WholeOnIoThread:
-        // A callback that never blocks answers here, as the query is read: no trip
-        // to the handler pool and back (RunOn::IoThread).
-        return answer_request(connection, std::move(message), /*on_strand=*/true);
-      case QueryAnswering::InParts:
-        if (std::get<QueryMessage>(message).stream_window > 0)
-          return post_peer_request(connection, std::move(message), /*in_parts=*/true);
-        break;
-      case QueryAnswering::WholeOnPool:
-        // Always one reply, which an asker of parts takes as its last part (PROTOCOL.md
-        // 7.8): no answer stream is set up for it.
-        break;
-    }
+  if (const auto* query = std::get_if<QueryMessage>(&message)) {
+    const auto answering = answering_.load();
+    // A callback that never blocks answers here, as the query is read: no trip to the
+    // handler pool and back (RunOn::IoThread).
+    if (answering == QueryAnswering::WholeOnIoThread)
+      return answer_request(connection, std::move(message), /*on_strand=*/true);
+    const bool in_parts = answered_in_parts(answering, query->stream_window);
+    return post_peer_request(connection, std::move(message), in_parts);
   }
   post_peer_request(connection, std::move(message), /*in_parts=*/false);
 }
 
 void NetworkNode::answer_incoming(detail::IncomingRequest& request) {
   if (!request.envelope.empty()) {
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(request.envelope.data());
-    auto message = decode_request(request.connection, {bytes, request.envelope.size()});
+    auto message = decode_request(request.connection, request.envelope);
     if (!message) return;
     request.message = std::move(*message);
   }

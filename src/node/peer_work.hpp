@@ -8,9 +8,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,7 +28,7 @@ struct IncomingRequest {
   // A query as it came (ConnectionEvents::on_incoming_query), decoded by the handler
   // thread that answers it; empty when `message` holds the request. Its buffer is kept
   // from one request to the next.
-  std::string envelope;
+  std::vector<std::uint8_t> envelope;
   bool in_parts = false;  // answered as a stream of parts (NetworkNode::start_answer_stream)
 
   // Lets go of the connection and of what the message held, so that an idle slot keeps
@@ -37,7 +37,7 @@ struct IncomingRequest {
     connection.reset();
     message = Message{};
     envelope.clear();
-    if (envelope.capacity() > kKeptEnvelopeBytes) std::string().swap(envelope);
+    if (envelope.capacity() > kKeptEnvelopeBytes) std::vector<std::uint8_t>().swap(envelope);
   }
 };
 
