@@ -28,6 +28,7 @@
 #include "load/pingpong_floor.hpp"
 #include "load/process_usage.hpp"
 #include "load/round_medians.hpp"
+#include "load/shape_scaling.hpp"
 #include "load_client.hpp"
 #include "seconds_validator.hpp"
 
@@ -404,6 +405,7 @@ int BenchCommand::run() const {
     if (rounds_ > 1) run["rounds"] = std::move(rounds);
     out["runs"].push_back(std::move(run));
   }
+  if (auto scaling = bench::shape_scaling(out["runs"]); !scaling.is_null()) out["scaling"] = std::move(scaling);
   std::cout << out.dump(2) << std::endl;
 
   if (own_node) (void)own_node->stop();

@@ -21,6 +21,7 @@ TEST_F(BenchCli, ATinyRunPrintsJson) {
   EXPECT_GT(report["runs"][0]["node"].value("completed", 0), 0) << result.out;
   EXPECT_EQ(report["runs"][0]["node"].value("errors", -1), 0) << result.out;
   EXPECT_TRUE(report["runs"][0]["node"]["cpu_us_per_query"].is_number()) << result.out;
+  EXPECT_FALSE(report.contains("scaling")) << "one shape has nothing to scale against: " << result.out;
 }
 
 // The gRPC peer runs in the same invocation, on the same shape and payload sizes as
@@ -45,6 +46,25 @@ TEST_F(BenchCli, TheGrpcPeerRunsBesideTheNodeAndTheRatiosArePrinted) {
     EXPECT_EQ(run["vs_grpc"].value("floor", ""), "grpc") << run;
     EXPECT_TRUE(run["vs_grpc"]["qps_ratio"].is_number()) << run;
     EXPECT_TRUE(run["vs_grpc"]["cpu_ratio"].is_number()) << run;
+  }
+}
+
+// Two shapes: the second's q/s over the first's, the node's beside the floors', each
+// the ratio of the figures the runs printed.
+TEST_F(BenchCli, ASecondShapesThroughputIsPrintedAgainstTheFirstsForNodeAndFloors) {
+  const auto result = datafold("bench", {"bench", "--duration", "0.2", "--shapes", "2x2,4x1", "--floor"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = parse_json(result.out);
+  ASSERT_FALSE(report.is_discarded()) << result.out;
+  ASSERT_EQ(report["runs"].size(), 2u) << result.out;
+  const auto& scaling = report["scaling"];
+  EXPECT_EQ(scaling.value("against", ""), "2x2") << result.out;
+  const auto& ratios = scaling["qps_ratios"]["4x1"];
+  for (const char* key : {"node", "tcp_floor", "tls_floor"}) {
+    const double first = report["runs"][0][key]["qps"].get<double>();
+    const double second = report["runs"][1][key]["qps"].get<double>();
+    ASSERT_TRUE(ratios.contains(key)) << result.out;
+    EXPECT_DOUBLE_EQ(ratios[key].get<double>(), second / first) << key;
   }
 }
 
