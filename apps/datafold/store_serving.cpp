@@ -35,9 +35,9 @@ void serve_store(net::NetworkCore& core, const std::shared_ptr<store::SqliteStor
   });
   core.set_schema_list_callback(
       [data](const net::RequestContext& requester) { return store::visible_schemas(*data, requester); });
-  // A turn of a peer's waiting requests reads one state of the store, in one read
-  // transaction: SQLite's locks are taken once a turn, not once a query. Should it not
-  // begin, each query begins its own and reports the error.
+  // The turns of peers' waiting requests taken together read one state of the store,
+  // in one read transaction: SQLite's locks are taken once for them, not once a query.
+  // Should it not begin, each query begins its own and reports the error.
   core.set_turn_scope([data](const std::function<void()>& answer) {
     (void)data->read_snapshot([&answer](store::SqliteStore::Snapshot&) { answer(); });
   });

@@ -437,7 +437,8 @@ void NetworkNode::set_turn_scope(TurnScope scope) {
 }
 
 void NetworkNode::run_peer_turns() {
-  std::vector<detail::PeerWork> turn;
+  std::vector<detail::PeerWork> requests;  // one or more peers' turns, back to back
+  std::vector<std::size_t> turn_ends;      // where each of those turns ends
   // The slots of the requests answered, cleared: they go back for the next requests at
   // the next lock (the turn's other work having been let go outside it).
   std::vector<std::unique_ptr<detail::IncomingRequest>> answered;
@@ -445,7 +446,7 @@ void NetworkNode::run_peer_turns() {
     for (auto& slot : answered) request_slots_.give_back(std::move(slot));
     answered.clear();
   };
-  for (std::size_t turns = 0; turns < kTurnsPerRun; ++turns) {
+  for (std::size_t turns = 0; turns < kTurnsPerRun;) {
     std::shared_ptr<const TurnScope> scope;
     {
       std::lock_guard lock(peer_work_mutex_);
@@ -453,18 +454,28 @@ void NetworkNode::run_peer_turns() {
       scope = turn_scope_;
       // Without a scope to share, a turn is one request: a peer's requests then run on
       // every handler thread at once, and a slow one holds up none of the others.
-      if (peer_work_.pop_turn(scope ? kMaxRequestsPerTurn : 1, turn) == 0) {
+      if (peer_work_.pop_turn(scope ? kMaxRequestsPerTurn : 1, requests) == 0) {
         --peer_turn_runners_;
         return;
       }
+      turn_ends.push_back(requests.size());
+      // With a scope, the turns waiting next share it, each still answered and its
+      // replies handed over as a turn of its own: a store's read transaction then
+      // begins and ends (locking and unlocking its file, a system call each) once for
+      // several peers rather than once each.
+      while (scope && requests.size() < kMaxRequestsPerScope &&
+             peer_work_.pop_turn(std::min(kMaxRequestsPerTurn, kMaxRequestsPerScope - requests.size()), requests) > 0)
+        turn_ends.push_back(requests.size());
     }
-    take_turn(turn, scope.get());
-    for (auto& work : turn) {
+    take_turns(requests, turn_ends, scope.get());
+    turns += turn_ends.size();
+    for (auto& work : requests) {
       if (!work.request) continue;
       work.request->clear();  // here, outside the lock: this frees what the request held
       answered.push_back(std::move(work.request));
     }
-    turn.clear();
+    requests.clear();
+    turn_ends.clear();
   }
   {
     std::lock_guard lock(peer_work_mutex_);
@@ -475,24 +486,30 @@ void NetworkNode::run_peer_turns() {
   asio::post(*handlers_, [this] { run_peer_turns(); });
 }
 
-void NetworkNode::take_turn(std::vector<detail::PeerWork>& requests, const TurnScope* scope) {
-  // The turn's replies go to each connection together when it ends: one write.
-  std::optional<detail::ReplyBatch> replies;
-  if (requests.size() > 1) replies.emplace();
+void NetworkNode::take_turns(std::vector<detail::PeerWork>& requests, const std::vector<std::size_t>& turn_ends,
+                             const TurnScope* scope) {
   bool answered = false;
-  const auto answer_all = [this, &requests, &answered] {
+  const auto answer_all = [this, &requests, &turn_ends, &answered] {
     if (answered) return;
     answered = true;
-    for (auto& request : requests) {
-      if (!request.request) {
-        request.work();
-        continue;
+    std::size_t begin = 0;
+    for (const std::size_t end : turn_ends) {
+      // A turn's replies go to each connection together when it ends: one write.
+      std::optional<detail::ReplyBatch> replies;
+      if (end - begin > 1) replies.emplace();
+      for (std::size_t i = begin; i < end; ++i) {
+        auto& request = requests[i];
+        if (!request.request) {
+          request.work();
+          continue;
+        }
+        answer_incoming(*request.request);
       }
-      answer_incoming(*request.request);
+      begin = end;
     }
   };
   if (scope != nullptr) {
-    // The application's scope (a store's read transaction) is held across the turn.
+    // The application's scope (a store's read transaction) is held across the turns.
     try {
       (*scope)(answer_all);
     } catch (const std::exception& e) {

@@ -126,7 +126,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   void post_to_handlers(std::function<void()> work);
   // A peer's request to the handler pool, in turn with other peers' (RoundRobinQueue).
   // With a TurnScope set, a turn answers up to kMaxRequestsPerTurn of one peer's
-  // waiting requests together; without, one.
+  // waiting requests together, and the turns waiting share a scope; without, a turn
+  // is one request.
   void post_peer_request(const NodeId& peer, std::function<void()> work);
   // The same for a request read from `connection`, carried in a reused slot (peer_work.hpp).
   void post_peer_request(const ConnectionPtr& connection, Message&& message, bool in_parts);
@@ -431,8 +432,15 @@ class NetworkNode final : public detail::ConnectionEvents,
   // a run takes several turns before it lets the pool's other work go.
   static constexpr std::size_t kMaxRequestsPerTurn = 16;
   static constexpr std::size_t kTurnsPerRun = 16;
+  // With a TurnScope, the turns waiting are taken into one scope up to this many
+  // requests: a store's transaction then begins and ends once for several peers.
+  static constexpr std::size_t kMaxRequestsPerScope = 64;
   void run_peer_turns();
-  void take_turn(std::vector<detail::PeerWork>& requests, const TurnScope* scope);
+  // Answers `requests`, several peers' turns back to back (each ending at the next of
+  // `turn_ends`), inside one `scope` if there is one; each turn's replies are handed
+  // over when it ends.
+  void take_turns(std::vector<detail::PeerWork>& requests, const std::vector<std::size_t>& turn_ends,
+                  const TurnScope* scope);
   void answer_incoming(detail::IncomingRequest& request);
   // Fills a request slot (`fill`, under peer_work_mutex_) and queues it for the pool.
   template <class Fill>

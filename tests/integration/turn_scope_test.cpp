@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -83,6 +85,95 @@ TEST_F(TurnScopes, RequestsWaitingTogetherAreAnsweredInOneTurnInsideTheScope) {
   // The first turn took one query; the 16 that waited meanwhile take one more (the
   // last to arrive may just miss it and take a third).
   EXPECT_LE(turns.load(), 3) << kQueries << " queries that waited together took " << turns.load() << " turns";
+}
+
+// Two peers whose requests wait together: their turns share the next scope (a store's
+// one transaction for both), and each peer's replies leave when its own turn ends, not
+// when the scope does, so one peer's answers never wait for another's turn.
+TEST_F(TurnScopes, PeersWaitingTogetherShareAScopeAndEachPeersRepliesLeaveWithItsTurn) {
+  constexpr int kEach = 8;
+  auto other_client = start_node();
+  ASSERT_TRUE(other_client);
+  introduce(*other_client, *server_);
+  const NodeId first_peer = client_->local_node_id();
+  const NodeId second_peer = other_client->local_node_id();
+
+  std::atomic<int> scopes{0};
+  std::atomic<bool> holding{false};
+  thread_local int t_scope = 0;
+  server_->set_turn_scope([&](const std::function<void()>& answer) {
+    t_scope = ++scopes;
+    // The first scope (the opener alone) holds the handler thread until both peers'
+    // queries wait behind it.
+    if (t_scope == 1) {
+      holding = true;
+      (void)eventually([&] { return server_->stats().requests_received >= 1 + 2 * kEach; });
+    }
+    answer();
+    t_scope = 0;
+  });
+
+  // Per peer: queries answered (on the server) and answers received (by the peer).
+  std::mutex mutex;
+  std::map<NodeId, std::set<int>> scopes_of;  // which scopes answered each peer
+  std::map<std::pair<int, NodeId>, int> answered_in;  // by scope and peer
+  std::atomic<int> answered_first{0}, answered_second{0}, received_first{0}, received_second{0};
+  std::atomic<int> waits{0}, waits_met{0};
+  server_->set_page_callback([&](const Query& query, const PageRequest&, const RequestContext& requester) {
+    const bool first = requester.node_id == first_peer;
+    const NodeId other = first ? second_peer : first_peer;
+    bool other_went_before = false;
+    {
+      std::lock_guard lock(mutex);
+      scopes_of[requester.node_id].insert(t_scope);
+      if (answered_in[{t_scope, requester.node_id}]++ == 0) {
+        // This peer's turn begins: any turn of the other before it in this scope is over.
+        other_went_before = t_scope > 1 && answered_in[{t_scope, other}] > 0;
+      }
+    }
+    if (other_went_before) {
+      // Its replies left when its turn ended: it gets them while this scope is open.
+      waits++;
+      if (eventually([&] {
+            return first ? received_second.load() >= answered_second.load()
+                         : received_first.load() >= answered_first.load();
+          }))
+        waits_met++;
+    }
+    (first ? answered_first : answered_second)++;
+    QueryPage page;
+    page.result.results.push_back(FieldResult{query.fields.at(0), Json(t_scope)});
+    return page;
+  });
+  ASSERT_TRUE(client_->connect_to_node(server_->local_node_id()));
+  ASSERT_TRUE(other_client->connect_to_node(server_->local_node_id()));
+
+  const Query query{"S", {"f"}, "", 0, std::nullopt};
+  std::atomic<int> failed{0};
+  const auto ask = [&](NetworkCore& client, std::atomic<int>& received) {
+    client.async_query_node(server_->local_node_id(), query,
+                            [&failed, counter = &received](NetworkResult<QueryResult> result) {
+                              if (!result) failed++;
+                              ++*counter;
+                            });
+  };
+  ask(*client_, received_first);  // the opener
+  ASSERT_TRUE(eventually([&] { return holding.load(); }));
+  for (int i = 0; i < kEach; ++i) {
+    ask(*client_, received_first);
+    ask(*other_client, received_second);
+  }
+  ASSERT_TRUE(eventually([&] { return received_first.load() == 1 + kEach && received_second.load() == kEach; }))
+      << received_first.load() << " and " << received_second.load() << " answers received";
+  EXPECT_EQ(failed.load(), 0);
+
+  std::lock_guard lock(mutex);
+  std::vector<int> shared;
+  for (const int scope : scopes_of[first_peer])
+    if (scope > 1 && scopes_of[second_peer].count(scope) > 0) shared.push_back(scope);
+  EXPECT_FALSE(shared.empty()) << "the peers' waiting turns were answered in scopes of their own";
+  EXPECT_GE(waits.load(), 1) << "no turn followed the other peer's in a shared scope";
+  EXPECT_EQ(waits_met.load(), waits.load()) << "a peer's replies waited for the end of the scope";
 }
 
 TEST_F(TurnScopes, EveryRequestIsAnsweredWhenTheScopeThrowsOrForgetsToAnswer) {

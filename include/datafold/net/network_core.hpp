@@ -123,9 +123,9 @@ class NetworkCore {
   // sees them: which it may read is what lets a client write a query that is answered.
   void set_schema_list_callback(SchemaListCallback cb);
   void set_schema_list_callback(SchemaListCallbackWithContext cb);
-  // Held around each turn of peers' requests on the handler pool (run_on.hpp): e.g. a
-  // store's read transaction, shared by the turn's queries; turns begun after the call
-  // use it. A scope that throws is logged; requests it did not get to are answered
+  // Held around the turns of peers' requests the handler pool takes together
+  // (run_on.hpp): e.g. a store's read transaction, shared by their queries; turns begun
+  // after the call use it. A scope that throws is logged; requests it did not get to are answered
   // without it.
   void set_turn_scope(TurnScope scope);
 

@@ -31,11 +31,13 @@ enum class RunOn {
 // that were waiting together (queries, schema listings, parts of long answers),
 // answered one after another on one thread, their replies written together when it
 // ends; without one, a turn is one request, and a peer's requests run on every
-// handler thread at once. The scope runs around each turn: it must call `answer`
-// exactly once, on the calling thread. A store opens one read transaction there, so
-// the turn's queries read one state of it and take its locks once, not once each; a
-// write committed before a request arrived is still seen, since the turn starts after.
-// The price: a slow request delays the rest of its turn (at most 15 of its peer's).
+// handler thread at once. The scope runs around the turns waiting when it starts, up
+// to 64 requests of one peer or several (each turn still answered, and its replies
+// written, as a turn of its own): it must call `answer` exactly once, on the calling
+// thread. A store opens one read transaction there, so those queries read one state
+// of it and take its locks once, not once each; a write committed before a request
+// arrived is still seen, since the scope starts after. The price: a slow request
+// delays the rest of its turn (at most 15 of its peer's), and the turns after it.
 using TurnScope = std::function<void(const std::function<void()>& answer)>;
 
 }  // namespace datafold::net
