@@ -1,5 +1,7 @@
 #include "load/shape_scaling.hpp"
 
+#include <string>
+
 namespace datafold::bench {
 namespace {
 

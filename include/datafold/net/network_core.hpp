@@ -125,8 +125,8 @@ class NetworkCore {
   void set_schema_list_callback(SchemaListCallbackWithContext cb);
   // Held around the turns of peers' requests the handler pool takes together
   // (run_on.hpp): e.g. a store's read transaction, shared by their queries; turns begun
-  // after the call use it. A scope that throws is logged; requests it did not get to are answered
-  // without it.
+  // after the call use it. A scope that throws is logged; requests it did not get to
+  // are answered without it.
   void set_turn_scope(TurnScope scope);
 
   // Every node known so far (added, bootstrap, or discovered).
