@@ -5,12 +5,11 @@
 namespace datafold::bench {
 namespace {
 
-// `run[key]["qps"]` when it is a number.
-const nlohmann::ordered_json* qps_of(const nlohmann::ordered_json& run, const std::string& key) {
-  const auto group = run.find(key);
-  if (group == run.end() || !group->is_object()) return nullptr;
-  const auto qps = group->find("qps");
-  return qps != group->end() && qps->is_number() ? &*qps : nullptr;
+// `figures["qps"]` when `figures` is an object holding a numeric one.
+const nlohmann::ordered_json* qps_of(const nlohmann::ordered_json& figures) {
+  if (!figures.is_object()) return nullptr;
+  const auto qps = figures.find("qps");
+  return qps != figures.end() && qps->is_number() ? &*qps : nullptr;
 }
 
 }  // namespace
@@ -23,8 +22,9 @@ nlohmann::ordered_json shape_scaling(const nlohmann::ordered_json& runs) {
     const auto& run = runs[i];
     nlohmann::ordered_json of_run = nlohmann::ordered_json::object();
     for (const auto& [key, figures] : run.items()) {
-      const auto* now = qps_of(run, key);
-      const auto* before = qps_of(first, key);
+      const auto* now = qps_of(figures);
+      const auto in_first = first.find(key);
+      const auto* before = in_first != first.end() ? qps_of(*in_first) : nullptr;
       if (now == nullptr || before == nullptr || before->get<double>() <= 0) continue;
       of_run[key] = now->get<double>() / before->get<double>();
     }
