@@ -250,6 +250,9 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   bool on_own_thread() const noexcept;
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
+  // Lets go of write buffers grown past what an idle connection keeps (the writer
+  // has been quiet for a while).
+  void release_big_write_buffers();
   asio::awaitable<NetworkResult<Message>> read_one_message();
   // Waits while the reader must not read (see pause_reason); false once closed.
   asio::awaitable<bool> wait_while_paused();
