@@ -221,6 +221,9 @@ asio::awaitable<bool> TlsConnection::wait_while_paused() {
     if (state() == ConnectionState::Closed || closing_) co_return false;
     const auto reason = pause_reason();
     if (!reason) co_return true;
+    // Short of memory, write buffers kept for the next burst are let go first: they
+    // must not be what pauses this peer, let alone what closes it.
+    if (*reason == LimitHit::Backpressure && release_big_write_buffers()) continue;
     // The request rate's pause is reported by the node, which set it.
     if (!counted && *reason != LimitHit::Rate) {
       counted = true;
@@ -499,18 +502,25 @@ asio::awaitable<void> TlsConnection::write_loop() {
   }
 }
 
-void TlsConnection::release_big_write_buffers() {
-  if (writing_.capacity() > kKeptBufferBytes) {
-    std::string().swap(writing_);
-    account_.release(writing_charged_);
-    writing_charged_ = 0;
-  }
+bool TlsConnection::release_idle_writing_buffer() {
+  if (write_in_progress_ || writing_.capacity() <= kKeptBufferBytes) return false;
+  std::string().swap(writing_);
+  account_.release(writing_charged_);
+  writing_charged_ = 0;
+  publish_held();
+  return true;
+}
+
+bool TlsConnection::release_big_write_buffers() {
+  bool released = release_idle_writing_buffer();
   if (outbox_.empty() && outbox_.capacity() > kKeptBufferBytes) {
     std::string().swap(outbox_);
     account_.release(outbox_charged_);
     outbox_charged_ = 0;
+    released = true;
   }
-  publish_held();
+  if (released) publish_held();
+  return released;
 }
 
 void TlsConnection::enqueue_frame(std::string_view frame) {
@@ -521,7 +531,8 @@ void TlsConnection::enqueue_frame(std::string_view frame) {
     const std::size_t capacity = needed > outbox_.capacity() ? std::max(needed, 2 * outbox_.capacity())
                                                              : outbox_.capacity();
     const std::size_t more = capacity > outbox_charged_ ? capacity - outbox_charged_ : 0;
-    if (!account_.try_charge(more)) {
+    // The write buffer kept for the next burst is let go before the budget says no.
+    if (!account_.try_charge(more) && !(release_idle_writing_buffer() && account_.try_charge(more))) {
       // The node's budget is spent. A peer with replies piling up (over its share,
       // or a backlog queued) is closed, loudly: its requests fail with the close.
       // One whose replies are flowing gets this one past the budget, so a

@@ -250,9 +250,12 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   bool on_own_thread() const noexcept;
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
-  // Lets go of write buffers grown past what an idle connection keeps (the writer
-  // has been quiet for a while).
-  void release_big_write_buffers();
+  // Lets go of the write buffers grown past what an idle connection keeps that hold
+  // nothing now (the writer has been quiet for a while, or memory is short). True
+  // if it let go of any.
+  bool release_big_write_buffers();
+  // The same for writing_ alone, when no write is using it.
+  bool release_idle_writing_buffer();
   asio::awaitable<NetworkResult<Message>> read_one_message();
   // Waits while the reader must not read (see pause_reason); false once closed.
   asio::awaitable<bool> wait_while_paused();

@@ -7,8 +7,10 @@
 // one reply per connection whose replies were flowing (see TlsConnection::enqueue_frame).
 #include "datafold/net/network_core.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -128,9 +130,19 @@ TEST(MemoryBudget, RequestsWaitingForTheirAnswerHoldTheirBytesAgainstThePeersSha
     requests.push_back(raw_query(peer, "Slow", Json{{"padding", std::string(kBigRequestPadding, 'x')}}));
   const std::string frames = testing::frames_of(requests);
   const std::size_t request_bytes = frames.size() / kBigRequests;
-  // The kernel's buffers take what the node does not read; a write that does not
-  // complete is the node pushing back, which is what the test wants to see.
-  (void)peer.write(frames, 2s);
+  // The kernel's buffers take what the node does not read, and the rest waits: the
+  // write goes on in a thread of its own until the node reads again. (Given up at a
+  // deadline, it would leave requests unsent, and their answers missing.)
+  std::atomic<bool> all_written{false};
+  std::thread writer([&] { all_written = peer.write(frames, 30s); });
+  struct OpenAndJoin {
+    testing::Gate& gate;
+    std::thread& writer;
+    ~OpenAndJoin() {
+      gate.open();
+      if (writer.joinable()) writer.join();
+    }
+  } open_and_join{gate, writer};
 
   ASSERT_TRUE(testing::eventually([&] { return server->stats().backpressure_pauses >= 1; }))
       << "the node read " << server->stats().requests_received << " requests of " << request_bytes
@@ -142,11 +154,15 @@ TEST(MemoryBudget, RequestsWaitingForTheirAnswerHoldTheirBytesAgainstThePeersSha
 
   // Held back by answers the node has yet to give, not by replies it will not read:
   // the peer is not closed as stalled, however long the answers take.
-  EXPECT_FALSE(peer.wait_closed_unread(3 * kStallTimeout)) << "a peer waiting for its answers was closed";
-  EXPECT_EQ(server->stats().open_connections, 1u);
+  std::this_thread::sleep_for(3 * kStallTimeout);
+  EXPECT_EQ(server->stats().open_connections, 1u) << "a peer waiting for its answers was closed";
+  EXPECT_EQ(server->stats().connections_closed_over_budget, 0u);
 
   // Answered, the requests let go of their bytes, and the rest are read and answered.
   gate.open();
+  writer.join();
+  ASSERT_TRUE(all_written) << "the node read " << server->stats().requests_received << " of " << kBigRequests
+                           << " requests";
   std::size_t answered = 0;
   while (answered < kBigRequests) {
     auto reply = peer.read_message(10s);
@@ -156,6 +172,38 @@ TEST(MemoryBudget, RequestsWaitingForTheirAnswerHoldTheirBytesAgainstThePeersSha
   }
   EXPECT_EQ(server->stats().requests_received, kBigRequests);
   EXPECT_TRUE(testing::eventually([&] { return server->stats().memory_in_use_bytes < request_bytes; }))
+      << server->stats().memory_in_use_bytes << " bytes still counted";
+}
+
+// A connection keeps the write buffer a big reply grew for the next reply, but not
+// against the peer: with the node's budget spent by a reply bigger than the peer's
+// share, a peer that read it and asks again is answered, not closed as a peer over
+// its share for a buffer that holds nothing of its.
+constexpr std::size_t kLeastBudget = 1u << 20;  // the least allowed: one share
+constexpr std::size_t kReplyPastTheShare = 1200 * 1024;
+
+TEST(MemoryBudget, APeerThatReadsRepliesBiggerThanItsShareIsAnsweredAgainNotClosed) {
+  auto config = testing::loopback_config();
+  config.memory_budget_bytes = kLeastBudget;
+  config.max_requests_per_second_per_peer = 0;
+  auto server = testing::start_node(config);
+  ASSERT_TRUE(server);
+  testing::serve_known_answers(*server);
+  RawTlsClient peer;
+  ASSERT_TRUE(peer.connect(server->listen_port()));
+  ASSERT_TRUE(peer.exchange_hello());
+  for (int asked = 1; asked <= 3; ++asked) {
+    const auto query = raw_query(peer, "Bulk", Json{{"padding", kReplyPastTheShare}});
+    ASSERT_TRUE(peer.write(testing::frames_of({query}))) << "query " << asked;
+    auto reply = peer.read_message(10s);
+    ASSERT_TRUE(reply) << "no reply to query " << asked << " (closed over budget: "
+                       << server->stats().connections_closed_over_budget << ")";
+    ASSERT_TRUE(std::holds_alternative<QueryResponseMessage>(*reply)) << "query " << asked;
+  }
+  EXPECT_EQ(server->stats().connections_closed_over_budget, 0u);
+  EXPECT_EQ(server->stats().open_connections, 1u);
+  // Quiet, the connection lets go of the buffer too.
+  EXPECT_TRUE(testing::eventually([&] { return server->stats().memory_in_use_bytes < kReplyPastTheShare / 4; }))
       << server->stats().memory_in_use_bytes << " bytes still counted";
 }
 
