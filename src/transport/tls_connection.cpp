@@ -502,24 +502,25 @@ asio::awaitable<void> TlsConnection::write_loop() {
   }
 }
 
+void TlsConnection::release_write_buffer(std::string& buffer, std::size_t& charged) {
+  std::string().swap(buffer);
+  account_.release(charged);
+  charged = 0;
+  publish_held();
+}
+
 bool TlsConnection::release_idle_writing_buffer() {
   if (write_in_progress_ || writing_.capacity() <= kKeptBufferBytes) return false;
-  std::string().swap(writing_);
-  account_.release(writing_charged_);
-  writing_charged_ = 0;
-  publish_held();
+  release_write_buffer(writing_, writing_charged_);
   return true;
 }
 
 bool TlsConnection::release_big_write_buffers() {
   bool released = release_idle_writing_buffer();
   if (outbox_.empty() && outbox_.capacity() > kKeptBufferBytes) {
-    std::string().swap(outbox_);
-    account_.release(outbox_charged_);
-    outbox_charged_ = 0;
+    release_write_buffer(outbox_, outbox_charged_);
     released = true;
   }
-  if (released) publish_held();
   return released;
 }
 

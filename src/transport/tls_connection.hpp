@@ -256,6 +256,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   bool release_big_write_buffers();
   // The same for writing_ alone, when no write is using it.
   bool release_idle_writing_buffer();
+  // Frees `buffer` and what the account holds for it (`charged`, then 0).
+  void release_write_buffer(std::string& buffer, std::size_t& charged);
   asio::awaitable<NetworkResult<Message>> read_one_message();
   // Waits while the reader must not read (see pause_reason); false once closed.
   asio::awaitable<bool> wait_while_paused();
