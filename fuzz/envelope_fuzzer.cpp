@@ -4,7 +4,7 @@
 // re-encode identically, framed or not. And the hot codec (core/hot_codec.hpp)
 // agrees with protobuf's path: an envelope it takes, protobuf's takes too, to the
 // same message, and what it writes is protobuf's bytes. What a peek at a query
-// (peek_hot_query) reads is what decoding it gives.
+// (peek_hot_query, hot_query_id) reads is what decoding it gives.
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstddef>
@@ -48,6 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto stream_window = detail::peek_hot_query({data, size}); stream_window && decoded) {
     const auto* query = std::get_if<QueryMessage>(&*decoded);
     check(query != nullptr && query->stream_window == *stream_window);
+    // And its id is the one hinted at before decoding (hot_query_id). (Only a hint for
+    // other layouts: protobuf takes the last of two ids, the hint the first.)
+    const auto query_id = detail::hot_query_id({data, size});
+    check(query_id && query->query_id == *query_id);
   }
   if (!decoded) {
     check(decoded.error().code == ErrorCode::InvalidMessage ||

@@ -33,6 +33,9 @@ class FingerprintSet {
   std::size_t size() const noexcept { return size_; }
   // Slots allocated: grows by doubling, never shrinks (memory follows the peak).
   std::size_t slot_count() const noexcept { return slots_.size(); }
+  // The first slot: the slot of `fingerprint` is at (fingerprint & (slot_count() - 1)).
+  // They move when the set grows.
+  const std::uint64_t* slots() const noexcept { return slots_.data(); }
 
  private:
   static constexpr std::size_t kFirstSlots = 64;

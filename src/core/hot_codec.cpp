@@ -1,5 +1,7 @@
 #include "core/hot_codec.hpp"
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -538,15 +540,33 @@ std::optional<Message> decode_hot_envelope(std::span<const std::uint8_t> bytes) 
   return message;
 }
 
-std::optional<std::uint32_t> peek_hot_query(std::span<const std::uint8_t> bytes) {
-  // Only the layout this codec (and protobuf) writes a query in: its id, its body, and
-  // nothing else. A frame that is not a query shows it by its 19th byte at the latest.
-  constexpr std::size_t kIdBytes = 16;
-  constexpr std::size_t kBodyTagAt = 2 + kIdBytes;
+namespace {
+
+// Where a query as this codec (and protobuf) writes it has what: its id (a tag, a
+// length, 16 bytes), then its body's tag. A frame that is not a query shows it by its
+// 19th byte at the latest.
+constexpr std::size_t kQueryIdAt = 2;
+constexpr std::size_t kBodyTagAt = kQueryIdAt + Uuid::kSize;
+
+bool starts_as_hot_query(std::span<const std::uint8_t> bytes) {
   constexpr std::uint8_t kIdTag = envelope::kMessageId << 3 | 2;
   constexpr std::uint8_t kQueryTag = envelope::kQuery << 3 | 2;
-  if (bytes.size() <= kBodyTagAt || bytes[0] != kIdTag || bytes[1] != kIdBytes || bytes[kBodyTagAt] != kQueryTag)
-    return std::nullopt;
+  return bytes.size() > kBodyTagAt && bytes[0] == kIdTag && bytes[1] == Uuid::kSize && bytes[kBodyTagAt] == kQueryTag;
+}
+
+}  // namespace
+
+std::optional<Uuid> hot_query_id(std::span<const std::uint8_t> bytes) {
+  if (!starts_as_hot_query(bytes)) return std::nullopt;
+  std::array<std::uint8_t, Uuid::kSize> id{};
+  std::copy_n(bytes.begin() + kQueryIdAt, Uuid::kSize, id.begin());
+  return Uuid(id);
+}
+
+std::optional<std::uint32_t> peek_hot_query(std::span<const std::uint8_t> bytes) {
+  // Only the layout this codec (and protobuf) writes a query in: its id, its body, and
+  // nothing else.
+  if (!starts_as_hot_query(bytes)) return std::nullopt;
   WireReader envelope_rest(text_of(bytes.subspan(kBodyTagAt + 1)));
   std::string_view body;
   if (!envelope_rest.len(body) || !envelope_rest.done()) return std::nullopt;

@@ -42,6 +42,11 @@ bool decode_hot_envelope_into(std::span<const std::uint8_t> bytes, Message& out)
 // decodes (decode_envelope) to a QueryMessage with this window or to nothing, never to
 // another message: what the query and the trust proof hold is not checked.
 std::optional<std::uint32_t> peek_hot_query(std::span<const std::uint8_t> bytes);
+// The id of the query in `bytes` if it starts as append_hot_envelope writes a query
+// (its message id, then the tag of its query body), read from those 19 bytes alone:
+// a hint for work that may start before the envelope is decoded. Nothing else is
+// checked, so the envelope may yet fail to decode.
+std::optional<Uuid> hot_query_id(std::span<const std::uint8_t> bytes);
 
 // message_codec.cpp's protobuf path, which handles every message: for the tests
 // that hold the hot codec to it.

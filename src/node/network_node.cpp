@@ -951,6 +951,9 @@ bool NetworkNode::wants_undecoded_queries() const {
   return answering_.load() != QueryAnswering::WholeOnIoThread;
 }
 
+// The replay check's cache miss starts here, to overlap with decoding the query.
+void NetworkNode::expect_query(const Uuid& query_id) { query_service_->expect(query_id); }
+
 void NetworkNode::on_incoming_query(const ConnectionPtr& connection, const detail::UndecodedQuery& query) {
   counters_.requests_received++;
   if (const auto answering = answering_.load(); running_ && answering != QueryAnswering::WholeOnIoThread) {

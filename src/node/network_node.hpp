@@ -169,6 +169,7 @@ class NetworkNode final : public detail::ConnectionEvents,
   // is made and freed on one thread.
   bool wants_undecoded_queries() const override;
   void on_incoming_query(const ConnectionPtr& connection, const detail::UndecodedQuery& query) override;
+  void expect_query(const Uuid& query_id) override;
   void on_closed(const ConnectionPtr& connection, const NetworkError& reason) override;
   // Counts each limit a peer hits (in flight, rate, memory share, closes); the
   // request rate's is called from on_incoming. The one place a peer's abuse of

@@ -154,6 +154,8 @@ const std::string& key_text(const PublicKey& key) {
 
 }  // namespace
 
+void QueryService::expect(const Uuid& query_id) const noexcept { replay_->prefetch(query_id); }
+
 std::optional<NetworkError> QueryService::admit_into(Admitted& admitted, QueryMessage&& request,
                                                      const RequestContext& context) {
   auto verified = verify_requester(request, context);

@@ -2,8 +2,38 @@
 
 namespace datafold::net::detail {
 
+namespace {
+
+std::uint64_t next_serial() {
+  static std::atomic<std::uint64_t> serial{0};
+  return serial.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 ReplayCache::ReplayCache(std::chrono::milliseconds retention, std::size_t capacity)
-    : retention_ms_(retention.count()), capacity_(capacity == 0 ? 1 : capacity), key_(random_sip_key()) {}
+    : retention_ms_(retention.count()),
+      capacity_(capacity == 0 ? 1 : capacity),
+      key_(random_sip_key()),
+      serial_(next_serial()) {}
+
+std::uint64_t ReplayCache::fingerprint_of(const Uuid& id) const noexcept {
+  struct Memo {
+    std::uint64_t serial = ~std::uint64_t{0};
+    Uuid id;
+    std::uint64_t fingerprint = 0;
+  };
+  thread_local Memo last;
+  if (last.serial != serial_ || last.id != id)
+    last = Memo{serial_, id, FingerprintSet::fingerprint(siphash24(key_, id.bytes()))};
+  return last.fingerprint;
+}
+
+void ReplayCache::prefetch(const Uuid& id) const noexcept {
+  const std::uint64_t* table = table_.load(std::memory_order_relaxed);
+  if (table == nullptr) return;
+  __builtin_prefetch(table + (fingerprint_of(id) & table_mask_.load(std::memory_order_relaxed)));
+}
 
 void ReplayCache::forget_oldest() {
   fingerprints_.erase(by_age_.front().second);
@@ -11,17 +41,21 @@ void ReplayCache::forget_oldest() {
 }
 
 bool ReplayCache::remember(const Uuid& id, std::int64_t now_ms) {
-  const std::uint64_t fingerprint = FingerprintSet::fingerprint(siphash24(key_, id.bytes()));
+  const std::uint64_t fingerprint = fingerprint_of(id);
   std::lock_guard lock(mutex_);
-  // The id's slot and the oldest id's (forgotten below when it has expired or the
-  // cache is full): far apart in the table, loaded at once they cost one wait, not two.
+  // The id's slot, unless prefetch() started loading it already.
   fingerprints_.prefetch(fingerprint);
-  if (!by_age_.empty()) fingerprints_.prefetch(by_age_.front().second);
   while (!by_age_.empty() && by_age_.front().first <= now_ms) forget_oldest();
   if (fingerprints_.contains(fingerprint)) return false;
   if (fingerprints_.size() >= capacity_) forget_oldest();
   fingerprints_.insert(fingerprint);
   by_age_.emplace_back(now_ms + retention_ms_, fingerprint);
+  if (fingerprints_.slots() != table_.load(std::memory_order_relaxed)) {
+    table_mask_.store(fingerprints_.slot_count() - 1, std::memory_order_relaxed);
+    table_.store(fingerprints_.slots(), std::memory_order_relaxed);
+  }
+  // The id the next call forgets, in a full cache: its slot is loaded well before then.
+  fingerprints_.prefetch(by_age_.front().second);
   return true;
 }
 

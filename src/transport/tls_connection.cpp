@@ -285,11 +285,12 @@ const char* to_string(LimitHit hit) noexcept {
 
 void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
   const std::size_t frame_bytes = payload.size() + kFrameHeaderBytes;
-  if (undecoded_queries_) {
-    // A query is only peeked at here: the owner decodes it on the thread that answers it.
-    if (const auto stream_window = detail::peek_hot_query(payload)) {
-      if (const auto events = events_.lock()) {
-        note_activity(now());
+  if (const auto query_id = detail::hot_query_id(payload)) {
+    if (const auto events = events_.lock()) {
+      events->expect_query(*query_id);
+      // A query is only peeked at here: the owner decodes it on the thread that answers it.
+      if (const auto stream_window = undecoded_queries_ ? detail::peek_hot_query(payload) : std::nullopt) {
+        note_activity(health_.last_received());
         request_taken(frame_bytes);
         events->on_incoming_query(shared_from_this(), UndecodedQuery{*stream_window, payload});
         return;
@@ -347,7 +348,9 @@ void TlsConnection::dispatch(Message&& message, std::size_t request_bytes) {
   auto self = shared_from_this();
   const bool liveness = std::holds_alternative<PingMessage>(message) ||
                         std::holds_alternative<PongMessage>(message);
-  if (!liveness) note_activity(now());  // precise: it orders eviction (note_activity)
+  // Precise, as eviction needs (note_activity), and read once per read rather than per
+  // frame: the frames of one read arrived at the time note_received() took.
+  if (!liveness) note_activity(health_.last_received());
 
   auto deliver_request = [&](Message&& request, const Uuid& id) {
     auto events = events_.lock();

@@ -113,6 +113,9 @@ class ConnectionEvents {
     (void)connection;
     (void)query;
   }
+  // A query with this id has come and is about to be decoded and delivered, if it
+  // decodes (hot_query_id): a hint, for work that may start early.
+  virtual void expect_query(const Uuid& query_id) { (void)query_id; }
   virtual void on_closed(const std::shared_ptr<TlsConnection>& connection, const NetworkError& reason) = 0;
   // The connection paused reading from its peer, or closed it, to hold a limit
   // (once per pause, not per frame). Before on_closed for the closing kinds.
@@ -293,9 +296,10 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
   void note_received();
   // Activity is noted several times per request, mostly from the coarse clock: against
   // the idle timeout a few milliseconds do not matter. A request sent and any message
-  // received are noted at the precise time, note_activity(now()): eviction takes the
-  // least recently used idle connection, and at the coarse clock's ticks a connection
-  // used a moment ago would tie with one not used since it opened.
+  // received are noted at the precise time (a message received: the time its read
+  // took, health_.last_received()): eviction takes the least recently used idle
+  // connection, and at the coarse clock's ticks a connection used a moment ago would
+  // tie with one not used since it opened.
   void note_activity() { note_activity(clock_ ? clock_() : detail::coarse_steady_now()); }
   void note_activity(Clock::time_point now);
   Clock::time_point now() const { return clock_ ? clock_() : Clock::now(); }

@@ -321,6 +321,20 @@ TEST(HotCodec, APeekReadsAQuerysStreamWindowAndNothingElse) {
     EXPECT_FALSE(peek_hot_query(bytes_of(bytes.substr(0, cut))).has_value()) << "cut at " << cut;
 }
 
+TEST(HotCodec, AQuerysIdIsReadFromItsFirstBytes) {
+  Random random(6);
+  const QueryMessage query = random.query();
+  for (const std::string& bytes : {hot_bytes(query), encode_envelope_by_protobuf(query)}) {
+    EXPECT_EQ(hot_query_id(bytes_of(bytes)), std::optional<Uuid>(query.query_id));
+    // The first 19 bytes are all it reads: the body's tag is the last of them.
+    EXPECT_EQ(hot_query_id(bytes_of(bytes.substr(0, 19))), std::optional<Uuid>(query.query_id));
+    EXPECT_FALSE(hot_query_id(bytes_of(bytes.substr(0, 18))).has_value());
+  }
+  EXPECT_FALSE(hot_query_id(bytes_of(hot_bytes(random.response()))).has_value());
+  EXPECT_FALSE(hot_query_id(bytes_of(encode_envelope(PingMessage{Uuid::random()}))).has_value());
+  EXPECT_FALSE(hot_query_id({}).has_value());
+}
+
 TEST(HotCodec, WhatAPeekTakesDecodesToAQueryWithThatWindowOrToNothing) {
   // A peek reads only the envelope and the query's top level: damaged bodies pass it,
   // and decoding them must then give a query with the peeked window or fail, never

@@ -83,6 +83,26 @@ TEST(ReplayCache, RefusesAnIdItHasSeen) {
   EXPECT_EQ(cache.size(), 2u);
 }
 
+TEST(ReplayCache, APrefetchChangesNothingItRemembers) {
+  detail::ReplayCache cache(std::chrono::milliseconds(1000), 16);
+  detail::ReplayCache other(std::chrono::milliseconds(1000), 16);
+  const Uuid a = Uuid::random();
+  cache.prefetch(a);  // before the table exists: nothing to load
+  EXPECT_TRUE(cache.remember(a, 0));
+  cache.prefetch(a);
+  EXPECT_FALSE(cache.remember(a, 1));
+  // Another cache (another key) hashes the id for itself, after this one just did.
+  other.prefetch(a);
+  EXPECT_TRUE(other.remember(a, 1));
+  EXPECT_FALSE(other.remember(a, 2));
+  const Uuid b = Uuid::random();
+  cache.prefetch(b);
+  EXPECT_TRUE(other.remember(b, 2));
+  EXPECT_TRUE(cache.remember(b, 2));
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(other.size(), 2u);
+}
+
 TEST(ReplayCache, ForgetsIdsAfterTheRetention) {
   detail::ReplayCache cache(std::chrono::milliseconds(1000), 16);
   const Uuid a = Uuid::random();

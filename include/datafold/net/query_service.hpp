@@ -93,6 +93,11 @@ class QueryService : public MessageHandler {
   // Runs the local callback: QueryFailed if none is set, InternalError if it throws.
   NetworkResult<QueryResult> execute_query(Query query, const RequestContext& context) const;
 
+  // A hint that a query with this id is about to be answered (admit(), handle()):
+  // the replay cache starts loading the slot it will check, a cache miss that
+  // decoding the query then hides. Does nothing else; safe from any thread.
+  void expect(const Uuid& query_id) const noexcept;
+
   // Server side, in steps, for answers in parts. admit() checks the proof and the
   // cursor as handle() does; next_part() runs the callback for up to `max_rows`
   // rows after `position`. A part whose rows leave more behind carries, in
