@@ -2,9 +2,12 @@
 // async_query and async_list_schemas), each counted, sent on the pooled connection,
 // sent once more if the peer closed that connection before reading the request, and
 // charged to the peer if it ignored the request.
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "node/network_node.hpp"
+#include "services/whole_answer.hpp"
 
 namespace datafold::net {
 
@@ -49,6 +52,10 @@ struct NetworkNode::OutgoingQuery {
   // The connection the request went on, while it is out.
   ConnectionPtr connection;
   RequestSent sent;
+  // Its answer being joined, when asked in parts; `sends` tells replies to this
+  // sending from those to an earlier one.
+  std::optional<detail::WholeAnswer> answer;
+  std::uint32_t sends = 0;
 };
 
 void NetworkNode::async_query(const NodeId& id, Query query, std::function<void(NetworkResult<QueryResult>)> done,
@@ -90,15 +97,29 @@ void NetworkNode::send_query_on(std::shared_ptr<OutgoingQuery> call, const Conne
   call->sent = RequestSent(*connection);
   // Named before `call` moves into the callback below.
   Message& request = call->request;
-  stamp_query_request(std::get<QueryMessage>(request));
-  // In parts when the peer can send them: an answer of any size then gets here
-  // (up to QueryService::kMaxWholeAnswerBytes), not only one that fits a frame.
-  const bool peer_streams = connection->peer_hello().capabilities.streamed_answers;
-  QueryService::send_query_whole(
-      connection, peer_streams, request, config_.request_timeout,
-      [self = shared_from_this(), call = std::move(call)](NetworkResult<QueryResult>&& outcome) {
-        self->on_query_outcome(call, std::move(outcome));
-      });
+  auto& query = std::get<QueryMessage>(request);
+  stamp_query_request(query);
+  if (!connection->peer_hello().capabilities.streamed_answers) {
+    return QueryService::send_query_whole(
+        connection, false, request, config_.request_timeout,
+        [self = shared_from_this(), call = std::move(call)](NetworkResult<QueryResult>&& outcome) {
+          self->on_query_outcome(call, std::move(outcome));
+        });
+  }
+  // In parts, as the peer can send them: an answer of any size then gets here (up to
+  // QueryService::kMaxWholeAnswerBytes), not only one that fits a frame. This is
+  // QueryService::send_query_whole's way, joined in `call`, which the query has
+  // anyway, rather than in a WholeAnswer and a callback of its own.
+  query.stream_window = QueryService::kDefaultStreamWindow;
+  call->answer.emplace(connection, query.query_id);
+  const std::uint32_t sending = ++call->sends;
+  connection->request_parts(
+      request,
+      [self = shared_from_this(), call = std::move(call), sending](NetworkResult<Message>&& reply) {
+        if (call->sends != sending) return;  // the query was sent again since
+        if (auto ended = call->answer->take(std::move(reply))) self->on_query_outcome(call, std::move(*ended));
+      },
+      config_.request_timeout);
 }
 
 void NetworkNode::on_query_outcome(std::shared_ptr<OutgoingQuery> call, NetworkResult<QueryResult>&& outcome) {

@@ -33,18 +33,31 @@ bool join_part(QueryResult& whole, QueryResult&& part) {
 
 void WholeAnswer::ask(const std::shared_ptr<Connection>& connection, const Uuid& query_id, const Message& request,
                       std::chrono::milliseconds part_timeout, Done done) {
-  auto answer = std::make_shared<WholeAnswer>(connection, query_id, std::move(done));
+  struct Asked {
+    Asked(const std::shared_ptr<Connection>& connection, const Uuid& query_id, Done done)
+        : answer(connection, query_id), done(std::move(done)) {}
+    WholeAnswer answer;
+    Done done;
+  };
+  auto asked = std::make_shared<Asked>(connection, query_id, std::move(done));
   connection->request_parts(
-      request, [answer](NetworkResult<Message>&& reply) { answer->on_reply(std::move(reply)); }, part_timeout);
+      request,
+      [asked](NetworkResult<Message>&& reply) {
+        auto ended = asked->answer.take(std::move(reply));
+        if (!ended) return;
+        const auto done = std::move(asked->done);  // let go of what it holds once it has run
+        done(std::move(*ended));
+      },
+      part_timeout);
 }
 
 // Parts are charged to the node's memory budget while they are being joined: the
 // connection no longer holds them once they have arrived.
-WholeAnswer::WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id, Done done)
-    : connection_(connection), query_id_(query_id), done_(std::move(done)), held_(connection->memory_budget()) {}
+WholeAnswer::WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id)
+    : connection_(connection), query_id_(query_id), held_(connection->memory_budget()) {}
 
-void WholeAnswer::on_reply(NetworkResult<Message>&& reply) {
-  if (!done_) return;
+std::optional<NetworkResult<QueryResult>> WholeAnswer::take(NetworkResult<Message>&& reply) {
+  if (ended_) return std::nullopt;
   // A Timeout means the answerer went quiet: finish() tells it to stop in case it is only slow.
   auto taken = part_in_order(reply, due_);
   if (!taken) return finish(std::move(taken).error(), false);
@@ -77,14 +90,14 @@ void WholeAnswer::on_reply(NetworkResult<Message>&& reply) {
   }
   if (last) return finish(std::move(*joined_), true);
   send_credit(1, false);  // joined: room for one more part on the answerer's side
+  return std::nullopt;
 }
 
-void WholeAnswer::finish(NetworkResult<QueryResult>&& outcome, bool answerer_done) {
-  const auto done = std::move(done_);
-  done_ = nullptr;
+NetworkResult<QueryResult> WholeAnswer::finish(NetworkResult<QueryResult>&& outcome, bool answerer_done) {
+  ended_ = true;
   if (joined_) held_.release_all();  // the caller's now, or nobody's
   if (!answerer_done) send_credit(0, true);
-  done(std::move(outcome));
+  return std::move(outcome);
 }
 
 void WholeAnswer::send_credit(std::uint32_t parts, bool cancel) {

@@ -4,6 +4,9 @@
 // budget, and credited back; the caller hears once, with the whole answer or why
 // there is none. Most answers are one part, handed over as it came.
 // It lives on the connection's I/O thread, where the replies arrive: no lock.
+// ask() sends the request and keeps the answer itself; a caller with per-query state
+// of its own keeps a WholeAnswer there instead and hands it the replies (take()),
+// saving ask()'s two allocations.
 #pragma once
 
 #include <chrono>
@@ -29,19 +32,25 @@ class WholeAnswer {
   static void ask(const std::shared_ptr<Connection>& connection, const Uuid& query_id, const Message& request,
                   std::chrono::milliseconds part_timeout, Done done);
 
-  WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id, Done done);
+  // The answer to the query `query_id`, asked on `connection` in parts (a
+  // stream_window, Connection::request_parts).
+  WholeAnswer(const std::shared_ptr<Connection>& connection, const Uuid& query_id);
+
+  // Takes one reply to the query: the whole answer, or why there is none, when the
+  // answer ends with this reply; nullopt while parts are still due (the answerer was
+  // credited for the next), and for anything that arrives after the end.
+  std::optional<NetworkResult<QueryResult>> take(NetworkResult<Message>&& reply);
 
  private:
-  void on_reply(NetworkResult<Message>&& reply);
-  // The answer ends with `outcome`. The answerer is told to stop unless it has sent
-  // its last part (`answerer_done`).
-  void finish(NetworkResult<QueryResult>&& outcome, bool answerer_done);
+  // The answer ends with `outcome`, returned. The answerer is told to stop unless it
+  // has sent its last part (`answerer_done`).
+  NetworkResult<QueryResult> finish(NetworkResult<QueryResult>&& outcome, bool answerer_done);
   // Sends QueryCredit: `parts` more, or cancel.
   void send_credit(std::uint32_t parts, bool cancel);
 
   std::weak_ptr<Connection> connection_;
   const Uuid query_id_;
-  Done done_;  // empty once the answer has ended: what still arrives is dropped
+  bool ended_ = false;  // what still arrives after is dropped
   std::optional<QueryResult> joined_;  // the parts so far, once there are two
   BudgetHold held_;                    // the bytes of joined_
   std::uint32_t due_ = 0;              // the number of the next part
