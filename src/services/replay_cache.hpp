@@ -53,8 +53,10 @@ class ReplayCache {
   std::deque<std::pair<std::int64_t, std::uint64_t>> by_age_;  // (forget at, fingerprint), oldest first
   FingerprintSet fingerprints_;
   // The table as prefetch() reads it without the lock: set whenever the table grows.
-  // A stale pair of these only loads a useless line, as a prefetch never faults.
-  std::atomic<const std::uint64_t*> table_{nullptr};
+  // A stale pair of these only loads a useless line, as a prefetch never faults. On a
+  // line of their own: the members above change at every call, and a reader on
+  // another core would wait for the line each time.
+  alignas(64) std::atomic<const std::uint64_t*> table_{nullptr};
   std::atomic<std::size_t> table_mask_{0};
   // Tells this cache's fingerprints from another's (another key) in fingerprint_of's memo.
   const std::uint64_t serial_;
