@@ -1,7 +1,5 @@
 #include "core/hot_codec.hpp"
 
-#include <algorithm>
-#include <array>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -558,9 +556,7 @@ bool starts_as_hot_query(std::span<const std::uint8_t> bytes) {
 
 std::optional<Uuid> hot_query_id(std::span<const std::uint8_t> bytes) {
   if (!starts_as_hot_query(bytes)) return std::nullopt;
-  std::array<std::uint8_t, Uuid::kSize> id{};
-  std::copy_n(bytes.begin() + kQueryIdAt, Uuid::kSize, id.begin());
-  return Uuid(id);
+  return Uuid::from_bytes(bytes.subspan(kQueryIdAt, Uuid::kSize));
 }
 
 std::optional<std::uint32_t> peek_hot_query(std::span<const std::uint8_t> bytes) {

@@ -1,31 +1,22 @@
 #include "services/replay_cache.hpp"
 
+#include <optional>
+
 namespace datafold::net::detail {
 
-namespace {
-
-std::uint64_t next_serial() {
-  static std::atomic<std::uint64_t> serial{0};
-  return serial.fetch_add(1, std::memory_order_relaxed);
-}
-
-}  // namespace
-
 ReplayCache::ReplayCache(std::chrono::milliseconds retention, std::size_t capacity)
-    : retention_ms_(retention.count()),
-      capacity_(capacity == 0 ? 1 : capacity),
-      key_(random_sip_key()),
-      serial_(next_serial()) {}
+    : retention_ms_(retention.count()), capacity_(capacity == 0 ? 1 : capacity), key_(random_sip_key()) {}
 
 std::uint64_t ReplayCache::fingerprint_of(const Uuid& id) const noexcept {
+  // Kept with the key it was made under: another cache has another key.
   struct Memo {
-    std::uint64_t serial = ~std::uint64_t{0};
+    std::optional<SipKey> key;
     Uuid id;
     std::uint64_t fingerprint = 0;
   };
   thread_local Memo last;
-  if (last.serial != serial_ || last.id != id)
-    last = Memo{serial_, id, FingerprintSet::fingerprint(siphash24(key_, id.bytes()))};
+  if (last.key != key_ || last.id != id)
+    last = Memo{key_, id, FingerprintSet::fingerprint(siphash24(key_, id.bytes()))};
   return last.fingerprint;
 }
 

@@ -43,7 +43,7 @@ class ReplayCache {
  private:
   void forget_oldest();
   // `id`'s fingerprint. prefetch() and remember() of one id mostly run one after the
-  // other on one thread, which then hashes it once.
+  // other on one thread, which then hashes it once (a memo per thread).
   std::uint64_t fingerprint_of(const Uuid& id) const noexcept;
 
   const std::int64_t retention_ms_;
@@ -58,8 +58,6 @@ class ReplayCache {
   // another core would wait for the line each time.
   alignas(64) std::atomic<const std::uint64_t*> table_{nullptr};
   std::atomic<std::size_t> table_mask_{0};
-  // Tells this cache's fingerprints from another's (another key) in fingerprint_of's memo.
-  const std::uint64_t serial_;
 };
 
 }  // namespace datafold::net::detail

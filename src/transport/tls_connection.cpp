@@ -285,21 +285,22 @@ const char* to_string(LimitHit hit) noexcept {
 
 void TlsConnection::handle_frame(std::span<const std::uint8_t> payload) {
   const std::size_t frame_bytes = payload.size() + kFrameHeaderBytes;
-  if (const auto query_id = detail::hot_query_id(payload)) {
-    if (const auto events = events_.lock()) {
-      events->expect_query(*query_id);
-      // A query is only peeked at here: the owner decodes it on the thread that answers it.
-      if (const auto stream_window = undecoded_queries_ ? detail::peek_hot_query(payload) : std::nullopt) {
-        note_activity(health_.last_received());
-        request_taken(frame_bytes);
-        events->on_incoming_query(shared_from_this(), UndecodedQuery{*stream_window, payload});
-        return;
-      }
+  // The owner hears of a query before it is decoded (expect_query), and the same
+  // reference to it takes the query: events_ is locked once per query.
+  std::shared_ptr<ConnectionEvents> events;
+  if (const auto query_id = detail::hot_query_id(payload); query_id && (events = events_.lock())) {
+    events->expect_query(*query_id);
+    // A query is only peeked at here: the owner decodes it on the thread that answers it.
+    if (const auto stream_window = undecoded_queries_ ? detail::peek_hot_query(payload) : std::nullopt) {
+      note_activity(health_.last_received());
+      request_taken(frame_bytes);
+      events->on_incoming_query(shared_from_this(), UndecodedQuery{*stream_window, payload});
+      return;
     }
   }
   auto decoded = decode_envelope(payload);
   if (decoded) {
-    dispatch(std::move(*decoded), frame_bytes);
+    dispatch(std::move(*decoded), frame_bytes, std::move(events));
     return;
   }
   refuse_frame(decoded.error());
@@ -344,7 +345,7 @@ void TlsConnection::request_done() {
   }
 }
 
-void TlsConnection::dispatch(Message&& message, std::size_t request_bytes) {
+void TlsConnection::dispatch(Message&& message, std::size_t request_bytes, std::shared_ptr<ConnectionEvents> events) {
   auto self = shared_from_this();
   const bool liveness = std::holds_alternative<PingMessage>(message) ||
                         std::holds_alternative<PongMessage>(message);
@@ -353,7 +354,7 @@ void TlsConnection::dispatch(Message&& message, std::size_t request_bytes) {
   if (!liveness) note_activity(health_.last_received());
 
   auto deliver_request = [&](Message&& request, const Uuid& id) {
-    auto events = events_.lock();
+    if (!events) events = events_.lock();
     if (!events) {
       send_error(ErrorCode::InternalError, "node is shutting down", id);
       return;

@@ -274,7 +274,8 @@ class TlsConnection final : public Connection, public std::enable_shared_from_th
 
   void handle_frame(std::span<const std::uint8_t> payload);
   // `request_bytes`: the frame's size, charged to a request until it is answered.
-  void dispatch(Message&& message, std::size_t request_bytes);
+  // `events`: the owner, if handle_frame locked it already; locked here if needed.
+  void dispatch(Message&& message, std::size_t request_bytes, std::shared_ptr<ConnectionEvents> events);
   // A request comes in: it is in flight, and its `request_bytes` move from the read
   // buffer's charge to its own until it is answered (request_done).
   void request_taken(std::size_t request_bytes);
