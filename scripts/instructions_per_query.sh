@@ -2,7 +2,7 @@
 # Instructions per query: a cost that does not move when the machine is busy, so the
 # effect of a change shows where q/s and latency are noise. Runs each load under
 # valgrind's callgrind; the load marks its measured window (bench/load/
-# callgrind_window.hpp), so only the instructions of the window are counted (every
+# measured_window.hpp), so only the instructions of the window are counted (every
 # thread: client and server), and they are divided by the queries the window
 # completed. Start-up, handshakes, warm-up and shutdown are left out.
 #

@@ -22,7 +22,7 @@
 #include "bench_store_target.hpp"
 #include "exit_code.hpp"
 #include "datafold/net/host_port.hpp"
-#include "load/callgrind_window.hpp"
+#include "load/measured_window.hpp"
 #include "load/latency_recorder.hpp"
 #include "load/load_report.hpp"
 #include "load/pingpong_floor.hpp"
@@ -196,9 +196,9 @@ LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const 
   // The window is fixed, as the floors' is: replies after the deadline drain but don't count.
   std::this_thread::sleep_until(measure_from);
   const auto before = bench::sample_process_usage();
-  bench::callgrind_window_opens();
+  bench::measured_window_opens();
   std::this_thread::sleep_until(deadline);
-  bench::callgrind_window_closes();
+  bench::measured_window_closes();
   const auto after = bench::sample_process_usage();
 
   const auto tail_until = deadline + kTailTimeout;

@@ -15,7 +15,7 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include "grpc/echo.grpc.pb.h"
-#include "load/callgrind_window.hpp"
+#include "load/measured_window.hpp"
 #include "load/latency_recorder.hpp"
 #include "load/process_usage.hpp"
 
@@ -147,9 +147,9 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
 
   std::this_thread::sleep_until(run.measure_from);
   const auto before = sample_process_usage();
-  callgrind_window_opens();
+  measured_window_opens();
   std::this_thread::sleep_until(run.deadline);
-  callgrind_window_closes();
+  measured_window_closes();
   const auto after = sample_process_usage();
 
   bool drained = false;

@@ -22,7 +22,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "load/callgrind_window.hpp"
+#include "load/measured_window.hpp"
 #include "load/latency_recorder.hpp"
 #include "load/process_usage.hpp"
 
@@ -668,7 +668,7 @@ LoadReport run_floor(const LoadSpec& spec, const FloorOptions& options) {
     state.wait_until(setup_deadline + kGrace / 2, [n](RunState& s) { return s.settled >= n; });
 
     const auto before = sample_process_usage();
-    callgrind_window_opens();
+    measured_window_opens();
     const auto start = Clock::now();
     const auto deadline = start + spec.duration;
     const auto hard_deadline = deadline + options.drain_timeout;
@@ -678,7 +678,7 @@ LoadReport run_floor(const LoadSpec& spec, const FloorOptions& options) {
     }
     // The measured window is fixed; clients stop refilling at `deadline` on their own.
     std::this_thread::sleep_until(deadline);
-    callgrind_window_closes();
+    measured_window_closes();
     const auto after = sample_process_usage();
 
     state.wait_until(hard_deadline + kGrace, [n](RunState& s) { return s.done >= n; });

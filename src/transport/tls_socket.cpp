@@ -236,6 +236,11 @@ asio::awaitable<std::error_code> TlsSocket::wait_readable() {
   if (peer_closed_) co_return std::error_code{};  // the read that follows ends
   const std::size_t first = TlsRecordLayer::record_size(received_);
   if (first != 0 && received_.size() >= first) co_return std::error_code{};
+  // Asio's async_wait re-arms the socket in epoll (an epoll_ctl) every time. Receiving
+  // through Asio instead (async_receive into a buffer of the connection's) was tried:
+  // Asio 1.22 then tries a recv before every wait, which finds nothing as often, so a
+  // wake costs two system calls either way (scripts/syscalls_per_query.sh), and the
+  // connection would hold a buffer while idle.
   co_return co_await wait(Want::Read);
 }
 
