@@ -63,7 +63,7 @@ const PerfControl& perf_control() {
   return control;
 }
 
-// The number of the window opening now, from 1, and of the last one opened.
+// How many windows this process has opened: the number (from 1) of the one open now.
 std::atomic<unsigned> windows_opened{0};
 
 bool perf_counts(unsigned window) {
