@@ -19,27 +19,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-shapes=1x1,1x64,16x16
-build=build
-grpc=1
-store=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --shapes) shapes=$2; shift 2 ;;
-    --build) build=$2; shift 2 ;;
-    --no-grpc) grpc=0; shift ;;
-    --store) store=1; shift ;;
-    *) echo "usage: $0 [--shapes 1x1,1x64,16x16] [--build DIR] [--no-grpc] [--store]" >&2; exit 2 ;;
-  esac
-done
+default_shapes=1x1,1x64,16x16
+source scripts/per_query_options.sh "$@"
 command -v valgrind >/dev/null || { echo "$0: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
-datafold=$build/apps/datafold/datafold
-peer=$build/apps/datafold/datafold-grpc-peer
-[ -x "$datafold" ] || { echo "$0: no $datafold; build first (scripts/setup.sh)" >&2; exit 1; }
-if [ $grpc -eq 1 ] && [ ! -x "$peer" ]; then
-  echo "$0: no $peer (gRPC was not installed when it was built); measuring without it" >&2
-  grpc=0
-fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

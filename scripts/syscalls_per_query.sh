@@ -22,19 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-shapes=16x16,100x4
-build=build
-grpc=1
-store=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --shapes) shapes=$2; shift 2 ;;
-    --build) build=$2; shift 2 ;;
-    --no-grpc) grpc=0; shift ;;
-    --store) store=1; shift ;;
-    *) echo "usage: $0 [--shapes 16x16,100x4] [--build DIR] [--no-grpc] [--store]" >&2; exit 2 ;;
-  esac
-done
+default_shapes=16x16,100x4
+source scripts/per_query_options.sh "$@"
 command -v perf >/dev/null || { echo "$0: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 events=raw_syscalls:sys_enter
 for call in sendto sendmsg recvfrom recvmsg epoll_ctl epoll_wait futex; do events="$events,syscalls:sys_enter_$call"; done
@@ -43,13 +32,6 @@ if ! perf stat -x, -e "$events" -o /dev/null -- true 2>/dev/null; then
   echo "$0: perf cannot count the syscall tracepoints here (run as root, or lower" \
     "/proc/sys/kernel/perf_event_paranoid)" >&2
   exit 1
-fi
-datafold=$build/apps/datafold/datafold
-peer=$build/apps/datafold/datafold-grpc-peer
-[ -x "$datafold" ] || { echo "$0: no $datafold; build first (scripts/setup.sh)" >&2; exit 1; }
-if [ $grpc -eq 1 ] && [ ! -x "$peer" ]; then
-  echo "$0: no $peer (gRPC was not installed when it was built); measuring without it" >&2
-  grpc=0
 fi
 
 work=$(mktemp -d)
