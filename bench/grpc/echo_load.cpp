@@ -15,8 +15,8 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include "grpc/echo.grpc.pb.h"
-#include "load/measured_window.hpp"
 #include "load/latency_recorder.hpp"
+#include "load/measured_window.hpp"
 #include "load/process_usage.hpp"
 
 namespace datafold::bench::grpc_peer {

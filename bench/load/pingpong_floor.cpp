@@ -22,8 +22,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "load/measured_window.hpp"
 #include "load/latency_recorder.hpp"
+#include "load/measured_window.hpp"
 #include "load/process_usage.hpp"
 
 namespace datafold::bench {
