@@ -2,6 +2,7 @@
 
 #include <future>
 #include <latch>
+#include <thread>
 #include <utility>
 
 #include <asio/co_spawn.hpp>
@@ -423,6 +424,7 @@ void NetworkNode::post_peer_request(const ConnectionPtr& connection, std::span<c
 
 bool NetworkNode::queue_peer_work_locked(const NodeId& peer, detail::PeerWork work) {
   peer_work_.push(peer, std::move(work));
+  peer_work_waiting_.store(true, std::memory_order_relaxed);
   // A runner takes turns until the queue is empty, so under load a request queues
   // no pool work and wakes no thread of its own: one runner per handler thread.
   if (peer_turn_runners_ >= config_.handler_threads) return false;
@@ -446,18 +448,28 @@ void NetworkNode::run_peer_turns() {
     for (auto& slot : answered) request_slots_.give_back(std::move(slot));
     answered.clear();
   };
+  bool lingered = false;  // since work was last taken
   for (std::size_t turns = 0; turns < kTurnsPerRun;) {
     std::shared_ptr<const TurnScope> scope;
     {
-      std::lock_guard lock(peer_work_mutex_);
+      std::unique_lock lock(peer_work_mutex_);
       give_back_answered();
       scope = turn_scope_;
       // Without a scope to share, a turn is one request: a peer's requests then run on
       // every handler thread at once, and a slow one holds up none of the others.
       if (peer_work_.pop_turn(scope ? kMaxRequestsPerTurn : 1, requests) == 0) {
-        --peer_turn_runners_;
-        return;
+        peer_work_waiting_.store(false, std::memory_order_relaxed);
+        if (lingered) {
+          --peer_turn_runners_;
+          return;
+        }
+        // Still counted as running, so the requests that come meanwhile wake no thread.
+        lock.unlock();
+        linger_for_peer_work();
+        lingered = true;
+        continue;
       }
+      lingered = false;
       turn_ends.push_back(requests.size());
       // With a scope, the turns waiting next share it, each still answered and its
       // replies handed over as a turn of its own: a store's read transaction then
@@ -466,6 +478,7 @@ void NetworkNode::run_peer_turns() {
       while (scope && requests.size() < kMaxRequestsPerScope &&
              peer_work_.pop_turn(std::min(kMaxRequestsPerTurn, kMaxRequestsPerScope - requests.size()), requests) > 0)
         turn_ends.push_back(requests.size());
+      peer_work_waiting_.store(peer_work_.size() > 0, std::memory_order_relaxed);
     }
     take_turns(requests, turn_ends, scope.get());
     turns += turn_ends.size();
@@ -484,6 +497,12 @@ void NetworkNode::run_peer_turns() {
   // The pool's other work (completions of this node's own requests) gets its go
   // before more turns are taken.
   asio::post(*handlers_, [this] { run_peer_turns(); });
+}
+
+void NetworkNode::linger_for_peer_work() const {
+  const auto until = std::chrono::steady_clock::now() + kRunnerLinger;
+  while (!peer_work_waiting_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();  // the I/O threads that bring the requests may want this core
 }
 
 void NetworkNode::take_turns(std::vector<detail::PeerWork>& requests, const std::vector<std::size_t>& turn_ends,

@@ -436,7 +436,16 @@ class NetworkNode final : public detail::ConnectionEvents,
   // With a TurnScope, the turns waiting are taken into one scope up to this many
   // requests: a store's transaction then begins and ends once for several peers.
   static constexpr std::size_t kMaxRequestsPerScope = 64;
+  // A runner that finds no work waiting looks again for this long, yielding its core to
+  // other threads meanwhile, before it lets its thread sleep. A client waiting for each
+  // answer before it asks again, or a load of many, sends the next request sooner than
+  // this; a sleeping thread would cost that request a futex wake, two context switches
+  // and the time the thread takes to be scheduled. A node between bursts of requests
+  // spends up to this much yielding at the end of each.
+  static constexpr std::chrono::microseconds kRunnerLinger{100};
   void run_peer_turns();
+  // Yields this thread until peer_work_waiting_ says work came, or kRunnerLinger passed.
+  void linger_for_peer_work() const;
   // Answers `requests`, several peers' turns back to back (each ending at the next of
   // `turn_ends`), inside one `scope` if there is one; each turn's replies are handed
   // over when it ends.
@@ -452,6 +461,9 @@ class NetworkNode final : public detail::ConnectionEvents,
   detail::RoundRobinQueue<NodeId, detail::PeerWork> peer_work_;
   detail::RequestSlots request_slots_;  // under peer_work_mutex_
   std::size_t peer_turn_runners_ = 0;  // run_peer_turns posted or running (under peer_work_mutex_)
+  // Whether peer_work_ holds work, as of the last change under peer_work_mutex_: what a
+  // lingering runner watches without taking the lock.
+  std::atomic<bool> peer_work_waiting_{false};
   std::shared_ptr<const TurnScope> turn_scope_;  // null: none (under peer_work_mutex_)
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   // Set and reset under mutex_; callers copy it, so a stop() in between is harmless.
