@@ -441,7 +441,8 @@ class NetworkNode final : public detail::ConnectionEvents,
   // answer before it asks again, or a load of many, sends the next request sooner than
   // this; a sleeping thread would cost that request a futex wake, two context switches
   // and the time the thread takes to be scheduled. A node between bursts of requests
-  // spends up to this much yielding at the end of each.
+  // spends up to this much yielding at the end of each, and the pool's other work
+  // (completions of the node's own requests) may wait that much more for the thread.
   static constexpr std::chrono::microseconds kRunnerLinger{100};
   void run_peer_turns();
   // Yields this thread until peer_work_waiting_ says work came, or kRunnerLinger passed.
