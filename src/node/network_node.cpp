@@ -309,6 +309,7 @@ NetworkResult<void> NetworkNode::stop() {
     std::lock_guard lock(peer_work_mutex_);
     while (peer_work_.pop()) {
     }
+    peer_work_waiting_.store(false, std::memory_order_relaxed);
     peer_turn_runners_ = 0;
   }
   {
@@ -458,7 +459,6 @@ void NetworkNode::run_peer_turns() {
       // Without a scope to share, a turn is one request: a peer's requests then run on
       // every handler thread at once, and a slow one holds up none of the others.
       if (peer_work_.pop_turn(scope ? kMaxRequestsPerTurn : 1, requests) == 0) {
-        peer_work_waiting_.store(false, std::memory_order_relaxed);
         if (lingered) {
           --peer_turn_runners_;
           return;
