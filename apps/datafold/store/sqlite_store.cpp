@@ -741,18 +741,23 @@ struct SqliteStore::Impl {
       const int rc = sqlite3_step(use.get());
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return storage_error("cannot read " + schema.name);
-      auto row = stored_row(schema, use.get());
+      auto row = stored_row(schema, row_text(use.get()));
       if (!row) return std::move(row).error();
       if (matches(clauses, *row)) rows.emplace_back(sqlite3_column_int64(use.get(), 0), std::move(*row));
     }
     return rows;
   }
 
-  // Column 1 of `stmt`'s current row, a stored row of `schema`, parsed.
-  NetworkResult<Json> stored_row(const SchemaDefinition& schema, sqlite3_stmt* stmt) const {
+  // Column 1 of `stmt`'s current row: a stored row's JSON text, valid until the next step.
+  static std::string_view row_text(sqlite3_stmt* stmt) {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
     const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1));
-    Json row = Json::parse(std::string_view(text != nullptr ? text : "", size), nullptr, /*allow_exceptions=*/false);
+    return std::string_view(text != nullptr ? text : "", size);
+  }
+
+  // `text`, a stored row of `schema`, parsed.
+  NetworkResult<Json> stored_row(const SchemaDefinition& schema, std::string_view text) const {
+    Json row = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     // Rows are written by this store only; a broken one was edited by hand. Skipping it
     // would silently change answers, so say so.
     if (!row.is_object()) return not_an_object(schema);
@@ -844,8 +849,9 @@ struct SqliteStore::Impl {
       const int rc = sqlite3_step(use.get());
       if (rc == SQLITE_DONE) return page;
       if (rc != SQLITE_ROW) return storage_error("cannot query " + schema.name);
+      const std::string_view text = row_text(use.get());
       if (!extracted) {
-        auto parsed = stored_row(schema, use.get());
+        auto parsed = stored_row(schema, text);
         if (!parsed) return std::move(parsed).error();
         if (!matches(clauses, *parsed)) continue;
         row = std::move(*parsed);
@@ -856,12 +862,12 @@ struct SqliteStore::Impl {
       }
       if (!extracted) {
         add_fields(*row, fields, page);
-      } else if (auto added = add_extracted(schema, use.get(), fields, row_members, page); !added) {
+      } else if (auto added = add_extracted(schema, text, fields, row_members, page); !added) {
         return std::move(added).error();
       }
       page.rows += 1;
       page.last_row_id = sqlite3_column_int64(use.get(), 0);
-      bytes += static_cast<std::size_t>(sqlite3_column_bytes(use.get(), 1));
+      bytes += text.size();
       full = page.rows >= max_rows || bytes >= max_bytes;
     }
   }
@@ -894,16 +900,13 @@ struct SqliteStore::Impl {
     return stmt;
   }
 
-  // Appends to `page`'s columns the `fields` of the row `stmt` holds (its column 1, the
-  // row's JSON text), each read out of the text (json_members) and parsed alone.
-  // `members` is room for a member per field, reused from row to row.
-  NetworkResult<void> add_extracted(const SchemaDefinition& schema, sqlite3_stmt* stmt,
+  // Appends to `page`'s columns the `fields` of a row (`text`, its JSON), each read out
+  // of the text (json_members) and parsed alone. `members` is room for a member per
+  // field, reused from row to row.
+  NetworkResult<void> add_extracted(const SchemaDefinition& schema, std::string_view text,
                                     const std::vector<std::string>& fields, std::span<std::string_view> members,
                                     RowPage& page) const {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
-    const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1));
-    if (!json_members(std::string_view(text != nullptr ? text : "", size), fields, members))
-      return not_an_object(schema);
+    if (!json_members(text, fields, members)) return not_an_object(schema);
     for (std::size_t i = 0; i < fields.size(); ++i) {
       const std::string_view json = members[i];
       if (json.empty()) {
