@@ -76,10 +76,10 @@ class Scanner {
     return std::nullopt;
   }
 
-  // Any value, `depth` containers deep. Most members are a string or a number: those
-  // are read at once, without the machinery containers need.
+  // Any value, `depth` containers deep, from its first byte (the space before it
+  // skipped). Most members are a string or a number: those are read at once, without
+  // the machinery containers need.
   [[gnu::always_inline]] bool value(std::size_t depth) {
-    skip_space();
     if (pos_ >= text_.size()) return false;
     const char c = text_[pos_];
     if (c == '"') return string().has_value();
@@ -234,6 +234,8 @@ bool json_members(std::string_view text, std::span<const std::string> keys, std:
   if (!in.eat('{')) return false;
   in.skip_space();
   if (!in.eat('}')) {
+    // Once every key has its member, the rest of the object is only checked.
+    std::size_t unfound = keys.size();
     for (;;) {
       const auto key = in.key();
       if (!key) return false;
@@ -241,8 +243,12 @@ bool json_members(std::string_view text, std::span<const std::string> keys, std:
       const std::size_t start = in.pos();
       if (!in.value(1)) return false;
       const std::string_view value(text.data() + start, in.pos() - start);
-      for (std::size_t i = 0; i < keys.size(); ++i)
-        if (found[i].empty() && keys[i] == *key) found[i] = value;
+      for (std::size_t i = 0; unfound > 0 && i < keys.size(); ++i) {
+        if (found[i].empty() && keys[i] == *key) {
+          found[i] = value;
+          --unfound;
+        }
+      }
       in.skip_space();
       if (in.eat(',')) continue;
       if (in.eat('}')) break;

@@ -114,10 +114,16 @@ std::optional<std::string> field_path(std::string_view field) {
 // The text of JSON string `json` when it is written plainly: printable ASCII between its
 // quotes, no escape. Parsing it would give the same string at many times the cost.
 std::optional<std::string_view> plain_json_string(std::string_view json) {
+  // One look-up per byte: four comparisons per byte were most of reading a short value.
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c <= 0x7e; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+  }();
   if (json.size() < 2 || json.front() != '"' || json.back() != '"') return std::nullopt;
   const auto inside = json.substr(1, json.size() - 2);
   for (const unsigned char c : inside)
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return std::nullopt;
+    if (!kPlain[c]) return std::nullopt;
   return inside;
 }
 
@@ -842,9 +848,19 @@ struct SqliteStore::Impl {
     std::size_t bytes = 0;
     bool full = false;
     std::optional<Json> row;
-    // extractable() allows at most kMaxExtractedFields fields: their members fit here.
-    std::array<std::string_view, kMaxExtractedFields> members;
-    const std::span<std::string_view> row_members = std::span(members).first(extracted ? fields.size() : 0);
+    // Room for a member per field, reused from row to row: inline for the few fields most
+    // queries name (a slot is set as it is made, so room for all kMaxExtractedFields
+    // would cost more than the rest of this function), on the heap for more.
+    constexpr std::size_t kInlineMembers = 8;
+    std::array<std::string_view, kInlineMembers> inline_members;
+    std::vector<std::string_view> heap_members;
+    std::span<std::string_view> row_members;
+    if (extracted && fields.size() <= kInlineMembers) {
+      row_members = std::span(inline_members).first(fields.size());
+    } else if (extracted) {
+      heap_members.resize(fields.size());
+      row_members = heap_members;
+    }
     for (;;) {
       const int rc = sqlite3_step(use.get());
       if (rc == SQLITE_DONE) return page;
