@@ -278,6 +278,16 @@ TEST(ValueCodec, Utf8Validation) {
     EXPECT_FALSE(is_valid_utf8(run.substr(0, at) + "\xe2\x82"));
     EXPECT_TRUE(is_valid_utf8(run.substr(0, at) + "\xe2\x82\xac" + run.substr(at)));
   }
+  // Four to seven bytes are checked as two overlapping fours: a byte anywhere counts.
+  for (std::size_t size = 4; size < 8; ++size) {
+    EXPECT_TRUE(is_valid_utf8(std::string(size, 'a')));
+    for (std::size_t at = 0; at < size; ++at) {
+      SCOPED_TRACE(size * 10 + at);
+      std::string text(size, 'a');
+      text[at] = '\xff';
+      EXPECT_FALSE(is_valid_utf8(text));
+    }
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <span>
@@ -51,9 +52,10 @@ class NodeId {
 template <>
 struct std::hash<datafold::net::NodeId> {
   std::size_t operator()(const datafold::net::NodeId& id) const noexcept {
-    // The id is already a uniform hash; its first word is as good as any.
+    // The id is already a uniform hash; its first word is as good as any. (Copied whole:
+    // assembled a byte at a time it cost a query 0.6 % of its instructions.)
     std::size_t h = 0;
-    for (std::size_t i = 0; i < sizeof(h); ++i) h = (h << 8) | id.bytes()[i];
+    std::memcpy(&h, id.bytes().data(), sizeof h);
     return h;
   }
 };
