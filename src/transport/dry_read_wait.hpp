@@ -102,9 +102,8 @@ class DryReadWait {
   }
 
   // Completes with no error once bytes may be there (possibly none, if they came
-  // before the caller's dry read: the read that follows finds out); with
-  // operation_aborted when the socket closes or the handler's slot cancels the wait,
-  // and bad_descriptor if it was closed already. Only after a dry read, as above.
+  // before the caller's dry read: the read that follows finds out), or with
+  // operation_aborted once the socket closes. Only after a dry read, as above.
   template <class Token>
   auto async_wait(Token&& token) {
 #if DATAFOLD_DRY_READ_WAIT_ON_REACTOR
