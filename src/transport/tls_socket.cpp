@@ -236,25 +236,12 @@ asio::awaitable<std::error_code> TlsSocket::wait_readable() {
   if (peer_closed_) co_return std::error_code{};  // the read that follows ends
   const std::size_t first = TlsRecordLayer::record_size(received_);
   if (first != 0 && received_.size() >= first) co_return std::error_code{};
-  co_return co_await wait_to_read();
-}
-
-asio::awaitable<std::error_code> TlsSocket::wait_to_read() {
-  // Asio's async_wait re-arms the socket in epoll (an epoll_ctl) every time; after a
-  // dry read, DryReadWait needs no system call, so a wake costs the one receive.
-  // (Receiving through Asio instead, async_receive into a buffer of the connection's,
-  // was tried: Asio 1.22 then tries a receive before every wait, which finds nothing
-  // as often, and the connection would hold a buffer while idle.)
-  if (!read_dry_) co_return co_await wait(Want::Read);
-  auto [ec] = co_await dry_read_wait_.async_wait(as_tuple(use_awaitable));
-  read_dry_ = false;  // the next wait is measured from this one (DryReadWait)
-  if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;
-  co_return ec;
-}
-
-void TlsSocket::note_receive(std::size_t asked, ssize_t result) noexcept {
-  // Not EINTR: that says nothing of what is there.
-  read_dry_ = result < 0 ? (errno == EAGAIN || errno == EWOULDBLOCK) : static_cast<std::size_t>(result) < asked;
+  // Asio's async_wait re-arms the socket in epoll (an epoll_ctl) every time. Receiving
+  // through Asio instead (async_receive into a buffer of the connection's) was tried:
+  // Asio 1.22 then tries a recv before every wait, which finds nothing as often, so a
+  // wake costs two system calls either way (scripts/syscalls_per_query.sh), and the
+  // connection would hold a buffer while idle.
+  co_return co_await wait(Want::Read);
 }
 
 asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
@@ -270,13 +257,11 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
       // The usual case: nothing kept, so the socket's bytes go to this thread's
       // scratch, and only a record left unfinished is kept.
       auto& scratch = read_scratch();
-      const std::size_t asked = std::min(scratch.size(), into.size() + kReadSlack);
-      const auto n = ::recv(fd, scratch.data(), asked, 0);
-      note_receive(asked, n);
+      const auto n = ::recv(fd, scratch.data(), std::min(scratch.size(), into.size() + kReadSlack), 0);
       if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};  // closed without close_notify
       if (n < 0) {
         if (!would_block(errno)) co_return IoResult{socket_error(), 0};
-        if (auto waited = co_await wait_to_read()) co_return IoResult{waited, 0};
+        if (auto waited = co_await wait(Want::Read)) co_return IoResult{waited, 0};
         continue;
       }
       records = {scratch.data(), static_cast<std::size_t>(n)};
@@ -287,12 +272,11 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
       const std::size_t want = (first == 0 ? kTlsRecordHeaderBytes : first) - kept;
       received_.resize(kept + want);
       const auto n = ::recv(fd, received_.data() + kept, want, 0);
-      note_receive(want, n);
       received_.resize(kept + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
       if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};
       if (n < 0) {
         if (!would_block(errno)) co_return IoResult{socket_error(), 0};
-        if (auto waited = co_await wait_to_read()) co_return IoResult{waited, 0};
+        if (auto waited = co_await wait(Want::Read)) co_return IoResult{waited, 0};
         continue;
       }
       // Opened (below) as soon as its header is whole, which is checked before

@@ -10,13 +10,11 @@
 #include <vector>
 
 #include <openssl/ssl.h>
-#include <sys/types.h>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
 
-#include "transport/dry_read_wait.hpp"
 #include "transport/tls_records.hpp"
 
 namespace datafold::net::detail {
@@ -70,18 +68,8 @@ class TlsSocket {
   // What an SSL call that returned `result` needs next, or the error it ended in.
   Want want_after(int result, std::error_code& error) const;
   asio::awaitable<std::error_code> wait(Want want);
-  // Waits for bytes to read: without re-arming the socket in epoll when a read since
-  // the last wait found it dry (DryReadWait), re-arming it otherwise.
-  asio::awaitable<std::error_code> wait_to_read();
-  // Records whether a receive of `asked` bytes that returned `result` read the
-  // socket dry: an error saying it would block, or fewer bytes than asked.
-  void note_receive(std::size_t asked, ssize_t result) noexcept;
 
   asio::ip::tcp::socket socket_;
-  DryReadWait dry_read_wait_{socket_};
-  // A read since the last wait to read found the socket dry: what lets the next wait
-  // start without a system call (DryReadWait's contract).
-  bool read_dry_ = false;
   std::unique_ptr<SSL, SslFree> ssl_;
   std::unique_ptr<TrafficSecrets> secrets_;  // filled by the handshake, gone after
   std::unique_ptr<TlsRecordLayer> records_;
