@@ -51,7 +51,7 @@ struct RestartableServer {
   NodeId id() const { return identity.node_id(); }
 };
 
-Query name_query() {
+Query profile_name_query() {
   Query query;
   query.schema_name = "Profile";
   query.fields = {"name"};
@@ -89,7 +89,7 @@ TEST(Redial, LostPeerIsRedialledUntilItIsBackAndHealthFollows) {
   auto info = known(*client, server.id());
   EXPECT_EQ(info->health, NodeHealth::Healthy);
   EXPECT_EQ(info->failed_dials, 0u);
-  auto answer = client->query_node(server.id(), name_query());
+  auto answer = client->query_node(server.id(), profile_name_query());
   ASSERT_TRUE(answer) << answer.error().to_string();
   EXPECT_EQ(answer->results.at(0).value(), Json("value of name"));
 }
@@ -109,7 +109,7 @@ TEST(Redial, RequestsDuringTheWaitFailAtOnceWithTheReasonAndANewAddressEndsTheWa
   server.stop();
   ASSERT_TRUE(eventually([&] { return known(*client, server.id())->health == NodeHealth::Unreachable; }, 10s));
   for (int i = 0; i < 3; ++i) {
-    auto answer = client->query_node(server.id(), name_query());
+    auto answer = client->query_node(server.id(), profile_name_query());
     ASSERT_FALSE(answer);
     EXPECT_EQ(answer.error().kind, ErrorKind::Connection);
     EXPECT_NE(answer.error().message.find("next dial in"), std::string::npos) << answer.error().message;
@@ -123,7 +123,7 @@ TEST(Redial, RequestsDuringTheWaitFailAtOnceWithTheReasonAndANewAddressEndsTheWa
   server.port = 0;
   server.start();
   introduce(*client, *server.node);
-  auto answer = client->query_node(server.id(), name_query());
+  auto answer = client->query_node(server.id(), profile_name_query());
   ASSERT_TRUE(answer) << answer.error().to_string();
   EXPECT_EQ(known(*client, server.id())->health, NodeHealth::Healthy);
 }
@@ -143,7 +143,7 @@ TEST(Redial, BootstrapPeerDownAtStartIsDialledUntilItAnswers) {
   server.start();
   ASSERT_TRUE(eventually([&] { return client->connected_nodes().count(server.id()) > 0; }, 20s))
       << "the bootstrap peer was not dialled again";
-  auto answer = client->query_node(server.id(), name_query());
+  auto answer = client->query_node(server.id(), profile_name_query());
   ASSERT_TRUE(answer) << answer.error().to_string();
 
   // And once connected, it is redialled like any lost peer, however often it fails.

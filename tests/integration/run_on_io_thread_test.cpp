@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 using testing::introduce;
 using testing::start_node;
 
-Query name_query() {
+Query name_and_age_query() {
   Query query;
   query.schema_name = "Anything";
   query.fields = {"name", "age"};
@@ -53,7 +53,7 @@ TEST(RunOnIoThread, AQueryCallbackOnTheIoThreadAnswersAndABlockingCallThereIsRef
   introduce(*client, *server);
 
   for (int i = 0; i < 3; ++i) {
-    auto answer = client->query_node(server->local_node_id(), name_query());
+    auto answer = client->query_node(server->local_node_id(), name_and_age_query());
     ASSERT_TRUE(answer.ok()) << answer.error().to_string();
     ASSERT_EQ(answer->results.size(), 2u);
     EXPECT_EQ(std::get<Json>(answer->results[0].outcome), Json("value of name"));
@@ -77,7 +77,7 @@ TEST(RunOnIoThread, ACompletionOnTheIoThreadGetsTheAnswerAndABlockingCallThereIs
   std::promise<std::pair<NetworkResult<QueryResult>, std::string>> done;
   auto outcome = done.get_future();
   client->async_query_node(
-      server->local_node_id(), name_query(),
+      server->local_node_id(), name_and_age_query(),
       [&](NetworkResult<QueryResult> answer) {
         done.set_value({std::move(answer), blocking_call_refusal(*client, server->local_node_id())});
       },
@@ -109,7 +109,7 @@ TEST(RunOnIoThread, AQueryCallbackOnTheIoThreadKeepsThePeersRateAndIsCounted) {
 
   constexpr int kQueries = 40;  // 35 past the burst: a third of a second of the rate
   std::vector<std::future<NetworkResult<QueryResult>>> answers;
-  for (int i = 0; i < kQueries; ++i) answers.push_back(client->async_query_node(server->local_node_id(), name_query()));
+  for (int i = 0; i < kQueries; ++i) answers.push_back(client->async_query_node(server->local_node_id(), name_and_age_query()));
   for (auto& answer : answers) {
     ASSERT_EQ(answer.wait_for(20s), std::future_status::ready);
     auto got = answer.get();
@@ -132,7 +132,7 @@ TEST(RunOnIoThread, AnErrorFoundAsTheQueryIsIssuedReachesTheHandlerAfterTheCallR
   std::promise<std::pair<bool, NetworkResult<QueryResult>>> handled;
   auto outcome = handled.get_future();
   client->async_query_node(
-      stranger, name_query(),
+      stranger, name_and_age_query(),
       [&, call_returned](NetworkResult<QueryResult> answer) {
         // Inline, this would wait for a call that cannot return until it does.
         const bool after = call_returned.wait_for(5s) == std::future_status::ready;

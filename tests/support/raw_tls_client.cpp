@@ -1,6 +1,10 @@
 #include "support/raw_tls_client.hpp"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+
+#include <thread>
 
 #include <asio/connect.hpp>
 #include <asio/read.hpp>
@@ -149,6 +153,40 @@ bool RawTlsClient::wait_closed_unread(Millis deadline) {
   pollfd p{stream_->lowest_layer().native_handle(), POLLRDHUP, 0};
   const int ready = ::poll(&p, 1, static_cast<int>(deadline.count()));
   return ready > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+std::uint16_t RawTlsClient::local_port() const {
+  std::error_code ec;
+  if (!stream_) return 0;
+  const auto endpoint = stream_->lowest_layer().local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void RawTlsClient::hang_up() {
+  std::error_code ignored;
+  if (stream_) stream_->lowest_layer().shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+void RawTlsClient::reset() {
+  if (!stream_) return;
+  std::error_code ignored;
+  // A zero linger makes close() abort the connection: the kernel sends an RST.
+  stream_->lowest_layer().set_option(asio::socket_base::linger(true, 0), ignored);
+  stream_->lowest_layer().close(ignored);
+  closed_ = true;
+}
+
+bool RawTlsClient::wait_acknowledged(Millis deadline) {
+  if (!stream_ || !stream_->lowest_layer().is_open()) return false;
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    // SIOCOUTQ: bytes (and a FIN) sent but not yet acknowledged.
+    int unacknowledged = 0;
+    if (::ioctl(stream_->lowest_layer().native_handle(), SIOCOUTQ, &unacknowledged) != 0) return false;
+    if (unacknowledged == 0) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace datafold::net::testing

@@ -57,6 +57,17 @@ class RawTlsClient {
   // the node has closed or reset the connection.
   bool wait_closed_unread(Millis deadline);
   const HelloMessage& node_hello() const { return node_hello_; }
+  // The port this client's connection comes from (0 when not connected).
+  std::uint16_t local_port() const;
+
+  // Leaves without TLS's close_notify, as a peer that quits or crashes does: hang_up
+  // sends TCP's FIN (what the node sends can still be read), reset an RST and closes
+  // the socket. Neither waits for the node.
+  void hang_up();
+  void reset();
+  // True once the node's host has acknowledged all this client sent, a FIN included:
+  // it is in the node's socket, whether or not the node has read it.
+  bool wait_acknowledged(Millis deadline = Millis(5000));
 
  private:
   bool read_more(Millis deadline);
