@@ -5,6 +5,7 @@
 // a connection its peer had left until the next ping (tls_socket.cpp, wait_readable).
 #include "datafold/net/network_core.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -58,17 +59,30 @@ TEST_P(PeerHangUp, LastFramesArrivingWithTheEndStillEndTheConnection) {
   // Only the peer's FIN or RST can end the connection within the test's waits.
   config.ping_interval = 10min;
   config.idle_timeout = 20min;
-  auto server = start_node(config);
-  ASSERT_TRUE(server);
 
   // A query from another peer holds the node's I/O thread (a callback that claims it
-  // never blocks, and does) while the leaving peer's bytes and its end arrive.
+  // never blocks, and does) while the leaving peer's bytes and its end arrive. The
+  // promises outlive the node, and the thread is let go before the node stops, however
+  // the test ends.
   std::promise<void> busy;
+  std::atomic<bool> held{false};
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
+  struct LetGo {
+    std::promise<void>& release;
+    ~LetGo() {
+      try {
+        release.set_value();
+      } catch (const std::future_error&) {  // already let go
+      }
+    }
+  };
+  auto server = start_node(config);
+  ASSERT_TRUE(server);
+  LetGo let_go{release};
   server->set_query_callback(
-      [&busy, released](Query) {
-        busy.set_value();
+      [&busy, &held, released](Query) {
+        if (!held.exchange(true)) busy.set_value();
         released.wait_for(30s);
         return QueryResult{};
       },
@@ -104,7 +118,9 @@ TEST_P(PeerHangUp, LastFramesArrivingWithTheEndStillEndTheConnection) {
 
   EXPECT_TRUE(eventually([&] { return !server->connected_nodes().contains(leaver_id); }, 10s))
       << "the node kept a connection its peer had ended";
-  if (GetParam() == End::Fin) EXPECT_TRUE(leaver.wait_closed(10s)) << "the node never closed its side";
+  if (GetParam() == End::Fin) {
+    EXPECT_TRUE(leaver.wait_closed(10s)) << "the node never closed its side";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Ends, PeerHangUp, ::testing::Values(End::Fin, End::Reset), end_name);
