@@ -244,8 +244,9 @@ asio::awaitable<std::error_code> TlsSocket::wait_readable() {
   // short read (a reactor operation that parks until the next edge) was tried too:
   // a third fewer system calls at 100x4, but a short read does not prove the socket
   // dry. A FIN or RST that came with the last bytes raises no edge of its own, and
-  // the reader slept through its peer's close (TwoNodes.SimultaneousDials... caught
-  // it); only a recv that finds nothing proves it, which is the call saved.
+  // the reader slept through its peer's close (PeerHangUp.* in
+  // tests/integration/peer_hang_up_test.cpp makes exactly that happen); only a recv
+  // that finds nothing proves it, which is the call saved.
   co_return co_await wait(Want::Read);
 }
 
