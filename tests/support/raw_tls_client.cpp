@@ -4,8 +4,6 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 
-#include <thread>
-
 #include <asio/connect.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
@@ -176,17 +174,11 @@ void RawTlsClient::reset() {
   closed_ = true;
 }
 
-bool RawTlsClient::wait_acknowledged(Millis deadline) {
-  if (!stream_ || !stream_->lowest_layer().is_open()) return false;
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    // SIOCOUTQ: bytes (and a FIN) sent but not yet acknowledged.
-    int unacknowledged = 0;
-    if (::ioctl(stream_->lowest_layer().native_handle(), SIOCOUTQ, &unacknowledged) != 0) return false;
-    if (unacknowledged == 0) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+std::optional<std::size_t> RawTlsClient::unacknowledged() const {
+  if (!stream_ || !stream_->lowest_layer().is_open()) return std::nullopt;
+  int bytes = 0;
+  if (::ioctl(stream_->lowest_layer().native_handle(), SIOCOUTQ, &bytes) != 0) return std::nullopt;
+  return static_cast<std::size_t>(bytes);
 }
 
 }  // namespace datafold::net::testing

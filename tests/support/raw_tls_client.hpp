@@ -65,9 +65,10 @@ class RawTlsClient {
   // the socket. Neither waits for the node.
   void hang_up();
   void reset();
-  // True once the node's host has acknowledged all this client sent, a FIN included:
-  // it is in the node's socket, whether or not the node has read it.
-  bool wait_acknowledged(Millis deadline = Millis(5000));
+  // What this client sent that the node's host has not acknowledged yet (SIOCOUTQ),
+  // a FIN counting one; nullopt without a connection. At 0, it is all in the node's
+  // socket, whether or not the node has read it.
+  std::optional<std::size_t> unacknowledged() const;
 
  private:
   bool read_more(Millis deadline);
