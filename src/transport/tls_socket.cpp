@@ -1,8 +1,11 @@
 #include "transport/tls_socket.hpp"
 
 #include <openssl/bio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -194,6 +197,11 @@ bool TlsSocket::take_over_records(bool server, std::string& why) {
   capture_traffic_secrets(ssl_.get(), nullptr);
   secrets_.reset();  // wiped
   ssl_.reset();
+  // From here the records' reads are this socket's own (receive): each is told how
+  // much is left, which is what lets a read know it emptied the socket. Without it
+  // (a kernel before 4.18) every wait re-arms, as correct and a system call dearer.
+  const int on = 1;
+  inq_hints_ = ::setsockopt(socket_.native_handle(), SOL_TCP, TCP_INQ, &on, sizeof on) == 0;
   return true;
 }
 
@@ -236,18 +244,54 @@ asio::awaitable<std::error_code> TlsSocket::wait_readable() {
   if (peer_closed_) co_return std::error_code{};  // the read that follows ends
   const std::size_t first = TlsRecordLayer::record_size(received_);
   if (first != 0 && received_.size() >= first) co_return std::error_code{};
-  // Asio's async_wait re-arms the socket in epoll (an epoll_ctl) every time. Receiving
-  // through Asio instead (async_receive into a buffer of the connection's) was tried:
-  // Asio 1.22 then tries a recv before every wait, which finds nothing as often, so a
-  // wake costs two system calls either way (scripts/syscalls_per_query.sh), and the
-  // connection would hold a buffer while idle. Waiting without the re-arm after a
-  // short read (a reactor operation that parks until the next edge) was tried too:
-  // a third fewer system calls at 100x4, but a short read does not prove the socket
-  // dry. A FIN or RST that came with the last bytes raises no edge of its own, and
-  // the reader slept through its peer's close (PeerHangUp.* in
-  // tests/integration/peer_hang_up_test.cpp makes exactly that happen); only a recv
-  // that finds nothing proves it, which is the call saved.
-  co_return co_await wait(Want::Read);
+  co_return co_await wait_to_read();
+}
+
+asio::awaitable<std::error_code> TlsSocket::wait_to_read() {
+  // Asio's async_wait re-arms the socket in epoll (an epoll_ctl) every time; after a
+  // dry read, DryReadWait needs no system call, so a wake costs the one receive.
+  // Dry is proven, not guessed: a short read is not enough, since a FIN or RST that
+  // came with the last bytes raises no edge of its own (PeerHangUp.* in
+  // tests/integration/peer_hang_up_test.cpp sends exactly that). Receiving through
+  // Asio instead (async_receive into a buffer of the connection's) was tried: Asio 1.22
+  // then tries a receive before every wait, which finds nothing as often, and the
+  // connection would hold a buffer while idle.
+  const bool dry = std::exchange(read_dry_, false);  // the next wait is measured from this one
+  if (!dry || dry_read_wait_.take_hang_up_report()) co_return co_await wait(Want::Read);
+  auto [ec] = co_await dry_read_wait_.async_wait(as_tuple(use_awaitable));
+  if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;
+  co_return ec;
+}
+
+ssize_t TlsSocket::receive(std::uint8_t* data, std::size_t size) noexcept {
+  const int fd = socket_.native_handle();
+  if (!inq_hints_) {
+    const auto n = ::recv(fd, data, size, 0);
+    read_dry_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    return n;
+  }
+  iovec bytes{data, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr message{};
+  message.msg_iov = &bytes;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const auto n = ::recvmsg(fd, &message, 0);
+  if (n < 0) {
+    read_dry_ = errno == EAGAIN || errno == EWOULDBLOCK;  // (not EINTR: that says nothing)
+    return n;
+  }
+  // Bytes left, as of the receive; a FIN counts as one, so that it is read too.
+  read_dry_ = false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) {
+      int left = 0;
+      std::memcpy(&left, CMSG_DATA(c), sizeof left);
+      read_dry_ = left == 0;
+    }
+  }
+  return n;
 }
 
 asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
@@ -256,18 +300,17 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
   for (;;) {
     if (!socket_.is_open()) co_return IoResult{asio::error::operation_aborted, 0};
     if (peer_closed_) co_return IoResult{asio::error::eof, 0};
-    const int fd = socket_.native_handle();
     std::span<const std::uint8_t> records;
     const std::size_t first = TlsRecordLayer::record_size(received_);
     if (received_.empty()) {
       // The usual case: nothing kept, so the socket's bytes go to this thread's
       // scratch, and only a record left unfinished is kept.
       auto& scratch = read_scratch();
-      const auto n = ::recv(fd, scratch.data(), std::min(scratch.size(), into.size() + kReadSlack), 0);
+      const auto n = receive(scratch.data(), std::min(scratch.size(), into.size() + kReadSlack));
       if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};  // closed without close_notify
       if (n < 0) {
         if (!would_block(errno)) co_return IoResult{socket_error(), 0};
-        if (auto waited = co_await wait(Want::Read)) co_return IoResult{waited, 0};
+        if (auto waited = co_await wait_to_read()) co_return IoResult{waited, 0};
         continue;
       }
       records = {scratch.data(), static_cast<std::size_t>(n)};
@@ -277,12 +320,12 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
       const std::size_t kept = received_.size();
       const std::size_t want = (first == 0 ? kTlsRecordHeaderBytes : first) - kept;
       received_.resize(kept + want);
-      const auto n = ::recv(fd, received_.data() + kept, want, 0);
+      const auto n = receive(received_.data() + kept, want);
       received_.resize(kept + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
       if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};
       if (n < 0) {
         if (!would_block(errno)) co_return IoResult{socket_error(), 0};
-        if (auto waited = co_await wait(Want::Read)) co_return IoResult{waited, 0};
+        if (auto waited = co_await wait_to_read()) co_return IoResult{waited, 0};
         continue;
       }
       // Opened (below) as soon as its header is whole, which is checked before

@@ -10,11 +10,13 @@
 #include <vector>
 
 #include <openssl/ssl.h>
+#include <sys/types.h>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
 
+#include "transport/dry_read_wait.hpp"
 #include "transport/tls_records.hpp"
 
 namespace datafold::net::detail {
@@ -68,8 +70,19 @@ class TlsSocket {
   // What an SSL call that returned `result` needs next, or the error it ended in.
   Want want_after(int result, std::error_code& error) const;
   asio::awaitable<std::error_code> wait(Want want);
+  // Waits for bytes to read: without a system call when the last receive found the
+  // socket dry and no hang-up was reported since (DryReadWait), re-arming it otherwise.
+  asio::awaitable<std::error_code> wait_to_read();
+  // recv(2) into `size` bytes at `data`, noting whether it left the socket dry
+  // (read_dry_): it would block, or the kernel's TCP_INQ hint says nothing is left.
+  ssize_t receive(std::uint8_t* data, std::size_t size) noexcept;
 
   asio::ip::tcp::socket socket_;
+  DryReadWait dry_read_wait_{socket_};
+  // The last receive found nothing left to read (DryReadWait's contract).
+  bool read_dry_ = false;
+  // The kernel tells each receive how much is left (TCP_INQ, Linux 4.18 on).
+  bool inq_hints_ = false;
   std::unique_ptr<SSL, SslFree> ssl_;
   std::unique_ptr<TrafficSecrets> secrets_;  // filled by the handshake, gone after
   std::unique_ptr<TlsRecordLayer> records_;
