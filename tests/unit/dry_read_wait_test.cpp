@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -60,92 +61,93 @@ bool bytes_arrived(tcp::socket& socket, std::chrono::milliseconds limit = std::c
   return ::poll(&fd, 1, static_cast<int>(limit.count())) == 1;
 }
 
-// Runs `io` until `done` is set, or fails after a deadline (a wait that missed its
-// wake-up would otherwise hang the test).
-void run_until(asio::io_context& io, const std::optional<std::error_code>& done) {
-  io.restart();  // an io_context that ran out of work stays stopped until restarted
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(100));
-  ASSERT_TRUE(done.has_value()) << "the wait never completed";
-}
+// One reader's socket, its DryReadWait and the io_context that runs them.
+class DryReadWaitTest : public ::testing::Test {
+ protected:
+  // Starts a wait that records its outcome in `outcome`.
+  void start_wait() {
+    outcome.reset();
+    wait.async_wait([this](std::error_code ec) { outcome = ec; });
+  }
 
-// Lets the reactor take whatever the kernel has for its sockets, with no wait queued
-// (poll() runs the reactor only while there is work).
-void let_reactor_look(asio::io_context& io) {
-  const auto work = asio::make_work_guard(io);
-  io.restart();
-  io.poll();
-}
+  // Runs the io_context until the wait completes, or fails after a deadline (a wait
+  // that missed its wake-up would otherwise hang the test).
+  void run_until_done() {
+    io.restart();  // an io_context that ran out of work stays stopped until restarted
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!outcome && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(outcome.has_value()) << "the wait never completed";
+  }
 
-// Starts a wait that records its outcome in `outcome`.
-void start_wait(DryReadWait& wait, std::optional<std::error_code>& outcome) {
-  outcome.reset();
-  wait.async_wait([&outcome](std::error_code ec) { outcome = ec; });
-}
+  // Runs what is ready without blocking: with work queued, the reactor takes what the
+  // kernel has for its sockets.
+  void poll() {
+    io.restart();
+    io.poll();
+  }
 
-// The first wait completes at once (the reactor has never seen the socket dry), and
-// reading it dry then waiting parks the wait: it completes when bytes come.
-TEST(DryReadWait, AfterADryReadTheWaitCompletesWhenBytesCome) {
+  // The same with no wait queued (poll() runs the reactor only while there is work).
+  void let_reactor_look() {
+    const auto work = asio::make_work_guard(io);
+    poll();
+  }
+
+  // Where most tests start: the first wait completes at once (the reactor has never
+  // seen the socket dry), and the reader then reads it dry.
+  void read_dry_after_first_wait() {
+    start_wait();
+    run_until_done();
+    ASSERT_FALSE(*outcome);
+    EXPECT_EQ(read_dry(pair.reader), 0u);
+  }
+
   asio::io_context io;
-  SocketPair pair(io);
-  DryReadWait wait(pair.reader);
+  SocketPair pair{io};
+  DryReadWait wait{pair.reader};
   std::optional<std::error_code> outcome;
+};
 
-  start_wait(wait, outcome);
-  run_until(io, outcome);
-  EXPECT_FALSE(*outcome);
-
-  EXPECT_EQ(read_dry(pair.reader), 0u);
-  start_wait(wait, outcome);
-  io.restart();
-  io.poll();
+// Reading dry then waiting parks the wait: it completes when bytes come.
+TEST_F(DryReadWaitTest, AfterADryReadTheWaitCompletesWhenBytesCome) {
+  read_dry_after_first_wait();
+  start_wait();
+  poll();
   EXPECT_FALSE(outcome.has_value()) << "woke with nothing to read";
 
   asio::write(pair.writer, asio::buffer("hello", 5));
-  run_until(io, outcome);
+  run_until_done();
   EXPECT_FALSE(*outcome);
   EXPECT_EQ(read_dry(pair.reader), 5u);
 }
 
 // Bytes that come while no wait is queued are taken by the reactor with nothing to
 // complete; the next wait must not sleep through them.
-TEST(DryReadWait, BytesThatCameWhileNoWaitWasQueuedCompleteTheNextWaitAtOnce) {
-  asio::io_context io;
-  SocketPair pair(io);
-  DryReadWait wait(pair.reader);
-  std::optional<std::error_code> outcome;
-  start_wait(wait, outcome);
-  run_until(io, outcome);
-  EXPECT_EQ(read_dry(pair.reader), 0u);
-
+TEST_F(DryReadWaitTest, BytesThatCameWhileNoWaitWasQueuedCompleteTheNextWaitAtOnce) {
+  read_dry_after_first_wait();
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE(round);
     asio::write(pair.writer, asio::buffer("ping", 4));
     ASSERT_TRUE(bytes_arrived(pair.reader));
-    let_reactor_look(io);  // it takes the socket's edge, with no wait queued
-    start_wait(wait, outcome);
-    run_until(io, outcome);
+    let_reactor_look();  // it takes the socket's edge, with no wait queued
+    start_wait();
+    run_until_done();
     EXPECT_FALSE(*outcome);
     EXPECT_EQ(read_dry(pair.reader), 4u);
   }
 }
 
 // Read dry, wait, bytes come, again and again: no wake is missed and every byte is read.
-TEST(DryReadWait, ManyWakesInARowLoseNoBytes) {
-  asio::io_context io;
-  SocketPair pair(io);
-  DryReadWait wait(pair.reader);
-  std::optional<std::error_code> outcome;
+TEST_F(DryReadWaitTest, ManyWakesInARowLoseNoBytes) {
   std::size_t received = 0;
   std::size_t sent = 0;
   for (int round = 0; round < 200; ++round) {
     received += read_dry(pair.reader);
-    start_wait(wait, outcome);
+    start_wait();
     const std::size_t size = 1 + static_cast<std::size_t>(round % 7) * 100;
     const std::string bytes(size, 'x');
     asio::write(pair.writer, asio::buffer(bytes));
     sent += size;
-    run_until(io, outcome);
+    run_until_done();
     ASSERT_FALSE(*outcome);
   }
   received += read_dry(pair.reader);
@@ -155,16 +157,13 @@ TEST(DryReadWait, ManyWakesInARowLoseNoBytes) {
 // An RST that comes with the last bytes: the bytes read as usual, and the reset shows
 // only to the receive after them, so a reader that found the socket empty must still
 // hear of it before it waits without a re-arm.
-TEST(DryReadWait, AResetThatCameWithTheLastBytesIsReportedOnceAsAHangUp) {
-  asio::io_context io;
-  SocketPair pair(io);
-  DryReadWait wait(pair.reader);
+TEST_F(DryReadWaitTest, AResetThatCameWithTheLastBytesIsReportedOnceAsAHangUp) {
   EXPECT_TRUE(wait.take_hang_up_report()) << "a socket the reader has never asked about may have hung up";
   EXPECT_FALSE(wait.take_hang_up_report()) << "asking forgets it";
 
   asio::write(pair.writer, asio::buffer("last", 4));
   ASSERT_TRUE(bytes_arrived(pair.reader));
-  let_reactor_look(io);
+  let_reactor_look();
   EXPECT_FALSE(wait.take_hang_up_report()) << "bytes alone are no hang-up";
   EXPECT_EQ(read_dry(pair.reader), 4u);
 
@@ -172,7 +171,7 @@ TEST(DryReadWait, AResetThatCameWithTheLastBytesIsReportedOnceAsAHangUp) {
   pair.writer.set_option(asio::socket_base::linger(true, 0));
   pair.writer.close();  // with zero linger: an RST
   ASSERT_TRUE(bytes_arrived(pair.reader));
-  let_reactor_look(io);
+  let_reactor_look();
   char buffer[16];
   EXPECT_EQ(::recv(pair.reader.native_handle(), buffer, sizeof buffer, 0), 4) << "the bytes first";
   EXPECT_TRUE(wait.take_hang_up_report());
@@ -180,61 +179,38 @@ TEST(DryReadWait, AResetThatCameWithTheLastBytesIsReportedOnceAsAHangUp) {
   EXPECT_LT(::recv(pair.reader.native_handle(), buffer, sizeof buffer, 0), 0) << "then the reset";
 }
 
-TEST(DryReadWait, ThePeerClosingCompletesTheWait) {
-  asio::io_context io;
-  SocketPair pair(io);
-  DryReadWait wait(pair.reader);
-  std::optional<std::error_code> outcome;
-  start_wait(wait, outcome);
-  run_until(io, outcome);
-  read_dry(pair.reader);
-
-  start_wait(wait, outcome);
+TEST_F(DryReadWaitTest, ThePeerClosingCompletesTheWait) {
+  read_dry_after_first_wait();
+  start_wait();
   pair.writer.close();
-  run_until(io, outcome);
+  run_until_done();
   EXPECT_FALSE(*outcome);
   EXPECT_EQ(::recv(pair.reader.native_handle(), nullptr, 0, 0), 0) << "the read after the wait finds the end";
 }
 
-TEST(DryReadWait, ClosingTheSocketEndsAQueuedWaitWithOperationAborted) {
-  asio::io_context io;
-  SocketPair pair(io);
-  DryReadWait wait(pair.reader);
-  std::optional<std::error_code> outcome;
-  start_wait(wait, outcome);
-  run_until(io, outcome);
-  read_dry(pair.reader);
-
-  start_wait(wait, outcome);
-  io.restart();
-  io.poll();
+TEST_F(DryReadWaitTest, ClosingTheSocketEndsAQueuedWaitWithOperationAborted) {
+  read_dry_after_first_wait();
+  start_wait();
+  poll();
   ASSERT_FALSE(outcome.has_value());
   pair.reader.close();
-  run_until(io, outcome);
+  run_until_done();
   EXPECT_EQ(*outcome, asio::error::operation_aborted);
 
-  start_wait(wait, outcome);
-  run_until(io, outcome);
+  start_wait();
+  run_until_done();
   EXPECT_TRUE(*outcome) << "a wait on a closed socket fails at once";
 }
 
-TEST(DryReadWait, ACancelledSlotEndsTheWait) {
-  asio::io_context io;
-  SocketPair pair(io);
-  DryReadWait wait(pair.reader);
-  std::optional<std::error_code> outcome;
-  start_wait(wait, outcome);
-  run_until(io, outcome);
-  read_dry(pair.reader);
-
+TEST_F(DryReadWaitTest, ACancelledSlotEndsTheWait) {
+  read_dry_after_first_wait();
   asio::cancellation_signal cancel;
   outcome.reset();
-  wait.async_wait(asio::bind_cancellation_slot(cancel.slot(), [&outcome](std::error_code ec) { outcome = ec; }));
-  io.restart();
-  io.poll();
+  wait.async_wait(asio::bind_cancellation_slot(cancel.slot(), [this](std::error_code ec) { outcome = ec; }));
+  poll();
   ASSERT_FALSE(outcome.has_value());
   cancel.emit(asio::cancellation_type::terminal);
-  run_until(io, outcome);
+  run_until_done();
   EXPECT_EQ(*outcome, asio::error::operation_aborted);
 }
 
@@ -246,9 +222,10 @@ TEST(DryReadWait, AWaitQueuedWhenTheContextEndsIsDestroyedUnrun) {
     asio::io_context io;
     SocketPair pair(io);
     DryReadWait wait(pair.reader);
-    std::optional<std::error_code> outcome;
-    start_wait(wait, outcome);
-    run_until(io, outcome);
+    std::optional<std::error_code> first;
+    wait.async_wait([&first](std::error_code ec) { first = ec; });
+    io.run_one_for(std::chrono::seconds(10));
+    ASSERT_TRUE(first.has_value());
     read_dry(pair.reader);
     wait.async_wait([witness, &ran](std::error_code) { ran = true; });
     io.restart();
