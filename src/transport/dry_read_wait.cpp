@@ -1,5 +1,7 @@
 #include "transport/dry_read_wait.hpp"
 
+#include <utility>
+
 namespace datafold::net::detail {
 
 #if DATAFOLD_DRY_READ_WAIT_ON_REACTOR
@@ -9,8 +11,9 @@ namespace {
 using DescriptorState = asio::detail::reactor::descriptor_state;
 
 // Asio keeps a descriptor's flags and their lock private to its reactor. An explicit
-// instantiation may name private members (access is not checked there: C++20
-// [temp.spec.general]/6), and the friend it defines hands the member's pointer out.
+// instantiation may name private members (the usual access checks do not apply to
+// the names in one: C++20 [temp.spec]), and the friend it defines hands the member's
+// pointer out.
 // Only here, in one translation unit, as an explicit instantiation must be.
 template <class Tag, auto Member>
 struct ExposeMember {
