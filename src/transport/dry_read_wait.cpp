@@ -13,8 +13,8 @@ using DescriptorState = asio::detail::reactor::descriptor_state;
 // Asio keeps a descriptor's flags and their lock private to its reactor. An explicit
 // instantiation may name private members (the usual access checks do not apply to
 // the names in one: C++20 [temp.spec]), and the friend it defines hands the member's
-// pointer out.
-// Only here, in one translation unit, as an explicit instantiation must be.
+// pointer out. Kept to this one file: nothing else in the project names Asio's
+// private members.
 template <class Tag, auto Member>
 struct ExposeMember {
   friend constexpr auto member_of(Tag) { return Member; }

@@ -285,7 +285,7 @@ ssize_t TlsSocket::receive(std::uint8_t* data, std::size_t size) noexcept {
   // Bytes left, as of the receive; a FIN counts as one, so that it is read too.
   read_dry_ = false;
   for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
       int left = 0;
       std::memcpy(&left, CMSG_DATA(c), sizeof left);
       read_dry_ = left == 0;
