@@ -1,8 +1,8 @@
 #include "transport/tls_socket.hpp"
 
-#include <openssl/bio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
