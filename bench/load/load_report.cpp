@@ -19,6 +19,10 @@ double LoadReport::cpu_us_per_request() const {
   return completed == 0 ? 0 : cpu_seconds * 1e6 / static_cast<double>(completed);
 }
 
+double LoadReport::system_us_per_request() const {
+  return completed == 0 ? 0 : system_seconds * 1e6 / static_cast<double>(completed);
+}
+
 nlohmann::json LoadReport::to_json() const {
   nlohmann::json j = {
       {"name", name},
@@ -36,6 +40,8 @@ nlohmann::json LoadReport::to_json() const {
       {"max_us", max_us},
       {"cpu_seconds", cpu_seconds},
       {"cpu_us_per_query", completed == 0 ? nlohmann::json(nullptr) : nlohmann::json(cpu_us_per_request())},
+      {"system_seconds", system_seconds},
+      {"system_us_per_query", completed == 0 ? nlohmann::json(nullptr) : nlohmann::json(system_us_per_request())},
       {"peak_rss_kib", peak_rss_kib},
   };
   if (!error.empty()) j["error"] = error;
@@ -58,6 +64,7 @@ LoadReport LoadReport::from_json(const nlohmann::json& j) {
   r.p99_us = j.at("p99_us").get<double>();
   r.max_us = j.at("max_us").get<double>();
   r.cpu_seconds = j.at("cpu_seconds").get<double>();
+  r.system_seconds = j.at("system_seconds").get<double>();
   r.peak_rss_kib = j.at("peak_rss_kib").get<std::uint64_t>();
   r.error = j.value("error", std::string());
   return r;
@@ -86,6 +93,7 @@ LoadReport make_report(std::string name, const LoadSpec& spec, const LatencyReco
   r.p99_us = latencies.percentile_us(99);
   r.max_us = latencies.max_us();
   r.cpu_seconds = after.cpu_seconds - before.cpu_seconds;
+  r.system_seconds = after.system_seconds - before.system_seconds;
   r.peak_rss_kib = after.peak_rss_kib;
   return r;
 }

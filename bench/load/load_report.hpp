@@ -34,6 +34,9 @@ struct LoadReport {
   double qps = 0;
   double p50_us = 0, p99_us = 0, max_us = 0;
   double cpu_seconds = 0;
+  // The kernel's part of cpu_seconds (getrusage's system time): system calls, and on
+  // loopback the TCP work of both ends, which user-space changes cannot reach.
+  double system_seconds = 0;
   std::uint64_t peak_rss_kib = 0;
   // Empty on success; why the run could not be made (setup failure), for the operator.
   std::string error;
@@ -42,10 +45,13 @@ struct LoadReport {
   // cost that, unlike q/s, hardly moves when other work shares the machine. 0 when
   // nothing completed.
   double cpu_us_per_request() const;
+  // Of that, the kernel's (system_seconds), in microseconds; 0 when nothing completed.
+  double system_us_per_request() const;
 
   // Flat object: name, the spec fields (connections, in_flight, duration_ms,
   // request_bytes, response_bytes), then the measurements ("cpu_us_per_query" is
-  // cpu_us_per_request(), null when nothing completed); "error" only when set.
+  // cpu_us_per_request() and "system_us_per_query" system_us_per_request(), each null
+  // when nothing completed); "error" only when set.
   nlohmann::json to_json() const;
   // The inverse of to_json, for a report another process printed (a bench's peer).
   // Throws nlohmann::json::exception when a field is missing or of the wrong type.

@@ -20,7 +20,12 @@ TEST_F(BenchCli, ATinyRunPrintsJson) {
   ASSERT_TRUE(report.contains("runs") && report["runs"].is_array() && !report["runs"].empty()) << result.out;
   EXPECT_GT(report["runs"][0]["node"].value("completed", 0), 0) << result.out;
   EXPECT_EQ(report["runs"][0]["node"].value("errors", -1), 0) << result.out;
-  EXPECT_TRUE(report["runs"][0]["node"]["cpu_us_per_query"].is_number()) << result.out;
+  const auto& node = report["runs"][0]["node"];
+  ASSERT_TRUE(node["cpu_us_per_query"].is_number()) << result.out;
+  // The kernel's part of that CPU: some (every query is sent and received), never more than the whole.
+  ASSERT_TRUE(node["system_us_per_query"].is_number()) << result.out;
+  EXPECT_GT(node["system_seconds"].get<double>(), 0.0) << result.out;
+  EXPECT_LE(node["system_us_per_query"].get<double>(), node["cpu_us_per_query"].get<double>()) << result.out;
   EXPECT_FALSE(report.contains("scaling")) << "one shape has nothing to scale against: " << result.out;
 }
 
@@ -43,6 +48,7 @@ TEST_F(BenchCli, TheGrpcPeerRunsBesideTheNodeAndTheRatiosArePrinted) {
     EXPECT_EQ(grpc["in_flight"], node["in_flight"]) << run;
     EXPECT_EQ(grpc["response_bytes"], node["response_bytes"]) << run;
     EXPECT_TRUE(grpc["cpu_us_per_query"].is_number()) << run;
+    EXPECT_TRUE(grpc["system_us_per_query"].is_number()) << run;
     EXPECT_EQ(run["vs_grpc"].value("floor", ""), "grpc") << run;
     EXPECT_TRUE(run["vs_grpc"]["qps_ratio"].is_number()) << run;
     EXPECT_TRUE(run["vs_grpc"]["cpu_ratio"].is_number()) << run;
