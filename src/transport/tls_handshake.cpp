@@ -23,8 +23,12 @@ asio::awaitable<NetworkResult<Message>> TlsConnection::read_one_message() {
       case FrameDecoder::Status::NeedMore:
         break;
     }
-    auto buf = decoder_.prepare(kReadChunkBytes);
-    auto [ec, n] = co_await stream_.read_some(buf);
+    // The Hello is waited for holding the buffer: the handshake's deadline bounds it.
+    auto [ec, n] = co_await stream_.read_some(decoder_.prepare(kReadChunkBytes));
+    if (ec == asio::error::would_block) {
+      ec = co_await stream_.wait_readable();
+      if (!ec) continue;
+    }
     if (ec) co_return connection_error("connection lost during handshake", ec);
     decoder_.commit(n);
   }

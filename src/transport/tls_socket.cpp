@@ -308,11 +308,7 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
       auto& scratch = read_scratch();
       const auto n = receive(scratch.data(), std::min(scratch.size(), into.size() + kReadSlack));
       if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};  // closed without close_notify
-      if (n < 0) {
-        if (!would_block(errno)) co_return IoResult{socket_error(), 0};
-        if (auto waited = co_await wait_to_read()) co_return IoResult{waited, 0};
-        continue;
-      }
+      if (n < 0) co_return IoResult{would_block(errno) ? asio::error::would_block : socket_error(), 0};
       records = {scratch.data(), static_cast<std::size_t>(n)};
     } else if (first == 0 || received_.size() < first) {
       // A record unfinished: the rest of it joins what is kept, so a peer sending
@@ -323,11 +319,7 @@ asio::awaitable<IoResult> TlsSocket::read_some(std::span<std::uint8_t> into) {
       const auto n = receive(received_.data() + kept, want);
       received_.resize(kept + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
       if (n == 0) co_return IoResult{asio::ssl::error::stream_truncated, 0};
-      if (n < 0) {
-        if (!would_block(errno)) co_return IoResult{socket_error(), 0};
-        if (auto waited = co_await wait_to_read()) co_return IoResult{waited, 0};
-        continue;
-      }
+      if (n < 0) co_return IoResult{would_block(errno) ? asio::error::would_block : socket_error(), 0};
       // Opened (below) as soon as its header is whole, which is checked before
       // waiting for the body; not yet whole, nothing opens and the loop reads on.
       if (TlsRecordLayer::record_size(received_) == 0) continue;

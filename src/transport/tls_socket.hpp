@@ -51,10 +51,12 @@ class TlsSocket {
   // Waits until a read would find something: a whole record already received, or
   // the socket readable. Needs no buffer, so a reader can wait without one.
   asio::awaitable<std::error_code> wait_readable();
-  // Reads at least one byte, into a span of at least kTlsMaxPlaintext. End of
-  // stream: asio::error::eof after the peer's close_notify,
-  // asio::ssl::error::stream_truncated without one; a record that fails is a
-  // TlsRecordError. Only after take_over_records().
+  // Reads at least one byte, into a span of at least kTlsMaxPlaintext, or ends at
+  // once with asio::error::would_block when none has come: it never waits, so a
+  // reader woken by a stale readiness report can let its buffer go and wait again
+  // (wait_readable) rather than park holding it. End of stream: asio::error::eof
+  // after the peer's close_notify, asio::ssl::error::stream_truncated without one;
+  // a record that fails is a TlsRecordError. Only after take_over_records().
   asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(std::span<std::uint8_t> into);
   // Writes every byte unless an error comes first. Only after take_over_records().
   asio::awaitable<std::tuple<std::error_code, std::size_t>> write_all(std::span<const std::uint8_t> bytes);
