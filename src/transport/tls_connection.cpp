@@ -167,12 +167,12 @@ asio::awaitable<void> TlsConnection::read_loop() {
       publish_held();
       std::tie(ec, n) = co_await stream_.read_some(decoder_.prepare(kReadChunkBytes));
       if (ec == asio::error::would_block) {
-        // Woken with nothing to read (a readiness report gone stale, as Asio's
-        // async_wait gives after a re-arm): with no frame half-received, wait again
-        // from the top, without the buffer, or the connection would sit idle holding
-        // it (at 3,000 idle connections opened 64 at a time, 4 in 10 did). An if, not a
-        // ?: around the co_await: built by GCC 12, that form still left a third of them
-        // holding their buffer.
+        // Woken with nothing to read (a readiness report gone stale): with no frame
+        // half-received, wait again from the top, without the buffer, or the
+        // connection would sit idle holding it (when this read waited inside
+        // read_some, up to 4 in 10 idle connections did, by how many handshakes ran at
+        // once). An if, not a ?: around the co_await: built by GCC 12, the ?: form
+        // still left hundreds of 3,000 holding their buffer.
         if (decoder_.buffered_bytes() == 0) continue;
         ec = co_await stream_.wait_readable();
         if (!ec) continue;
