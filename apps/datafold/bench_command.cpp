@@ -194,13 +194,17 @@ LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const 
   const auto measure_from = BenchClock::now() + kWarmup;
   const auto deadline = measure_from + spec.duration;
   for (auto& client : clients) client->start(measure_from, deadline);
-  // The window is fixed, as the floors' is: replies after the deadline drain but don't count.
+  // Replies after the deadline drain but are not timed. What counts as completed is
+  // what was answered while the window was really open (measured_window.hpp).
+  const auto answered = [&clients] {
+    std::uint64_t sum = 0;
+    for (const auto& client : clients) sum += client->answered();
+    return sum;
+  };
   std::this_thread::sleep_until(measure_from);
-  const auto before = bench::sample_process_usage();
-  bench::measured_window_opens();
+  const auto opened = bench::open_measured_window(answered);
   std::this_thread::sleep_until(deadline);
-  bench::measured_window_closes();
-  const auto after = bench::sample_process_usage();
+  const auto closed = bench::close_measured_window(answered);
 
   const auto tail_until = deadline + kTailTimeout;
   for (auto& client : clients) (void)client->wait_idle(tail_until);
@@ -214,7 +218,7 @@ LoadReport run_node_load(const LoadSpec& spec, LoadClientOptions options, const 
     errors += client->errors();
     if (first_error.empty()) first_error = client->first_error();
   }
-  auto report = bench::make_report(name, spec, latencies, errors, spec.duration, before, after);
+  auto report = bench::make_report(name, spec, latencies, errors, opened, closed);
   if (errors > 0) report.error = first_error;
   return report;
 }

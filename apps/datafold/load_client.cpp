@@ -28,6 +28,9 @@ struct LoadClient::Tally {
   // needed. (An error found as a query is issued goes to the handler pool, and an
   // error records no latency; stop() comes after the deadline, so nothing late records.)
   bench::LatencyRecorder latencies;
+  // Every query answered as expected, whenever: read from another thread as the
+  // measured window opens and closes.
+  std::atomic<std::uint64_t> answered{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::size_t> outstanding{0};
 
@@ -41,6 +44,7 @@ void LoadClient::on_reply(const std::shared_ptr<Tally>& tally, BenchClock::time_
   const auto now = BenchClock::now();
   const bool ok = reply.ok() && (!tally->check || tally->check(*reply));
   if (ok) {
+    tally->answered.fetch_add(1, std::memory_order_relaxed);
     if (now >= tally->measure_from && now <= tally->deadline) tally->latencies.record(now - sent);
   } else {
     tally->errors.fetch_add(1, std::memory_order_relaxed);
@@ -141,6 +145,7 @@ void LoadClient::stop() {
 
 const bench::LatencyRecorder& LoadClient::latencies() const { return tally_->latencies; }
 std::uint64_t LoadClient::errors() const { return tally_->errors.load(); }
+std::uint64_t LoadClient::answered() const { return tally_->answered.load(std::memory_order_relaxed); }
 std::string LoadClient::first_error() const {
   std::lock_guard lock(tally_->mutex);
   return tally_->first_error;

@@ -57,6 +57,8 @@ class LoadClient {
   void stop();
 
   const bench::LatencyRecorder& latencies() const;
+  // Queries answered as expected so far, timed or not; safe to read while it runs.
+  std::uint64_t answered() const;
   std::uint64_t errors() const;
   std::string first_error() const;
 

@@ -39,6 +39,8 @@ struct Run {
   Clock::time_point measure_from;
   Clock::time_point deadline;
   std::size_t response_bytes = 0;
+  // Every call answered as expected, whenever: read as the measured window opens and closes.
+  std::atomic<std::uint64_t> answered{0};
   std::atomic<std::uint64_t> errors{0};
   std::mutex mutex;  // guards first_error and outstanding
   std::condition_variable idle;
@@ -75,9 +77,12 @@ void on_reply(Slot* slot, const grpc::Status& status) {
   } else if (slot->reply.payload().size() != run.response_bytes) {
     run.fail("gRPC reply of the wrong size");
     go_on = false;
-  } else if (now >= run.measure_from && now <= run.deadline) {
-    std::lock_guard lock(slot->connection->mutex);
-    slot->connection->latencies.record(now - slot->sent);
+  } else {
+    run.answered.fetch_add(1, std::memory_order_relaxed);
+    if (now >= run.measure_from && now <= run.deadline) {
+      std::lock_guard lock(slot->connection->mutex);
+      slot->connection->latencies.record(now - slot->sent);
+    }
   }
   if (go_on) return issue(slot);
   std::lock_guard lock(run.mutex);
@@ -145,12 +150,11 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
   run.outstanding = slots.size();
   for (auto& slot : slots) issue(slot.get());
 
+  const auto answered = [&run] { return run.answered.load(std::memory_order_relaxed); };
   std::this_thread::sleep_until(run.measure_from);
-  const auto before = sample_process_usage();
-  measured_window_opens();
+  const auto opened = open_measured_window(answered);
   std::this_thread::sleep_until(run.deadline);
-  measured_window_closes();
-  const auto after = sample_process_usage();
+  const auto closed = close_measured_window(answered);
 
   bool drained = false;
   {
@@ -165,7 +169,7 @@ LoadReport run_echo_load(const LoadSpec& spec, std::chrono::milliseconds warmup,
     std::lock_guard lock(connection->mutex);
     latencies.merge(connection->latencies);
   }
-  auto report = make_report("grpc", spec, latencies, run.errors.load(), spec.duration, before, after);
+  auto report = make_report("grpc", spec, latencies, run.errors.load(), opened, closed);
   {
     std::lock_guard lock(run.mutex);
     report.error = run.first_error;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "load/latency_recorder.hpp"
+#include "load/measured_window.hpp"
 #include "load/process_usage.hpp"
 
 namespace datafold::bench {
@@ -80,14 +81,15 @@ LoadReport failed_report(std::string name, const LoadSpec& spec, std::string why
 }
 
 LoadReport make_report(std::string name, const LoadSpec& spec, const LatencyRecorder& latencies,
-                       std::uint64_t errors, std::chrono::nanoseconds window,
-                       const ProcessUsage& before, const ProcessUsage& after) {
+                       std::uint64_t errors, const WindowEdge& opened, const WindowEdge& closed) {
+  const ProcessUsage& before = opened.usage;
+  const ProcessUsage& after = closed.usage;
   LoadReport r;
   r.name = std::move(name);
   r.spec = spec;
-  r.completed = latencies.count();
+  r.completed = closed.answered - opened.answered;
   r.errors = errors;
-  r.seconds = std::chrono::duration<double>(window).count();
+  r.seconds = std::chrono::duration<double>(closed.at - opened.at).count();
   r.qps = r.seconds > 0 ? static_cast<double>(r.completed) / r.seconds : 0;
   r.p50_us = latencies.percentile_us(50);
   r.p99_us = latencies.percentile_us(99);

@@ -10,7 +10,7 @@
 namespace datafold::bench {
 
 class LatencyRecorder;
-struct ProcessUsage;
+struct WindowEdge;
 
 // The shape of a load: `connections` x `in_flight` requests kept outstanding for
 // `duration`, each request and response carrying the given payload sizes.
@@ -62,11 +62,11 @@ struct LoadReport {
 // as an error and `error` says why.
 LoadReport failed_report(std::string name, const LoadSpec& spec, std::string why);
 
-// Builds a report from a finished run: completed = latencies.count(), qps over `window`,
-// CPU = after - before.
+// Builds a report from a finished run: completed = what was answered between the
+// window's edges, qps and CPU over the window as it really was (opened to closed);
+// latencies are those the load timed.
 LoadReport make_report(std::string name, const LoadSpec& spec, const LatencyRecorder& latencies,
-                       std::uint64_t errors, std::chrono::nanoseconds window,
-                       const ProcessUsage& before, const ProcessUsage& after);
+                       std::uint64_t errors, const WindowEdge& opened, const WindowEdge& closed);
 
 // {"subject", "floor", "qps_ratio" (subject/floor; < 1 means slower than the floor),
 //  "p50_ratio", "p99_ratio", "cpu_ratio" (CPU per request; subject/floor; > 1 means

@@ -106,4 +106,22 @@ void measured_window_closes() noexcept {
 #endif
 }
 
+WindowEdge open_measured_window(const std::function<std::uint64_t()>& answered) {
+  WindowEdge edge;
+  edge.usage = sample_process_usage();
+  measured_window_opens();
+  edge.answered = answered();
+  edge.at = std::chrono::steady_clock::now();
+  return edge;
+}
+
+WindowEdge close_measured_window(const std::function<std::uint64_t()>& answered) {
+  WindowEdge edge;
+  edge.at = std::chrono::steady_clock::now();
+  edge.answered = answered();
+  measured_window_closes();
+  edge.usage = sample_process_usage();
+  return edge;
+}
+
 }  // namespace datafold::bench

@@ -10,11 +10,38 @@
 // Either tool's totals over the run's `completed` are the cost of one query, with
 // start-up, handshakes, warm-up and shutdown left out. Outside both tools each call
 // costs a few instructions.
+//
+// A load's `completed` is what it answered between the moments its window really
+// opened and closed (WindowEdge), not between the times the window was planned for:
+// the thread that opens and closes it may wake late, and under valgrind, whose
+// threads take turns, a busy load kept it waiting for seconds (the gRPC peer's window
+// at 16x16 then held a fortieth of the instructions its answers took).
 #pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+#include "load/process_usage.hpp"
 
 namespace datafold::bench {
 
 void measured_window_opens() noexcept;
 void measured_window_closes() noexcept;
+
+// One edge of a measured window, as the thread that opened or closed it saw it: the
+// process's CPU, how many queries the load had answered, and when.
+struct WindowEdge {
+  ProcessUsage usage;
+  std::uint64_t answered = 0;
+  std::chrono::steady_clock::time_point at;
+};
+
+// Samples the CPU, opens the window (measured_window_opens), then reads `answered`
+// (the load's count so far, from any thread) and the clock.
+WindowEdge open_measured_window(const std::function<std::uint64_t()>& answered);
+// Reads the clock and `answered`, closes the window (measured_window_closes), then
+// samples the CPU: the tools count a little more than the answers, never less.
+WindowEdge close_measured_window(const std::function<std::uint64_t()>& answered);
 
 }  // namespace datafold::bench

@@ -84,6 +84,8 @@ struct RunState {
   bool check_seq = false;
 
   LatencyAggregator latencies;
+  // Every response taken, whenever: read as the measured window opens and closes.
+  std::atomic<std::uint64_t> answered{0};
   std::atomic<std::uint64_t> errors{0};
 
   std::mutex mutex;
@@ -465,6 +467,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection<Po
       const bool counting = now <= deadline_;
       const bool refill = now < deadline_;
       bool queued = false;
+      std::uint64_t taken = 0;
       const bool ok = io_.take_frames(response_len, [&](const std::uint8_t* p, std::size_t len) {
         if (!started_ || len != response_len || outstanding_ == 0) return false;
         if (state_.check_seq) {
@@ -473,6 +476,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection<Po
           if (seq != expect_seq_) return false;
         }
         ++expect_seq_;
+        ++taken;
         const auto sent_at = pop_sent();
         if (counting) latencies_.record(now - sent_at);
         if (refill) {
@@ -481,6 +485,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection<Po
         }
         return true;
       });
+      // Once a chunk: the count is shared by every connection's thread.
+      state_.answered.fetch_add(taken, std::memory_order_relaxed);
       if (!ok) {
         fail("protocol: unexpected response frame");
         co_return;
@@ -667,8 +673,8 @@ LoadReport run_floor(const LoadSpec& spec, const FloorOptions& options) {
     const std::size_t n = spec.connections;
     state.wait_until(setup_deadline + kGrace / 2, [n](RunState& s) { return s.settled >= n; });
 
-    const auto before = sample_process_usage();
-    measured_window_opens();
+    const auto answered = [&state] { return state.answered.load(std::memory_order_relaxed); };
+    const auto opened = open_measured_window(answered);
     const auto start = Clock::now();
     const auto deadline = start + spec.duration;
     const auto hard_deadline = deadline + options.drain_timeout;
@@ -678,8 +684,7 @@ LoadReport run_floor(const LoadSpec& spec, const FloorOptions& options) {
     }
     // The measured window is fixed; clients stop refilling at `deadline` on their own.
     std::this_thread::sleep_until(deadline);
-    measured_window_closes();
-    const auto after = sample_process_usage();
+    const auto closed = close_measured_window(answered);
 
     state.wait_until(hard_deadline + kGrace, [n](RunState& s) { return s.done >= n; });
     client_threads_run.stop();
@@ -697,8 +702,7 @@ LoadReport run_floor(const LoadSpec& spec, const FloorOptions& options) {
         if (first_error.empty()) first_error = "connections did not finish in time";
       }
     }
-    LoadReport report = make_report(Policy::kName, spec, state.latencies.snapshot(), errors,
-                                    spec.duration, before, after);
+    LoadReport report = make_report(Policy::kName, spec, state.latencies.snapshot(), errors, opened, closed);
     if (errors > 0) report.error = first_error;
     return report;
   } catch (const std::exception& e) {
