@@ -27,7 +27,6 @@
 #include "load/load_report.hpp"
 #include "load/measured_window.hpp"
 #include "load/pingpong_floor.hpp"
-#include "load/process_usage.hpp"
 #include "load/round_medians.hpp"
 #include "load/shape_scaling.hpp"
 #include "load_client.hpp"

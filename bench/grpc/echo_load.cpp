@@ -17,7 +17,6 @@
 #include "grpc/echo.grpc.pb.h"
 #include "load/latency_recorder.hpp"
 #include "load/measured_window.hpp"
-#include "load/process_usage.hpp"
 
 namespace datafold::bench::grpc_peer {
 namespace {

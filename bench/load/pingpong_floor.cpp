@@ -24,7 +24,6 @@
 
 #include "load/latency_recorder.hpp"
 #include "load/measured_window.hpp"
-#include "load/process_usage.hpp"
 
 namespace datafold::bench {
 namespace {
