@@ -90,8 +90,6 @@ void tell_perf(const char* command) noexcept {
   (void)::read(control.ack, ack, sizeof ack);
 }
 
-}  // namespace
-
 void measured_window_opens() noexcept {
 #ifdef DATAFOLD_BENCH_HAS_CALLGRIND
   CALLGRIND_ZERO_STATS;
@@ -105,6 +103,8 @@ void measured_window_closes() noexcept {
   CALLGRIND_DUMP_STATS_AT("measured window");
 #endif
 }
+
+}  // namespace
 
 WindowEdge open_measured_window(const std::function<std::uint64_t()>& answered) {
   WindowEdge edge;

@@ -27,9 +27,6 @@
 
 namespace datafold::bench {
 
-void measured_window_opens() noexcept;
-void measured_window_closes() noexcept;
-
 // One edge of a measured window, as the thread that opened or closed it saw it: the
 // process's CPU, how many queries the load had answered, and when.
 struct WindowEdge {
@@ -38,10 +35,10 @@ struct WindowEdge {
   std::chrono::steady_clock::time_point at;
 };
 
-// Samples the CPU, opens the window (measured_window_opens), then reads `answered`
+// Samples the CPU, opens the window (for callgrind and perf), then reads `answered`
 // (the load's count so far, from any thread) and the clock.
 WindowEdge open_measured_window(const std::function<std::uint64_t()>& answered);
-// Reads the clock and `answered`, closes the window (measured_window_closes), then
+// Reads the clock and `answered`, closes the window (for both tools), then
 // samples the CPU: the tools count a little more than the answers, never less.
 WindowEdge close_measured_window(const std::function<std::uint64_t()>& answered);
 
